@@ -1,0 +1,30 @@
+# The newcomer's two commands: `make report` (main job) and `make test` (the project's tests).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+# Workers pin BLAS to one thread: NumPy's and TF's thread pools fight on 2 cores.
+export OPENBLAS_NUM_THREADS ?= 1
+export OMP_NUM_THREADS ?= 1
+export TF_CPP_MIN_LOG_LEVEL ?= 3
+BUDGET ?= 240
+
+.PHONY: setup test report clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -n 2 -q tests conformance
+
+report: $(STAMP)
+	$(VENV)/bin/rnnconf check --impl reference --budget $(BUDGET) --out reports/reference-vs-tf_keras; \
+	  status=$$?; echo "report: reports/reference-vs-tf_keras/report.html (exit $$status)"; exit $$status
+
+clean:
+	rm -rf $(VENV) .hypothesis

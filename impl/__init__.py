@@ -1,0 +1,16 @@
+"""rnnconf's reference implementation of the Keras 2 RNN API, in pure NumPy.
+
+The namespace mirrors `tf.keras.layers` (interfaces.md section 1). Where each piece lives:
+rnn.py (the RNN layer and its flags), loop.py (the time loop: masks, go_backwards, unroll),
+cells.py (SimpleRNNCell, GRUCell, LSTMCell, StackedRNNCells), layers.py (SimpleRNN, GRU, LSTM,
+Embedding), layer.py (the Layer base class for custom cells).
+"""
+from .cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
+from .errors import InvalidArgumentError, OutOfRangeError
+from .layer import InputSpec, Layer
+from .layers import GRU, LSTM, Embedding, SimpleRNN
+from .nest import TensorShape
+from .rnn import RNN
+
+__all__ = ["RNN", "SimpleRNNCell", "GRUCell", "LSTMCell", "StackedRNNCells", "SimpleRNN", "GRU", "LSTM",
+           "Embedding", "Layer", "InputSpec", "TensorShape", "InvalidArgumentError", "OutOfRangeError"]

@@ -1,0 +1,86 @@
+"""The built-in recurrent layers (SimpleRNN, GRU, LSTM): an RNN around the matching cell.
+
+Also `Embedding`, the documented way to feed a mask from upstream (MASK-02).
+"""
+import numpy as np
+
+from . import initializers
+from .cells import GRUCell, LSTMCell, SimpleRNNCell
+from .layer import InputSpec, Layer, with_mask
+from .rnn import RNN
+
+_LAYER_KWARGS = {"return_sequences", "return_state", "go_backwards", "stateful", "unroll", "time_major",
+                 "zero_output_for_mask", "name", "trainable", "input_shape", "batch_input_shape",
+                 "batch_size", "input_dim", "input_length", "dtype", "weights", "activity_regularizer",
+                 "autocast", "dynamic"}
+
+
+class _CellLayer(RNN):
+    cell_class = None
+    cell_name = None
+
+    def __init__(self, units, **kwargs):
+        layer_kwargs = {k: v for k, v in kwargs.items() if k in _LAYER_KWARGS}
+        cell_kwargs = {k: v for k, v in kwargs.items() if k not in _LAYER_KWARGS}
+        if "seed" in cell_kwargs:  # a cell accepts `seed`; the oracle's layers reject it (ERR-37)
+            raise TypeError("Keyword argument not understood:", "seed")
+        if type(self) is SimpleRNN:
+            cell_kwargs.pop("implementation", None)
+        cell = self.cell_class(units, dtype=kwargs.get("dtype"), trainable=kwargs.get("trainable", True),
+                               name=self.cell_name, **cell_kwargs)
+        super().__init__(cell, **layer_kwargs)
+        self.input_spec = [InputSpec(ndim=3)]
+
+    def __getattr__(self, name):
+        # units, activation, dropout, ... read through to the cell, as in tf_keras.
+        if name != "cell" and "cell" in self.__dict__ and hasattr(self.__dict__["cell"], name):
+            return getattr(self.__dict__["cell"], name)
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+
+class SimpleRNN(_CellLayer):
+    cell_class, cell_name = SimpleRNNCell, "simple_rnn_cell"
+
+    def call(self, inputs, mask=None, training=None, initial_state=None):
+        return RNN.call(self, inputs, mask=mask, training=training, initial_state=initial_state)
+
+
+class GRU(_CellLayer):
+    cell_class, cell_name = GRUCell, "gru_cell"
+
+    def call(self, inputs, mask=None, training=None, initial_state=None):
+        return RNN.call(self, inputs, mask=mask, training=training, initial_state=initial_state)
+
+
+class LSTM(_CellLayer):
+    cell_class, cell_name = LSTMCell, "lstm_cell"
+
+    def call(self, inputs, mask=None, training=None, initial_state=None):
+        return RNN.call(self, inputs, mask=mask, training=training, initial_state=initial_state)
+
+
+class Embedding(Layer):
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", mask_zero=False,
+                 input_length=None, embeddings_regularizer=None, activity_regularizer=None,
+                 embeddings_constraint=None, **kwargs):
+        if input_dim <= 0 or output_dim <= 0:
+            raise ValueError(
+                "Both `input_dim` and `output_dim` should be positive, "
+                f"Received input_dim = {input_dim} and output_dim = {output_dim}")
+        super().__init__(**kwargs)
+        self.input_dim, self.output_dim = input_dim, output_dim
+        self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.mask_zero = mask_zero
+        self.input_length = input_length
+
+    def build(self, input_shape):
+        self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
+                                          initializer=self.embeddings_initializer)
+        self.built = True
+
+    def compute_mask(self, inputs, mask=None):
+        return np.not_equal(inputs, 0) if self.mask_zero else None
+
+    def call(self, inputs):
+        out = np.take(self.embeddings, np.asarray(inputs).astype(np.int64), axis=0)
+        return with_mask(out, self.compute_mask(inputs)) if self.mask_zero else out

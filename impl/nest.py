@@ -1,0 +1,90 @@
+"""Nested structures and shapes, the way the RNN protocol uses them.
+
+A state size is an int, a TensorShape (one high-dimensional state) or a list/tuple of those.
+Lists and tuples nest; arrays, numbers and TensorShapes are leaves.
+"""
+import numpy as np
+
+
+class TensorShape:
+    """A fixed shape used as one `state_size`/`output_size` entry (CELL-05): never a list of states."""
+
+    def __init__(self, dims):
+        if isinstance(dims, TensorShape):
+            dims = dims.dims
+        elif isinstance(dims, (int, np.integer)):
+            dims = [dims]
+        self.dims = [None if d is None else int(d) for d in dims]
+
+    def as_list(self):
+        return list(self.dims)
+
+    def __iter__(self):
+        return iter(self.dims)
+
+    def __len__(self):
+        return len(self.dims)
+
+    def __getitem__(self, i):
+        return self.dims[i]
+
+    def __eq__(self, other):
+        try:
+            return self.dims == TensorShape(other).dims
+        except TypeError:
+            return NotImplemented
+
+    def __repr__(self):
+        return f"TensorShape({self.dims})"
+
+
+def dims_of(size):
+    """Trailing dims of one state/output size entry: 3 -> [3], TensorShape([2, 3]) -> [2, 3]."""
+    if isinstance(size, TensorShape):
+        return size.as_list()
+    if isinstance(size, (list, tuple)):
+        return [int(d) for d in size]
+    return [int(size)]
+
+
+def is_nested(x):
+    return isinstance(x, (list, tuple))
+
+
+def is_multiple_state(state_size):
+    """A list/tuple of sizes is several states; an int or a TensorShape is one."""
+    return hasattr(state_size, "__len__") and not isinstance(state_size, TensorShape)
+
+
+def flatten(x):
+    if is_nested(x):
+        out = []
+        for item in x:
+            out.extend(flatten(item))
+        return out
+    return [x]
+
+
+def pack_sequence_as(structure, flat):
+    """Inverse of flatten: rebuild `structure` with the leaves of `flat`."""
+    flat = list(flat)
+    n = len(flatten(structure))
+    if n != len(flat):
+        raise ValueError(
+            f"Could not pack sequence. Structure had {n} atoms, but flat_sequence had {len(flat)} items."
+        )
+    it = iter(flat)
+
+    def build(s):
+        if is_nested(s):
+            return type(s)(build(item) for item in s) if isinstance(s, tuple) else [build(item) for item in s]
+        return next(it)
+
+    return build(structure)
+
+
+def map_structure(fn, structure):
+    if is_nested(structure):
+        items = [map_structure(fn, s) for s in structure]
+        return tuple(items) if isinstance(structure, tuple) else items
+    return fn(structure)
