@@ -1,0 +1,178 @@
+"""A case: one configuration of the contract as plain data, and how to build it on any Target.
+
+A case is a JSON-able dict (see DEFAULTS). The suite writes cases by hand, the fuzzer draws them,
+reproducers embed them: generation, execution (execute.py) and comparison (compare.py) only pass
+these dicts and NumPy arrays between them.
+
+Weights and inputs come from the case's seed, not from the implementation, so both sides get the
+same numbers: 2-D weights are N(0, scale^2 / rows), so recurrent kernels have spectral radius near
+`weight_scale` and state-carrying mistakes cannot fade away; 1-D weights and inputs are N(0, 1)-ish.
+"""
+import copy
+
+import numpy as np
+
+from . import custom_cells
+
+DEFAULTS = {
+    "layer": "RNN",          # "RNN" wraps `cells`; "SimpleRNN" / "GRU" / "LSTM" use the built-in layer
+    "cells": [{"kind": "simple", "units": 3}],   # kind: simple | gru | lstm | custom (with "variant")
+    "cell_list": False,      # pass `cells` as a list even when there is one (CELL-10)
+    "flags": {},             # RNN constructor flags that differ from their defaults
+    "dtype": "float32",
+    "batch": 2, "timesteps": 4, "features": [3],
+    "mask": None,            # [batch][timesteps] of 0/1, always batch-major in the case
+    "initial_state": False,  # True: random initial states passed to the call (CALL-04)
+    "constants": None,       # list of constant feature shapes (CALL-05)
+    "training": None,        # passed to the call only when not None (CALL-03)
+    "embedding": None,       # {"vocab": n}: tokens through Embedding(mask_zero=True) first (MASK-02)
+    "steps": [{"op": "call"}],
+    "seed": 0,
+    "weight_scale": 1.0,
+}
+BUILTIN_LAYERS = {"SimpleRNN": "simple", "GRU": "gru", "LSTM": "lstm"}
+CELL_CLASSES = {"simple": "SimpleRNNCell", "gru": "GRUCell", "lstm": "LSTMCell"}
+
+
+def normalize(case):
+    """The case with every default filled in (a copy)."""
+    out = copy.deepcopy(DEFAULTS)
+    out.update(copy.deepcopy(case))
+    return out
+
+
+def minimal(case):
+    """The case without the keys that equal their defaults: what a reproducer prints."""
+    case = normalize(case)
+    return {k: v for k, v in case.items() if v != DEFAULTS[k] or k in ("cells", "seed")}
+
+
+def flag(case, name):
+    return bool(case["flags"].get(name, False))
+
+
+def is_stochastic(case):
+    """Dropout while training: values are random on both sides, only structure can be compared."""
+    return bool(case["training"]) and any(
+        c.get("dropout", 0) or c.get("recurrent_dropout", 0) for c in case["cells"])
+
+
+# ---- state shapes -------------------------------------------------------------------------------
+def cell_state_dims(cell, features):
+    """The cell's state sizes as a nested list of dims, shaped like its state_size."""
+    u = cell["units"]
+    kind = cell["kind"]
+    if kind == "lstm":
+        return [[u], [u]]
+    if kind in ("simple", "gru"):
+        return [u]
+    variant = cell["variant"]
+    if variant in ("multi_state", "multi_no_out", "few_states"):
+        return [[u], [u + 1]]
+    if variant == "hd_state":
+        return [features[0], u]
+    return [u]
+
+
+def _output_dims(cell, features):
+    dims = cell_state_dims(cell, features)
+    return dims[0] if isinstance(dims[0], list) else dims
+
+
+def state_structure(case):
+    """Per-state dims in the nesting the layer's `initial_state` expects (a list, one entry per state
+    for a single cell; one entry per cell, each nested as its state_size, for a stack)."""
+    case = normalize(case)
+    features = case["features"]
+    per_cell = []
+    for cell in case["cells"]:
+        per_cell.append(cell_state_dims(cell, features))
+        features = _output_dims(cell, features)
+    if len(case["cells"]) == 1 and not case["cell_list"]:
+        dims = per_cell[0]
+        return dims if isinstance(dims[0], list) else [dims]
+    return per_cell
+
+
+def _is_dims(x):
+    return isinstance(x, list) and all(isinstance(d, int) for d in x)
+
+
+def random_states(structure, batch, rng, dtype):
+    if _is_dims(structure):
+        return rng.normal(0.0, 0.5, [batch] + structure).astype(dtype)
+    return [random_states(s, batch, rng, dtype) for s in structure]
+
+
+# ---- arrays ---------------------------------------------------------------------------------------
+def step_rng(case, step_index, purpose):
+    return np.random.default_rng([case["seed"], step_index, purpose])
+
+
+def inputs_for(case, step_index, batch=None):
+    """Input array for one call, in the layer's own layout (time-major when the flag says so)."""
+    batch = batch or case["batch"]
+    rng = step_rng(case, step_index, 1)
+    if case["embedding"]:
+        tokens = rng.integers(1, case["embedding"]["vocab"], (batch, case["timesteps"]))
+        if case["mask"] is not None:
+            tokens = tokens * np.asarray(case["mask"], dtype=tokens.dtype)[:batch]
+        return tokens.astype("int32")
+    x = rng.normal(0.0, 1.0, [batch, case["timesteps"]] + list(case["features"])).astype(case["dtype"])
+    return np.swapaxes(x, 0, 1).copy() if flag(case, "time_major") else x
+
+
+def mask_for(case):
+    """The mask in the layout the oracle expects: (batch, time), or (time, batch) with time_major
+    (oracle deviation DEV-time-major-mask)."""
+    if case["mask"] is None or case["embedding"]:
+        return None
+    mask = np.asarray(case["mask"], dtype=bool)
+    return mask.T.copy() if flag(case, "time_major") else mask
+
+
+def weights_for(shapes_dtypes, case):
+    rng = np.random.default_rng([case["seed"], 99])
+    scale = case["weight_scale"]
+    out = []
+    for shape, dtype in shapes_dtypes:
+        if len(shape) >= 2:
+            w = rng.normal(0.0, scale / np.sqrt(shape[0]), shape)
+        else:
+            w = rng.normal(0.0, 0.5, shape)
+        out.append(w.astype(dtype))
+    return out
+
+
+# ---- building layers ------------------------------------------------------------------------------
+def make_cell(target, cell, dtype, features):
+    kind = cell["kind"]
+    params = {k: v for k, v in cell.items() if k not in ("kind", "units", "variant")}
+    if kind == "custom":
+        rows = features[0] if cell["variant"] == "hd_state" else 2
+        return custom_cells.make_cell(target, cell["variant"], cell["units"], dtype, rows=rows)
+    return getattr(target.ns, CELL_CLASSES[kind])(cell["units"], dtype=dtype, **params)
+
+
+def build_layer(target, case):
+    """Construct the layer a case describes; construction errors propagate to the caller."""
+    case = normalize(case)
+    dtype, flags = case["dtype"], dict(case["flags"])
+    layer_kwargs = dict(flags, dtype=dtype)
+    if flag(case, "stateful"):
+        layer_kwargs["batch_input_shape"] = (case["batch"], case["timesteps"], *case["features"])
+    if case["layer"] in BUILTIN_LAYERS:
+        cell = case["cells"][0]
+        params = {k: v for k, v in cell.items() if k not in ("kind", "units")}
+        return getattr(target.ns, case["layer"])(cell["units"], **params, **layer_kwargs)
+    cells, features = [], list(case["features"])
+    for cell in case["cells"]:
+        cells.append(make_cell(target, cell, dtype, features))
+        features = _output_dims(cell, features)
+    arg = cells if (len(cells) > 1 or case["cell_list"]) else cells[0]
+    return target.ns.RNN(arg, **layer_kwargs)
+
+
+def build_embedding(target, case):
+    vocab = case["embedding"]["vocab"]
+    return target.ns.Embedding(vocab, case["features"][0], mask_zero=True, dtype=case["dtype"])

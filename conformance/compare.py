@@ -1,0 +1,171 @@
+"""The one comparison of two outcomes, shared by the suite and the fuzzer.
+
+Three checks, each giving Mismatch records with a `kind`:
+  error      one side raised and the other did not, or the classes differ (compared by name, with
+             TensorFlow-only classes matched by their Python meaning: see ERROR_EQUIVALENTS)
+  structure  different nesting or number of results; shape / dtype: per array
+  value      outside the tolerance below; NaN and +-Inf must sit at the same places
+
+Tolerance, per element: |actual - expected| <= TOL_FACTOR * eps(dtype) * (timesteps + 1) * (1 + |expected|).
+Rounding errors add up at most once per timestep with the recurrent scale near 1 the cases use:
+float64 stays near 1e-13 relative, float32 near 1e-5. Where float32 exceeds it, the recurrence may
+be amplifying legitimate rounding (a chaotic case): `recheck_f64` then supplies the oracle's float64
+outcome, and the element passes if it is no farther from it than the oracle's own float32 result
+(times 2) plus the bound. A fixed float32 constant would either hide bugs or flag chaos.
+"""
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+TOL_FACTOR = 32
+ERROR_EQUIVALENTS = {
+    # oracle class: classes an implementation may raise instead (they mean the same to a caller)
+    "InvalidArgumentError": {"ValueError"},
+    "OutOfRangeError": {"IndexError"},
+}
+
+
+@dataclass
+class Mismatch:
+    kind: str                 # error | structure | shape | dtype | value
+    step: int
+    path: str                 # which result: "output", "state[1]", ...
+    detail: str
+    stats: dict = field(default_factory=dict)
+
+    def to_dict(self):
+        return asdict(self)
+
+
+def tolerance(dtype, timesteps, expected):
+    eps = np.finfo(dtype).eps if np.issubdtype(dtype, np.floating) else 0.0
+    return TOL_FACTOR * eps * (timesteps + 1) * (1.0 + np.abs(expected))
+
+
+def same_error_class(expected, actual):
+    want, got = expected["type"], actual["type"]
+    return want == got or want in actual.get("mro", []) or bool(ERROR_EQUIVALENTS.get(want, set()) & set(actual.get("mro", [got])))
+
+
+def _error_text(err):
+    return f"{err['type']}: {err['message'][:300]}"
+
+
+def compare(expected, actual, case, recheck_f64=None, structural_only=False):
+    """Mismatches between the oracle's outcome `expected` and the implementation's `actual`."""
+    exp_err, act_err = expected.get("error"), actual.get("error")
+    if exp_err or act_err:
+        return _compare_errors(exp_err, act_err, -1)
+    out = []
+    f64_steps = None
+    for index, (exp, act) in enumerate(zip(expected["steps"], actual["steps"])):
+        if "error" in exp or "error" in act:
+            out += _compare_errors(exp.get("error"), act.get("error"), index)
+            break
+        exp_leaves, act_leaves = _leaves(exp["result"]), _leaves(act["result"])
+        if _shape_of_nest(exp["result"]) != _shape_of_nest(act["result"]):
+            out.append(Mismatch("structure", index, "result",
+                                f"expected {_describe_nest(exp['result'])}, got {_describe_nest(act['result'])}"))
+            continue
+        for (path, e), (_, a) in zip(exp_leaves, act_leaves):
+            if e.shape != a.shape:
+                out.append(Mismatch("shape", index, path, f"expected shape {e.shape}, got {a.shape}"))
+                continue
+            if e.dtype != a.dtype:
+                out.append(Mismatch("dtype", index, path, f"expected dtype {e.dtype}, got {a.dtype}"))
+                continue
+            if structural_only:
+                continue
+            bad = _value_mismatch(e, a, case)
+            if bad is not None and e.dtype == np.float32 and recheck_f64 is not None:
+                if f64_steps is None:
+                    f64_steps = recheck_f64() or {"steps": []}
+                ref = _leaf_at(f64_steps, index, path)
+                if ref is not None and ref.shape == e.shape:
+                    bad = _value_mismatch(e, a, case, ref64=ref)
+            if bad is not None:
+                out.append(Mismatch("value", index, path, bad["detail"], bad))
+    if len(expected["steps"]) != len(actual["steps"]) and not out:
+        out.append(Mismatch("structure", min(len(expected["steps"]), len(actual["steps"])), "steps",
+                            f"expected {len(expected['steps'])} step results, got {len(actual['steps'])}"))
+    return out
+
+
+def _compare_errors(exp_err, act_err, step):
+    if exp_err and act_err:
+        if same_error_class(exp_err, act_err):
+            return []
+        return [Mismatch("error", step, exp_err.get("stage", ""),
+                         f"both raise, but the oracle raises {_error_text(exp_err)} and the implementation "
+                         f"{_error_text(act_err)}", {"expected": exp_err, "actual": act_err})]
+    if exp_err:
+        return [Mismatch("error", step, exp_err.get("stage", ""),
+                         f"the oracle raises {_error_text(exp_err)}; the implementation does not",
+                         {"expected": exp_err, "actual": None})]
+    return [Mismatch("error", step, act_err.get("stage", ""),
+                     f"the implementation raises {_error_text(act_err)}; the oracle does not",
+                     {"expected": None, "actual": act_err})]
+
+
+def _value_mismatch(e, a, case, ref64=None):
+    if not np.issubdtype(e.dtype, np.floating):
+        if np.array_equal(e, a):
+            return None
+        idx = tuple(int(i) for i in np.argwhere(e != a)[0])
+        return {"detail": f"values differ at {idx}", "index": idx}
+    e64, a64 = e.astype(np.float64), a.astype(np.float64)
+    finite_e, finite_a = np.isfinite(e64), np.isfinite(a64)
+    nonfinite_ok = np.array_equal(np.isnan(e64), np.isnan(a64)) and np.array_equal(
+        np.where(np.isinf(e64), e64, 0), np.where(np.isinf(a64), a64, 0))
+    both = finite_e & finite_a
+    diff = np.where(both, np.abs(e64 - a64), 0.0)
+    bound = tolerance(e.dtype, case.get("timesteps", 1), np.where(both, e64, 0.0))
+    if ref64 is not None:
+        ref64 = ref64.astype(np.float64)
+        drift = np.where(both & np.isfinite(ref64), np.abs(e64 - ref64), 0.0)
+        diff = np.where(both & np.isfinite(ref64), np.abs(a64 - ref64), diff)
+        bound = bound + 2 * drift
+    over = diff > bound
+    if nonfinite_ok and not over.any():
+        return None
+    where = np.argwhere(over | (finite_e != finite_a))
+    idx = tuple(int(i) for i in where[0]) if len(where) else ()
+    max_abs = float(diff.max()) if diff.size else 0.0
+    rel = diff / np.maximum(np.abs(e64), 1e-30)
+    max_rel = float(np.where(both, rel, 0).max()) if diff.size else 0.0
+    detail = (f"max abs diff {max_abs:.3g} (max rel {max_rel:.3g}) at {idx}: expected "
+              f"{e64[idx] if idx else '?'}, got {a64[idx] if idx else '?'}")
+    if not nonfinite_ok:
+        detail = "NaN/Inf at different places; " + detail
+    return {"detail": detail, "max_abs": max_abs, "max_rel": max_rel, "index": list(idx),
+            "bound": float(bound[idx]) if idx else None, "cross_checked_f64": ref64 is not None}
+
+
+def _leaves(nest, path="output"):
+    if isinstance(nest, list):
+        out = []
+        for i, item in enumerate(nest):
+            name = "output" if i == 0 and path == "output" else f"{path}[{i}]"
+            out += _leaves(item, name if path == "output" and i == 0 else f"{path}[{i}]")
+        return out
+    return [(path, np.asarray(nest))]
+
+
+def _leaf_at(outcome, step, path):
+    try:
+        result = outcome["steps"][step]["result"]
+    except (IndexError, KeyError):
+        return None
+    return dict(_leaves(result)).get(path)
+
+
+def _shape_of_nest(nest):
+    if isinstance(nest, list):
+        return [_shape_of_nest(x) for x in nest]
+    return "leaf" if nest is not None else None
+
+
+def _describe_nest(nest):
+    if isinstance(nest, list):
+        return "[" + ", ".join(_describe_nest(x) for x in nest) + "]"
+    return "None" if nest is None else f"array{tuple(np.shape(nest))}"
