@@ -1,0 +1,143 @@
+"""Where the oracle (tf_keras 2.21) contradicts its own API page: the one list of them.
+
+rnnconf follows the oracle (the reference copies each behaviour on purpose) and reports these as
+"oracle deviations". Each entry's `repro` is standalone code that asserts the deviating behaviour;
+tests/test_deviations.py runs every repro, so an upstream fix makes that test fail and this list
+gets revisited instead of rotting.
+"""
+
+_PRELUDE = """\
+import os
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
+rng = np.random.default_rng(0)
+"""
+
+DEVIATIONS = [
+    {
+        "id": "DEV-unroll-backwards-zero-mask",
+        "clauses": ["FLAG-05", "FLAG-03", "FLAG-07"],
+        "page": "unroll: the unrolled and the symbolic loop compute the same thing; go_backwards returns the "
+                "reversed sequence; zero_output_for_mask zeroes the masked timesteps.",
+        "oracle": "With unroll=True, go_backwards=True, zero_output_for_mask=True and a mask, the unrolled "
+                  "path (backend.rnn) zeroes the reversed output sequence with the mask in input order, so "
+                  "it zeroes the wrong timesteps and differs from unroll=False (a known upstream bug).",
+        "repro": _PRELUDE + """\
+x = rng.normal(size=(1, 4, 2)).astype("float32")
+mask = np.array([[True, True, True, False]])
+outs = []
+for unroll in (False, True):
+    layer = keras.layers.SimpleRNN(3, unroll=unroll, go_backwards=True, return_sequences=True,
+                                   zero_output_for_mask=True)
+    layer(x)
+    layer.set_weights([np.full(w.shape, 0.3, "float32") for w in layer.get_weights()])
+    outs.append(layer(x, mask=mask).numpy()[0])
+loop, unrolled = outs
+# Processing order is t=3,2,1,0 and t=3 is masked: output row 0 is that step, so the loop path zeroes
+# row 0 only. The unrolled path also zeroes row 3 (input t=0, unmasked) by reading the mask in input order.
+assert np.all(loop[0] == 0) and np.all(loop[3] != 0)
+assert np.all(unrolled[3] == 0)
+print("loop:", loop.round(3).tolist()); print("unrolled:", unrolled.round(3).tolist())
+""",
+    },
+    {
+        "id": "DEV-time-major-mask",
+        "clauses": ["CALL-02", "FLAG-06"],
+        "page": "mask: binary tensor of shape [batch_size, timesteps].",
+        "oracle": "With time_major=True the oracle takes the mask as [timesteps, batch_size]; a "
+                  "[batch_size, timesteps] mask raises (or is misread when batch == timesteps).",
+        "repro": _PRELUDE + """\
+x = rng.normal(size=(3, 2, 4)).astype("float32")  # (timesteps=3, batch=2, features)
+layer = keras.layers.SimpleRNN(2, time_major=True)
+layer(x, mask=np.ones((3, 2), bool))  # [timesteps, batch]: accepted
+try:
+    layer(x, mask=np.ones((2, 3), bool))  # [batch, timesteps], as documented
+except (tf.errors.InvalidArgumentError, ValueError) as e:
+    print("documented mask layout rejected:", type(e).__name__)
+else:
+    raise AssertionError("deviation gone: a [batch, timesteps] mask is accepted with time_major")
+""",
+    },
+    {
+        "id": "DEV-zero-output-last-step",
+        "clauses": ["FLAG-07", "FLAG-01"],
+        "page": "zero_output_for_mask: this field is only used when return_sequences is True and mask is "
+                "provided.",
+        "oracle": "With return_sequences=False the flag still matters: the returned last output is zeros "
+                  "for a sample whose last processed timestep is masked (instead of its last unmasked "
+                  "output).",
+        "repro": _PRELUDE + """\
+x = rng.normal(size=(1, 3, 2)).astype("float32")
+mask = np.array([[True, True, False]])
+results = []
+for flag in (False, True):
+    layer = keras.layers.SimpleRNN(2, zero_output_for_mask=flag)
+    layer(x)
+    layer.set_weights([np.full(w.shape, 0.3, "float32") for w in layer.get_weights()])
+    results.append(layer(x, mask=mask).numpy())
+assert np.all(results[0] != 0) and np.all(results[1] == 0)
+print("flag off:", results[0], "flag on:", results[1])
+""",
+    },
+    {
+        "id": "DEV-reset-states-dtype",
+        "clauses": ["STATE-07", "STATE-04"],
+        "page": "reset_states raises ValueError when the input numpy array is not compatible with the RNN "
+                "layer state, either size wise or dtype wise.",
+        "oracle": "Only the shape is checked; arrays of another dtype (int32, float64) are cast silently.",
+        "repro": _PRELUDE + """\
+layer = keras.layers.SimpleRNN(2, stateful=True)
+layer(np.ones((2, 3, 4), "float32"))
+layer.reset_states([np.ones((2, 2), dtype="int32")])  # no ValueError
+assert layer.states[0].dtype == tf.float32
+print("int32 states accepted and cast to", layer.states[0].dtype.name)
+""",
+    },
+    {
+        "id": "DEV-stateful-initial-state",
+        "clauses": ["CALL-04", "FLAG-04"],
+        "page": "initial_state: list of initial state tensors to be passed to the first call of the cell.",
+        "oracle": "On a stateful layer, initial_state is used only while the recorded states are all zero; "
+                  "once they are not, it is silently ignored in favour of the recorded states.",
+        "repro": _PRELUDE + """\
+layer = keras.layers.SimpleRNN(2, stateful=True)
+x = np.ones((1, 3, 2), "float32")
+layer(x)  # states are now non-zero
+s = tf.constant(np.full((1, 2), 5.0, "float32"))
+kept = layer.states[0].numpy().copy()
+with_init = layer(x, initial_state=[s]).numpy()
+layer.reset_states([kept])
+without = layer(x).numpy()
+assert np.allclose(with_init, without)
+print("initial_state ignored on a stateful layer with non-zero states")
+""",
+    },
+    {
+        "id": "DEV-err15-message",
+        "clauses": ["ERR-15", "STATE-07"],
+        "page": "reset_states with arrays not compatible with the layer's states raises ValueError.",
+        "oracle": "It does, but the message's `expected shape=` prints the state variable itself instead of "
+                  "its shape. The reference prints the shape; the suite compares the class only.",
+        "repro": _PRELUDE + """\
+layer = keras.layers.SimpleRNN(2, stateful=True)
+layer(np.ones((2, 3, 4), "float32"))
+try:
+    layer.reset_states(np.ones((3, 2)))
+except ValueError as e:
+    assert "tf.Variable" in str(e), str(e)
+    print(str(e)[:160])
+""",
+    },
+]
+
+BY_ID = {d["id"]: d for d in DEVIATIONS}
+
+
+def clauses_with_deviations():
+    out = {}
+    for d in DEVIATIONS:
+        for c in d["clauses"]:
+            out.setdefault(c, []).append(d["id"])
+    return out
