@@ -1,0 +1,131 @@
+"""results.json as data (interfaces.md section 3): clause accounting shared by suite and fuzzer.
+
+`exercised(case, oracle_outcome)` says which clause IDs a case reaches; `Results` counts checks and
+failures per clause, keeps discrepancies, and `to_dict()` gives the results.json object. Statuses:
+fail (a check failed), oracle-deviation (passes, and the oracle contradicts the page there: see
+deviations.py), pass, unsupported (every check needed a feature the implementation lacks), untested.
+"""
+import time
+
+from . import error_catalog
+from .cases import BUILTIN_LAYERS, flag, normalize
+from .clauses import ALL_IDS
+from .deviations import DEVIATIONS, clauses_with_deviations
+
+_CUSTOM_VARIANT_CLAUSES = {
+    "minimal": ["CELL-01", "CELL-03", "CELL-07", "CELL-09", "EX-01"],
+    "multi_state": ["CELL-01", "CELL-04", "CELL-06"],
+    "multi_no_out": ["CELL-01", "CELL-04", "CELL-07"],
+    "hd_state": ["CELL-05", "CELL-06", "SHAPE-01"],
+    "init_state": ["CELL-08"],
+    "constants": ["CELL-02", "CONST-01"],
+    "training": ["CALL-03"],
+}
+
+
+def exercised(case, oracle_outcome=None):
+    """Clause IDs a case reaches; for an oracle error, the ERR-xx it classifies as."""
+    case = normalize(case)
+    ids = {"CALL-01", "SHAPE-01"}
+    flags = case["flags"]
+    ids.add("SHAPE-03" if flags.get("return_sequences") else "SHAPE-04")
+    for name, clause in (("return_sequences", "FLAG-01"), ("return_state", "FLAG-02"),
+                         ("go_backwards", "FLAG-03"), ("stateful", "FLAG-04"), ("unroll", "FLAG-05"),
+                         ("time_major", "FLAG-06"), ("zero_output_for_mask", "FLAG-07")):
+        if name in flags:  # set explicitly, to either value
+            ids.add(clause)
+    if flags.get("return_state"):
+        ids.add("SHAPE-02")
+    kinds = [c["kind"] for c in case["cells"]]
+    if len(kinds) > 1 or case["cell_list"]:
+        ids.update({"CELL-10", "EX-02"} if all(c.get("variant") == "minimal" for c in case["cells"]) else {"CELL-10"})
+    for cell in case["cells"]:
+        ids.add("CELL-01")
+        if cell["kind"] == "lstm":
+            ids.add("CELL-04")
+        elif cell["kind"] in ("simple", "gru"):
+            ids.add("CELL-03")
+        else:
+            ids.update(_CUSTOM_VARIANT_CLAUSES.get(cell.get("variant"), []))
+        if cell["kind"] != "custom":
+            ids.add("CELL-08")
+    if case["mask"] is not None:
+        ids.update({"CALL-02", "MASK-01"})
+    if case["embedding"]:
+        ids.update({"MASK-02", "MASK-01"})
+    if case["training"] is not None:
+        ids.add("CALL-03")
+    if case["initial_state"] or any(s.get("initial_state") for s in case["steps"]):
+        ids.update({"CALL-04", "INIT-01"})
+    if case["constants"]:
+        ids.update({"CALL-05", "CONST-01"})
+    if flag(case, "stateful"):
+        ids.update({"STATE-01", "STATE-02"})
+    for step in case["steps"]:
+        if step.get("op") == "reset":
+            ids.add("STATE-03")
+            if step.get("states"):
+                ids.update({"STATE-04", "INIT-02"})
+                if step["states"].startswith("wrong"):
+                    ids.add("STATE-07")
+    if oracle_outcome is not None:
+        err = oracle_outcome.get("error") or next(
+            (s["error"] for s in oracle_outcome.get("steps", []) if "error" in s), None)
+        if err is not None:
+            err_id = error_catalog.classify(err, case)
+            if err_id:
+                ids.add(err_id)
+    if case["layer"] in BUILTIN_LAYERS:
+        ids.add("CELL-01")
+    return sorted(ids)
+
+
+class Results:
+    def __init__(self, implementation, oracle, seed=None, versions=None):
+        self.data = {
+            "implementation": implementation, "oracle": oracle, "versions": dict(versions or {}),
+            "seed": seed, "examples": 0, "elapsed_s": 0.0, "time_to_first_discrepancy_s": None,
+            "clauses": {cid: {"status": "untested", "checks": 0, "failures": 0, "unsupported": 0}
+                        for cid in ALL_IDS},
+            "discrepancies": [],
+            "deviations": DEVIATIONS and [
+                {k: d[k] for k in ("id", "clauses", "page", "oracle", "repro")} for d in DEVIATIONS],
+        }
+        self._start = time.monotonic()
+
+    def record(self, clause_ids, ok=True, unsupported=False):
+        for cid in clause_ids:
+            entry = self.data["clauses"].setdefault(
+                cid, {"status": "untested", "checks": 0, "failures": 0, "unsupported": 0})
+            entry["checks"] += 1
+            if unsupported:
+                entry["unsupported"] += 1
+            elif not ok:
+                entry["failures"] += 1
+
+    def add_discrepancy(self, clauses, kind, case, detail, repro=None, **extra):
+        n = len(self.data["discrepancies"]) + 1
+        if self.data["time_to_first_discrepancy_s"] is None:
+            self.data["time_to_first_discrepancy_s"] = round(time.monotonic() - self._start, 3)
+        item = {"id": f"d-{n:04d}", "clauses": sorted(clauses), "kind": kind, "config": case,
+                "detail": detail, "repro": repro}
+        item.update(extra)
+        self.data["discrepancies"].append(item)
+        return item
+
+    def to_dict(self):
+        deviating = clauses_with_deviations()
+        for cid, entry in self.data["clauses"].items():
+            if entry["failures"]:
+                entry["status"] = "fail"
+            elif entry["checks"] == 0:
+                entry["status"] = "untested"
+            elif entry["unsupported"] == entry["checks"]:
+                entry["status"] = "unsupported"
+            elif cid in deviating:
+                entry["status"] = "oracle-deviation"
+                entry["deviations"] = deviating[cid]
+            else:
+                entry["status"] = "pass"
+        self.data["elapsed_s"] = round(time.monotonic() - self._start, 3)
+        return self.data
