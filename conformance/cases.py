@@ -27,6 +27,7 @@ DEFAULTS = {
     "training": None,        # passed to the call only when not None (CALL-03)
     "embedding": None,       # {"vocab": n}: tokens through Embedding(mask_zero=True) first (MASK-02)
     "steps": [{"op": "call"}],
+    "reverse_inputs": False, # feed the seed's inputs reversed in time (metamorphic go_backwards checks)
     "seed": 0,
     "weight_scale": 1.0,
 }
@@ -119,6 +120,8 @@ def inputs_for(case, step_index, batch=None):
             tokens = tokens * np.asarray(case["mask"], dtype=tokens.dtype)[:batch]
         return tokens.astype("int32")
     x = rng.normal(0.0, 1.0, [batch, case["timesteps"]] + list(case["features"])).astype(case["dtype"])
+    if case["reverse_inputs"]:
+        x = x[:, ::-1]
     return np.swapaxes(x, 0, 1).copy() if flag(case, "time_major") else x
 
 

@@ -1,0 +1,50 @@
+"""Telling "the implementation lacks this feature" apart from "it gets it wrong".
+
+interfaces.md section 1: a missing optional name, or a constructor/call argument the implementation
+rejects (TypeError or ValueError naming it), makes the clauses that need it "unsupported", never a
+failure. `missing_feature` looks at a case and the implementation's error and names the feature.
+"""
+import re
+
+from .cases import BUILTIN_LAYERS, normalize
+
+_NAMED_ARG = re.compile(r"(?:argument|keyword)[^'\"`]*['\"`](\w+)['\"`]|['\"`](\w+)['\"`][^.]*not understood",
+                        re.IGNORECASE)
+
+
+def features_used(case):
+    """Optional names, constructor arguments and call arguments a case relies on."""
+    case = normalize(case)
+    names = set()
+    if case["layer"] in BUILTIN_LAYERS:
+        names.add(case["layer"])
+    if len(case["cells"]) > 1 or case["cell_list"]:
+        names.add("StackedRNNCells")
+    if any(c["kind"] == "custom" for c in case["cells"]):
+        names.add("Layer")
+    if case["embedding"]:
+        names.add("Embedding")
+    args = set(case["flags"]) | {k for c in case["cells"] for k in c if k not in ("kind", "units", "variant")}
+    if case["constants"]:
+        args.add("constants")
+    if any(s.get("op") == "reset" and s.get("states") for s in case["steps"]):
+        args.add("states")
+    return names, args
+
+
+def missing_feature(target, case, impl_error):
+    """The feature the implementation lacks, or None when its error is a real difference."""
+    names, args = features_used(case)
+    for name in sorted(names):
+        if name != "StackedRNNCells" and not target.has(name):
+            return name
+    if impl_error is None or impl_error["type"] not in ("TypeError", "ValueError", "AttributeError"):
+        return None
+    message = impl_error["message"]
+    for match in _NAMED_ARG.finditer(message):
+        arg = match.group(1) or match.group(2)
+        if arg in args:
+            return arg
+    if impl_error["type"] == "AttributeError" and "reset_states" in message:
+        return "reset_states"
+    return None

@@ -1,0 +1,147 @@
+"""The suite's pytest plumbing: which implementation, clause markers, and the clause report.
+
+Options (environment fallbacks for CI): --impl NAME (RNNCONF_IMPL, default "reference"),
+--oracle NAME (RNNCONF_ORACLE, default "tf_keras"), --xfail FILE (clause IDs or kinds accepted as
+failing), --clause-report PATH (per-clause JSON for `rnnconf check`), --list-clauses PATH (write the
+clause IDs the collected tests carry, for the coverage check).
+
+Every test carries `@pytest.mark.clauses("FLAG-03", ...)`. A test skipped with a reason starting
+"unsupported:" counts its clauses as unsupported, not failed.
+"""
+import json
+import os
+import warnings
+from pathlib import Path
+
+import pytest
+
+from conformance import namespaces
+from conformance.clauses import ALL_IDS
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("rnnconf")
+    group.addoption("--impl", default=os.environ.get("RNNCONF_IMPL", "reference"),
+                    help="implementation under test: reference, tf_keras, keras3, a module path or module:attr")
+    group.addoption("--oracle", default=os.environ.get("RNNCONF_ORACLE", "tf_keras"), help="the oracle")
+    group.addoption("--xfail", default=os.environ.get("RNNCONF_XFAIL"),
+                    help="file of clause IDs (one per line, # comments) accepted as failing")
+    group.addoption("--clause-report", default=None, help="write per-clause counts as JSON here")
+    group.addoption("--list-clauses", default=None, help="write the clause IDs of collected tests here")
+
+
+def clause_ids(item):
+    ids = []
+    for mark in item.iter_markers("clauses"):
+        ids.extend(mark.args)
+    return ids
+
+
+def read_xfail_file(path):
+    entries = []
+    for line in Path(path).read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            entries.append(line)
+    return entries
+
+
+def pytest_collection_modifyitems(config, items):
+    unknown = sorted({c for item in items for c in clause_ids(item)} - set(ALL_IDS))
+    if unknown:
+        raise pytest.UsageError(f"tests carry clause IDs that clauses.md does not define: {unknown}")
+    listed = config.getoption("list_clauses")
+    if listed:
+        Path(listed).write_text(json.dumps(sorted({c for item in items for c in clause_ids(item)})))
+    xfail_path = config.getoption("xfail")
+    if xfail_path:
+        entries = set(read_xfail_file(xfail_path))
+        used = set()
+        for item in items:
+            hit = entries & set(clause_ids(item))
+            if hit:
+                used |= hit
+                item.add_marker(pytest.mark.xfail(reason=f"accepted in {xfail_path}: {sorted(hit)}", strict=False))
+        for stale in sorted(entries - used):
+            warnings.warn(f"--xfail entry {stale!r} in {xfail_path} matches no test", stacklevel=1)
+    for item in items:
+        item.user_properties.append(("clauses", clause_ids(item)))
+
+
+@pytest.fixture(scope="session")
+def impl_target(pytestconfig):
+    try:
+        return namespaces.resolve(pytestconfig.getoption("impl"))
+    except namespaces.SetupError as e:
+        pytest.exit(str(e), returncode=2)
+
+
+@pytest.fixture(scope="session")
+def oracle_target(pytestconfig):
+    try:
+        return namespaces.resolve(pytestconfig.getoption("oracle"))
+    except namespaces.SetupError as e:
+        pytest.exit(str(e), returncode=2)
+
+
+class ClauseTally:
+    """Per-clause counts over the run (on the xdist controller, from the workers' reports)."""
+
+    def __init__(self):
+        self.counts = {cid: {"checks": 0, "failures": 0, "unsupported": 0} for cid in ALL_IDS}
+        self.failed_tests = []
+
+    def add(self, report):
+        ids = dict(report.user_properties).get("clauses", [])
+        if report.when == "call" or (report.when == "setup" and not report.passed):
+            unsupported = report.skipped and "unsupported:" in str(report.longrepr)
+            if report.skipped and not unsupported and not hasattr(report, "wasxfail"):
+                return
+            for cid in ids:
+                entry = self.counts[cid]
+                entry["checks"] += 1
+                if unsupported:
+                    entry["unsupported"] += 1
+                elif report.failed:
+                    entry["failures"] += 1
+            if report.failed:
+                self.failed_tests.append({"test": report.nodeid, "clauses": ids,
+                                          "message": str(report.longrepr)[-3000:]})
+
+
+_TALLY = ClauseTally()
+
+
+def pytest_configure(config):
+    config._rnnconf_tally = _TALLY
+
+
+def pytest_runtest_logreport(report):
+    _TALLY.add(report)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if hasattr(session.config, "workerinput"):  # an xdist worker: the controller writes the report
+        return
+    path = session.config.getoption("clause_report")
+    if path:
+        tally = session.config._rnnconf_tally
+        Path(path).write_text(json.dumps({"impl": session.config.getoption("impl"),
+                                          "oracle": session.config.getoption("oracle"),
+                                          "clauses": tally.counts, "failed_tests": tally.failed_tests},
+                                         indent=1))
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    if hasattr(config, "workerinput"):
+        return
+    tally = config._rnnconf_tally
+    checked = [c for c, v in tally.counts.items() if v["checks"]]
+    if not checked:
+        return
+    failing = sorted(c for c, v in tally.counts.items() if v["failures"])
+    unsupported = sorted(c for c, v in tally.counts.items() if v["checks"] and v["unsupported"] == v["checks"])
+    terminalreporter.write_line(
+        f"rnnconf clause coverage ({config.getoption('impl')} vs {config.getoption('oracle')}): "
+        f"{len(checked)}/{len(ALL_IDS)} clauses checked; failing: {', '.join(failing) or 'none'}; "
+        f"unsupported: {', '.join(unsupported) or 'none'}")

@@ -1,0 +1,84 @@
+"""Assertions the suite's tests are written with (imported as `ch`): differential and contract checks.
+
+    ch.assert_conforms(impl_target, oracle_target, case)   # same results/errors as the oracle
+    ch.outcome_of(impl_target, case)                        # the implementation's own outcome
+
+A failure message ends with a copy-pasteable snippet that replays the case.
+"""
+import json
+import pprint
+
+import numpy as np
+import pytest
+
+from . import capabilities, compare, execute
+from .cases import is_stochastic, minimal, normalize
+
+
+def snippet(case, impl_name, oracle_name):
+    return (
+        "from conformance import namespaces, execute, compare\n"
+        f"case = {pprint.pformat(minimal(case), width=100, sort_dicts=False)}\n"
+        f"impl, oracle = namespaces.resolve({impl_name!r}), namespaces.resolve({oracle_name!r})\n"
+        "expected, actual = execute.run(oracle, case), execute.run(impl, case)\n"
+        "for m in compare.compare(expected, actual, case): print(m.kind, m.step, m.path, m.detail)\n")
+
+
+def run_pair(impl, oracle, case):
+    """(oracle outcome, implementation outcome, mismatches) for one case."""
+    case = normalize(case)
+    expected, actual = execute.run(oracle, case), execute.run(impl, case)
+    recheck = (lambda: execute.run(oracle, dict(case, dtype="float64"))) if case["dtype"] == "float32" else None
+    mismatches = compare.compare(expected, actual, case, recheck_f64=recheck,
+                                 structural_only=is_stochastic(case))
+    return expected, actual, mismatches
+
+
+def first_error(outcome):
+    if outcome.get("error"):
+        return outcome["error"]
+    return next((s["error"] for s in outcome["steps"] if "error" in s), None)
+
+
+def assert_conforms(impl, oracle, case):
+    expected, actual, mismatches = run_pair(impl, oracle, case)
+    if mismatches:
+        missing = capabilities.missing_feature(impl, normalize(case), first_error(actual))
+        if missing and not first_error(expected):
+            pytest.skip(f"unsupported: {impl.name} lacks {missing}")
+        lines = [f"{m.kind} at step {m.step} {m.path}: {m.detail}" for m in mismatches[:8]]
+        pytest.fail(f"{impl.name} differs from {oracle.name}:\n  " + "\n  ".join(lines)
+                    + "\n\nReproduce with:\n" + snippet(case, impl.name, oracle.name), pytrace=False)
+    return expected, actual
+
+
+def outcome_of(target, case):
+    """The target's own outcome; skips as unsupported when it lacks a feature the case needs."""
+    outcome = execute.run(target, case)
+    err = first_error(outcome)
+    if err:
+        missing = capabilities.missing_feature(target, normalize(case), err)
+        if missing:
+            pytest.skip(f"unsupported: {target.name} lacks {missing}")
+        pytest.fail(f"{target.name} raised {err['type']}: {err['message'][:500]}\n\nCase:\n"
+                    + json.dumps(minimal(case), indent=1), pytrace=False)
+    return outcome
+
+
+def flatten(nest):
+    if isinstance(nest, list):
+        return [leaf for item in nest for leaf in flatten(item)]
+    return [nest]
+
+
+def results(outcome, step=0):
+    return outcome["steps"][step]["result"]
+
+
+def assert_close(actual, expected, case, what):
+    """Contract checks inside one implementation (metamorphic tests), with compare's tolerance."""
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
+    bound = compare.tolerance(actual.dtype, normalize(case)["timesteps"], expected.astype(np.float64))
+    diff = np.abs(actual.astype(np.float64) - expected.astype(np.float64))
+    assert (diff <= bound).all(), f"{what}: max abs diff {diff.max():.3g} over tolerance"
