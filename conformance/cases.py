@@ -26,6 +26,9 @@ DEFAULTS = {
     "constants": None,       # list of constant feature shapes (CALL-05)
     "training": None,        # passed to the call only when not None (CALL-03)
     "embedding": None,       # {"vocab": n}: tokens through Embedding(mask_zero=True) first (MASK-02)
+    # steps: {"op": "call"} (keys: "batch" another batch size, "initial_state", "input_step" reuse the
+    # inputs of an earlier step, "list_input"), {"op": "reset"} (key "states": None | "random" |
+    # "wrong_count" | "wrong_batch" | "wrong_width"), {"op": "states"} (read layer.states)
     "steps": [{"op": "call"}],
     "reverse_inputs": False, # feed the seed's inputs reversed in time (metamorphic go_backwards checks)
     "seed": 0,

@@ -51,7 +51,7 @@ class Runner:
 
     def call(self, step_index, step):
         case, target = self.case, self.target
-        x = inputs_for(case, step_index, step.get("batch"))
+        x = inputs_for(case, step.get("input_step", step_index), step.get("batch"))
         if self.embedding is not None:
             x = self.embedding(x)
         kwargs = {}

@@ -42,10 +42,12 @@ MASKS = {
 
 
 def case(cells="simple", flags="defaults", mask="none", **overrides):
-    """A batch-3, 5-step case; `flags` is a FLAG_SETS name or a dict. The seed depends on the cells and
+    """A batch-3, 5-step case; `cells` and `flags` are names (CELLS,
+    FLAG_SETS) or the data itself. The seed depends on the cells and
     the mask only, so cases that differ in flags share weights and inputs (metamorphic checks)."""
     flags = dict(FLAG_SETS[flags]) if isinstance(flags, str) else dict(flags)
-    out = {"cells": CELLS[cells], "flags": flags, "mask": MASKS[mask],
+    cells = CELLS[cells] if isinstance(cells, str) else cells
+    out = {"cells": cells, "flags": flags, "mask": MASKS[mask],
            "batch": 3, "timesteps": 5, "features": [4], "seed": zlib.crc32(f"{cells}/{mask}".encode()) % 10_000}
     out.update(overrides)
     return out

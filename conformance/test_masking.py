@@ -1,0 +1,42 @@
+"""MASK-01, MASK-02: variable-length input through a mask, given directly or produced upstream."""
+import numpy as np
+import pytest
+
+from conformance import helpers as ch
+from conformance.grids import MASKS, case
+
+
+@pytest.mark.clauses("MASK-01", "CALL-02")
+@pytest.mark.parametrize("mask", sorted(MASKS))
+@pytest.mark.parametrize("cells", ["simple", "gru", "lstm", "custom_multi"])
+def test_masks_match_oracle(impl_target, oracle_target, mask, cells):
+    ch.assert_conforms(impl_target, oracle_target, case(cells, "sequences_state", mask))
+
+
+@pytest.mark.clauses("MASK-01")
+def test_all_true_mask_equals_no_mask(impl_target):
+    with_mask = ch.results(ch.outcome_of(impl_target, case("lstm", "sequences_state", "all_true")))
+    seed = case("lstm", "sequences_state", "all_true")["seed"]
+    without = ch.results(ch.outcome_of(impl_target, case("lstm", "sequences_state", seed=seed)))
+    for got, want in zip(with_mask, without):
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.clauses("MASK-01")
+def test_masked_steps_keep_the_state(impl_target):
+    """A right-padded sample ends in the state of its last real timestep (GRU: state == output)."""
+    padded = case("gru", "state", "right_padded")
+    _, final_state = ch.results(ch.outcome_of(impl_target, padded))
+    unmasked_sequence = ch.results(ch.outcome_of(impl_target, dict(padded, flags={"return_sequences": True},
+                                                                   mask=None)))
+    # Sample 1 is [1, 1, 1, 0, 0]: its state must be the unmasked run's output after step 3.
+    np.testing.assert_allclose(final_state[1], np.asarray(unmasked_sequence)[1, 2], rtol=1e-6,
+                               err_msg="masked timesteps must leave the state unchanged")
+
+
+@pytest.mark.clauses("MASK-02", "MASK-01")
+@pytest.mark.parametrize("cells", ["simple", "lstm"])
+@pytest.mark.parametrize("flags", ["sequences_state", "backwards_sequences"])
+def test_upstream_embedding_mask(impl_target, oracle_target, cells, flags):
+    the_case = case(cells, flags, "right_padded", embedding={"vocab": 9}, features=[4])
+    ch.assert_conforms(impl_target, oracle_target, the_case)
