@@ -1,0 +1,53 @@
+"""junit.xml: one testcase per clause, so CI systems list the contract clause by clause.
+
+fail -> <failure>, unsupported / untested -> <skipped>, pass -> nothing, oracle-deviation -> passes
+with a <system-out> naming the deviations. xml.etree does the escaping.
+"""
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from .model import clause_rows
+
+
+def junit_tree(results):
+    results = results or {}
+    groups = clause_rows(results)
+    by_id = {d.get("id"): d for d in results.get("discrepancies") or []}
+    impl = results.get("implementation") or "unknown"
+    rows = [(key, r) for key, _, group_rows in groups for r in group_rows]
+    failures = sum(1 for _, r in rows if r["status"] == "fail")
+    skipped = sum(1 for _, r in rows if r["status"] in ("unsupported", "untested"))
+    counts = {"tests": str(len(rows)), "failures": str(failures), "errors": "0", "skipped": str(skipped),
+              "time": str(results.get("elapsed_s") or 0)}
+    suites = ET.Element("testsuites", counts, name="rnnconf")
+    suite = ET.SubElement(suites, "testsuite", counts,
+                          name=f"rnnconf.{impl}-vs-{results.get('oracle') or 'oracle'}")
+    for key, r in rows:
+        case = ET.SubElement(suite, "testcase", classname=f"rnnconf.{key}", name=r["id"], time="0")
+        if r["status"] == "fail":
+            lines = [r["text"], f"{r['failures']} of {r['checks']} checks failed"]
+            for did in r["discrepancies"]:
+                d = by_id.get(did) or {}
+                lines.append(f"{did} [{d.get('kind', '?')}] {d.get('detail', '')} "
+                             f"(reproducer: {d.get('repro') or 'inline in report.html'})")
+            failure = ET.SubElement(case, "failure", message=f"{r['failures']} failing checks",
+                                    type="discrepancy")
+            failure.text = "\n".join(lines)
+        elif r["status"] in ("unsupported", "untested"):
+            ET.SubElement(case, "skipped", message=(
+                "the implementation lacks a feature this clause needs" if r["status"] == "unsupported"
+                else "no check reached this clause"))
+        elif r["status"] == "oracle-deviation":
+            out = ET.SubElement(case, "system-out")
+            out.text = ("passes (follows the oracle); the oracle deviates from its API page here: "
+                        + ", ".join(r["deviations"]))
+    return ET.ElementTree(suites)
+
+
+def write_junit(results, path):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tree = junit_tree(results)
+    ET.indent(tree)
+    tree.write(path, encoding="utf-8", xml_declaration=True)
+    return path

@@ -1,0 +1,135 @@
+"""From a results.json dict (possibly empty, partial or merged) to what the templates show.
+
+Nothing here decides a clause's status: that is conformance.results.Results' job (statuses come from
+the dict, or from reports.merge for a dict that lacks them). This module only fills in defaults,
+groups clauses as clauses.md does, and collects what each discrepancy section needs.
+"""
+import json
+from pathlib import Path
+
+from conformance.clauses import CLAUSES, GROUPS
+
+from .merge import merge
+
+STATUSES = ("fail", "unsupported", "oracle-deviation", "pass", "untested")
+REQUIRED_KEYS = ("implementation", "oracle", "versions", "seed", "examples", "elapsed_s",
+                 "time_to_first_discrepancy_s", "clauses", "discrepancies")
+
+
+def _pretty(value):
+    return json.dumps(value, indent=2, sort_keys=True, default=str)
+
+
+def _complete_statuses(results):
+    """The results with a status on every clause entry; statuses are recomputed only when missing."""
+    clauses = results.get("clauses") or {}
+    if all("status" in e for e in clauses.values()):
+        return results
+    recomputed = merge([results])["clauses"]
+    fixed = {cid: dict(e, status=e.get("status") or recomputed[cid]["status"]) for cid, e in clauses.items()}
+    return dict(results, clauses=fixed)
+
+
+def clause_rows(results):
+    """[(group key, title, [row, ...]), ...] in clauses.md's order; every known ID gets a row."""
+    results = _complete_statuses(results)
+    entries = results.get("clauses") or {}
+    touched = {}
+    for d in results.get("discrepancies") or []:
+        for cid in d.get("clauses") or []:
+            touched.setdefault(cid, []).append(d.get("id"))
+
+    def row(cid):
+        entry = entries.get(cid) or {}
+        return {"id": cid, "text": CLAUSES.get(cid, {}).get("text", "(not in the clause catalogue)"),
+                "status": entry.get("status", "untested"), "checks": entry.get("checks", 0),
+                "failures": entry.get("failures", 0), "unsupported": entry.get("unsupported", 0),
+                "deviations": entry.get("deviations") or [], "discrepancies": touched.get(cid, [])}
+
+    groups = [(key, group["title"], [row(cid) for cid in group["ids"]]) for key, group in GROUPS.items()]
+    unknown = [cid for cid in entries if cid not in CLAUSES]
+    if unknown:  # IDs from a newer catalogue: shown, never dropped
+        groups.append(("OTHER", "IDs not in this catalogue", [row(cid) for cid in sorted(unknown)]))
+    return groups
+
+
+def _error_text(err):
+    if not err:
+        return "no error"
+    if isinstance(err, dict):
+        return f"{err.get('type', 'Error')}: {err.get('message', '')}"
+    return str(err)
+
+
+def _sides(d):
+    """(expected, actual, are_errors) shown side by side, or None when the discrepancy has none."""
+    stats = d.get("stats") or {}
+    expected = stats.get("expected", d.get("expected"))
+    actual = stats.get("actual", d.get("actual"))
+    if expected is None and actual is None:
+        return None
+    if d.get("kind") in ("error", "crash") or isinstance(expected, dict) or isinstance(actual, dict):
+        return {"expected": _error_text(expected), "actual": _error_text(actual), "errors": True}
+    return {"expected": _pretty(expected), "actual": _pretty(actual), "errors": False}
+
+
+def _repro_code(d, out_dir):
+    path = d.get("repro")
+    if path and out_dir is not None:
+        file = Path(out_dir) / path
+        if file.is_file():
+            return file.read_text(errors="replace")
+    return d.get("repro_code")
+
+
+def discrepancy_views(results, out_dir=None):
+    views = []
+    for d in results.get("discrepancies") or []:
+        stats = d.get("stats") or {}
+        index = stats.get("index")
+        views.append({
+            "id": str(d.get("id") or f"d-{len(views) + 1:04d}"), "kind": d.get("kind", "?"),
+            "clauses": d.get("clauses") or [], "detail": d.get("detail", ""),
+            "config": _pretty(d.get("config")) if d.get("config") is not None else None,
+            "max_abs": stats.get("max_abs"), "max_rel": stats.get("max_rel"),
+            "index": None if index is None else json.dumps(index, default=str),
+            "where": " ".join(str(x) for x in (
+                f"step {d['step']}" if d.get("step") is not None else None, d.get("path")) if x),
+            "sides": _sides(d), "repro": d.get("repro"), "code": _repro_code(d, out_dir),
+            "xfail": bool(d.get("xfail")),
+        })
+    return views
+
+
+def verdict(results):
+    """(css class, words) for the header."""
+    found = [d for d in results.get("discrepancies") or [] if not d.get("xfail")]
+    if found:
+        return "fail", f"{len(found)} discrepanc{'y' if len(found) == 1 else 'ies'}"
+    clauses = (results.get("clauses") or {}).values()
+    failing = sum(1 for e in clauses if e.get("failures"))
+    if failing:
+        return "fail", f"{failing} failing clause{'s' if failing != 1 else ''}"
+    if not any(e.get("checks") for e in clauses):
+        return "untested", "no checks recorded"
+    return "pass", "pass"
+
+
+def status_counts(groups):
+    counts = dict.fromkeys(STATUSES, 0)
+    for _, _, rows in groups:
+        for r in rows:
+            counts[r["status"]] = counts.get(r["status"], 0) + 1
+    return counts
+
+
+def header(results):
+    missing = [k for k in REQUIRED_KEYS if k not in results]
+    return {
+        "implementation": results.get("implementation") or "unknown implementation",
+        "oracle": results.get("oracle") or "unknown oracle",
+        "versions": results.get("versions") or {}, "seed": results.get("seed"),
+        "examples": results.get("examples") or 0, "elapsed_s": results.get("elapsed_s"),
+        "first_s": results.get("time_to_first_discrepancy_s"), "shards": results.get("shards"),
+        "missing": missing,
+    }

@@ -1,0 +1,161 @@
+"""Rendering results.json into report.html (one implementation) or a comparison matrix (several).
+
+Each report is one self-contained HTML file (CSS, JS and SVG inline; nothing fetched), rendered by
+Jinja2 with autoescaping on, so configs, values and messages from the run are always escaped.
+`report_command` is what `rnnconf report A.json B.json --out DIR` runs.
+"""
+import datetime
+import json
+import re
+import sys
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup, escape
+
+from conformance.clauses import CLAUSES, GROUPS
+
+from . import model, plots
+from .junit import write_junit
+from .merge import merge
+
+__all__ = ["render_report", "render_comparison", "write_junit", "merge", "report_command"]
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+
+def _ticks(text):
+    """`code` spans of the spec's clause texts as <code>, everything else escaped."""
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text))))
+
+
+def _seconds(value):
+    return "n/a" if value is None else f"{value:.1f} s"
+
+
+def _number(value):
+    return "n/a" if value is None else f"{value:.3g}"
+
+
+_env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                          undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+_env.filters.update(ticks=_ticks, seconds=_seconds, number=_number)
+
+
+def _write(out_dir, html):
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "report.html"
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+def _generated():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def render_report(results, out_dir):
+    """Write out_dir/report.html for one implementation's results dict; returns its path."""
+    results = results or {}
+    groups = model.clause_rows(results)
+    page = _env.get_template("report.html").render(
+        head=model.header(results), verdict=model.verdict(results), groups=groups,
+        counts=model.status_counts(groups), statuses=model.STATUSES,
+        discrepancies=model.discrepancy_views(results, out_dir),
+        deviations=results.get("deviations") or [],
+        checks_plot=plots.checks_by_group(groups), error_plot=plots.error_magnitudes(results),
+        generated=_generated())
+    return _write(out_dir, page)
+
+
+def _slug(name):
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(name)) or "impl"
+
+
+def render_comparison(results_list, out_dir, links=None):
+    """Write out_dir/report.html: clause-by-implementation matrix (one column per results dict).
+
+    `links` optionally maps column index -> relative URL of that implementation's own report.
+    A single results dict gets the ordinary report instead.
+    """
+    results_list = [r or {} for r in results_list]
+    if len(results_list) == 1:
+        return render_report(results_list[0], out_dir)
+    columns = []
+    for i, r in enumerate(results_list):
+        statuses = {row["id"]: row for _, _, rows in model.clause_rows(r) for row in rows}
+        columns.append({"name": r.get("implementation") or f"implementation {i + 1}",
+                        "oracle": r.get("oracle") or "?", "examples": r.get("examples") or 0,
+                        "verdict": model.verdict(r), "rows": statuses,
+                        "link": (links or {}).get(i)})
+    ids = {cid for c in columns for cid in c["rows"]}
+    groups = [(key, g["title"], g["ids"]) for key, g in GROUPS.items()]
+    unknown = sorted(ids - set(CLAUSES))
+    if unknown:
+        groups.append(("OTHER", "IDs not in this catalogue", unknown))
+    page = _env.get_template("comparison.html").render(
+        columns=columns, groups=groups, clauses=CLAUSES, statuses=model.STATUSES, generated=_generated())
+    return _write(out_dir, page)
+
+
+def _load(path):
+    path = Path(path)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError("not a results.json object")
+    # Reproducer paths are relative to the file's own directory: keep their code with the data, so
+    # merged (renumbered) discrepancies and reports written elsewhere still show it.
+    for d in data.get("discrepancies") or []:
+        if d.get("repro") and not d.get("repro_code"):
+            file = path.parent / d["repro"]
+            if file.is_file():
+                d["repro_code"] = file.read_text(errors="replace")
+    return data
+
+
+def _write_outputs(results, out_dir):
+    """results.json, junit.xml and repro/<id>.py of (merged) results, then report.html."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for d in results.get("discrepancies") or []:
+        if d.get("repro_code"):
+            d["repro"] = f"repro/{d['id']}.py"
+            (out_dir / "repro").mkdir(exist_ok=True)
+            (out_dir / d["repro"]).write_text(d["repro_code"], encoding="utf-8")
+    on_disk = dict(results, discrepancies=[{k: v for k, v in d.items() if k != "repro_code" or not d.get("repro")}
+                                           for d in results.get("discrepancies") or []])
+    (out_dir / "results.json").write_text(json.dumps(on_disk, indent=2, default=str), encoding="utf-8")
+    write_junit(results, out_dir / "junit.xml")
+    return render_report(results, out_dir)
+
+
+def report_command(paths, out_dir):
+    """`rnnconf report`: load, merge shards per implementation, render; returns the exit status.
+
+    0: rendered, no discrepancies; 1: rendered, discrepancies found (as `rnnconf check`);
+    2: an input could not be read (one line on stderr).
+    """
+    if not paths:
+        print("rnnconf report: no results.json given", file=sys.stderr)
+        return 2
+    by_impl = {}
+    for p in paths:
+        try:
+            data = _load(p)
+        except (OSError, ValueError) as e:  # json.JSONDecodeError is a ValueError
+            print(f"rnnconf report: cannot read {p}: {e}", file=sys.stderr)
+            return 2
+        by_impl.setdefault(data.get("implementation") or "unknown", []).append(data)
+    merged = [merge(shards) if len(shards) > 1 else shards[0] for shards in by_impl.values()]
+    out_dir = Path(out_dir)
+    if len(merged) == 1:
+        path = _write_outputs(merged[0], out_dir)
+    else:
+        links = {}
+        for i, (name, results) in enumerate(zip(by_impl, merged)):
+            _write_outputs(results, out_dir / _slug(name))
+            links[i] = f"{_slug(name)}/report.html"
+        path = render_comparison(merged, out_dir, links)
+    print(f"rnnconf report: {path}", file=sys.stderr)
+    found = any(not d.get("xfail") for r in merged for d in r.get("discrepancies") or [])
+    return 1 if found else 0
