@@ -16,8 +16,18 @@ REQUIRED_KEYS = ("implementation", "oracle", "versions", "seed", "examples", "el
                  "time_to_first_discrepancy_s", "clauses", "discrepancies")
 
 
-def _pretty(value):
-    return json.dumps(value, indent=2, sort_keys=True, default=str)
+def _pretty(value, indent="", width=88):
+    """JSON, indented, but anything that fits on a line stays on one (masks, shapes, small dicts)."""
+    flat = json.dumps(value, sort_keys=True, default=str)
+    scalar_list = isinstance(value, list) and not any(isinstance(v, (dict, list)) for v in value)
+    if len(indent) + len(flat) <= width or not isinstance(value, (dict, list)) or not value or scalar_list:
+        return flat
+    inner = indent + "  "
+    if isinstance(value, dict):
+        items = [f"{inner}{json.dumps(str(k))}: {_pretty(v, inner, width).lstrip()}" for k, v in sorted(value.items())]
+        return "{\n" + ",\n".join(items) + f"\n{indent}}}"
+    items = [inner + _pretty(v, inner, width) for v in value]
+    return "[\n" + ",\n".join(items) + f"\n{indent}]"
 
 
 def _complete_statuses(results):

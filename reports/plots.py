@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-LABEL_W, BAR_W, ROW_H = 150, 480, 22
+LABEL_W, BAR_W, ROW_H = 90, 480, 22
 DTYPE_COLOURS = {"float32": "#1f77b4", "float64": "#ff7f0e", "float16": "#2ca02c"}
 
 
