@@ -28,3 +28,9 @@ report: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .hypothesis
+
+# Headless Chromium for tests/test_report_browser.py (skipped without it). Debian/Ubuntu, as root.
+.PHONY: browser-deps
+browser-deps:
+	@if [ -x /usr/bin/chromium ]; then echo "browser-deps: /usr/bin/chromium already installed"; \
+	else apt-get update && apt-get install -y chromium; fi
