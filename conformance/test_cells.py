@@ -19,11 +19,11 @@ BUILTIN = {
 BUILTIN_CLAUSES = {"simple": ("CELL-01", "CELL-03"), "gru": ("CELL-01", "CELL-03"), "lstm": ("CELL-01", "CELL-04")}
 
 
-@pytest.mark.parametrize("name", sorted(BUILTIN))
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.clauses(*BUILTIN_CLAUSES[BUILTIN[n]["kind"]]))
+                                  for n in sorted(BUILTIN)])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_builtin_cell_parameters(impl_target, oracle_target, name, dtype, request):
+def test_builtin_cell_parameters(impl_target, oracle_target, name, dtype):
     cell = BUILTIN[name]
-    request.node.add_marker(pytest.mark.clauses(*BUILTIN_CLAUSES[cell["kind"]]))
     ch.assert_conforms(impl_target, oracle_target,
                        case([cell], "sequences_state", "right_padded", dtype=dtype))
 
@@ -46,11 +46,10 @@ CUSTOM = {
 }
 
 
-@pytest.mark.parametrize("variant", sorted(CUSTOM))
+@pytest.mark.parametrize("variant", [pytest.param(v, marks=pytest.mark.clauses(*CUSTOM[v])) for v in sorted(CUSTOM)])
 @pytest.mark.parametrize("flags", ["sequences_state", "backwards_sequences"])
 @pytest.mark.parametrize("mask", ["none", "holes_and_empty_row"])
-def test_custom_cell_protocol(impl_target, oracle_target, variant, flags, mask, request):
-    request.node.add_marker(pytest.mark.clauses(*CUSTOM[variant]))
+def test_custom_cell_protocol(impl_target, oracle_target, variant, flags, mask):
     features = [2, 3] if variant == "hd_state" else [4]
     the_case = case(flags=flags, mask=mask) | {"cells": [{"kind": "custom", "variant": variant, "units": 3}],
                                                "features": features}
