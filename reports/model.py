@@ -71,9 +71,29 @@ def _error_text(err):
     return str(err)
 
 
+def primary_mismatch(d):
+    """The mismatch the discrepancy's detail describes: the fuzzer keeps compare()'s Mismatch dicts
+    under "mismatches" and names the discrepancy after the first one of its kind."""
+    mismatches = [m for m in d.get("mismatches") or [] if isinstance(m, dict)]
+    return next((m for m in mismatches if m.get("kind") == d.get("kind")), mismatches[0] if mismatches else {})
+
+
+def stats_of(d):
+    """Numbers and values of the discrepancy: its own "stats", else its primary mismatch's."""
+    return d.get("stats") or primary_mismatch(d).get("stats") or {}
+
+
+def max_abs_of(d):
+    """The largest absolute error over the discrepancy and all its mismatches; None if not numeric."""
+    values = [m.get("stats", {}).get("max_abs") for m in d.get("mismatches") or [] if isinstance(m, dict)]
+    values.append((d.get("stats") or {}).get("max_abs"))
+    values = [v for v in values if isinstance(v, (int, float))]
+    return max(values) if values else None
+
+
 def _sides(d):
     """(expected, actual, are_errors) shown side by side, or None when the discrepancy has none."""
-    stats = d.get("stats") or {}
+    stats = stats_of(d)
     expected = stats.get("expected", d.get("expected"))
     actual = stats.get("actual", d.get("actual"))
     if expected is None and actual is None:
@@ -95,18 +115,24 @@ def _repro_code(d, out_dir):
 def discrepancy_views(results, out_dir=None):
     views = []
     for d in results.get("discrepancies") or []:
-        stats = d.get("stats") or {}
+        stats, primary = stats_of(d), primary_mismatch(d)
         index = stats.get("index")
+        step = d.get("step", primary.get("step"))
+        original = d.get("original")
         views.append({
             "id": str(d.get("id") or f"d-{len(views) + 1:04d}"), "kind": d.get("kind", "?"),
             "clauses": d.get("clauses") or [], "detail": d.get("detail", ""),
             "config": _pretty(d.get("config")) if d.get("config") is not None else None,
-            "max_abs": stats.get("max_abs"), "max_rel": stats.get("max_rel"),
+            "original": _pretty(original) if original is not None and original != d.get("config") else None,
+            "max_abs": max_abs_of(d), "max_rel": stats.get("max_rel"),
             "index": None if index is None else json.dumps(index, default=str),
             "where": " ".join(str(x) for x in (
-                f"step {d['step']}" if d.get("step") is not None else None, d.get("path")) if x),
+                f"step {step}" if isinstance(step, int) and step >= 0 else None,
+                d.get("path", primary.get("path"))) if x),
+            "mismatches": [m for m in d.get("mismatches") or [] if isinstance(m, dict)],
             "sides": _sides(d), "repro": d.get("repro"), "code": _repro_code(d, out_dir),
-            "xfail": bool(d.get("xfail")),
+            "xfail": bool(d.get("xfail")), "oracle_side": d.get("side") == "oracle",
+            "occurrences": d.get("occurrences"),
         })
     return views
 

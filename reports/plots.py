@@ -9,6 +9,8 @@ import math
 
 import numpy as np
 
+from .model import max_abs_of
+
 LABEL_W, BAR_W, ROW_H = 90, 480, 22
 DTYPE_COLOURS = {"float32": "#1f77b4", "float64": "#ff7f0e", "float16": "#2ca02c"}
 
@@ -40,8 +42,8 @@ def _error_points(results):
         for dtype, value in (entry.get("max_abs_error") or {}).items():
             points[(cid, dtype)] = value
     for d in results.get("discrepancies") or []:
-        value = (d.get("stats") or {}).get("max_abs")
-        if not isinstance(value, (int, float)):
+        value = max_abs_of(d)
+        if value is None:
             continue
         dtype = (d.get("config") or {}).get("dtype", "float32")
         for cid in d.get("clauses") or []:

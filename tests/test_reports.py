@@ -305,3 +305,35 @@ def test_report_command_rejects_unreadable_input(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "bad.json" in err and "missing.json" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_discrepancies_in_the_fuzzers_shape_use_compares_mismatches(tmp_path):
+    """The campaign keeps conformance.compare's Mismatch dicts under "mismatches" (no "stats")."""
+    import numpy as np
+
+    from conformance import compare
+
+    ones = np.ones((2, 3), np.float32)
+    value = compare.compare({"steps": [{"result": [ones, ones]}]},
+                            {"steps": [{"result": [ones + np.eye(2, 3, 1, dtype=np.float32), ones * 2]}]},
+                            {"timesteps": 4})
+    error = compare.compare({"error": {"type": "ValueError", "message": "bad <cell>", "stage": "construct"}},
+                            {"steps": []}, {})
+    r = Results("keras3", "tf_keras")
+    r.record(["FLAG-01"], ok=False)
+    r.record(["ERR-01"], ok=False)
+    r.add_discrepancy(["FLAG-01"], "value", {"dtype": "float64"}, value[0].detail, repro="repro/d-0001.py",
+                      mismatches=[m.to_dict() for m in value], occurrences=3, xfail=False, side="implementation",
+                      original={"dtype": "float64", "batch": 9})
+    r.add_discrepancy(["ERR-01"], "error", {}, error[0].detail, mismatches=[m.to_dict() for m in error],
+                      xfail=True, side="implementation")
+    results = r.to_dict()
+    _, page = rendered(results, tmp_path)
+    first = "".join(page.text["d-0001"].split())
+    assert "maxabserror1maxrelerror1firstdifferingindex[0,1]" in first, "the primary mismatch's stats"
+    assert "value0output[1]maxabsdiff1" in first, "every mismatch listed"
+    assert "seen3times" in first and '"batch":9' in first
+    second = page.text["d-0002"]
+    assert "ValueError: bad <cell>" in second and "no error" in second and "expected (xfail)" in second
+    assert page.text["verdict"].strip() == "1 discrepancy", "an xfailed discrepancy is not counted"
+    assert "FLAG-01 float64: 1" in page.text["plot-errors"]
