@@ -106,8 +106,9 @@ def _sides(d):
 def _repro_code(d, out_dir):
     path = d.get("repro")
     if path and out_dir is not None:
-        file = Path(out_dir) / path
-        if file.is_file():
+        root = Path(out_dir).resolve()
+        file = (root / path).resolve()
+        if file.is_relative_to(root) and file.is_file():  # only reproducers inside the report's folder
             return file.read_text(errors="replace")
     return d.get("repro_code")
 

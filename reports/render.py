@@ -107,8 +107,9 @@ def _load(path):
     # merged (renumbered) discrepancies and reports written elsewhere still show it.
     for d in data.get("discrepancies") or []:
         if d.get("repro") and not d.get("repro_code"):
-            file = path.parent / d["repro"]
-            if file.is_file():
+            root = path.parent.resolve()
+            file = (root / d["repro"]).resolve()
+            if file.is_relative_to(root) and file.is_file():
                 d["repro_code"] = file.read_text(errors="replace")
     return data
 

@@ -144,13 +144,13 @@ def test_empty_results_render_every_clause_untested(tmp_path):
 def test_partial_results_of_a_killed_run_render(tmp_path):
     partial = {"implementation": "keras3", "examples": 0,
                "clauses": {"CALL-01": {"checks": 3, "failures": 0}, "FLAG-06": {"checks": 2, "failures": 2}},
-               "discrepancies": [{"id": "d-0001", "kind": "crash"}]}
+               "discrepancies": [{"id": "d-0001", "kind": "crash"}], "deviations": [{"id": "DEV-x"}]}
     _, page = rendered(partial, tmp_path)
     # Missing statuses come from Results' rules, not from the renderer.
     assert page.by_id["clause-CALL-01"]["data-status"] == "pass"
     assert page.by_id["clause-FLAG-06"]["data-status"] == "fail"
     assert page.by_id["clause-CELL-01"]["data-status"] == "untested"
-    assert "d-0001" in page.by_id
+    assert "d-0001" in page.by_id and "DEV-x" in page.by_id
     missing = page.text["incomplete"]
     assert "elapsed_s" in missing and "oracle" in missing and "implementation" not in missing
 
@@ -337,3 +337,11 @@ def test_discrepancies_in_the_fuzzers_shape_use_compares_mismatches(tmp_path):
     assert "ValueError: bad <cell>" in second and "no error" in second and "expected (xfail)" in second
     assert page.text["verdict"].strip() == "1 discrepancy", "an xfailed discrepancy is not counted"
     assert "FLAG-01 float64: 1" in page.text["plot-errors"]
+
+
+def test_reproducers_are_read_only_from_inside_the_report_folder(tmp_path):
+    (tmp_path / "secret.txt").write_text("not a reproducer")
+    results = sample_results()
+    results["discrepancies"][0].update(repro="../secret.txt", repro_code="inline fallback\n")
+    _, page = rendered(results, tmp_path / "report")
+    assert page.text["code-d-0001"] == "inline fallback\n"
