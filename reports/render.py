@@ -119,11 +119,12 @@ def _write_outputs(results, out_dir):
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for d in results.get("discrepancies") or []:
-        if d.get("repro_code"):
-            d["repro"] = f"repro/{d['id']}.py"
+        if d.get("repro_code"):  # every reproducer we hold goes to a file named after its (new) id
+            d["repro"] = f"repro/{_slug(d.get('id'))}.py"
             (out_dir / "repro").mkdir(exist_ok=True)
             (out_dir / d["repro"]).write_text(d["repro_code"], encoding="utf-8")
-    on_disk = dict(results, discrepancies=[{k: v for k, v in d.items() if k != "repro_code" or not d.get("repro")}
+    # On disk the code lives in repro/ (as `rnnconf check` writes it), not inline.
+    on_disk = dict(results, discrepancies=[{k: v for k, v in d.items() if k != "repro_code"}
                                            for d in results.get("discrepancies") or []])
     (out_dir / "results.json").write_text(json.dumps(on_disk, indent=2, default=str), encoding="utf-8")
     write_junit(results, out_dir / "junit.xml")

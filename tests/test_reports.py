@@ -282,6 +282,11 @@ def test_report_command_merges_shards_and_compares_implementations(tmp_path):
     assert shard_page.text["code-d-0002"] == "# shard two\n"
     assert len(junit_cases(out / "keras3" / "junit.xml")[1]) == 88
     assert (out / "reference" / "report.html").exists()
+    assert all("repro_code" not in d for d in merged["discrepancies"]), "code lives in repro/"
+    # Re-rendering the merged output in place gives the same reproducers back.
+    assert render.report_command([out / "keras3" / "results.json"], out / "keras3") == 1
+    again = Page((out / "keras3" / "report.html").read_text())
+    assert again.text["code-d-0001"] == "# shard one\n" and again.text["code-d-0002"] == "# shard two\n"
 
 
 def test_report_command_single_implementation(tmp_path, capsys):
