@@ -1,0 +1,39 @@
+"""execute.Session: a reused layer gives exactly what a fresh one gives (issue 6's reuse is safe)."""
+import pytest
+
+from conformance import compare, execute, namespaces
+from conformance.cases import normalize
+
+CASES = {
+    "lstm_mask_state": {"cells": [{"kind": "lstm", "units": 3}], "flags": {"return_sequences": True, "return_state": True},
+                        "mask": [[1, 1, 0, 0], [1, 1, 1, 1]]},
+    "stateful_gru": {"cells": [{"kind": "gru", "units": 3}], "flags": {"stateful": True},
+                     "steps": [{"op": "call"}, {"op": "call"}, {"op": "reset", "states": "random"}, {"op": "call"},
+                               {"op": "states"}]},
+    "embedding_mask": {"cells": [{"kind": "simple", "units": 3}], "embedding": {"vocab": 6},
+                       "mask": [[1, 1, 1, 0], [1, 1, 0, 0]], "flags": {"return_sequences": True}},
+    "custom_constants": {"cells": [{"kind": "custom", "variant": "constants", "units": 3}], "constants": [[3]],
+                         "flags": {"go_backwards": True}},
+}
+
+
+@pytest.mark.parametrize("target_name", ["reference", "tf_keras"])
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_reused_layer_equals_fresh_layer(target_name, name):
+    target = namespaces.resolve(target_name)
+    session = execute.Session(target)
+    for seed in range(4):
+        case = normalize(dict(CASES[name], seed=seed, weight_scale=0.8 + 0.1 * seed))
+        reused = session.run(case)
+        fresh = execute.run(target, case)
+        assert not compare.compare(fresh, reused, case), f"seed {seed}: reused layer differs from a fresh one"
+    assert session.stats == {"fresh": 1, "reused": 3}
+
+
+def test_failed_layers_are_not_reused():
+    session = execute.Session(namespaces.resolve("reference"))
+    bad = {"cells": [{"kind": "simple", "units": 3}], "constants": [[3]]}  # ERR-08 on every call
+    for seed in range(3):
+        outcome = session.run(dict(bad, seed=seed))
+        assert outcome["steps"][0]["error"]["type"] == "ValueError"
+    assert session.stats == {"fresh": 3, "reused": 0}
