@@ -1,7 +1,8 @@
 """junit.xml: one testcase per clause, so CI systems list the contract clause by clause.
 
-fail -> <failure>, unsupported / untested -> <skipped>, pass -> nothing, oracle-deviation -> passes
-with a <system-out> naming the deviations. xml.etree does the escaping.
+fail -> <failure> (or <skipped> when every discrepancy behind it is accepted by --xfail, matching the
+exit status), unsupported / untested -> <skipped>, pass -> nothing, oracle-deviation -> passes with a
+<system-out> naming the deviations. xml.etree does the escaping.
 """
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -15,16 +16,16 @@ def junit_tree(results):
     by_id = {d.get("id"): d for d in results.get("discrepancies") or []}
     impl = results.get("implementation") or "unknown"
     rows = [(key, r) for key, _, group_rows in groups for r in group_rows]
-    failures = sum(1 for _, r in rows if r["status"] == "fail")
-    skipped = sum(1 for _, r in rows if r["status"] in ("unsupported", "untested"))
-    counts = {"tests": str(len(rows)), "failures": str(failures), "errors": "0", "skipped": str(skipped),
-              "time": str(results.get("elapsed_s") or 0)}
-    suites = ET.Element("testsuites", counts, name="rnnconf")
-    suite = ET.SubElement(suites, "testsuite", counts,
-                          name=f"rnnconf.{impl}-vs-{results.get('oracle') or 'oracle'}")
+    suites = ET.Element("testsuites", name="rnnconf")
+    suite = ET.SubElement(suites, "testsuite", name=f"rnnconf.{impl}-vs-{results.get('oracle') or 'oracle'}")
     for key, r in rows:
         case = ET.SubElement(suite, "testcase", classname=f"rnnconf.{key}", name=r["id"], time="0")
-        if r["status"] == "fail":
+        behind = [by_id.get(did) or {} for did in r["discrepancies"]]
+        if r["status"] == "fail" and behind and all(d.get("xfail") for d in behind):
+            # Accepted by --xfail: not a CI failure, as the exit status says, but visibly not a pass.
+            ET.SubElement(case, "skipped", message="known discrepancies accepted by --xfail: "
+                          + ", ".join(r["discrepancies"]))
+        elif r["status"] == "fail":
             lines = [r["text"], f"{r['failures']} of {r['checks']} checks failed"]
             for did in r["discrepancies"]:
                 d = by_id.get(did) or {}
@@ -41,6 +42,12 @@ def junit_tree(results):
             out = ET.SubElement(case, "system-out")
             out.text = ("passes (follows the oracle); the oracle deviates from its API page here: "
                         + ", ".join(r["deviations"]))
+    cases = list(suite)
+    counts = {"tests": str(len(cases)), "errors": "0", "time": str(results.get("elapsed_s") or 0),
+              "failures": str(sum(1 for c in cases if c.find("failure") is not None)),
+              "skipped": str(sum(1 for c in cases if c.find("skipped") is not None))}
+    for element in (suites, suite):
+        element.attrib.update(counts)
     return ET.ElementTree(suites)
 
 

@@ -350,3 +350,29 @@ def test_reproducers_are_read_only_from_inside_the_report_folder(tmp_path):
     results["discrepancies"][0].update(repro="../secret.txt", repro_code="inline fallback\n")
     _, page = rendered(results, tmp_path / "report")
     assert page.text["code-d-0001"] == "inline fallback\n"
+
+
+@pytest.mark.parametrize("xfail_all, words", [(False, "2 discrepancies"), (True, "pass (2 known discrepancies, xfail)")])
+def test_verdict_follows_xfail_like_the_exit_status(tmp_path, xfail_all, words):
+    results = sample_results()
+    for d in results["discrepancies"]:
+        d["xfail"] = xfail_all
+    _, page = rendered(results, tmp_path)
+    assert page.text["verdict"].strip() == words
+
+
+def test_verdict_counts_failing_clauses_without_discrepancies(tmp_path):
+    r = Results("keras3", "tf_keras")
+    r.record(["CALL-01", "CALL-02"], ok=False)  # e.g. failures seen by the suite, not the fuzzer
+    _, page = rendered(r.to_dict(), tmp_path)
+    assert page.text["verdict"].strip() == "2 failing clauses"
+
+
+def test_junit_skips_clauses_whose_discrepancies_are_all_xfailed(tmp_path):
+    results = sample_results()
+    results["discrepancies"][1]["xfail"] = True  # ERR-03's only discrepancy
+    root, cases = junit_cases(render.write_junit(results, tmp_path / "junit.xml"))
+    assert cases["ERR-03"].find("failure") is None
+    assert "d-0002" in cases["ERR-03"].find("skipped").get("message")
+    assert cases["FLAG-03"].find("failure") is not None
+    assert root.find("testsuite").get("failures") == "2"
