@@ -108,6 +108,8 @@ def _compare_errors(exp_err, act_err, step):
 
 
 def _value_mismatch(e, a, case, ref64=None):
+    if ref64 is None and np.array_equal(e, a):  # the common case, cheaply (NaNs take the long way)
+        return None
     if not np.issubdtype(e.dtype, np.floating):
         if np.array_equal(e, a):
             return None
