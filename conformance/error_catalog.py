@@ -1,6 +1,295 @@
-"""Classifying an oracle error into its ERR-xx path (error-paths.md). Filled in by the error-path work."""
+"""The oracle's error paths ERR-01..ERR-47 (error-paths.md) as data, shared by the suite and the fuzzer.
+
+    classify(error, case=None) -> "ERR-xx" | None     which path an oracle error is
+    facts_match(oracle_error, impl_error, err_id)      does the implementation's message say the same
+    has_feature(target, feature)                       can the implementation reach a TF-only path
+    ERROR_CASES / ERROR_CASE_VARIANTS                  triggers written as cases (cases.py)
+
+`error` is the dict execute.describe_error makes ({"type", "mro", "message", "stage"}), with
+tf_keras' "Exception encountered when calling layer" wrapper already removed.
+
+How strictly an implementation's error is compared with the oracle's
+--------------------------------------------------------------------
+Class: must match. compare.same_error_class compares class names (or a base class of the
+implementation's); TensorFlow-only classes also accept their Python meaning (compare.ERROR_EQUIVALENTS:
+InvalidArgumentError ~ ValueError, OutOfRangeError ~ IndexError).
+
+Message: compared on facts only, never on wording. Each catalog entry's `pattern` recognises the
+oracle's message; its `facts` name the pattern's groups that carry values from the user's input (the
+units received, state counts, shapes, the offending keyword or cell class). facts_match takes those
+values from the oracle's message and
+  - if the implementation's message matches the same pattern, requires each fact to be equal;
+  - otherwise requires each fact to appear in the implementation's message: its tokens, in order and
+    adjacent, among the message's tokens ("expected 2 states, got 3" states both 2 and 3).
+Values are compared as tokens (numbers, None and identifiers; brackets, commas, quotes and the
+wrappers in _NOISE are ignored), so "(2, 5)", "[2,5]" and "TensorShape([2, 5])" are the same fact.
+Object reprs, tensor values, generated layer names and TensorFlow decorations ("{{function_node ...}}",
+"name:") are never facts; an entry without facts is compared on its class alone.
+ERR-15: the oracle prints the state variable where it means its shape (deviations.py,
+DEV-err15-message), so only the state index and the shape found are facts.
+
+Paths that exist only through a TensorFlow feature carry `needs` (see FEATURES): an implementation
+without the feature reports them as unsupported, not failed.
+"""
+import re
+
+from .cases import BUILTIN_LAYERS, normalize
+
+# What a feature-dependent path needs, and how to tell whether a Target has it.
+FEATURES = {
+    "tf.distribute": lambda target: target.framework == "tf_keras",
+    "symbolic": lambda target: target.has("Input"),   # Keras tensors from `Input`, functional models
+    "ragged": lambda target: target.framework == "tf_keras",
+    "tf-tensor-type": lambda target: target.framework == "tf_keras",  # a NumPy array is not its tensor
+    "AbstractRNNCell": lambda target: target.has("AbstractRNNCell"),
+}
+
+# A repr like <tf_keras.src.layers.rnn.simple_rnn.SimpleRNNCell object at 0x7f...>: the class is a fact.
+_CELL = r"(?:<[\w.]*?(?P<cell>\w+) object at \w+>)?"
+_UNITS = r"Received an invalid value for argument `units`, expected a positive integer, got (?P<units>.+?)\.\s*$"
+_STATE_SPEC = (r"An `initial_state` was passed that is not compatible with `cell\.state_size`\. Received "
+               r"`state_spec`=(?P<specs>.*?); however `cell\.state_size` is (?P<state_size>.*?)\s*$")
+_INPUT_SHAPE = (r"Input (?P<index>\d+) of layer \"[^\"]*\" is incompatible with the layer: expected "
+                r"shape=(?P<expected>\([^)]*\)), found shape=(?P<found>\([^)]*\))")
+_DIMENSION = r"Dimension value must be integer or None or have an __index__ method, got value "
+_UNEXPECTED_KW = r"\w+\.call\(\) got an unexpected keyword argument '(?P<keyword>\w+)'"
+_EMPTY = r"\A\s*\Z"
+
+
+def _entry(err_id, cls, pattern, facts=(), needs=None):
+    return {"id": err_id, "class": cls, "pattern": re.compile(pattern, re.S | re.M), "facts": tuple(facts),
+            "needs": needs}
+
+
+CATALOG = {e["id"]: e for e in [
+    _entry("ERR-01", "ValueError", r"Argument `cell` should have a `call` method\. The RNN was passed: cell="
+           + _CELL, ["cell"]),
+    _entry("ERR-02", "ValueError", r"The RNN cell should have a `state_size` attribute \(tuple of integers, "
+           r"one integer per RNN state\)\. Received: cell=" + _CELL, ["cell"]),
+    _entry("ERR-03", "ValueError", r"Stateful RNNs \(created with `stateful=True`\) are not yet supported "
+           r"with tf\.distribute\.Strategy", needs="tf.distribute"),
+    _entry("ERR-04", "ValueError", _STATE_SPEC, ["state_size"]),
+    _entry("ERR-05", "ValueError", _STATE_SPEC, ["state_size", "received"]),
+    _entry("ERR-06", "ValueError", r"The initial state or constants of an RNN layer cannot be specified via "
+           r"a mix of TF-Keras tensors and non-Keras tensors", needs="symbolic"),
+    _entry("ERR-07", "ValueError", r"Cannot unroll a RNN if the time dimension is undefined", needs="symbolic"),
+    _entry("ERR-08", "ValueError", r"RNN cell " + _CELL + r".*?does not support constants", ["cell"]),
+    _entry("ERR-09", "ValueError", r"Layer has (?P<expected>\d+) states but was passed (?P<received>\d+) "
+           r"initial states", ["expected", "received"]),
+    _entry("ERR-10", "ValueError", r"The mask that was passed in was .*, which cannot be applied to "
+           r"RaggedTensor inputs", needs="ragged"),
+    _entry("ERR-11", "ValueError", r"The input received contains RaggedTensors and does not support "
+           r"unrolling", needs="ragged"),
+    _entry("ERR-12", "AttributeError", r"\ALayer must be stateful\.\s*\Z"),
+    _entry("ERR-13", "ValueError", r"If a RNN is stateful, it needs to know its batch size"),
+    _entry("ERR-14", "ValueError", r"Layer \S+ expects (?P<expected>\d+) states, but it received "
+           r"(?P<received>\d+) state values", ["expected", "received"]),
+    _entry("ERR-15", "ValueError", r"State (?P<index>\d+) is incompatible with layer \S+: expected shape=.*? "
+           r"but found shape=(?P<found>\([^)]*\))", ["index", "found"]),
+    _entry("ERR-16", "ValueError", r"All cells must have a `call` method\. Received cell without a `call` "
+           r"method: " + _CELL, ["cell"]),
+    _entry("ERR-17", "ValueError", r"All cells must have a `state_size` attribute\. Received cell without a "
+           r"`state_size`: " + _CELL, ["cell"]),
+    _entry("ERR-18", "ValueError", r"batch_size and dtype cannot be None while constructing initial state\. "
+           r"Received: batch_size=(?P<batch_size>\S+), dtype=(?P<dtype>\S+?)\s*$", ["batch_size", "dtype"]),
+    _entry("ERR-19", "ValueError", _UNITS, ["units"]),
+    _entry("ERR-20", "ValueError", _UNITS, ["units"]),
+    _entry("ERR-21", "ValueError", _UNITS, ["units"]),
+    _entry("ERR-22", "ValueError", r"input_t is expected to be tensor, but got"),
+    _entry("ERR-23", "ValueError", r"Unrolling requires a fixed number of timesteps", needs="symbolic"),
+    _entry("ERR-24", "NotImplementedError", _EMPTY, needs="AbstractRNNCell"),
+    _entry("ERR-25", "ValueError", r"Unexpectedly found an instance of type `?<class '[\w.]+'>`?\. Expected a "
+           r"symbolic tensor instance", needs="tf-tensor-type"),
+    _entry("ERR-26", "AssertionError", _EMPTY),
+    _entry("ERR-27", "ValueError", r"Input (?P<index>\d+) of layer \"[^\"]*\" is incompatible with the layer: "
+           r"expected ndim=(?P<expected>\d+), found ndim=(?P<found>\d+)\. Full shape received: "
+           r"(?P<shape>\([^)]*\))", ["expected", "found", "shape"]),
+    _entry("ERR-28", "ValueError", r"Shape (?P<shape>\([^)]*\)) must have rank at least (?P<rank>\d+)",
+           ["shape", "rank"]),
+    _entry("ERR-29", "ValueError", _INPUT_SHAPE, ["expected", "found"]),
+    _entry("ERR-30", "ValueError", _INPUT_SHAPE, ["expected", "found"]),
+    _entry("ERR-31", "ValueError", r"Layer \"[^\"]*\" expects (?P<expected>\d+) input\(s\), but it received "
+           r"(?P<received>\d+) input tensors", ["expected", "received"]),
+    _entry("ERR-32", "TypeError", _DIMENSION + r"'(?P<value>[(\[].*?)'", ["value"]),
+    _entry("ERR-33", "TypeError", _UNEXPECTED_KW, ["keyword"]),
+    _entry("ERR-34", "TypeError", _UNEXPECTED_KW, ["keyword"], needs="symbolic"),
+    _entry("ERR-35", "TypeError", r"'(?:<=|<|>=|>)' not supported between instances of '(?P<type>\w+)' and "
+           r"'int'", ["type"]),
+    _entry("ERR-36", "TypeError", _DIMENSION + r"'(?P<value>[^(\[].*?)'", ["value"]),
+    _entry("ERR-37", "TypeError", r"\('Keyword argument not understood:', '(?P<keyword>\w+)'\)", ["keyword"]),
+    _entry("ERR-38", "InvalidArgumentError", r"Matrix size-incompatible: In\[0\]: \[(?P<left>[^\]]*)\], "
+           r"In\[1\]: \[(?P<right>[^\]]*)\]", ["left", "right"]),
+    _entry("ERR-39", "InvalidArgumentError", r"Incompatible shapes: \[(?P<left>[^\]]*)\] vs\. "
+           r"\[(?P<right>[^\]]*)\]", ["left", "right"]),
+    _entry("ERR-40", "OutOfRangeError", r"Tried to read from index (?P<index>\d+) but array size is: "
+           r"(?P<size>\d+)", ["index", "size"]),
+    _entry("ERR-41", "IndexError", r"\Alist index out of range\s*\Z"),
+    _entry("ERR-42", "ValueError", r"Cannot unstack (?P<count>\d+) tensors into a TensorArray of static size "
+           r"(?P<size>\d+)", ["count", "size"]),
+    _entry("ERR-43", "InvalidArgumentError", r"condition \[(?P<mask_batch>\d+)[^\]]*\], then "
+           r"\[(?P<batch>\d+)[^\]]*\], and else \[[^\]]*\] must be broadcastable", ["mask_batch", "batch"]),
+    _entry("ERR-44", "AttributeError", r"'(?P<type>\w+)' object has no attribute 'dtype'", ["type"]),
+    _entry("ERR-45", "ValueError", r"Could not pack sequence\. Structure had (?P<declared>\d+) atoms, but "
+           r"flat_sequence had (?P<returned>\d+) items", ["declared", "returned"]),
+    _entry("ERR-46", "ValueError", r"Tensor's shape (?P<returned>\([^)]*\)) is not compatible with supplied "
+           r"shape (?P<expected>\([^)]*\))", ["returned", "expected"]),
+    _entry("ERR-47", "TypeError", r"[\w.<>]*\bcall\(\) missing \d+ required positional argument: "
+           r"'(?P<argument>\w+)'", ["argument"]),
+]}
+
+# Triggers that fit a case: the suite runs them, the fuzzer may sample them. One per path where a case
+# can express the trigger; the rest need direct calls (conformance/test_errors.py).
+_SIMPLE = [{"kind": "simple", "units": 2}]
+_STATEFUL = {"stateful": True}
+ERROR_CASES = {
+    "ERR-08": {"cells": _SIMPLE, "constants": [[3]]},
+    "ERR-12": {"layer": "SimpleRNN", "cells": _SIMPLE, "steps": [{"op": "call"}, {"op": "reset"}]},
+    "ERR-14": {"layer": "LSTM", "cells": [{"kind": "lstm", "units": 2}], "flags": _STATEFUL,
+               "steps": [{"op": "call"}, {"op": "reset", "states": "wrong_count"}]},
+    "ERR-15": {"layer": "SimpleRNN", "cells": _SIMPLE, "flags": _STATEFUL,
+               "steps": [{"op": "call"}, {"op": "reset", "states": "wrong_batch"}]},
+    "ERR-19": {"layer": "SimpleRNN", "cells": [{"kind": "simple", "units": 0}]},
+    "ERR-20": {"layer": "GRU", "cells": [{"kind": "gru", "units": 0}]},
+    "ERR-21": {"layer": "LSTM", "cells": [{"kind": "lstm", "units": 0}]},
+    "ERR-27": {"layer": "SimpleRNN", "cells": _SIMPLE, "features": []},
+    "ERR-28": {"cells": _SIMPLE, "features": []},
+    "ERR-30": {"cells": _SIMPLE, "flags": _STATEFUL, "steps": [{"op": "call"}, {"op": "call", "batch": 3}]},
+    "ERR-33": {"layer": "SimpleRNN", "cells": _SIMPLE, "constants": [[3]]},
+    "ERR-35": {"layer": "LSTM", "cells": [{"kind": "lstm", "units": None}]},
+    "ERR-36": {"layer": "SimpleRNN", "cells": [{"kind": "simple", "units": 2.5}]},
+    "ERR-37": {"layer": "SimpleRNN", "cells": [{"kind": "simple", "units": 2, "seed": 1}]},
+    "ERR-40": {"cells": _SIMPLE, "mask": [[1, 1, 1], [1, 1, 0]]},
+    "ERR-41": {"cells": _SIMPLE, "flags": {"unroll": True}, "mask": [[1, 1, 1], [1, 1, 0]]},
+    "ERR-42": {"cells": _SIMPLE, "mask": [[1, 1, 1, 1, 1], [1, 1, 0, 0, 0]]},
+    "ERR-43": {"cells": _SIMPLE, "mask": [[1, 1, 1, 1], [1, 1, 0, 0], [1, 0, 0, 0]]},
+    "ERR-45": {"cells": [{"kind": "custom", "variant": "few_states", "units": 2}]},
+    "ERR-46": {"cells": [{"kind": "custom", "variant": "bad_state", "units": 2}]},
+    # The constant has the state's width, so as a list input it passes for an initial state.
+    "ERR-47": {"cells": [{"kind": "custom", "variant": "needs_constants", "units": 2}], "constants": [[2]],
+               "steps": [{"op": "call", "list_input": True}]},
+}
+# Other documented triggers of the same paths, as (id, case).
+ERROR_CASE_VARIANTS = [
+    ("ERR-08", {"cells": [{"kind": "lstm", "units": 2}], "constants": [[3]], "flags": {"unroll": True}}),
+    ("ERR-19", {"cells": [{"kind": "simple", "units": -1}]}),
+    ("ERR-20", {"cells": [{"kind": "gru", "units": 0}]}),
+    ("ERR-21", {"cells": [{"kind": "simple", "units": 2}, {"kind": "lstm", "units": -3}]}),
+    ("ERR-27", {"layer": "GRU", "cells": [{"kind": "gru", "units": 2}], "features": []}),
+    ("ERR-33", {"layer": "LSTM", "cells": [{"kind": "lstm", "units": 2}], "constants": [[3]]}),
+    ("ERR-35", {"layer": "SimpleRNN", "cells": [{"kind": "simple", "units": "3"}]}),
+    ("ERR-36", {"cells": [{"kind": "lstm", "units": 2.5}]}),
+    ("ERR-37", {"cells": _SIMPLE, "flags": {"foo": 1}}),
+    ("ERR-43", {"cells": _SIMPLE, "flags": {"unroll": True}, "mask": [[1, 1, 1, 1], [1, 1, 0, 0], [1, 0, 0, 0]]}),
+]
+
+
+def has_feature(target, feature):
+    """Whether `target` can reach a path that needs `feature` (None: every implementation can)."""
+    return feature is None or FEATURES[feature](target)
+
+
+def _class_matches(entry, error):
+    return error["type"] == entry["class"] or entry["class"] in error.get("mro", ())
 
 
 def classify(error, case=None):
-    """The ERR-xx id of an oracle error description ({"type", "message", ...}), or None."""
+    """The ERR-xx path of an oracle error, or None when it is none of the catalogued ones.
+
+    Paths that share a message are told apart by the case or the message's details:
+    ERR-04/05 by whether the number of states passed differs from the cell's; ERR-19/20/21 by the kind
+    of layer or cell with the invalid units (without a case: ERR-19); ERR-29/30 by whether the batch
+    dimension differs from the one the spec fixed; ERR-33/34 by the stage (ERR-34 surfaces in
+    `predict`, a stage containing "predict").
+    """
+    if not error:
+        return None
+    message = error.get("message", "")
+    ids = [e["id"] for e in CATALOG.values() if _class_matches(e, error) and e["pattern"].search(message)]
+    if len(ids) <= 1:
+        return ids[0] if ids else None
+    if "ERR-04" in ids:
+        m = CATALOG["ERR-04"]["pattern"].search(message)
+        passed = m["specs"].count("InputSpec(")
+        return "ERR-05" if passed == _count_state_sizes(m["state_size"]) else "ERR-04"
+    if "ERR-19" in ids:
+        return {"gru": "ERR-20", "lstm": "ERR-21"}.get(_kind_with_invalid_units(case), "ERR-19")
+    if "ERR-29" in ids:
+        m = CATALOG["ERR-29"]["pattern"].search(message)
+        expected, found = _tokens(m["expected"]), _tokens(m["found"])
+        batch = 1 if case is not None and normalize(case)["flags"].get("time_major") else 0
+        batch_differs = (len(expected) > batch and len(found) > batch and expected[batch] != "None"
+                         and expected[batch] != found[batch])
+        return "ERR-30" if batch_differs else "ERR-29"
+    if "ERR-33" in ids:
+        return "ERR-34" if "predict" in error.get("stage", "") else "ERR-33"
+    return ids[0]
+
+
+def _count_state_sizes(text):
+    """Leaves of a printed state_size: "[2, 2]" -> 2, "[TensorShape([2, 3]), 4]" -> 2."""
+    return len(_tokens(re.sub(r"TensorShape\(\[[^\]]*\]\)", " S ", text)))
+
+
+def _kind_with_invalid_units(case):
+    if case is None:
+        return None
+    case = normalize(case)
+    if case["layer"] in BUILTIN_LAYERS:
+        return BUILTIN_LAYERS[case["layer"]]
+    for cell in case["cells"]:
+        units = cell.get("units")
+        if isinstance(units, (int, float)) and not isinstance(units, bool) and units <= 0:
+            return cell["kind"]
     return None
+
+
+# ---- facts ------------------------------------------------------------------------------------
+_NOISE = {"ListWrapper", "TensorShape", "InputSpec", "shape", "ndim", "array", "dtype"}
+_TOKEN = re.compile(r"-?\d+(?:\.\d+)?|[A-Za-z_]\w*")
+
+
+def _tokens(text):
+    return [t for t in _TOKEN.findall(text or "") if t not in _NOISE]
+
+
+def _facts(entry, match):
+    facts = {name: match.group(name) for name in entry["facts"] if name in match.re.groupindex}
+    if entry["id"] == "ERR-05" and match is not None:  # the shape of the first state passed
+        first = re.search(r"shape=(\([^)]*\))", match["specs"])
+        facts["received"] = first.group(1) if first else None
+    return {name: value for name, value in facts.items() if value is not None}
+
+
+def _contains(haystack, needle):
+    n = len(needle)
+    return any(haystack[i:i + n] == needle for i in range(len(haystack) - n + 1))
+
+
+def facts_match(oracle_error, impl_error, err_id):
+    """(ok, detail): whether the implementation's message states the facts of the oracle's (see the
+    module docstring for how strictly). Classes are compare.same_error_class's business."""
+    entry = CATALOG[err_id]
+    expected = entry["pattern"].search(oracle_error.get("message", ""))
+    if expected is None:
+        return False, (f"the oracle's message is not the {err_id} message the catalog knows: "
+                       f"{oracle_error['message'][:300]!r}")
+    facts = _facts(entry, expected)
+    if not facts:
+        return True, "no facts to compare"
+    message = impl_error.get("message", "")
+    same_wording = entry["pattern"].search(message)
+    actual_facts = _facts(entry, same_wording) if same_wording else {}
+    tokens = _tokens(message)
+    missing = []
+    for name, value in facts.items():
+        want = _tokens(value)
+        if same_wording:
+            if _tokens(actual_facts.get(name)) != want:
+                missing.append(f"{name}: expected {value!r}, got {actual_facts.get(name)!r}")
+        elif not _contains(tokens, want):
+            missing.append(f"{name}: {value!r} not stated")
+    if missing:
+        return False, (f"{err_id}: the implementation's message does not state the oracle's facts ("
+                       + "; ".join(missing) + f"). Oracle: {oracle_error['message'][:300]!r}; "
+                       f"implementation: {message[:300]!r}")
+    return True, "facts: " + ", ".join(f"{k}={v}" for k, v in facts.items())

@@ -2,15 +2,16 @@
 
 The namespace mirrors `tf.keras.layers` (interfaces.md section 1). Where each piece lives:
 rnn.py (the RNN layer and its flags), loop.py (the time loop: masks, go_backwards, unroll),
-cells.py (SimpleRNNCell, GRUCell, LSTMCell, StackedRNNCells), layers.py (SimpleRNN, GRU, LSTM,
-Embedding), layer.py (the Layer base class for custom cells).
+cells.py (SimpleRNNCell, GRUCell, LSTMCell, StackedRNNCells, AbstractRNNCell), layers.py (SimpleRNN,
+GRU, LSTM, Embedding), layer.py (the Layer base class for custom cells), errors.py and checked_ops.py
+(TensorFlow's error classes and messages where a NumPy op fails).
 """
-from .cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
+from .cells import AbstractRNNCell, GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from .errors import InvalidArgumentError, OutOfRangeError
 from .layer import InputSpec, Layer
 from .layers import GRU, LSTM, Embedding, SimpleRNN
 from .nest import TensorShape
 from .rnn import RNN
 
-__all__ = ["RNN", "SimpleRNNCell", "GRUCell", "LSTMCell", "StackedRNNCells", "SimpleRNN", "GRU", "LSTM",
-           "Embedding", "Layer", "InputSpec", "TensorShape", "InvalidArgumentError", "OutOfRangeError"]
+__all__ = ["RNN", "AbstractRNNCell", "SimpleRNNCell", "GRUCell", "LSTMCell", "StackedRNNCells", "SimpleRNN",
+           "GRU", "LSTM", "Embedding", "Layer", "InputSpec", "TensorShape", "InvalidArgumentError", "OutOfRangeError"]

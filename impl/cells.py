@@ -8,6 +8,7 @@ import numpy as np
 from . import activations, initializers
 from .layer import Layer, has_arg
 from .nest import dims_of, flatten, is_multiple_state, is_nested, pack_sequence_as
+from .checked_ops import add, matmul
 
 
 def _check_units(units):
@@ -103,7 +104,7 @@ class _GatedCell(DropoutRNNCellMixin, Layer):
         self.implementation = 1 if self.recurrent_dropout != 0 and implementation != 1 else implementation
 
     def build(self, input_shape):
-        input_dim = int(input_shape[-1])
+        input_dim = input_shape[-1]  # add_weight checks it like tf.TensorShape (ERR-32, ERR-36)
         self.kernel = self.add_weight("kernel", (input_dim, self.units * self.n_gates),
                                       initializer=self.kernel_initializer)
         self.recurrent_kernel = self.add_weight("recurrent_kernel", (self.units, self.units * self.n_gates),
@@ -133,7 +134,7 @@ class SimpleRNNCell(_GatedCell):
             h = h + self.bias
         if rec_dp_mask is not None:
             prev_output = prev_output * rec_dp_mask
-        output = self.activation(h + prev_output @ self.recurrent_kernel)
+        output = self.activation(add(h, matmul(prev_output, self.recurrent_kernel)))
         return output, [output] if is_nested(states) else output
 
 
@@ -165,12 +166,12 @@ class GRUCell(_GatedCell):
             x_z, x_r, x_h = (x_in[g] @ k[:, g * u:(g + 1) * u] for g in range(3))
             if self.use_bias:
                 x_z, x_r, x_h = x_z + input_bias[:u], x_r + input_bias[u:2 * u], x_h + input_bias[2 * u:]
-            rec_z = h_in[0] @ rk[:, :u]
-            rec_r = h_in[1] @ rk[:, u:2 * u]
+            rec_z = matmul(h_in[0], rk[:, :u])
+            rec_r = matmul(h_in[1], rk[:, u:2 * u])
             if self.reset_after and self.use_bias:
                 rec_z, rec_r = rec_z + recurrent_bias[:u], rec_r + recurrent_bias[u:2 * u]
-            z = self.recurrent_activation(x_z + rec_z)
-            r = self.recurrent_activation(x_r + rec_r)
+            z = self.recurrent_activation(add(x_z, rec_z))
+            r = self.recurrent_activation(add(x_r, rec_r))
             if self.reset_after:
                 rec_h = h_in[2] @ rk[:, 2 * u:]
                 if self.use_bias:
@@ -185,12 +186,12 @@ class GRUCell(_GatedCell):
                 matrix_x = matrix_x + input_bias
             x_z, x_r, x_h = matrix_x[:, :u], matrix_x[:, u:2 * u], matrix_x[:, 2 * u:]
             if self.reset_after:
-                inner = h_tm1 @ rk
+                inner = matmul(h_tm1, rk)
                 if self.use_bias:
                     inner = inner + recurrent_bias
             else:
-                inner = h_tm1 @ rk[:, :2 * u]
-            z = self.recurrent_activation(x_z + inner[:, :u])
+                inner = matmul(h_tm1, rk[:, :2 * u])
+            z = self.recurrent_activation(add(x_z, inner[:, :u]))
             r = self.recurrent_activation(x_r + inner[:, u:2 * u])
             rec_h = r * inner[:, 2 * u:] if self.reset_after else (r * h_tm1) @ rk[:, 2 * u:]
         hh = self.activation(x_h + rec_h)
@@ -228,9 +229,9 @@ class LSTMCell(_GatedCell):
                 x_g = x_in[g] @ k[:, g * u:(g + 1) * u]
                 if self.use_bias:
                     x_g = x_g + self.bias[g * u:(g + 1) * u]
-                gates.append(x_g + h_in[g] @ rk[:, g * u:(g + 1) * u])
+                gates.append(add(x_g, matmul(h_in[g], rk[:, g * u:(g + 1) * u])))
         else:
-            z = (inputs * dp[0] if dp is not None else inputs) @ k + h_tm1 @ rk
+            z = add((inputs * dp[0] if dp is not None else inputs) @ k, matmul(h_tm1, rk))
             if self.use_bias:
                 z = z + self.bias
             gates = [z[:, g * u:(g + 1) * u] for g in range(4)]
@@ -240,6 +241,28 @@ class LSTMCell(_GatedCell):
         o = self.recurrent_activation(gates[3])
         h = o * self.activation(c)
         return h, [h, c]
+
+
+class AbstractRNNCell(Layer):
+    """Keras 2's base for custom cells: a subclass defines `call`, `state_size` and `output_size`.
+
+    Those it leaves out raise NotImplementedError when used (ERR-24); construction still passes
+    because the names exist on the class.
+    """
+
+    def call(self, inputs, states):
+        raise NotImplementedError
+
+    @property
+    def state_size(self):
+        raise NotImplementedError
+
+    @property
+    def output_size(self):
+        raise NotImplementedError
+
+    def get_initial_state(self, inputs=None, batch_size=None, dtype=None):
+        return zero_state_for_cell(self, inputs, batch_size, dtype)
 
 
 class StackedRNNCells(Layer):

@@ -5,6 +5,7 @@ in creation order (`add_weight`, `get_weights`, `set_weights`), build-on-first-c
 autocasting floating inputs to the layer dtype, and upstream masks (`_keras_mask`).
 """
 import inspect
+import operator
 import re
 from collections import defaultdict
 
@@ -90,7 +91,7 @@ class Layer:
     # ---- weights -------------------------------------------------------------------------------
     def add_weight(self, name=None, shape=(), dtype=None, initializer="glorot_uniform", **unused):
         """Create a weight; tf_keras arguments like regularizer/constraint are accepted and ignored."""
-        shape = tuple(int(d) for d in shape)
+        shape = tuple(_dimension(d) for d in shape)
         value = np.asarray(initializers.get(initializer)(shape, dtype or self.dtype), dtype or self.dtype)
         holder = _Weight(name or f"weight_{len(self._own_weights)}", value)
         self._own_weights.append(holder)
@@ -187,6 +188,16 @@ class Layer:
                         raise ValueError(
                             f'Input {i} of layer "{self.name}" is incompatible with the layer: expected '
                             f"shape={spec.shape}, found shape={shape}")
+
+
+def _dimension(value):
+    """One weight dimension, accepted as tf.TensorShape accepts it: an int or anything with __index__
+    (a float units or a nested step shape is a TypeError there: ERR-32, ERR-36)."""
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError("Dimension value must be integer or None or have an __index__ method, "
+                        f"got value '{value!r}' with type '{type(value)}'") from None
 
 
 class _Weight:

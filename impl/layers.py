@@ -45,18 +45,28 @@ class SimpleRNN(_CellLayer):
         return RNN.call(self, inputs, mask=mask, training=training, initial_state=initial_state)
 
 
+def _gated_layer_mask(mask):
+    """GRU and LSTM take the first of a list of masks; anything else goes on to the time loop as it is,
+    where the oracle reads `mask.dtype` (ERR-44: a tuple of masks is an AttributeError)."""
+    if isinstance(mask, list):
+        mask = mask[0]
+    if mask is not None and not hasattr(mask, "dtype"):
+        raise AttributeError(f"'{type(mask).__name__}' object has no attribute 'dtype'")
+    return mask
+
+
 class GRU(_CellLayer):
     cell_class, cell_name = GRUCell, "gru_cell"
 
     def call(self, inputs, mask=None, training=None, initial_state=None):
-        return RNN.call(self, inputs, mask=mask, training=training, initial_state=initial_state)
+        return RNN.call(self, inputs, mask=_gated_layer_mask(mask), training=training, initial_state=initial_state)
 
 
 class LSTM(_CellLayer):
     cell_class, cell_name = LSTMCell, "lstm_cell"
 
     def call(self, inputs, mask=None, training=None, initial_state=None):
-        return RNN.call(self, inputs, mask=mask, training=training, initial_state=initial_state)
+        return RNN.call(self, inputs, mask=_gated_layer_mask(mask), training=training, initial_state=initial_state)
 
 
 class Embedding(Layer):

@@ -6,7 +6,8 @@ conformance/deviations.py, DEV-unroll-backwards-zero-mask), which is kept here o
 """
 import numpy as np
 
-from .errors import OutOfRangeError
+from .checked_ops import dims_text
+from .errors import InvalidArgumentError, OutOfRangeError
 from .nest import flatten, is_nested, pack_sequence_as
 
 
@@ -23,14 +24,9 @@ def _where(mask_t, new, old):
     try:
         return np.where(_expand_mask(mask_t, new), new, old)
     except ValueError as e:
-        from .errors import InvalidArgumentError
         raise InvalidArgumentError(
-            f"condition [{_dims(mask_t)}], then [{_dims(new)}], and else [{_dims(old)}] must be "
+            f"condition [{dims_text(mask_t)}], then [{dims_text(new)}], and else [{dims_text(old)}] must be "
             "broadcastable [Op:SelectV2]") from e
-
-
-def _dims(x):
-    return ",".join(str(d) for d in np.shape(x))
 
 
 def rnn(step, inputs, initial_states, *, go_backwards=False, mask=None, constants=(), unroll=False,

@@ -131,17 +131,17 @@ class RNN(Layer):
     def build(self, input_shape):
         if isinstance(input_shape, list):
             input_shape = input_shape[0]
-        batch_index, time_index = (1, 0) if self.time_major else (0, 1)
-        spec_shape = list(input_shape)
-        if not self.stateful:
-            spec_shape[batch_index] = None
-        spec_shape[time_index] = None
-        spec = InputSpec(shape=spec_shape)
-        if self.input_spec is not None:
-            self.input_spec[0] = spec
+        if input_shape and isinstance(input_shape[0], (tuple, list)):
+            # Nested inputs (a tuple of arrays): one spec and one step shape per input, as tf_keras.
+            self.input_spec = [self._input_spec_for(shape) for shape in input_shape]
+            step_input_shape = tuple(self._step_shape(shape) for shape in input_shape)
         else:
-            self.input_spec = [spec]
-        step_input_shape = tuple(input_shape[1:]) if self.time_major else (input_shape[0],) + tuple(input_shape[2:])
+            spec = self._input_spec_for(input_shape)
+            if self.input_spec is not None:
+                self.input_spec[0] = spec
+            else:
+                self.input_spec = [spec]
+            step_input_shape = self._step_shape(input_shape)
         if isinstance(self.cell, Layer) and not self.cell.built:
             self.cell.build(step_input_shape)
             self.cell.built = True
@@ -152,6 +152,19 @@ class RNN(Layer):
         if self.stateful:
             self.reset_states()
         self.built = True
+
+    def _input_spec_for(self, input_shape):
+        """Batch (unless stateful) and time dims left free."""
+        batch_index, time_index = (1, 0) if self.time_major else (0, 1)
+        spec_shape = list(input_shape)
+        if not self.stateful:
+            spec_shape[batch_index] = None
+        spec_shape[time_index] = None
+        return InputSpec(shape=spec_shape)
+
+    def _step_shape(self, input_shape):
+        """The shape one timestep gives the cell: the input's without its time dim."""
+        return tuple(input_shape[1:]) if self.time_major else (input_shape[0],) + tuple(input_shape[2:])
 
     @staticmethod
     def _validate_state_spec(sizes, specs):
