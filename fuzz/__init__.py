@@ -1,0 +1,24 @@
+"""rnnconf's differential fuzzer: generation, execution and comparison as separate stages.
+
+strategies.py  Hypothesis strategies drawing cases (plain dicts, conformance/cases.py)
+worker.py      runs a case on one Target in an isolated, recyclable process (crash/hang/memory)
+differential.py  one example end to end: both outcomes, conformance.compare.compare, clause ids
+machine.py     stateful campaigns as a RuleBasedStateMachine
+campaign.py    the campaign: Hypothesis rounds, shrinking, dedup, the append-only log, results.json
+repro.py       standalone reproducer scripts
+
+Hypothesis profiles are registered here, explicitly, and loaded by name where they are used
+(CI=true makes Hypothesis auto-load its own `ci` profile otherwise).
+"""
+from hypothesis import HealthCheck, Phase, settings
+
+_QUIET = dict(deadline=None, print_blob=False,
+              suppress_health_check=list(HealthCheck))
+# The project's tests: derandomized and bounded, so CI is reproducible.
+settings.register_profile("rnnconf-ci", max_examples=30, derandomize=True, database=None, **_QUIET)
+# Interactive work on the strategies.
+settings.register_profile("rnnconf-dev", max_examples=100, **_QUIET)
+# The campaign's base settings (seed, example count and database are set per round).
+settings.register_profile("rnnconf-campaign", max_examples=100,
+                          phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
+                          report_multiple_bugs=False, **_QUIET)

@@ -1,0 +1,354 @@
+"""The fuzzing campaign: Hypothesis rounds in driver processes, an append-only log, results.json.
+
+Layout of a campaign directory DIR:
+  campaign.json        seed, impl, oracle, first start: what a resumed run must agree with
+  log-K-N-wW.jsonl     one append-only log per driver (shard K of N, driver W): examples,
+                       discrepancies (already shrunk), occurrences of known ones, rounds
+  hypothesis/          Hypothesis's example database: failures found once are replayed first
+  results.json, repro/ derived from the logs by `aggregate` (rewritten while the run goes on)
+
+A driver runs Hypothesis "rounds": a @given test over strategies.cases() (or, one round in four,
+the stateful machine) whose body runs one example through two Workers and differential.check. The
+body raises only for a discrepancy that no known one explains, so Hypothesis shrinks exactly the
+new ones; the round then ends, the shrunk case is logged, and the next round (a new seed derived
+from --seed, the shard, the driver and the round number) goes on exploring. A killed run loses
+at most the line being written; a re-run with the same DIR reads the logs back and resumes.
+"""
+import glob
+import hashlib
+import json
+import os
+import signal
+import time
+
+from hypothesis import given, seed as hypothesis_seed, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
+from hypothesis.errors import Flaky
+from hypothesis.stateful import run_state_machine_as_test
+
+from . import differential, machine, strategies
+from .worker import Worker, WorkerSetupError
+
+STATEFUL_EVERY = 4          # every 4th round drives the stateful machine
+CASES_PER_ROUND = 200
+MACHINES_PER_ROUND = 8
+SHRINK_BUDGET_S = 60.0      # per discrepancy, and never past the campaign's deadline
+SHRINK_MAX_RUNS = 400
+
+
+class StopRound(BaseException):
+    """Out of time or examples: a BaseException, so Hypothesis neither shrinks nor retries it."""
+
+
+class Discrepancy(Exception):
+    def __init__(self, verdict):
+        super().__init__(verdict["detail"])
+        self.verdict = verdict
+
+
+# One exception class per kind: Hypothesis tells failures apart by class, and must not trade a
+# value discrepancy for an error one while shrinking.
+DISCREPANCY_KINDS = {k: type(f"{k.title()}Discrepancy", (Discrepancy,), {}) for k in differential.KIND_ORDER}
+
+
+def round_seed(seed, shard, driver, round_number):
+    text = f"{seed}/{shard[0]}/{shard[1]}/{driver[0]}/{driver[1]}/{round_number}"
+    return int(hashlib.sha256(text.encode()).hexdigest()[:12], 16)
+
+
+def is_xfailed(item, xfail):
+    return bool(xfail) and (item["kind"] in xfail or bool(set(item["clauses"]) & set(xfail)))
+
+
+def read_log(path):
+    """The records of one log; a torn last line (killed mid-write) is skipped."""
+    records = []
+    try:
+        with open(path) as f:
+            for line in f:
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError:
+                    continue
+    except FileNotFoundError:
+        pass
+    return records
+
+
+def log_paths(out):
+    return sorted(glob.glob(os.path.join(out, "log-*.jsonl")))
+
+
+def make_case_test(examine):
+    # The function's source names Hypothesis's database key: keep it stable so replays find it.
+    @given(case=strategies.cases())
+    def fuzz_cases(case):
+        examine(case)
+    return fuzz_cases
+
+
+class Driver:
+    """One sequential campaign loop with its own oracle and implementation workers."""
+
+    def __init__(self, spec):
+        self.spec = spec
+        self.log_path = spec["log"]
+        previous = read_log(self.log_path)
+        self.examples = sum(1 for r in previous if r["type"] == "example")
+        self.round = max([r["round"] for r in previous if r["type"] == "round"] or [0])
+        self.found = 0
+        self.db = DirectoryBasedExampleDatabase(os.path.join(spec["out"], "hypothesis"))
+        self._log = open(self.log_path, "a", buffering=1)
+        stderr_path = os.path.join(spec["out"], "workers.log")
+        self.oracle = Worker(spec["oracle"], spec["timeout_s"], spec["memory_mb"], spec["recycle_every"], stderr_path)
+        self.impl = Worker(spec["impl"], spec["timeout_s"], spec["memory_mb"], spec["recycle_every"], stderr_path)
+
+    def write(self, record):
+        record["t"] = time.time()
+        self._log.write(json.dumps(record, default=str) + "\n")
+
+    # ---- the loop ---------------------------------------------------------------------------------
+    def run(self):
+        try:
+            for worker in (self.oracle, self.impl):
+                worker.start()
+        except WorkerSetupError as e:
+            self.write({"type": "setup_error", "message": str(e)})
+            return
+        self.write({"type": "ready", "versions": {**self.oracle.versions, **self.impl.versions}})
+        try:
+            while not self._finished():
+                self.round += 1
+                mode = "stateful" if self.round % STATEFUL_EVERY == 0 else "cases"
+                self.write({"type": "round", "round": self.round, "mode": mode})
+                self._run_round(mode)
+        finally:
+            self.oracle.stop()
+            self.impl.stop()
+            self._log.close()
+
+    def _finished(self):
+        spec = self.spec
+        return (time.time() >= spec["deadline"]
+                or (spec["max_examples"] is not None and self.examples >= spec["max_examples"])
+                or (spec["fail_fast"] and self.found > 0))
+
+    def _run_round(self, mode):
+        self.known = load_known(self.spec["out"])
+        self.target_kind = self.best = None
+        self.shrink_runs = 0
+        rseed = round_seed(self.spec["seed"], self.spec["shard"], self.spec["driver"], self.round)
+        base = settings(settings.get_profile("rnnconf-campaign"), database=self.db,
+                        max_examples=CASES_PER_ROUND if mode == "cases" else MACHINES_PER_ROUND,
+                        stateful_step_count=5)
+        final = None
+        try:
+            if mode == "cases":
+                hypothesis_seed(rseed)(settings(base)(make_case_test(self.examine)))()
+            else:
+                machine_class = hypothesis_seed(rseed)(machine.machine_for(self.examine))
+                run_state_machine_as_test(machine_class, settings=base)
+        except StopRound:
+            pass
+        except Discrepancy as e:
+            final = e.verdict
+        except Flaky:
+            pass  # e.g. a timeout that did not repeat: keep the smallest failure we saw
+        if self.target_kind is not None:
+            self._record(final if final is not None and final["kind"] == self.target_kind else self.best)
+
+    def examine(self, case):
+        """The body of every Hypothesis example (generation and shrinking alike)."""
+        shrinking = self.target_kind is not None
+        now = time.time()
+        if now >= self.spec["deadline"]:
+            raise StopRound()
+        if shrinking and (now >= self.shrink_deadline or self.shrink_runs >= SHRINK_MAX_RUNS):
+            raise StopRound()
+        if not shrinking and self._finished():
+            raise StopRound()
+        v = differential.check(case, self.oracle, self.impl)
+        if shrinking:
+            self.shrink_runs += 1
+        else:
+            self.examples += 1
+            self.write({"type": "example", "n": self.examples, "case": case, "clauses": v["clauses"],
+                        "ok": v["ok"], "unsupported": v["unsupported"], "kind": v["kind"], "side": v["side"]})
+        if v["ok"] or v["unsupported"]:
+            return v
+        explained = next((k for k in self.known if differential.explains(k, v)), None)
+        if explained is None and not shrinking:
+            self.known = load_known(self.spec["out"])  # another driver may have found it meanwhile
+            explained = next((k for k in self.known if differential.explains(k, v)), None)
+        if explained is not None:
+            if not shrinking:
+                self.write({"type": "occurrence", "signature": explained["signature"]})
+            return v
+        if not shrinking:
+            self.target_kind, self.original, self.best = v["kind"], v, v
+            self.shrink_deadline = time.time() + SHRINK_BUDGET_S
+        elif v["kind"] != self.target_kind:
+            return v
+        elif _size(v["case"]) < _size(self.best["case"]):
+            self.best = v
+        raise DISCREPANCY_KINDS[v["kind"]](v)
+
+    def _record(self, v):
+        sig = differential.signature(v)
+        if any(k["signature"] == sig for k in self.known):
+            self.write({"type": "occurrence", "signature": sig})
+            return
+        record = {"type": "discrepancy", "signature": sig, "kind": v["kind"], "clauses": v["clauses"],
+                  "config": v["case"], "original": self.original["case"], "detail": v["detail"],
+                  "mismatches": v["mismatches"][:8], "side": v["side"], "shrink_runs": self.shrink_runs}
+        self.write(record)
+        self.known.append(record)
+        if not is_xfailed(record, self.spec["xfail"]):
+            self.found += 1
+
+
+def _size(case):
+    return len(json.dumps(case, sort_keys=True))
+
+
+def load_known(out):
+    return [r for path in log_paths(out) for r in read_log(path) if r["type"] == "discrepancy"]
+
+
+def _exit_on_term(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def drive(spec):
+    """Entry point of a driver process."""
+    os.environ.update({"OPENBLAS_NUM_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"})
+    signal.signal(signal.SIGTERM, _exit_on_term)  # so `finally` stops this driver's workers
+    Driver(spec).run()
+
+
+# ---- from logs to results.json -----------------------------------------------------------------------
+def aggregate(out, results, xfail=(), since=None):
+    """Fill a conformance.results.Results from DIR's logs; returns (results dict, discrepancies).
+
+    Discrepancies are deduplicated across drivers by signature and numbered in the order found.
+    """
+    examples, found, occurrences, first_t = 0, [], {}, None
+    for path in log_paths(out):
+        for r in read_log(path):
+            if r["type"] == "example":
+                examples += 1
+                if r.get("side") == "oracle" and not r["ok"]:
+                    continue  # the oracle crashed: nothing was checked
+                results.record(r["clauses"], ok=r["ok"], unsupported=r["unsupported"])
+            elif r["type"] == "discrepancy":
+                found.append(r)
+            elif r["type"] == "occurrence":
+                occurrences[r["signature"]] = occurrences.get(r["signature"], 0) + 1
+    found.sort(key=lambda r: r["t"])
+    seen = {}
+    for r in found:
+        if r["signature"] in seen:
+            occurrences[r["signature"]] = occurrences.get(r["signature"], 0) + 1
+            continue
+        n = len(seen) + 1
+        item = results.add_discrepancy(
+            r["clauses"], r["kind"], r["config"], r["detail"], repro=f"repro/d-{n:04d}.py",
+            occurrences=1, xfail=is_xfailed(r, xfail), side=r["side"], original=r["original"],
+            mismatches=r["mismatches"], found_at=r["t"])
+        seen[r["signature"]] = item
+        first_t = r["t"] if first_t is None else first_t
+    for sig, n in occurrences.items():
+        if sig in seen:
+            seen[sig]["occurrences"] += n
+    data = results.to_dict()
+    data["examples"] = examples
+    data["time_to_first_discrepancy_s"] = (round(first_t - since, 3) if first_t is not None and since else None)
+    return data
+
+
+# ---- the orchestrator: drivers in processes, progress, checkpoints ------------------------------------
+class LogTail:
+    """Reads what the drivers appended since the last look (progress without re-reading)."""
+
+    def __init__(self, out):
+        self.out, self.offsets = out, {}
+        self.examples = self.discrepancies = self.failing = 0
+        self.setup_errors = []
+
+    def poll(self, xfail=()):
+        for path in log_paths(self.out):
+            with open(path) as f:
+                f.seek(self.offsets.get(path, 0))
+                while True:
+                    line = f.readline()
+                    if not line.endswith("\n"):
+                        break  # incomplete: read it next time
+                    self.offsets[path] = f.tell()
+                    record = json.loads(line)
+                    if record["type"] == "example":
+                        self.examples += 1
+                    elif record["type"] == "discrepancy":
+                        self.discrepancies += 1
+                        self.failing += not is_xfailed(record, xfail)
+                    elif record["type"] == "setup_error":
+                        self.setup_errors.append(record["message"])
+        return self
+
+
+def share(total, index, parts):
+    """The `index`-th (0-based) of `parts` near-equal shares of `total`."""
+    if total is None:
+        return None
+    return total // parts + (1 if index < total % parts else 0)
+
+
+def driver_specs(*, impl, oracle, out, seed, shard, workers, max_examples, deadline, fail_fast, xfail,
+                 timeout_s, memory_mb=4096, recycle_every=500):
+    """One spec per driver: shard K of N is split again between the `workers` drivers."""
+    k, n = shard
+    specs = []
+    for w in range(1, workers + 1):
+        specs.append(dict(impl=impl, oracle=oracle, out=out, log=os.path.join(out, f"log-{k}-{n}-w{w}.jsonl"),
+                          seed=seed, shard=(k, n), driver=(w, workers),
+                          max_examples=share(max_examples, (k - 1) * workers + (w - 1), n * workers),
+                          deadline=deadline, fail_fast=fail_fast, xfail=list(xfail), timeout_s=timeout_s,
+                          memory_mb=memory_mb, recycle_every=recycle_every))
+    return specs
+
+
+def run_drivers(specs, on_tick=None, tick_s=0.5, grace_s=None):
+    """Start the drivers, call `on_tick(tail)` while they run, stop them at the deadline (plus grace)
+    or, with fail_fast, once one logged a discrepancy. Returns the final LogTail."""
+    import multiprocessing
+    ctx = multiprocessing.get_context("spawn")
+    out, deadline = specs[0]["out"], specs[0]["deadline"]
+    xfail = specs[0]["xfail"]
+    grace_s = grace_s if grace_s is not None else specs[0]["timeout_s"] + 15
+    tail = LogTail(out)
+    already = tail.poll(xfail).failing  # a resumed run's earlier discrepancies do not stop it
+    processes = []
+    for spec in specs:
+        p = ctx.Process(target=drive, args=(spec,), name=f"rnnconf-driver-{spec['driver'][0]}")
+        p.start()
+        processes.append(p)
+    try:
+        while any(p.is_alive() for p in processes):
+            time.sleep(tick_s)
+            tail.poll(xfail)
+            if on_tick:
+                on_tick(tail)
+            if specs[0]["fail_fast"] and tail.failing > already:
+                deadline = min(deadline, time.time() + 2.0)  # let the others finish their line
+            if time.time() > deadline + grace_s:
+                break
+    finally:
+        for p in processes:
+            if p.is_alive():
+                p.terminate()
+        for p in processes:
+            p.join(10)
+            if p.is_alive():
+                p.kill()
+                p.join(5)
+    tail.poll(xfail)
+    return tail

@@ -1,0 +1,283 @@
+"""Hypothesis strategies that draw cases (the plain dicts of conformance/cases.py).
+
+Small composable builders, one concern each, every draw labelled. Two habits throughout:
+- optional keyword arguments are drawn as "omitted or a value", omitted first, so defaults are
+  exercised and shrinking walks towards the shortest configuration;
+- sizes come from small pools (UNITS, FEATURES...) whose first entry is the shrink target, so the
+  same shapes recur often (cheap for frameworks that cache per shape) while every size stays
+  reachable.
+
+`cases()` is the entry point: valid cases over the whole space and, at a steady rate (about one in
+ten), invalid ones that must fail the same way on both sides (`invalid_cases()`).
+"""
+from hypothesis import strategies as st
+
+from conformance import custom_cells
+from conformance.cases import cell_state_dims
+
+OMIT = object()  # a drawn "leave this keyword out"
+
+UNITS = st.sampled_from([2, 3, 1, 4, 5])
+FEATURES = st.sampled_from([3, 2, 1, 4])
+BATCH = st.sampled_from([2, 1, 3, 4])
+TIMESTEPS = st.sampled_from([3, 1, 2, 4, 5, 8, 6, 7])
+ACTIVATIONS = ["tanh", "relu", "sigmoid", "linear"]
+FLAGS = ("return_sequences", "return_state", "go_backwards", "stateful", "unroll", "time_major",
+         "zero_output_for_mask")
+BUILTIN_KINDS = ("simple", "gru", "lstm")
+LAYER_OF_KIND = {"simple": "SimpleRNN", "gru": "GRU", "lstm": "LSTM"}
+INVALID_RATE = 0.1
+
+
+def optional(strategy):
+    """OMIT (shrink target) or a value from `strategy`."""
+    return st.one_of(st.just(OMIT), strategy)
+
+
+def _put(draw, target, key, strategy):
+    value = draw(optional(strategy), label=key)
+    if value is not OMIT:
+        target[key] = value
+
+
+# ---- cells --------------------------------------------------------------------------------------
+@st.composite
+def builtin_cells(draw, kind=None):
+    """A SimpleRNNCell / GRUCell / LSTMCell description with a random subset of its parameters."""
+    kind = kind or draw(st.sampled_from(BUILTIN_KINDS), label="cell kind")
+    cell = {"kind": kind, "units": draw(UNITS, label="units")}
+    _put(draw, cell, "activation", st.sampled_from(ACTIVATIONS))
+    if kind in ("gru", "lstm"):
+        _put(draw, cell, "recurrent_activation", st.sampled_from(["sigmoid", "hard_sigmoid", "tanh", "linear"]))
+        _put(draw, cell, "implementation", st.sampled_from([1, 2]))
+    _put(draw, cell, "use_bias", st.booleans())
+    if kind == "gru":
+        _put(draw, cell, "reset_after", st.booleans())
+    if kind == "lstm":
+        _put(draw, cell, "unit_forget_bias", st.booleans())
+    _put(draw, cell, "dropout", st.sampled_from([0.5, 0.25, 0.0]))
+    _put(draw, cell, "recurrent_dropout", st.sampled_from([0.5, 0.25, 0.0]))
+    return cell
+
+
+# hd_state is drawn only by hd_stacks (its features are 2-D); constants only where the case passes them.
+FLAT_CUSTOM = tuple(v for v in custom_cells.VALID_VARIANTS if v not in ("hd_state", "constants"))
+
+
+@st.composite
+def custom_cells_(draw, variants=FLAT_CUSTOM):
+    variant = draw(st.sampled_from(variants), label="custom variant")
+    return {"kind": "custom", "variant": variant, "units": draw(UNITS, label="units")}
+
+
+def flat_cells():
+    """One cell whose input and output are flat feature vectors."""
+    return st.one_of(builtin_cells(), custom_cells_())
+
+
+@st.composite
+def cell_stacks(draw):
+    """(cells, cell_list, features) for a layer built on RNN(cell or [cells])."""
+    if draw(st.integers(0, 9), label="hd stack") == 9:
+        # High-dimensional states: every cell hd_state, the input (rows, features) per step.
+        n = draw(st.integers(1, 3), label="stack depth")
+        cells = [{"kind": "custom", "variant": "hd_state", "units": draw(UNITS, label="units")} for _ in range(n)]
+        features = [draw(st.sampled_from([2, 3]), label="rows"), draw(FEATURES, label="features")]
+    else:
+        n = draw(st.sampled_from([1, 2, 3]), label="stack depth")
+        cells = [draw(flat_cells(), label=f"cell {i}") for i in range(n)]
+        features = [draw(FEATURES, label="features")]
+    cell_list = n > 1 or draw(st.booleans(), label="cell_list")
+    return cells, cell_list, features
+
+
+# ---- masks ----------------------------------------------------------------------------------------
+ROW_PATTERNS = ("full", "right_pad", "left_pad", "holes", "empty")
+
+
+@st.composite
+def mask_rows(draw, timesteps):
+    pattern = draw(st.sampled_from(ROW_PATTERNS), label="mask row")
+    if pattern == "full":
+        return [1] * timesteps
+    if pattern == "empty":
+        return [0] * timesteps
+    if pattern == "holes":
+        return draw(st.lists(st.sampled_from([1, 0]), min_size=timesteps, max_size=timesteps), label="holes")
+    keep = draw(st.integers(0, timesteps), label="kept steps")
+    pad = [0] * (timesteps - keep)
+    return [1] * keep + pad if pattern == "right_pad" else pad + [1] * keep
+
+
+@st.composite
+def masks(draw, batch, timesteps):
+    """None, or a [batch][timesteps] 0/1 mask whose rows are full, empty, padded or holed."""
+    if not draw(st.booleans(), label="masked"):
+        return None
+    return [draw(mask_rows(timesteps), label=f"mask row {b}") for b in range(batch)]
+
+
+# ---- flags and steps ------------------------------------------------------------------------------
+@st.composite
+def flag_sets(draw, allow_time_major=True):
+    flags = {}
+    for name in FLAGS:
+        if name == "time_major" and not allow_time_major:
+            continue
+        _put(draw, flags, name, st.booleans())
+    return flags
+
+
+@st.composite
+def stateful_steps(draw, batch):
+    """What happens to a stateful layer: calls, resets (zeros, arrays, wrong arrays), state reads."""
+    steps = [{"op": "call"}]
+    for i in range(draw(st.integers(0, 4), label="more steps")):
+        op = draw(st.sampled_from(["call", "reset", "states", "call_initial", "call_batch"]), label=f"step {i}")
+        if op == "call":
+            steps.append({"op": "call"})
+        elif op == "states":
+            steps.append({"op": "states"})
+        elif op == "call_initial":
+            steps.append({"op": "call", "initial_state": True})
+        elif op == "call_batch":
+            steps.append({"op": "call", "batch": draw(st.sampled_from([b for b in (1, 2, 3) if b != batch] or [2]),
+                                                      label="other batch")})
+        else:
+            what = draw(st.sampled_from([None, "random", "wrong_count", "wrong_batch", "wrong_width"]),
+                        label="reset states")
+            steps.append({"op": "reset"} if what is None else {"op": "reset", "states": what})
+    return steps
+
+
+def _output_features(cells, features):
+    for cell in cells:
+        dims = cell_state_dims(cell, features)
+        features = dims[0] if isinstance(dims[0], list) else dims
+    return features
+
+
+# ---- whole cases ----------------------------------------------------------------------------------
+@st.composite
+def layer_parts(draw):
+    """layer, cells, cell_list, features: a built-in layer or RNN over a cell or a stack."""
+    if draw(st.integers(0, 3), label="built-in layer") == 3:
+        kind = draw(st.sampled_from(BUILTIN_KINDS), label="layer kind")
+        return LAYER_OF_KIND[kind], [draw(builtin_cells(kind), label="cell")], False, [draw(FEATURES, label="features")]
+    cells, cell_list, features = draw(cell_stacks(), label="cells")
+    return "RNN", cells, cell_list, features
+
+
+@st.composite
+def valid_cases(draw):
+    layer, cells, cell_list, features = draw(layer_parts(), label="layer")
+    case = {"cells": cells, "seed": draw(st.integers(0, 2 ** 16), label="seed")}
+    if layer != "RNN":
+        case["layer"] = layer
+    if cell_list:
+        case["cell_list"] = True
+    case["features"] = features
+    batch, timesteps = draw(BATCH, label="batch"), draw(TIMESTEPS, label="timesteps")
+    case["batch"], case["timesteps"] = batch, timesteps
+    case["dtype"] = draw(st.sampled_from(["float32", "float64"]), label="dtype")
+    embedding = (len(features) == 1 and draw(st.integers(0, 9), label="embedding") == 9)
+    case["flags"] = draw(flag_sets(allow_time_major=not embedding), label="flags")
+    mask = draw(masks(batch, timesteps), label="mask")
+    if embedding:
+        # Tokens of the case's masked steps are 0, so Embedding(mask_zero=True) makes the mask (MASK-02).
+        case["embedding"] = {"vocab": draw(st.sampled_from([5, 3, 10]), label="vocab")}
+    if mask is not None:
+        case["mask"] = mask
+    if draw(st.booleans(), label="initial_state"):
+        case["initial_state"] = True
+    if layer == "RNN" and len(features) == 1 and draw(st.integers(0, 7), label="constants") == 7:
+        # One cell becomes the constants cell; it needs a constant of its own width at every call
+        # (CALL-05, CONST-01). Cells that do not take constants are not given them by the stack.
+        index = draw(st.integers(0, len(cells) - 1), label="constants cell")
+        cells[index] = {"kind": "custom", "variant": "constants", "units": cells[index]["units"]}
+        case["constants"] = [[cells[index]["units"]]]
+    training = draw(st.sampled_from([OMIT, True, False, None]), label="training")
+    if training is not OMIT and training is not None:
+        case["training"] = training
+    scale = draw(st.sampled_from([1.0, 0.7, 1.3, OMIT]), label="weight_scale")
+    if scale is not OMIT and scale != 1.0:
+        case["weight_scale"] = scale
+    if case["flags"].get("stateful"):
+        case["steps"] = draw(stateful_steps(batch), label="steps")
+    elif draw(st.integers(0, 9), label="repeat call") == 9:
+        case["steps"] = [{"op": "call"}, {"op": "call"}]
+    return case
+
+
+# ---- invalid configurations -----------------------------------------------------------------------
+def _catalog_cases():
+    """error_catalog.ERROR_CASES (ERR-id -> case) once the error-path work provides it."""
+    try:
+        from conformance.error_catalog import ERROR_CASES
+    except ImportError:
+        return {}
+    return dict(ERROR_CASES or {})
+
+
+MUTATIONS = ("units_zero", "units_float", "unknown_flag", "mask_short", "mask_long", "mask_batch",
+             "reset_not_stateful", "constants_unsupported", "constants_builtin", "bad_cell", "stateful_batch")
+
+
+@st.composite
+def invalid_mutations(draw, base):
+    """A valid case broken in one way a user could break it (the ERR paths of error-paths.md)."""
+    case = dict(base)
+    case["cells"] = [dict(c) for c in case["cells"]]
+    how = draw(st.sampled_from(MUTATIONS), label="mutation")
+    t, b = case["timesteps"], case["batch"]
+    if how == "units_zero":
+        case["cells"][0] = dict(case["cells"][0], units=0)
+    elif how == "units_float":
+        case["cells"][0] = dict(case["cells"][0], units=2.5)
+    elif how == "unknown_flag":
+        case["flags"] = dict(case["flags"], not_a_flag=1)
+    elif how in ("mask_short", "mask_long", "mask_batch"):
+        case.pop("embedding", None)
+        width = t - 1 if how == "mask_short" and t > 1 else t + 1 if how != "mask_batch" else t
+        rows = b + 1 if how == "mask_batch" else b
+        case["mask"] = [[1] * width for _ in range(rows)]
+    elif how == "reset_not_stateful":
+        case["flags"] = dict(case["flags"], stateful=False)
+        case["steps"] = [{"op": "call"}, {"op": "reset"}]
+    elif how == "constants_unsupported":
+        case["layer"] = "RNN"
+        case["cells"] = [c for c in case["cells"] if c.get("variant") != "constants"] or [{"kind": "simple", "units": 2}]
+        case["constants"] = [[2]]
+    elif how == "constants_builtin":
+        kind = draw(st.sampled_from(BUILTIN_KINDS), label="layer kind")
+        case.update(layer=LAYER_OF_KIND[kind], cells=[{"kind": kind, "units": 2}], cell_list=False,
+                    features=[3], constants=[[2]])
+    elif how == "bad_cell":
+        variant = draw(st.sampled_from(["few_states", "bad_state", "needs_constants"]), label="bad variant")
+        case.update(layer="RNN", cells=[{"kind": "custom", "variant": variant, "units": 2}], cell_list=False,
+                    features=[3], constants=None)
+        if variant == "needs_constants":
+            case["steps"] = [{"op": "call", "list_input": True}]
+            case["constants"] = [[2]]
+    elif how == "stateful_batch":
+        case["flags"] = dict(case["flags"], stateful=True)
+        case["steps"] = [{"op": "call"}, {"op": "call", "batch": b + 1}]
+    return case
+
+
+@st.composite
+def invalid_cases(draw):
+    catalog = _catalog_cases()
+    if catalog and draw(st.booleans(), label="from error catalog"):
+        err_id = draw(st.sampled_from(sorted(catalog)), label="ERR id")
+        return dict(catalog[err_id])
+    return draw(invalid_mutations(draw(valid_cases(), label="base")), label="invalid")
+
+
+@st.composite
+def cases(draw, invalid_rate=INVALID_RATE):
+    """The fuzzer's case: valid, or at `invalid_rate` an invalid configuration."""
+    # Valid is the low end, so shrinking a valid case's failure never wanders into invalid ones.
+    if draw(st.integers(0, 999), label="invalid?") >= 1000 - int(invalid_rate * 1000):
+        return draw(invalid_cases(), label="invalid case")
+    return draw(valid_cases(), label="valid case")
