@@ -148,6 +148,11 @@ def _(t):
     t.ns.LSTM(2)(X, initial_state=[_state(t, 2, 2)])
 
 
+@direct("ERR-04", names=["SimpleRNN"])
+def _(t):
+    t.ns.SimpleRNN(2)(X, initial_state=[])
+
+
 @direct("ERR-05", names=["SimpleRNN"])
 def _(t):
     t.ns.SimpleRNN(2)(X, initial_state=[_state(t, 2, 5)])
@@ -162,6 +167,11 @@ def _(t):
 @direct("ERR-07", names=["SimpleRNN"])
 def _(t):
     t.ns.SimpleRNN(2, unroll=True)(t.ns.Input((None, 4)))
+
+
+@direct("ERR-07")
+def _(t):
+    t.ns.RNN(t.ns.SimpleRNNCell(2), unroll=True)(t.ns.Input((None, 4)))
 
 
 @direct("ERR-09", names=["SimpleRNN"])
@@ -203,14 +213,29 @@ def _(t):
     t.ns.RNN([t.ns.SimpleRNNCell(2), CellWithoutCall()])
 
 
+@direct("ERR-16", names=["StackedRNNCells"])
+def _(t):
+    t.ns.StackedRNNCells([CellWithoutCall()])
+
+
 @direct("ERR-17")
 def _(t):
     t.ns.RNN([t.ns.SimpleRNNCell(2), CellWithoutStateSize()])
 
 
+@direct("ERR-17", names=["StackedRNNCells"])
+def _(t):
+    t.ns.StackedRNNCells([CellWithoutStateSize()])
+
+
 @direct("ERR-18")
 def _(t):
     t.ns.SimpleRNNCell(2).get_initial_state(None, None, None)
+
+
+@direct("ERR-18", names=["StackedRNNCells"])
+def _(t):
+    t.ns.StackedRNNCells([t.ns.LSTMCell(2)]).get_initial_state()
 
 
 @direct("ERR-18", names=["StackedRNNCells", "Layer"])
