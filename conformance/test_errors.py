@@ -70,7 +70,10 @@ def test_error_case(impl_target, oracle_target, err_id, case):
     names, _ = capabilities.features_used(case)
     skip_if_unsupported(err_id, impl_target, [n for n in names if n != "StackedRNNCells"])
     actual = execute.run(impl_target, case)
-    replay = "Reproduce with:\n" + ch.snippet(case, impl_target.name, oracle_target.name)
+    replay = ("Reproduce with:\n" + ch.snippet(case, impl_target.name, oracle_target.name)
+              + "from conformance import error_catalog, helpers\n"
+              + f"print(error_catalog.facts_match(helpers.first_error(expected), helpers.first_error(actual), "
+              + f"{err_id!r}))\n")
     mismatches = compare.compare(expected, actual, case)
     assert not mismatches, "\n".join(f"{m.kind} at step {m.step}: {m.detail}" for m in mismatches) + "\n\n" + replay
     check_impl(err_id, impl_target, ch.first_error(expected), ch.first_error(actual), replay)
@@ -361,7 +364,8 @@ def test_error_direct(impl_target, oracle_target, err_id, trigger, stage, uses):
         missing = capabilities.missing_feature(impl_target, {"flags": dict.fromkeys(uses["args"], True)}, impl_error)
         if missing in uses["args"]:
             pytest.skip(f"unsupported: {impl_target.name} lacks {missing} ({err_id})")
-    replay = f"Reproduce: run the {err_id} trigger in conformance/test_errors.py on --impl {impl_target.name}"
+    replay = (f"Reproduce with: pytest conformance/test_errors.py -k {err_id} --impl {impl_target.name} "
+              f"(the trigger is the @direct({err_id!r}) function there)")
     check_impl(err_id, impl_target, oracle_error, impl_error, replay)
 
 
