@@ -14,6 +14,7 @@ tf.function (about 1 ms instead of tens of ms eagerly). Only layers whose fresh 
 reused, so construction- and first-call-time behaviour is always seen on fresh layers.
 """
 import json
+import re
 from collections import OrderedDict
 
 import numpy as np
@@ -21,15 +22,15 @@ import numpy as np
 from .cases import (build_embedding, build_layer, flag, inputs_for, mask_for, normalize, random_states,
                     state_structure, step_rng, weights_for)
 
-_WRAPPED = "Exception encountered when calling layer"
+_WRAPPED = "Exception encountered when calling"
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def describe_error(exc, stage):
-    message = str(exc)
-    if message.startswith(_WRAPPED):  # tf_keras wraps errors raised inside call(): keep the core
+    message = _ANSI.sub("", str(exc))
+    if message.startswith(_WRAPPED):  # tf_keras and Keras 3 wrap errors raised inside call(): keep the core
         parts = message.split("\n\n")
         message = parts[1] if len(parts) > 1 else message
-        message = message.split("\n\nCall arguments received")[0]
     return {"type": type(exc).__name__, "mro": [c.__name__ for c in type(exc).__mro__],
             "message": message[:4000], "stage": stage}
 
