@@ -11,13 +11,8 @@ def tanh(x):
 
 
 def sigmoid(x):
-    # Split by sign so neither branch overflows exp().
-    out = np.empty_like(x)
-    pos = x >= 0
-    out[pos] = 1.0 / (1.0 + np.exp(-x[pos]))
-    ex = np.exp(x[~pos])
-    out[~pos] = ex / (1.0 + ex)
-    return out
+    # The tanh form never overflows and is several times faster than splitting by sign.
+    return 0.5 * (np.tanh(0.5 * x) + 1.0)
 
 
 def hard_sigmoid(x):

@@ -4,6 +4,7 @@ Mirrors the parts of tf_keras' base Layer the RNN contract relies on: constructo
 in creation order (`add_weight`, `get_weights`, `set_weights`), build-on-first-call, input specs,
 autocasting floating inputs to the layer dtype, and upstream masks (`_keras_mask`).
 """
+import functools
 import inspect
 import operator
 import re
@@ -31,12 +32,17 @@ def _unique_name(cls_name):
 
 
 def has_arg(fn, name):
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
     # As tf_keras' generic_utils.has_arg: a **kwargs catch-all does not count.
-    return name in params
+    return name in _parameter_names(getattr(fn, "__func__", fn))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parameter_names(fn):
+    """Cached per function: signature() is the slowest thing on the per-timestep path otherwise."""
+    try:
+        return frozenset(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return frozenset()
 
 
 class InputSpec:
