@@ -135,7 +135,7 @@ class Driver:
 
     def _run_round(self, mode):
         self.known = load_known(self.spec["out"])
-        self.target_kind = self.best = None
+        self.target_kind = self.best = self.merged_into = None
         self.shrink_runs = 0
         rseed = round_seed(self.spec["seed"], self.spec["shard"], self.spec["driver"], self.round)
         base = settings(settings.get_profile("rnnconf-campaign"), database=self.db,
@@ -154,7 +154,9 @@ class Driver:
             final = e.verdict
         except Flaky:
             pass  # e.g. a timeout that did not repeat: keep the smallest failure we saw
-        if self.target_kind is not None:
+        if self.merged_into is not None:
+            self.write({"type": "occurrence", "signature": self.merged_into["signature"]})
+        elif self.target_kind is not None:
             self._record(final if final is not None and final["kind"] == self.target_kind else self.best)
 
     def examine(self, case):
@@ -183,10 +185,14 @@ class Driver:
         if explained is not None:
             if not shrinking:
                 self.write({"type": "occurrence", "signature": explained["signature"]})
+            elif v["kind"] == self.target_kind:
+                # Shrinking led to a known discrepancy of the same kind: this is that one again.
+                self.merged_into = explained
+                raise StopRound()
             return v
         if not shrinking:
             self.target_kind, self.original, self.best = v["kind"], v, v
-            self.shrink_deadline = time.time() + SHRINK_BUDGET_S
+            self.shrink_deadline = time.time() + self.spec.get("shrink_budget_s", SHRINK_BUDGET_S)
         elif v["kind"] != self.target_kind:
             return v
         elif _size(v["case"]) < _size(self.best["case"]):
@@ -303,7 +309,7 @@ def share(total, index, parts):
 
 
 def driver_specs(*, impl, oracle, out, seed, shard, workers, max_examples, deadline, fail_fast, xfail,
-                 timeout_s, memory_mb=4096, recycle_every=500):
+                 timeout_s, shrink_budget_s=SHRINK_BUDGET_S, memory_mb=4096, recycle_every=500):
     """One spec per driver: shard K of N is split again between the `workers` drivers."""
     k, n = shard
     specs = []
@@ -312,7 +318,7 @@ def driver_specs(*, impl, oracle, out, seed, shard, workers, max_examples, deadl
                           seed=seed, shard=(k, n), driver=(w, workers),
                           max_examples=share(max_examples, (k - 1) * workers + (w - 1), n * workers),
                           deadline=deadline, fail_fast=fail_fast, xfail=list(xfail), timeout_s=timeout_s,
-                          memory_mb=memory_mb, recycle_every=recycle_every))
+                          shrink_budget_s=shrink_budget_s, memory_mb=memory_mb, recycle_every=recycle_every))
     return specs
 
 

@@ -41,54 +41,67 @@ def _put(draw, target, key, strategy):
 
 
 # ---- cells --------------------------------------------------------------------------------------
-@st.composite
-def builtin_cells(draw, kind=None):
-    """A SimpleRNNCell / GRUCell / LSTMCell description with a random subset of its parameters."""
-    kind = kind or draw(st.sampled_from(BUILTIN_KINDS), label="cell kind")
-    cell = {"kind": kind, "units": draw(UNITS, label="units")}
-    _put(draw, cell, "activation", st.sampled_from(ACTIVATIONS))
-    if kind in ("gru", "lstm"):
-        _put(draw, cell, "recurrent_activation", st.sampled_from(["sigmoid", "hard_sigmoid", "tanh", "linear"]))
-        _put(draw, cell, "implementation", st.sampled_from([1, 2]))
-    _put(draw, cell, "use_bias", st.booleans())
-    if kind == "gru":
-        _put(draw, cell, "reset_after", st.booleans())
-    if kind == "lstm":
-        _put(draw, cell, "unit_forget_bias", st.booleans())
-    _put(draw, cell, "dropout", st.sampled_from([0.5, 0.25, 0.0]))
-    _put(draw, cell, "recurrent_dropout", st.sampled_from([0.5, 0.25, 0.0]))
-    return cell
-
-
-# hd_state is drawn only by hd_stacks (its features are 2-D); constants only where the case passes them.
+PARAMS = {  # cell parameter: (strategy, the kinds that take it)
+    "activation": (st.sampled_from(ACTIVATIONS), BUILTIN_KINDS),
+    "recurrent_activation": (st.sampled_from(["sigmoid", "hard_sigmoid", "tanh", "linear"]), ("gru", "lstm")),
+    "implementation": (st.sampled_from([1, 2]), ("gru", "lstm")),
+    "use_bias": (st.booleans(), BUILTIN_KINDS),
+    "reset_after": (st.booleans(), ("gru",)),
+    "unit_forget_bias": (st.booleans(), ("lstm",)),
+    "dropout": (st.sampled_from([0.5, 0.25, 0.0]), BUILTIN_KINDS),
+    "recurrent_dropout": (st.sampled_from([0.5, 0.25, 0.0]), BUILTIN_KINDS),
+}
+# hd_state is drawn only by hd stacks (its features are 2-D); constants only where the case passes them.
 FLAT_CUSTOM = tuple(v for v in custom_cells.VALID_VARIANTS if v not in ("hd_state", "constants"))
 
 
 @st.composite
-def custom_cells_(draw, variants=FLAT_CUSTOM):
-    variant = draw(st.sampled_from(variants), label="custom variant")
-    return {"kind": "custom", "variant": variant, "units": draw(UNITS, label="units")}
+def cell_params(draw, kind):
+    """A random subset of the parameters `kind` takes. Every parameter is drawn whatever the kind
+    (and dropped if it does not apply), so the choice sequence has one layout for all kinds and the
+    shrinker can change the kind without losing its place."""
+    params = {}
+    for name, (strategy, kinds) in PARAMS.items():
+        value = draw(optional(strategy), label=name)
+        if value is not OMIT and kind in kinds:
+            params[name] = value
+    return params
 
 
-def flat_cells():
-    """One cell whose input and output are flat feature vectors."""
-    return st.one_of(builtin_cells(), custom_cells_())
+@st.composite
+def builtin_cells(draw, kind=None):
+    """A SimpleRNNCell / GRUCell / LSTMCell description with a random subset of its parameters."""
+    kind = kind or draw(st.sampled_from(BUILTIN_KINDS), label="cell kind")
+    units = draw(UNITS, label="units")
+    return {"kind": kind, "units": units, **draw(cell_params(kind), label="params")}
+
+
+@st.composite
+def flat_cells(draw):
+    """One cell whose input and output are flat feature vectors. One choice picks among all kinds,
+    built-in first, so the shrinker can turn any cell into a SimpleRNNCell when the bug allows."""
+    kind = draw(st.sampled_from(BUILTIN_KINDS + FLAT_CUSTOM), label="cell kind")
+    units = draw(UNITS, label="units")
+    params = draw(cell_params(kind), label="params")
+    if kind in BUILTIN_KINDS:
+        return {"kind": kind, "units": units, **params}
+    return {"kind": "custom", "variant": kind, "units": units}
 
 
 @st.composite
 def cell_stacks(draw):
-    """(cells, cell_list, features) for a layer built on RNN(cell or [cells])."""
-    if draw(st.integers(0, 9), label="hd stack") == 9:
-        # High-dimensional states: every cell hd_state, the input (rows, features) per step.
-        n = draw(st.integers(1, 3), label="stack depth")
-        cells = [{"kind": "custom", "variant": "hd_state", "units": draw(UNITS, label="units")} for _ in range(n)]
-        features = [draw(st.sampled_from([2, 3]), label="rows"), draw(FEATURES, label="features")]
-    else:
-        n = draw(st.sampled_from([1, 2, 3]), label="stack depth")
-        cells = [draw(flat_cells(), label=f"cell {i}") for i in range(n)]
-        features = [draw(FEATURES, label="features")]
+    """(cells, cell_list, features) for a layer built on RNN(cell or [cells]).
+
+    One in ten stacks has high-dimensional states: every cell hd_state, the input (rows, features)
+    per step. Both branches draw the same choices, so the shrinker can leave the hd branch."""
+    hd = draw(st.integers(0, 9), label="hd stack") == 9
+    n = draw(st.sampled_from([1, 2, 3]), label="stack depth")
+    cells = [draw(flat_cells(), label=f"cell {i}") for i in range(n)]
+    rows, width = draw(st.sampled_from([2, 3]), label="rows"), draw(FEATURES, label="features")
+    if hd:
+        cells = [{"kind": "custom", "variant": "hd_state", "units": c["units"]} for c in cells]
     cell_list = n > 1 or draw(st.booleans(), label="cell_list")
-    return cells, cell_list, features
+    return cells, cell_list, ([rows, width] if hd else [width])
 
 
 # ---- masks ----------------------------------------------------------------------------------------

@@ -1,0 +1,9 @@
+"""The mask reaches the layer but the loop ignores it: masked steps update the state like any
+other step instead of carrying it (MASK-01)."""
+from impl import *  # noqa: F401,F403
+from impl import RNN as _RNN
+
+
+class RNN(_RNN):
+    def call(self, inputs, mask=None, **kwargs):
+        return super().call(inputs, mask=None, **kwargs)

@@ -1,0 +1,136 @@
+"""The fuzzer's generation stage: every drawn case is well formed, and the space is covered."""
+import json
+
+import pytest
+from hypothesis import given, settings
+
+import fuzz  # noqa: F401 - registers the rnnconf-* profiles
+from conformance import custom_cells
+from conformance.cases import DEFAULTS, normalize
+from fuzz import differential, strategies
+
+CI = settings.get_profile("rnnconf-ci")
+
+
+def _well_formed(case):
+    assert set(case) <= set(DEFAULTS), f"unknown keys {set(case) - set(DEFAULTS)}"
+    json.dumps(case)  # plain data: the log, results.json and reproducers need it
+    c = normalize(case)
+    hd = [cell for cell in c["cells"] if cell.get("variant") == "hd_state"]
+    if hd:
+        assert len(hd) == len(c["cells"]), "hd_state stacks only with hd_state cells"
+        assert len(c["features"]) == 2
+    if c["layer"] != "RNN":
+        assert len(c["cells"]) == 1 and not c["cell_list"]
+    if c["embedding"]:
+        assert "time_major" not in c["flags"] and len(c["features"]) == 1
+    if c["mask"] is not None:
+        assert all(v in (0, 1) for row in c["mask"] for v in row)
+
+
+@settings(CI, max_examples=150)
+@given(strategies.valid_cases())
+def test_valid_cases_are_well_formed(case):
+    _well_formed(case)
+    c = normalize(case)
+    assert 1 <= c["batch"] <= 4 and 1 <= c["timesteps"] <= 8
+    assert all(1 <= cell["units"] <= 5 for cell in c["cells"]) and 1 <= len(c["cells"]) <= 3
+    if c["mask"] is not None:
+        assert len(c["mask"]) == c["batch"] and all(len(r) == c["timesteps"] for r in c["mask"])
+    constants_cells = [cell for cell in c["cells"] if cell.get("variant") == "constants"]
+    if c["constants"]:
+        assert constants_cells and c["constants"] == [[constants_cells[0]["units"]]]
+    else:
+        assert not constants_cells, "the constants cell always gets its constants"
+    if any(s.get("op") != "call" or "batch" in s for s in c["steps"]):
+        assert c["flags"].get("stateful"), "step sequences beyond calls are for stateful layers"
+
+
+def _collect(strategy, n, seed_profile=CI):
+    seen = []
+
+    @settings(seed_profile, max_examples=n)
+    @given(strategy)
+    def collect(case):
+        seen.append(case)
+
+    collect()
+    return seen
+
+
+@pytest.fixture(scope="module")
+def drawn():
+    return [normalize(c) for c in _collect(strategies.cases(), 500)]
+
+
+def test_the_space_is_covered(drawn):
+    kinds = {c.get("variant", c["kind"]) for case in drawn for c in case["cells"]}
+    assert {"simple", "gru", "lstm"} | set(custom_cells.VALID_VARIANTS) <= kinds
+    assert {case.get("layer", "RNN") for case in drawn} >= {"RNN", "SimpleRNN", "GRU", "LSTM"}
+    for name in strategies.FLAGS:
+        values = {case.get("flags", {}).get(name, "omitted") for case in drawn}
+        assert values >= {True, False, "omitted"}, f"{name}: {values}"
+    for param in strategies.PARAMS:
+        assert any(param in c for case in drawn for c in case["cells"]), param
+    rows = [tuple(r) for case in drawn if case.get("mask") for r in case["mask"]]
+    assert any(all(rows_) for rows_ in rows) and any(not any(r) for r in rows)
+    assert any(r[0] == 0 and r[-1] == 1 for r in rows) and any(r[0] == 1 and r[-1] == 0 for r in rows)
+    assert {case["timesteps"] for case in drawn} >= {1, 8}
+    assert {case["dtype"] for case in drawn} == {"float32", "float64"}
+    assert any(case.get("embedding") for case in drawn) and any(case.get("constants") for case in drawn)
+    assert any(case.get("initial_state") for case in drawn)
+    assert {case["training"] for case in drawn} == {True, False, None}
+    assert any(len(case["cells"]) == 3 for case in drawn)
+    steps = [s for case in drawn for s in case["steps"]]
+    assert len({str(s.get("states")) for s in steps if s["op"] == "reset"}) >= 3
+    assert any(s["op"] == "states" for s in steps) and any("batch" in s for s in steps)
+    assert any(s.get("initial_state") for s in steps)
+
+
+def test_invalid_configurations_come_at_a_steady_rate(drawn):
+    # Invalid cases are those the strategies broke on purpose: find them by what only they contain.
+    def broken(case):
+        c = normalize(case)
+        return (any(not isinstance(cell["units"], int) or cell["units"] < 1 for cell in c["cells"])
+                or "not_a_flag" in c["flags"]
+                or (c["mask"] is not None and (len(c["mask"]) != c["batch"]
+                                               or any(len(r) != c["timesteps"] for r in c["mask"])))
+                or any(cell.get("variant") in ("few_states", "bad_state", "needs_constants") for cell in c["cells"])
+                or (c["constants"] and not any(cell.get("variant") == "constants" for cell in c["cells"]))
+                or any(s.get("op") == "reset" for s in c["steps"]) and not c["flags"].get("stateful"))
+    rate = sum(map(broken, drawn)) / len(drawn)
+    assert 0.03 <= rate <= 0.25, rate
+
+
+def test_shrink_targets_are_the_simplest_configuration():
+    # Hypothesis shrinks towards the first choice of every strategy: that must be a small valid case.
+    from hypothesis import find
+    case = find(strategies.cases(), lambda c: True, settings=settings(CI, database=None, max_examples=5))
+    assert case["cells"] == [{"kind": "simple", "units": 2}]
+    assert case["batch"] == 2 and case["timesteps"] == 3 and case["features"] == [3]
+    assert not case.get("mask") and not case["flags"]
+
+
+def test_structure_ignores_sizes_and_seed():
+    a = {"cells": [{"kind": "gru", "units": 2}], "batch": 1, "seed": 4, "flags": {"go_backwards": True}}
+    b = {"cells": [{"kind": "gru", "units": 5}], "batch": 3, "seed": 9, "flags": {"go_backwards": True}}
+    c = dict(a, flags={"go_backwards": False})
+    assert differential.structure(a) == differential.structure(b) != differential.structure(c)
+
+
+def test_a_known_discrepancy_explains_one_that_reaches_all_its_clauses():
+    known = {"kind": "value", "clauses": ["CALL-01", "FLAG-03", "CELL-03"]}
+    assert differential.explains(known, {"kind": "value", "clauses": ["FLAG-03", "CELL-03", "MASK-01"]})
+    assert not differential.explains(known, {"kind": "value", "clauses": ["FLAG-03", "CELL-04"]})
+    assert not differential.explains(known, {"kind": "error", "clauses": ["FLAG-03", "CELL-03"]})
+
+
+def test_unsupported_is_only_a_refused_construction_argument():
+    case = normalize({"flags": {"time_major": True}})
+    refused = {"error": {"type": "TypeError", "message": "RNN.__init__() got an unexpected keyword argument "
+                         "'time_major'", "stage": "construct"}, "steps": []}
+    assert differential.unsupported({"error": None, "steps": []}, refused, case)
+    wrong = dict(refused, error=dict(refused["error"], stage="step 0"))
+    assert not differential.unsupported({"error": None, "steps": []}, wrong, case)
+    other = {"error": {"type": "TypeError", "message": "unexpected keyword argument 'foo'", "stage": "construct"}}
+    assert not differential.unsupported({"error": None, "steps": []}, other, case)
