@@ -10,7 +10,7 @@ repro.py       standalone reproducer scripts
 Hypothesis profiles are registered here, explicitly, and loaded by name where they are used
 (CI=true makes Hypothesis auto-load its own `ci` profile otherwise).
 """
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, Verbosity, settings
 
 _QUIET = dict(deadline=None, print_blob=False,
               suppress_health_check=list(HealthCheck))
@@ -21,4 +21,4 @@ settings.register_profile("rnnconf-dev", max_examples=100, **_QUIET)
 # The campaign's base settings (seed, example count and database are set per round).
 settings.register_profile("rnnconf-campaign", max_examples=100,
                           phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
-                          report_multiple_bugs=False, **_QUIET)
+                          report_multiple_bugs=False, verbosity=Verbosity.quiet, **_QUIET)

@@ -142,12 +142,15 @@ class Driver:
                         max_examples=CASES_PER_ROUND if mode == "cases" else MACHINES_PER_ROUND,
                         stateful_step_count=5)
         final = None
+        seeded = _seed_hypothesis(rseed)
         try:
             if mode == "cases":
-                hypothesis_seed(rseed)(settings(base)(make_case_test(self.examine)))()
+                test = settings(base)(make_case_test(self.examine))
+                (test if seeded else hypothesis_seed(rseed)(test))()
             else:
-                machine_class = hypothesis_seed(rseed)(machine.machine_for(self.examine))
-                run_state_machine_as_test(machine_class, settings=base)
+                machine_class = machine.machine_for(self.examine)
+                run_state_machine_as_test(machine_class if seeded else hypothesis_seed(rseed)(machine_class),
+                                          settings=base)
         except StopRound:
             pass
         except Discrepancy as e:
@@ -178,10 +181,10 @@ class Driver:
                         "ok": v["ok"], "unsupported": v["unsupported"], "kind": v["kind"], "side": v["side"]})
         if v["ok"] or v["unsupported"]:
             return v
-        explained = next((k for k in self.known if differential.explains(k, v)), None)
+        explained = self._explained(v)
         if explained is None and not shrinking:
             self.known = load_known(self.spec["out"])  # another driver may have found it meanwhile
-            explained = next((k for k in self.known if differential.explains(k, v)), None)
+            explained = self._explained(v)
         if explained is not None:
             if not shrinking:
                 self.write({"type": "occurrence", "signature": explained["signature"]})
@@ -199,6 +202,11 @@ class Driver:
             self.best = v
         raise DISCREPANCY_KINDS[v["kind"]](v)
 
+    def _explained(self, v):
+        """The known discrepancy this failure is an instance of, or None. The exact original of a
+        known one counts too: the example database replays originals as well as shrunk cases."""
+        return next((k for k in self.known if differential.explains(k, v) or v["case"] == k.get("original")), None)
+
     def _record(self, v):
         sig = differential.signature(v)
         if any(k["signature"] == sig for k in self.known):
@@ -211,6 +219,21 @@ class Driver:
         self.known.append(record)
         if not is_xfailed(record, self.spec["xfail"]):
             self.found += 1
+
+
+def _seed_hypothesis(value):
+    """Make the next Hypothesis run draw from `value`. The public @seed would do it, but it also
+    turns the example database off, and the database is what replays a found failure first; so seed
+    the generator Hypothesis uses for unseeded runs. Returns False where that is not possible (then
+    the caller falls back to @seed, without replay)."""
+    import random
+
+    from hypothesis import core
+    local = getattr(core, "threadlocal", None)
+    if local is None or not hasattr(local, "_hypothesis_global_random"):
+        return False
+    local._hypothesis_global_random = random.Random(value)
+    return True
 
 
 def _size(case):

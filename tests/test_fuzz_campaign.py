@@ -1,0 +1,174 @@
+"""The fuzzing campaign end to end, through `rnnconf check`, against test-only buggy namespaces.
+
+The oracle here is the NumPy reference (fast workers); each target in tests/fuzz_targets/ is the
+reference with one bug. The fuzzer must find the bug within a bounded number of examples, shrink
+it to a small configuration, write a reproducer that fails while the bug is there, and survive
+crashes and hangs of the implementation.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from fuzz import campaign
+from rnnconf import cli
+
+TESTS = Path(__file__).parent
+ROOT = TESTS.parent
+
+
+@pytest.fixture(autouse=True)
+def _importable_targets(monkeypatch):
+    # Spawned drivers and workers import `fuzz_targets.*` from tests/.
+    monkeypatch.syspath_prepend(str(TESTS))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
+
+
+def check(out, impl, *extra, oracle="reference", max_examples=200, seed=1):
+    argv = ["check", "--impl", impl, "--oracle", oracle, "--out", str(out), "--skip-suite", "--workers", "1",
+            "--no-progress", "--seed", str(seed), "--max-examples", str(max_examples), *extra]
+    return cli.main(argv)
+
+
+def results(out):
+    return json.loads((Path(out) / "results.json").read_text())
+
+
+def logged_cases(out):
+    return [r["case"] for p in campaign.log_paths(str(out)) for r in campaign.read_log(p) if r["type"] == "example"]
+
+
+@pytest.mark.parametrize("target, clause", [
+    ("backwards_not_reversed", "FLAG-03"),
+    ("gru_recurrent_bias_dropped", "CELL-03"),
+    ("mask_ignored", "MASK-01"),
+    ("stateful_forgets", "FLAG-04"),
+])
+def test_finds_and_shrinks_a_planted_bug(tmp_path, target, clause):
+    status = check(tmp_path, f"fuzz_targets.{target}", "--fail-fast", max_examples=300)
+    data = results(tmp_path)
+    assert status == 1 and data["discrepancies"], "the planted bug was not found"
+    d = data["discrepancies"][0]
+    assert clause in d["clauses"], d
+    config = d["config"]
+    assert config.get("batch", 2) <= 2 and config.get("timesteps", 4) <= 3 and len(config["cells"]) == 1, config
+    assert data["examples"] <= 300
+    assert data["clauses"][clause]["failures"] >= 1
+
+
+def test_reproducer_fails_while_the_bug_is_there(tmp_path):
+    assert check(tmp_path, "fuzz_targets.backwards_not_reversed", "--fail-fast") == 1
+    script = tmp_path / results(tmp_path)["discrepancies"][0]["repro"]
+    env = dict(os.environ, PYTHONPATH=f"{TESTS}{os.pathsep}{ROOT}")
+    buggy = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=60)
+    assert buggy.returncode == 1 and "discrepancy persists" in buggy.stdout, buggy.stdout + buggy.stderr
+    assert "== oracle (reference)" in buggy.stdout and "== implementation" in buggy.stdout
+    fixed = subprocess.run([sys.executable, str(script), "--impl", "reference"], env=env, capture_output=True,
+                           text=True, timeout=60)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+
+
+def test_a_crashing_implementation_becomes_crash_rows_and_the_campaign_goes_on(tmp_path):
+    status = check(tmp_path, "fuzz_targets.aborts", "--shrink-budget", "5", "--budget", "90", max_examples=40)
+    data = results(tmp_path)
+    crashes = [d for d in data["discrepancies"] if d["kind"] == "crash"]
+    assert status == 1 and crashes
+    assert "SIGABRT" in crashes[0]["detail"] and crashes[0]["config"]["flags"].get("go_backwards")
+    assert data["examples"] == 40, "the campaign stopped at the crash instead of replacing the worker"
+
+
+def test_a_hanging_implementation_becomes_a_timeout_row_within_the_budget(tmp_path):
+    status = check(tmp_path, "fuzz_targets.hangs", "--example-timeout", "1", "--shrink-budget", "3",
+                   "--budget", "20", max_examples=100000)
+    data = results(tmp_path)
+    timeouts = [d for d in data["discrepancies"] if d["kind"] == "timeout"]
+    assert status == 1 and timeouts and timeouts[0]["config"]["flags"].get("unroll")
+    assert data["elapsed_s"] < 20 + 10  # the budget, plus one example timeout and the worker teardown
+
+
+def test_same_seed_same_examples(tmp_path):
+    check(tmp_path / "a", "reference", max_examples=12, seed=7)
+    check(tmp_path / "b", "reference", max_examples=12, seed=7)
+    check(tmp_path / "c", "reference", max_examples=12, seed=8)
+    a, b, c = (logged_cases(tmp_path / x) for x in "abc")
+    assert len(a) == 12 and a == b
+    assert a != c
+
+
+def test_shards_split_the_examples(tmp_path):
+    for k in (1, 2):
+        assert check(tmp_path, "reference", "--shard", f"{k}/2", max_examples=20) == 0
+    one = campaign.read_log(str(tmp_path / "log-1-2-w1.jsonl"))
+    two = campaign.read_log(str(tmp_path / "log-2-2-w1.jsonl"))
+    cases = [[json.dumps(r["case"], sort_keys=True) for r in log if r["type"] == "example"] for log in (one, two)]
+    assert len(cases[0]) == len(cases[1]) == 10
+    assert len(set(cases[0]) & set(cases[1])) <= 2  # Hypothesis starts both from the simplest case
+
+
+def test_a_killed_run_resumes_where_it_stopped(tmp_path):
+    cmd = [sys.executable, "-m", "rnnconf.cli", "check", "--impl", "reference", "--oracle", "reference",
+           "--out", str(tmp_path), "--skip-suite", "--workers", "1", "--no-progress", "--seed", "3",
+           "--max-examples", "100000"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and len(logged_cases(tmp_path)) < 15:
+            time.sleep(0.2)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the whole run: CLI, driver and workers, mid-write
+        proc.wait()
+    before = logged_cases(tmp_path)
+    assert len(before) >= 15
+    assert check(tmp_path, "reference", max_examples=len(before) + 10, seed=3) == 0
+    after = logged_cases(tmp_path)
+    assert after[:len(before)] == before and len(after) == len(before) + 10
+    assert results(tmp_path)["examples"] == len(before) + 10
+    # Resuming continues the sequence of rounds instead of replaying the first one.
+    assert after[len(before):] != before[:10]
+
+
+def test_a_found_failure_is_replayed_first_on_resume(tmp_path):
+    target = "fuzz_targets.backwards_not_reversed"
+    assert check(tmp_path, target, "--fail-fast") == 1
+    shrunk = results(tmp_path)["discrepancies"][0]["config"]
+    n = len(logged_cases(tmp_path))
+    assert check(tmp_path, target, "--fail-fast", max_examples=n + 5) == 1
+    assert shrunk in logged_cases(tmp_path)[n:n + 3]  # from DIR/hypothesis, before new exploration
+    assert len(results(tmp_path)["discrepancies"]) == 1  # the same one, counted again, not a new row
+
+
+def test_tf_keras_against_itself_agrees(tmp_path):
+    status = check(tmp_path, "tf_keras", oracle="tf_keras", max_examples=25)
+    data = results(tmp_path)
+    assert status == 0 and data["discrepancies"] == [] and data["examples"] == 25
+    assert sum(c["checks"] for c in data["clauses"].values()) > 25
+
+
+def test_xfail_accepts_known_kinds_and_warns_about_unused_entries(tmp_path, capsys):
+    xfail = tmp_path / "xfail.txt"
+    xfail.write_text("# known\nvalue\nSTATE-06\n")
+    status = check(tmp_path / "out", "fuzz_targets.backwards_not_reversed", "--xfail", str(xfail), max_examples=150)
+    data = results(tmp_path / "out")
+    assert data["discrepancies"] and all(d["xfail"] for d in data["discrepancies"] if d["kind"] == "value")
+    err = capsys.readouterr().err
+    assert "'STATE-06' matched nothing" in err
+    assert status == (1 if any(not d["xfail"] for d in data["discrepancies"]) else 0)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--shard", "3/2"], "--shard"),
+    (["--xfail", "/nonexistent/xfail.txt"], "cannot read --xfail"),
+    (["--impl", "no_such_module_for_rnnconf"], "cannot import implementation module"),
+])
+def test_usage_and_setup_errors_exit_2_with_one_line(tmp_path, capsys, argv, message):
+    base = ["check", "--impl", "reference", "--oracle", "reference", "--out", str(tmp_path), "--skip-suite",
+            "--max-examples", "5", "--workers", "1", "--no-progress"]
+    assert cli.main(base + argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
