@@ -257,18 +257,18 @@ def drive(spec):
 
 # ---- from logs to results.json -----------------------------------------------------------------------
 def aggregate(out, results, xfail=(), since=None):
-    """Fill a conformance.results.Results from DIR's logs; returns (results dict, discrepancies).
+    """Fill a conformance.results.Results from DIR's logs; returns the results.json dict.
 
     Discrepancies are deduplicated across drivers by signature and numbered in the order found.
+    A failing example counts as a failure only for the clauses its discrepancy's shrunk case needs
+    (less the ubiquitous ones); its other clauses were exercised and passed. A failing example that
+    no discrepancy explains fails all its clauses.
     """
-    examples, found, occurrences, first_t = 0, [], {}, None
+    examples, found, occurrences, first_t = [], [], {}, None
     for path in log_paths(out):
         for r in read_log(path):
             if r["type"] == "example":
-                examples += 1
-                if r.get("side") == "oracle" and not r["ok"]:
-                    continue  # the oracle crashed: nothing was checked
-                results.record(r["clauses"], ok=r["ok"], unsupported=r["unsupported"])
+                examples.append(r)
             elif r["type"] == "discrepancy":
                 found.append(r)
             elif r["type"] == "occurrence":
@@ -289,8 +289,20 @@ def aggregate(out, results, xfail=(), since=None):
     for sig, n in occurrences.items():
         if sig in seen:
             seen[sig]["occurrences"] += n
+    for r in examples:
+        if r["ok"] or r["unsupported"]:
+            results.record(r["clauses"], ok=True, unsupported=r["unsupported"])
+        elif r.get("side") == "oracle":
+            continue  # the oracle crashed or hung: nothing about the implementation was checked
+        else:
+            v = {"kind": r["kind"], "clauses": r["clauses"], "case": r["case"]}
+            known = next((k for k in found if differential.explains(k, v) or r["case"] == k["original"]), None)
+            blamed = set(r["clauses"]) if known is None else set(known["clauses"]) - differential.UBIQUITOUS
+            blamed &= set(r["clauses"])
+            results.record(sorted(blamed or r["clauses"]), ok=False)
+            results.record(sorted(set(r["clauses"]) - (blamed or set(r["clauses"]))), ok=True)
     data = results.to_dict()
-    data["examples"] = examples
+    data["examples"] = len(examples)
     data["time_to_first_discrepancy_s"] = (round(first_t - since, 3) if first_t is not None and since else None)
     return data
 

@@ -77,4 +77,9 @@ def machine_for(examine, max_steps=5):
         def read_states(self):
             self._step({"op": "states"})
 
+        @precondition(lambda self: self.case is not None and not self._room())
+        @rule()
+        def done(self):
+            """Nothing left to check (an error stopped execution, or the run is long enough)."""
+
     return StatefulLayer
