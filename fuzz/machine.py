@@ -26,8 +26,10 @@ def stateful_bases(draw):
     return case
 
 
-def machine_for(examine, max_steps=5):
-    """A machine class whose every step is checked by `examine(case)` (which raises on a discrepancy)."""
+def machine_for(examine, max_steps=5, bases=None):
+    """A machine class whose every step is checked by `examine(case)` (which raises on a discrepancy);
+    `bases` draws the stateful case it starts from (default: stateful_bases())."""
+    bases = bases if bases is not None else stateful_bases()
 
     class StatefulLayer(RuleBasedStateMachine):
         def __init__(self):
@@ -47,7 +49,7 @@ def machine_for(examine, max_steps=5):
         def _room(self):
             return self.case is not None and not self.stopped and len(self.case["steps"]) < max_steps
 
-        @initialize(case=stateful_bases())
+        @initialize(case=bases)
         def start(self, case):
             self.case = case
             self._check()

@@ -224,12 +224,14 @@ def valid_cases(draw):
 
 # ---- invalid configurations -----------------------------------------------------------------------
 def _catalog_cases():
-    """error_catalog.ERROR_CASES (ERR-id -> case) once the error-path work provides it."""
+    """The error catalog's triggers as (ERR id, case): ERROR_CASES and ERROR_CASE_VARIANTS of
+    conformance/error_catalog.py, or nothing while it does not provide them."""
     try:
-        from conformance.error_catalog import ERROR_CASES
+        from conformance import error_catalog
     except ImportError:
-        return {}
-    return dict(ERROR_CASES or {})
+        return []
+    cases = sorted((getattr(error_catalog, "ERROR_CASES", None) or {}).items())
+    return cases + list(getattr(error_catalog, "ERROR_CASE_VARIANTS", None) or [])
 
 
 MUTATIONS = ("units_zero", "units_float", "unknown_flag", "mask_short", "mask_long", "mask_batch",
@@ -282,8 +284,10 @@ def invalid_mutations(draw, base):
 def invalid_cases(draw):
     catalog = _catalog_cases()
     if catalog and draw(st.booleans(), label="from error catalog"):
-        err_id = draw(st.sampled_from(sorted(catalog)), label="ERR id")
-        return dict(catalog[err_id])
+        _, case = draw(st.sampled_from(catalog), label="ERR trigger")
+        # The trigger as written, with the numbers varied: errors must not depend on them.
+        return dict(case, seed=draw(st.integers(0, 2 ** 16), label="seed"),
+                    dtype=draw(st.sampled_from(["float32", "float64"]), label="dtype"))
     return draw(invalid_mutations(draw(valid_cases(), label="base")), label="invalid")
 
 

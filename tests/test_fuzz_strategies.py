@@ -3,6 +3,7 @@ import json
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fuzz  # noqa: F401 - registers the rnnconf-* profiles
 from conformance import custom_cells
@@ -134,3 +135,34 @@ def test_unsupported_is_only_a_refused_construction_argument():
     assert not differential.unsupported({"error": None, "steps": []}, wrong, case)
     other = {"error": {"type": "TypeError", "message": "unexpected keyword argument 'foo'", "stage": "construct"}}
     assert not differential.unsupported({"error": None, "steps": []}, other, case)
+
+
+def test_the_stateful_machine_grows_step_sequences_and_shrinks_them():
+    from hypothesis.stateful import run_state_machine_as_test
+
+    from fuzz import machine
+    seen = []
+
+    class Differs(Exception):
+        pass
+
+    def examine(case):
+        seen.append(json.loads(json.dumps(case)))
+        c = normalize(case)
+        assert c["flags"]["stateful"] and c["steps"][0] == {"op": "call"}
+        # A pretend bug: the implementation goes wrong on the second call after a reset.
+        ops = [s["op"] for s in c["steps"]]
+        if "reset" in ops and ops[ops.index("reset"):].count("call") >= 1 and ops.count("call") >= 2:
+            raise Differs(case)
+        return {"ok": True, "oracle_error": False}
+
+    with pytest.raises(Differs) as failure:
+        # A small base strategy keeps this about the steps (the case strategies are tested above).
+        bases = st.fixed_dictionaries({"cells": st.lists(strategies.flat_cells(), min_size=1, max_size=2),
+                                       "flags": st.just({"stateful": True}), "steps": st.just([{"op": "call"}])})
+        run_state_machine_as_test(machine.machine_for(examine, bases=bases),
+                                  settings=settings(CI, max_examples=25, stateful_step_count=5))
+    assert any(len(case["steps"]) >= 3 for case in seen)
+    shrunk = failure.value.args[0]
+    assert [s["op"] for s in shrunk["steps"]] == ["call", "reset", "call"], shrunk["steps"]
+    assert shrunk["cells"] == [{"kind": "simple", "units": 2}]
