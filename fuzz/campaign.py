@@ -22,7 +22,7 @@ import signal
 import time
 
 from hypothesis import given, seed as hypothesis_seed, settings
-from hypothesis.database import DirectoryBasedExampleDatabase
+from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 from hypothesis.errors import Flaky
 from hypothesis.stateful import run_state_machine_as_test
 
@@ -87,6 +87,43 @@ def make_case_test(examine):
     return fuzz_cases
 
 
+class RoundDatabase(ExampleDatabase):
+    """The campaign's example database (DirectoryBasedExampleDatabase in DIR/hypothesis/<driver>),
+    remembering what the current round saved so that `forget_round()` can take it back.
+
+    Hypothesis trusts an exact failing replay from the database as already shrunk. So only a
+    round whose shrink completed may leave its examples there; a round that stopped mid-shrink
+    (budget, or merged into a known discrepancy) must not leave a half-shrunk case to be replayed
+    as a finished one."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.inner = DirectoryBasedExampleDatabase(path)
+        self.saved = []
+
+    def save(self, key, value):
+        self.saved.append((key, value))
+        self.inner.save(key, value)
+
+    def fetch(self, key):
+        return self.inner.fetch(key)
+
+    def delete(self, key, value):
+        self.inner.delete(key, value)
+
+    def move(self, src, dest, value):
+        self.saved.append((dest, value))
+        self.inner.move(src, dest, value)
+
+    def start_round(self):
+        self.saved = []
+
+    def forget_round(self):
+        for key, value in self.saved:
+            self.inner.delete(key, value)
+        self.saved = []
+
+
 class Driver:
     """One sequential campaign loop with its own oracle and implementation workers."""
 
@@ -97,7 +134,9 @@ class Driver:
         self.examples = sum(1 for r in previous if r["type"] == "example")
         self.round = max([r["round"] for r in previous if r["type"] == "round"] or [0])
         self.found = 0
-        self.db = DirectoryBasedExampleDatabase(os.path.join(spec["out"], "hypothesis"))
+        # One database per driver: another driver's half-shrunk case must not be replayed here.
+        k, n = spec["shard"]
+        self.db = RoundDatabase(os.path.join(spec["out"], "hypothesis", f"{k}-{n}-w{spec['driver'][0]}"))
         self._log = open(self.log_path, "a", buffering=1)
         stderr_path = os.path.join(spec["out"], "workers.log")
         self.oracle = Worker(spec["oracle"], spec["timeout_s"], spec["memory_mb"], spec["recycle_every"], stderr_path)
@@ -142,6 +181,7 @@ class Driver:
                         max_examples=CASES_PER_ROUND if mode == "cases" else MACHINES_PER_ROUND,
                         stateful_step_count=5)
         final = None
+        self.db.start_round()
         seeded = _seed_hypothesis(rseed)
         try:
             if mode == "cases":
@@ -157,10 +197,13 @@ class Driver:
             final = e.verdict
         except Flaky:
             pass  # e.g. a timeout that did not repeat: keep the smallest failure we saw
+        shrunk = final is not None and final["kind"] == self.target_kind
+        if not shrunk:
+            self.db.forget_round()
         if self.merged_into is not None:
             self.write({"type": "occurrence", "signature": self.merged_into["signature"]})
         elif self.target_kind is not None:
-            self._record(final if final is not None and final["kind"] == self.target_kind else self.best)
+            self._record(final if shrunk else self.best)
 
     def examine(self, case):
         """The body of every Hypothesis example (generation and shrinking alike)."""

@@ -100,7 +100,7 @@ def cell_stacks(draw):
     rows, width = draw(st.sampled_from([2, 3]), label="rows"), draw(FEATURES, label="features")
     if hd:
         cells = [{"kind": "custom", "variant": "hd_state", "units": c["units"]} for c in cells]
-    cell_list = n > 1 or draw(st.booleans(), label="cell_list")
+    cell_list = draw(st.booleans(), label="cell_list") or n > 1  # drawn always: one choice layout
     return cells, cell_list, ([rows, width] if hd else [width])
 
 
