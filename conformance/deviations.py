@@ -43,6 +43,29 @@ print("loop:", loop.round(3).tolist()); print("unrolled:", unrolled.round(3).tol
 """,
     },
     {
+        "id": "DEV-unroll-zero-mask-last-output",
+        "clauses": ["FLAG-05", "FLAG-07"],
+        "page": "unroll: the unrolled and the symbolic loop compute the same thing; zero_output_for_mask "
+                "only matters with return_sequences.",
+        "oracle": "With unroll=True, zero_output_for_mask=True, a mask and return_sequences=False (more "
+                  "than one timestep), the unrolled path raises ValueError (\"Tensor's shape (T, B, units) "
+                  "is not compatible with supplied shape (1, B, units)\"): it masks the one kept output "
+                  "with the whole mask. unroll=False returns the last output. Found by the fuzzer.",
+        "repro": _PRELUDE + """\
+x = rng.normal(size=(2, 3, 3)).astype("float32")
+mask = np.ones((2, 3), bool)
+loop = keras.layers.SimpleRNN(2, zero_output_for_mask=True)
+print("unroll=False:", loop(x, mask=mask).shape)
+try:
+    keras.layers.SimpleRNN(2, unroll=True, zero_output_for_mask=True)(x, mask=mask)
+except ValueError as e:
+    assert "is not compatible with supplied shape" in str(e), str(e)
+    print("unroll=True raises:", str(e).split(chr(10))[2])
+else:
+    raise AssertionError("deviation gone: unroll with zero_output_for_mask returns the last output")
+""",
+    },
+    {
         "id": "DEV-time-major-mask",
         "clauses": ["CALL-02", "FLAG-06"],
         "page": "mask: binary tensor of shape [batch_size, timesteps].",

@@ -24,6 +24,7 @@ FLAG_SETS = {
     "time_major_backwards": {"time_major": True, "return_sequences": True, "go_backwards": True},
     "zero_mask": {"zero_output_for_mask": True, "return_sequences": True},
     "zero_mask_last": {"zero_output_for_mask": True},
+    "zero_mask_last_unroll": {"zero_output_for_mask": True, "unroll": True},  # the oracle raises: DEV-unroll-zero-mask-last-output
     "zero_mask_backwards": {"zero_output_for_mask": True, "return_sequences": True, "go_backwards": True},
     "zero_mask_unroll_backwards": {"zero_output_for_mask": True, "return_sequences": True,
                                    "go_backwards": True, "unroll": True},

@@ -147,4 +147,12 @@ def _unrolled(step, input_at, order, states, constants, mask, go_backwards, zero
         # go_backwards made the outputs come out in reversed order.
         outputs = [np.where(mask.reshape(mask.shape + (1,) * (o.ndim - mask.ndim)), o, np.zeros_like(o))
                    for o in outputs]
+        if not return_all_outputs:
+            # Oracle bug kept on purpose (DEV-unroll-zero-mask-last-output): without return_sequences
+            # only the last output is kept, and masking it with the whole mask broadcasts it back to
+            # `timesteps` rows, which the oracle's final shape check rejects.
+            for o in outputs:
+                if o.shape[0] != 1:
+                    raise ValueError(f"Tensor's shape {o.shape} is not compatible with supplied shape "
+                                     f"{(1,) + o.shape[1:]}.")
     return outputs, last_output, states

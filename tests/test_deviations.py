@@ -29,6 +29,7 @@ def test_deviations_name_real_clauses():
 # The reference copies each deviating behaviour: these cases hit them and must match the oracle.
 FOLLOW_CASES = {
     "DEV-unroll-backwards-zero-mask": case("simple", "zero_mask_unroll_backwards", "right_padded"),
+    "DEV-unroll-zero-mask-last-output": case("lstm", {"unroll": True, "zero_output_for_mask": True}, "all_true"),
     "DEV-time-major-mask": case("lstm", {"time_major": True, "return_sequences": True}, "holes_and_empty_row"),
     "DEV-zero-output-last-step": case("gru", "zero_mask_last", "right_padded"),
     "DEV-reset-states-dtype": None,  # arrays of another dtype: see test_reference.py
