@@ -75,6 +75,12 @@ def read_log(path):
     return records
 
 
+def _ends_with_newline(path):
+    with open(path, "rb") as f:
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) == b"\n"
+
+
 def log_paths(out):
     return sorted(glob.glob(os.path.join(out, "log-*.jsonl")))
 
@@ -138,6 +144,8 @@ class Driver:
         k, n = spec["shard"]
         self.db = RoundDatabase(os.path.join(spec["out"], "hypothesis", f"{k}-{n}-w{spec['driver'][0]}"))
         self._log = open(self.log_path, "a", buffering=1)
+        if self._log.tell() and not _ends_with_newline(self.log_path):
+            self._log.write("\n")  # a killed run's torn last line stays a line of its own
         stderr_path = os.path.join(spec["out"], "workers.log")
         self.oracle = Worker(spec["oracle"], spec["timeout_s"], spec["memory_mb"], spec["recycle_every"], stderr_path)
         self.impl = Worker(spec["impl"], spec["timeout_s"], spec["memory_mb"], spec["recycle_every"], stderr_path)
@@ -370,7 +378,10 @@ class LogTail:
                     if not line.endswith("\n"):
                         break  # incomplete: read it next time
                     self.offsets[path] = f.tell()
-                    record = json.loads(line)
+                    try:
+                        record = json.loads(line)
+                    except json.JSONDecodeError:
+                        continue  # a torn line of a killed run
                     if record["type"] == "example":
                         self.examples += 1
                     elif record["type"] == "discrepancy":

@@ -46,7 +46,8 @@ def check(case, oracle, impl):
         return verdict(case, clauses, unsupported=True, detail=_error_line(actual["error"]), oracle_error=oracle_error)
     kind = min((m.kind for m in mismatches), key=KIND_ORDER.index)
     first = next(m for m in mismatches if m.kind == kind)
-    detail = f"step {first.step} {first.path}: {first.detail}" if first.step >= 0 else first.detail
+    where = first.path if first.step < 0 or first.path.startswith("step") else f"step {first.step} {first.path}"
+    detail = f"{where}: {first.detail}"
     return verdict(case, clauses, kind=kind, detail=detail, mismatches=[_jsonable(m.to_dict()) for m in mismatches],
                    oracle_error=oracle_error)
 
