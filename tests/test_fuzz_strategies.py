@@ -137,6 +137,9 @@ def test_unsupported_is_only_a_refused_construction_argument():
     assert differential.unsupported({"error": None, "steps": []}, refused, case)
     wrong = dict(refused, error=dict(refused["error"], stage="step 0"))
     assert not differential.unsupported({"error": None, "steps": []}, wrong, case)
+    keras3 = {"error": {"type": "ValueError", "message": "Unrecognized keyword arguments passed to RNN: "
+                        "{'batch_input_shape': (2, 3, 3)}", "stage": "construct"}, "steps": []}
+    assert differential.unsupported({"error": None, "steps": []}, keras3, normalize({"flags": {"stateful": True}}))
     other = {"error": {"type": "TypeError", "message": "unexpected keyword argument 'foo'", "stage": "construct"}}
     assert not differential.unsupported({"error": None, "steps": []}, other, case)
 
