@@ -17,8 +17,10 @@ _QUIET = dict(deadline=None, print_blob=False,
 # The project's tests: derandomized and bounded, so CI is reproducible.
 settings.register_profile("rnnconf-ci", max_examples=30, derandomize=True, database=None, **_QUIET)
 # Interactive work on the strategies.
-settings.register_profile("rnnconf-dev", max_examples=100, **_QUIET)
-# The campaign's base settings (seed, example count and database are set per round).
-settings.register_profile("rnnconf-campaign", max_examples=100,
+settings.register_profile("rnnconf-dev", max_examples=100, derandomize=False, **_QUIET)
+# The campaign's base settings (seed, example count and database are set per round). derandomize is
+# pinned off: with CI=true the profiles would otherwise inherit it from Hypothesis's `ci` profile,
+# and every round would draw the same examples.
+settings.register_profile("rnnconf-campaign", max_examples=100, derandomize=False,
                           phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
                           report_multiple_bugs=False, verbosity=Verbosity.quiet, **_QUIET)
