@@ -139,7 +139,7 @@ class Driver:
         previous = read_log(self.log_path)
         self.examples = sum(1 for r in previous if r["type"] == "example")
         self.round = max([r["round"] for r in previous if r["type"] == "round"] or [0])
-        self.found = 0
+        self.found = self.round_errors = 0
         # One database per driver: another driver's half-shrunk case must not be replayed here.
         k, n = spec["shard"]
         self.db = RoundDatabase(os.path.join(spec["out"], "hypothesis", f"{k}-{n}-w{spec['driver'][0]}"))
@@ -205,6 +205,11 @@ class Driver:
             final = e.verdict
         except Flaky:
             pass  # e.g. a timeout that did not repeat: keep the smallest failure we saw
+        except Exception as e:  # noqa: BLE001 - a broken round must not end the campaign
+            self.round_errors += 1
+            self.write({"type": "round_error", "round": self.round, "error": f"{type(e).__name__}: {e}"[:2000]})
+            if self.round_errors >= 3:
+                raise
         shrunk = final is not None and final["kind"] == self.target_kind
         if not shrunk:
             self.db.forget_round()
