@@ -46,6 +46,8 @@ def _parser():
     check.add_argument("--skip-suite", action="store_true", help="fuzz only: skip the conformance suite stage")
     check.add_argument("--example-timeout", type=float, default=20.0, metavar="SECONDS",
                        help="one example on one side longer than this is a `timeout` discrepancy")
+    check.add_argument("--worker-memory", type=int, default=4096, metavar="MIB",
+                       help="a worker whose resident memory passes this is killed: a `crash` discrepancy")
     check.add_argument("--shrink-budget", type=float, default=60.0, metavar="SECONDS",
                        help="time spent shrinking one discrepancy at most")
     check.add_argument("--no-progress", action="store_true", help="no progress bar (a summary line at the end)")
@@ -115,7 +117,7 @@ def read_xfail(path):
 
 def _validate(args):
     shard = parse_shard(args.shard)
-    for name in ("budget", "max_examples", "workers", "example_timeout", "shrink_budget"):
+    for name in ("budget", "max_examples", "workers", "example_timeout", "shrink_budget", "worker_memory"):
         value = getattr(args, name)
         if value is not None and value <= 0:
             raise UsageError(f"--{name.replace('_', '-')} must be positive; got {value}")
@@ -234,7 +236,7 @@ def check(args):
     specs = campaign.driver_specs(
         impl=args.impl, oracle=args.oracle, out=out, seed=meta["seed"], shard=shard, workers=workers,
         max_examples=args.max_examples, deadline=deadline, fail_fast=args.fail_fast, xfail=xfail,
-        timeout_s=args.example_timeout, shrink_budget_s=args.shrink_budget)
+        timeout_s=args.example_timeout, shrink_budget_s=args.shrink_budget, memory_mb=args.worker_memory)
 
     def results_now():
         results = Results(args.impl, args.oracle, seed=meta["seed"], versions=versions)

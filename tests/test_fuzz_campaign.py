@@ -172,3 +172,11 @@ def test_usage_and_setup_errors_exit_2_with_one_line(tmp_path, capsys, argv, mes
     assert cli.main(base + argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
+
+
+def test_a_memory_blow_up_becomes_a_crash_row(tmp_path):
+    status = check(tmp_path, "fuzz_targets.bloats", "--worker-memory", "400", "--example-timeout", "10",
+                   "--shrink-budget", "5", "--fail-fast", max_examples=150)
+    crashes = [d for d in results(tmp_path)["discrepancies"] if d["kind"] == "crash"]
+    assert status == 1 and crashes and "resident memory" in crashes[0]["detail"]
+    assert crashes[0]["config"]["flags"].get("return_state")
