@@ -13,7 +13,7 @@ _NAMED_ARG = re.compile(r"(?:argument|keyword)[^'\"`]*['\"`](\w+)['\"`]|['\"`](\
 
 
 def features_used(case):
-    """Optional names, constructor arguments and call arguments a case relies on."""
+    """(optional names, constructor arguments, call arguments) a case relies on."""
     case = normalize(case)
     names = set()
     if case["layer"] in BUILTIN_LAYERS:
@@ -24,23 +24,29 @@ def features_used(case):
         names.add("Layer")
     if case["embedding"]:
         names.add("Embedding")
-    args = set(case["flags"]) | {k for c in case["cells"] for k in c if k not in ("kind", "units", "variant")}
+    ctor_args = set(case["flags"]) | {k for c in case["cells"] for k in c if k not in ("kind", "units", "variant")}
+    if case["flags"].get("stateful"):
+        ctor_args.add("batch_input_shape")  # how cases give a stateful layer its batch size
+    call_args = set()
     if case["constants"]:
-        args.add("constants")
+        call_args.add("constants")
     if any(s.get("op") == "reset" and s.get("states") for s in case["steps"]):
-        args.add("states")
-    return names, args
+        call_args.add("states")
+    return names, ctor_args, call_args
 
 
-def missing_feature(target, case, impl_error):
-    """The feature the implementation lacks, or None when its error is a real difference."""
-    names, args = features_used(case)
+def missing_feature(has_name, case, impl_error):
+    """The feature the implementation lacks, or None when its error is a real difference.
+    `has_name(name)` says whether the namespace provides an optional name (Target.has)."""
+    names, ctor_args, call_args = features_used(case)
     for name in sorted(names):
-        if name != "StackedRNNCells" and not target.has(name):
+        if name != "StackedRNNCells" and not has_name(name):
             return name
     if impl_error is None or impl_error["type"] not in ("TypeError", "ValueError", "AttributeError"):
         return None
     message = impl_error["message"]
+    # A constructor argument counts only when construction refused it; a call argument at any step.
+    args = call_args | (ctor_args if impl_error.get("stage") == "construct" else set())
     for match in _NAMED_ARG.finditer(message):
         arg = match.group(1) or match.group(2)
         if arg in args:

@@ -43,7 +43,7 @@ def first_error(outcome):
 def assert_conforms(impl, oracle, case):
     expected, actual, mismatches = run_pair(impl, oracle, case)
     if mismatches:
-        missing = capabilities.missing_feature(impl, normalize(case), first_error(actual))
+        missing = capabilities.missing_feature(impl.has, normalize(case), first_error(actual))
         if missing:
             pytest.skip(f"unsupported: {impl.name} lacks {missing}")
         lines = [f"{m.kind} at step {m.step} {m.path}: {m.detail}" for m in mismatches[:8]]
@@ -57,7 +57,7 @@ def outcome_of(target, case):
     outcome = execute.run(target, case)
     err = first_error(outcome)
     if err:
-        missing = capabilities.missing_feature(target, normalize(case), err)
+        missing = capabilities.missing_feature(target.has, normalize(case), err)
         if missing:
             pytest.skip(f"unsupported: {target.name} lacks {missing}")
         pytest.fail(f"{target.name} raised {err['type']}: {err['message'][:500]}\n\nCase:\n"

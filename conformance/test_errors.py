@@ -361,7 +361,7 @@ def test_error_direct(impl_target, oracle_target, err_id, trigger, stage, uses):
     skip_if_unsupported(err_id, impl_target, uses["names"])
     impl_error = error_of(trigger, impl_target, stage)
     if uses["args"] and impl_error:  # a constructor argument it rejects by name (interfaces.md section 1)
-        missing = capabilities.missing_feature(impl_target, {"flags": dict.fromkeys(uses["args"], True)}, impl_error)
+        missing = capabilities.missing_feature(impl_target.has, {"flags": dict.fromkeys(uses["args"], True)}, impl_error)
         if missing in uses["args"]:
             pytest.skip(f"unsupported: {impl_target.name} lacks {missing} ({err_id})")
     replay = (f"Reproduce with: pytest conformance/test_errors.py -k {err_id} --impl {impl_target.name} "

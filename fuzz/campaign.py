@@ -34,6 +34,11 @@ CASES_PER_ROUND = 200
 MACHINES_PER_ROUND = 8
 SHRINK_BUDGET_S = 60.0      # per discrepancy, and never past the campaign's deadline
 SHRINK_MAX_RUNS = 400
+VARIANTS = 32               # seeds per drawn case, run on the same built layers (see Driver.examine)
+# Examples between worker restarts. A restart costs a TensorFlow import and every built layer, and
+# memory stays flat without it (execute.Session clears the framework session every 100 fresh
+# layers; the memory watch kills a bloated worker anyway), so it is rare.
+RECYCLE_EVERY = 50_000
 
 
 class StopRound(BaseException):
@@ -219,7 +224,12 @@ class Driver:
             self._record(final if shrunk else self.best)
 
     def examine(self, case):
-        """The body of every Hypothesis example (generation and shrinking alike)."""
+        """The body of every Hypothesis example (generation and shrinking alike).
+
+        A drawn case is run as `variants` examples that differ only in their seed (weights, inputs,
+        initial states): the workers build its layers once and reuse them (tracing them for tf_keras),
+        which is where the campaign's throughput comes from (issue 6). While shrinking, only the
+        variant that failed is run, so the test stays a deterministic function of the drawn case."""
         shrinking = self.target_kind is not None
         now = time.time()
         if now >= self.spec["deadline"]:
@@ -228,15 +238,30 @@ class Driver:
             raise StopRound()
         if not shrinking and self._finished():
             raise StopRound()
-        v = differential.check(case, self.oracle, self.impl)
+        variants = differential.variants(case, self.spec.get("variants", VARIANTS))
+        if shrinking:
+            variants = [variants[min(self.failing_variant, len(variants) - 1)]]
+        v = None
+        for index, variant in enumerate(variants):
+            if index and not shrinking and self._finished():
+                break
+            v = differential.check(variant, self.oracle, self.impl)
+            self._judge(v, shrinking, index)
+            if v["oracle_error"]:
+                break  # an error path: more seeds would only repeat it
+        return v
+
+    def _judge(self, v, shrinking, variant_index):
+        """Account one verdict; raise the discrepancy Hypothesis must shrink, if it is a new one."""
         if shrinking:
             self.shrink_runs += 1
         else:
             self.examples += 1
-            self.write({"type": "example", "n": self.examples, "case": case, "clauses": v["clauses"],
-                        "ok": v["ok"], "unsupported": v["unsupported"], "kind": v["kind"], "side": v["side"]})
+            self.write({"type": "example", "n": self.examples, "case": v["case"], "clauses": v["clauses"],
+                        "ok": v["ok"], "unsupported": v["unsupported"], "kind": v["kind"], "side": v["side"],
+                        "seconds": v["seconds"]})
         if v["ok"] or v["unsupported"]:
-            return v
+            return
         explained = self._explained(v)
         if explained is None and not shrinking:
             self.known = load_known(self.spec["out"])  # another driver may have found it meanwhile
@@ -248,12 +273,13 @@ class Driver:
                 # Shrinking led to a known discrepancy of the same kind: this is that one again.
                 self.merged_into = explained
                 raise StopRound()
-            return v
+            return
         if not shrinking:
             self.target_kind, self.original, self.best = v["kind"], v, v
+            self.failing_variant = variant_index
             self.shrink_deadline = time.time() + self.spec.get("shrink_budget_s", SHRINK_BUDGET_S)
         elif v["kind"] != self.target_kind:
-            return v
+            return
         elif _size(v["case"]) < _size(self.best["case"]):
             self.best = v
         raise DISCREPANCY_KINDS[v["kind"]](v)
@@ -405,7 +431,8 @@ def share(total, index, parts):
 
 
 def driver_specs(*, impl, oracle, out, seed, shard, workers, max_examples, deadline, fail_fast, xfail,
-                 timeout_s, shrink_budget_s=SHRINK_BUDGET_S, memory_mb=4096, recycle_every=500):
+                 timeout_s, shrink_budget_s=SHRINK_BUDGET_S, memory_mb=4096, recycle_every=RECYCLE_EVERY,
+                 variants=VARIANTS):
     """One spec per driver: shard K of N is split again between the `workers` drivers."""
     k, n = shard
     specs = []
@@ -414,7 +441,8 @@ def driver_specs(*, impl, oracle, out, seed, shard, workers, max_examples, deadl
                           seed=seed, shard=(k, n), driver=(w, workers),
                           max_examples=share(max_examples, (k - 1) * workers + (w - 1), n * workers),
                           deadline=deadline, fail_fast=fail_fast, xfail=list(xfail), timeout_s=timeout_s,
-                          shrink_budget_s=shrink_budget_s, memory_mb=memory_mb, recycle_every=recycle_every))
+                          shrink_budget_s=shrink_budget_s, memory_mb=memory_mb, recycle_every=recycle_every,
+                          variants=variants))
     return specs
 
 

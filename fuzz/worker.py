@@ -2,7 +2,8 @@
 
 The implementation under test may segfault, abort, hang or eat memory; none of that may end the
 campaign. A Worker owns one spawned process that resolves its Target once and then answers
-`execute.run(target, case)` requests over a pipe. The parent waits with a per-example timeout and
+requests (case, fresh) over a pipe with `execute.Session.run`, which reuses built layers across
+cases of the same structure (issue 6); each answer carries the seconds the case took inside. The parent waits with a per-example timeout and
 watches the child's resident memory; a dead child becomes a "crash" result, a slow or bloated one
 is killed and becomes "timeout" / "crash", and the next request starts a fresh process.
 
@@ -13,21 +14,13 @@ import multiprocessing
 import os
 import time
 
-WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
-CLEAR_EVERY = 100
+# One thread per worker for every math library: workers already fill the cores, and BLAS or TF thread
+# pools fighting each other cost far more than they give (a large NumPy LSTM went from 32 ms to 1 s).
+WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+              "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+CLEAR_EVERY = 100  # fresh layers between framework clear_session() calls (in execute.Session)
 STARTUP_TIMEOUT_S = 180.0
 _POLL_S = 0.05
-
-
-def _clear_framework_session():
-    import sys
-    for name in ("tf_keras", "keras"):
-        module = sys.modules.get(name)
-        if module is not None:
-            try:
-                module.backend.clear_session()
-            except Exception:  # noqa: BLE001 - best effort housekeeping
-                pass
 
 
 def _serve(conn, target_name, env, stderr_path=None):
@@ -53,8 +46,9 @@ def _serve(conn, target_name, env, stderr_path=None):
     except Exception as e:  # noqa: BLE001
         conn.send(("setup_error", f"cannot set up '{target_name}': {type(e).__name__}: {e}"))
         return
-    conn.send(("ready", target.versions))
-    layers = 0
+    available = [name for name in namespaces.REQUIRED + namespaces.OPTIONAL if target.has(name)]
+    conn.send(("ready", {"versions": target.versions, "available": available}))
+    session = execute.Session(target, clear_every=CLEAR_EVERY)
     while True:
         try:
             request = conn.recv()
@@ -62,11 +56,10 @@ def _serve(conn, target_name, env, stderr_path=None):
             return
         if request is None:
             return
-        outcome = execute.run(target, request)
-        layers += 1
-        if layers % CLEAR_EVERY == 0:
-            _clear_framework_session()
-        conn.send(("ok", outcome))
+        case, fresh = request
+        start = time.perf_counter()
+        outcome = session.run(case, fresh=fresh)
+        conn.send(("ok", outcome, time.perf_counter() - start))
 
 
 def rss_bytes(pid):
@@ -85,7 +78,7 @@ class WorkerSetupError(Exception):
 
 
 class Worker:
-    """One target in one child process. `run(case)` -> ("ok", outcome) | ("crash"|"timeout", detail)."""
+    """One target in one child process. `run(case)` -> ("ok", outcome, seconds) | ("crash"|"timeout", detail)."""
 
     def __init__(self, target_name, timeout_s=20.0, memory_limit_mb=4096, recycle_every=500, stderr_path=None):
         self.target_name = target_name
@@ -94,6 +87,7 @@ class Worker:
         self.memory_limit = memory_limit_mb * 2 ** 20
         self.recycle_every = recycle_every
         self.versions = {}
+        self.available = set()
         self.restarts = 0
         self._process = self._conn = None
         self._served = 0
@@ -127,7 +121,7 @@ class Worker:
         if status == "setup_error":
             self.stop()
             raise WorkerSetupError(payload)
-        self.versions = payload
+        self.versions, self.available = payload["versions"], set(payload["available"])
 
     def stop(self):
         if self._process is None:
@@ -155,19 +149,20 @@ class Worker:
             self._conn.close()
         self._process = self._conn = None
 
-    def run(self, case):
-        failed = self.submit(case)
+    def run(self, case, fresh=False):
+        failed = self.submit(case, fresh)
         return failed or self.collect()
 
-    def submit(self, case):
-        """Send a case; returns a crash result when it cannot even be sent, else None."""
+    def submit(self, case, fresh=False):
+        """Send a case (on a new layer if `fresh`); returns a crash result when it cannot even be sent,
+        else None."""
         if self._process is None or self._served >= self.recycle_every:
             self.stop()
             self.start()
         self._served += 1
         self._deadline = time.monotonic() + self.timeout_s
         try:
-            self._conn.send(case)
+            self._conn.send((case, fresh))
         except (OSError, ValueError):
             self._kill()
             return "crash", f"{self.target_name}: worker pipe broken before the case was sent"

@@ -50,6 +50,8 @@ def _parser():
                        help="a worker whose resident memory passes this is killed: a `crash` discrepancy")
     check.add_argument("--shrink-budget", type=float, default=60.0, metavar="SECONDS",
                        help="time spent shrinking one discrepancy at most")
+    check.add_argument("--variants", type=int, default=None, metavar="K",
+                       help="seeds run per drawn configuration on the same built layers (default 32)")
     check.add_argument("--no-progress", action="store_true", help="no progress bar (a summary line at the end)")
     report = sub.add_parser("report", help="re-render results.json files, merging shards")
     report.add_argument("results", nargs="+", metavar="RESULTS.json")
@@ -236,7 +238,8 @@ def check(args):
     specs = campaign.driver_specs(
         impl=args.impl, oracle=args.oracle, out=out, seed=meta["seed"], shard=shard, workers=workers,
         max_examples=args.max_examples, deadline=deadline, fail_fast=args.fail_fast, xfail=xfail,
-        timeout_s=args.example_timeout, shrink_budget_s=args.shrink_budget, memory_mb=args.worker_memory)
+        timeout_s=args.example_timeout, shrink_budget_s=args.shrink_budget, memory_mb=args.worker_memory,
+        variants=args.variants or campaign.VARIANTS)
 
     def results_now():
         results = Results(args.impl, args.oracle, seed=meta["seed"], versions=versions)

@@ -29,9 +29,11 @@ def _importable_targets(monkeypatch):
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
 
 
-def check(out, impl, *extra, oracle="reference", max_examples=200, seed=1):
+def check(out, impl, *extra, oracle="reference", max_examples=200, seed=1, variants=1):
+    # One variant per drawn case unless a test is about variants: these tests count drawn cases.
     argv = ["check", "--impl", impl, "--oracle", oracle, "--out", str(out), "--skip-suite", "--workers", "1",
-            "--no-progress", "--seed", str(seed), "--max-examples", str(max_examples), *extra]
+            "--no-progress", "--seed", str(seed), "--max-examples", str(max_examples),
+            "--variants", str(variants), *extra]
     return cli.main(argv)
 
 
@@ -180,3 +182,13 @@ def test_a_memory_blow_up_becomes_a_crash_row(tmp_path):
     crashes = [d for d in results(tmp_path)["discrepancies"] if d["kind"] == "crash"]
     assert status == 1 and crashes and "resident memory" in crashes[0]["detail"]
     assert crashes[0]["config"]["flags"].get("return_state")
+
+
+def test_each_drawn_case_runs_as_seed_variants_on_reused_layers(tmp_path):
+    assert check(tmp_path, "reference", max_examples=24, variants=8) == 0
+    cases = logged_cases(tmp_path)
+    assert len(cases) == 24
+    for block in (cases[0:8], cases[8:16], cases[16:24]):
+        structures = {json.dumps({k: v for k, v in c.items() if k != "seed"}, sort_keys=True) for c in block}
+        assert len(structures) == 1, "the variants of one drawn case differ only in their seed"
+        assert len({c.get("seed", 0) for c in block}) == 8

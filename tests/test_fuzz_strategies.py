@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fuzz  # noqa: F401 - registers the rnnconf-* profiles
-from conformance import custom_cells
+from conformance import capabilities, custom_cells
 from conformance.cases import DEFAULTS, normalize
 from fuzz import differential, strategies
 
@@ -130,19 +130,23 @@ def test_a_known_discrepancy_explains_one_that_reaches_all_its_clauses():
     assert not differential.explains(known, {"kind": "error", "clauses": ["FLAG-03", "CELL-03"]})
 
 
-def test_unsupported_is_only_a_refused_construction_argument():
+def test_unsupported_is_a_refused_argument_or_a_missing_name():
+    has = {"RNN", "SimpleRNNCell", "GRUCell", "LSTMCell", "Layer"}.__contains__
     case = normalize({"flags": {"time_major": True}})
-    refused = {"error": {"type": "TypeError", "message": "RNN.__init__() got an unexpected keyword argument "
-                         "'time_major'", "stage": "construct"}, "steps": []}
-    assert differential.unsupported({"error": None, "steps": []}, refused, case)
-    wrong = dict(refused, error=dict(refused["error"], stage="step 0"))
-    assert not differential.unsupported({"error": None, "steps": []}, wrong, case)
-    keras3 = {"error": {"type": "ValueError", "message": "Unrecognized keyword arguments passed to RNN: "
-                        "{'batch_input_shape': (2, 3, 3)}", "stage": "construct"}, "steps": []}
-    assert differential.unsupported({"error": None, "steps": []}, keras3, normalize({"flags": {"stateful": True}}))
-    other = {"error": {"type": "TypeError", "message": "unexpected keyword argument 'foo'", "stage": "construct"}}
-    assert not differential.unsupported({"error": None, "steps": []}, other, case)
-
+    refused = {"type": "TypeError", "message": "RNN.__init__() got an unexpected keyword argument 'time_major'",
+               "stage": "construct"}
+    assert capabilities.missing_feature(has, case, refused) == "time_major"
+    assert capabilities.missing_feature(has, case, dict(refused, stage="step 0")) is None  # not a constructor refusal
+    keras3 = {"type": "ValueError", "stage": "construct",
+              "message": "Unrecognized keyword arguments passed to RNN: {'batch_input_shape': (2, 3, 3)}"}
+    assert capabilities.missing_feature(has, normalize({"flags": {"stateful": True}}), keras3) == "batch_input_shape"
+    other = {"type": "TypeError", "message": "unexpected keyword argument 'foo'", "stage": "construct"}
+    assert capabilities.missing_feature(has, case, other) is None
+    constants = {"type": "TypeError", "message": "call() got an unexpected keyword argument 'constants'",
+                 "stage": "step 0"}
+    assert capabilities.missing_feature(has, normalize({"constants": [[3]]}), constants) == "constants"
+    assert capabilities.missing_feature(has, normalize({"layer": "GRU", "cells": [{"kind": "gru", "units": 2}]}),
+                                        None) == "GRU"
 
 def test_the_stateful_machine_grows_step_sequences_and_shrinks_them():
     from hypothesis.stateful import run_state_machine_as_test

@@ -27,7 +27,7 @@ def test_reused_layer_equals_fresh_layer(target_name, name):
         reused = session.run(case)
         fresh = execute.run(target, case)
         assert not compare.compare(fresh, reused, case), f"seed {seed}: reused layer differs from a fresh one"
-    assert session.stats == {"fresh": 1, "reused": 3}
+    assert session.stats == {"fresh": 1, "reused": 3, "reuse_errors": 0}
 
 
 def test_failed_layers_are_not_reused():
@@ -36,4 +36,17 @@ def test_failed_layers_are_not_reused():
     for seed in range(3):
         outcome = session.run(dict(bad, seed=seed))
         assert outcome["steps"][0]["error"]["type"] == "ValueError"
-    assert session.stats == {"fresh": 3, "reused": 0}
+    assert session.stats == {"fresh": 3, "reused": 0, "reuse_errors": 0}
+
+
+def test_an_error_on_reuse_is_decided_by_a_fresh_eager_run():
+    """tf_keras' stateful stacked cells do not trace with initial_state (nested states in a strict
+    tf.cond); the session must answer as a fresh layer would, and stop reusing that structure."""
+    target = namespaces.resolve("tf_keras")
+    session = execute.Session(target, compile_after=0)
+    case = {"cells": [{"kind": "simple", "units": 2}], "cell_list": True, "flags": {"stateful": True},
+            "initial_state": True}
+    for seed in range(3):
+        the_case = normalize(dict(case, seed=seed))
+        assert not compare.compare(execute.run(target, the_case), session.run(the_case), the_case)
+    assert session.stats["reuse_errors"] == 1 and session.stats["reused"] == 1
