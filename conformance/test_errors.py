@@ -67,7 +67,7 @@ def _case_params():
 def test_error_case(impl_target, oracle_target, err_id, case):
     expected = execute.run(oracle_target, case)
     check_oracle(err_id, oracle_target, ch.first_error(expected), case)
-    names, _ = capabilities.features_used(case)
+    names, _, _ = capabilities.features_used(case)
     skip_if_unsupported(err_id, impl_target, [n for n in names if n != "StackedRNNCells"])
     actual = execute.run(impl_target, case)
     replay = ("Reproduce with:\n" + ch.snippet(case, impl_target.name, oracle_target.name)
