@@ -9,7 +9,7 @@ export OMP_NUM_THREADS ?= 1
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 BUDGET ?= 240
 
-.PHONY: setup test report clean
+.PHONY: setup test report bench clean
 
 setup: $(STAMP)
 
@@ -20,7 +20,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: $(STAMP)
+	@# The browser test needs Debian's chromium: installed when we can (root, apt), skipped otherwise.
+	-@$(MAKE) --no-print-directory browser-deps >/dev/null 2>&1 || true
 	$(PY) -m pytest -n 2 -q tests conformance
+
+bench: $(STAMP)
+	$(PY) bench/throughput.py --campaign 60
 
 report: $(STAMP)
 	$(VENV)/bin/rnnconf check --impl reference --budget $(BUDGET) --out reports/reference-vs-tf_keras; \

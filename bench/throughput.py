@@ -1,0 +1,226 @@
+"""Fuzzing throughput and memory benchmark (issue 6). Not a test: run it by hand or from `make bench`.
+
+    python bench/throughput.py [--draws 120] [--variants 32] [--workers 1,2] [--impl reference]
+    python bench/throughput.py --soak 1800       # RSS over a 30-minute campaign instead
+
+One example stream is drawn once, exactly as the campaign draws it (fuzz.strategies.cases(), each
+drawn case run as `variants` seed variants on the same built layers). Then, for 1 and 2 workers:
+  (a) oracle alone: every example through the oracle's worker process only;
+  (b) differential: every example through differential.check (oracle and implementation workers,
+      the shared comparison, clause accounting) plus the campaign's log line per example.
+Printed: examples/s, the ratio b/a, RSS of all worker processes after warm-up and at the end, and
+the time per example in each phase (generation, oracle, implementation, comparison, bookkeeping =
+the driver's time beyond waiting for the slower worker and comparing: pipes, pickling, logging).
+Oracle and implementation run at the same time in their own processes. The campaign itself (`rnnconf check`) adds
+Hypothesis's own bookkeeping on top; `--campaign S` also times a real S-second run of it.
+
+`--soak S` runs `rnnconf check --skip-suite --budget S --workers 2` and samples the resident memory
+of every process of the run each 30 s; the target is growth under 50 MB over 30 minutes.
+"""
+import argparse
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+for key, value in {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}.items():
+    os.environ.setdefault(key, value)
+
+
+def draw_stream(draws, variants, seed):
+    """`draws` cases from the campaign's strategy, each expanded into its seed variants."""
+    from hypothesis import HealthCheck, Phase, given, settings
+
+    from fuzz import differential, strategies
+    drawn = []
+
+    @settings(max_examples=draws, derandomize=True, database=None, phases=[Phase.generate], deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(strategies.cases())
+    def collect(case):
+        drawn.append(case)
+
+    start = time.perf_counter()
+    collect()
+    generation = time.perf_counter() - start
+    stream = [[v for v in differential.variants(case, variants)] for case in drawn]
+    return stream, generation
+
+
+def _rss_mb(pids):
+    from fuzz.worker import rss_bytes
+    return sum(rss_bytes(pid) for pid in pids) / 2 ** 20
+
+
+def _drive(mode, impl, oracle_name, blocks, queue):
+    """One benchmark driver (a process, like a campaign driver): its own worker processes."""
+    from fuzz import differential
+    from fuzz.worker import Worker
+    oracle = Worker(oracle_name, timeout_s=60)
+    oracle.start()
+    workers = [oracle]
+    if mode == "differential":
+        impl_worker = Worker(impl, timeout_s=60)
+        impl_worker.start()
+        workers.append(impl_worker)
+    log = tempfile.TemporaryFile("w")
+    totals = {"oracle": 0.0, "impl": 0.0, "compare": 0.0, "waited": 0.0}
+    n = warm = 0
+    rss_start = None
+    start = time.perf_counter()
+    for block in blocks:
+        for case in block:
+            if mode == "oracle":
+                result = oracle.run(case)
+                totals["oracle"] += result[2] if result[0] == "ok" else 0.0
+                totals["waited"] += result[2] if result[0] == "ok" else 0.0
+                oracle_error = result[0] != "ok" or bool(result[1].get("error")) or any(
+                    "error" in s for s in result[1]["steps"])
+            else:
+                v = differential.check(case, oracle, impl_worker)
+                for phase, seconds in v["seconds"].items():
+                    totals[phase] += seconds or 0.0
+                # Oracle and implementation run at once in their own processes: the driver waits for
+                # the slower of the two.
+                totals["waited"] += max(v["seconds"].get("oracle") or 0.0, v["seconds"].get("impl") or 0.0)
+                log.write(json.dumps({"type": "example", "case": case, "clauses": v["clauses"], "ok": v["ok"],
+                                      "kind": v["kind"], "seconds": v["seconds"]}) + "\n")
+                oracle_error = v["oracle_error"]
+            n += 1
+            if rss_start is None and n >= 100:  # after warm-up: TF imported, first layers built
+                rss_start, warm = _rss_mb([w._process.pid for w in workers]), time.perf_counter()
+            if oracle_error:
+                break  # the campaign stops a drawn case's variants at an error path too
+    wall = time.perf_counter() - start
+    rss_end = _rss_mb([w._process.pid for w in workers])
+    for w in workers:
+        w.stop()
+    queue.put({"n": n, "wall": wall, "totals": totals, "rss_start": rss_start or rss_end, "rss_end": rss_end,
+               "since_warm": time.perf_counter() - (warm or start)})
+
+
+def measure(mode, impl, oracle, stream, workers):
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    shares = [stream[i::workers] for i in range(workers)]  # drawn cases dealt out, variants kept together
+    procs = [ctx.Process(target=_drive, args=(mode, impl, oracle, share, queue)) for share in shares]
+    start = time.perf_counter()
+    for p in procs:
+        p.start()
+    parts = [queue.get() for _ in procs]
+    for p in procs:
+        p.join()
+    # Throughput over the slowest driver's time in its loop (worker start-up, a TF import, excluded).
+    wall = max(p["wall"] for p in parts)
+    n = sum(p["n"] for p in parts)
+    totals = {k: sum(p["totals"][k] for p in parts) for k in ("oracle", "impl", "compare", "waited")}
+    busy = sum(p["wall"] for p in parts)
+    waited = totals.pop("waited")
+    return {"mode": mode, "workers": workers, "examples": n, "wall_s": wall, "rate": n / wall,
+            "rss_start_mb": sum(p["rss_start"] for p in parts), "rss_end_mb": sum(p["rss_end"] for p in parts),
+            "per_example_ms": {**{k: 1000 * v / n for k, v in totals.items()},
+                               "bookkeeping": 1000 * (busy - waited - totals["compare"]) / n},
+            "elapsed_total_s": time.perf_counter() - start}
+
+
+def campaign_rate(impl, workers, seconds, variants):
+    out = tempfile.mkdtemp(prefix="rnnconf-bench-")
+    subprocess.run([sys.executable, "-m", "rnnconf.cli", "check", "--impl", impl, "--skip-suite", "--no-progress",
+                    "--budget", str(seconds), "--workers", str(workers), "--seed", "1", "--variants", str(variants),
+                    "--out", out], cwd=ROOT, capture_output=True, text=True)
+    results = json.loads((Path(out) / "results.json").read_text())
+    return results["examples"] / max(results["elapsed_s"], 1e-9), results
+
+
+def soak(impl, seconds, variants):
+    """Run a real campaign and sample the RSS of its whole process tree."""
+    out = tempfile.mkdtemp(prefix="rnnconf-soak-")
+    proc = subprocess.Popen([sys.executable, "-m", "rnnconf.cli", "check", "--impl", impl, "--skip-suite",
+                             "--no-progress", "--budget", str(seconds), "--workers", "2", "--seed", "2",
+                             "--variants", str(variants), "--out", out], cwd=ROOT)
+    samples = []
+    start = time.time()
+    while proc.poll() is None:
+        time.sleep(30)
+        pids = _tree(proc.pid)
+        from fuzz.worker import rss_bytes
+        samples.append((round(time.time() - start), round(sum(rss_bytes(p) for p in pids) / 2 ** 20, 1), len(pids)))
+        print(f"  t={samples[-1][0]:5d}s  rss={samples[-1][1]:8.1f} MB  processes={samples[-1][2]}", flush=True)
+    results = json.loads((Path(out) / "results.json").read_text())
+    # Growth is taken after the first two minutes: imports, traces and pools fill up first.
+    settled = [s for s in samples if s[0] >= 120] or samples
+    growth = settled[-1][1] - settled[0][1]
+    print(f"soak: {results['examples']} examples in {results['elapsed_s']:.0f}s, RSS {settled[0][1]:.0f} MB at "
+          f"t={settled[0][0]}s -> {settled[-1][1]:.0f} MB at t={settled[-1][0]}s: growth {growth:+.1f} MB "
+          f"(target < 50 MB)")
+    return samples, growth
+
+
+def _tree(pid):
+    pids, frontier = [pid], [pid]
+    while frontier:
+        parent = frontier.pop()
+        try:
+            children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+        except OSError:
+            continue
+        for child in map(int, children):
+            pids.append(child)
+            frontier.append(child)
+    return pids
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--impl", default="reference")
+    parser.add_argument("--oracle", default="tf_keras")
+    parser.add_argument("--draws", type=int, default=120, help="drawn cases in the stream")
+    parser.add_argument("--variants", type=int, default=32, help="seed variants per drawn case")
+    parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--campaign", type=float, default=0, metavar="S", help="also time a real S-second campaign")
+    parser.add_argument("--soak", type=float, default=0, metavar="S", help="only the memory soak, S seconds")
+    parser.add_argument("--json", metavar="FILE", help="write the measurements here too")
+    args = parser.parse_args(argv)
+    if args.soak:
+        soak(args.impl, args.soak, args.variants)
+        return 0
+    stream, generation = draw_stream(args.draws, args.variants, args.seed)
+    n_examples = sum(len(b) for b in stream)
+    print(f"stream: {args.draws} drawn cases x {args.variants} variants = {n_examples} examples "
+          f"(generation {1000 * generation / n_examples:.3f} ms per example)")
+    rows = []
+    for workers in [int(w) for w in args.workers.split(",")]:
+        oracle_only = measure("oracle", args.impl, args.oracle, stream, workers)
+        diff = measure("differential", args.impl, args.oracle, stream, workers)
+        rows += [oracle_only, diff]
+        print(f"\n{workers} worker(s)")
+        for row in (oracle_only, diff):
+            phases = "  ".join(f"{k} {v:.2f}" for k, v in row["per_example_ms"].items())
+            print(f"  {row['mode']:12s} {row['examples']:6d} examples  {row['rate']:7.1f} examples/s  "
+                  f"RSS {row['rss_start_mb']:.0f} -> {row['rss_end_mb']:.0f} MB  ms/example: {phases}")
+        print(f"  differential / oracle alone: {diff['rate'] / oracle_only['rate']:.2f}  (target >= 0.8)")
+    by = {(r["mode"], r["workers"]): r for r in rows}
+    if ("differential", 1) in by and ("differential", 2) in by:
+        print(f"\nscaling 2 workers / 1 worker (differential): "
+              f"{by['differential', 2]['rate'] / by['differential', 1]['rate']:.2f}x  (target >= 1.7x)")
+    if args.campaign:
+        for workers in [int(w) for w in args.workers.split(",")]:
+            rate, results = campaign_rate(args.impl, workers, args.campaign, args.variants)
+            print(f"real campaign, {workers} worker(s), {args.campaign:.0f}s: {results['examples']} examples, "
+                  f"{rate:.1f} examples/s, {len(results['discrepancies'])} discrepancies")
+            rows.append({"mode": "campaign", "workers": workers, "rate": rate, "examples": results["examples"]})
+    if args.json:
+        Path(args.json).write_text(json.dumps({"generation_ms": 1000 * generation / n_examples, "rows": rows},
+                                              indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
