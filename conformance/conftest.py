@@ -68,20 +68,21 @@ def pytest_collection_modifyitems(config, items):
         item.user_properties.append(("clauses", clause_ids(item)))
 
 
-@pytest.fixture(scope="session")
-def impl_target(pytestconfig):
+def _resolve(pytestconfig, option):
     try:
-        return namespaces.resolve(pytestconfig.getoption("impl"))
+        return namespaces.resolve(pytestconfig.getoption(option))
     except namespaces.SetupError as e:
         pytest.exit(str(e), returncode=2)
+
+
+@pytest.fixture(scope="session")
+def impl_target(pytestconfig):
+    return _resolve(pytestconfig, "impl")
 
 
 @pytest.fixture(scope="session")
 def oracle_target(pytestconfig):
-    try:
-        return namespaces.resolve(pytestconfig.getoption("oracle"))
-    except namespaces.SetupError as e:
-        pytest.exit(str(e), returncode=2)
+    return _resolve(pytestconfig, "oracle")
 
 
 class ClauseTally:
