@@ -35,10 +35,10 @@ MACHINES_PER_ROUND = 8
 SHRINK_BUDGET_S = 60.0      # per discrepancy, and never past the campaign's deadline
 SHRINK_MAX_RUNS = 400
 VARIANTS = 32               # seeds per drawn case, run on the same built layers (see Driver.examine)
-# Examples between worker restarts. A restart costs a TensorFlow import and every built layer, and
-# memory stays flat without it (execute.Session clears the framework session every 100 fresh
-# layers; the memory watch kills a bloated worker anyway), so it is rare.
-RECYCLE_EVERY = 50_000
+# Examples between worker restarts. clear_session() every 100 fresh layers (execute.Session) does not
+# free everything a worker accumulates (traced functions, TF caches: a 30-minute soak without restarts
+# grew ~150 MB), so workers restart every few minutes; a restart costs a TF import (~3 s) and the pool.
+RECYCLE_EVERY = 4_000
 
 
 class StopRound(BaseException):
