@@ -14,7 +14,7 @@ class TensorShape:
             dims = dims.dims
         elif isinstance(dims, (int, np.integer)):
             dims = [dims]
-        self.dims = [None if d is None else int(d) for d in dims]
+        self.dims = [None if d is None else _dimension(d) for d in dims]
 
     def as_list(self):
         return list(self.dims)
@@ -36,6 +36,14 @@ class TensorShape:
 
     def __repr__(self):
         return f"TensorShape({self.dims})"
+
+
+def _dimension(value):
+    """An int dimension; like TensorFlow, a float such as 2.5 is a TypeError, not truncated."""
+    if isinstance(value, (bool, float)) or not hasattr(value, "__index__"):
+        raise TypeError(f"Dimension value must be integer or None or have an __index__ method, got value "
+                        f"'{value!r}' with type '{type(value)!r}'")
+    return int(value.__index__())
 
 
 def dims_of(size):

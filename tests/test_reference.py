@@ -71,3 +71,10 @@ def test_upstream_mask_flows_from_embedding():
     assert x._keras_mask.tolist() == [[True, True, False, False]]
     out = impl.SimpleRNN(2, return_sequences=True)(x)
     np.testing.assert_array_equal(out[0, 2], out[0, 1])
+
+
+def test_tensor_shape_rejects_non_integer_dimensions_like_tensorflow():
+    """Found by the fuzzer: a custom cell with state_size TensorShape([2, 2.5]) (fuzz soak, d-0001)."""
+    assert impl.TensorShape([2, 3]).as_list() == [2, 3]
+    with pytest.raises(TypeError, match="Dimension value must be integer"):
+        impl.TensorShape([2, 2.5])
