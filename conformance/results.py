@@ -88,8 +88,7 @@ class Results:
             "clauses": {cid: {"status": "untested", "checks": 0, "failures": 0, "unsupported": 0}
                         for cid in ALL_IDS},
             "discrepancies": [],
-            "deviations": DEVIATIONS and [
-                {k: d[k] for k in ("id", "clauses", "page", "oracle", "repro")} for d in DEVIATIONS],
+            "deviations": [{k: d[k] for k in ("id", "clauses", "page", "oracle", "repro")} for d in DEVIATIONS],
         }
         self._start = time.monotonic()
 

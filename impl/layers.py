@@ -38,6 +38,8 @@ class _CellLayer(RNN):
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
 
+# Each layer spells out its call() so that an unknown keyword (constants=) raises
+# "SimpleRNN.call() got an unexpected keyword argument 'constants'", naming the class as the oracle does (ERR-33).
 class SimpleRNN(_CellLayer):
     cell_class, cell_name = SimpleRNNCell, "simple_rnn_cell"
 
