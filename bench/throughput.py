@@ -18,6 +18,7 @@ Hypothesis's own bookkeeping on top; `--campaign S` also times a real S-second r
 of every process of the run each 30 s; the target is growth under 50 MB over 30 minutes.
 """
 import argparse
+import contextlib
 import json
 import multiprocessing
 import os
@@ -75,34 +76,51 @@ def _drive(mode, impl, oracle_name, blocks, queue):
     rss_start = None
     start = time.perf_counter()
     for block in blocks:
-        for case in block:
-            if mode == "oracle":
-                result = oracle.run(case)
-                totals["oracle"] += result[2] if result[0] == "ok" else 0.0
-                totals["waited"] += result[2] if result[0] == "ok" else 0.0
-                oracle_error = result[0] != "ok" or bool(result[1].get("error")) or any(
-                    "error" in s for s in result[1]["steps"])
-            else:
-                v = differential.check(case, oracle, impl_worker)
+        if mode == "oracle":
+            verdicts = _oracle_alone(block, oracle)
+        else:
+            verdicts = differential.check_all(block, oracle, impl_worker)
+        with contextlib.closing(verdicts):
+            for v in verdicts:
                 for phase, seconds in v["seconds"].items():
                     totals[phase] += seconds or 0.0
                 # Oracle and implementation run at once in their own processes: the driver waits for
                 # the slower of the two.
                 totals["waited"] += max(v["seconds"].get("oracle") or 0.0, v["seconds"].get("impl") or 0.0)
-                log.write(json.dumps({"type": "example", "case": case, "clauses": v["clauses"], "ok": v["ok"],
-                                      "kind": v["kind"], "seconds": v["seconds"]}) + "\n")
-                oracle_error = v["oracle_error"]
-            n += 1
-            if rss_start is None and n >= 100:  # after warm-up: TF imported, first layers built
-                rss_start, warm = _rss_mb([w._process.pid for w in workers]), time.perf_counter()
-            if oracle_error:
-                break  # the campaign stops a drawn case's variants at an error path too
+                if mode == "differential":
+                    log.write(json.dumps({"type": "example", "case": v["case"], "clauses": v["clauses"],
+                                          "ok": v["ok"], "kind": v["kind"], "seconds": v["seconds"]}) + "\n")
+                n += 1
+                if rss_start is None and n >= 100:  # after warm-up: TF imported, first layers built
+                    rss_start, warm = _rss_mb([w._process.pid for w in workers]), time.perf_counter()
+                if v["oracle_error"]:
+                    break  # the campaign stops a drawn case's variants at an error path too
     wall = time.perf_counter() - start
     rss_end = _rss_mb([w._process.pid for w in workers])
     for w in workers:
         w.stop()
     queue.put({"n": n, "wall": wall, "totals": totals, "rss_start": rss_start or rss_end, "rss_end": rss_end,
                "since_warm": time.perf_counter() - (warm or start)})
+
+
+def _oracle_alone(cases, oracle):
+    """differential.check_all's pipelining with the oracle alone: the same waits, no comparison."""
+    from conformance.execute import has_error
+    from fuzz.differential import PIPELINE_DEPTH as depth
+    submitted = 0
+    try:
+        for index, case in enumerate(cases):
+            while submitted < min(index + (1 if index == 0 else depth), len(cases)):
+                oracle.submit(cases[submitted])
+                submitted += 1
+            result = oracle.collect()
+            ok = result[0] == "ok"
+            yield {"case": case, "seconds": {"oracle": result[2] if ok else 0.0},
+                   "oracle_error": not ok or has_error(result[1])}
+            if not ok:
+                return
+    finally:
+        oracle.drain()
 
 
 def measure(mode, impl, oracle, stream, workers):

@@ -9,10 +9,11 @@ the outcome of step 0, so first-call errors (ERR-04, ERR-05) stay visible.
 
 `Session` runs many cases on one target and reuses a built layer for the next case of the same
 structure (same everything but seed, weight scale and mask values): set_weights, reset_states and
-a call replace construction and the build call. A layer reused `compile_after` times is from then on
-called through the target's compiler: for tf_keras a traced tf.function, about 2 ms a call instead of
-15-35 ms eagerly, after a one-off trace of 100-300 ms. Only layers whose fresh run succeeded are
-reused, so construction- and first-call-time behaviour is always seen on fresh layers.
+a call replace construction and the build call. A layer reused `compile_after` times (by default
+from its first reuse) is from then on called through the target's compiler: for tf_keras a traced
+tf.function, 1-3 ms a call instead of 11-45 ms eagerly, after a one-off trace of 100-300 ms. Only
+layers whose fresh run succeeded are reused, so construction- and first-call-time behaviour is
+always seen on fresh (eager) layers, and a reused layer that fails is judged again on a fresh one.
 """
 import json
 import re
@@ -61,6 +62,7 @@ class Runner:
         self.embedding = build_embedding(target, self.case) if self.case["embedding"] else None
         self._forward = self._eager_forward
         self.reuses = 0
+        self.compiled = False
 
     def _eager_forward(self, x, kwargs):
         if self.embedding is not None:
@@ -69,8 +71,9 @@ class Runner:
 
     def compile(self):
         """Route later calls through the target's compiler (tf.function for tf_keras)."""
-        if self.target.compile is not None and self._forward == self._eager_forward:
+        if self.target.compile is not None and not self.compiled:
             self._forward = self.target.compile(self._eager_forward)
+            self.compiled = True
 
     def call(self, step_index, step):
         case, target = self.case, self.target
@@ -181,7 +184,7 @@ def _run_steps(runner, steps, outcome):
     return outcome
 
 
-def _has_error(outcome):
+def has_error(outcome):
     return bool(outcome["error"]) or any("error" in s for s in outcome["steps"])
 
 
@@ -194,11 +197,11 @@ def structure_key(case):
 class Session:
     """Runs cases on one target, reusing built layers across cases of the same structure."""
 
-    def __init__(self, target, reuse=True, max_layers=32, clear_every=100, compile_after=2):
+    def __init__(self, target, reuse=True, max_layers=32, clear_every=100, compile_after=0):
         self.target, self.reuse = target, reuse
         self.max_layers, self.clear_every, self.compile_after = max_layers, clear_every, compile_after
         self._pool = OrderedDict()
-        self._no_reuse = set()
+        self._no_reuse, self._eager_only = set(), set()
         self._fresh_since_clear = 0
         self.stats = {"fresh": 0, "reused": 0, "reuse_errors": 0}
 
@@ -207,36 +210,40 @@ class Session:
         case = normalize(case)
         key = structure_key(case)
         runner = None if fresh or not self.reuse or key in self._no_reuse else self._pool.pop(key, None)
+        outcome = None
+        if runner is not None:
+            outcome = self._reuse(runner, case, compile=key not in self._eager_only)
+            if outcome is None:
+                # A structure whose fresh run succeeded failed on reuse: data-dependent, or an artefact
+                # of the traced path (tf_keras' stateful initial_state, or a stack of custom cells whose
+                # states are tuples in one branch of a tf.cond and lists in the other). A fresh eager
+                # run decides; the structure is then reused eagerly only, or not at all if that failed.
+                (self._eager_only if runner.compiled else self._no_reuse).add(key)
+                self.stats["reuse_errors"] += 1
+                runner = None
         if runner is None:
             self._count_fresh()
             outcome, runner = _run_fresh(self.target, case)
             self.stats["fresh"] += 1
-        else:
-            outcome = {"steps": [], "error": None}
-            try:
-                runner.load_case(case)
-                runner.reuses += 1
-                if runner.reuses > self.compile_after:
-                    runner.compile()
-            except Exception as e:  # noqa: BLE001 - a reused layer that cannot be reloaded is dropped
-                outcome["steps"].append({"op": "load", "error": describe_error(e, "reuse")})
-                return outcome
-            _run_steps(runner, case["steps"] or [{"op": "call"}], outcome)
-            self.stats["reused"] += 1
-            if _has_error(outcome):
-                # A structure whose fresh run succeeded failed on reuse: data-dependent, or an artefact
-                # of the traced path (tf_keras' stateful initial_state does not trace). A fresh eager
-                # run decides, and the structure is not reused again.
-                self._no_reuse.add(key)
-                self.stats["reuse_errors"] += 1
-                self._count_fresh()
-                outcome, runner = _run_fresh(self.target, case)
-                self.stats["fresh"] += 1
-        if self.reuse and runner is not None and not _has_error(outcome) and key not in self._no_reuse:
+        if self.reuse and runner is not None and not has_error(outcome) and key not in self._no_reuse:
             self._pool[key] = runner
             while len(self._pool) > self.max_layers:
                 self._pool.popitem(last=False)
         return outcome
+
+    def _reuse(self, runner, case, compile):
+        """The case's outcome on an already built layer, or None where anything failed."""
+        outcome = {"steps": [], "error": None}
+        try:
+            runner.load_case(case)
+            runner.reuses += 1
+            if compile and runner.reuses > self.compile_after:
+                runner.compile()
+        except Exception:  # noqa: BLE001 - a layer that cannot be reloaded is rebuilt
+            return None
+        _run_steps(runner, case["steps"] or [{"op": "call"}], outcome)
+        self.stats["reused"] += 1
+        return None if has_error(outcome) else outcome
 
     def _count_fresh(self):
         self._fresh_since_clear += 1

@@ -14,6 +14,7 @@ new ones; the round then ends, the shrunk case is logged, and the next round (a 
 from --seed, the shard, the driver and the round number) goes on exploring. A killed run loses
 at most the line being written; a re-run with the same DIR reads the logs back and resumes.
 """
+import contextlib
 import glob
 import hashlib
 import json
@@ -241,14 +242,16 @@ class Driver:
         variants = differential.variants(case, self.spec.get("variants", VARIANTS))
         if shrinking:
             variants = [variants[min(self.failing_variant, len(variants) - 1)]]
+        elif self.spec["max_examples"] is not None:
+            variants = variants[:max(1, self.spec["max_examples"] - self.examples)]
         v = None
-        for index, variant in enumerate(variants):
-            if index and not shrinking and self._finished():
-                break
-            v = differential.check(variant, self.oracle, self.impl)
-            self._judge(v, shrinking, index)
-            if v["oracle_error"]:
-                break  # an error path: more seeds would only repeat it
+        with contextlib.closing(differential.check_all(variants, self.oracle, self.impl)) as verdicts:
+            for index, v in enumerate(verdicts):
+                self._judge(v, shrinking, index)
+                if v["oracle_error"]:
+                    break  # an error path: more seeds would only repeat it
+                if not shrinking and self._finished():
+                    break
         return v
 
     def _judge(self, v, shrinking, variant_index):

@@ -7,6 +7,8 @@ conformance.capabilities.missing_feature: nothing here re-implements them.
 """
 import time
 
+import numpy as np
+
 from conformance import capabilities
 from conformance import compare as cmp
 from conformance.cases import normalize, is_stochastic
@@ -17,12 +19,42 @@ KIND_ORDER = ("crash", "timeout", "error", "structure", "shape", "dtype", "value
 UBIQUITOUS = frozenset({"CALL-01", "SHAPE-01", "SHAPE-03", "SHAPE-04", "CELL-01"})
 
 
+PIPELINE_DEPTH = 4  # cases in flight on each worker once a drawn case's first variant has passed
+
+
 def check(case, oracle, impl, fresh=False):
     """Run `case` on both Workers (on new layers if `fresh`); the verdict dict (see `verdict`), with
     the seconds each side and the comparison took under "seconds"."""
-    failed_oracle, failed_impl = oracle.submit(case, fresh), impl.submit(case, fresh)
-    oracle_result = failed_oracle or oracle.collect()
-    impl_result = failed_impl or impl.collect()
+    oracle.submit(case, fresh)
+    impl.submit(case, fresh)
+    return judge(case, oracle.collect(), impl.collect(), oracle, impl)
+
+
+def check_all(cases, oracle, impl, depth=PIPELINE_DEPTH):
+    """The verdicts of `cases`, in order, with up to `depth` cases in flight on each worker while the
+    caller judges the previous verdict. The first case runs alone: it builds the layers, and if it
+    stops at an error the rest would only repeat it. Stop iterating at any time; close the generator
+    (contextlib.closing) so the answers still owed are drained. A crash or timeout ends the stream:
+    the answers queued behind it are lost."""
+    submitted = 0
+    try:
+        for index, case in enumerate(cases):
+            limit = index + 1 if index == 0 else index + depth
+            while submitted < min(limit, len(cases)):
+                oracle.submit(cases[submitted])
+                impl.submit(cases[submitted])
+                submitted += 1
+            v = judge(case, oracle.collect(), impl.collect(), oracle, impl)
+            yield v
+            if v["kind"] in ("crash", "timeout"):
+                return
+    finally:
+        oracle.drain()
+        impl.drain()
+
+
+def judge(case, oracle_result, impl_result, oracle, impl):
+    """The verdict on one case from both workers' answers (`oracle` may be asked for a float64 rerun)."""
     seconds = {"oracle": _seconds(oracle_result), "impl": _seconds(impl_result)}
     if oracle_result[0] != "ok":
         # The oracle itself crashed or hung: reported, but it says nothing about the implementation.
@@ -59,10 +91,42 @@ def check(case, oracle, impl, fresh=False):
 
 
 def variants(case, count):
-    """`case` and count-1 cases that differ from it only in their seed (so in weights, inputs and
-    initial states): same structure, so the workers reuse the layers they built for `case`."""
+    """`case` and count-1 cases of the same structure (so the workers reuse the layers built for
+    `case`) that differ in their data: the seed (weights, inputs, initial states), the weight scale,
+    and the mask's values where the case has a mask of the usual shape (rows full, empty, padded on
+    either side or holed, as strategies.masks draws them)."""
     base = case.get("seed", 0)
-    return [case] + [dict(case, seed=(base * 7919 + i * 104729) % 2**31) for i in range(1, count)]
+    out = [case]
+    for i in range(1, count):
+        seed = (base * 7919 + i * 104729) % 2 ** 31
+        variant = dict(case, seed=seed)
+        rng = np.random.default_rng([seed, 7])
+        variant["weight_scale"] = float(rng.choice(WEIGHT_SCALES))
+        if _is_grid(case.get("mask"), case.get("batch"), case.get("timesteps")):
+            variant["mask"] = [_mask_row(rng, case["timesteps"]) for _ in range(case["batch"])]
+        out.append(variant)
+    return out
+
+
+WEIGHT_SCALES = (1.0, 0.7, 1.3)  # recurrent scales near 1: state-carrying bugs neither fade nor explode
+
+
+def _is_grid(mask, batch, timesteps):
+    return (isinstance(mask, list) and len(mask) == batch
+            and all(isinstance(row, list) and len(row) == timesteps for row in mask))
+
+
+def _mask_row(rng, timesteps):
+    pattern = rng.integers(5)
+    if pattern == 0:
+        return [1] * timesteps
+    if pattern == 1:
+        return [0] * timesteps
+    if pattern == 2:
+        return [int(b) for b in rng.integers(0, 2, timesteps)]
+    keep = int(rng.integers(0, timesteps + 1))
+    pad = [0] * (timesteps - keep)
+    return [1] * keep + pad if pattern == 3 else pad + [1] * keep
 
 
 def _seconds(result):

@@ -3,13 +3,19 @@
 The implementation under test may segfault, abort, hang or eat memory; none of that may end the
 campaign. A Worker owns one spawned process that resolves its Target once and then answers
 requests (case, fresh) over a pipe with `execute.Session.run`, which reuses built layers across
-cases of the same structure (issue 6); each answer carries the seconds the case took inside. The parent waits with a per-example timeout and
-watches the child's resident memory; a dead child becomes a "crash" result, a slow or bloated one
-is killed and becomes "timeout" / "crash", and the next request starts a fresh process.
+cases of the same structure (issue 6); each answer carries the seconds the case took inside.
+
+Requests are pipelined: `submit` may be called several times before `collect`, which returns the
+answers in order, so the child never sits idle while the driver compares, logs or draws (a round
+trip per example cost the drivers 5-9 ms on 2 cores). The parent waits with a per-example timeout
+(counted from when the child could start the case) and watches the child's resident memory; a dead
+child becomes a "crash" result, a slow or bloated one is killed and becomes "timeout" / "crash",
+the requests still in flight are answered "lost", and the next request starts a fresh process.
 
 Workers are recycled every `recycle_every` examples and clear the framework's session every
 `CLEAR_EVERY` layers, so memory stays flat over long campaigns.
 """
+import collections
 import multiprocessing
 import os
 import time
@@ -78,7 +84,8 @@ class WorkerSetupError(Exception):
 
 
 class Worker:
-    """One target in one child process. `run(case)` -> ("ok", outcome, seconds) | ("crash"|"timeout", detail)."""
+    """One target in one child process. `run(case)` -> ("ok", outcome, seconds) | ("crash"|"timeout", detail);
+    `submit(case)` ... `collect()` pipelines requests."""
 
     def __init__(self, target_name, timeout_s=20.0, memory_limit_mb=4096, recycle_every=500, stderr_path=None):
         self.target_name = target_name
@@ -92,6 +99,14 @@ class Worker:
         self._process = self._conn = None
         self._served = 0
         self._ctx = multiprocessing.get_context("spawn")
+        self._in_flight = collections.deque()  # submit times of requests not yet answered, in order
+        self._ready = collections.deque()      # answers received ahead of their collect() (see run)
+        self._last_answer = 0.0
+
+    @property
+    def pending(self):
+        """Requests submitted and not yet collected."""
+        return len(self._in_flight) + len(self._ready)
 
     def start(self):
         parent, child = self._ctx.Pipe()
@@ -124,6 +139,9 @@ class Worker:
         self.versions, self.available = payload["versions"], set(payload["available"])
 
     def stop(self):
+        """End the child; answers still owed are dropped."""
+        self._in_flight.clear()
+        self._ready.clear()
         if self._process is None:
             return
         try:
@@ -140,7 +158,9 @@ class Worker:
             self._conn.close()
             self._process = self._conn = None
 
-    def _kill(self):
+    def _kill(self, answer):
+        """Kill the child; `answer` is the result of the request it was working on, and the
+        requests queued behind it are answered "lost"."""
         if self._process is not None and self._process.is_alive():
             self._process.kill()
             self._process.join(5.0)
@@ -148,48 +168,72 @@ class Worker:
         if self._conn is not None:
             self._conn.close()
         self._process = self._conn = None
+        lost = len(self._in_flight) - 1
+        self._in_flight.clear()
+        self._ready.append(answer)
+        self._ready.extend([("lost", f"{self.target_name}: worker died before this case ran")] * lost)
 
     def run(self, case, fresh=False):
-        failed = self.submit(case, fresh)
-        return failed or self.collect()
+        """Submit and wait for this case's answer; answers to earlier requests still in flight are
+        kept for their own collect()."""
+        while self._in_flight:
+            self._ready.append(self._receive())
+        self.submit(case, fresh)
+        return self._receive() if self._in_flight else self._ready.pop()  # pop: the send itself failed
 
     def submit(self, case, fresh=False):
-        """Send a case (on a new layer if `fresh`); returns a crash result when it cannot even be sent,
-        else None."""
-        if self._process is None or self._served >= self.recycle_every:
+        """Send a case (on a new layer if `fresh`); its answer comes from a later collect()."""
+        if self._process is None or (self._served >= self.recycle_every and not self._in_flight):
             self.stop()
             self.start()
         self._served += 1
-        self._deadline = time.monotonic() + self.timeout_s
+        self._in_flight.append(time.monotonic())
         try:
             self._conn.send((case, fresh))
         except (OSError, ValueError):
-            self._kill()
-            return "crash", f"{self.target_name}: worker pipe broken before the case was sent"
-        return None
+            self._kill(("crash", f"{self.target_name}: worker pipe broken before the case was sent"))
 
     def collect(self):
-        """Wait for the submitted case's outcome, or turn death/hang/bloat into a result."""
+        """The oldest uncollected answer: ("ok", outcome, seconds), or "crash" / "timeout" / "lost"
+        with a detail line."""
+        if self._ready:
+            return self._ready.popleft()
+        if not self._in_flight:
+            raise RuntimeError("collect() without a submitted case")
+        return self._receive()
+
+    def drain(self):
+        """Collect and drop every answer still owed (an example stopped early)."""
+        while self.pending:
+            self.collect()
+
+    def _receive(self):
+        """Wait for the answer to the oldest request in flight, or turn death/hang/bloat into one."""
         pid = self._process.pid
+        # The child starts a case when it has answered the one before.
+        deadline = max(self._in_flight[0], self._last_answer) + self.timeout_s
         while True:
             if self._conn.poll(_POLL_S):
                 try:
-                    return self._conn.recv()
+                    answer = self._conn.recv()
                 except (EOFError, OSError):
                     break
+                self._in_flight.popleft()
+                self._last_answer = time.monotonic()
+                return answer
             if not self._process.is_alive():
                 break
             if rss_bytes(pid) > self.memory_limit:
-                self._kill()
-                return "crash", (f"{self.target_name}: resident memory above {self.memory_limit // 2 ** 20} MiB; "
-                                 "worker killed")
-            if time.monotonic() > self._deadline:
-                self._kill()
-                return "timeout", f"{self.target_name}: no result within {self.timeout_s:g}s; worker killed"
+                self._kill(("crash", f"{self.target_name}: resident memory above "
+                                     f"{self.memory_limit // 2 ** 20} MiB; worker killed"))
+                return self._ready.popleft()
+            if time.monotonic() > deadline:
+                self._kill(("timeout", f"{self.target_name}: no result within {self.timeout_s:g}s; worker killed"))
+                return self._ready.popleft()
         self._process.join(5.0)
         code = self._process.exitcode
-        self._kill()
-        return "crash", f"{self.target_name}: worker process died (exit code {code}{_signal_name(code)})"
+        self._kill(("crash", f"{self.target_name}: worker process died (exit code {code}{_signal_name(code)})"))
+        return self._ready.popleft()
 
 
 def _signal_name(code):

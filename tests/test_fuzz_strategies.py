@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fuzz  # noqa: F401 - registers the rnnconf-* profiles
-from conformance import capabilities, custom_cells
+from conformance import capabilities, custom_cells, execute
 from conformance.cases import DEFAULTS, normalize
 from fuzz import differential, strategies
 
@@ -177,3 +177,20 @@ def test_the_stateful_machine_grows_step_sequences_and_shrinks_them():
     shrunk = failure.value.args[0]
     assert [s["op"] for s in shrunk["steps"]] == ["call", "reset", "call"], shrunk["steps"]
     assert shrunk["cells"] == [{"kind": "simple", "units": 2}]
+
+
+def test_variants_keep_the_structure_and_vary_seed_scale_and_mask():
+    case = {"cells": [{"kind": "lstm", "units": 2}], "batch": 3, "timesteps": 4, "seed": 5,
+            "mask": [[1, 1, 0, 0]] * 3}
+    variants = differential.variants(case, 16)
+    assert variants[0] == case
+    assert len({execute.structure_key(normalize(v)) for v in variants}) == 1
+    assert len({v["seed"] for v in variants}) == 16
+    assert {v.get("weight_scale", 1.0) for v in variants[1:]} == set(differential.WEIGHT_SCALES)
+    masks = {json.dumps(v["mask"]) for v in variants}
+    assert len(masks) > 8 and all(len(v["mask"]) == 3 and len(v["mask"][0]) == 4 for v in variants)
+    # The same drawn case gives the same variants: a failing one can be replayed while shrinking.
+    assert differential.variants(case, 16) == variants
+    # A mask of the wrong shape (an error path) is kept as drawn.
+    wrong = dict(case, mask=[[1, 1, 1]] * 3)
+    assert all(v["mask"] == wrong["mask"] for v in differential.variants(wrong, 4))

@@ -41,7 +41,8 @@ def test_failed_layers_are_not_reused():
 
 def test_an_error_on_reuse_is_decided_by_a_fresh_eager_run():
     """tf_keras' stateful stacked cells do not trace with initial_state (nested states in a strict
-    tf.cond); the session must answer as a fresh layer would, and stop reusing that structure."""
+    tf.cond); the session must answer as a fresh layer would, and from then on reuse that structure
+    eagerly only."""
     target = namespaces.resolve("tf_keras")
     session = execute.Session(target, compile_after=0)
     case = {"cells": [{"kind": "simple", "units": 2}], "cell_list": True, "flags": {"stateful": True},
@@ -49,4 +50,6 @@ def test_an_error_on_reuse_is_decided_by_a_fresh_eager_run():
     for seed in range(3):
         the_case = normalize(dict(case, seed=seed))
         assert not compare.compare(execute.run(target, the_case), session.run(the_case), the_case)
-    assert session.stats["reuse_errors"] == 1 and session.stats["reused"] == 1
+    assert session.stats["reuse_errors"] == 1 and session.stats["reused"] == 2 and session.stats["fresh"] == 2
+    (runner,) = session._pool.values()
+    assert not runner.compiled

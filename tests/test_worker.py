@@ -1,0 +1,69 @@
+"""fuzz.worker.Worker: pipelined requests answered in order, and a dying child's queue answered too."""
+import pytest
+
+from conformance import execute
+from fuzz.worker import Worker
+
+CASE = {"cells": [{"kind": "simple", "units": 2}], "batch": 2, "timesteps": 3}
+ABORTS = dict(CASE, flags={"go_backwards": True})  # fuzz_targets.aborts calls os.abort() on it
+
+
+@pytest.fixture
+def worker():
+    w = Worker("fuzz_targets.aborts", timeout_s=30)
+    yield w
+    w.stop()
+
+
+def _first_output(answer):
+    assert answer[0] == "ok", answer
+    return answer[1]["steps"][0]["result"]
+
+
+def test_pipelined_answers_come_back_in_order(worker):
+    expected = [execute.run(_reference(), dict(CASE, seed=s))["steps"][0]["result"] for s in range(5)]
+    for s in range(5):
+        worker.submit(dict(CASE, seed=s))
+    assert worker.pending == 5
+    for s in range(5):
+        assert (_first_output(worker.collect()) == expected[s]).all()
+    assert worker.pending == 0
+    with pytest.raises(RuntimeError):
+        worker.collect()
+
+
+def test_run_keeps_the_answers_of_earlier_requests(worker):
+    worker.submit(dict(CASE, seed=1))
+    worker.submit(dict(CASE, seed=2))
+    alone = worker.run(dict(CASE, seed=3))
+    assert worker.pending == 2
+    firsts = [_first_output(worker.collect()), _first_output(worker.collect())]
+    reference = _reference()
+    for seed, output in zip((1, 2, 3), firsts + [_first_output(alone)]):
+        assert (output == execute.run(reference, dict(CASE, seed=seed))["steps"][0]["result"]).all()
+
+
+def test_a_crash_answers_the_case_and_loses_the_ones_queued_behind_it(worker):
+    worker.submit(dict(CASE, seed=1))
+    worker.submit(ABORTS)
+    worker.submit(dict(CASE, seed=2))
+    worker.submit(dict(CASE, seed=3))
+    assert worker.collect()[0] == "ok"
+    crash = worker.collect()
+    assert crash[0] == "crash" and "SIGABRT" in crash[1]
+    assert [worker.collect()[0] for _ in range(2)] == ["lost", "lost"]
+    assert worker.pending == 0 and worker.restarts == 1
+    assert worker.run(dict(CASE, seed=4))[0] == "ok"  # a fresh child takes the next case
+
+
+def test_drain_drops_what_is_owed(worker):
+    for s in range(3):
+        worker.submit(dict(CASE, seed=s))
+    worker.drain()
+    assert worker.pending == 0
+    assert _first_output(worker.run(dict(CASE, seed=7))) is not None
+
+
+def _reference():
+    from conformance import namespaces
+    return namespaces.resolve("reference")
