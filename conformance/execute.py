@@ -63,16 +63,31 @@ class Runner:
         self._forward = self._eager_forward
         self.reuses = 0
         self.compiled = False
+        self._weight_specs = self._weights = None
+        self._weights_installed = True
+
+    def _parts(self):
+        return [part for part in (self.layer, self.embedding) if part is not None]
 
     def _eager_forward(self, x, kwargs):
         if self.embedding is not None:
             x = self.embedding(x)  # inside the (possibly traced) call so the upstream mask travels
         return self.layer(x, **kwargs)
 
+    def _assign_and_forward(self, weights, x, kwargs):
+        # Traced: the case's weights are assigned inside the graph, one call instead of one per
+        # variable (set_weights was a third of a reused layer's time per example).
+        for variable, value in zip(self._variables, weights):
+            variable.assign(value)
+        return self._eager_forward(x, kwargs)
+
     def compile(self):
         """Route later calls through the target's compiler (tf.function for tf_keras)."""
         if self.target.compile is not None and not self.compiled:
-            self._forward = self.target.compile(self._eager_forward)
+            # Same order as get_weights/set_weights.
+            self._variables = [v for part in self._parts() for v in part.weights]
+            traced = self.target.compile(self._assign_and_forward)
+            self._forward = lambda x, kwargs: traced(self._weights, x, kwargs)
             self.compiled = True
 
     def call(self, step_index, step):
@@ -96,8 +111,20 @@ class Runner:
                                    for s in case["constants"]]
         if step.get("list_input"):  # [x, *initial_state, *constants] as one list (ERR-26, ERR-47)
             extra = (kwargs.pop("initial_state", None) or []) + (kwargs.pop("constants", None) or [])
+            self._install_weights()
             return self.layer([x] + list(extra), **kwargs)
-        return self._forward(x, kwargs)
+        if not self.compiled:
+            self._install_weights()
+        result = self._forward(x, kwargs)
+        self._weights_installed = True
+        return result
+
+    def _install_weights(self):
+        if not self._weights_installed:
+            values = iter(self._weights)
+            for part, specs in zip(self._parts(), self._weight_specs):
+                part.set_weights([next(values) for _ in specs])
+            self._weights_installed = True
 
     def reset(self, step_index, step):
         what = step.get("states")
@@ -124,12 +151,14 @@ class Runner:
     def load_case(self, case):
         """Install `case`'s weights and zero the states: a built layer becomes as if built for `case`."""
         self.case = case
-        weights = self.layer.get_weights()
-        self.layer.set_weights(weights_for([(np.shape(w), np.asarray(w).dtype) for w in weights], self.case))
-        if self.embedding is not None:
-            emb = self.embedding.get_weights()
-            self.embedding.set_weights(weights_for([(np.shape(w), np.asarray(w).dtype) for w in emb],
-                                                   dict(self.case, seed=self.case["seed"] + 1)))
+        if self._weight_specs is None:  # shapes and dtypes do not change once built: read them once
+            self._weight_specs = [[(np.shape(w), np.asarray(w).dtype) for w in part.get_weights()]
+                                  for part in self._parts()]
+        self._weights = [w for i, specs in enumerate(self._weight_specs)
+                         for w in weights_for(specs, dict(case, seed=case["seed"] + i))]
+        self._weights_installed = False
+        if not self.compiled:  # a traced call assigns them itself
+            self._install_weights()
         if flag(self.case, "stateful"):
             self.target.reset_states(self.layer)
 
@@ -204,6 +233,10 @@ class Session:
         self._no_reuse, self._eager_only = set(), set()
         self._fresh_since_clear = 0
         self.stats = {"fresh": 0, "reused": 0, "reuse_errors": 0}
+        # How the last case ran: "fresh" (a new layer, eager), "reused" (a built layer, eager), "traced"
+        # (a built layer through the target's compiler) or "untraceable" (reused eagerly because its
+        # traced reuse failed: as slow as eager, for a target that has a compiler).
+        self.last_path = None
 
     def run(self, case, fresh=False):
         """The case's outcome; `fresh=True` forces a new layer (construction-time behaviour)."""
@@ -225,6 +258,10 @@ class Session:
             self._count_fresh()
             outcome, runner = _run_fresh(self.target, case)
             self.stats["fresh"] += 1
+            self.last_path = "fresh"
+        else:
+            self.last_path = ("traced" if runner.compiled else "untraceable" if key in self._eager_only
+                              else "reused")
         if self.reuse and runner is not None and not has_error(outcome) and key not in self._no_reuse:
             self._pool[key] = runner
             while len(self._pool) > self.max_layers:

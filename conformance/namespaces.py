@@ -125,7 +125,7 @@ def resolve(name):
         import tensorflow as tf
         import tf_keras
         target = Target(name, module_name, ns, _tf_ops(), to_native=tf.constant, shape_type=tf.TensorShape,
-                        framework="tf_keras", compile=lambda fn: tf.function(fn, reduce_retracing=True),
+                        framework="tf_keras", compile=lambda fn: tf.function(fn, reduce_retracing=True, autograph=False),
                         clear_session=tf_keras.backend.clear_session)
     elif module_name.startswith("keras"):
         import keras

@@ -31,11 +31,14 @@ from . import differential, machine, strategies
 from .worker import Worker, WorkerSetupError
 
 STATEFUL_EVERY = 4          # every 4th round drives the stateful machine
-CASES_PER_ROUND = 200
+CASES_PER_ROUND = 50
 MACHINES_PER_ROUND = 8
 SHRINK_BUDGET_S = 60.0      # per discrepancy, and never past the campaign's deadline
 SHRINK_MAX_RUNS = 400
-VARIANTS = 32               # seeds per drawn case, run on the same built layers (see Driver.examine)
+VARIANTS = 64               # seeds per drawn case, run on the same built layers (see Driver.examine)
+# Variants of a drawn case that the oracle cannot trace (tf_keras: stateful stacks given initial_state)
+# run eagerly at 15-70 ms each; a few of them cover the data, 64 would cost the campaign a quarter of its time.
+UNTRACEABLE_VARIANTS = 8
 # Examples between worker restarts. clear_session() every 100 fresh layers (execute.Session) does not
 # free everything a worker accumulates (traced functions, TF caches: a 30-minute soak without restarts
 # grew ~150 MB), so workers restart every few minutes; a restart costs a TF import (~3 s) and the pool.
@@ -244,13 +247,14 @@ class Driver:
             variants = [variants[min(self.failing_variant, len(variants) - 1)]]
         elif self.spec["max_examples"] is not None:
             variants = variants[:max(1, self.spec["max_examples"] - self.examples)]
-        v = None
+        v, untraceable = None, 0
         with contextlib.closing(differential.check_all(variants, self.oracle, self.impl)) as verdicts:
             for index, v in enumerate(verdicts):
                 self._judge(v, shrinking, index)
                 if v["oracle_error"]:
                     break  # an error path: more seeds would only repeat it
-                if not shrinking and self._finished():
+                untraceable += v["paths"].get("oracle") == "untraceable"
+                if untraceable >= UNTRACEABLE_VARIANTS or (not shrinking and self._finished()):
                     break
         return v
 

@@ -27,7 +27,7 @@ def check(case, oracle, impl, fresh=False):
     the seconds each side and the comparison took under "seconds"."""
     oracle.submit(case, fresh)
     impl.submit(case, fresh)
-    return judge(case, oracle.collect(), impl.collect(), oracle, impl)
+    return _judge_answers(case, oracle, impl)
 
 
 def check_all(cases, oracle, impl, depth=PIPELINE_DEPTH):
@@ -44,13 +44,22 @@ def check_all(cases, oracle, impl, depth=PIPELINE_DEPTH):
                 oracle.submit(cases[submitted])
                 impl.submit(cases[submitted])
                 submitted += 1
-            v = judge(case, oracle.collect(), impl.collect(), oracle, impl)
+            v = _judge_answers(case, oracle, impl)
             yield v
             if v["kind"] in ("crash", "timeout"):
                 return
     finally:
         oracle.drain()
         impl.drain()
+
+
+def _judge_answers(case, oracle, impl):
+    """The verdict on the next answers of both workers, with how each side ran the case ("paths":
+    fresh, reused, traced or untraceable, see execute.Session)."""
+    oracle_result, impl_result = oracle.collect(), impl.collect()
+    v = judge(case, oracle_result, impl_result, oracle, impl)
+    v["paths"] = {"oracle": _path(oracle_result), "impl": _path(impl_result)}
+    return v
 
 
 def judge(case, oracle_result, impl_result, oracle, impl):
@@ -131,6 +140,10 @@ def _mask_row(rng, timesteps):
 
 def _seconds(result):
     return result[2] if result[0] == "ok" and len(result) > 2 else None
+
+
+def _path(result):
+    return result[3] if result[0] == "ok" and len(result) > 3 else None
 
 
 def verdict(case, clauses, kind=None, detail="", mismatches=(), unsupported=False, side="implementation",

@@ -65,7 +65,7 @@ def _serve(conn, target_name, env, stderr_path=None):
         case, fresh = request
         start = time.perf_counter()
         outcome = session.run(case, fresh=fresh)
-        conn.send(("ok", outcome, time.perf_counter() - start))
+        conn.send(("ok", outcome, time.perf_counter() - start, session.last_path))
 
 
 def rss_bytes(pid):
@@ -84,7 +84,7 @@ class WorkerSetupError(Exception):
 
 
 class Worker:
-    """One target in one child process. `run(case)` -> ("ok", outcome, seconds) | ("crash"|"timeout", detail);
+    """One target in one child process. `run(case)` -> ("ok", outcome, seconds, path) | ("crash"|"timeout", detail);
     `submit(case)` ... `collect()` pipelines requests."""
 
     def __init__(self, target_name, timeout_s=20.0, memory_limit_mb=4096, recycle_every=500, stderr_path=None):
@@ -194,7 +194,7 @@ class Worker:
             self._kill(("crash", f"{self.target_name}: worker pipe broken before the case was sent"))
 
     def collect(self):
-        """The oldest uncollected answer: ("ok", outcome, seconds), or "crash" / "timeout" / "lost"
+        """The oldest uncollected answer: ("ok", outcome, seconds, path), or "crash" / "timeout" / "lost"
         with a detail line."""
         if self._ready:
             return self._ready.popleft()

@@ -194,3 +194,29 @@ def test_each_drawn_case_runs_as_seed_variants_on_reused_layers(tmp_path):
         structures = {execute.structure_key(normalize(c)) for c in block}
         assert len(structures) == 1, "the variants of one drawn case differ only in their data"
         assert len({c.get("seed", 0) for c in block}) == 8
+
+
+def test_a_case_the_oracle_cannot_trace_runs_only_a_few_variants(tmp_path):
+    """tf_keras does not trace a stateful stack given initial_state: its variants run eagerly, at
+    eager cost, so the driver stops after UNTRACEABLE_VARIANTS of them."""
+    (spec,) = campaign.driver_specs(impl="reference", oracle="tf_keras", out=str(tmp_path), seed=1, shard=(1, 1),
+                                    workers=1, max_examples=None, deadline=time.time() + 600, fail_fast=False,
+                                    xfail=(), timeout_s=60, variants=64)
+    driver = campaign.Driver(spec)
+    driver.target_kind = None
+    for worker in (driver.oracle, driver.impl):
+        worker.start()
+    try:
+        untraceable = {"cells": [{"kind": "simple", "units": 2}, {"kind": "simple", "units": 3}], "cell_list": True,
+                       "flags": {"stateful": True}, "initial_state": True, "seed": 3}
+        traceable = dict(untraceable, flags={}, seed=4)
+        driver.examine(untraceable)
+        after_untraceable = driver.examples
+        driver.examine(traceable)
+    finally:
+        driver.oracle.stop()
+        driver.impl.stop()
+    # One fresh run, one failed traced reuse (judged again on a fresh layer), then the eager reuses.
+    assert after_untraceable == 2 + campaign.UNTRACEABLE_VARIANTS
+    assert driver.examples - after_untraceable == 64
+    assert driver.oracle.pending == driver.impl.pending == 0

@@ -52,4 +52,20 @@ def test_an_error_on_reuse_is_decided_by_a_fresh_eager_run():
         assert not compare.compare(execute.run(target, the_case), session.run(the_case), the_case)
     assert session.stats["reuse_errors"] == 1 and session.stats["reused"] == 2 and session.stats["fresh"] == 2
     (runner,) = session._pool.values()
-    assert not runner.compiled
+    assert not runner.compiled and session.last_path == "untraceable"
+
+
+def test_the_session_says_how_each_case_ran():
+    target = namespaces.resolve("tf_keras")
+    session = execute.Session(target)
+    case = {"cells": [{"kind": "gru", "units": 2}], "mask": [[1, 1, 0]], "batch": 1, "timesteps": 3}
+    paths = []
+    for seed in range(3):
+        session.run(dict(case, seed=seed))
+        paths.append(session.last_path)
+    session.run(dict(case, seed=9), fresh=True)
+    assert paths + [session.last_path] == ["fresh", "traced", "traced", "fresh"]
+    reference = execute.Session(namespaces.resolve("reference"))  # no compiler: reused eagerly
+    for seed in range(2):
+        reference.run(dict(case, seed=seed))
+    assert reference.last_path == "reused"
