@@ -157,7 +157,9 @@ def campaign_rate(impl, workers, seconds, variants):
 
 
 def soak(impl, seconds, variants):
-    """Run a real campaign and sample the RSS of its whole process tree."""
+    """Run a real campaign and sample the resident memory of its whole process tree every 30 s, by
+    role: the main process, the drivers, the workers (oracle and implementation)."""
+    from fuzz.worker import rss_bytes
     out = tempfile.mkdtemp(prefix="rnnconf-soak-")
     proc = subprocess.Popen([sys.executable, "-m", "rnnconf.cli", "check", "--impl", impl, "--skip-suite",
                              "--no-progress", "--budget", str(seconds), "--workers", "2", "--seed", "2",
@@ -166,32 +168,50 @@ def soak(impl, seconds, variants):
     start = time.time()
     while proc.poll() is None:
         time.sleep(30)
-        pids = _tree(proc.pid)
-        from fuzz.worker import rss_bytes
-        samples.append((round(time.time() - start), round(sum(rss_bytes(p) for p in pids) / 2 ** 20, 1), len(pids)))
-        print(f"  t={samples[-1][0]:5d}s  rss={samples[-1][1]:8.1f} MB  processes={samples[-1][2]}", flush=True)
+        roles = {"main": 0.0, "drivers": 0.0, "workers": 0.0}
+        for pid, depth in _tree(proc.pid):
+            roles[("main", "drivers", "workers")[min(depth, 2)]] += rss_bytes(pid) / 2 ** 20
+        sample = {"t": round(time.time() - start), "total": round(sum(roles.values()), 1),
+                  **{k: round(v, 1) for k, v in roles.items()}}
+        samples.append(sample)
+        print(f"  t={sample['t']:5d}s  rss={sample['total']:8.1f} MB  (main {sample['main']:.0f}, "
+              f"drivers {sample['drivers']:.0f}, workers {sample['workers']:.0f})", flush=True)
     results = json.loads((Path(out) / "results.json").read_text())
-    # Growth is taken after the first two minutes: imports, traces and pools fill up first.
-    settled = [s for s in samples if s[0] >= 120] or samples
-    growth = settled[-1][1] - settled[0][1]
-    print(f"soak: {results['examples']} examples in {results['elapsed_s']:.0f}s, RSS {settled[0][1]:.0f} MB at "
-          f"t={settled[0][0]}s -> {settled[-1][1]:.0f} MB at t={settled[-1][0]}s: growth {growth:+.1f} MB "
-          f"(target < 50 MB)")
+    growth = memory_growth(samples)
+    print(f"soak: {results['examples']} examples in {results['elapsed_s']:.0f}s "
+          f"({results['examples'] / max(results['elapsed_s'], 1):.0f}/s), RSS after warm-up "
+          f"{growth['first']:.0f} -> {growth['last']:.0f} MB; growth: trend {growth['trend']:+.1f} MB over the run, "
+          f"peaks {growth['peaks']:+.1f} MB, last - first {growth['last'] - growth['first']:+.1f} MB (target < 50 MB)")
     return samples, growth
 
 
+def memory_growth(samples, settle_s=120):
+    """Growth of the total resident memory after `settle_s` (imports, first traces and the layer pools
+    fill up first), three ways, since workers restarting make it a sawtooth: the least-squares trend
+    over the run, the highest sample of the last third against that of the first third, and last - first."""
+    settled = [s for s in samples if s["t"] >= settle_s] or samples
+    ts, ys = [s["t"] for s in settled], [s["total"] for s in settled]
+    n = len(ts)
+    mean_t, mean_y = sum(ts) / n, sum(ys) / n
+    var = sum((t - mean_t) ** 2 for t in ts)
+    slope = sum((t - mean_t) * (y - mean_y) for t, y in zip(ts, ys)) / var if var else 0.0
+    third = max(1, n // 3)
+    return {"first": ys[0], "last": ys[-1], "trend": slope * (ts[-1] - ts[0]),
+            "peaks": max(ys[-third:]) - max(ys[:third])}
+
+
 def _tree(pid):
-    pids, frontier = [pid], [pid]
+    """(pid, depth) of `pid` and its descendants."""
+    found, frontier = [], [(pid, 0)]
     while frontier:
-        parent = frontier.pop()
+        parent, depth = frontier.pop()
+        found.append((parent, depth))
         try:
             children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
         except OSError:
             continue
-        for child in map(int, children):
-            pids.append(child)
-            frontier.append(child)
-    return pids
+        frontier.extend((int(child), depth + 1) for child in children)
+    return found
 
 
 def main(argv=None):
@@ -199,13 +219,16 @@ def main(argv=None):
     parser.add_argument("--impl", default="reference")
     parser.add_argument("--oracle", default="tf_keras")
     parser.add_argument("--draws", type=int, default=120, help="drawn cases in the stream")
-    parser.add_argument("--variants", type=int, default=32, help="seed variants per drawn case")
+    parser.add_argument("--variants", type=int, default=None, help="seed variants per drawn case (default: the campaign's)")
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--campaign", type=float, default=0, metavar="S", help="also time a real S-second campaign")
     parser.add_argument("--soak", type=float, default=0, metavar="S", help="only the memory soak, S seconds")
     parser.add_argument("--json", metavar="FILE", help="write the measurements here too")
     args = parser.parse_args(argv)
+    if args.variants is None:
+        from fuzz import campaign
+        args.variants = campaign.VARIANTS
     if args.soak:
         soak(args.impl, args.soak, args.variants)
         return 0

@@ -226,8 +226,8 @@ def structure_key(case):
 class Session:
     """Runs cases on one target, reusing built layers across cases of the same structure."""
 
-    def __init__(self, target, reuse=True, max_layers=32, clear_every=100, compile_after=0):
-        self.target, self.reuse = target, reuse
+    def __init__(self, target, reuse=True, max_layers=32, clear_every=100, compile_after=0, on_clear=None):
+        self.target, self.reuse, self.on_clear = target, reuse, on_clear
         self.max_layers, self.clear_every, self.compile_after = max_layers, clear_every, compile_after
         self._pool = OrderedDict()
         self._no_reuse, self._eager_only = set(), set()
@@ -287,4 +287,6 @@ class Session:
         if self.target.clear_session is not None and self._fresh_since_clear >= self.clear_every:
             self._pool.clear()  # layers built before clear_session must not be mixed with later ones
             self.target.clear_session()
+            if self.on_clear is not None:
+                self.on_clear()
             self._fresh_since_clear = 0

@@ -92,15 +92,16 @@ class Results:
         }
         self._start = time.monotonic()
 
-    def record(self, clause_ids, ok=True, unsupported=False):
+    def record(self, clause_ids, ok=True, unsupported=False, count=1):
+        """`count` checks of `clause_ids` with this result."""
         for cid in clause_ids:
             entry = self.data["clauses"].setdefault(
                 cid, {"status": "untested", "checks": 0, "failures": 0, "unsupported": 0})
-            entry["checks"] += 1
+            entry["checks"] += count
             if unsupported:
-                entry["unsupported"] += 1
+                entry["unsupported"] += count
             elif not ok:
-                entry["failures"] += 1
+                entry["failures"] += count
 
     def add_discrepancy(self, clauses, kind, case, detail, repro=None, **extra):
         n = len(self.data["discrepancies"]) + 1

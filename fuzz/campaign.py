@@ -21,6 +21,7 @@ import json
 import os
 import signal
 import time
+from collections import Counter
 
 from hypothesis import given, seed as hypothesis_seed, settings
 from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
@@ -39,10 +40,6 @@ VARIANTS = 64               # seeds per drawn case, run on the same built layers
 # Variants of a drawn case that the oracle cannot trace (tf_keras: stateful stacks given initial_state)
 # run eagerly at 15-70 ms each; a few of them cover the data, 64 would cost the campaign a quarter of its time.
 UNTRACEABLE_VARIANTS = 8
-# Examples between worker restarts. clear_session() every 100 fresh layers (execute.Session) does not
-# free everything a worker accumulates (traced functions, TF caches: a 30-minute soak without restarts
-# grew ~150 MB), so workers restart every few minutes; a restart costs a TF import (~3 s) and the pool.
-RECYCLE_EVERY = 4_000
 
 
 class StopRound(BaseException):
@@ -152,6 +149,7 @@ class Driver:
         # One database per driver: another driver's half-shrunk case must not be replayed here.
         k, n = spec["shard"]
         self.db = RoundDatabase(os.path.join(spec["out"], "hypothesis", f"{k}-{n}-w{spec['driver'][0]}"))
+        self.known_reader = KnownDiscrepancies(spec["out"])
         self._log = open(self.log_path, "a", buffering=1)
         if self._log.tell() and not _ends_with_newline(self.log_path):
             self._log.write("\n")  # a killed run's torn last line stays a line of its own
@@ -190,7 +188,7 @@ class Driver:
                 or (spec["fail_fast"] and self.found > 0))
 
     def _run_round(self, mode):
-        self.known = load_known(self.spec["out"])
+        self.known = self.known_reader.refresh()
         self.target_kind = self.best = self.merged_into = None
         self.shrink_runs = 0
         rseed = round_seed(self.spec["seed"], self.spec["shard"], self.spec["driver"], self.round)
@@ -230,10 +228,12 @@ class Driver:
     def examine(self, case):
         """The body of every Hypothesis example (generation and shrinking alike).
 
-        A drawn case is run as `variants` examples that differ only in their seed (weights, inputs,
-        initial states): the workers build its layers once and reuse them (tracing them for tf_keras),
-        which is where the campaign's throughput comes from (issue 6). While shrinking, only the
-        variant that failed is run, so the test stays a deterministic function of the drawn case."""
+        A drawn case is run as `variants` examples of the same structure that differ in their data
+        (seed, so weights, inputs and initial states; weight scale; mask values): the workers build
+        its layers once and reuse them (tracing them for tf_keras), and the variants are pipelined
+        through the workers (differential.check_all), which is where the campaign's throughput comes
+        from (issue 6). While shrinking, only the variant that failed is run, so the test stays a
+        deterministic function of the drawn case."""
         shrinking = self.target_kind is not None
         now = time.time()
         if now >= self.spec["deadline"]:
@@ -266,12 +266,12 @@ class Driver:
             self.examples += 1
             self.write({"type": "example", "n": self.examples, "case": v["case"], "clauses": v["clauses"],
                         "ok": v["ok"], "unsupported": v["unsupported"], "kind": v["kind"], "side": v["side"],
-                        "seconds": v["seconds"]})
+                        "seconds": {k: round(t, 6) for k, t in v["seconds"].items() if t is not None}})
         if v["ok"] or v["unsupported"]:
             return
         explained = self._explained(v)
         if explained is None and not shrinking:
-            self.known = load_known(self.spec["out"])  # another driver may have found it meanwhile
+            self.known = self.known_reader.refresh()  # another driver may have found it meanwhile
             explained = self._explained(v)
         if explained is not None:
             if not shrinking:
@@ -305,7 +305,7 @@ class Driver:
                   "config": v["case"], "original": self.original["case"], "detail": v["detail"],
                   "mismatches": v["mismatches"][:8], "side": v["side"], "shrink_runs": self.shrink_runs}
         self.write(record)
-        self.known.append(record)
+        self.known = self.known_reader.refresh()
         if not is_xfailed(record, self.spec["xfail"]):
             self.found += 1
 
@@ -329,8 +329,28 @@ def _size(case):
     return len(json.dumps(case, sort_keys=True))
 
 
-def load_known(out):
-    return [r for path in log_paths(out) for r in read_log(path) if r["type"] == "discrepancy"]
+class KnownDiscrepancies:
+    """The discrepancy records of DIR's logs (every driver's), read incrementally: a driver asks at
+    every round, and the logs grow by hundreds of example lines a second."""
+    PREFIX = '{"type": "discrepancy"'  # how Driver.write starts such a line
+
+    def __init__(self, out):
+        self.out, self.offsets, self.records = out, {}, []
+
+    def refresh(self):
+        for path in log_paths(self.out):
+            with open(path) as f:
+                f.seek(self.offsets.get(path, 0))
+                for line in iter(f.readline, ""):
+                    if not line.endswith("\n"):
+                        break  # being written: read it next time
+                    self.offsets[path] = f.tell()
+                    if line.startswith(self.PREFIX):
+                        try:
+                            self.records.append(json.loads(line))
+                        except json.JSONDecodeError:
+                            continue
+        return self.records
 
 
 def _exit_on_term(signum, frame):
@@ -347,25 +367,19 @@ def drive(spec):
 
 
 # ---- from logs to results.json -----------------------------------------------------------------------
-def aggregate(out, results, xfail=(), since=None):
-    """Fill a conformance.results.Results from DIR's logs; returns the results.json dict.
+def aggregate(out, results, xfail=(), since=None, tail=None):
+    """Fill a conformance.results.Results from DIR's logs; returns the results.json dict. `tail` is a
+    LogTail already following DIR (the running campaign's), so nothing is read twice.
 
     Discrepancies are deduplicated across drivers by signature and numbered in the order found.
     A failing example counts as a failure only for the clauses its discrepancy's shrunk case needs
     (less the ubiquitous ones); its other clauses were exercised and passed. A failing example that
     no discrepancy explains fails all its clauses.
     """
-    examples, found, occurrences, first_t = [], [], {}, None
-    for path in log_paths(out):
-        for r in read_log(path):
-            if r["type"] == "example":
-                examples.append(r)
-            elif r["type"] == "discrepancy":
-                found.append(r)
-            elif r["type"] == "occurrence":
-                occurrences[r["signature"]] = occurrences.get(r["signature"], 0) + 1
-    found.sort(key=lambda r: r["t"])
-    seen = {}
+    tail = (tail or LogTail(out)).poll(xfail)
+    found = sorted(tail.found, key=lambda r: r["t"])
+    occurrences = dict(tail.occurrences)
+    seen, first_t = {}, None
     for r in found:
         if r["signature"] in seen:
             occurrences[r["signature"]] = occurrences.get(r["signature"], 0) + 1
@@ -380,32 +394,40 @@ def aggregate(out, results, xfail=(), since=None):
     for sig, n in occurrences.items():
         if sig in seen:
             seen[sig]["occurrences"] += n
-    for r in examples:
-        if r["ok"] or r["unsupported"]:
-            results.record(r["clauses"], ok=True, unsupported=r["unsupported"])
-        elif r.get("side") == "oracle":
-            continue  # the oracle crashed or hung: nothing about the implementation was checked
-        else:
-            v = {"kind": r["kind"], "clauses": r["clauses"], "case": r["case"]}
-            known = next((k for k in found if differential.explains(k, v) or r["case"] == k["original"]), None)
-            blamed = set(r["clauses"]) if known is None else set(known["clauses"]) - differential.UBIQUITOUS
-            blamed &= set(r["clauses"])
-            results.record(sorted(blamed or r["clauses"]), ok=False)
-            results.record(sorted(set(r["clauses"]) - (blamed or set(r["clauses"]))), ok=True)
+    for (clauses, unsupported), n in tail.passed.items():
+        results.record(clauses, ok=True, unsupported=unsupported, count=n)
+    originals = {_case_key(k["original"]) for k in found}
+    for (kind, clauses, case_key), n in tail.failed.items():
+        v = {"kind": kind, "clauses": clauses}
+        explained = case_key in originals or any(differential.explains(k, v) for k in found)
+        blamed = set(clauses)
+        if explained:
+            known = next((k for k in found if differential.explains(k, v) or _case_key(k["original"]) == case_key))
+            blamed = (set(known["clauses"]) - differential.UBIQUITOUS) & set(clauses) or set(clauses)
+        results.record(sorted(blamed), ok=False, count=n)
+        results.record(sorted(set(clauses) - blamed), ok=True, count=n)
     data = results.to_dict()
-    data["examples"] = len(examples)
+    data["examples"] = tail.examples
     data["time_to_first_discrepancy_s"] = (round(first_t - since, 3) if first_t is not None and since else None)
     return data
 
 
+def _case_key(case):
+    return hashlib.sha1(json.dumps(case, sort_keys=True, default=str).encode()).hexdigest()
+
+
 # ---- the orchestrator: drivers in processes, progress, checkpoints ------------------------------------
 class LogTail:
-    """Reads what the drivers appended since the last look (progress without re-reading)."""
+    """Follows the drivers' logs, reading only what was appended since the last look, and keeps what
+    progress and results.json need as tallies, so that a long campaign costs neither re-reading nor
+    memory: examples passed are counted per (clauses, unsupported), failing ones per (kind, clauses,
+    case), discrepancies and setup errors kept as read."""
 
     def __init__(self, out):
         self.out, self.offsets = out, {}
         self.examples = self.discrepancies = self.failing = 0
-        self.setup_errors = []
+        self.setup_errors, self.found = [], []
+        self.passed, self.failed, self.occurrences = Counter(), Counter(), Counter()
 
     def poll(self, xfail=()):
         for path in log_paths(self.out):
@@ -420,14 +442,26 @@ class LogTail:
                         record = json.loads(line)
                     except json.JSONDecodeError:
                         continue  # a torn line of a killed run
-                    if record["type"] == "example":
-                        self.examples += 1
-                    elif record["type"] == "discrepancy":
-                        self.discrepancies += 1
-                        self.failing += not is_xfailed(record, xfail)
-                    elif record["type"] == "setup_error":
-                        self.setup_errors.append(record["message"])
+                    self._add(record, xfail)
         return self
+
+    def _add(self, record, xfail):
+        kind = record["type"]
+        if kind == "example":
+            self.examples += 1
+            clauses = tuple(record["clauses"])
+            if record["ok"] or record["unsupported"]:
+                self.passed[clauses, bool(record["unsupported"])] += 1
+            elif record.get("side") != "oracle":  # an oracle crash or hang checked nothing
+                self.failed[record["kind"], clauses, _case_key(record["case"])] += 1
+        elif kind == "discrepancy":
+            self.discrepancies += 1
+            self.failing += not is_xfailed(record, xfail)
+            self.found.append(record)
+        elif kind == "occurrence":
+            self.occurrences[record["signature"]] += 1
+        elif kind == "setup_error":
+            self.setup_errors.append(record["message"])
 
 
 def share(total, index, parts):
@@ -438,7 +472,7 @@ def share(total, index, parts):
 
 
 def driver_specs(*, impl, oracle, out, seed, shard, workers, max_examples, deadline, fail_fast, xfail,
-                 timeout_s, shrink_budget_s=SHRINK_BUDGET_S, memory_mb=4096, recycle_every=RECYCLE_EVERY,
+                 timeout_s, shrink_budget_s=SHRINK_BUDGET_S, memory_mb=4096, recycle_every=None,
                  variants=VARIANTS):
     """One spec per driver: shard K of N is split again between the `workers` drivers."""
     k, n = shard
@@ -453,7 +487,7 @@ def driver_specs(*, impl, oracle, out, seed, shard, workers, max_examples, deadl
     return specs
 
 
-def run_drivers(specs, on_tick=None, tick_s=0.5, grace_s=None):
+def run_drivers(specs, on_tick=None, tick_s=0.5, grace_s=None, tail=None):
     """Start the drivers, call `on_tick(tail)` while they run, stop them at the deadline (plus grace)
     or, with fail_fast, once one logged a discrepancy. Returns the final LogTail."""
     import multiprocessing
@@ -461,7 +495,7 @@ def run_drivers(specs, on_tick=None, tick_s=0.5, grace_s=None):
     out, deadline = specs[0]["out"], specs[0]["deadline"]
     xfail = specs[0]["xfail"]
     grace_s = grace_s if grace_s is not None else specs[0]["timeout_s"] + 15
-    tail = LogTail(out)
+    tail = tail or LogTail(out)
     already = tail.poll(xfail).failing  # a resumed run's earlier discrepancies do not stop it
     processes = []
     for spec in specs:

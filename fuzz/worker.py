@@ -12,8 +12,11 @@ trip per example cost the drivers 5-9 ms on 2 cores). The parent waits with a pe
 child becomes a "crash" result, a slow or bloated one is killed and becomes "timeout" / "crash",
 the requests still in flight are answered "lost", and the next request starts a fresh process.
 
-Workers are recycled every `recycle_every` examples and clear the framework's session every
-`CLEAR_EVERY` layers, so memory stays flat over long campaigns.
+Memory: a worker clears the framework's session every `CLEAR_EVERY` fresh layers and then hands
+freed heap back to the system (gc, malloc_trim). That is not all: tf_keras keeps about 0.1 MB of
+native memory per fresh layer that nothing releases. So the parent samples the child's resident
+memory and, once it has grown `recycle_growth_mb` above what it was when warm, restarts the child
+at the next moment nothing is in flight (a TF import, ~4 s, every few minutes).
 """
 import collections
 import multiprocessing
@@ -25,6 +28,9 @@ import time
 WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
               "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
 CLEAR_EVERY = 100  # fresh layers between framework clear_session() calls (in execute.Session)
+RECYCLE_GROWTH_MB = 40  # resident growth over the warm baseline that restarts a worker
+WARM_ANSWERS = 1000     # answers after which a worker's resident memory is its baseline
+RSS_EVERY = 64          # answers between samples of the child's resident memory
 STARTUP_TIMEOUT_S = 180.0
 _POLL_S = 0.05
 
@@ -54,7 +60,7 @@ def _serve(conn, target_name, env, stderr_path=None):
         return
     available = [name for name in namespaces.REQUIRED + namespaces.OPTIONAL if target.has(name)]
     conn.send(("ready", {"versions": target.versions, "available": available}))
-    session = execute.Session(target, clear_every=CLEAR_EVERY)
+    session = execute.Session(target, clear_every=CLEAR_EVERY, on_clear=release_memory)
     while True:
         try:
             request = conn.recv()
@@ -66,6 +72,17 @@ def _serve(conn, target_name, env, stderr_path=None):
         start = time.perf_counter()
         outcome = session.run(case, fresh=fresh)
         conn.send(("ok", outcome, time.perf_counter() - start, session.last_path))
+
+
+def release_memory():
+    """Hand memory freed by the framework back to the system: collect cycles, then trim glibc's heap."""
+    import ctypes
+    import gc
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def rss_bytes(pid):
@@ -87,12 +104,18 @@ class Worker:
     """One target in one child process. `run(case)` -> ("ok", outcome, seconds, path) | ("crash"|"timeout", detail);
     `submit(case)` ... `collect()` pipelines requests."""
 
-    def __init__(self, target_name, timeout_s=20.0, memory_limit_mb=4096, recycle_every=500, stderr_path=None):
+    def __init__(self, target_name, timeout_s=20.0, memory_limit_mb=4096, recycle_every=None, stderr_path=None,
+                 recycle_growth_mb=RECYCLE_GROWTH_MB, warm_answers=WARM_ANSWERS, rss_every=RSS_EVERY):
         self.target_name = target_name
         self.stderr_path = stderr_path
         self.timeout_s = timeout_s
         self.memory_limit = memory_limit_mb * 2 ** 20
-        self.recycle_every = recycle_every
+        self.recycle_every = recycle_every  # a fixed number of answers per child, if given
+        self.recycle_growth = recycle_growth_mb * 2 ** 20
+        self.warm_answers, self.rss_every = warm_answers, rss_every
+        self.recycles = 0
+        self._baseline = None
+        self._recycle_due = False
         self.versions = {}
         self.available = set()
         self.restarts = 0
@@ -123,7 +146,8 @@ class Worker:
                 else:
                     os.environ[k] = v
         child.close()
-        self._conn, self._served = parent, 0
+        self._conn, self._served, self._answered = parent, 0, 0
+        self._baseline, self._recycle_due = None, False
         if not parent.poll(STARTUP_TIMEOUT_S):
             self.stop()
             raise WorkerSetupError(f"worker for '{self.target_name}' did not start within {STARTUP_TIMEOUT_S:.0f}s")
@@ -183,7 +207,10 @@ class Worker:
 
     def submit(self, case, fresh=False):
         """Send a case (on a new layer if `fresh`); its answer comes from a later collect()."""
-        if self._process is None or (self._served >= self.recycle_every and not self._in_flight):
+        due = self._recycle_due or (self.recycle_every is not None and self._served >= self.recycle_every)
+        if self._process is None or (due and not self._in_flight):
+            if self._process is not None:
+                self.recycles += 1
             self.stop()
             self.start()
         self._served += 1
@@ -201,6 +228,14 @@ class Worker:
         if not self._in_flight:
             raise RuntimeError("collect() without a submitted case")
         return self._receive()
+
+    def _watch_growth(self, pid):
+        rss = rss_bytes(pid)
+        if self._baseline is None:
+            if self._answered >= self.warm_answers:
+                self._baseline = rss
+        elif rss > self._baseline + self.recycle_growth:
+            self._recycle_due = True
 
     def drain(self):
         """Collect and drop every answer still owed (an example stopped early)."""
@@ -220,6 +255,9 @@ class Worker:
                     break
                 self._in_flight.popleft()
                 self._last_answer = time.monotonic()
+                self._answered += 1
+                if self._answered % self.rss_every == 0:
+                    self._watch_growth(pid)
                 return answer
             if not self._process.is_alive():
                 break

@@ -241,11 +241,13 @@ def check(args):
         timeout_s=args.example_timeout, shrink_budget_s=args.shrink_budget, memory_mb=args.worker_memory,
         variants=args.variants or campaign.VARIANTS)
 
+    tail = campaign.LogTail(out)  # follows the logs; results.json is rebuilt from its tallies
+
     def results_now():
         results = Results(args.impl, args.oracle, seed=meta["seed"], versions=versions)
         if suite:
             merge_suite(results, suite)
-        data = campaign.aggregate(out, results, xfail, since=meta.get("fuzz_started"))
+        data = campaign.aggregate(out, results, xfail, since=meta.get("fuzz_started"), tail=tail)
         data["elapsed_s"] = round(meta["elapsed_before_s"] + time.time() - start, 3)
         data["shard"] = f"{shard[0]}/{shard[1]}"
         if suite:
@@ -261,17 +263,17 @@ def check(args):
     progress = _Progress(enabled=not args.no_progress, total=args.max_examples, budget_end=deadline)
     last_write = [time.time()]
 
-    def on_tick(tail):
+    def on_tick(_):
         progress.update(tail)
         if time.time() - last_write[0] > 5.0:
             write_results(results_now())
             last_write[0] = time.time()
 
-    examples_before = campaign.LogTail(out).poll().examples
+    examples_before = tail.poll(xfail).examples
     meta.setdefault("fuzz_started", time.time())  # time_to_first_discrepancy counts from here
     progress.start(examples_before)
     try:
-        tail = campaign.run_drivers(specs, on_tick=on_tick)
+        campaign.run_drivers(specs, on_tick=on_tick, tail=tail)
     finally:
         progress.stop()
     if tail.setup_errors and tail.examples == examples_before:

@@ -67,3 +67,21 @@ def test_drain_drops_what_is_owed(worker):
 def _reference():
     from conformance import namespaces
     return namespaces.resolve("reference")
+
+
+def test_a_child_whose_memory_keeps_growing_is_restarted_between_cases():
+    worker = Worker("fuzz_targets.leaks", timeout_s=30, recycle_growth_mb=20, warm_answers=4, rss_every=2)
+    try:
+        leaking = dict(CASE, flags={"return_state": True})
+        for seed in range(30):  # 4 MiB kept per case: 120 MiB without restarts
+            assert worker.run(dict(leaking, seed=seed))[0] == "ok"
+        assert worker.recycles >= 2 and worker.restarts == 0
+    finally:
+        worker.stop()
+
+
+def test_a_child_that_does_not_grow_is_not_restarted(worker):
+    worker.rss_every, worker.warm_answers = 2, 4
+    for seed in range(30):
+        assert worker.run(dict(CASE, seed=seed))[0] == "ok"
+    assert worker.recycles == 0
