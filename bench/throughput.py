@@ -168,6 +168,8 @@ def soak(impl, seconds, variants):
     start = time.time()
     while proc.poll() is None:
         time.sleep(30)
+        if proc.poll() is not None:
+            break  # ended during the wait: nothing left to sample
         roles = {"main": 0.0, "drivers": 0.0, "workers": 0.0}
         for pid, depth in _tree(proc.pid):
             roles[("main", "drivers", "workers")[min(depth, 2)]] += rss_bytes(pid) / 2 ** 20

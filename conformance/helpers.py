@@ -79,6 +79,6 @@ def assert_close(actual, expected, case, what):
     """Contract checks inside one implementation (metamorphic tests), with compare's tolerance."""
     actual, expected = np.asarray(actual), np.asarray(expected)
     assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
-    bound = compare.tolerance(actual.dtype, normalize(case)["timesteps"], expected.astype(np.float64))
+    bound = compare.tolerance(actual.dtype, compare.recurrent_steps(normalize(case)), expected.astype(np.float64))
     diff = np.abs(actual.astype(np.float64) - expected.astype(np.float64))
     assert (diff <= bound).all(), f"{what}: max abs diff {diff.max():.3g} over tolerance"

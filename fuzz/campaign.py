@@ -174,7 +174,10 @@ class Driver:
             while not self._finished():
                 self.round += 1
                 mode = "stateful" if self.round % STATEFUL_EVERY == 0 else "cases"
-                self.write({"type": "round", "round": self.round, "mode": mode})
+                self.write({"type": "round", "round": self.round, "mode": mode,
+                            # worker restarts so far: after a crash, hang or bloat / on memory growth
+                            "restarts": self.oracle.restarts + self.impl.restarts,
+                            "recycles": self.oracle.recycles + self.impl.recycles})
                 self._run_round(mode)
         finally:
             self.oracle.stop()
