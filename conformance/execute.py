@@ -238,10 +238,13 @@ class Session:
         # traced reuse failed: as slow as eager, for a target that has a compiler).
         self.last_path = None
 
-    def run(self, case, fresh=False):
-        """The case's outcome; `fresh=True` forces a new layer (construction-time behaviour)."""
+    def run(self, case, fresh=False, trace=True):
+        """The case's outcome; `fresh=True` forces a new layer (construction-time behaviour);
+        `trace=False` keeps this structure off the target's compiler from now on."""
         case = normalize(case)
         key = structure_key(case)
+        if not trace:
+            self._eager_only.add(key)
         runner = None if fresh or not self.reuse or key in self._no_reuse else self._pool.pop(key, None)
         outcome = None
         if runner is not None:

@@ -134,7 +134,9 @@ def resolve(name):
     else:
         shape_type = getattr(ns, "TensorShape", tuple)
         ops = getattr(ns, "ops", None) or _numpy_ops()
+        # Optional: `rnnconf_compile(fn)` returns a compiled fn (a JIT), used for layers the fuzzer reuses.
         target = Target(name, module_name, ns, ops, shape_type=shape_type,
-                        framework="reference" if module_name == "impl" else "other")
+                        framework="reference" if module_name == "impl" else "other",
+                        compile=getattr(ns, "rnnconf_compile", None))
     target.versions = _versions(module_name)
     return target

@@ -23,6 +23,9 @@ import multiprocessing
 import os
 import time
 
+from conformance import execute
+from conformance.cases import normalize
+
 # One thread per worker for every math library: workers already fill the cores, and BLAS or TF thread
 # pools fighting each other cost far more than they give (a large NumPy LSTM went from 32 ms to 1 s).
 WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
@@ -49,7 +52,7 @@ def _serve(conn, target_name, env, stderr_path=None):
     # the overflow of diverging cases. Both are expected in a fuzzer and would drown the progress.
     logging.getLogger("tensorflow").setLevel(logging.CRITICAL)
     warnings.filterwarnings("ignore")
-    from conformance import execute, namespaces
+    from conformance import namespaces
     try:
         target = namespaces.resolve(target_name)
     except namespaces.SetupError as e:
@@ -68,9 +71,9 @@ def _serve(conn, target_name, env, stderr_path=None):
             return
         if request is None:
             return
-        case, fresh = request
+        case, fresh, trace = request
         start = time.perf_counter()
-        outcome = session.run(case, fresh=fresh)
+        outcome = session.run(case, fresh=fresh, trace=trace)
         conn.send(("ok", outcome, time.perf_counter() - start, session.last_path))
 
 
@@ -122,7 +125,8 @@ class Worker:
         self._process = self._conn = None
         self._served = 0
         self._ctx = multiprocessing.get_context("spawn")
-        self._in_flight = collections.deque()  # submit times of requests not yet answered, in order
+        self._in_flight = collections.deque()  # (submit time, case, fresh) of requests not yet answered
+        self._untraced = set()                 # structures whose traced reuse took a child down
         self._ready = collections.deque()      # answers received ahead of their collect() (see run)
         self._last_answer = 0.0
 
@@ -182,9 +186,8 @@ class Worker:
             self._conn.close()
             self._process = self._conn = None
 
-    def _kill(self, answer):
-        """Kill the child; `answer` is the result of the request it was working on, and the
-        requests queued behind it are answered "lost"."""
+    def _terminate(self):
+        """Kill the child; returns the requests it still owed answers to."""
         if self._process is not None and self._process.is_alive():
             self._process.kill()
             self._process.join(5.0)
@@ -192,8 +195,14 @@ class Worker:
         if self._conn is not None:
             self._conn.close()
         self._process = self._conn = None
-        lost = len(self._in_flight) - 1
+        owed = list(self._in_flight)
         self._in_flight.clear()
+        return owed
+
+    def _kill(self, answer):
+        """Kill the child; `answer` is the result of the request it was working on, and the
+        requests queued behind it are answered "lost"."""
+        lost = len(self._terminate()) - 1
         self._ready.append(answer)
         self._ready.extend([("lost", f"{self.target_name}: worker died before this case ran")] * lost)
 
@@ -213,10 +222,14 @@ class Worker:
                 self.recycles += 1
             self.stop()
             self.start()
+        self._send(case, fresh)
+
+    def _send(self, case, fresh):
         self._served += 1
-        self._in_flight.append(time.monotonic())
+        self._in_flight.append((time.monotonic(), case, fresh))
+        trace = not self._untraced or execute.structure_key(normalize(case)) not in self._untraced
         try:
-            self._conn.send((case, fresh))
+            self._conn.send((case, fresh, trace))
         except (OSError, ValueError):
             self._kill(("crash", f"{self.target_name}: worker pipe broken before the case was sent"))
 
@@ -246,7 +259,7 @@ class Worker:
         """Wait for the answer to the oldest request in flight, or turn death/hang/bloat into one."""
         pid = self._process.pid
         # The child starts a case when it has answered the one before.
-        deadline = max(self._in_flight[0], self._last_answer) + self.timeout_s
+        deadline = max(self._in_flight[0][0], self._last_answer) + self.timeout_s
         while True:
             if self._conn.poll(_POLL_S):
                 try:
@@ -270,6 +283,18 @@ class Worker:
                 return self._ready.popleft()
         self._process.join(5.0)
         code = self._process.exitcode
+        _, case, fresh = self._in_flight[0]
+        if not fresh:
+            # The child may have died running a reused, traced layer: the harness's speed-up, not the
+            # target's behaviour (tf_keras aborts tracing some zero-width stacks it runs eagerly). The
+            # case runs again on a fresh layer in a new child, which decides, and its structure is
+            # not traced again; the requests queued behind it are sent again.
+            self._untraced.add(execute.structure_key(normalize(case)))
+            owed = self._terminate()
+            self.start()
+            for index, (_, case, fresh) in enumerate(owed):
+                self._send(case, fresh or index == 0)
+            return self._receive() if self._in_flight else self._ready.popleft()
         self._kill(("crash", f"{self.target_name}: worker process died (exit code {code}{_signal_name(code)})"))
         return self._ready.popleft()
 

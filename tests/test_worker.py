@@ -52,7 +52,9 @@ def test_a_crash_answers_the_case_and_loses_the_ones_queued_behind_it(worker):
     crash = worker.collect()
     assert crash[0] == "crash" and "SIGABRT" in crash[1]
     assert [worker.collect()[0] for _ in range(2)] == ["lost", "lost"]
-    assert worker.pending == 0 and worker.restarts == 1
+    # Two restarts: the case is first run again on a fresh layer (a reused layer might have been the
+    # cause, see the next test), and that dies too.
+    assert worker.pending == 0 and worker.restarts == 2
     assert worker.run(dict(CASE, seed=4))[0] == "ok"  # a fresh child takes the next case
 
 
@@ -85,3 +87,20 @@ def test_a_child_that_does_not_grow_is_not_restarted(worker):
     for seed in range(30):
         assert worker.run(dict(CASE, seed=seed))[0] == "ok"
     assert worker.recycles == 0
+
+
+def test_a_child_killed_by_a_traced_reuse_is_retried_fresh_and_that_structure_left_untraced():
+    worker = Worker("fuzz_targets.aborts_when_traced", timeout_s=30)
+    try:
+        backwards = dict(CASE, flags={"go_backwards": True})
+        expected = [execute.run(_reference(), dict(backwards, seed=s))["steps"][0]["result"] for s in range(4)]
+        assert (_first_output(worker.run(dict(backwards, seed=0))) == expected[0]).all()  # fresh: eager
+        for s in (1, 2, 3):  # reused: traced (dies, retried fresh), then reused eagerly
+            worker.submit(dict(backwards, seed=s))
+        answers = [worker.collect() for _ in range(3)]
+        for s, answer in zip((1, 2, 3), answers):
+            assert (_first_output(answer) == expected[s]).all()
+        assert [a[3] for a in answers] == ["fresh", "untraceable", "untraceable"]
+        assert worker.restarts == 1
+    finally:
+        worker.stop()
