@@ -40,3 +40,14 @@ def test_masked_steps_keep_the_state(impl_target):
 def test_upstream_embedding_mask(impl_target, oracle_target, cells, flags):
     the_case = case(cells, flags, "right_padded", embedding={"vocab": 9}, features=[4])
     ch.assert_conforms(impl_target, oracle_target, the_case)
+
+
+@pytest.mark.clauses("CALL-02", "MASK-01")
+@pytest.mark.parametrize("flags", [{}, {"unroll": True}, {"unroll": True, "return_sequences": True}])
+def test_a_wider_mask_broadcast_over_a_batch_of_one_fails_like_the_oracle(impl_target, oracle_target, flags):
+    """A mask of batch 2 over an input of batch 1 broadcasts instead of failing (ERR-43 needs two
+    batch sizes that do not broadcast); the oracle then fails later, writing the loop's outputs or
+    inferring their static shape. Found by the fuzzer; not among error-paths.md's 47."""
+    bad = {"cells": [{"kind": "simple", "units": 2}], "batch": 1, "timesteps": 3, "flags": flags,
+           "mask": [[1, 1, 1], [1, 0, 1]]}
+    ch.assert_conforms(impl_target, oracle_target, bad)

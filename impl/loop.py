@@ -65,10 +65,20 @@ def rnn(step, inputs, initial_states, *, go_backwards=False, mask=None, constant
         outputs, states = _looped(step, input_at, order, states, constants, mask, go_backwards,
                                   zero_output_for_mask, return_all_outputs, time_steps)
         last_output = [o[-1] for o in outputs]
+    batch = flat_inputs[0].shape[1]
+    for o in outputs:  # the oracle's static shape inference: (T or 1, batch, ...)
+        if o.shape[1] != batch:  # an unrolled mask of batch B > 1 broadcast over an input of batch 1
+            raise ValueError(f"Tensor's shape {_dims(o.shape)} is not compatible with supplied shape "
+                             f"{_dims((o.shape[0], batch) + o.shape[2:])}.")
     if not time_major:
         outputs = [_swap_batch_time(o) for o in outputs]
     # Outputs were collected flat; restore the cell's output nesting.
     return _unflat(last_output), _unflat(outputs), list(states)
+
+
+def _dims(shape):
+    """A shape as TensorShape prints it: (2, 3), (2,)."""
+    return str(tuple(int(d) for d in shape))
 
 
 def _unflat(flat):
@@ -99,7 +109,11 @@ def _looped(step, input_at, order, states, constants, mask, go_backwards, zero_o
             if prev_output is None:
                 prev_output = [np.zeros_like(o) for o in flat_output]
             fallback = [np.zeros_like(o) for o in flat_output] if zero_output_for_mask else prev_output
-            flat_output = [_where(mask_t, o, f) for o, f in zip(flat_output, fallback)]
+            masked = [_where(mask_t, o, f) for o, f in zip(flat_output, fallback)]
+            for before, after in zip(flat_output, masked):
+                if after.shape != before.shape:  # a mask of batch B > 1 broadcast over an input of batch 1
+                    raise ValueError(f"Incompatible shape for value ({_dims(after.shape)}), expected ({_dims(before.shape)})")
+            flat_output = masked
             # zip() truncates like the oracle's when a cell returns fewer states than it declared.
             final = [_where(mask_t, new, old) for new, old in zip(flat_new, flat_states)]
             states = tuple(pack_sequence_as(new_states, final)) if is_nested(new_states) else (final[0],)
