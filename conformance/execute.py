@@ -218,8 +218,10 @@ def has_error(outcome):
 
 
 def structure_key(case):
-    """What must match for a built layer to serve another case: all but the data-only keys."""
-    return json.dumps({k: v for k, v in case.items() if k not in ("seed", "weight_scale", "mask")}
+    """What must match for a built layer to serve another case: all but the data-only keys and the
+    steps (a reused layer is reset before its steps run; the stateful machine's growing step lists
+    then share one layer)."""
+    return json.dumps({k: v for k, v in case.items() if k not in ("seed", "weight_scale", "mask", "steps")}
                       | {"masked": case["mask"] is not None}, sort_keys=True)
 
 
