@@ -13,7 +13,7 @@ from collections import defaultdict
 import numpy as np
 
 from . import initializers
-from .nest import flatten
+from .nest import TensorShape, flatten
 
 _ALLOWED_KWARGS = {
     "input_dim", "input_shape", "batch_input_shape", "batch_size", "weights", "activity_regularizer",
@@ -49,7 +49,8 @@ class InputSpec:
     """Expected rank and/or shape of one input (None dims match anything)."""
 
     def __init__(self, ndim=None, shape=None):
-        self.shape = None if shape is None else tuple(shape)
+        # Through TensorShape as in tf_keras: a float dimension is a TypeError here (LSTM's state_spec).
+        self.shape = None if shape is None else tuple(TensorShape(shape).as_list())
         self.ndim = len(self.shape) if self.shape is not None else ndim
 
     def __repr__(self):

@@ -67,6 +67,11 @@ class GRU(_CellLayer):
 class LSTM(_CellLayer):
     cell_class, cell_name = LSTMCell, "lstm_cell"
 
+    def __init__(self, units, **kwargs):
+        super().__init__(units, **kwargs)
+        # As tf_keras' LSTM does (so LSTM(2.5) fails here, at construction, unlike GRU and SimpleRNN).
+        self.state_spec = [InputSpec(shape=(None, dim)) for dim in (self.units, self.units)]
+
     def call(self, inputs, mask=None, training=None, initial_state=None):
         return RNN.call(self, inputs, mask=_gated_layer_mask(mask), training=training, initial_state=initial_state)
 
