@@ -228,7 +228,7 @@ def structure_key(case):
 class Session:
     """Runs cases on one target, reusing built layers across cases of the same structure."""
 
-    def __init__(self, target, reuse=True, max_layers=32, clear_every=100, compile_after=0, on_clear=None):
+    def __init__(self, target, reuse=True, max_layers=16, clear_every=100, compile_after=0, on_clear=None):
         self.target, self.reuse, self.on_clear = target, reuse, on_clear
         self.max_layers, self.clear_every, self.compile_after = max_layers, clear_every, compile_after
         self._pool = OrderedDict()

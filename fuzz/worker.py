@@ -31,8 +31,8 @@ from conformance.cases import normalize
 WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
               "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
 CLEAR_EVERY = 100  # fresh layers between framework clear_session() calls (in execute.Session)
-RECYCLE_GROWTH_MB = 40  # resident growth over the warm baseline that restarts a worker
-WARM_ANSWERS = 1000     # answers after which a worker's resident memory is its baseline
+RECYCLE_GROWTH_MB = 64  # resident growth over the warm baseline that restarts a worker
+WARM_ANSWERS = 4000     # answers after which a worker's resident memory is its baseline (pool full)
 RSS_EVERY = 64          # answers between samples of the child's resident memory
 STARTUP_TIMEOUT_S = 180.0
 _POLL_S = 0.05
