@@ -141,6 +141,7 @@ class Driver:
 
     def __init__(self, spec):
         self.spec = spec
+        self.parent_pid = os.getppid()
         self.log_path = spec["log"]
         previous = read_log(self.log_path)
         self.examples = sum(1 for r in previous if r["type"] == "example")
@@ -187,6 +188,7 @@ class Driver:
     def _finished(self):
         spec = self.spec
         return (time.time() >= spec["deadline"]
+                or os.getppid() != self.parent_pid  # the orchestrator is gone (killed): stop, don't linger
                 or (spec["max_examples"] is not None and self.examples >= spec["max_examples"])
                 or (spec["fail_fast"] and self.found > 0))
 

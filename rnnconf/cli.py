@@ -12,8 +12,10 @@ import argparse
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime, timezone
 
@@ -61,6 +63,18 @@ def _parser():
 
 def main(argv=None):
     args = _parser().parse_args(argv)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    if in_main_thread:
+        # `kill` (SIGTERM) unwinds like Ctrl-C: the drivers are stopped, the logs stay resumable.
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return _main(args)
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(args):
     try:
         if args.command == "report":
             return _report_command(args)
@@ -71,6 +85,10 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("rnnconf: interrupted; re-run with the same --out to resume", file=sys.stderr)
         return 130
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def _render():

@@ -137,6 +137,49 @@ def test_a_killed_run_resumes_where_it_stopped(tmp_path):
     assert after[len(before):] != before[:10]
 
 
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL])
+def test_killing_the_cli_stops_its_drivers_and_workers(tmp_path, how):
+    """SIGTERM unwinds the CLI, which stops its drivers; after SIGKILL the drivers see they were
+    orphaned and stop, and their workers follow: nothing keeps burning CPU."""
+    cmd = [sys.executable, "-m", "rnnconf.cli", "check", "--impl", "reference", "--oracle", "reference",
+           "--out", str(tmp_path), "--skip-suite", "--workers", "1", "--no-progress", "--budget", "300"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and len(logged_cases(tmp_path)) < 15:
+            time.sleep(0.2)
+        tree = _descendants(proc.pid)
+        assert len(tree) >= 3, "a driver and its two workers"
+    finally:
+        proc.send_signal(how)
+        proc.wait()
+    deadline = time.time() + 30
+    while time.time() < deadline and any(_alive(pid) for pid in tree):
+        time.sleep(0.2)
+    assert not [pid for pid in tree if _alive(pid)]
+
+
+def _descendants(pid):
+    found, frontier = [], [pid]
+    while frontier:
+        parent = frontier.pop()
+        try:
+            children = [int(c) for c in Path(f"/proc/{parent}/task/{parent}/children").read_text().split()]
+        except OSError:
+            continue
+        found += children
+        frontier += children
+    return found
+
+
+def _alive(pid):
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def test_a_found_failure_is_replayed_first_on_resume(tmp_path):
     target = "fuzz_targets.backwards_not_reversed"
     assert check(tmp_path, target, "--fail-fast") == 1
