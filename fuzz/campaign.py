@@ -36,7 +36,7 @@ CASES_PER_ROUND = 50
 MACHINES_PER_ROUND = 8
 SHRINK_BUDGET_S = 60.0      # per discrepancy, and never past the campaign's deadline
 SHRINK_MAX_RUNS = 400
-VARIANTS = 128              # data variants per drawn case, on the same built layers (see Driver.examine)
+VARIANTS = 64               # data variants per drawn case, on the same built layers (see Driver.examine)
 # Variants of a drawn case that the oracle cannot trace (tf_keras: stateful stacks given initial_state)
 # run eagerly at 15-70 ms each; a few of them cover the data, 64 would cost the campaign a quarter of its time.
 UNTRACEABLE_VARIANTS = 8
