@@ -218,11 +218,16 @@ def has_error(outcome):
 
 
 def structure_key(case):
-    """What must match for a built layer to serve another case: all but the data-only keys and the
-    steps (a reused layer is reset before its steps run; the stateful machine's growing step lists
-    then share one layer)."""
-    return json.dumps({k: v for k, v in case.items() if k not in ("seed", "weight_scale", "mask", "steps")}
-                      | {"masked": case["mask"] is not None}, sort_keys=True)
+    """What must match for a built layer to serve another case: all but the data-only keys (seed,
+    weight scale, the mask's values but not its shape). The steps are part of it: a traced layer
+    can accept what an eager one rejects (tf_keras: a stateful layer called with another batch size,
+    a mask of the wrong length), so a case is only ever run on a layer whose fresh run of the same
+    steps and shapes succeeded."""
+    mask = case["mask"]
+    mask_shape = None if mask is None else [len(mask)] + sorted({len(row) if isinstance(row, list) else -1
+                                                                  for row in mask})
+    return json.dumps({k: v for k, v in case.items() if k not in ("seed", "weight_scale", "mask")}
+                      | {"mask_shape": mask_shape}, sort_keys=True)
 
 
 class Session:

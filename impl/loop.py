@@ -114,8 +114,12 @@ def _looped(step, input_at, order, states, constants, mask, go_backwards, zero_o
                 if after.shape != before.shape:  # a mask of batch B > 1 broadcast over an input of batch 1
                     raise ValueError(f"Incompatible shape for value ({_dims(after.shape)}), expected ({_dims(before.shape)})")
             flat_output = masked
-            # zip() truncates like the oracle's when a cell returns fewer states than it declared.
+            # zip() truncates like the oracle's when a cell returns fewer states than it declared...
             final = [_where(mask_t, new, old) for new, old in zip(flat_new, flat_states)]
+            if len(final) != len(flat_states):
+                # ...and then its while_loop finds the body's states unlike the loop's (found by the fuzzer).
+                raise ValueError("The two structures don't have the same nested structure.\n\n"
+                                 f"First structure: {len(flat_states)} states\n\nSecond structure: {len(final)} states")
             states = tuple(pack_sequence_as(new_states, final)) if is_nested(new_states) else (final[0],)
             prev_output = flat_output
         else:

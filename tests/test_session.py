@@ -69,3 +69,21 @@ def test_the_session_says_how_each_case_ran():
     for seed in range(2):
         reference.run(dict(case, seed=seed))
     assert reference.last_path == "reused"
+
+
+@pytest.mark.parametrize("valid, invalid", [
+    # A traced stateful layer accepts another batch size, which the eager one rejects.
+    ({"flags": {"stateful": True}, "steps": [{"op": "call"}]},
+     {"flags": {"stateful": True}, "steps": [{"op": "call"}, {"op": "call", "batch": 1}]}),
+    # A traced layer accepts a mask longer than the input, which the eager one rejects.
+    ({"mask": [[1, 1, 1], [1, 0, 1]]}, {"mask": [[1, 1, 1, 1], [1, 1, 1, 1]]}),
+], ids=["stateful-batch", "mask-length"])
+def test_a_layer_is_never_reused_for_other_steps_or_mask_shapes(valid, invalid):
+    """Found by a 30-minute soak: these ran on layers traced for the valid case and passed."""
+    target = namespaces.resolve("tf_keras")
+    session = execute.Session(target)
+    base = {"cells": [{"kind": "simple", "units": 2}], "batch": 2, "timesteps": 3}
+    for seed in range(3):
+        session.run(dict(base, **valid, seed=seed))
+    bad = normalize(dict(base, **invalid))
+    assert execute.has_error(session.run(bad)) and session.last_path == "fresh"
