@@ -155,8 +155,8 @@ class Driver:
         if self._log.tell() and not _ends_with_newline(self.log_path):
             self._log.write("\n")  # a killed run's torn last line stays a line of its own
         stderr_path = os.path.join(spec["out"], "workers.log")
-        self.oracle = Worker(spec["oracle"], spec["timeout_s"], spec["memory_mb"], spec["recycle_every"], stderr_path)
-        self.impl = Worker(spec["impl"], spec["timeout_s"], spec["memory_mb"], spec["recycle_every"], stderr_path)
+        self.oracle = Worker(spec["oracle"], spec["timeout_s"], spec["memory_mb"], stderr_path)
+        self.impl = Worker(spec["impl"], spec["timeout_s"], spec["memory_mb"], stderr_path)
 
     def write(self, record):
         record["t"] = time.time()
@@ -477,7 +477,7 @@ def share(total, index, parts):
 
 
 def driver_specs(*, impl, oracle, out, seed, shard, workers, max_examples, deadline, fail_fast, xfail,
-                 timeout_s, shrink_budget_s=SHRINK_BUDGET_S, memory_mb=4096, recycle_every=None,
+                 timeout_s, shrink_budget_s=SHRINK_BUDGET_S, memory_mb=4096,
                  variants=VARIANTS):
     """One spec per driver: shard K of N is split again between the `workers` drivers."""
     k, n = shard
@@ -487,7 +487,7 @@ def driver_specs(*, impl, oracle, out, seed, shard, workers, max_examples, deadl
                           seed=seed, shard=(k, n), driver=(w, workers),
                           max_examples=share(max_examples, (k - 1) * workers + (w - 1), n * workers),
                           deadline=deadline, fail_fast=fail_fast, xfail=list(xfail), timeout_s=timeout_s,
-                          shrink_budget_s=shrink_budget_s, memory_mb=memory_mb, recycle_every=recycle_every,
+                          shrink_budget_s=shrink_budget_s, memory_mb=memory_mb,
                           variants=variants))
     return specs
 

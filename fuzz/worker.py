@@ -107,13 +107,12 @@ class Worker:
     """One target in one child process. `run(case)` -> ("ok", outcome, seconds, path) | ("crash"|"timeout", detail);
     `submit(case)` ... `collect()` pipelines requests."""
 
-    def __init__(self, target_name, timeout_s=20.0, memory_limit_mb=4096, recycle_every=None, stderr_path=None,
+    def __init__(self, target_name, timeout_s=20.0, memory_limit_mb=4096, stderr_path=None,
                  recycle_growth_mb=RECYCLE_GROWTH_MB, warm_answers=WARM_ANSWERS, rss_every=RSS_EVERY):
         self.target_name = target_name
         self.stderr_path = stderr_path
         self.timeout_s = timeout_s
         self.memory_limit = memory_limit_mb * 2 ** 20
-        self.recycle_every = recycle_every  # a fixed number of answers per child, if given
         self.recycle_growth = recycle_growth_mb * 2 ** 20
         self.warm_answers, self.rss_every = warm_answers, rss_every
         self.recycles = 0
@@ -123,7 +122,6 @@ class Worker:
         self.available = set()
         self.restarts = 0
         self._process = self._conn = None
-        self._served = 0
         self._ctx = multiprocessing.get_context("spawn")
         self._in_flight = collections.deque()  # (submit time, case, fresh) of requests not yet answered
         self._untraced = set()                 # structures whose traced reuse took a child down
@@ -150,7 +148,7 @@ class Worker:
                 else:
                     os.environ[k] = v
         child.close()
-        self._conn, self._served, self._answered = parent, 0, 0
+        self._conn, self._answered = parent, 0
         self._baseline, self._recycle_due = None, False
         if not parent.poll(STARTUP_TIMEOUT_S):
             self.stop()
@@ -216,8 +214,7 @@ class Worker:
 
     def submit(self, case, fresh=False):
         """Send a case (on a new layer if `fresh`); its answer comes from a later collect()."""
-        due = self._recycle_due or (self.recycle_every is not None and self._served >= self.recycle_every)
-        if self._process is None or (due and not self._in_flight):
+        if self._process is None or (self._recycle_due and not self._in_flight):
             if self._process is not None:
                 self.recycles += 1
             self.stop()
@@ -225,7 +222,6 @@ class Worker:
         self._send(case, fresh)
 
     def _send(self, case, fresh):
-        self._served += 1
         self._in_flight.append((time.monotonic(), case, fresh))
         trace = not self._untraced or execute.structure_key(normalize(case)) not in self._untraced
         try:
