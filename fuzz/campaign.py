@@ -343,19 +343,26 @@ class KnownDiscrepancies:
         self.out, self.offsets, self.records = out, {}, []
 
     def refresh(self):
-        for path in log_paths(self.out):
-            with open(path) as f:
-                f.seek(self.offsets.get(path, 0))
-                for line in iter(f.readline, ""):
-                    if not line.endswith("\n"):
-                        break  # being written: read it next time
-                    self.offsets[path] = f.tell()
-                    if line.startswith(self.PREFIX):
-                        try:
-                            self.records.append(json.loads(line))
-                        except json.JSONDecodeError:
-                            continue
+        for line in new_log_lines(self.out, self.offsets):
+            if line.startswith(self.PREFIX):
+                try:
+                    self.records.append(json.loads(line))
+                except json.JSONDecodeError:
+                    continue
         return self.records
+
+
+def new_log_lines(out, offsets):
+    """The complete lines appended to DIR's logs since `offsets` (path -> position), which it advances;
+    a line still being written is left for the next call."""
+    for path in log_paths(out):
+        with open(path) as f:
+            f.seek(offsets.get(path, 0))
+            for line in iter(f.readline, ""):
+                if not line.endswith("\n"):
+                    break
+                offsets[path] = f.tell()
+                yield line
 
 
 def _exit_on_term(signum, frame):
@@ -401,14 +408,14 @@ def aggregate(out, results, xfail=(), since=None, tail=None):
             seen[sig]["occurrences"] += n
     for (clauses, unsupported), n in tail.passed.items():
         results.record(clauses, ok=True, unsupported=unsupported, count=n)
-    originals = {_case_key(k["original"]) for k in found}
+    originals = [_case_key(k["original"]) for k in found]
     for (kind, clauses, case_key), n in tail.failed.items():
         v = {"kind": kind, "clauses": clauses}
-        explained = case_key in originals or any(differential.explains(k, v) for k in found)
+        known = next((k for k, original in zip(found, originals)
+                      if differential.explains(k, v) or original == case_key), None)
         blamed = set(clauses)
-        if explained:
-            known = next((k for k in found if differential.explains(k, v) or _case_key(k["original"]) == case_key))
-            blamed = (set(known["clauses"]) - differential.UBIQUITOUS) & set(clauses) or set(clauses)
+        if known is not None:
+            blamed = (set(known["clauses"]) - differential.UBIQUITOUS) & blamed or blamed
         results.record(sorted(blamed), ok=False, count=n)
         results.record(sorted(set(clauses) - blamed), ok=True, count=n)
     data = results.to_dict()
@@ -435,19 +442,12 @@ class LogTail:
         self.passed, self.failed, self.occurrences = Counter(), Counter(), Counter()
 
     def poll(self, xfail=()):
-        for path in log_paths(self.out):
-            with open(path) as f:
-                f.seek(self.offsets.get(path, 0))
-                while True:
-                    line = f.readline()
-                    if not line.endswith("\n"):
-                        break  # incomplete: read it next time
-                    self.offsets[path] = f.tell()
-                    try:
-                        record = json.loads(line)
-                    except json.JSONDecodeError:
-                        continue  # a torn line of a killed run
-                    self._add(record, xfail)
+        for line in new_log_lines(self.out, self.offsets):
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a torn line of a killed run
+            self._add(record, xfail)
         return self
 
     def _add(self, record, xfail):
