@@ -271,12 +271,11 @@ class Worker:
             if not self._process.is_alive():
                 break
             if rss_bytes(pid) > self.memory_limit:
-                self._kill(("crash", f"{self.target_name}: resident memory above "
-                                     f"{self.memory_limit // 2 ** 20} MiB; worker killed"))
-                return self._ready.popleft()
+                return self._fail(("crash", f"{self.target_name}: resident memory above "
+                                            f"{self.memory_limit // 2 ** 20} MiB; worker killed"))
             if time.monotonic() > deadline:
-                self._kill(("timeout", f"{self.target_name}: no result within {self.timeout_s:g}s; worker killed"))
-                return self._ready.popleft()
+                return self._fail(("timeout", f"{self.target_name}: no result within {self.timeout_s:g}s; "
+                                              "worker killed"))
         self._process.join(5.0)
         code = self._process.exitcode
         _, case, fresh = self._in_flight[0]
@@ -288,11 +287,23 @@ class Worker:
             self._untraced.add(execute.structure_key(normalize(case)))
             owed = self._terminate()
             self.start()
+            at = len(self._ready)
             for index, (_, case, fresh) in enumerate(owed):
                 self._send(case, fresh or index == 0)
-            return self._receive() if self._in_flight else self._ready.popleft()
-        self._kill(("crash", f"{self.target_name}: worker process died (exit code {code}{_signal_name(code)})"))
-        return self._ready.popleft()
+            return self._receive() if self._in_flight else self._take(at)  # a send failed
+        return self._fail(("crash", f"{self.target_name}: worker process died (exit code {code}{_signal_name(code)})"))
+
+    def _fail(self, answer):
+        """Kill the child and return `answer` for the request it was on. Answers kept by run() may
+        sit ahead of it in _ready: take it from its own place."""
+        at = len(self._ready)
+        self._kill(answer)
+        return self._take(at)
+
+    def _take(self, at):
+        answer = self._ready[at]
+        del self._ready[at]
+        return answer
 
 
 def _signal_name(code):

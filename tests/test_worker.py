@@ -104,3 +104,13 @@ def test_a_child_killed_by_a_traced_reuse_is_retried_fresh_and_that_structure_le
         assert worker.restarts == 1
     finally:
         worker.stop()
+
+
+def test_run_answers_its_own_case_when_the_child_dies_on_it(worker):
+    """run() keeps the answers of earlier requests aside; a crash on its own case must not hand one
+    of those back instead (the float64 recheck runs this way while variants are in flight)."""
+    worker.submit(dict(CASE, seed=1))
+    worker.submit(dict(CASE, seed=2))
+    crash = worker.run(ABORTS)
+    assert crash[0] == "crash" and "SIGABRT" in crash[1]
+    assert [worker.collect()[0] for _ in range(2)] == ["ok", "ok"]
