@@ -61,8 +61,9 @@ def _rss_mb(pids):
     return sum(rss_bytes(pid) for pid in pids) / 2 ** 20
 
 
-def _drive(mode, impl, oracle_name, blocks, queue):
-    """One benchmark driver (a process, like a campaign driver): its own worker processes."""
+def _drive(mode, impl, oracle_name, work, queue, started):
+    """One benchmark driver (a process, like a campaign driver): its own worker processes, taking
+    drawn cases (each with its variants) from the shared `work` queue until it is empty."""
     from fuzz import differential
     from fuzz.worker import Worker
     oracle = Worker(oracle_name, timeout_s=60)
@@ -72,12 +73,13 @@ def _drive(mode, impl, oracle_name, blocks, queue):
         impl_worker = Worker(impl, timeout_s=60)
         impl_worker.start()
         workers.append(impl_worker)
+    started.wait()  # every driver's workers are up: none takes work alone while another imports TF
     log = tempfile.TemporaryFile("w")
     totals = {"oracle": 0.0, "impl": 0.0, "compare": 0.0, "waited": 0.0}
     n = warm = 0
     rss_start = None
     start = time.perf_counter()
-    for block in blocks:
+    for block in iter(work.get, None):
         if mode == "oracle":
             verdicts = _oracle_alone(block, oracle)
         else:
@@ -127,9 +129,15 @@ def _oracle_alone(cases, oracle):
 
 def measure(mode, impl, oracle, stream, workers):
     ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
-    shares = [stream[i::workers] for i in range(workers)]  # drawn cases dealt out, variants kept together
-    procs = [ctx.Process(target=_drive, args=(mode, impl, oracle, share, queue)) for share in shares]
+    queue, work = ctx.Queue(), ctx.Queue()
+    # Drawn cases (variants kept together) go to whichever driver is free, as in a campaign; a fixed
+    # split left one driver idle while the other finished its share of the costlier cases.
+    for block in stream:
+        work.put(block)
+    for _ in range(workers):
+        work.put(None)
+    started = ctx.Barrier(workers)
+    procs = [ctx.Process(target=_drive, args=(mode, impl, oracle, work, queue, started)) for _ in range(workers)]
     start = time.perf_counter()
     for p in procs:
         p.start()
@@ -158,9 +166,10 @@ def campaign_rate(impl, workers, seconds, variants):
     return results["examples"] / max(results["elapsed_s"], 1e-9), results
 
 
-def soak(impl, seconds, variants):
+def soak(impl, seconds, variants, json_path=None):
     """Run a real campaign and sample the resident memory of its whole process tree every 30 s, by
-    role: the main process, the drivers, the workers (oracle and implementation)."""
+    role: the main process, the drivers, the workers (oracle and implementation). `json_path` gets
+    every sample with each process's own RSS too, to tell which one grows."""
     from fuzz.worker import rss_bytes
     out = tempfile.mkdtemp(prefix="rnnconf-soak-")
     proc = subprocess.Popen([sys.executable, "-m", "rnnconf.cli", "check", "--impl", impl, "--skip-suite",
@@ -173,19 +182,28 @@ def soak(impl, seconds, variants):
         if proc.poll() is not None:
             break  # ended during the wait: nothing left to sample
         roles = {"main": 0.0, "drivers": 0.0, "workers": 0.0}
+        processes = {}
         for pid, depth in _tree(proc.pid):
-            roles[("main", "drivers", "workers")[min(depth, 2)]] += rss_bytes(pid) / 2 ** 20
+            role = ("main", "drivers", "workers")[min(depth, 2)]
+            mb = rss_bytes(pid) / 2 ** 20
+            roles[role] += mb
+            processes[str(pid)] = {"role": role, "rss": round(mb, 1)}
         sample = {"t": round(time.time() - start), "total": round(sum(roles.values()), 1),
-                  **{k: round(v, 1) for k, v in roles.items()}}
+                  **{k: round(v, 1) for k, v in roles.items()}, "processes": processes}
         samples.append(sample)
         print(f"  t={sample['t']:5d}s  rss={sample['total']:8.1f} MB  (main {sample['main']:.0f}, "
               f"drivers {sample['drivers']:.0f}, workers {sample['workers']:.0f})", flush=True)
+        if json_path:  # rewritten each sample: a killed soak keeps what it measured
+            Path(json_path).write_text(json.dumps({"samples": samples, "out": out}))
     results = json.loads((Path(out) / "results.json").read_text())
     growth = memory_growth(samples)
     print(f"soak: {results['examples']} examples in {results['elapsed_s']:.0f}s "
           f"({results['examples'] / max(results['elapsed_s'], 1):.0f}/s), RSS after warm-up "
           f"{growth['first']:.0f} -> {growth['last']:.0f} MB; growth: trend {growth['trend']:+.1f} MB over the run, "
           f"peaks {growth['peaks']:+.1f} MB, last - first {growth['last'] - growth['first']:+.1f} MB (target < 50 MB)")
+    if json_path:
+        Path(json_path).write_text(json.dumps({"samples": samples, "out": out, "growth": growth,
+                                               "examples": results["examples"], "elapsed_s": results["elapsed_s"]}))
     return samples, growth
 
 
@@ -234,7 +252,7 @@ def main(argv=None):
         from fuzz import campaign
         args.variants = campaign.VARIANTS
     if args.soak:
-        soak(args.impl, args.soak, args.variants)
+        soak(args.impl, args.soak, args.variants, args.json)
         return 0
     stream, generation = draw_stream(args.draws, args.variants, args.seed)
     n_examples = sum(len(b) for b in stream)

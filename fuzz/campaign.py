@@ -81,6 +81,21 @@ def read_log(path):
     return records
 
 
+def example_cases(records):
+    """The case of each example record, in order. A passing variant after a drawn case's first is
+    logged by reference ("variant" i "of" example n; ~1 KB less per example, most of a log): it is
+    rebuilt here the way differential.variants made it."""
+    drawn = {}
+    for r in records:
+        if r["type"] != "example":
+            continue
+        if "case" in r:
+            drawn[r["n"]] = r["case"]
+            yield r["case"]
+        else:
+            yield differential.variants(drawn[r["of"]], r["variant"] + 1)[-1]
+
+
 def _ends_with_newline(path):
     with open(path, "rb") as f:
         f.seek(-1, os.SEEK_END)
@@ -147,6 +162,7 @@ class Driver:
         self.examples = sum(1 for r in previous if r["type"] == "example")
         self.round = max([r["round"] for r in previous if r["type"] == "round"] or [0])
         self.found = self.round_errors = 0
+        self.drawn_example = None  # the example number of the current drawn case's first variant
         # One database per driver: another driver's half-shrunk case must not be replayed here.
         k, n = spec["shard"]
         self.db = RoundDatabase(os.path.join(spec["out"], "hypothesis", f"{k}-{n}-w{spec['driver'][0]}"))
@@ -269,7 +285,12 @@ class Driver:
             self.shrink_runs += 1
         else:
             self.examples += 1
-            self.write({"type": "example", "n": self.examples, "case": v["case"], "clauses": v["clauses"],
+            if variant_index == 0:
+                self.drawn_example = self.examples
+            # A failing example keeps its whole case: results count failures per case.
+            what = ({"case": v["case"]} if variant_index == 0 or not (v["ok"] or v["unsupported"])
+                    else {"variant": variant_index, "of": self.drawn_example})  # see example_cases
+            self.write({"type": "example", "n": self.examples, **what, "clauses": v["clauses"],
                         "ok": v["ok"], "unsupported": v["unsupported"], "kind": v["kind"], "side": v["side"],
                         "seconds": {k: round(t, 6) for k, t in v["seconds"].items() if t is not None}})
         if v["ok"] or v["unsupported"]:

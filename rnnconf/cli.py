@@ -29,6 +29,7 @@ class UsageError(Exception):
 
 
 def _parser():
+    from fuzz.campaign import VARIANTS
     parser = argparse.ArgumentParser(prog="rnnconf", description="Conformance suite and differential fuzzer "
                                      "for tf.keras.layers.RNN (Keras 2).")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -52,8 +53,9 @@ def _parser():
                        help="a worker whose resident memory passes this is killed: a `crash` discrepancy")
     check.add_argument("--shrink-budget", type=float, default=60.0, metavar="SECONDS",
                        help="time spent shrinking one discrepancy at most")
-    check.add_argument("--variants", type=int, default=None, metavar="K",
-                       help="seeds run per drawn configuration on the same built layers (default 32)")
+    check.add_argument("--variants", type=int, default=VARIANTS, metavar="K",
+                       help=f"data variants (seed, weight scale, mask values) run per drawn configuration "
+                            f"on the same built layers (default {VARIANTS})")
     check.add_argument("--no-progress", action="store_true", help="no progress bar (a summary line at the end)")
     report = sub.add_parser("report", help="re-render results.json files, merging shards")
     report.add_argument("results", nargs="+", metavar="RESULTS.json")
@@ -137,7 +139,8 @@ def read_xfail(path):
 
 def _validate(args):
     shard = parse_shard(args.shard)
-    for name in ("budget", "max_examples", "workers", "example_timeout", "shrink_budget", "worker_memory"):
+    for name in ("budget", "max_examples", "workers", "example_timeout", "shrink_budget", "worker_memory",
+                 "variants"):
         value = getattr(args, name)
         if value is not None and value <= 0:
             raise UsageError(f"--{name.replace('_', '-')} must be positive; got {value}")
@@ -257,7 +260,7 @@ def check(args):
         impl=args.impl, oracle=args.oracle, out=out, seed=meta["seed"], shard=shard, workers=workers,
         max_examples=args.max_examples, deadline=deadline, fail_fast=args.fail_fast, xfail=xfail,
         timeout_s=args.example_timeout, shrink_budget_s=args.shrink_budget, memory_mb=args.worker_memory,
-        variants=args.variants or campaign.VARIANTS)
+        variants=args.variants)
 
     tail = campaign.LogTail(out)  # follows the logs; results.json is rebuilt from its tallies
 

@@ -26,3 +26,12 @@ def test_a_steady_leak_shows_in_every_measure():
 def test_warm_up_is_left_out():
     totals = [100, 400, 900] + [1000] * 20
     assert throughput.memory_growth(_samples(totals))["first"] == 1000
+
+
+def test_the_stream_is_shared_out_whole_between_drivers():
+    # Cheap workers (the reference on both sides): every drawn case is run once, by whichever driver
+    # is free, and its variants stay together.
+    stream = [[{"cells": [{"kind": "simple", "units": 2}], "seed": 10 * block + v} for v in range(3)]
+              for block in range(6)]
+    row = throughput.measure("differential", "reference", "reference", stream, workers=2)
+    assert row["examples"] == 18 and row["workers"] == 2 and row["rate"] > 0

@@ -17,7 +17,7 @@ import pytest
 
 from conformance import execute
 from conformance.cases import normalize
-from fuzz import campaign
+from fuzz import campaign, differential
 from rnnconf import cli
 
 TESTS = Path(__file__).parent
@@ -44,7 +44,7 @@ def results(out):
 
 
 def logged_cases(out):
-    return [r["case"] for p in campaign.log_paths(str(out)) for r in campaign.read_log(p) if r["type"] == "example"]
+    return [case for p in campaign.log_paths(str(out)) for case in campaign.example_cases(campaign.read_log(p))]
 
 
 @pytest.mark.parametrize("target, clause", [
@@ -63,6 +63,8 @@ def test_finds_and_shrinks_a_planted_bug(tmp_path, target, clause):
     assert config.get("batch", 2) <= 2 and config.get("timesteps", 4) <= 3 and len(config["cells"]) == 1, config
     assert data["examples"] <= 300
     assert data["clauses"][clause]["failures"] >= 1
+    examples = [r for p in campaign.log_paths(str(tmp_path)) for r in campaign.read_log(p) if r["type"] == "example"]
+    assert all("case" in r for r in examples if not r["ok"]), "a failing example is logged with its whole case"
 
 
 def test_reproducer_fails_while_the_bug_is_there(tmp_path):
@@ -109,7 +111,7 @@ def test_shards_split_the_examples(tmp_path):
         assert check(tmp_path, "reference", "--shard", f"{k}/2", max_examples=20) == 0
     one = campaign.read_log(str(tmp_path / "log-1-2-w1.jsonl"))
     two = campaign.read_log(str(tmp_path / "log-2-2-w1.jsonl"))
-    cases = [[json.dumps(r["case"], sort_keys=True) for r in log if r["type"] == "example"] for log in (one, two)]
+    cases = [[json.dumps(case, sort_keys=True) for case in campaign.example_cases(log)] for log in (one, two)]
     assert len(cases[0]) == len(cases[1]) == 10
     assert len(set(cases[0]) & set(cases[1])) <= 2  # Hypothesis starts both from the simplest case
 
@@ -210,6 +212,7 @@ def test_xfail_accepts_known_kinds_and_warns_about_unused_entries(tmp_path, caps
 
 @pytest.mark.parametrize("argv, message", [
     (["--shard", "3/2"], "--shard"),
+    (["--variants", "0"], "--variants must be positive; got 0"),
     (["--xfail", "/nonexistent/xfail.txt"], "cannot read --xfail"),
     (["--impl", "no_such_module_for_rnnconf"], "cannot import implementation module"),
 ])
@@ -237,6 +240,10 @@ def test_each_drawn_case_runs_as_seed_variants_on_reused_layers(tmp_path):
         structures = {execute.structure_key(normalize(c)) for c in block}
         assert len(structures) == 1, "the variants of one drawn case differ only in their data"
         assert len({c.get("seed", 0) for c in block}) == 8
+    # Passing variants after the first are logged by reference, and rebuilt as they ran.
+    records = [r for p in campaign.log_paths(str(tmp_path)) for r in campaign.read_log(p) if r["type"] == "example"]
+    assert ["case" in r for r in records] == ([True] + [False] * 7) * 3
+    assert cases[8:16] == differential.variants(cases[8], 8)
 
 
 def test_a_case_the_oracle_cannot_trace_runs_only_a_few_variants(tmp_path):
