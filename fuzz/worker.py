@@ -15,8 +15,11 @@ the requests still in flight are answered "lost", and the next request starts a 
 Memory: a worker clears the framework's session every `CLEAR_EVERY` fresh layers and then hands
 freed heap back to the system (gc, malloc_trim). That is not all: tf_keras keeps about 0.1 MB of
 native memory per fresh layer that nothing releases. So the parent samples the child's resident
-memory and, once it has grown `recycle_growth_mb` above what it was when warm, restarts the child
-at the next moment nothing is in flight (a TF import, ~4 s, every few minutes).
+memory and, once it has grown `recycle_growth_mb` above its warm peak, restarts the child at the
+next moment nothing is in flight (a TF import, ~4 s). The warm peak is the highest sample between
+`warm_answers` and `peak_answers`: a tf_keras worker's memory swings by 60-80 MB as its layer pool
+fills and is cleared, so one sample taken at a low point made that swing look like a leak and
+restarted each oracle worker every 2-4 minutes (6 restarts in a 12-minute soak).
 """
 import collections
 import multiprocessing
@@ -31,8 +34,9 @@ from conformance.cases import normalize
 WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
               "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
 CLEAR_EVERY = 100  # fresh layers between framework clear_session() calls (in execute.Session)
-RECYCLE_GROWTH_MB = 64  # resident growth over the warm baseline that restarts a worker
-WARM_ANSWERS = 4000     # answers after which a worker's resident memory is its baseline (pool full)
+RECYCLE_GROWTH_MB = 32  # resident growth over the warm peak that restarts a worker
+WARM_ANSWERS = 4000     # answers before the warm peak is sampled (imports, first layers)
+PEAK_ANSWERS = 20000    # the warm peak is the highest sample up to here (~2 minutes of a tf_keras worker)
 RSS_EVERY = 64          # answers between samples of the child's resident memory
 STARTUP_TIMEOUT_S = 180.0
 _POLL_S = 0.05
@@ -108,13 +112,14 @@ class Worker:
     `submit(case)` ... `collect()` pipelines requests."""
 
     def __init__(self, target_name, timeout_s=20.0, memory_limit_mb=4096, stderr_path=None,
-                 recycle_growth_mb=RECYCLE_GROWTH_MB, warm_answers=WARM_ANSWERS, rss_every=RSS_EVERY):
+                 recycle_growth_mb=RECYCLE_GROWTH_MB, warm_answers=WARM_ANSWERS, peak_answers=PEAK_ANSWERS,
+                 rss_every=RSS_EVERY):
         self.target_name = target_name
         self.stderr_path = stderr_path
         self.timeout_s = timeout_s
         self.memory_limit = memory_limit_mb * 2 ** 20
         self.recycle_growth = recycle_growth_mb * 2 ** 20
-        self.warm_answers, self.rss_every = warm_answers, rss_every
+        self.warm_answers, self.peak_answers, self.rss_every = warm_answers, peak_answers, rss_every
         self.recycles = 0
         self._baseline = None
         self._recycle_due = False
@@ -239,10 +244,11 @@ class Worker:
         return self._receive()
 
     def _watch_growth(self, pid):
+        if self._answered < self.warm_answers:
+            return
         rss = rss_bytes(pid)
-        if self._baseline is None:
-            if self._answered >= self.warm_answers:
-                self._baseline = rss
+        if self._baseline is None or self._answered <= self.peak_answers:
+            self._baseline = max(self._baseline or 0, rss)  # the warm peak
         elif rss > self._baseline + self.recycle_growth:
             self._recycle_due = True
 

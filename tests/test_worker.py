@@ -72,18 +72,39 @@ def _reference():
 
 
 def test_a_child_whose_memory_keeps_growing_is_restarted_between_cases():
-    worker = Worker("fuzz_targets.leaks", timeout_s=30, recycle_growth_mb=20, warm_answers=4, rss_every=2)
+    worker = Worker("fuzz_targets.leaks", timeout_s=30, recycle_growth_mb=20, warm_answers=4, peak_answers=8,
+                    rss_every=2)
     try:
         leaking = dict(CASE, flags={"return_state": True})
-        for seed in range(30):  # 4 MiB kept per case: 120 MiB without restarts
+        for seed in range(40):  # 4 MiB kept per case: 160 MiB without restarts
             assert worker.run(dict(leaking, seed=seed))[0] == "ok"
         assert worker.recycles >= 2 and worker.restarts == 0
     finally:
         worker.stop()
 
 
+def test_a_child_whose_memory_swings_without_growing_is_not_restarted():
+    # 40 MiB up and down every 10 cases; the warm peak is taken over answers 4-24, two full swings.
+    worker = Worker("fuzz_targets.swings", timeout_s=30, recycle_growth_mb=20, warm_answers=4, peak_answers=24,
+                    rss_every=1)
+    try:
+        swinging = dict(CASE, flags={"return_state": True})
+        for seed in range(60):
+            assert worker.run(dict(swinging, seed=seed))[0] == "ok"
+        assert worker.recycles == 0 and worker.restarts == 0
+        # One sample taken low in the swing (the former baseline) would have restarted it.
+        worker.stop()
+        worker = Worker("fuzz_targets.swings", timeout_s=30, recycle_growth_mb=20, warm_answers=4, peak_answers=4,
+                        rss_every=1)
+        for seed in range(60):
+            assert worker.run(dict(swinging, seed=seed))[0] == "ok"
+        assert worker.recycles >= 1
+    finally:
+        worker.stop()
+
+
 def test_a_child_that_does_not_grow_is_not_restarted(worker):
-    worker.rss_every, worker.warm_answers = 2, 4
+    worker.rss_every, worker.warm_answers, worker.peak_answers = 2, 4, 8
     for seed in range(30):
         assert worker.run(dict(CASE, seed=seed))[0] == "ok"
     assert worker.recycles == 0
