@@ -3,7 +3,9 @@
 Layout of a campaign directory DIR:
   campaign.json        seed, impl, oracle, first start: what a resumed run must agree with
   log-K-N-wW.jsonl     one append-only log per driver (shard K of N, driver W): examples,
-                       discrepancies (already shrunk), occurrences of known ones, rounds
+                       discrepancies (already shrunk), occurrences of known ones, rounds; a
+                       passing variant after a drawn case's first is logged by reference
+                       (example_cases rebuilds it)
   hypothesis/          Hypothesis's example database: failures found once are replayed first
   results.json, repro/ derived from the logs by `aggregate` (rewritten while the run goes on)
 
