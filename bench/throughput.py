@@ -12,7 +12,9 @@ workers:
 Printed: examples/s, the ratio b/a, RSS of all worker processes after warm-up and at the end, and
 the time per example in each phase (generation; oracle and implementation, as measured inside the
 workers; comparison; bookkeeping = the driver's wall time per example beyond the slower worker's
-and the comparison: pipes, pickling, logging, idle gaps; pipelining hides most of it).
+and the comparison: pipes, pickling, logging, idle gaps; pipelining hides most of it), and the CPU
+time per example of each process (driver, oracle worker, implementation worker) with the cores kept
+busy: near the core count, the run is bound by CPU and only less work per example makes it faster.
 `--campaign S` also times real S-second runs of `rnnconf check`, Hypothesis and the stateful
 machine included: the mixed campaign the issue's 300 examples/s is about.
 
@@ -61,6 +63,15 @@ def _rss_mb(pids):
     return sum(rss_bytes(pid) for pid in pids) / 2 ** 20
 
 
+def _cpu_s(pid):
+    """CPU seconds (user + system, all threads) process `pid` has used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _drive(mode, impl, oracle_name, work, queue, started):
     """One benchmark driver (a process, like a campaign driver): its own worker processes, taking
     drawn cases (each with its variants) from the shared `work` queue until it is empty."""
@@ -78,6 +89,10 @@ def _drive(mode, impl, oracle_name, work, queue, started):
     totals = {"oracle": 0.0, "impl": 0.0, "compare": 0.0, "waited": 0.0}
     n = warm = 0
     rss_start = None
+    roles = {"driver": os.getpid(), "oracle": oracle._process.pid}
+    if mode == "differential":
+        roles["impl"] = impl_worker._process.pid
+    cpu_start = {role: _cpu_s(pid) for role, pid in roles.items()}
     start = time.perf_counter()
     for block in iter(work.get, None):
         if mode == "oracle":
@@ -100,11 +115,12 @@ def _drive(mode, impl, oracle_name, work, queue, started):
                 if v["oracle_error"]:
                     break  # the campaign stops a drawn case's variants at an error path too
     wall = time.perf_counter() - start
+    cpu = {role: _cpu_s(pid) - cpu_start[role] for role, pid in roles.items()}
     rss_end = _rss_mb([w._process.pid for w in workers])
     for w in workers:
         w.stop()
     queue.put({"n": n, "wall": wall, "totals": totals, "rss_start": rss_start or rss_end, "rss_end": rss_end,
-               "since_warm": time.perf_counter() - (warm or start)})
+               "since_warm": time.perf_counter() - (warm or start), "cpu": cpu})
 
 
 def _oracle_alone(cases, oracle):
@@ -150,10 +166,14 @@ def measure(mode, impl, oracle, stream, workers):
     totals = {k: sum(p["totals"][k] for p in parts) for k in ("oracle", "impl", "compare", "waited")}
     busy = sum(p["wall"] for p in parts)
     waited = totals.pop("waited")
+    # CPU by role, to tell a saturated machine (cores busy near the core count) from idle waits.
+    cpu = {role: sum(p["cpu"].get(role, 0.0) for p in parts) for role in ("driver", "oracle", "impl")}
     return {"mode": mode, "workers": workers, "examples": n, "wall_s": wall, "rate": n / wall,
             "rss_start_mb": sum(p["rss_start"] for p in parts), "rss_end_mb": sum(p["rss_end"] for p in parts),
             "per_example_ms": {**{k: 1000 * v / n for k, v in totals.items()},
                                "bookkeeping": 1000 * (busy - waited - totals["compare"]) / n},
+            "cpu_ms_per_example": {k: 1000 * v / n for k, v in cpu.items() if v},
+            "cores_busy": sum(cpu.values()) / wall,
             "elapsed_total_s": time.perf_counter() - start}
 
 
@@ -268,6 +288,8 @@ def main(argv=None):
             phases = "  ".join(f"{k} {v:.2f}" for k, v in row["per_example_ms"].items())
             print(f"  {row['mode']:12s} {row['examples']:6d} examples  {row['rate']:7.1f} examples/s  "
                   f"RSS {row['rss_start_mb']:.0f} -> {row['rss_end_mb']:.0f} MB  ms/example: {phases}")
+            cpu = "  ".join(f"{k} {v:.2f}" for k, v in row["cpu_ms_per_example"].items())
+            print(f"  {'':12s} CPU ms/example by process: {cpu}  (cores busy {row['cores_busy']:.2f} of {os.cpu_count()})")
         print(f"  differential / oracle alone: {diff['rate'] / oracle_only['rate']:.2f}  (target >= 0.8)")
     by = {(r["mode"], r["workers"]): r for r in rows}
     if ("differential", 1) in by and ("differential", 2) in by:

@@ -7,6 +7,9 @@ these dicts and NumPy arrays between them.
 Weights and inputs come from the case's seed, not from the implementation, so both sides get the
 same numbers: 2-D weights are N(0, scale^2 / rows), so recurrent kernels have spectral radius near
 `weight_scale` and state-carrying mistakes cannot fade away; 1-D weights and inputs are N(0, 1)-ish.
+`perturbation` multiplies each of those values by 1 + size * N(0, 1), from noise streams of their own
+(a case without it draws exactly the same numbers): compare.py's probe of how much float32 rounding
+a case amplifies.
 """
 import numpy as np
 
@@ -31,6 +34,7 @@ DEFAULTS = {
     "reverse_inputs": False, # feed the seed's inputs reversed in time (metamorphic go_backwards checks)
     "seed": 0,
     "weight_scale": 1.0,
+    "perturbation": None,    # [relative size, draw]: noise on every generated value (see perturbed)
 }
 BUILTIN_LAYERS = {"SimpleRNN": "simple", "GRU": "gru", "LSTM": "lstm"}
 CELL_CLASSES = {"simple": "SimpleRNNCell", "gru": "GRUCell", "lstm": "LSTMCell"}
@@ -115,6 +119,21 @@ def step_rng(case, step_index, purpose):
     return np.random.default_rng([case["seed"], step_index, purpose])
 
 
+def perturbed(case, values, *where):
+    """`values` (an array, or a list nest of them) with the case's relative perturbation applied; the
+    noise stream is named by the draw and `where` (which values), so each array gets its own."""
+    if not case.get("perturbation"):
+        return values
+    size, draw = case["perturbation"]
+    rng = np.random.default_rng([case["seed"], 7919, draw, *where])
+
+    def apply(x):
+        if isinstance(x, list):
+            return [apply(item) for item in x]
+        return (x * (1 + size * rng.standard_normal(np.shape(x)))).astype(x.dtype)
+    return apply(values)
+
+
 def inputs_for(case, step_index, batch=None):
     """Input array for one call, in the layer's own layout (time-major when the flag says so)."""
     batch = batch or case["batch"]
@@ -125,6 +144,7 @@ def inputs_for(case, step_index, batch=None):
             tokens = tokens * np.asarray(case["mask"], dtype=tokens.dtype)[:batch]
         return tokens.astype("int32")
     x = rng.normal(0.0, 1.0, [batch, case["timesteps"]] + list(case["features"])).astype(case["dtype"])
+    x = perturbed(case, x, step_index, 1)
     if case["reverse_inputs"]:
         x = x[:, ::-1]
     return np.swapaxes(x, 0, 1).copy() if flag(case, "time_major") else x
@@ -149,7 +169,7 @@ def weights_for(shapes_dtypes, case):
         else:
             w = rng.normal(0.0, 0.5, shape)
         out.append(w.astype(dtype))
-    return out
+    return perturbed(case, out, 99)
 
 
 # ---- building layers ------------------------------------------------------------------------------

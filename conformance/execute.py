@@ -8,8 +8,8 @@ the seed's weights are set (and a stateful layer reset), for real. An error in t
 the outcome of step 0, so first-call errors (ERR-04, ERR-05) stay visible.
 
 `Session` runs many cases on one target and reuses a built layer for the next case of the same
-structure (same everything but seed, weight scale and mask values): set_weights, reset_states and
-a call replace construction and the build call. A layer reused `compile_after` times (by default
+structure (same everything but seed, weight scale, perturbation and mask values): set_weights,
+reset_states and a call replace construction and the build call. A layer reused `compile_after` times (by default
 from its first reuse) is from then on called through the target's compiler: for tf_keras a traced
 tf.function, 1-3 ms a call instead of 11-45 ms eagerly, after a one-off trace of 100-300 ms. Only
 layers whose fresh run succeeded are reused, so construction- and first-call-time behaviour is
@@ -21,8 +21,8 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .cases import (build_embedding, build_layer, flag, inputs_for, mask_for, normalize, random_states,
-                    state_structure, step_rng, weights_for)
+from .cases import (build_embedding, build_layer, flag, inputs_for, mask_for, normalize, perturbed,
+                    random_states, state_structure, step_rng, weights_for)
 
 _WRAPPED = "Exception encountered when calling"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -102,13 +102,13 @@ class Runner:
         if step.get("initial_state", case["initial_state"]):
             rng = step_rng(case, step_index, 2)
             batch = step.get("batch", case["batch"])
-            kwargs["initial_state"] = _native(target, random_states(state_structure(case), batch, rng,
-                                                                    case["dtype"]))
+            states = random_states(state_structure(case), batch, rng, case["dtype"])
+            kwargs["initial_state"] = _native(target, perturbed(case, states, step_index, 2))
         if case["constants"]:
             rng = step_rng(case, step_index, 3)
             batch = step.get("batch", case["batch"])
-            kwargs["constants"] = [target.to_native(rng.normal(0, 1, [batch] + list(s)).astype(case["dtype"]))
-                                   for s in case["constants"]]
+            constants = [rng.normal(0, 1, [batch] + list(s)).astype(case["dtype"]) for s in case["constants"]]
+            kwargs["constants"] = [target.to_native(c) for c in perturbed(case, constants, step_index, 3)]
         if step.get("list_input"):  # [x, *initial_state, *constants] as one list (ERR-26, ERR-47)
             extra = (kwargs.pop("initial_state", None) or []) + (kwargs.pop("constants", None) or [])
             self._install_weights()
@@ -217,17 +217,20 @@ def has_error(outcome):
     return bool(outcome["error"]) or any("error" in s for s in outcome["steps"])
 
 
+DATA_ONLY_KEYS = ("seed", "weight_scale", "perturbation", "mask")
+
+
 def structure_key(case):
     """What must match for a built layer to serve another case: all but the data-only keys (seed,
-    weight scale, the mask's values but not its shape). The steps are part of it: a traced layer
+    weight scale, perturbation, the mask's values but not its shape). The steps are part of it: a traced layer
     can accept what an eager one rejects (tf_keras: a stateful layer called with another batch size,
     a mask of the wrong length), so a case is only ever run on a layer whose fresh run of the same
     steps and shapes succeeded."""
     mask = case["mask"]
     mask_shape = None if mask is None else [len(mask)] + sorted({len(row) if isinstance(row, list) else -1
                                                                   for row in mask})
-    return json.dumps({k: v for k, v in case.items() if k not in ("seed", "weight_scale", "mask")}
-                      | {"mask_shape": mask_shape}, sort_keys=True)
+    return json.dumps({k: v for k, v in case.items() if k not in DATA_ONLY_KEYS} | {"mask_shape": mask_shape},
+                      sort_keys=True)
 
 
 class Session:

@@ -28,7 +28,7 @@ def run_pair(impl, oracle, case):
     """(oracle outcome, implementation outcome, mismatches) for one case."""
     case = normalize(case)
     expected, actual = execute.run(oracle, case), execute.run(impl, case)
-    recheck = (lambda: execute.run(oracle, dict(case, dtype="float64"))) if case["dtype"] == "float32" else None
+    recheck = compare.float64_recheck(lambda c: execute.run(oracle, c), case)
     mismatches = compare.compare(expected, actual, case, recheck_f64=recheck,
                                  structural_only=is_stochastic(case))
     return expected, actual, mismatches

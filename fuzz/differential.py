@@ -77,11 +77,11 @@ def judge(case, oracle_result, impl_result, oracle, impl):
                        seconds=seconds)
     actual = impl_result[1]
     full = normalize(case)
-    recheck = None
-    if full["dtype"] == "float32":
-        def recheck():
-            result = oracle.run(dict(case, dtype="float64"))
-            return result[1] if result[0] == "ok" else None
+
+    def run_oracle(c):
+        result = oracle.run(c)
+        return result[1] if result[0] == "ok" else None
+    recheck = cmp.float64_recheck(run_oracle, full)
     start = time.perf_counter()
     mismatches = cmp.compare(expected, actual, full, recheck_f64=recheck, structural_only=is_stochastic(full))
     seconds["compare"] = time.perf_counter() - start

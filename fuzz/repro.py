@@ -70,7 +70,7 @@ def main():
     show(f"oracle ({{args.oracle}})", expected)
     actual = execute.run(impl, case)
     show(f"implementation ({{args.impl}})", actual)
-    recheck = (lambda: execute.run(oracle, dict(case, dtype="float64"))) if case["dtype"] == "float32" else None
+    recheck = compare.float64_recheck(lambda c: execute.run(oracle, c), case)
     mismatches = compare.compare(expected, actual, case, recheck_f64=recheck, structural_only=is_stochastic(case))
     for m in mismatches:
         print(f"MISMATCH {{m.kind}} at step {{m.step}} {{m.path}}: {{m.detail}}")

@@ -46,3 +46,65 @@ def test_a_small_slip_is_still_caught_at_the_widest_bound(dtype, slip, rounding)
     outcome = lambda x: {"steps": [{"op": "call", "result": x}] * 5, "error": None}  # noqa: E731
     assert {m.kind for m in compare.compare(outcome(expected), outcome(slipped), case)} == {"value"}
     assert compare.compare(outcome(expected), outcome(expected * (1 + rounding)), case) == []
+
+
+# Found by a 30-minute soak: step 1 of the reference's float32 result was 1.5e-4 from the oracle's
+# traced one and from float64, while the oracle's traced float32 happened to be 7e-6 from float64.
+# A tanh update gate lets (1 - z) reach 2: the recurrence expands, and one rounding's worth of
+# perturbation moves the float64 result by up to 7e-4, so 1.5e-4 is legitimate float32 rounding.
+EXPANDING_F32 = {"cells": [{"kind": "gru", "units": 1, "activation": "linear", "recurrent_activation": "tanh",
+                            "implementation": 1, "dropout": 0.5}],
+                 "seed": 10303419, "layer": "GRU", "features": [4], "batch": 1, "timesteps": 5,
+                 "flags": {"return_sequences": False, "stateful": True}, "mask": [[1, 1, 1, 1, 1]],
+                 "initial_state": True, "steps": [{"op": "call"}, {"op": "call", "initial_state": True}]}
+
+
+def test_float32_rounding_an_expanding_recurrence_amplifies_passes_on_the_probes():
+    oracle, reference = namespaces.resolve("tf_keras"), namespaces.resolve("reference")
+    case = normalize(EXPANDING_F32)
+    session = execute.Session(oracle)
+    for _ in range(3):  # the third run is traced, as in the soak that found it
+        expected = session.run(case)
+    assert session.last_path == "traced"
+    actual = execute.run(reference, case)
+    recheck = compare.float64_recheck(lambda c: execute.run(oracle, c), case)
+    answers = recheck()
+    assert len(answers["perturbed"]) == compare.SENSITIVITY_PROBES
+    step1 = lambda outcome: np.asarray(outcome["steps"][1]["result"], dtype=np.float64)  # noqa: E731
+    oracle_drift = np.abs(step1(expected) - step1(answers["float64"])).max()
+    reference_drift = np.abs(step1(actual) - step1(answers["float64"])).max()
+    sensitivity = max(np.abs(step1(p) - step1(answers["float64"])).max() for p in answers["perturbed"])
+    assert oracle_drift < reference_drift < sensitivity  # the oracle's drift alone was too lucky a yardstick
+    assert compare.compare(expected, actual, case, recheck_f64=lambda: answers) == []
+
+
+def _outcome(x):
+    return {"steps": [{"op": "call", "result": np.asarray(x)}], "error": None}
+
+
+@pytest.mark.parametrize("sensitivity, passes", [(1e-3, True), (1e-7, False)])
+def test_a_float32_difference_passes_only_within_what_the_probes_measured(sensitivity, passes):
+    """1e-3 apart, over the float32 bound; the oracle's float32 equals float64 exactly (no drift to
+    lean on): the probes' sensitivity alone decides."""
+    case = normalize({"cells": [{"kind": "simple", "units": 2}], "timesteps": 4})
+    truth = np.array([[0.5, -1.0], [0.25, 2.0]])
+    expected, actual = truth.astype(np.float32), (truth + 1e-3).astype(np.float32)
+    answers = {"float64": _outcome(truth), "perturbed": [_outcome(truth + sensitivity), _outcome(truth)]}
+    mismatches = compare.compare(_outcome(expected), _outcome(actual), case, recheck_f64=lambda: answers)
+    assert (mismatches == []) is passes
+    if not passes:
+        assert mismatches[0].stats["sensitivity"] == pytest.approx(sensitivity)
+
+
+def test_a_bare_float64_outcome_is_still_accepted_as_the_recheck():
+    """Reproducers written before the probes return the float64 outcome itself."""
+    case = normalize({"cells": [{"kind": "simple", "units": 2}], "timesteps": 4})
+    truth = np.array([[0.5, -1.0]])
+    expected, actual = (truth + 1e-3).astype(np.float32), (truth - 1e-3).astype(np.float32)
+    # The oracle drifts 1e-3 from float64: the implementation may too.
+    assert compare.compare(_outcome(expected), _outcome(actual), case, recheck_f64=lambda: _outcome(truth)) == []
+
+
+def test_the_recheck_is_only_offered_for_float32():
+    assert compare.float64_recheck(lambda c: None, normalize({"dtype": "float64"})) is None
+    assert callable(compare.float64_recheck(lambda c: None, normalize({})))

@@ -1,4 +1,5 @@
 """execute.Session: a reused layer gives exactly what a fresh one gives (issue 6's reuse is safe)."""
+import numpy as np
 import pytest
 
 from conformance import compare, execute, namespaces
@@ -87,3 +88,16 @@ def test_a_layer_is_never_reused_for_other_steps_or_mask_shapes(valid, invalid):
         session.run(dict(base, **valid, seed=seed))
     bad = normalize(dict(base, **invalid))
     assert execute.has_error(session.run(bad)) and session.last_path == "fresh"
+
+
+def test_a_perturbation_moves_every_generated_value_by_its_relative_size_and_keeps_the_structure():
+    from conformance.cases import inputs_for, weights_for
+    base = normalize({"cells": [{"kind": "lstm", "units": 3}], "seed": 5})
+    probes = [dict(base, perturbation=[1e-3, draw]) for draw in (0, 1)]
+    specs = [((3, 12), np.dtype("float64")), ((12,), np.dtype("float64"))]
+    for draw_values in (lambda c: inputs_for(c, 0), lambda c: weights_for(specs, c)[0]):
+        plain, first, second = (np.asarray(draw_values(c), dtype=np.float64) for c in [base] + probes)
+        relative = np.abs(first / plain - 1)
+        assert 0 < relative.max() < 5e-3 and relative.mean() > 1e-4
+        assert not np.array_equal(first, second)  # each draw its own noise
+    assert len({execute.structure_key(c) for c in [base] + probes}) == 1  # reused, as a seed variant is
