@@ -55,8 +55,11 @@ def dims_of(size):
     return [int(size)]
 
 
+_NESTS = (list, tuple)
+
+
 def is_nested(x):
-    return isinstance(x, (list, tuple))
+    return isinstance(x, _NESTS)
 
 
 def is_multiple_state(state_size):
@@ -65,30 +68,40 @@ def is_multiple_state(state_size):
 
 
 def flatten(x):
-    if is_nested(x):
-        out = []
-        for item in x:
+    # Leaves are appended in the loop, not recursed into: this runs several times per timestep.
+    if not isinstance(x, _NESTS):
+        return [x]
+    out = []
+    for item in x:
+        if isinstance(item, _NESTS):
             out.extend(flatten(item))
-        return out
-    return [x]
+        else:
+            out.append(item)
+    return out
 
 
 def pack_sequence_as(structure, flat):
     """Inverse of flatten: rebuild `structure` with the leaves of `flat`."""
     flat = list(flat)
-    n = len(flatten(structure))
-    if n != len(flat):
-        raise ValueError(
-            f"Could not pack sequence. Structure had {n} atoms, but flat_sequence had {len(flat)} items."
-        )
+    if not isinstance(structure, _NESTS) and len(flat) == 1:
+        return flat[0]
     it = iter(flat)
 
     def build(s):
-        if is_nested(s):
-            return type(s)(build(item) for item in s) if isinstance(s, tuple) else [build(item) for item in s]
+        if isinstance(s, _NESTS):
+            items = [build(item) for item in s]
+            return tuple(items) if isinstance(s, tuple) else items
         return next(it)
 
-    return build(structure)
+    try:
+        packed = build(structure)
+        complete = next(it, it) is it  # nothing left over
+    except StopIteration:  # ran out
+        complete = False
+    if not complete:
+        raise ValueError(f"Could not pack sequence. Structure had {len(flatten(structure))} atoms, but "
+                         f"flat_sequence had {len(flat)} items.")
+    return packed
 
 
 def map_structure(fn, structure):
