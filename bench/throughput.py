@@ -4,8 +4,8 @@
     python bench/throughput.py --soak 1800       # resident memory over a 30-minute campaign instead
 
 One example stream is drawn once, as the campaign draws it (fuzz.strategies.cases(), each drawn case
-run as its data variants on the same built layers, fuzz.differential.variants). Then, for 1 and 2
-workers:
+run as its data variants on the same built layers, fuzz.differential.variants). Then, in each of
+`--rounds` rounds (3), for 1 and 2 workers:
   (a) oracle alone: every example through the oracle's worker process only;
   (b) differential: every example through differential.check_all (oracle and implementation
       workers, pipelined; the shared comparison; clause accounting) plus the campaign's log line.
@@ -15,6 +15,9 @@ workers; comparison; bookkeeping = the driver's wall time per example beyond the
 and the comparison: pipes, pickling, logging, idle gaps; pipelining hides most of it), and the CPU
 time per example of each process (driver, oracle worker, implementation worker) with the cores kept
 busy: near the core count, the run is bound by CPU and only less work per example makes it faster.
+At the end: the median rate of each configuration and the two target ratios (differential / oracle
+alone; 2 workers / 1), each taken within a round (this VM's speed drifts between runs minutes
+apart) and given as the median over the rounds with its range.
 `--campaign S` also times real S-second runs of `rnnconf check`, Hypothesis and the stateful
 machine included: the mixed campaign the issue's 300 examples/s is about.
 
@@ -26,6 +29,7 @@ import contextlib
 import json
 import multiprocessing
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -177,6 +181,41 @@ def measure(mode, impl, oracle, stream, workers):
             "elapsed_total_s": time.perf_counter() - start}
 
 
+def _print_row(row, rounds):
+    phases = "  ".join(f"{k} {v:.2f}" for k, v in row["per_example_ms"].items())
+    cpu = "  ".join(f"{k} {v:.2f}" for k, v in row["cpu_ms_per_example"].items())
+    print(f"round {row['round'] + 1}/{rounds}, {row['workers']} worker(s), {row['mode']}: {row['examples']} examples, "
+          f"{row['rate']:.1f} examples/s, RSS {row['rss_start_mb']:.0f} -> {row['rss_end_mb']:.0f} MB\n"
+          f"    ms/example: {phases}\n    CPU ms/example by process: {cpu}  "
+          f"(cores busy {row['cores_busy']:.2f} of {os.cpu_count()})", flush=True)
+
+
+SCALING = "scaling, differential 2 / 1 worker(s)"
+
+
+def summarize(rows):
+    """Median rate per configuration, and the issue's two ratios (differential / oracle alone at each
+    worker count; 2 workers / 1 worker, differential), each computed within a round and then given as
+    the median over rounds with its range."""
+    rates = {}
+    for row in rows:
+        rates.setdefault((row["mode"], row["workers"]), {})[row["round"]] = row["rate"]
+
+    def paired(numerator, denominator):
+        top, bottom = rates.get(numerator, {}), rates.get(denominator, {})
+        values = [top[r] / bottom[r] for r in sorted(top) if r in bottom]
+        if not values:
+            return None
+        return {"median": statistics.median(values), "min": min(values), "max": max(values), "rounds": values}
+
+    summary = {"rates": {f"{mode}, {workers} worker(s)": statistics.median(by_round.values())
+                         for (mode, workers), by_round in sorted(rates.items(), key=lambda kv: kv[0][::-1])}}
+    for workers in sorted({w for _, w in rates}):
+        summary[f"differential / oracle alone, {workers} worker(s)"] = paired(("differential", workers), ("oracle", workers))
+    summary[SCALING] = paired(("differential", 2), ("differential", 1))
+    return summary
+
+
 def campaign_rate(impl, workers, seconds, variants):
     out = tempfile.mkdtemp(prefix="rnnconf-bench-")
     subprocess.run([sys.executable, "-m", "rnnconf.cli", "check", "--impl", impl, "--skip-suite", "--no-progress",
@@ -263,6 +302,7 @@ def main(argv=None):
     parser.add_argument("--draws", type=int, default=60, help="drawn cases in the stream")
     parser.add_argument("--variants", type=int, default=None, help="seed variants per drawn case (default: the campaign's)")
     parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--rounds", type=int, default=3, help="times each configuration runs, interleaved")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--campaign", type=float, default=0, metavar="S", help="also time a real S-second campaign")
     parser.add_argument("--soak", type=float, default=0, metavar="S", help="only the memory soak, S seconds")
@@ -279,22 +319,23 @@ def main(argv=None):
     print(f"stream: {args.draws} drawn cases x {args.variants} variants = {n_examples} examples "
           f"(generation {1000 * generation / n_examples:.3f} ms per example)")
     rows = []
-    for workers in [int(w) for w in args.workers.split(",")]:
-        oracle_only = measure("oracle", args.impl, args.oracle, stream, workers)
-        diff = measure("differential", args.impl, args.oracle, stream, workers)
-        rows += [oracle_only, diff]
-        print(f"\n{workers} worker(s)")
-        for row in (oracle_only, diff):
-            phases = "  ".join(f"{k} {v:.2f}" for k, v in row["per_example_ms"].items())
-            print(f"  {row['mode']:12s} {row['examples']:6d} examples  {row['rate']:7.1f} examples/s  "
-                  f"RSS {row['rss_start_mb']:.0f} -> {row['rss_end_mb']:.0f} MB  ms/example: {phases}")
-            cpu = "  ".join(f"{k} {v:.2f}" for k, v in row["cpu_ms_per_example"].items())
-            print(f"  {'':12s} CPU ms/example by process: {cpu}  (cores busy {row['cores_busy']:.2f} of {os.cpu_count()})")
-        print(f"  differential / oracle alone: {diff['rate'] / oracle_only['rate']:.2f}  (target >= 0.8)")
-    by = {(r["mode"], r["workers"]): r for r in rows}
-    if ("differential", 1) in by and ("differential", 2) in by:
-        print(f"\nscaling 2 workers / 1 worker (differential): "
-              f"{by['differential', 2]['rate'] / by['differential', 1]['rate']:.2f}x  (target >= 1.7x)")
+    worker_counts = [int(w) for w in args.workers.split(",")]
+    # Rounds interleave the configurations: this VM's speed drifts (the oracle's time per example moved
+    # 9.3 -> 11.5 ms between runs of one stream), so ratios are paired within a round, not across runs.
+    for round_index in range(args.rounds):
+        for workers in worker_counts:
+            for mode in ("oracle", "differential"):
+                row = dict(measure(mode, args.impl, args.oracle, stream, workers), round=round_index)
+                rows.append(row)
+                _print_row(row, args.rounds)
+    summary = summarize(rows)
+    print(f"\nmedians over {args.rounds} round(s), ratios paired within each round (range in brackets):")
+    for key, rate in summary["rates"].items():
+        print(f"  {key:42s} {rate:7.1f} examples/s")
+    for key, r in summary.items():
+        if key != "rates" and r:
+            target = "1.7" if key == SCALING else "0.8"
+            print(f"  {key:42s} {r['median']:7.2f}  [{r['min']:.2f}-{r['max']:.2f}]  (target >= {target})")
     if args.campaign:
         for workers in [int(w) for w in args.workers.split(",")]:
             rate, results = campaign_rate(args.impl, workers, args.campaign, args.variants)
@@ -302,8 +343,8 @@ def main(argv=None):
                   f"{rate:.1f} examples/s, {len(results['discrepancies'])} discrepancies")
             rows.append({"mode": "campaign", "workers": workers, "rate": rate, "examples": results["examples"]})
     if args.json:
-        Path(args.json).write_text(json.dumps({"generation_ms": 1000 * generation / n_examples, "rows": rows},
-                                              indent=1))
+        Path(args.json).write_text(json.dumps({"generation_ms": 1000 * generation / n_examples, "rows": rows,
+                                               "summary": summary}, indent=1))
     return 0
 
 

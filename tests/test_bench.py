@@ -2,6 +2,8 @@
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 import throughput  # noqa: E402
 
@@ -35,3 +37,21 @@ def test_the_stream_is_shared_out_whole_between_drivers():
               for block in range(6)]
     row = throughput.measure("differential", "reference", "reference", stream, workers=2)
     assert row["examples"] == 18 and row["workers"] == 2 and row["rate"] > 0
+
+
+def test_ratios_are_paired_within_a_round_so_a_drifting_machine_cancels_out():
+    # The machine is 30% slower in round 1: every configuration's rate drops alike.
+    true = {("oracle", 1): 100.0, ("differential", 1): 95.0, ("oracle", 2): 190.0, ("differential", 2): 171.0}
+    rows = [{"mode": m, "workers": w, "round": r, "rate": rate * (1.0 if r == 0 else 0.7)}
+            for r in (0, 1) for (m, w), rate in true.items()]
+    summary = throughput.summarize(rows)
+    scaling = summary[throughput.SCALING]
+    assert scaling["min"] == pytest.approx(scaling["max"]) == pytest.approx(171.0 / 95.0)
+    assert summary["differential / oracle alone, 2 worker(s)"]["rounds"] == pytest.approx([0.9, 0.9])
+    assert summary["rates"]["differential, 1 worker(s)"] == pytest.approx((95.0 + 66.5) / 2)
+
+
+def test_a_ratio_needs_both_configurations_in_a_round():
+    rows = [{"mode": "differential", "workers": 1, "round": 0, "rate": 50.0},
+            {"mode": "differential", "workers": 2, "round": 1, "rate": 90.0}]
+    assert throughput.summarize(rows)[throughput.SCALING] is None
