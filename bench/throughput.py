@@ -22,7 +22,9 @@ apart) and given as the median over the rounds with its range.
 machine included: the mixed campaign the issue's 300 examples/s is about.
 
 `--soak S` runs `rnnconf check --skip-suite --budget S --workers 2` and samples the resident memory
-of every process of the run each 30 s, by role; the target is growth under 50 MB over 30 minutes.
+and CPU time of every process of the run each 30 s, by role; the target is growth under 50 MB over
+30 minutes. It ends with the cores each role kept busy: what the orchestrator and the drivers take
+from the workers.
 """
 import argparse
 import contextlib
@@ -79,7 +81,7 @@ def _cpu_s(pid):
 def _drive(mode, impl, oracle_name, work, queue, started):
     """One benchmark driver (a process, like a campaign driver): its own worker processes, taking
     drawn cases (each with its variants) from the shared `work` queue until it is empty."""
-    from fuzz import differential
+    from fuzz import campaign, differential
     from fuzz.worker import Worker
     oracle = Worker(oracle_name, timeout_s=60)
     oracle.start()
@@ -104,16 +106,18 @@ def _drive(mode, impl, oracle_name, work, queue, started):
         else:
             verdicts = differential.check_all(block, oracle, impl_worker)
         with contextlib.closing(verdicts):
-            for v in verdicts:
+            for index, v in enumerate(verdicts):
                 for phase, seconds in v["seconds"].items():
                     totals[phase] += seconds or 0.0
                 # Oracle and implementation run at once in their own processes: the driver waits for
                 # the slower of the two.
                 totals["waited"] += max(v["seconds"].get("oracle") or 0.0, v["seconds"].get("impl") or 0.0)
-                if mode == "differential":
-                    log.write(json.dumps({"type": "example", "case": v["case"], "clauses": v["clauses"],
-                                          "ok": v["ok"], "kind": v["kind"], "seconds": v["seconds"]}) + "\n")
                 n += 1
+                if mode == "differential":  # the campaign's own log line (Driver.write)
+                    if index == 0:
+                        drawn = n
+                    log.write(json.dumps(dict(campaign.example_record(v, n, index, drawn), t=time.time()),
+                                         default=str) + "\n")
                 if rss_start is None and n >= 100:  # after warm-up: TF imported, first layers built
                     rss_start, warm = _rss_mb([w._process.pid for w in workers]), time.perf_counter()
                 if v["oracle_error"]:
@@ -246,7 +250,7 @@ def soak(impl, seconds, variants, json_path=None):
             role = ("main", "drivers", "workers")[min(depth, 2)]
             mb = rss_bytes(pid) / 2 ** 20
             roles[role] += mb
-            processes[str(pid)] = {"role": role, "rss": round(mb, 1)}
+            processes[str(pid)] = {"role": role, "rss": round(mb, 1), "cpu": _cpu_s(pid)}
         sample = {"t": round(time.time() - start), "total": round(sum(roles.values()), 1),
                   **{k: round(v, 1) for k, v in roles.items()}, "processes": processes}
         samples.append(sample)
@@ -256,12 +260,15 @@ def soak(impl, seconds, variants, json_path=None):
             Path(json_path).write_text(json.dumps({"samples": samples, "out": out}))
     results = json.loads((Path(out) / "results.json").read_text())
     growth = memory_growth(samples)
+    cores = cores_by_role(samples)
+    print("cores busy by role (CPU seconds seen between samples / seconds): "
+          + ", ".join(f"{role} {value:.2f}" for role, value in cores.items()))
     print(f"soak: {results['examples']} examples in {results['elapsed_s']:.0f}s "
           f"({results['examples'] / max(results['elapsed_s'], 1):.0f}/s), RSS after warm-up "
           f"{growth['first']:.0f} -> {growth['last']:.0f} MB; growth: trend {growth['trend']:+.1f} MB over the run, "
           f"peaks {growth['peaks']:+.1f} MB, last - first {growth['last'] - growth['first']:+.1f} MB (target < 50 MB)")
     if json_path:
-        Path(json_path).write_text(json.dumps({"samples": samples, "out": out, "growth": growth,
+        Path(json_path).write_text(json.dumps({"samples": samples, "out": out, "growth": growth, "cores": cores,
                                                "examples": results["examples"], "elapsed_s": results["elapsed_s"]}))
     return samples, growth
 
@@ -279,6 +286,23 @@ def memory_growth(samples, settle_s=120):
     third = max(1, n // 3)
     return {"first": ys[0], "last": ys[-1], "trend": slope * (ts[-1] - ts[0]),
             "peaks": max(ys[-third:]) - max(ys[:third])}
+
+
+def cores_by_role(samples):
+    """How many cores each role kept busy on average: each process's CPU time between the first and
+    the last sample it appears in, summed by role, over the time the samples span. A worker that
+    restarted between two samples loses the CPU of its last 30 s, so this slightly undercounts."""
+    seen = {}
+    for sample in samples:
+        for pid, proc in sample["processes"].items():
+            if "cpu" in proc:
+                first = seen.setdefault(pid, {"role": proc["role"], "first": proc["cpu"]})
+                first["last"] = proc["cpu"]
+    span = samples[-1]["t"] - samples[0]["t"] if len(samples) > 1 else 0
+    cores = {"main": 0.0, "drivers": 0.0, "workers": 0.0}
+    for proc in seen.values():
+        cores[proc["role"]] += (proc["last"] - proc["first"]) / span if span else 0.0
+    return cores
 
 
 def _tree(pid):

@@ -83,6 +83,17 @@ def read_log(path):
     return records
 
 
+def example_record(v, n, variant_index, drawn_example):
+    """The log record of verdict `v`, the campaign's `n`th example and variant `variant_index` of the
+    drawn case logged as example `drawn_example`. A passing variant after the first is logged by
+    reference (see example_cases); a failing one keeps its whole case: results count failures per case."""
+    what = ({"case": v["case"]} if variant_index == 0 or not (v["ok"] or v["unsupported"])
+            else {"variant": variant_index, "of": drawn_example})
+    return {"type": "example", "n": n, **what, "clauses": v["clauses"], "ok": v["ok"],
+            "unsupported": v["unsupported"], "kind": v["kind"], "side": v["side"],
+            "seconds": {k: round(t, 6) for k, t in v["seconds"].items() if t is not None}}
+
+
 def example_cases(records):
     """The case of each example record, in order. A passing variant after a drawn case's first is
     logged by reference ("variant" i "of" example n; ~1 KB less per example, most of a log): it is
@@ -289,12 +300,7 @@ class Driver:
             self.examples += 1
             if variant_index == 0:
                 self.drawn_example = self.examples
-            # A failing example keeps its whole case: results count failures per case.
-            what = ({"case": v["case"]} if variant_index == 0 or not (v["ok"] or v["unsupported"])
-                    else {"variant": variant_index, "of": self.drawn_example})  # see example_cases
-            self.write({"type": "example", "n": self.examples, **what, "clauses": v["clauses"],
-                        "ok": v["ok"], "unsupported": v["unsupported"], "kind": v["kind"], "side": v["side"],
-                        "seconds": {k: round(t, 6) for k, t in v["seconds"].items() if t is not None}})
+            self.write(example_record(v, self.examples, variant_index, self.drawn_example))
         if v["ok"] or v["unsupported"]:
             return
         explained = self._explained(v)

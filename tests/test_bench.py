@@ -55,3 +55,15 @@ def test_a_ratio_needs_both_configurations_in_a_round():
     rows = [{"mode": "differential", "workers": 1, "round": 0, "rate": 50.0},
             {"mode": "differential", "workers": 2, "round": 1, "rate": 90.0}]
     assert throughput.summarize(rows)[throughput.SCALING] is None
+
+
+def test_cores_by_role_follow_each_process_while_it_lives():
+    def sample(t, processes):
+        return {"t": t, "processes": {pid: {"role": role, "rss": 1.0, "cpu": cpu} for pid, (role, cpu) in processes.items()}}
+    samples = [sample(0, {"1": ("main", 5.0), "2": ("drivers", 10.0), "3": ("workers", 100.0)}),
+               sample(30, {"1": ("main", 6.0), "2": ("drivers", 13.0), "3": ("workers", 130.0)}),
+               # the worker restarted: its successor counts from its own first sample
+               sample(60, {"1": ("main", 7.0), "2": ("drivers", 16.0), "4": ("workers", 20.0)}),
+               sample(90, {"1": ("main", 8.0), "2": ("drivers", 19.0), "4": ("workers", 50.0)})]
+    cores = throughput.cores_by_role(samples)
+    assert cores == pytest.approx({"main": 3 / 90, "drivers": 9 / 90, "workers": (30 + 30) / 90})
