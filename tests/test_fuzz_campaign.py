@@ -271,3 +271,23 @@ def test_a_case_the_oracle_cannot_trace_runs_only_a_few_variants(tmp_path):
     assert after_untraceable == 2 + campaign.UNTRACEABLE_VARIANTS
     assert driver.examples - after_untraceable == 64
     assert driver.oracle.pending == driver.impl.pending == 0
+
+
+def test_the_log_tail_tallies_passing_examples_per_clause_not_per_set_of_clauses(tmp_path):
+    # Every example reaches another set of clauses (as in a long campaign, where new sets keep
+    # appearing); the tally stays one entry per clause, and the results count each clause's checks.
+    from conformance.results import ALL_IDS, Results
+    clauses = sorted(ALL_IDS)[:12]
+    sets = [[c for bit, c in enumerate(clauses) if n >> bit & 1] for n in range(1, 400)]
+    with open(tmp_path / "log-1-1-w1.jsonl", "w") as log:
+        for n, reached in enumerate(sets):
+            log.write(json.dumps({"type": "example", "n": n + 1, "case": {}, "clauses": reached, "ok": True,
+                                  "unsupported": n % 10 == 0, "kind": None, "side": "implementation"}) + "\n")
+    tail = campaign.LogTail(str(tmp_path)).poll()
+    assert tail.examples == len(sets) and len(tail.passed) <= 2 * len(clauses)
+    data = campaign.aggregate(str(tmp_path), Results("x", "y"), tail=tail)
+    for clause in clauses:
+        reached = [n for n, s in enumerate(sets) if clause in s]
+        entry = data["clauses"][clause]
+        assert entry["checks"] == len(reached) and entry["failures"] == 0
+        assert entry["unsupported"] == sum(n % 10 == 0 for n in reached)
