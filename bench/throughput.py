@@ -332,6 +332,8 @@ def main(argv=None):
     parser.add_argument("--soak", type=float, default=0, metavar="S", help="only the memory soak, S seconds")
     parser.add_argument("--json", metavar="FILE", help="write the measurements here too")
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error(f"--rounds must be at least 1, got {args.rounds}")
     if args.variants is None:
         from fuzz import campaign
         args.variants = campaign.VARIANTS

@@ -9,11 +9,12 @@ the outcome of step 0, so first-call errors (ERR-04, ERR-05) stay visible.
 
 `Session` runs many cases on one target and reuses a built layer for the next case of the same
 structure (same everything but seed, weight scale, perturbation and mask values): set_weights,
-reset_states and a call replace construction and the build call. A layer reused `compile_after` times (by default
-from its first reuse) is from then on called through the target's compiler: for tf_keras a traced
-tf.function, 1-3 ms a call instead of 11-45 ms eagerly, after a one-off trace of 100-300 ms. Only
-layers whose fresh run succeeded are reused, so construction- and first-call-time behaviour is
-always seen on fresh (eager) layers, and a reused layer that fails is judged again on a fresh one.
+reset_states and a call replace construction and the build call. A layer reused `compile_after`
+times (by default from its first reuse) is from then on called through the target's compiler: for
+tf_keras a traced tf.function, 1-3 ms a call instead of 11-45 ms eagerly, after a one-off trace of
+100-300 ms. Only layers whose fresh run succeeded are reused, so construction- and first-call-time
+behaviour is always seen on fresh (eager) layers, and a reused layer that fails is judged again on a
+fresh one.
 """
 import json
 import re
@@ -222,10 +223,10 @@ DATA_ONLY_KEYS = ("seed", "weight_scale", "perturbation", "mask")
 
 def structure_key(case):
     """What must match for a built layer to serve another case: all but the data-only keys (seed,
-    weight scale, perturbation, the mask's values but not its shape). The steps are part of it: a traced layer
-    can accept what an eager one rejects (tf_keras: a stateful layer called with another batch size,
-    a mask of the wrong length), so a case is only ever run on a layer whose fresh run of the same
-    steps and shapes succeeded."""
+    weight scale, perturbation, the mask's values but not its shape). The steps are part of it: a
+    traced layer can accept what an eager one rejects (tf_keras: a stateful layer called with another
+    batch size, a mask of the wrong length), so a case is only ever run on a layer whose fresh run of
+    the same steps and shapes succeeded."""
     mask = case["mask"]
     mask_shape = None if mask is None else [len(mask)] + sorted({len(row) if isinstance(row, list) else -1
                                                                   for row in mask})

@@ -74,8 +74,11 @@ def test_float32_rounding_an_expanding_recurrence_amplifies_passes_on_the_probes
     oracle_drift = np.abs(step1(expected) - step1(answers["float64"])).max()
     reference_drift = np.abs(step1(actual) - step1(answers["float64"])).max()
     sensitivity = max(np.abs(step1(p) - step1(answers["float64"])).max() for p in answers["perturbed"])
-    assert oracle_drift < reference_drift < sensitivity  # the oracle's drift alone was too lucky a yardstick
+    # The oracle's drift depends on its kernels (7e-6 traced, 8e-5 eager here), so it is not asserted;
+    # the expansion is a property of the float64 mathematics: one rounding moves the result ~1e-4.
+    assert sensitivity > 1e-5 and reference_drift < compare.SENSITIVITY_FACTOR * sensitivity
     assert compare.compare(expected, actual, case, recheck_f64=lambda: answers) == []
+    print(f"drift from float64: oracle {oracle_drift:.2g}, reference {reference_drift:.2g}; probes {sensitivity:.2g}")
 
 
 def _outcome(x):
