@@ -97,7 +97,7 @@ def example_record(v, n, variant_index, drawn_example):
 def example_cases(records):
     """The case of each example record, in order. A passing variant after a drawn case's first is
     logged by reference ("variant" i "of" example n; ~1 KB less per example, most of a log): it is
-    rebuilt here the way differential.variants made it."""
+    rebuilt here by differential.variant, as the campaign made it."""
     drawn = {}
     for r in records:
         if r["type"] != "example":
@@ -106,7 +106,7 @@ def example_cases(records):
             drawn[r["n"]] = r["case"]
             yield r["case"]
         else:
-            yield differential.variants(drawn[r["of"]], r["variant"] + 1)[-1]
+            yield differential.variant(drawn[r["of"]], r["variant"])
 
 
 def _ends_with_newline(path):

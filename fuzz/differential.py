@@ -101,19 +101,21 @@ def judge(case, oracle_result, impl_result, oracle, impl):
 
 def variants(case, count):
     """`case` and count-1 cases of the same structure (so the workers reuse the layers built for
-    `case`) that differ in their data: the seed (weights, inputs, initial states), the weight scale,
-    and the mask's values where the case has a mask of the usual shape (rows full, empty, padded on
-    either side or holed, as strategies.masks draws them)."""
-    base = case.get("seed", 0)
-    out = [case]
-    for i in range(1, count):
-        seed = (base * 7919 + i * 104729) % 2 ** 31
-        variant = dict(case, seed=seed)
-        rng = np.random.default_rng([seed, 7])
-        variant["weight_scale"] = float(rng.choice(WEIGHT_SCALES))
-        if _is_grid(case.get("mask"), case.get("batch"), case.get("timesteps")):
-            variant["mask"] = [_mask_row(rng, case["timesteps"]) for _ in range(case["batch"])]
-        out.append(variant)
+    `case`) that differ in their data (see variant)."""
+    return [case] + [variant(case, i) for i in range(1, count)]
+
+
+def variant(case, i):
+    """Data variant i >= 1 of `case`, computed from `case` and i alone (the campaign's log rebuilds
+    it from them): the seed (weights, inputs, initial states), the weight scale, and the mask's values
+    where the case has a mask of the usual shape (rows full, empty, padded on either side or holed,
+    as strategies.masks draws them)."""
+    seed = (case.get("seed", 0) * 7919 + i * 104729) % 2 ** 31
+    out = dict(case, seed=seed)
+    rng = np.random.default_rng([seed, 7])
+    out["weight_scale"] = float(rng.choice(WEIGHT_SCALES))
+    if _is_grid(case.get("mask"), case.get("batch"), case.get("timesteps")):
+        out["mask"] = [_mask_row(rng, case["timesteps"]) for _ in range(case["batch"])]
     return out
 
 

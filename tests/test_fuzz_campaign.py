@@ -240,8 +240,8 @@ def test_each_drawn_case_runs_as_seed_variants_on_reused_layers(tmp_path):
         structures = {execute.structure_key(normalize(c)) for c in block}
         assert len(structures) == 1, "the variants of one drawn case differ only in their data"
         assert len({c.get("seed", 0) for c in block}) == 8
-    # Passing variants after the first are logged by reference. Rebuilding variant i alone relies on
-    # differential.variants(case, k)[i] not depending on k: checked against the whole list.
+    # Passing variants after the first are logged by reference; the cases rebuilt from those records
+    # must be the variants the campaign ran.
     records = [r for p in campaign.log_paths(str(tmp_path)) for r in campaign.read_log(p) if r["type"] == "example"]
     assert ["case" in r for r in records] == ([True] + [False] * 7) * 3
     assert cases[8:16] == differential.variants(cases[8], 8)
