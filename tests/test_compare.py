@@ -111,3 +111,36 @@ def test_a_bare_float64_outcome_is_still_accepted_as_the_recheck():
 def test_the_recheck_is_only_offered_for_float32():
     assert compare.float64_recheck(lambda c: None, normalize({"dtype": "float64"})) is None
     assert callable(compare.float64_recheck(lambda c: None, normalize({})))
+
+
+def _full_check_passes(e, a, case):
+    """compare's value check without its fast path: the tolerance over the finite elements, and NaN /
+    Inf at the same places."""
+    e64, a64 = e.astype(np.float64), a.astype(np.float64)
+    both = np.isfinite(e64) & np.isfinite(a64)
+    bound = compare.tolerance(e.dtype, compare.recurrent_steps(case), np.where(both, e64, 0.0))
+    same_nonfinite = np.array_equal(np.isnan(e64), np.isnan(a64)) and np.array_equal(
+        np.where(np.isinf(e64), e64, 0), np.where(np.isinf(a64), a64, 0))
+    return same_nonfinite and not (np.where(both, np.abs(e64 - a64), 0.0) > bound).any()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_fast_path_passes_exactly_what_the_full_check_passes(dtype):
+    """Differences drawn around the bound, with NaN and Inf sprinkled on either side: the value check
+    (fast path first) agrees with the full check on every pair."""
+    rng = np.random.default_rng(6)
+    case = normalize({"cells": [{"kind": "lstm", "units": 3}], "timesteps": 3, "dtype": dtype})
+    bound = compare.tolerance(np.dtype(dtype), compare.recurrent_steps(case), np.ones(1))
+    verdicts = set()
+    for trial in range(400):
+        e = rng.uniform(-1, 1, (2, 3)).astype(dtype)
+        e.flat[0] = rng.choice([-1.0, 1.0])  # max|expected| is 1, so the bound is exactly `bound`
+        a = (e + rng.uniform(-2, 2, e.shape) * bound).astype(dtype)
+        for _ in range(2):
+            side = (e, a, None)[rng.integers(3)]
+            if side is not None:
+                side.flat[rng.integers(1, e.size)] = rng.choice([np.nan, np.inf, -np.inf])
+        expected = _full_check_passes(e, a, case)
+        assert (compare._value_mismatch(e, a, case, 0) is None) == expected, (trial, e, a)
+        verdicts.add(expected)
+    assert verdicts == {True, False}
