@@ -134,13 +134,14 @@ def _drive(mode, impl, oracle_name, work, queue, started):
 def _oracle_alone(cases, oracle):
     """differential.check_all's pipelining with the oracle alone: the same waits, no comparison."""
     from conformance.execute import has_error
-    from fuzz.differential import PIPELINE_DEPTH as depth
+    from fuzz.differential import submit_until
     submitted = 0
     try:
         for index, case in enumerate(cases):
-            while submitted < min(index + (1 if index == 0 else depth), len(cases)):
-                oracle.submit(cases[submitted])
-                submitted += 1
+            end = submit_until(index, submitted, len(cases))
+            if end > submitted:
+                oracle.submit_all(cases[submitted:end])
+                submitted = end
             result = oracle.collect()
             ok = result[0] == "ok"
             yield {"case": case, "seconds": {"oracle": result[2] if ok else 0.0},

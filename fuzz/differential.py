@@ -20,6 +20,7 @@ UBIQUITOUS = frozenset({"CALL-01", "SHAPE-01", "SHAPE-03", "SHAPE-04", "CELL-01"
 
 
 PIPELINE_DEPTH = 4  # cases in flight on each worker once a drawn case's first variant has passed
+SEND_BATCH = 4      # cases sent to a worker in one message when it runs low (Worker.submit_all)
 
 
 def check(case, oracle, impl, fresh=False):
@@ -31,19 +32,19 @@ def check(case, oracle, impl, fresh=False):
 
 
 def check_all(cases, oracle, impl, depth=PIPELINE_DEPTH):
-    """The verdicts of `cases`, in order, with up to `depth` cases in flight on each worker while the
-    caller judges the previous verdict. The first case runs alone: it builds the layers, and if it
+    """The verdicts of `cases`, in order, with `depth` or more cases in flight on each worker while the
+    caller judges the previous verdict (see submit_until). The first case runs alone: it builds the layers, and if it
     stops at an error the rest would only repeat it. Stop iterating at any time; close the generator
     (contextlib.closing) so the answers still owed are drained. A crash or timeout ends the stream:
     the answers queued behind it are lost."""
     submitted = 0
     try:
         for index, case in enumerate(cases):
-            limit = index + 1 if index == 0 else index + depth
-            while submitted < min(limit, len(cases)):
-                oracle.submit(cases[submitted])
-                impl.submit(cases[submitted])
-                submitted += 1
+            end = submit_until(index, submitted, len(cases), depth)
+            if end > submitted:
+                oracle.submit_all(cases[submitted:end])
+                impl.submit_all(cases[submitted:end])
+                submitted = end
             v = _judge_answers(case, oracle, impl)
             yield v
             if v["kind"] in ("crash", "timeout"):
@@ -51,6 +52,16 @@ def check_all(cases, oracle, impl, depth=PIPELINE_DEPTH):
     finally:
         oracle.drain()
         impl.drain()
+
+
+def submit_until(index, submitted, total, depth=PIPELINE_DEPTH, batch=SEND_BATCH):
+    """How far the cases must have been submitted before case `index` is collected: the first case
+    alone; after it, once fewer than `depth` are in flight, `batch` more in one message."""
+    if index == 0:
+        return min(1, total)
+    if submitted >= index + depth:
+        return submitted
+    return min(total, max(submitted, index + depth + batch - 1))
 
 
 def _judge_answers(case, oracle, impl):

@@ -1,4 +1,5 @@
-"""fuzz.worker.Worker: pipelined requests answered in order, and a dying child's queue answered too."""
+"""fuzz.worker.Worker: pipelined requests (several to a message too) answered in order, and a dying
+child's queue answered too."""
 import pytest
 
 from conformance import execute
@@ -56,6 +57,40 @@ def test_a_crash_answers_the_case_and_loses_the_ones_queued_behind_it(worker):
     # cause, see the next test), and that dies too.
     assert worker.pending == 0 and worker.restarts == 2
     assert worker.run(dict(CASE, seed=4))[0] == "ok"  # a fresh child takes the next case
+
+
+def test_cases_sent_in_one_message_are_answered_one_by_one(worker):
+    reference = _reference()
+    worker.submit_all([dict(CASE, seed=s) for s in range(3)])
+    worker.submit_all([dict(CASE, seed=s) for s in (3, 4)])
+    assert worker.pending == 5
+    for s in range(5):
+        assert (_first_output(worker.collect()) == execute.run(reference, dict(CASE, seed=s))["steps"][0]["result"]).all()
+
+
+def test_a_crash_inside_a_message_answers_that_case_and_loses_the_rest(worker):
+    worker.submit_all([dict(CASE, seed=1), ABORTS, dict(CASE, seed=2)])
+    worker.submit(dict(CASE, seed=3))
+    assert worker.collect()[0] == "ok"
+    crash = worker.collect()
+    assert crash[0] == "crash" and "SIGABRT" in crash[1]
+    assert [worker.collect()[0] for _ in range(2)] == ["lost", "lost"]
+    assert worker.run(dict(CASE, seed=4))[0] == "ok"
+
+
+def test_the_schedule_sends_the_first_case_alone_then_batches_ahead_of_collection():
+    from fuzz.differential import submit_until
+    total, depth, batch = 30, 4, 4
+    submitted, messages = 0, []
+    for index in range(total):
+        end = submit_until(index, submitted, total, depth, batch)
+        if end > submitted:
+            messages.append(end - submitted)
+            submitted = end
+        assert submitted > index  # a case is sent before it is collected
+        if index:  # the worker has `depth` cases queued, this one included
+            assert submitted - index >= min(depth, total - index)
+    assert messages[0] == 1 and set(messages[2:-1]) == {batch} and submitted == total
 
 
 def test_drain_drops_what_is_owed(worker):
