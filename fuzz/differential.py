@@ -19,7 +19,7 @@ KIND_ORDER = ("crash", "timeout", "error", "structure", "shape", "dtype", "value
 UBIQUITOUS = frozenset({"CALL-01", "SHAPE-01", "SHAPE-03", "SHAPE-04", "CELL-01"})
 
 
-PIPELINE_DEPTH = 4  # cases in flight on each worker once a drawn case's first variant has passed
+PIPELINE_DEPTH = 4  # cases in flight on each worker, at least, once a drawn case's first variant has passed
 SEND_BATCH = 4      # cases sent to a worker in one message when it runs low (Worker.submit_all)
 
 
