@@ -82,15 +82,24 @@ def _drive(mode, impl, oracle_name, work, queue, started):
     """One benchmark driver (a process, like a campaign driver): its own worker processes, taking
     drawn cases (each with its variants) from the shared `work` queue until it is empty."""
     from fuzz import campaign, differential
-    from fuzz.worker import Worker
-    oracle = Worker(oracle_name, timeout_s=60)
-    oracle.start()
-    workers = [oracle]
-    if mode == "differential":
-        impl_worker = Worker(impl, timeout_s=60)
-        impl_worker.start()
-        workers.append(impl_worker)
-    started.wait()  # every driver's workers are up: none takes work alone while another imports TF
+    from fuzz.worker import STARTUP_TIMEOUT_S, Worker
+    workers = []
+    try:
+        oracle = Worker(oracle_name, timeout_s=60)
+        workers.append(oracle)
+        oracle.start()
+        if mode == "differential":
+            impl_worker = Worker(impl, timeout_s=60)
+            workers.append(impl_worker)
+            impl_worker.start()
+        # Every driver's workers are up: none takes work alone while another imports TF.
+        started.wait(2 * STARTUP_TIMEOUT_S)
+    except Exception as e:  # noqa: BLE001 - this driver, or another one (a broken barrier), failed to start
+        started.abort()  # the other drivers stop waiting too
+        for w in workers:
+            w.stop()
+        queue.put({"error": f"{type(e).__name__}: {e}" if str(e) else type(e).__name__})
+        return
     log = tempfile.TemporaryFile("w")
     totals = {"oracle": 0.0, "impl": 0.0, "compare": 0.0, "waited": 0.0}
     n = warm = 0
@@ -169,6 +178,9 @@ def measure(mode, impl, oracle, stream, workers):
     parts = [queue.get() for _ in procs]
     for p in procs:
         p.join()
+    errors = sorted({p["error"] for p in parts if "error" in p} - {"BrokenBarrierError"})
+    if errors or any("error" in p for p in parts):
+        raise SystemExit(f"bench: a driver could not start its workers: {'; '.join(errors) or 'timed out'}")
     # Throughput over the slowest driver's time in its loop (worker start-up, a TF import, excluded).
     wall = max(p["wall"] for p in parts)
     n = sum(p["n"] for p in parts)

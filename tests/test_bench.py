@@ -39,6 +39,13 @@ def test_the_stream_is_shared_out_whole_between_drivers():
     assert row["examples"] == 18 and row["workers"] == 2 and row["rate"] > 0
 
 
+def test_a_target_that_cannot_start_ends_the_bench_with_its_reason():
+    # One driver failing to start used to leave the others waiting at the start barrier for ever.
+    stream = [[{"cells": [{"kind": "simple", "units": 2}], "seed": 1}]]
+    with pytest.raises(SystemExit, match="could not start its workers: .*no_such_target"):
+        throughput.measure("differential", "no_such_target", "reference", stream, workers=2)
+
+
 def test_ratios_are_paired_within_a_round_so_a_drifting_machine_cancels_out():
     # The machine is 30% slower in round 1: every configuration's rate drops alike.
     true = {("oracle", 1): 100.0, ("differential", 1): 95.0, ("oracle", 2): 190.0, ("differential", 2): 171.0}
