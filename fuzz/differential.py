@@ -31,16 +31,20 @@ def check(case, oracle, impl, fresh=False):
     return _judge_answers(case, oracle, impl)
 
 
-def check_all(cases, oracle, impl, depth=PIPELINE_DEPTH):
+def check_all(cases, oracle, impl, depth=PIPELINE_DEPTH, wanted=None):
     """The verdicts of `cases`, in order, with `depth` or more cases in flight on each worker while the
     caller judges the previous verdict (see submit_until). The first case runs alone: it builds the layers, and if it
     stops at an error the rest would only repeat it. Stop iterating at any time; close the generator
-    (contextlib.closing) so the answers still owed are drained. A crash or timeout ends the stream:
-    the answers queued behind it are lost."""
+    (contextlib.closing) so the answers still owed are drained. A caller that knows it will stop early
+    passes `wanted`: asked before each case is collected, it returns how many more verdicts (this one
+    included) the caller can still use, or None for all; no case beyond that is sent, so none is run
+    only to be drained. A crash or timeout ends the stream: the answers queued behind it are lost."""
     submitted = 0
     try:
         for index, case in enumerate(cases):
-            end = submit_until(index, submitted, len(cases), depth)
+            more = wanted() if wanted is not None else None
+            usable = len(cases) if more is None else min(len(cases), index + max(1, more))
+            end = submit_until(index, submitted, usable, depth)
             if end > submitted:
                 oracle.submit_all(cases[submitted:end])
                 impl.submit_all(cases[submitted:end])

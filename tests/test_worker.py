@@ -93,6 +93,31 @@ def test_the_schedule_sends_the_first_case_alone_then_batches_ahead_of_collectio
     assert messages[0] == 1 and set(messages[2:-1]) == {batch} and submitted == total
 
 
+@pytest.mark.parametrize("says_when_it_stops", [True, False])
+def test_check_all_sends_no_case_the_caller_said_it_will_not_judge(worker, says_when_it_stops):
+    from fuzz import differential
+    impl = Worker("reference", timeout_s=30)
+    sent = []
+    submit_all = worker.submit_all
+    worker.submit_all = lambda cases, fresh=False: (sent.extend(cases), submit_all(cases, fresh))
+    judged = []
+    # The caller stops after its 12th verdict; from its 3rd verdict on it knows that and says so (as the
+    # campaign does once a structure proves untraceable).
+    wanted = (lambda: 12 - len(judged) if len(judged) >= 2 else None) if says_when_it_stops else None
+    try:
+        verdicts = differential.check_all([dict(CASE, seed=s) for s in range(20)], worker, impl, wanted=wanted)
+        for v in verdicts:
+            judged.append(v)
+            if len(judged) == 12:
+                verdicts.close()
+        assert len(judged) == 12 and all(v["ok"] for v in judged)
+        assert worker.pending == impl.pending == 0
+        # Without being told, the look-ahead has sent 3 to 6 cases that are run only to be drained.
+        assert len(sent) == 12 if says_when_it_stops else len(sent) >= 15
+    finally:
+        impl.stop()
+
+
 def test_drain_drops_what_is_owed(worker):
     for s in range(3):
         worker.submit(dict(CASE, seed=s))
