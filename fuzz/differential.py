@@ -19,7 +19,10 @@ KIND_ORDER = ("crash", "timeout", "error", "structure", "shape", "dtype", "value
 UBIQUITOUS = frozenset({"CALL-01", "SHAPE-01", "SHAPE-03", "SHAPE-04", "CELL-01"})
 
 
-PIPELINE_DEPTH = 4  # cases in flight on each worker, at least, once a drawn case's first variant has passed
+# Cases in flight on each worker, at least, once a drawn case's first variant has passed. A worker answers
+# a message's cases together, so this is twice SEND_BATCH: while the driver judges one message's
+# answers, the next message is already running.
+PIPELINE_DEPTH = 8
 SEND_BATCH = 4      # cases sent to a worker in one message when it runs low (Worker.submit_all)
 
 

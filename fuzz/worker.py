@@ -8,10 +8,13 @@ cases of the same structure (issue 6); each answer carries the seconds the case 
 Requests are pipelined: `submit` (or `submit_all`, several cases in one message) may be called
 several times before `collect`, which returns the answers in order, one per case, so the child never
 sits idle while the driver compares, logs or draws (a round trip per example cost the drivers 5-9 ms
-on 2 cores). The parent waits with a per-example timeout
-(counted from when the child could start the case) and watches the child's resident memory; a dead
-child becomes a "crash" result, a slow or bloated one is killed and becomes "timeout" / "crash",
-the requests still in flight are answered "lost", and the next request starts a fresh process.
+on 2 cores). The child answers a message's cases in one message too: each message wakes the driver,
+which on 2 busy cores takes a core from TF. So the parent learns which case the child is on from a
+counter in shared memory (`started`), not from the answers: it times each case from its start, and
+when the child dies, hangs or bloats it knows which case did it, and runs the cases that had finished
+before it in that message again on a new child, since their answers died with the old one. The
+failing case becomes "crash" or "timeout", the requests behind it are answered "lost", and the next
+request starts a fresh process.
 
 Memory: a worker clears the framework's session every `CLEAR_EVERY` fresh layers and then hands
 freed heap back to the system (gc, malloc_trim). That is not all: tf_keras keeps about 0.1 MB of
@@ -43,8 +46,9 @@ STARTUP_TIMEOUT_S = 180.0
 _POLL_S = 0.05
 
 
-def _serve(conn, target_name, env, stderr_path=None):
-    """Child process: resolve the target, then run cases until told to stop."""
+def _serve(conn, target_name, env, stderr_path=None, started=None):
+    """Child process: resolve the target, then run cases until told to stop, counting each case it
+    starts in `started` (shared with the parent) and answering each message's cases in one message."""
     os.environ.update(env)
     if stderr_path:
         # Framework start-up chatter and a dying child's last words go to a file, not the progress bar.
@@ -76,10 +80,14 @@ def _serve(conn, target_name, env, stderr_path=None):
             return
         if request is None:
             return
-        for case, fresh, trace in request:  # one message may carry several cases; each is answered alone
+        answers = []
+        for case, fresh, trace in request:
+            if started is not None:
+                started.value += 1
             start = time.perf_counter()
             outcome = session.run(case, fresh=fresh, trace=trace)
-            conn.send(("ok", outcome, time.perf_counter() - start, session.last_path))
+            answers.append(("ok", outcome, time.perf_counter() - start, session.last_path))
+        conn.send(answers)
 
 
 def release_memory():
@@ -131,8 +139,8 @@ class Worker:
         self._ctx = multiprocessing.get_context("spawn")
         self._in_flight = collections.deque()  # (submit time, case, fresh) of requests not yet answered
         self._untraced = set()                 # structures whose traced reuse took a child down
-        self._ready = collections.deque()      # answers received ahead of their collect() (see run)
-        self._last_answer = 0.0
+        self._ready = collections.deque()      # answers received, older than every request in flight
+        self._started = None                   # cases the child has started (shared memory)
 
     @property
     def pending(self):
@@ -141,10 +149,12 @@ class Worker:
 
     def start(self):
         parent, child = self._ctx.Pipe()
+        self._started = self._ctx.RawValue("q", 0)
         saved = {k: os.environ.get(k) for k in WORKER_ENV}
         os.environ.update(WORKER_ENV)  # the spawned interpreter must see them before NumPy loads
         try:
-            self._process = self._ctx.Process(target=_serve, args=(child, self.target_name, WORKER_ENV, self.stderr_path),
+            self._process = self._ctx.Process(target=_serve, args=(child, self.target_name, WORKER_ENV, self.stderr_path,
+                                                                         self._started),
                                               daemon=True, name=f"rnnconf-worker-{self.target_name}")
             self._process.start()
         finally:
@@ -204,19 +214,21 @@ class Worker:
         return owed
 
     def _kill(self, answer):
-        """Kill the child; `answer` is the result of the request it was working on, and the
-        requests queued behind it are answered "lost"."""
-        lost = len(self._terminate()) - 1
-        self._ready.append(answer)
-        self._ready.extend([("lost", f"{self.target_name}: worker died before this case ran")] * lost)
+        """Kill the child: `answer` for the oldest request it owed, "lost" for those behind it."""
+        return [answer] + self._lost(len(self._terminate()) - 1)
+
+    def _lost(self, count):
+        return [("lost", f"{self.target_name}: worker died before this case ran")] * count
 
     def run(self, case, fresh=False):
         """Submit and wait for this case's answer; answers to earlier requests still in flight are
         kept for their own collect()."""
         while self._in_flight:
-            self._ready.append(self._receive())
+            self._ready.extend(self._receive())
         self.submit(case, fresh)
-        return self._receive() if self._in_flight else self._ready.pop()  # pop: the send itself failed
+        while self._in_flight:
+            self._ready.extend(self._receive())
+        return self._ready.pop()  # the newest answer: this case's
 
     def submit(self, case, fresh=False):
         """Send a case (on a new layer if `fresh`); its answer comes from a later collect()."""
@@ -230,10 +242,10 @@ class Worker:
                 self.recycles += 1
             self.stop()
             self.start()
-        self._send([(case, fresh) for case in cases])
+        self._ready.extend(self._send([(case, fresh) for case in cases]))
 
     def _send(self, requests):
-        """Send [(case, fresh)] as one message."""
+        """Send [(case, fresh)] as one message; the answers for every request owed if that failed."""
         now = time.monotonic()
         message = []
         for case, fresh in requests:
@@ -243,16 +255,17 @@ class Worker:
         try:
             self._conn.send(message)
         except (OSError, ValueError):
-            self._kill(("crash", f"{self.target_name}: worker pipe broken before the case was sent"))
+            return self._kill(("crash", f"{self.target_name}: worker pipe broken before the case was sent"))
+        return []
 
     def collect(self):
         """The oldest uncollected answer: ("ok", outcome, seconds, path), or "crash" / "timeout" / "lost"
         with a detail line."""
-        if self._ready:
-            return self._ready.popleft()
-        if not self._in_flight:
-            raise RuntimeError("collect() without a submitted case")
-        return self._receive()
+        if not self._ready:
+            if not self._in_flight:
+                raise RuntimeError("collect() without a submitted case")
+            self._ready.extend(self._receive())
+        return self._ready.popleft()
 
     def _watch_growth(self, pid):
         if self._answered < self.warm_answers:
@@ -269,22 +282,25 @@ class Worker:
             self.collect()
 
     def _receive(self):
-        """Wait for the answer to the oldest request in flight, or turn death/hang/bloat into one."""
+        """The answers to the oldest requests in flight (one message's worth), or, if the child dies,
+        hangs or bloats, the answers that turns them into."""
         pid = self._process.pid
-        # The child starts a case when it has answered the one before.
-        deadline = max(self._in_flight[0][0], self._last_answer) + self.timeout_s
+        started = self._started.value
+        deadline = time.monotonic() + self.timeout_s  # per case, from when the child starts it
         while True:
             if self._conn.poll(_POLL_S):
                 try:
-                    answer = self._conn.recv()
+                    answers = self._conn.recv()
                 except (EOFError, OSError):
                     break
-                self._in_flight.popleft()
-                self._last_answer = time.monotonic()
-                self._answered += 1
-                if self._answered % self.rss_every == 0:
+                for _ in answers:
+                    self._in_flight.popleft()
+                before, self._answered = self._answered, self._answered + len(answers)
+                if before // self.rss_every != self._answered // self.rss_every:
                     self._watch_growth(pid)
-                return answer
+                return answers
+            if self._started.value != started:
+                started, deadline = self._started.value, time.monotonic() + self.timeout_s
             if not self._process.is_alive():
                 break
             if rss_bytes(pid) > self.memory_limit:
@@ -295,31 +311,37 @@ class Worker:
                                               "worker killed"))
         self._process.join(5.0)
         code = self._process.exitcode
-        _, case, fresh = self._in_flight[0]
+        _, case, fresh = self._in_flight[self._finished_unanswered()]
         if not fresh:
             # The child may have died running a reused, traced layer: the harness's speed-up, not the
             # target's behaviour (tf_keras aborts tracing some zero-width stacks it runs eagerly). The
             # case runs again on a fresh layer in a new child, which decides, and its structure is
-            # not traced again; the requests queued behind it are sent again.
+            # not traced again; the requests around it are sent again.
             self._untraced.add(execute.structure_key(normalize(case)))
+            done = self._finished_unanswered()
             owed = self._terminate()
             self.start()
-            at = len(self._ready)
-            self._send([(case, fresh or index == 0) for index, (_, case, fresh) in enumerate(owed)])
-            return self._receive() if self._in_flight else self._take(at)  # a send failed
+            failed = self._send([(c, f or index == done) for index, (_, c, f) in enumerate(owed)])
+            return failed or self._receive()
         return self._fail(("crash", f"{self.target_name}: worker process died (exit code {code}{_signal_name(code)})"))
 
-    def _fail(self, answer):
-        """Kill the child and return `answer` for the request it was on. Answers kept by run() may
-        sit ahead of it in _ready: take it from its own place."""
-        at = len(self._ready)
-        self._kill(answer)
-        return self._take(at)
+    def _finished_unanswered(self):
+        """How many requests in flight the child finished without answering: those before the one it
+        is on in the same message (it answers a message at its end)."""
+        return max(0, self._started.value - self._answered - 1)
 
-    def _take(self, at):
-        answer = self._ready[at]
-        del self._ready[at]
-        return answer
+    def _fail(self, answer):
+        """Kill the child; `answer` is for the request it was on. The requests it had finished before
+        that one in the same message run again on a new child, as their answers died with it."""
+        done = self._finished_unanswered()
+        if not done:
+            return self._kill(answer)
+        owed = self._terminate()
+        self.start()
+        answers = self._send([(c, f) for _, c, f in owed[:done]])
+        while self._in_flight:
+            answers.extend(self._receive())
+        return answers + [answer] + self._lost(len(owed) - done - 1)
 
 
 def _signal_name(code):

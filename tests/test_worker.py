@@ -71,11 +71,37 @@ def test_cases_sent_in_one_message_are_answered_one_by_one(worker):
 def test_a_crash_inside_a_message_answers_that_case_and_loses_the_rest(worker):
     worker.submit_all([dict(CASE, seed=1), ABORTS, dict(CASE, seed=2)])
     worker.submit(dict(CASE, seed=3))
-    assert worker.collect()[0] == "ok"
+    # The child answers a message at its end: seed 1's answer died with it and was run again.
+    expected = execute.run(_reference(), dict(CASE, seed=1))["steps"][0]["result"]
+    assert (_first_output(worker.collect()) == expected).all()
     crash = worker.collect()
     assert crash[0] == "crash" and "SIGABRT" in crash[1]
     assert [worker.collect()[0] for _ in range(2)] == ["lost", "lost"]
     assert worker.run(dict(CASE, seed=4))[0] == "ok"
+
+
+def test_each_case_of_a_message_has_the_whole_timeout_from_its_own_start():
+    worker = Worker("fuzz_targets.slow", timeout_s=1.5)  # 0.5 s per case: 2 s for the message
+    try:
+        worker.submit_all([dict(CASE, seed=s, flags={"time_major": True}) for s in range(4)])
+        assert [worker.collect()[0] for _ in range(4)] == ["ok"] * 4
+        assert worker.restarts == 0
+    finally:
+        worker.stop()
+
+
+def test_a_hang_inside_a_message_times_out_that_case_and_keeps_the_answers_before_it():
+    worker = Worker("fuzz_targets.hangs", timeout_s=1)
+    try:
+        hangs = dict(CASE, flags={"unroll": True})
+        worker.submit_all([dict(CASE, seed=1), hangs, dict(CASE, seed=2)])
+        expected = execute.run(_reference(), dict(CASE, seed=1))["steps"][0]["result"]
+        assert (_first_output(worker.collect()) == expected).all()
+        timeout = worker.collect()
+        assert timeout[0] == "timeout" and "no result within 1s" in timeout[1]
+        assert worker.collect()[0] == "lost" and worker.pending == 0
+    finally:
+        worker.stop()
 
 
 def test_the_schedule_sends_the_first_case_alone_then_batches_ahead_of_collection():
@@ -101,19 +127,19 @@ def test_check_all_sends_no_case_the_caller_said_it_will_not_judge(worker, says_
     submit_all = worker.submit_all
     worker.submit_all = lambda cases, fresh=False: (sent.extend(cases), submit_all(cases, fresh))
     judged = []
-    # The caller stops after its 12th verdict; from its 3rd verdict on it knows that and says so (as the
+    # The caller stops after its 20th verdict; from its 3rd verdict on it knows that and says so (as the
     # campaign does once a structure proves untraceable).
-    wanted = (lambda: 12 - len(judged) if len(judged) >= 2 else None) if says_when_it_stops else None
+    wanted = (lambda: 20 - len(judged) if len(judged) >= 2 else None) if says_when_it_stops else None
     try:
-        verdicts = differential.check_all([dict(CASE, seed=s) for s in range(20)], worker, impl, wanted=wanted)
+        verdicts = differential.check_all([dict(CASE, seed=s) for s in range(40)], worker, impl, wanted=wanted)
         for v in verdicts:
             judged.append(v)
-            if len(judged) == 12:
+            if len(judged) == 20:
                 verdicts.close()
-        assert len(judged) == 12 and all(v["ok"] for v in judged)
+        assert len(judged) == 20 and all(v["ok"] for v in judged)
         assert worker.pending == impl.pending == 0
-        # Without being told, the look-ahead has sent 3 to 6 cases that are run only to be drained.
-        assert len(sent) == 12 if says_when_it_stops else len(sent) >= 15
+        # Without being told, the look-ahead has sent cases that are run only to be drained.
+        assert len(sent) == 20 if says_when_it_stops else len(sent) >= 20 + differential.PIPELINE_DEPTH - 1
     finally:
         impl.stop()
 

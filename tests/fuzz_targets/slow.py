@@ -1,0 +1,12 @@
+"""Takes half a second per call when time_major is set: slow, not hung."""
+import time
+
+from impl import *  # noqa: F401,F403
+from impl import RNN as _RNN
+
+
+class RNN(_RNN):
+    def call(self, inputs, mask=None, training=None, initial_state=None, constants=None):
+        if self.time_major:
+            time.sleep(0.5)
+        return super().call(inputs, mask, training, initial_state, constants)
