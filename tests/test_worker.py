@@ -178,9 +178,11 @@ def test_a_child_whose_memory_swings_without_growing_is_not_restarted():
         for seed in range(60):
             assert worker.run(dict(swinging, seed=seed))[0] == "ok"
         assert worker.recycles == 0 and worker.restarts == 0
-        # One sample taken low in the swing (the former baseline) would have restarted it.
+        # One sample taken low in the swing (the former baseline) would have restarted it. (Taken at the
+        # 4th answer it sat exactly 20 MiB below the swing's top, and whether allocator noise tipped it
+        # over depended on what else the test process had imported: the 1st answer is 12 MiB lower.)
         worker.stop()
-        worker = Worker("fuzz_targets.swings", timeout_s=30, recycle_growth_mb=20, warm_answers=4, peak_answers=4,
+        worker = Worker("fuzz_targets.swings", timeout_s=30, recycle_growth_mb=20, warm_answers=1, peak_answers=1,
                         rss_every=1)
         for seed in range(60):
             assert worker.run(dict(swinging, seed=seed))[0] == "ok"
