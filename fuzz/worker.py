@@ -184,6 +184,9 @@ class Worker:
         """End the child; answers still owed are dropped."""
         self._in_flight.clear()
         self._ready.clear()
+        self._end_child()
+
+    def _end_child(self):
         if self._process is None:
             return
         try:
@@ -240,12 +243,12 @@ class Worker:
         if self._process is None or (self._recycle_due and not self._in_flight):
             if self._process is not None:
                 self.recycles += 1
-            self.stop()
+            self._end_child()  # not stop(): answers already received stay for their collect()
             self.start()
-        self._ready.extend(self._send([(case, fresh) for case in cases]))
+        self._send([(case, fresh) for case in cases])
 
     def _send(self, requests):
-        """Send [(case, fresh)] as one message; the answers for every request owed if that failed."""
+        """Send [(case, fresh)] as one message."""
         now = time.monotonic()
         message = []
         for case, fresh in requests:
@@ -255,8 +258,7 @@ class Worker:
         try:
             self._conn.send(message)
         except (OSError, ValueError):
-            return self._kill(("crash", f"{self.target_name}: worker pipe broken before the case was sent"))
-        return []
+            pass  # the child has died: _receive finds out, and which case it died on
 
     def collect(self):
         """The oldest uncollected answer: ("ok", outcome, seconds, path), or "crash" / "timeout" / "lost"
@@ -321,8 +323,8 @@ class Worker:
             done = self._finished_unanswered()
             owed = self._terminate()
             self.start()
-            failed = self._send([(c, f or index == done) for index, (_, c, f) in enumerate(owed)])
-            return failed or self._receive()
+            self._send([(c, f or index == done) for index, (_, c, f) in enumerate(owed)])
+            return self._receive()
         return self._fail(("crash", f"{self.target_name}: worker process died (exit code {code}{_signal_name(code)})"))
 
     def _finished_unanswered(self):
@@ -338,7 +340,8 @@ class Worker:
             return self._kill(answer)
         owed = self._terminate()
         self.start()
-        answers = self._send([(c, f) for _, c, f in owed[:done]])
+        self._send([(c, f) for _, c, f in owed[:done]])
+        answers = []
         while self._in_flight:
             answers.extend(self._receive())
         return answers + [answer] + self._lost(len(owed) - done - 1)

@@ -59,6 +59,17 @@ def test_a_crash_answers_the_case_and_loses_the_ones_queued_behind_it(worker):
     assert worker.run(dict(CASE, seed=4))[0] == "ok"  # a fresh child takes the next case
 
 
+def test_a_child_dead_before_the_next_request_is_sent_answers_for_what_it_was_on(worker):
+    assert worker.run(dict(CASE, seed=0))[0] == "ok"
+    worker.submit(ABORTS)
+    worker._process.join(30)  # it dies on ABORTS before the next requests are written to its pipe
+    worker.submit(dict(CASE, seed=2))  # a broken pipe
+    worker.submit(dict(CASE, seed=3))
+    answers = [worker.collect() for _ in range(3)]
+    assert [a[0] for a in answers] == ["crash", "lost", "lost"] and "SIGABRT" in answers[0][1]
+    assert worker.run(dict(CASE, seed=4))[0] == "ok"
+
+
 def test_cases_sent_in_one_message_are_answered_one_by_one(worker):
     expected = [execute.run(_reference(), dict(CASE, seed=s))["steps"][0]["result"] for s in range(5)]
     worker.submit_all([dict(CASE, seed=s) for s in range(3)])
