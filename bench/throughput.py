@@ -84,12 +84,14 @@ def _drive(mode, impl, oracle_name, work, queue, started):
     from fuzz import campaign, differential
     from fuzz.worker import STARTUP_TIMEOUT_S, Worker
     workers = []
+    # TF's start-up lines (and a dying child's last words) go here, as a campaign's go to its workers.log.
+    stderr_path = os.path.join(tempfile.gettempdir(), "rnnconf-bench-workers.log")
     try:
-        oracle = Worker(oracle_name, timeout_s=60)
+        oracle = Worker(oracle_name, timeout_s=60, stderr_path=stderr_path)
         workers.append(oracle)
         oracle.start()
         if mode == "differential":
-            impl_worker = Worker(impl, timeout_s=60)
+            impl_worker = Worker(impl, timeout_s=60, stderr_path=stderr_path)
             workers.append(impl_worker)
             impl_worker.start()
         # Every driver's workers are up: none takes work alone while another imports TF.
