@@ -137,7 +137,7 @@ class Worker:
         self.restarts = 0
         self._process = self._conn = None
         self._ctx = multiprocessing.get_context("spawn")
-        self._in_flight = collections.deque()  # (submit time, case, fresh) of requests not yet answered
+        self._in_flight = collections.deque()  # (case, fresh) of requests not yet answered
         self._untraced = set()                 # structures whose traced reuse took a child down
         self._ready = collections.deque()      # answers received, older than every request in flight
         self._started = None                   # cases the child has started (shared memory)
@@ -249,10 +249,9 @@ class Worker:
 
     def _send(self, requests):
         """Send [(case, fresh)] as one message."""
-        now = time.monotonic()
         message = []
         for case, fresh in requests:
-            self._in_flight.append((now, case, fresh))
+            self._in_flight.append((case, fresh))
             trace = not self._untraced or execute.structure_key(normalize(case)) not in self._untraced
             message.append((case, fresh, trace))
         try:
@@ -313,7 +312,7 @@ class Worker:
                                               "worker killed"))
         self._process.join(5.0)
         code = self._process.exitcode
-        _, case, fresh = self._in_flight[self._finished_unanswered()]
+        case, fresh = self._in_flight[self._finished_unanswered()]
         if not fresh:
             # The child may have died running a reused, traced layer: the harness's speed-up, not the
             # target's behaviour (tf_keras aborts tracing some zero-width stacks it runs eagerly). The
@@ -323,7 +322,7 @@ class Worker:
             done = self._finished_unanswered()
             owed = self._terminate()
             self.start()
-            self._send([(c, f or index == done) for index, (_, c, f) in enumerate(owed)])
+            self._send([(c, f or index == done) for index, (c, f) in enumerate(owed)])
             return self._receive()
         return self._fail(("crash", f"{self.target_name}: worker process died (exit code {code}{_signal_name(code)})"))
 
@@ -340,7 +339,7 @@ class Worker:
             return self._kill(answer)
         owed = self._terminate()
         self.start()
-        self._send([(c, f) for _, c, f in owed[:done]])
+        self._send(owed[:done])
         answers = []
         while self._in_flight:
             answers.extend(self._receive())
