@@ -216,13 +216,6 @@ class Worker:
         self._in_flight.clear()
         return owed
 
-    def _kill(self, answer):
-        """Kill the child: `answer` for the oldest request it owed, "lost" for those behind it."""
-        return [answer] + self._lost(len(self._terminate()) - 1)
-
-    def _lost(self, count):
-        return [("lost", f"{self.target_name}: worker died before this case ran")] * count
-
     def run(self, case, fresh=False):
         """Submit and wait for this case's answer; answers to earlier requests still in flight are
         kept for their own collect()."""
@@ -284,7 +277,7 @@ class Worker:
 
     def _receive(self):
         """The answers to the oldest requests in flight (one message's worth), or, if the child dies,
-        hangs or bloats, the answers that turns them into."""
+        hangs or bloats, what it answers for them (see _fail)."""
         pid = self._process.pid
         started = self._started.value
         deadline = time.monotonic() + self.timeout_s  # per case, from when the child starts it
@@ -312,14 +305,14 @@ class Worker:
                                               "worker killed"))
         self._process.join(5.0)
         code = self._process.exitcode
-        case, fresh = self._in_flight[self._finished_unanswered()]
+        done = self._finished_unanswered()
+        case, fresh = self._in_flight[done]
         if not fresh:
             # The child may have died running a reused, traced layer: the harness's speed-up, not the
             # target's behaviour (tf_keras aborts tracing some zero-width stacks it runs eagerly). The
             # case runs again on a fresh layer in a new child, which decides, and its structure is
             # not traced again; the requests around it are sent again.
             self._untraced.add(execute.structure_key(normalize(case)))
-            done = self._finished_unanswered()
             owed = self._terminate()
             self.start()
             self._send([(c, f or index == done) for index, (c, f) in enumerate(owed)])
@@ -332,18 +325,19 @@ class Worker:
         return max(0, self._started.value - self._answered - 1)
 
     def _fail(self, answer):
-        """Kill the child; `answer` is for the request it was on. The requests it had finished before
-        that one in the same message run again on a new child, as their answers died with it."""
+        """Kill the child; `answer` is for the request it was on, and those behind it are "lost". The
+        requests it had finished before that one in the same message run again on a new child, as
+        their answers died with it."""
         done = self._finished_unanswered()
-        if not done:
-            return self._kill(answer)
         owed = self._terminate()
-        self.start()
-        self._send(owed[:done])
         answers = []
-        while self._in_flight:
-            answers.extend(self._receive())
-        return answers + [answer] + self._lost(len(owed) - done - 1)
+        if done:
+            self.start()
+            self._send(owed[:done])
+            while self._in_flight:
+                answers.extend(self._receive())
+        lost = ("lost", f"{self.target_name}: worker died before this case ran")
+        return answers + [answer] + [lost] * (len(owed) - done - 1)
 
 
 def _signal_name(code):
