@@ -21,8 +21,10 @@ except ImportError:  # tests/ became a package
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).with_name("artifacts")
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
-                                reason="headless Chromium not installed at /usr/bin/chromium (run `make browser-deps`)")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="needs headless Chromium at /usr/bin/chromium, which is not installed (`make test` installs no "
+           "system packages); to enable this test run `make browser-deps` (apt-get, as root), as CI does")
 
 # Injected into a copy of the report only: the first records uncaught errors before the report's
 # script runs, the second measures what a reader would see and clicks a copy button.
