@@ -164,11 +164,12 @@ def _probe(name, out):
 # ---- the stages -----------------------------------------------------------------------------------------
 def run_suite(args, out, timeout_s):
     """(a) The conformance suite in a subprocess; its clause report, or None (with a warning)."""
-    path = os.path.join(out, "conformance.json")
+    # Absolute: the suite runs in the folder that holds the conformance package, not the caller's.
+    path = os.path.abspath(os.path.join(out, "conformance.json"))
     cmd = [sys.executable, "-m", "pytest", "conformance", "-q", "-p", "no:cacheprovider",
            "--impl", args.impl, "--oracle", args.oracle, "--clause-report", path]
     if args.xfail:
-        cmd += ["--xfail", args.xfail]
+        cmd += ["--xfail", os.path.abspath(args.xfail)]
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", OPENBLAS_NUM_THREADS="1")
     env.pop("CI", None)  # the suite's own Hypothesis profiles, not the auto-loaded `ci` one
