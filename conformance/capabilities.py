@@ -1,8 +1,13 @@
 """Telling "the implementation lacks this feature" apart from "it gets it wrong".
 
-interfaces.md section 1: a missing optional name, or a constructor/call argument the implementation
-rejects (TypeError or ValueError naming it), makes the clauses that need it "unsupported", never a
-failure. `missing_feature` looks at a case and the implementation's error and names the feature.
+interfaces.md section 1 and README ("Validate your implementation"): the clauses a case needs are
+"unsupported", never failed, where the implementation
+  - lacks an optional name the case uses (`Layer` for custom cells, `Embedding`, a built-in layer);
+  - raises NotImplementedError (its way of saying "not this", e.g. for list inputs);
+  - refuses an argument the case passes, naming it (TypeError, ValueError or AttributeError): a
+    constructor argument at construction, a call argument (`initial_state`, `constants`, `mask`,
+    `training`, the states of `reset_states`) at any step.
+`missing_feature` looks at a case and the implementation's error and names the feature.
 """
 import re
 
@@ -30,6 +35,12 @@ def features_used(case):
     call_args = set()
     if case["constants"]:
         call_args.add("constants")
+    if case["initial_state"] or any(s.get("initial_state") for s in case["steps"]):
+        call_args.add("initial_state")
+    if case["mask"] is not None and not case["embedding"]:
+        call_args.add("mask")
+    if case["training"] is not None:
+        call_args.add("training")
     if any(s.get("op") == "reset" and s.get("states") for s in case["steps"]):
         call_args.add("states")
     return names, ctor_args, call_args
@@ -42,7 +53,8 @@ def missing_feature(has_name, case, impl_error):
     for name in sorted(names):
         if name != "StackedRNNCells" and not has_name(name):
             return name
-    if impl_error is None or impl_error["type"] not in ("TypeError", "ValueError", "AttributeError"):
+    if impl_error is None or impl_error["type"] not in ("TypeError", "ValueError", "AttributeError",
+                                                         "NotImplementedError"):
         return None
     message = impl_error["message"]
     # A constructor argument counts only when construction refused it; a call argument at any step.
@@ -51,6 +63,8 @@ def missing_feature(has_name, case, impl_error):
         arg = match.group(1) or match.group(2)
         if arg in args:
             return arg
+    if impl_error["type"] == "NotImplementedError":
+        return message.strip().splitlines()[0][:200] if message.strip() else "a feature (NotImplementedError)"
     if impl_error["type"] == "AttributeError" and "reset_states" in message:
         return "reset_states"
     return None

@@ -2,9 +2,10 @@
 
 A cell here is a subclass of the target's `Layer` whose math goes through `target.ops`:
 `dot(x, w)` (contract x's last axis with w's first), `tanh`, `fill(shape, value, dtype)` and
-`cast_like(value, x)`. The reference and unknown NumPy-like namespaces get NumPy; tf_keras gets
-TensorFlow; Keras 3 gets `keras.ops`. A third-party namespace may expose its own `ops` with those
-four functions. See README, "Validate your implementation".
+`cast_like(value, x)`, and whose high-dimensional `state_size` is a `target.shape_type`. Both come
+from the adapter protocol (namespaces.py): the namespace's own `ops` and `TensorShape`, else those of
+the framework it is built on (TensorFlow's for tf_keras, `keras.ops` for Keras 3), else NumPy and
+tuple. See README, "Validate your implementation".
 
 Variants (name: what it exercises):
   minimal        the page's MinimalRNNCell: int state_size, no output_size, no get_initial_state
