@@ -1,0 +1,39 @@
+"""Dropout masks are drawn afresh at every timestep instead of once per call (the cached masks are
+never reused), so each step drops different units: naive per-step dropout, not the variational
+dropout of Keras' cells."""
+from impl import *  # noqa: F401,F403 - the rest of the namespace is the reference's
+import impl as _impl
+
+
+class _MaskPerStep:
+    def get_dropout_mask_for_cell(self, inputs, training, count=1):
+        self.reset_dropout_mask()
+        return super().get_dropout_mask_for_cell(inputs, training, count)
+
+    def get_recurrent_dropout_mask_for_cell(self, inputs, training, count=1):
+        self.reset_recurrent_dropout_mask()
+        return super().get_recurrent_dropout_mask_for_cell(inputs, training, count)
+
+
+class SimpleRNNCell(_MaskPerStep, _impl.SimpleRNNCell):
+    pass
+
+
+class GRUCell(_MaskPerStep, _impl.GRUCell):
+    pass
+
+
+class LSTMCell(_MaskPerStep, _impl.LSTMCell):
+    pass
+
+
+class SimpleRNN(_impl.SimpleRNN):
+    cell_class = SimpleRNNCell
+
+
+class GRU(_impl.GRU):
+    cell_class = GRUCell
+
+
+class LSTM(_impl.LSTM):
+    cell_class = LSTMCell
