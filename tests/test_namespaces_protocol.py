@@ -8,6 +8,7 @@ lacks (NotImplementedError, an argument it refuses by name, a name it does not e
 """
 import json
 import os
+import signal
 import subprocess
 import sys
 import types
@@ -185,3 +186,69 @@ def test_reset_to_given_states_without_reset_states_is_unsupported():
     case = {"flags": {"stateful": True}, "steps": [{"op": "call"}, {"op": "reset", "states": "random"}]}
     error = execute.describe_error(raised.value, "step 1")
     assert capabilities.missing_feature(_has_all, case, error) == "states"
+
+
+# ---- the whole check: a wrapper reports what its framework reports -------------------------------------------
+# The suite where the hooks matter: initial states and constants (rnnconf_to_tensor), custom cells (ops,
+# TensorShape), resets to given states, and error paths that need TensorFlow's own features.
+SUITE = ["conformance/test_call_args.py", "conformance/test_cells.py", "conformance/test_stateful.py",
+         "conformance/test_errors.py", "-k", "test_initial_state or test_constants_reach or high_dimensional or "
+         "page_example_minimal or reset_states_with or ERR-03 or ERR-09 or ERR-10 or ERR-25"]
+# A short campaign; no shrinking, so a discrepancy is recorded as found and both runs stay comparable.
+FUZZ = ["--skip-suite", "--max-examples", "100", "--seed", "5", "--workers", "1", "--variants", "8",
+        "--shrink-budget", "1e-9", "--no-progress"]
+ENV = dict(os.environ, OPENBLAS_NUM_THREADS="1", TF_CPP_MIN_LOG_LEVEL="3")
+
+
+def _check(impl, out, *oracle):
+    return [sys.executable, "-m", "rnnconf.cli", "check", "--impl", impl, *oracle, *FUZZ, "--out", str(out)]
+
+
+def _campaign_report(out):
+    data = json.loads((out / "results.json").read_text())
+    return {"examples": data["examples"], "clauses": {c: v["status"] for c, v in data["clauses"].items()},
+            "discrepancies": sorted((d["kind"], d["clauses"]) for d in data["discrepancies"])}
+
+
+def test_wrappers_report_what_their_frameworks_report(tmp_path):
+    """Packages re-exporting tf_keras' and Keras 3's layers, with no hook of their own, get each
+    suite test's outcome (on the checks where hooks matter) and the campaign report (clause
+    statuses, discrepancies by kind and clauses) of the framework they wrap, with the same seed and
+    budget (Keras 3's campaigns against the reference oracle). tf_keras against itself passes every
+    clause it reaches, so its wrapper's campaign must report no discrepancy and nothing but passes."""
+    runs = {  # all at once: each is mostly TensorFlow starting up
+        "suite": [sys.executable, "-m", "tests.wrapped_impls.suite_outcomes", str(tmp_path / "suite.json"),
+                  TFK_WRAPPER, "tf_keras", K3_WRAPPER, "keras3", "--", *SUITE],
+        "tfk": _check(TFK_WRAPPER, tmp_path / "tfk"),
+        # Judged by the NumPy reference: the same oracle for both, and TensorFlow starts only for Keras 3.
+        "k3": _check(K3_WRAPPER, tmp_path / "k3", "--oracle", "reference"),
+        "keras3": _check("keras3", tmp_path / "keras3", "--oracle", "reference"),
+    }
+    logs = {name: open(tmp_path / f"{name}.log", "w") for name in runs}
+    procs = {name: subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=logs[name], stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+             for name, cmd in runs.items()}
+    try:
+        status = {name: proc.wait(timeout=600) for name, proc in procs.items()}
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)  # its workers too
+                proc.wait()
+        for log in logs.values():
+            log.close()
+    for name, code in status.items():
+        assert code in (0, 1), f"{name} exited {code}:\n" + (tmp_path / f"{name}.log").read_text()[-3000:]
+
+    suite = json.loads((tmp_path / "suite.json").read_text())
+    assert suite[TFK_WRAPPER] == suite["tf_keras"]
+    assert {t["outcome"] for t in suite["tf_keras"].values()} == {"passed"}
+    assert suite[K3_WRAPPER] == suite["keras3"]
+    assert {t["outcome"] for t in suite["keras3"].values()} >= {"passed", "failed", "unsupported"}
+
+    tfk = _campaign_report(tmp_path / "tfk")
+    assert tfk["examples"] == 100 and tfk["discrepancies"] == []
+    assert set(tfk["clauses"].values()) <= {"pass", "oracle-deviation", "untested"}, tfk["clauses"]
+    k3, keras3 = _campaign_report(tmp_path / "k3"), _campaign_report(tmp_path / "keras3")
+    assert k3 == keras3
+    assert keras3["examples"] == 100 and keras3["discrepancies"]
