@@ -1,24 +1,19 @@
 """FLAG-01..FLAG-07: every constructor flag, against the oracle and against the page's own promises."""
-import itertools
-
 import numpy as np
 import pytest
 
 from conformance import helpers as ch
-from conformance.grids import CELLS, FLAG_SETS, MASKS, case
+from conformance import grids
+from conformance.grids import FLAG_SETS, MASKS, case
 
 FLAG_CLAUSES = {"return_sequences": "FLAG-01", "return_state": "FLAG-02", "go_backwards": "FLAG-03",
                 "stateful": "FLAG-04", "unroll": "FLAG-05", "time_major": "FLAG-06",
                 "zero_output_for_mask": "FLAG-07"}
-GRID_CELLS = ["simple", "gru", "gru_reset_before", "lstm", "stack_mixed"]
-GRID_MASKS = ["none", "right_padded", "holes_and_empty_row"]
 
 
-def _grid():
-    for i, (cells, flags, mask) in enumerate(itertools.product(GRID_CELLS, FLAG_SETS, GRID_MASKS)):
-        if flags.startswith("zero_mask") and mask == "none":
-            continue  # the flag only matters with a mask; "zero_mask_last" keeps one maskless check below
-        dtype = "float64" if i % 3 == 0 else "float32"
+def _grid():  # every flag set with every cell and mask, each in both dtypes (see tests/test_grids.py)
+    for row in grids.flag_grid():
+        cells, flags, mask, dtype = row["cells"], row["flags"], row["mask"], row["dtype"]
         clauses = sorted({FLAG_CLAUSES[f] for f in FLAG_SETS[flags]} | ({"CALL-02", "MASK-01"} if mask != "none" else set())
                          | ({"CELL-10"} if cells.startswith("stack") else set()))
         yield pytest.param(case(cells, flags, mask, dtype=dtype), id=f"{cells}-{flags}-{mask}-{dtype}",
