@@ -35,6 +35,7 @@ DEFAULTS = {
     "seed": 0,
     "weight_scale": 1.0,
     "perturbation": None,    # [relative size, draw]: noise on every generated value (see perturbed)
+    "warmup": None,          # data-only keys of a case run first on the same layer (execute.run)
 }
 BUILTIN_LAYERS = {"SimpleRNN": "simple", "GRU": "gru", "LSTM": "lstm"}
 CELL_CLASSES = {"simple": "SimpleRNNCell", "gru": "GRUCell", "lstm": "LSTMCell"}

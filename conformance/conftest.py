@@ -6,10 +6,12 @@ failing), --clause-report PATH (per-clause JSON for `rnnconf check`), --list-cla
 clause IDs the collected tests carry, for the coverage check).
 
 Every test carries `@pytest.mark.clauses("FLAG-03", ...)`. A test skipped with a reason starting
-"unsupported:" counts its clauses as unsupported, not failed.
+"unsupported:" counts its clauses as unsupported, not failed; "inconclusive:" as inconclusive
+(conformance.judge), never passed.
 """
 import json
 import os
+import time
 import warnings
 from pathlib import Path
 
@@ -28,6 +30,10 @@ def pytest_addoption(parser):
                     help="file of clause IDs (one per line, # comments) accepted as failing")
     group.addoption("--clause-report", default=None, help="write per-clause counts as JSON here")
     group.addoption("--list-clauses", default=None, help="write the clause IDs of collected tests here")
+    group.addoption("--clause-stream", default=None,
+                    help="append one JSON line per finished test here, as the run goes (rnnconf check)")
+    group.addoption("--breadth-first", action="store_true",
+                    help="run one example of every test function before the rest (fail fast on any bug)")
 
 
 def clause_ids(item):
@@ -66,6 +72,19 @@ def pytest_collection_modifyitems(config, items):
             warnings.warn(f"--xfail entry {stale!r} in {xfail_path} matches no test", stacklevel=1)
     for item in items:
         item.user_properties.append(("clauses", clause_ids(item)))
+    if config.getoption("breadth_first"):
+        items[:] = breadth_first(items)
+
+
+def breadth_first(items):
+    """The items with the first parametrization of every test function first (in file order), then
+    the others: every area of the contract is checked within the first few seconds."""
+    seen, first, rest = set(), [], []
+    for item in items:
+        function = item.nodeid.split("[", 1)[0]
+        (rest if function in seen else first).append(item)
+        seen.add(function)
+    return first + rest
 
 
 def _resolve(pytestconfig, option):
@@ -89,20 +108,23 @@ class ClauseTally:
     """Per-clause counts over the run (on the xdist controller, from the workers' reports)."""
 
     def __init__(self):
-        self.counts = {cid: {"checks": 0, "failures": 0, "unsupported": 0} for cid in ALL_IDS}
+        self.counts = {cid: {"checks": 0, "failures": 0, "unsupported": 0, "inconclusive": 0} for cid in ALL_IDS}
         self.failed_tests = []
 
     def add(self, report):
         ids = dict(report.user_properties).get("clauses", [])
         if report.when == "call" or (report.when == "setup" and not report.passed):
             unsupported = report.skipped and "unsupported:" in str(report.longrepr)
-            if report.skipped and not unsupported and not hasattr(report, "wasxfail"):
+            inconclusive = report.skipped and "inconclusive:" in str(report.longrepr)
+            if report.skipped and not (unsupported or inconclusive) and not hasattr(report, "wasxfail"):
                 return
             for cid in ids:
                 entry = self.counts[cid]
                 entry["checks"] += 1
                 if unsupported:
                     entry["unsupported"] += 1
+                elif inconclusive:
+                    entry["inconclusive"] += 1
                 elif report.failed:
                     entry["failures"] += 1
             if report.failed:
@@ -114,11 +136,25 @@ _TALLY = ClauseTally()
 
 
 def pytest_configure(config):
+    # Registered here too: an installed rnnconf runs this suite without the checkout's pyproject.toml.
+    config.addinivalue_line("markers", "clauses(*ids): contract clause IDs the test verifies")
+    config.addinivalue_line("markers", "oracle: needs the tf_keras oracle")
     config._rnnconf_tally = _TALLY
+    if not hasattr(config, "workerinput"):  # the controller writes the stream
+        _STREAM["path"] = config.getoption("clause_stream")
 
 
 def pytest_runtest_logreport(report):
     _TALLY.add(report)
+    stream = _STREAM.get("path")
+    if stream and (report.when == "call" or (report.when == "setup" and not report.passed)):
+        with open(stream, "a") as f:
+            f.write(json.dumps({"test": report.nodeid, "when": report.when, "outcome": report.outcome,
+                                "clauses": dict(report.user_properties).get("clauses", []),
+                                "t": time.time()}) + "\n")
+
+
+_STREAM = {}
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -183,8 +183,24 @@ def _flatten(x):
 
 def run(target, case):
     """Execute a case on a fresh layer; never raises for errors of the implementation: they are part
-    of the outcome."""
-    return _run_fresh(target, normalize(case))[0]
+    of the outcome. A case with `warmup` (the data-only keys of an earlier case of the same structure,
+    see Session) first runs that earlier case on the layer, then this one on the same layer: how a
+    failure that only a reused layer shows is replayed."""
+    case = normalize(case)
+    warmup = case.get("warmup")
+    if not warmup:
+        return _run_fresh(target, case)[0]
+    case = {k: v for k, v in case.items() if k != "warmup"}
+    earlier, runner = _run_fresh(target, dict(case, **warmup))
+    if runner is None or has_error(earlier):
+        return earlier  # the earlier case itself fails: that is the outcome to show
+    outcome = {"steps": [], "error": None, "reused": warmup}
+    try:
+        runner.load_case(case)
+    except Exception as e:  # noqa: BLE001
+        outcome["steps"].append({"op": "call", "error": describe_error(e, "reuse")})
+        return outcome
+    return _run_steps(runner, case["steps"] or [{"op": "call"}], outcome)
 
 
 def _run_fresh(target, case):
@@ -221,6 +237,11 @@ def has_error(outcome):
 DATA_ONLY_KEYS = ("seed", "weight_scale", "perturbation", "mask")
 
 
+def data_of(case):
+    """The data-only keys of a case (a `warmup`, see run)."""
+    return {k: case[k] for k in DATA_ONLY_KEYS if k in case}
+
+
 def structure_key(case):
     """What must match for a built layer to serve another case: all but the data-only keys (seed,
     weight scale, perturbation, the mask's values but not its shape). The steps are part of it: a
@@ -237,8 +258,13 @@ def structure_key(case):
 class Session:
     """Runs cases on one target, reusing built layers across cases of the same structure."""
 
-    def __init__(self, target, reuse=True, max_layers=16, clear_every=100, compile_after=0, on_clear=None):
+    def __init__(self, target, reuse=True, max_layers=16, clear_every=100, compile_after=0, on_clear=None,
+                 retry_eager_reuse=True):
         self.target, self.reuse, self.on_clear = target, reuse, on_clear
+        # An error on an eagerly reused layer is the target's own behaviour (state leaking from an
+        # earlier call, say): for the implementation under test it is the outcome, marked "reused";
+        # only the oracle, whose fresh run is the contract, retries it fresh.
+        self.retry_eager_reuse = retry_eager_reuse
         self.max_layers, self.clear_every, self.compile_after = max_layers, clear_every, compile_after
         self._pool = OrderedDict()
         self._no_reuse, self._eager_only = set(), set()
@@ -258,8 +284,18 @@ class Session:
             self._eager_only.add(key)
         runner = None if fresh or not self.reuse or key in self._no_reuse else self._pool.pop(key, None)
         outcome = None
+        if case.get("warmup"):
+            runner = None  # a replayed reuse (run) builds its own layer
         if runner is not None:
+            previous = data_of(runner.case)
             outcome = self._reuse(runner, case, compile=key not in self._eager_only)
+            if outcome is not None:
+                outcome["reused"] = previous  # what the layer ran before: replays a reuse-only failure
+            if outcome is not None and has_error(outcome):
+                self._no_reuse.add(key)
+                self.stats["reuse_errors"] += 1
+                self.last_path = "reused"
+                return outcome
             if outcome is None:
                 # A structure whose fresh run succeeded failed on reuse: data-dependent, or an artefact
                 # of the traced path (tf_keras' stateful initial_state, or a stack of custom cells whose
@@ -268,6 +304,12 @@ class Session:
                 (self._eager_only if runner.compiled else self._no_reuse).add(key)
                 self.stats["reuse_errors"] += 1
                 runner = None
+        if runner is None and case.get("warmup"):
+            self._count_fresh()
+            outcome = run(self.target, case)
+            self.stats["fresh"] += 1
+            self.last_path = "fresh"
+            return outcome
         if runner is None:
             self._count_fresh()
             outcome, runner = _run_fresh(self.target, case)
@@ -283,7 +325,9 @@ class Session:
         return outcome
 
     def _reuse(self, runner, case, compile):
-        """The case's outcome on an already built layer, or None where anything failed."""
+        """The case's outcome on an already built layer; None where it must be judged on a fresh
+        layer instead: the layer could not be reloaded, or the compiled call (the harness's speed-up,
+        which the target asked for) failed, or an eager reuse failed and `retry_eager_reuse`."""
         outcome = {"steps": [], "error": None}
         try:
             runner.load_case(case)
@@ -294,7 +338,9 @@ class Session:
             return None
         _run_steps(runner, case["steps"] or [{"op": "call"}], outcome)
         self.stats["reused"] += 1
-        return None if has_error(outcome) else outcome
+        if has_error(outcome) and (runner.compiled or self.retry_eager_reuse):
+            return None
+        return outcome
 
     def _count_fresh(self):
         self._fresh_since_clear += 1

@@ -11,42 +11,36 @@ import pprint
 import numpy as np
 import pytest
 
-from . import capabilities, compare, execute
-from .cases import is_stochastic, minimal, normalize
+from . import capabilities, compare, execute, judge
+from .cases import minimal, normalize
 
 
 def snippet(case, impl_name, oracle_name):
     return (
-        "from conformance import namespaces, execute, compare\n"
+        "from conformance import judge, namespaces\n"
         f"case = {pprint.pformat(minimal(case), width=100, sort_dicts=False)}\n"
         f"impl, oracle = namespaces.resolve({impl_name!r}), namespaces.resolve({oracle_name!r})\n"
-        "expected, actual = execute.run(oracle, case), execute.run(impl, case)\n"
-        "for m in compare.compare(expected, actual, case): print(m.kind, m.step, m.path, m.detail)\n")
+        "expected, actual, verdict = judge.run_and_judge(impl, oracle, case)\n"
+        "print(verdict['status'], verdict['detail'])\n"
+        "for m in verdict['mismatches']: print(m.kind, m.step, m.path, m.detail)\n")
 
 
 def run_pair(impl, oracle, case):
-    """(oracle outcome, implementation outcome, mismatches) for one case."""
-    case = normalize(case)
-    expected, actual = execute.run(oracle, case), execute.run(impl, case)
-    recheck = compare.float64_recheck(lambda c: execute.run(oracle, c), case)
-    mismatches = compare.compare(expected, actual, case, recheck_f64=recheck,
-                                 structural_only=is_stochastic(case))
-    return expected, actual, mismatches
+    """(oracle outcome, implementation outcome, judgement) for one case (conformance.judge)."""
+    return judge.run_and_judge(impl, oracle, case)
 
 
-def first_error(outcome):
-    if outcome.get("error"):
-        return outcome["error"]
-    return next((s["error"] for s in outcome["steps"] if "error" in s), None)
+first_error = judge.first_error
 
 
 def assert_conforms(impl, oracle, case):
-    expected, actual, mismatches = run_pair(impl, oracle, case)
-    if mismatches:
-        missing = capabilities.missing_feature(impl.has, normalize(case), first_error(actual))
-        if missing:
-            pytest.skip(f"unsupported: {impl.name} lacks {missing}")
-        lines = [f"{m.kind} at step {m.step} {m.path}: {m.detail}" for m in mismatches[:8]]
+    expected, actual, verdict = run_pair(impl, oracle, case)
+    if verdict["status"] == "unsupported":
+        pytest.skip(f"unsupported: {impl.name} {verdict['detail']}")
+    if verdict["status"] == "inconclusive":
+        pytest.skip(f"inconclusive: {verdict['detail']}")
+    if verdict["status"] == "fail":
+        lines = [f"{m.kind} at step {m.step} {m.path}: {m.detail}" for m in verdict["mismatches"][:8]]
         pytest.fail(f"{impl.name} differs from {oracle.name}:\n  " + "\n  ".join(lines)
                     + "\n\nReproduce with:\n" + snippet(case, impl.name, oracle.name), pytrace=False)
     return expected, actual

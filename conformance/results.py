@@ -3,7 +3,9 @@
 `exercised(case, oracle_outcome)` says which clause IDs a case reaches; `Results` counts checks and
 failures per clause, keeps discrepancies, and `to_dict()` gives the results.json object. Statuses:
 fail (a check failed), oracle-deviation (passes, and the oracle contradicts the page there: see
-deviations.py), pass, unsupported (every check needed a feature the implementation lacks), untested.
+deviations.py), pass, unsupported (every check needed a feature the implementation lacks),
+inconclusive (checked, but every check was either unsupported or too sensitive to judge: see
+compare.RECHECK_CEILING), untested.
 """
 import time
 
@@ -32,7 +34,7 @@ def exercised(case, oracle_outcome=None):
     for name, clause in (("return_sequences", "FLAG-01"), ("return_state", "FLAG-02"),
                          ("go_backwards", "FLAG-03"), ("stateful", "FLAG-04"), ("unroll", "FLAG-05"),
                          ("time_major", "FLAG-06"), ("zero_output_for_mask", "FLAG-07")):
-        if name in flags:  # set explicitly, to either value
+        if flags.get(name):  # checked only where set to its non-default value
             ids.add(clause)
     if flags.get("return_state"):
         ids.add("SHAPE-02")
@@ -80,26 +82,31 @@ def exercised(case, oracle_outcome=None):
     return sorted(ids)
 
 
+def _empty_entry():
+    return {"status": "untested", "checks": 0, "failures": 0, "unsupported": 0, "inconclusive": 0}
+
+
 class Results:
     def __init__(self, implementation, oracle, seed=None, versions=None):
         self.data = {
             "implementation": implementation, "oracle": oracle, "versions": dict(versions or {}),
             "seed": seed, "examples": 0, "elapsed_s": 0.0, "time_to_first_discrepancy_s": None,
-            "clauses": {cid: {"status": "untested", "checks": 0, "failures": 0, "unsupported": 0}
-                        for cid in ALL_IDS},
+            "clauses": {cid: _empty_entry() for cid in ALL_IDS},
             "discrepancies": [],
             "deviations": [{k: d[k] for k in ("id", "clauses", "page", "oracle", "repro")} for d in DEVIATIONS],
         }
         self._start = time.monotonic()
 
-    def record(self, clause_ids, ok=True, unsupported=False, count=1):
+    def record(self, clause_ids, ok=True, unsupported=False, inconclusive=False, count=1):
         """`count` checks of `clause_ids` with this result."""
         for cid in clause_ids:
-            entry = self.data["clauses"].setdefault(
-                cid, {"status": "untested", "checks": 0, "failures": 0, "unsupported": 0})
+            entry = self.data["clauses"].setdefault(cid, _empty_entry())
+            entry.setdefault("inconclusive", 0)
             entry["checks"] += count
             if unsupported:
                 entry["unsupported"] += count
+            elif inconclusive:
+                entry["inconclusive"] += count
             elif not ok:
                 entry["failures"] += count
 
@@ -116,12 +123,15 @@ class Results:
     def to_dict(self):
         deviating = clauses_with_deviations()
         for cid, entry in self.data["clauses"].items():
+            judged = entry["checks"] - entry["unsupported"] - entry.get("inconclusive", 0)
             if entry["failures"]:
                 entry["status"] = "fail"
             elif entry["checks"] == 0:
                 entry["status"] = "untested"
             elif entry["unsupported"] == entry["checks"]:
                 entry["status"] = "unsupported"
+            elif judged == 0:
+                entry["status"] = "inconclusive"  # checked, but nothing that was judged passed
             elif cid in deviating:
                 entry["status"] = "oracle-deviation"
                 entry["deviations"] = deviating[cid]

@@ -69,13 +69,11 @@ def test_error_case(impl_target, oracle_target, err_id, case):
     check_oracle(err_id, oracle_target, ch.first_error(expected), case)
     names, _, _ = capabilities.features_used(case)
     skip_if_unsupported(err_id, impl_target, [n for n in names if n != "StackedRNNCells"])
-    actual = execute.run(impl_target, case)
-    replay = ("Reproduce with:\n" + ch.snippet(case, impl_target.name, oracle_target.name)
-              + "from conformance import error_catalog, helpers\n"
-              + f"print(error_catalog.facts_match(helpers.first_error(expected), helpers.first_error(actual), "
-              + f"{err_id!r}))\n")
-    mismatches = compare.compare(expected, actual, case)
-    assert not mismatches, "\n".join(f"{m.kind} at step {m.step}: {m.detail}" for m in mismatches) + "\n\n" + replay
+    expected, actual, verdict = ch.run_pair(impl_target, oracle_target, case)
+    replay = "Reproduce with:\n" + ch.snippet(case, impl_target.name, oracle_target.name)
+    assert verdict["status"] == "pass", (
+        "\n".join(f"{m.kind} at step {m.step}: {m.detail}" for m in verdict["mismatches"]) or verdict["detail"]
+    ) + "\n\n" + replay
     check_impl(err_id, impl_target, ch.first_error(expected), ch.first_error(actual), replay)
 
 

@@ -30,6 +30,8 @@ from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 from hypothesis.errors import Flaky
 from hypothesis.stateful import run_state_machine_as_test
 
+from conformance import judge as judgement
+
 from . import differential, machine, strategies
 from .worker import Worker, WorkerSetupError
 
@@ -89,9 +91,14 @@ def example_record(v, n, variant_index, drawn_example):
     reference (see example_cases); a failing one keeps its whole case: results count failures per case."""
     what = ({"case": v["case"]} if variant_index == 0 or not (v["ok"] or v["unsupported"])
             else {"variant": variant_index, "of": drawn_example})
-    return {"type": "example", "n": n, **what, "clauses": v["clauses"], "ok": v["ok"],
-            "unsupported": v["unsupported"], "kind": v["kind"], "side": v["side"],
-            "seconds": {k: round(t, 6) for k, t in v["seconds"].items() if t is not None}}
+    record = {"type": "example", "n": n, **what, "clauses": v["clauses"], "ok": v["ok"],
+              "unsupported": v["unsupported"], "kind": v["kind"], "side": v["side"],
+              "seconds": {k: round(t, 6) for k, t in v["seconds"].items() if t is not None}}
+    if v.get("inconclusive"):
+        record["inconclusive"] = True
+    if v["kind"] is not None:
+        record["fingerprint"] = v["fingerprint"]
+    return record
 
 
 def example_cases(records):
@@ -176,6 +183,7 @@ class Driver:
         self.round = max([r["round"] for r in previous if r["type"] == "round"] or [0])
         self.found = self.round_errors = 0
         self.drawn_example = None  # the example number of the current drawn case's first variant
+        self.target = self.best = None  # the fingerprint being shrunk, and its smallest case so far
         # One database per driver: another driver's half-shrunk case must not be replayed here.
         k, n = spec["shard"]
         self.db = RoundDatabase(os.path.join(spec["out"], "hypothesis", f"{k}-{n}-w{spec['driver'][0]}"))
@@ -185,7 +193,7 @@ class Driver:
             self._log.write("\n")  # a killed run's torn last line stays a line of its own
         stderr_path = os.path.join(spec["out"], "workers.log")
         self.oracle = Worker(spec["oracle"], spec["timeout_s"], spec["memory_mb"], stderr_path)
-        self.impl = Worker(spec["impl"], spec["timeout_s"], spec["memory_mb"], stderr_path)
+        self.impl = Worker(spec["impl"], spec["timeout_s"], spec["memory_mb"], stderr_path, retry_eager_reuse=False)
 
     def write(self, record):
         record["t"] = time.time()
@@ -223,7 +231,7 @@ class Driver:
 
     def _run_round(self, mode):
         self.known = self.known_reader.refresh()
-        self.target_kind = self.best = self.merged_into = None
+        self.target = self.best = None  # the fingerprint being shrunk, and its smallest case so far
         self.shrink_runs = 0
         rseed = round_seed(self.spec["seed"], self.spec["shard"], self.spec["driver"], self.round)
         base = settings(settings.get_profile("rnnconf-campaign"), database=self.db,
@@ -251,12 +259,10 @@ class Driver:
             self.write({"type": "round_error", "round": self.round, "error": f"{type(e).__name__}: {e}"[:2000]})
             if self.round_errors >= 3:
                 raise
-        shrunk = final is not None and final["kind"] == self.target_kind
+        shrunk = final is not None and judgement.same_failure(self.target, final["fingerprint"])
         if not shrunk:
             self.db.forget_round()
-        if self.merged_into is not None:
-            self.write({"type": "occurrence", "signature": self.merged_into["signature"]})
-        elif self.target_kind is not None:
+        if self.target is not None:
             self._record(final if shrunk else self.best)
 
     def examine(self, case):
@@ -268,7 +274,7 @@ class Driver:
         through the workers (differential.check_all), which is where the campaign's throughput comes
         from (issue 6). While shrinking, only the variant that failed is run, so the test stays a
         deterministic function of the drawn case."""
-        shrinking = self.target_kind is not None
+        shrinking = self.target is not None
         now = time.time()
         if now >= self.spec["deadline"]:
             raise StopRound()
@@ -300,7 +306,11 @@ class Driver:
         return v
 
     def _judge(self, v, shrinking, variant_index):
-        """Account one verdict; raise the discrepancy Hypothesis must shrink, if it is a new one."""
+        """Account one verdict; raise the discrepancy Hypothesis must shrink, if it is a new one.
+
+        While shrinking, only a failure with the target's kind and core is the target (a smaller case
+        that fails differently is another bug, found in its own round); anything else is no failure
+        to Hypothesis."""
         if shrinking:
             self.shrink_runs += 1
         else:
@@ -308,47 +318,65 @@ class Driver:
             if variant_index == 0:
                 self.drawn_example = self.examples
             self.write(example_record(v, self.examples, variant_index, self.drawn_example))
-        if v["ok"] or v["unsupported"]:
+        if v["kind"] is None:
             return
-        explained = self._explained(v)
-        if explained is None and not shrinking:
-            self.known = self.known_reader.refresh()  # another driver may have found it meanwhile
+        fp = v["fingerprint"]
+        if shrinking:
+            if not judgement.same_failure(self.target, fp):
+                return
+            if _size(v["case"]) < _size(self.best["case"]):
+                self.best = v
+        else:
             explained = self._explained(v)
-        if explained is not None:
-            if not shrinking:
+            if explained is None:
+                self.known = self.known_reader.refresh()  # another driver may have found it meanwhile
+                explained = self._explained(v)
+            if explained is not None:
                 self.write({"type": "occurrence", "signature": explained["signature"]})
-            elif v["kind"] == self.target_kind:
-                # Shrinking led to a known discrepancy of the same kind: this is that one again.
-                self.merged_into = explained
-                raise StopRound()
-            return
-        if not shrinking:
-            self.target_kind, self.original, self.best = v["kind"], v, v
+                return
+            self.target, self.original, self.best = fp, v, v
             self.failing_variant = variant_index
             self.shrink_deadline = time.time() + self.spec.get("shrink_budget_s", SHRINK_BUDGET_S)
-        elif v["kind"] != self.target_kind:
-            return
-        elif _size(v["case"]) < _size(self.best["case"]):
-            self.best = v
+        # One raise for both: Hypothesis tells failures apart by exception class and line.
         raise DISCREPANCY_KINDS[v["kind"]](v)
 
     def _explained(self, v):
-        """The known discrepancy this failure is an instance of, or None. The exact original of a
-        known one counts too: the example database replays originals as well as shrunk cases."""
-        return next((k for k in self.known if differential.explains(k, v) or v["case"] == k.get("original")), None)
+        """The known discrepancy this failure is an instance of (conformance.judge.explains), or None.
+        The exact original of a known one counts too: the example database replays originals."""
+        return next((k for k in self.known if judgement.explains(k["fingerprint"], v["fingerprint"])
+                     or v["case"] == k.get("original")), None)
 
     def _record(self, v):
-        sig = differential.signature(v)
-        if any(k["signature"] == sig for k in self.known):
-            self.write({"type": "occurrence", "signature": sig})
+        explained = self._explained(v)  # another driver may have found and shrunk it meanwhile
+        if explained is not None:
+            self.write({"type": "occurrence", "signature": explained["signature"]})
             return
-        record = {"type": "discrepancy", "signature": sig, "kind": v["kind"], "clauses": v["clauses"],
-                  "config": v["case"], "original": self.original["case"], "detail": v["detail"],
+        fp = self._essential(v)
+        if fp["features"] != v["fingerprint"]["features"]:
+            explained = next((k for k in self.known if judgement.explains(k["fingerprint"], fp)), None)
+            if explained is not None:
+                self.write({"type": "occurrence", "signature": explained["signature"]})
+                return
+        record = {"type": "discrepancy", "signature": judgement.signature(fp), "fingerprint": fp,
+                  "kind": v["kind"], "clauses": v["clauses"], "config": v["case"],
+                  "original": self.original["case"], "original_fingerprint": self.original["fingerprint"],
+                  "detail": v["detail"], "original_detail": self.original["detail"],
                   "mismatches": v["mismatches"][:8], "side": v["side"], "shrink_runs": self.shrink_runs}
         self.write(record)
         self.known = self.known_reader.refresh()
         if not is_xfailed(record, self.spec["xfail"]):
             self.found += 1
+
+
+    def _essential(self, v):
+        """v's fingerprint with only the features its failure needs (conformance.judge.essential),
+        each tried on fresh layers; as found where the campaign is out of time."""
+        def fails_the_same(case):
+            if time.time() >= self.spec["deadline"]:
+                return False
+            w = differential.check(case, self.oracle, self.impl, fresh=True)
+            return w["kind"] is not None and judgement.same_failure(v["fingerprint"], w["fingerprint"])
+        return judgement.essential(v["fingerprint"], v["case"], fails_the_same)
 
 
 def _seed_hypothesis(value):
@@ -421,8 +449,9 @@ def aggregate(out, results, xfail=(), since=None, tail=None):
 
     Discrepancies are deduplicated across drivers by signature and numbered in the order found.
     A failing example counts as a failure only for the clauses its discrepancy's shrunk case needs
-    (less the ubiquitous ones); its other clauses were exercised and passed. A failing example that
-    no discrepancy explains fails all its clauses.
+    (less the ubiquitous ones), and as nothing for its other clauses: a failing example is never a
+    pass. A failing example that no discrepancy explains fails all its clauses. An inconclusive
+    example counts as inconclusive for its clauses.
     """
     tail = (tail or LogTail(out)).poll(xfail)
     found = sorted(tail.found, key=lambda r: r["t"])
@@ -436,7 +465,8 @@ def aggregate(out, results, xfail=(), since=None, tail=None):
         item = results.add_discrepancy(
             r["clauses"], r["kind"], r["config"], r["detail"], repro=f"repro/d-{n:04d}.py",
             occurrences=1, xfail=is_xfailed(r, xfail), side=r["side"], original=r["original"],
-            mismatches=r["mismatches"], found_at=r["t"])
+            mismatches=r["mismatches"], found_at=r["t"], signature=r["signature"], fingerprint=r.get("fingerprint"),
+            original_detail=r.get("original_detail"))
         seen[r["signature"]] = item
         first_t = r["t"] if first_t is None else first_t
     for sig, n in occurrences.items():
@@ -444,16 +474,17 @@ def aggregate(out, results, xfail=(), since=None, tail=None):
             seen[sig]["occurrences"] += n
     for (clause, unsupported), n in tail.passed.items():
         results.record([clause], ok=True, unsupported=unsupported, count=n)
+    for clause, n in tail.inconclusive.items():
+        results.record([clause], inconclusive=True, count=n)
     originals = [_case_key(k["original"]) for k in found]
-    for (kind, clauses, case_key), n in tail.failed.items():
-        v = {"kind": kind, "clauses": clauses}
+    for (clauses, fp_json, case_key), n in tail.failed.items():
+        fp = json.loads(fp_json)
         known = next((k for k, original in zip(found, originals)
-                      if differential.explains(k, v) or original == case_key), None)
+                      if original == case_key or (fp and judgement.explains(k["fingerprint"], fp))), None)
         blamed = set(clauses)
         if known is not None:
             blamed = (set(known["clauses"]) - differential.UBIQUITOUS) & blamed or blamed
         results.record(sorted(blamed), ok=False, count=n)
-        results.record(sorted(set(clauses) - blamed), ok=True, count=n)
     data = results.to_dict()
     data["examples"] = tail.examples
     data["time_to_first_discrepancy_s"] = (round(first_t - since, 3) if first_t is not None and since else None)
@@ -468,14 +499,16 @@ def _case_key(case):
 class LogTail:
     """Follows the drivers' logs, reading only what was appended since the last look, and keeps what
     progress and results.json need as tallies, so that a long campaign costs neither re-reading nor
-    memory: examples passed are counted per (clause, unsupported), failing ones per (kind, clauses,
-    case), discrepancies and setup errors kept as read."""
+    memory: examples passed are counted per (clause, unsupported), inconclusive ones per clause,
+    failing ones per (clauses, fingerprint, case), discrepancies and setup errors kept as read."""
 
     def __init__(self, out):
         self.out, self.offsets = out, {}
         self.examples = self.discrepancies = self.failing = 0
         self.setup_errors, self.found = [], []
         self.passed, self.failed, self.occurrences = Counter(), Counter(), Counter()
+        self.inconclusive = Counter()
+        self.driver_failures = []
 
     def poll(self, xfail=()):
         for line in new_log_lines(self.out, self.offsets):
@@ -496,8 +529,12 @@ class LogTail:
                 unsupported = bool(record["unsupported"])
                 for clause in record["clauses"]:
                     self.passed[clause, unsupported] += 1
+            elif record.get("inconclusive"):
+                for clause in record["clauses"]:
+                    self.inconclusive[clause] += 1
             elif record.get("side") != "oracle":  # an oracle crash or hang checked nothing
-                self.failed[record["kind"], tuple(record["clauses"]), _case_key(record["case"])] += 1
+                fp = json.dumps(record.get("fingerprint"), sort_keys=True)
+                self.failed[tuple(record["clauses"]), fp, _case_key(record["case"])] += 1
         elif kind == "discrepancy":
             self.discrepancies += 1
             self.failing += not is_xfailed(record, xfail)
@@ -531,9 +568,10 @@ def driver_specs(*, impl, oracle, out, seed, shard, workers, max_examples, deadl
     return specs
 
 
-def run_drivers(specs, on_tick=None, tick_s=0.5, grace_s=None, tail=None):
-    """Start the drivers, call `on_tick(tail)` while they run, stop them at the deadline (plus grace)
-    or, with fail_fast, once one logged a discrepancy. Returns the final LogTail."""
+def run_drivers(specs, on_tick=None, tick_s=0.5, grace_s=None, tail=None, stop=None):
+    """Start the drivers, call `on_tick(tail)` while they run, stop them at the deadline (plus grace),
+    with fail_fast once one logged a discrepancy, or once `stop()` is true. Returns the final
+    LogTail; its `driver_failures` say which drivers ended on an error of their own."""
     import multiprocessing
     ctx = multiprocessing.get_context("spawn")
     out, deadline = specs[0]["out"], specs[0]["deadline"]
@@ -554,9 +592,10 @@ def run_drivers(specs, on_tick=None, tick_s=0.5, grace_s=None, tail=None):
                 on_tick(tail)
             if specs[0]["fail_fast"] and tail.failing > already:
                 deadline = min(deadline, time.time() + 2.0)  # let the others finish their line
-            if time.time() > deadline + grace_s:
+            if time.time() > deadline + grace_s or (stop is not None and stop()):
                 break
     finally:
+        ended = [p.exitcode for p in processes]  # None: still running, so stopped here
         for p in processes:
             if p.is_alive():
                 p.terminate()
@@ -566,4 +605,6 @@ def run_drivers(specs, on_tick=None, tick_s=0.5, grace_s=None, tail=None):
                 p.kill()
                 p.join(5)
     tail.poll(xfail)
+    tail.driver_failures = [f"driver {spec['driver'][0]} exited with status {code} (see {spec['log']})"
+                            for spec, code in zip(specs, ended) if code not in (None, 0)]
     return tail

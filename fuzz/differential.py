@@ -1,20 +1,17 @@
 """One differential example: run a case on the oracle and the implementation, compare, account.
 
 The verdict is plain data (JSON-able), so the campaign can log it, dedupe it and hand it to the
-reproducer writer. Comparison is conformance.compare.compare, clause accounting is
-conformance.results.exercised, "the implementation lacks a feature" is
-conformance.capabilities.missing_feature: nothing here re-implements them.
+reproducer writer. Judging is conformance.judge.judge (the suite's and the reproducers' judge too),
+clause accounting is conformance.results.exercised: nothing here re-implements them.
 """
 import time
 
 import numpy as np
 
-from conformance import capabilities
-from conformance import compare as cmp
-from conformance.cases import normalize, is_stochastic
+from conformance import judge as judgement
+from conformance.judge import KIND_ORDER
 from conformance.results import exercised
 
-KIND_ORDER = ("crash", "timeout", "error", "structure", "shape", "dtype", "value")
 # Clauses nearly every case reaches: they do not tell one discrepancy from another.
 UBIQUITOUS = frozenset({"CALL-01", "SHAPE-01", "SHAPE-03", "SHAPE-04", "CELL-01"})
 
@@ -81,7 +78,8 @@ def _judge_answers(case, oracle, impl):
 
 
 def judge(case, oracle_result, impl_result, oracle, impl):
-    """The verdict on one case from both workers' answers (`oracle` may be asked for a float64 rerun)."""
+    """The verdict on one case from both workers' answers (`oracle` may be asked for a float64 rerun),
+    through conformance.judge, the suite's and the reproducers' judge too."""
     seconds = {"oracle": _seconds(oracle_result), "impl": _seconds(impl_result)}
     if oracle_result[0] != "ok":
         # The oracle itself crashed or hung: reported, but it says nothing about the implementation.
@@ -91,30 +89,35 @@ def judge(case, oracle_result, impl_result, oracle, impl):
     clauses = exercised(case, expected)
     oracle_error = bool(expected.get("error") or any("error" in s for s in expected["steps"]))
     if impl_result[0] != "ok":
-        return verdict(case, clauses, kind=impl_result[0], detail=impl_result[1], oracle_error=oracle_error,
-                       seconds=seconds)
+        reused = "reused layer" in impl_result[1]
+        j = judgement.failure(case, impl_result[0], impl_result[1], core="on a reused layer" if reused else "")
+        return verdict(case, clauses, kind=j["kind"], detail=j["detail"], oracle_error=oracle_error,
+                       seconds=seconds, fingerprint=j["fingerprint"])
     actual = impl_result[1]
-    full = normalize(case)
 
     def run_oracle(c):
         result = oracle.run(c)
         return result[1] if result[0] == "ok" else None
-    recheck = cmp.float64_recheck(run_oracle, full)
     start = time.perf_counter()
-    mismatches = cmp.compare(expected, actual, full, recheck_f64=recheck, structural_only=is_stochastic(full))
+    j = judgement.judge(case, expected, actual, run_oracle=run_oracle, impl_has=impl.available.__contains__)
     seconds["compare"] = time.perf_counter() - start
-    if not mismatches:
-        return verdict(case, clauses, oracle_error=oracle_error, seconds=seconds)
-    impl_error = actual.get("error") or next((s["error"] for s in actual["steps"] if "error" in s), None)
-    if capabilities.missing_feature(impl.available.__contains__, full, impl_error):
-        return verdict(case, clauses, unsupported=True, detail=_error_line(impl_error), oracle_error=oracle_error,
-                       seconds=seconds)
-    kind = min((m.kind for m in mismatches), key=KIND_ORDER.index)
-    first = next(m for m in mismatches if m.kind == kind)
-    where = first.path if first.step < 0 or first.path.startswith("step") else f"step {first.step} {first.path}"
-    detail = f"{where}: {first.detail}"
-    return verdict(case, clauses, kind=kind, detail=detail, mismatches=[_jsonable(m.to_dict()) for m in mismatches],
-                   oracle_error=oracle_error, seconds=seconds)
+    path = _path(impl_result)
+    if j["status"] == "fail" and path not in (None, "fresh"):
+        # Failed on a layer built for an earlier case: a fresh layer decides. The same failure there
+        # is an ordinary one. Otherwise a compiled reuse (the adapter's speed-up) was at fault and the
+        # fresh verdict stands; an eager reuse is the layer's own history, replayed by running the
+        # earlier case first (execute.run's `warmup`).
+        fresh = impl.run(case, fresh=True)
+        again = (judgement.judge(case, expected, fresh[1], run_oracle=run_oracle,
+                                 impl_has=impl.available.__contains__) if fresh[0] == "ok" else None)
+        if again is not None and (again["status"] == "fail" or path == "traced"):
+            j = again
+        elif actual.get("reused"):
+            case = dict(case, warmup=actual["reused"])
+    return verdict(case, clauses, kind=j["kind"], detail=j["detail"], oracle_error=oracle_error, seconds=seconds,
+                   mismatches=[_jsonable(m.to_dict()) for m in j["mismatches"]],
+                   unsupported=j["status"] == "unsupported", inconclusive=j["status"] == "inconclusive",
+                   fingerprint=j["fingerprint"])
 
 
 def variants(case, count):
@@ -167,40 +170,16 @@ def _path(result):
 
 
 def verdict(case, clauses, kind=None, detail="", mismatches=(), unsupported=False, side="implementation",
-            oracle_error=False, seconds=None):
-    """ok / unsupported / kind (a discrepancy), with the clause ids the case reached; `oracle_error`
-    says the oracle stopped at an error (later steps of a stateful run would add nothing)."""
-    return {"case": case, "clauses": sorted(clauses), "ok": kind is None, "unsupported": unsupported,
-            "kind": kind, "detail": detail, "mismatches": list(mismatches), "side": side, "seconds": seconds or {},
-            "oracle_error": oracle_error}
-
-
-def signature(v):
-    """What makes two (shrunk) discrepancies the same: kind, distinguishing clauses, structure (a string,
-    so it survives the JSON log)."""
-    return " | ".join([v["kind"], ",".join(sorted(set(v["clauses"]) - UBIQUITOUS)), structure(v["case"])])
-
-
-def explains(known, v):
-    """A known discrepancy explains a new one of its kind that reaches all its distinguishing clauses."""
-    return known["kind"] == v["kind"] and set(known["clauses"]) - UBIQUITOUS <= set(v["clauses"])
-
-
-def structure(case):
-    """The case's shape of configuration, sizes and numbers left out."""
-    case = normalize(case)
-    cells = tuple((c["kind"], c.get("variant"), tuple(sorted((k, str(v)) for k, v in c.items()
-                                                             if k not in ("kind", "variant", "units"))))
-                  for c in case["cells"])
-    steps = tuple((s.get("op", "call"), str(s.get("states")), bool(s.get("initial_state")), "batch" in s)
-                  for s in case["steps"])
-    return repr((case["layer"], cells, case["cell_list"], tuple(sorted(case["flags"].items())), case["dtype"],
-                 case["mask"] is not None, bool(case["initial_state"]), bool(case["constants"]),
-                 case["training"], bool(case["embedding"]), steps))
-
-
-def _error_line(error):
-    return f"{error['type']}: {error['message'][:200]}"
+            oracle_error=False, seconds=None, inconclusive=False, fingerprint=None):
+    """ok / unsupported / inconclusive / kind (a discrepancy, with its fingerprint: conformance.judge),
+    with the clause ids the case reached; `oracle_error` says the oracle stopped at an error (later
+    steps of a stateful run would add nothing)."""
+    if kind is not None and fingerprint is None:
+        fingerprint = {"kind": kind, "core": side, "features": judgement.features(case)}
+    return {"case": case, "clauses": sorted(clauses), "ok": kind is None and not inconclusive,
+            "unsupported": unsupported, "inconclusive": inconclusive, "kind": kind, "detail": detail,
+            "mismatches": list(mismatches), "side": side, "seconds": seconds or {}, "oracle_error": oracle_error,
+            "fingerprint": fingerprint}
 
 
 def _jsonable(x):

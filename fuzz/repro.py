@@ -1,8 +1,8 @@
 """Standalone reproducer scripts for discrepancies (DIR/repro/d-XXXX.py).
 
 A reproducer embeds the shrunk case as JSON and runs it through conformance's own case building
-(cases.py, execute.py) and the one comparison (compare.py), in-process, on the oracle and on the
-implementation; it prints both results and the mismatches, and exits 1 while they differ (0 once
+(cases.py, execute.py) and the one judge (judge.run_and_judge), in-process, on the oracle and on
+the implementation; it prints both results and the mismatches, and exits 1 while they differ (0 once
 fixed; a crash or hang of the implementation also ends it non-zero: abort, or the alarm).
 
 Why not generate explicit Keras code instead: the case is executed by code that also builds the
@@ -38,8 +38,7 @@ sys.path.insert(0, {repo_root!r})  # where rnnconf's conformance package lives, 
 
 import numpy as np
 
-from conformance import compare, execute, namespaces
-from conformance.cases import is_stochastic, normalize
+from conformance import judge, namespaces
 
 CASE = {case}
 
@@ -65,17 +64,17 @@ def main():
     args = parser.parse_args()
     signal.alarm(args.timeout)  # a hang of either side ends the script (SIGALRM, non-zero)
     oracle, impl = namespaces.resolve(args.oracle), namespaces.resolve(args.impl)
-    case = normalize(CASE)
-    expected = execute.run(oracle, case)
+    expected, actual, verdict = judge.run_and_judge(impl, oracle, CASE)
     show(f"oracle ({{args.oracle}})", expected)
-    actual = execute.run(impl, case)
     show(f"implementation ({{args.impl}})", actual)
-    recheck = compare.float64_recheck(lambda c: execute.run(oracle, c), case)
-    mismatches = compare.compare(expected, actual, case, recheck_f64=recheck, structural_only=is_stochastic(case))
-    for m in mismatches:
+    for m in verdict["mismatches"]:
         print(f"MISMATCH {{m.kind}} at step {{m.step}} {{m.path}}: {{m.detail}}")
-    print("discrepancy persists" if mismatches else "no discrepancy: both sides agree")
-    return 1 if mismatches else 0
+    if verdict["status"] == "fail":
+        print("discrepancy persists")
+        return 1
+    print("no discrepancy: both sides agree" if verdict["status"] == "pass"
+          else f"{{verdict['status']}}: {{verdict['detail']}}")
+    return 0
 
 
 if __name__ == "__main__":

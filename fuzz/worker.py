@@ -46,7 +46,7 @@ STARTUP_TIMEOUT_S = 180.0
 _POLL_S = 0.05
 
 
-def _serve(conn, target_name, env, stderr_path=None, started=None):
+def _serve(conn, target_name, env, stderr_path=None, started=None, retry_eager_reuse=True):
     """Child process: resolve the target, then run cases until told to stop, counting each case it
     starts in `started` (shared with the parent) and answering each message's cases in one message."""
     os.environ.update(env)
@@ -71,8 +71,10 @@ def _serve(conn, target_name, env, stderr_path=None, started=None):
         conn.send(("setup_error", f"cannot set up '{target_name}': {type(e).__name__}: {e}"))
         return
     available = [name for name in namespaces.REQUIRED + namespaces.OPTIONAL if target.has(name)]
-    conn.send(("ready", {"versions": target.versions, "available": available}))
-    session = execute.Session(target, clear_every=CLEAR_EVERY, on_clear=release_memory)
+    conn.send(("ready", {"versions": target.versions, "available": available,
+                         "compiles": target.compile is not None}))
+    session = execute.Session(target, clear_every=CLEAR_EVERY, on_clear=release_memory,
+                              retry_eager_reuse=retry_eager_reuse)
     while True:
         try:
             request = conn.recv()
@@ -122,8 +124,12 @@ class Worker:
 
     def __init__(self, target_name, timeout_s=20.0, memory_limit_mb=4096, stderr_path=None,
                  recycle_growth_mb=RECYCLE_GROWTH_MB, warm_answers=WARM_ANSWERS, peak_answers=PEAK_ANSWERS,
-                 rss_every=RSS_EVERY):
+                 rss_every=RSS_EVERY, retry_eager_reuse=True):
         self.target_name = target_name
+        # The implementation under test is judged on what a reused layer does; only a compiled reuse
+        # (the harness's speed-up) is retried fresh. The oracle retries any reuse (see execute.Session).
+        self.retry_eager_reuse = retry_eager_reuse
+        self.compiles = False
         self.stderr_path = stderr_path
         self.timeout_s = timeout_s
         self.memory_limit = memory_limit_mb * 2 ** 20
@@ -154,7 +160,7 @@ class Worker:
         os.environ.update(WORKER_ENV)  # the spawned interpreter must see them before NumPy loads
         try:
             self._process = self._ctx.Process(target=_serve, args=(child, self.target_name, WORKER_ENV, self.stderr_path,
-                                                                         self._started),
+                                                                         self._started, self.retry_eager_reuse),
                                               daemon=True, name=f"rnnconf-worker-{self.target_name}")
             self._process.start()
         finally:
@@ -179,6 +185,7 @@ class Worker:
             self.stop()
             raise WorkerSetupError(payload)
         self.versions, self.available = payload["versions"], set(payload["available"])
+        self.compiles = payload.get("compiles", False)
 
     def stop(self):
         """End the child; answers still owed are dropped."""
@@ -307,17 +314,20 @@ class Worker:
         code = self._process.exitcode
         done = self._finished_unanswered()
         case, fresh = self._in_flight[done]
-        if not fresh:
+        key = execute.structure_key(normalize(case))
+        if not fresh and (self.retry_eager_reuse or (self.compiles and key not in self._untraced)):
             # The child may have died running a reused, traced layer: the harness's speed-up, not the
             # target's behaviour (tf_keras aborts tracing some zero-width stacks it runs eagerly). The
             # case runs again on a fresh layer in a new child, which decides, and its structure is
             # not traced again; the requests around it are sent again.
-            self._untraced.add(execute.structure_key(normalize(case)))
+            self._untraced.add(key)
             owed = self._terminate()
             self.start()
             self._send([(c, f or index == done) for index, (c, f) in enumerate(owed)])
             return self._receive()
-        return self._fail(("crash", f"{self.target_name}: worker process died (exit code {code}{_signal_name(code)})"))
+        where = "" if fresh else " on a reused layer"
+        return self._fail(("crash", f"{self.target_name}: worker process died{where} "
+                                    f"(exit code {code}{_signal_name(code)})"))
 
     def _finished_unanswered(self):
         """How many requests in flight the child finished without answering: those before the one it

@@ -41,10 +41,11 @@ def merge(shards):
             per_clause.setdefault(cid, []).append(entry)
     for cid, entries in per_clause.items():
         target = data["clauses"].setdefault(
-            cid, {"status": "untested", "checks": 0, "failures": 0, "unsupported": 0})
+            cid, {"status": "untested", "checks": 0, "failures": 0, "unsupported": 0, "inconclusive": 0})
         target["checks"] = sum(e.get("checks", 0) for e in entries)
         target["failures"] = sum(e.get("failures", 0) for e in entries)
         target["unsupported"] = sum(_unsupported_count(e) for e in entries)
+        target["inconclusive"] = sum(e.get("inconclusive", 0) for e in entries)
         if errors := _max_abs_errors(entries):
             target["max_abs_error"] = errors
 

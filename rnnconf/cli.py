@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 USAGE, FOUND, OK = 2, 1, 0
 KINDS = ("value", "shape", "dtype", "structure", "error", "crash", "timeout")
 DEFAULT_BUDGET_S = 300.0
+MIN_FUZZ_S = 10.0  # of a --budget, kept for the fuzzing stage when it runs after the suite
 
 
 class UsageError(Exception):
@@ -81,8 +82,8 @@ def _main(args):
         if args.command == "report":
             return _report_command(args)
         return check(args)
-    except UsageError as e:
-        print(f"rnnconf: {e}", file=sys.stderr)
+    except (UsageError, Incomplete) as e:
+        print(f"rnnconf: {'incomplete: ' if isinstance(e, Incomplete) else ''}{e}", file=sys.stderr)
         return USAGE
     except KeyboardInterrupt:
         print("rnnconf: interrupted; re-run with the same --out to resume", file=sys.stderr)
@@ -162,8 +163,19 @@ def _probe(name, out):
 
 
 # ---- the stages -----------------------------------------------------------------------------------------
-def run_suite(args, out, timeout_s):
-    """(a) The conformance suite in a subprocess; its clause report, or None (with a warning)."""
+class Incomplete(Exception):
+    """A stage did not finish (timed out, crashed, collected nothing): one line for stderr, exit 2."""
+
+
+SUITE_POLL_S = 0.5
+
+
+def run_suite(args, out, timeout_s, workers=1, on_progress=None):
+    """(a) The conformance suite in a subprocess, one example of every test first (--breadth-first),
+    each finished test appended to DIR/conformance.stream.jsonl as it goes. Returns the clause report
+    with "exit", "seconds" and "first_failure_t"; raises Incomplete where the suite did not finish
+    within `timeout_s` or did not run (pytest's exit 2-5), UsageError where it could not start.
+    With --fail-fast, pytest stops at the first failing test (-x), which is a complete answer."""
     # Absolute: the suite runs in the folder that holds the conformance package, not the caller's.
     path = os.path.abspath(os.path.join(out, "conformance.json"))
     cmd = [sys.executable, "-m", "pytest", "conformance", "-q", "-p", "no:cacheprovider",
@@ -173,37 +185,82 @@ def run_suite(args, out, timeout_s):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", OPENBLAS_NUM_THREADS="1")
     env.pop("CI", None)  # the suite's own Hypothesis profiles, not the auto-loaded `ci` one
+    # The suite runs in the package's folder: the caller's own modules (--impl mypkg) stay importable.
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (os.getcwd(), env.get("PYTHONPATH")) if p)
+    stream = os.path.abspath(os.path.join(out, "conformance.stream.jsonl"))
+    for stale in (path, stream):
+        if os.path.exists(stale):
+            os.remove(stale)
+    cmd += ["--clause-stream", stream, "--breadth-first"]
+    if workers > 1:
+        cmd += ["-n", str(workers)]
+    if args.fail_fast:
+        cmd += ["-x"]
     _say(f"conformance suite: {' '.join(cmd[2:])}")
-    try:
-        with open(os.path.join(out, "conformance.log"), "w") as log:
-            proc = subprocess.run(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        _say(f"warning: the conformance suite did not finish within {timeout_s:.0f}s; its counts are missing")
-        return None
+    start = time.time()
+    log_path = os.path.join(out, "conformance.log")
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            while proc.poll() is None:
+                time.sleep(SUITE_POLL_S)
+                if on_progress is not None:
+                    on_progress(read_stream(stream))
+                if time.time() - start > timeout_s:
+                    done = read_stream(stream)
+                    raise Incomplete(f"the conformance suite did not finish within {timeout_s:.0f}s ({len(done)} "
+                                     "tests done): give --budget more time, or fuzz only with --skip-suite")
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+    seconds = time.time() - start
+    last = _last_line(log_path)
     if proc.returncode == 2 and not os.path.exists(path):
-        with open(os.path.join(out, "conformance.log")) as f:
-            last = [line for line in f.read().splitlines() if line.strip()][-1:] or ["(no output)"]
-        raise UsageError(f"the conformance suite could not start: {last[0]}")
-    if not os.path.exists(path):
-        _say(f"warning: the conformance suite wrote no clause report (exit {proc.returncode}); "
-             f"see {os.path.join(out, 'conformance.log')}")
-        return None
+        raise UsageError(f"the conformance suite could not start: {last}")
+    if proc.returncode == 5:
+        raise Incomplete(f"the conformance suite collected no tests: {last}")
+    if proc.returncode not in (0, 1) or not os.path.exists(path):
+        raise Incomplete(f"the conformance suite did not complete (pytest exit {proc.returncode}): {last}; "
+                         f"see {log_path}")
     with open(path) as f:
         report = json.load(f)
-    report["exit"] = proc.returncode
+    failures = [r for r in read_stream(stream) if r["outcome"] == "failed"]
+    report.update({"exit": proc.returncode, "seconds": round(seconds, 3),
+                   "tests": len(read_stream(stream)),
+                   "first_failure_t": min((r["t"] for r in failures), default=None)})
     return report
+
+
+def read_stream(path):
+    """The suite's finished tests so far (a torn last line is left for later)."""
+    try:
+        with open(path) as f:
+            lines = f.read().split("\n")[:-1]
+    except FileNotFoundError:
+        return []
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def _last_line(path):
+    with open(path) as f:
+        lines = [line for line in f.read().splitlines() if line.strip()]
+    return lines[-1] if lines else "(no output)"
 
 
 def merge_suite(results, suite):
     """Add the suite's per-clause counts to a conformance.results.Results."""
     for cid, counts in suite.get("clauses", {}).items():
         failures, unsupported = counts.get("failures", 0), counts.get("unsupported", 0)
-        for _ in range(failures):
-            results.record([cid], ok=False)
-        for _ in range(unsupported):
-            results.record([cid], unsupported=True)
-        for _ in range(max(0, counts.get("checks", 0) - failures - unsupported)):
-            results.record([cid])
+        inconclusive = counts.get("inconclusive", 0)
+        results.record([cid], ok=False, count=failures)
+        results.record([cid], unsupported=True, count=unsupported)
+        results.record([cid], inconclusive=True, count=inconclusive)
+        results.record([cid], count=max(0, counts.get("checks", 0) - failures - unsupported - inconclusive))
 
 
 def _campaign_meta(out, args):
@@ -249,31 +306,69 @@ def check(args):
     from conformance.results import Results
     from fuzz import campaign, repro
 
-    suite = None
-    if not args.skip_suite:
-        suite_time = max(30.0, 0.5 * (hard_end - time.time())) if budget else None
-        suite = run_suite(args, out, suite_time)
-
-    workers = args.workers or os.cpu_count() or 1
+    cores = os.cpu_count() or 1
+    workers = args.workers or cores
     reserve = min(15.0, 0.1 * budget) if budget else 0.0   # time left for the report stage
     deadline = hard_end - reserve
+    # Side by side where there are cores for both (each stage gets half); on fewer cores the
+    # suite first, on all of them: it judges every clause within seconds of its start.
+    side_by_side = not args.skip_suite and cores >= 4 and workers >= 2
+    suite_workers = max(1, workers // 2) if side_by_side else workers
+    fuzz_workers = workers - suite_workers if side_by_side else workers
+    stage_seconds = {}
+    tail = campaign.LogTail(out)  # follows the logs; results.json is rebuilt from its tallies
+    suite_box = {}
+
+    def suite_stage():
+        t0 = time.time()
+        limit = (deadline - t0 - (0 if side_by_side else MIN_FUZZ_S)) if budget else float("inf")
+        try:
+            suite_box["report"] = run_suite(args, out, max(limit, 1.0), workers=suite_workers)
+        except (Incomplete, UsageError) as e:
+            suite_box["error"] = e
+        stage_seconds["suite"] = round(time.time() - t0, 3)
+        report = suite_box.get("report")
+        if report is not None:
+            failed = len(report.get("failed_tests", []))
+            _say(f"stage suite: {stage_seconds['suite']:.1f}s, {report['tests']} tests, {failed} failed")
+
+    def suite_failed():
+        report = suite_box.get("report")
+        return bool(report) and any(c.get("failures") and cid not in xfail
+                                    for cid, c in report.get("clauses", {}).items())
+
+    suite_thread = None
+    if not args.skip_suite:
+        if side_by_side:
+            suite_thread = threading.Thread(target=suite_stage, name="rnnconf-suite", daemon=True)
+            suite_thread.start()
+        else:
+            suite_stage()
+            if "error" in suite_box:
+                raise suite_box["error"]
+
     specs = campaign.driver_specs(
-        impl=args.impl, oracle=args.oracle, out=out, seed=meta["seed"], shard=shard, workers=workers,
+        impl=args.impl, oracle=args.oracle, out=out, seed=meta["seed"], shard=shard, workers=fuzz_workers,
         max_examples=args.max_examples, deadline=deadline, fail_fast=args.fail_fast, xfail=xfail,
         timeout_s=args.example_timeout, shrink_budget_s=args.shrink_budget, memory_mb=args.worker_memory,
         variants=args.variants)
 
-    tail = campaign.LogTail(out)  # follows the logs; results.json is rebuilt from its tallies
-
     def results_now():
+        suite = suite_box.get("report")
         results = Results(args.impl, args.oracle, seed=meta["seed"], versions=versions)
         if suite:
             merge_suite(results, suite)
-        data = campaign.aggregate(out, results, xfail, since=meta.get("fuzz_started"), tail=tail)
+        data = campaign.aggregate(out, results, xfail, since=start, tail=tail)
+        firsts = [t for t in (data["time_to_first_discrepancy_s"],
+                              suite and suite.get("first_failure_t") and suite["first_failure_t"] - start)
+                  if t is not None]
+        data["time_to_first_discrepancy_s"] = round(min(firsts), 3) if firsts else None
         data["elapsed_s"] = round(meta["elapsed_before_s"] + time.time() - start, 3)
         data["shard"] = f"{shard[0]}/{shard[1]}"
+        data["stages"] = dict(stage_seconds)
         if suite:
-            data["suite"] = {"exit": suite.get("exit"), "failed_tests": suite.get("failed_tests", [])}
+            data["suite"] = {"exit": suite.get("exit"), "tests": suite.get("tests"),
+                             "failed_tests": suite.get("failed_tests", [])}
         return data
 
     def write_results(data):
@@ -282,25 +377,42 @@ def check(args):
             json.dump(data, f, indent=2, default=str)
         os.replace(tmp, os.path.join(out, "results.json"))  # never a half-written results.json
 
-    progress = _Progress(enabled=not args.no_progress, total=args.max_examples, budget_end=deadline)
-    last_write = [time.time()]
-
-    def on_tick(_):
-        progress.update(tail)
-        if time.time() - last_write[0] > 5.0:
-            write_results(results_now())
-            last_write[0] = time.time()
-
     examples_before = tail.poll(xfail).examples
-    meta.setdefault("fuzz_started", time.time())  # time_to_first_discrepancy counts from here
-    progress.start(examples_before)
-    try:
-        campaign.run_drivers(specs, on_tick=on_tick, tail=tail)
-    finally:
-        progress.stop()
-    if tail.setup_errors and tail.examples == examples_before:
-        raise UsageError(tail.setup_errors[0])
+    if args.fail_fast and suite_failed():
+        _say("stage fuzz: skipped, --fail-fast and the suite failed")
+    else:
+        progress = _Progress(enabled=not args.no_progress, total=args.max_examples, budget_end=deadline)
+        last_write = [time.time()]
 
+        def on_tick(_):
+            progress.update(tail)
+            if time.time() - last_write[0] > 5.0:
+                write_results(results_now())
+                last_write[0] = time.time()
+
+        t0 = time.time()
+        progress.start(examples_before)
+        try:
+            campaign.run_drivers(specs, on_tick=on_tick, tail=tail,
+                                 stop=(lambda: args.fail_fast and suite_failed()) if side_by_side else None)
+        finally:
+            progress.stop()
+        stage_seconds["fuzz"] = round(time.time() - t0, 3)
+        if tail.setup_errors and tail.examples == examples_before:
+            raise UsageError(tail.setup_errors[0])
+        ran = tail.examples - examples_before
+        _say(f"stage fuzz: {stage_seconds['fuzz']:.1f}s, {ran} examples with {fuzz_workers} worker(s)")
+        stopped_early = args.fail_fast and (tail.failing or suite_failed())
+        if tail.driver_failures:
+            raise Incomplete(f"the fuzzing stage did not complete: {tail.driver_failures[0]}")
+        if ran == 0 and not stopped_early and args.max_examples != 0:
+            raise Incomplete("the fuzzing stage ran no example: give --budget more time")
+    if suite_thread is not None:
+        suite_thread.join()
+        if "error" in suite_box:
+            raise suite_box["error"]
+
+    t0 = time.time()
     data = results_now()
     for item in data["discrepancies"]:
         repro.write(out, item, args.impl, args.oracle)
@@ -309,7 +421,8 @@ def check(args):
     with open(os.path.join(out, "campaign.json"), "w") as f:
         json.dump(meta, f, indent=1)
     _render_outputs(data, out)
-    return _exit_status(data, suite, xfail, tail.examples - examples_before, time.time() - start)
+    _say(f"stage report: {time.time() - t0:.1f}s")
+    return _exit_status(data, suite_box.get("report"), xfail, tail.examples - examples_before, time.time() - start)
 
 
 def _render_outputs(data, out):

@@ -67,6 +67,62 @@ def test_finds_and_shrinks_a_planted_bug(tmp_path, target, clause):
     assert all("case" in r for r in examples if not r["ok"]), "a failing example is logged with its whole case"
 
 
+# Single-bug targets beyond wrong values: an error with the right class and the wrong facts, a
+# structure difference, a dtype difference; and one bug only a reused layer shows.
+SINGLE_BUGS = [
+    ("reset_counts_swapped", "error", "ERR-14"),
+    ("stack_states_nested", "structure", "CELL-10"),
+    ("states_float32", "dtype", "FLAG-02"),
+    ("gru_recurrent_bias_dropped", "value", "CELL-03"),
+]
+
+
+@pytest.mark.parametrize("target, kind, clause", SINGLE_BUGS)
+def test_a_single_bug_is_exactly_one_discrepancy(tmp_path, target, kind, clause):
+    """A whole campaign (no --fail-fast) on a target with one bug reports it once, however many
+    drawn cases fail with it."""
+    status = check(tmp_path, f"fuzz_targets.{target}", max_examples=500)
+    data = results(tmp_path)
+    assert status == 1
+    assert [(d["kind"], clause in d["clauses"]) for d in data["discrepancies"]] == [(kind, True)], [
+        d["signature"] for d in data["discrepancies"]]
+    assert data["discrepancies"][0]["occurrences"] >= 1
+
+
+def test_several_bugs_are_each_their_own_discrepancy(tmp_path):
+    """One campaign on a target with four independent bugs reports each as a discrepancy of its own:
+    every reproducer fails on exactly one of the single-bug targets, and every bug has one."""
+    from fuzz_targets.several_bugs import SINGLE_BUG_TARGETS
+    from conformance import judge, namespaces
+    status = check(tmp_path, "fuzz_targets.several_bugs", max_examples=1500, seed=2)
+    data = results(tmp_path)
+    assert status == 1
+    reference = namespaces.resolve("reference")
+    singles = {t: namespaces.resolve(f"fuzz_targets.{t}") for t in SINGLE_BUG_TARGETS}
+    attributed = {}
+    for d in data["discrepancies"]:
+        # What the reproducer runs (judge.run_and_judge), with --impl set to each single-bug target.
+        failing = [t for t, target in singles.items()
+                   if judge.run_and_judge(target, reference, d["config"])[2]["status"] == "fail"]
+        assert len(failing) == 1, (d["signature"], failing)
+        attributed.setdefault(failing[0], []).append(d["signature"])
+    assert set(attributed) == set(SINGLE_BUG_TARGETS), attributed
+    assert len(data["discrepancies"]) <= len(SINGLE_BUG_TARGETS) + 2, attributed
+
+
+def test_a_bug_only_a_reused_layer_shows_is_reported_and_replayed(tmp_path):
+    """The implementation's eager reuse is judged, not retried: a layer that keeps its first mask is
+    found with its warmup (the earlier case it ran), and the reproducer's judge fails on it."""
+    from conformance import judge, namespaces
+    status = check(tmp_path, "fuzz_targets.mask_cached_at_build", "--fail-fast", max_examples=400, variants=8)
+    data = results(tmp_path)
+    assert status == 1
+    (d,) = data["discrepancies"]
+    assert d["config"].get("warmup") and d["fingerprint"]["core"].endswith("(on a reused layer)"), d
+    buggy = namespaces.resolve("fuzz_targets.mask_cached_at_build")
+    assert judge.run_and_judge(buggy, namespaces.resolve("reference"), d["config"])[2]["status"] == "fail"
+
+
 def test_reproducer_fails_while_the_bug_is_there(tmp_path):
     assert check(tmp_path, "fuzz_targets.backwards_not_reversed", "--fail-fast") == 1
     script = tmp_path / results(tmp_path)["discrepancies"][0]["repro"]
@@ -254,7 +310,6 @@ def test_a_case_the_oracle_cannot_trace_runs_only_a_few_variants(tmp_path):
                                     workers=1, max_examples=None, deadline=time.time() + 600, fail_fast=False,
                                     xfail=(), timeout_s=60, variants=64)
     driver = campaign.Driver(spec)
-    driver.target_kind = None
     for worker in (driver.oracle, driver.impl):
         worker.start()
     try:

@@ -116,20 +116,6 @@ def test_shrink_targets_are_the_simplest_configuration():
     assert not case.get("mask") and not case["flags"] and not case.get("cell_list")
 
 
-def test_structure_ignores_sizes_and_seed():
-    a = {"cells": [{"kind": "gru", "units": 2}], "batch": 1, "seed": 4, "flags": {"go_backwards": True}}
-    b = {"cells": [{"kind": "gru", "units": 5}], "batch": 3, "seed": 9, "flags": {"go_backwards": True}}
-    c = dict(a, flags={"go_backwards": False})
-    assert differential.structure(a) == differential.structure(b) != differential.structure(c)
-
-
-def test_a_known_discrepancy_explains_one_that_reaches_all_its_clauses():
-    known = {"kind": "value", "clauses": ["CALL-01", "FLAG-03", "CELL-03"]}
-    assert differential.explains(known, {"kind": "value", "clauses": ["FLAG-03", "CELL-03", "MASK-01"]})
-    assert not differential.explains(known, {"kind": "value", "clauses": ["FLAG-03", "CELL-04"]})
-    assert not differential.explains(known, {"kind": "error", "clauses": ["FLAG-03", "CELL-03"]})
-
-
 def test_unsupported_is_a_refused_argument_or_a_missing_name():
     has = {"RNN", "SimpleRNNCell", "GRUCell", "LSTMCell", "Layer"}.__contains__
     case = normalize({"flags": {"time_major": True}})

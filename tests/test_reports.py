@@ -211,7 +211,7 @@ def test_merge_sums_counts_and_recomputes_statuses():
                (["CALL-03"], {})], discrepancies=2, elapsed=25.0, examples=7, first=2.5)
     merged = render.merge([a, b])
     clauses = merged["clauses"]
-    assert clauses["CALL-01"] == {"status": "pass", "checks": 3, "failures": 0, "unsupported": 0}
+    assert clauses["CALL-01"] == {"status": "pass", "checks": 3, "failures": 0, "unsupported": 0, "inconclusive": 0}
     assert (clauses["FLAG-03"]["checks"], clauses["FLAG-03"]["failures"], clauses["FLAG-03"]["status"]) == (2, 1, "fail")
     assert clauses["FLAG-06"]["status"] == "unsupported"
     assert clauses["CALL-03"]["status"] == "pass", "supported in one shard"
@@ -336,7 +336,7 @@ def test_discrepancies_in_the_fuzzers_shape_use_compares_mismatches(tmp_path):
     _, page = rendered(results, tmp_path)
     first = "".join(page.text["d-0001"].split())
     assert "maxabserror1maxrelerror1firstdifferingindex[0,1]" in first, "the primary mismatch's stats"
-    assert "value0output[1]maxabsdiff1" in first, "every mismatch listed"
+    assert "value0state[0]maxabsdiff1" in first, "every mismatch listed"
     assert "seen3times" in first and '"batch":9' in first
     second = page.text["d-0002"]
     assert "ValueError: bad <cell>" in second and "no error" in second and "expected (xfail)" in second

@@ -1,0 +1,236 @@
+"""The one judge: an oracle outcome and an implementation outcome of one case become a judgement.
+
+The suite (helpers.assert_conforms), the fuzzer (fuzz/differential.py) and every reproducer call
+`judge`, so a case is judged the same way wherever it runs:
+
+    j = judge(case, expected, actual, run_oracle=..., impl_has=...)
+    j["status"]       pass | fail | unsupported | inconclusive
+    j["kind"]         for fail: crash | timeout | error | structure | shape | dtype | value
+    j["fingerprint"]  for fail: {"kind", "core", "features"} (see fingerprint)
+
+Statuses: `unsupported` where the implementation lacks a feature the case needs
+(capabilities.missing_feature); `inconclusive` where every difference lies beyond the float32
+recheck's ceiling but within what the case's measured sensitivity allows (compare.RECHECK_CEILING):
+never a pass, and never a discrepancy.
+
+A fingerprint tells distinct bugs apart. Its `core` is what the failure is: for errors, who raises
+what (classes, the catalogued ERR path, whether only the facts of the message differ); for
+results, which result differs first (output or a state) and on which call (the first, or a later
+one of a stateful layer). Its `features` are the non-default parts of the case (cell kinds and
+their non-default options, flags set, mask, initial state, ...). A discrepancy found and shrunk
+keeps the features its bug needs, so a known discrepancy `explains` another failure with the same
+kind and core whose case has all its features; shrinking keeps kind and core (`same_failure`).
+Shrinking alone leaves features a bug does not need (a minimal case still has some cell kind), so
+a shrunk discrepancy keeps only the features without which it no longer fails (`essential`): a bug
+of every cell kind is then one discrepancy, not one per kind.
+"""
+import re
+
+from . import capabilities, compare
+from .cases import BUILTIN_LAYERS, is_stochastic, normalize
+
+KIND_ORDER = ("crash", "timeout", "error", "structure", "shape", "dtype", "value")
+
+# Cell options at their Keras 2 defaults are no feature; any other value is one.
+CELL_DEFAULTS = {"activation": "tanh", "recurrent_activation": "sigmoid", "implementation": 2,
+                 "use_bias": True, "reset_after": True, "unit_forget_bias": True, "dropout": 0.0,
+                 "recurrent_dropout": 0.0}
+
+
+def judge(case, expected, actual, run_oracle=None, impl_has=None):
+    """The judgement of the implementation's outcome `actual` against the oracle's `expected`.
+    `run_oracle(case)` gives the oracle's outcome of another case, or None (the float32 recheck);
+    `impl_has(name)` says whether the implementation has an optional name (unsupported features)."""
+    case = normalize(case)
+    recheck = compare.float64_recheck(run_oracle, case) if run_oracle is not None else None
+    mismatches = compare.compare(expected, actual, case, recheck_f64=recheck, structural_only=is_stochastic(case))
+    real = [m for m in mismatches if m.kind != "inconclusive"]
+    if not mismatches:
+        return _judgement("pass")
+    if not real:
+        return _judgement("inconclusive", detail=_where(mismatches[0]), mismatches=mismatches)
+    impl_error = first_error(actual)
+    missing = capabilities.missing_feature(impl_has, case, impl_error) if impl_has is not None else None
+    if missing:
+        detail = f"lacks {missing}" + (f" ({impl_error['type']}: {impl_error['message'][:200]})" if impl_error else "")
+        return _judgement("unsupported", detail=detail, missing=missing)
+    kind = min((m.kind for m in real), key=KIND_ORDER.index)
+    first = next(m for m in real if m.kind == kind)
+    return _judgement("fail", kind=kind, detail=_where(first), mismatches=real,
+                      fingerprint=fingerprint(case, kind, first, expected, actual))
+
+
+def failure(case, kind, detail, expected=None, actual=None, core=""):
+    """The judgement of a case whose implementation side crashed or hung (no outcome to compare)."""
+    return _judgement("fail", kind=kind, detail=detail,
+                      fingerprint={"kind": kind, "core": core, "features": features(case)})
+
+
+def _judgement(status, kind=None, detail="", mismatches=(), fingerprint=None, missing=None):
+    return {"status": status, "kind": kind, "detail": detail, "mismatches": list(mismatches),
+            "fingerprint": fingerprint, "missing": missing}
+
+
+def _where(m):
+    where = m.path if m.step < 0 or m.path.startswith("step") else f"step {m.step} {m.path}"
+    return f"{where}: {m.detail}"
+
+
+def first_error(outcome):
+    if outcome.get("error"):
+        return outcome["error"]
+    return next((s["error"] for s in outcome.get("steps", []) if "error" in s), None)
+
+
+# ---- fingerprints ----------------------------------------------------------------------------------
+def fingerprint(case, kind, first, expected, actual):
+    """{"kind", "core", "features"} of a failure whose first mismatch of `kind` is `first`."""
+    case = normalize(case)
+    if kind == "error":
+        core = _error_core(first, case)
+    elif first.path == "steps":
+        core = "number of step results"
+    elif kind == "structure":
+        core = f"nesting of the results of {'the first call' if _first_call(case, first.step) else 'a later call'}"
+    else:
+        where = "state" if first.path.startswith("state") else "output"
+        core = f"{where} of {'the first call' if _first_call(case, first.step) else 'a later call'}"
+        if kind == "dtype":
+            core += " " + first.detail.split("expected dtype ", 1)[-1]
+    if actual.get("reused"):
+        core += " (on a reused layer)"
+    return {"kind": kind, "core": core, "features": features(case)}
+
+
+def _first_call(case, step):
+    calls = [i for i, s in enumerate(case["steps"] or [{"op": "call"}]) if s.get("op", "call") == "call"]
+    return step < 0 or not calls or step <= calls[0]
+
+
+def _error_core(m, case):
+    from . import error_catalog
+    exp, act = m.stats.get("expected"), m.stats.get("actual")
+    err_id = error_catalog.classify(exp, case) if exp else None
+    if exp and act:
+        if m.stats.get("facts") is False:
+            return f"{err_id} raised with other facts"
+        return f"oracle raises {err_id or exp['type']}, the implementation {act['type']}"
+    if exp:
+        return f"oracle raises {err_id or exp['type']}, the implementation nothing"
+    return f"the implementation raises {act['type']} ({message_shape(act['message'])}), the oracle nothing"
+
+
+_VALUES = re.compile(r"(\d+(\.\d+)?(e-?\d+)?|0x[0-9a-f]+|'[^']*'|\"[^\"]*\"|`[^`]*`|\([^()]*\)|\[[^\[\]]*\])")
+
+
+def message_shape(message):
+    """An error message with its values (numbers, quoted names, shapes) blanked and cut to its first
+    sentence: what stays the same when the same check fails on other inputs."""
+    first = re.split(r"(?<=[.:;])\s|\n", message.strip(), maxsplit=1)[0]
+    return " ".join(_VALUES.sub("_", first).split()[:12])
+
+
+def features(case):
+    """The non-default parts of a case, as sorted strings."""
+    case = normalize(case)
+    out = set()
+    if case["layer"] in BUILTIN_LAYERS:
+        out.add(f"layer:{case['layer']}")
+    for cell in case["cells"]:
+        out.add(f"cell:{_cell_name(cell)}")
+        for key, value in cell.items():
+            if key in CELL_DEFAULTS and value != CELL_DEFAULTS[key]:
+                out.add(f"{cell['kind']}.{key}={value}")
+    if len(case["cells"]) > 1 or case["cell_list"]:
+        out.add("stack")
+    out.update(f"flag:{name}" for name, value in case["flags"].items() if value)
+    for key in ("mask", "embedding", "constants"):
+        if case[key]:
+            out.add(key)
+    if case["initial_state"] or any(s.get("initial_state") for s in case["steps"]):
+        out.add("initial_state")
+    if case["training"] is not None:
+        out.add(f"training={case['training']}")
+    if case["dtype"] != "float32":
+        out.add(f"dtype:{case['dtype']}")
+    ops = [s.get("op", "call") for s in case["steps"]]
+    if ops.count("call") > 1:
+        out.add("calls:several")
+    for step in case["steps"]:
+        if step.get("op") == "reset":
+            out.add(f"reset:{step.get('states') or 'zeros'}")
+        elif step.get("op") == "states":
+            out.add("read-states")
+        elif step.get("batch"):
+            out.add("call:other-batch")
+        elif step.get("list_input"):
+            out.add("call:list-input")
+    return sorted(out)
+
+
+def without_feature(case, feature):
+    """Cases like `case` but without `feature` (one of features(case)): each cell of that kind made
+    another built-in kind, an option, flag or argument dropped, float32 for float64. Empty where the
+    feature cannot be taken away alone (a stack, the steps of a stateful run)."""
+    case = normalize(case)
+    name, _, value = feature.partition(":")
+    if name == "cell":
+        return [dict(case, cells=[{"kind": other, "units": c["units"]} if _cell_name(c) == value else c
+                                  for c in case["cells"]])
+                for other in ("simple", "gru", "lstm") if other != value]
+    if "=" in feature and "." in feature.split("=", 1)[0]:
+        kind, option = feature.split("=", 1)[0].split(".", 1)
+        return [dict(case, cells=[{k: v for k, v in c.items() if not (c["kind"] == kind and k == option)}
+                                  for c in case["cells"]])]
+    if name == "flag":
+        return [dict(case, flags={k: v for k, v in case["flags"].items() if k != value})]
+    if feature in ("mask", "embedding", "constants"):
+        return [dict(case, **{feature: None})]
+    if feature == "initial_state":
+        return [dict(case, initial_state=False,
+                     steps=[{k: v for k, v in s.items() if k != "initial_state"} for s in case["steps"]])]
+    if feature.startswith("training="):
+        return [dict(case, training=None)]
+    if name == "dtype":
+        return [dict(case, dtype="float32")]
+    if name == "layer":
+        return [dict(case, layer="RNN")]
+    return []
+
+
+def _cell_name(cell):
+    return cell["kind"] if cell["kind"] != "custom" else f"custom-{cell.get('variant')}"
+
+
+def essential(fp, case, fails_the_same):
+    """`fp` with only the features its failure needs: a feature stays unless a case without it
+    (without_feature) still fails the same way, as `fails_the_same(case)` says."""
+    needed = [f for f in fp["features"]
+              if not any(fails_the_same(alternative) for alternative in without_feature(case, f))]
+    return dict(fp, features=needed)
+
+
+def signature(fp):
+    """A fingerprint as one string (what the campaign's log and results.json key discrepancies by)."""
+    return f"{fp['kind']} | {fp['core']} | {', '.join(fp['features'])}"
+
+
+def same_failure(target, fp):
+    """Whether `fp` is the failure `target` while shrinking: same kind and core, whatever the features."""
+    return fp is not None and fp["kind"] == target["kind"] and fp["core"] == target["core"]
+
+
+def explains(known, fp):
+    """Whether the known (shrunk) discrepancy `known` accounts for failure `fp`: the same failure, in
+    a case that has every feature the known one needs."""
+    return same_failure(known, fp) and set(known["features"]) <= set(fp["features"])
+
+
+def run_and_judge(impl, oracle, case):
+    """(oracle outcome, implementation outcome, judgement) of `case` run on fresh layers of both
+    Targets: what the suite's tests, their replay snippets and the reproducers call."""
+    from . import execute
+    case = normalize(case)
+    expected, actual = execute.run(oracle, case), execute.run(impl, case)
+    j = judge(case, expected, actual, run_oracle=lambda c: execute.run(oracle, c), impl_has=impl.has)
+    return expected, actual, j
