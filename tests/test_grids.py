@@ -43,7 +43,8 @@ def test_flag_grid_has_every_cell_flag_set_and_mask_in_both_dtypes():
     assert len(rows) == len(grids.product(grids.FLAG_GRID_AXES, grids.mask_matters))  # no row added for dtype
     maskless_zero = {row["flags"] for row in rows if row["mask"] == "none" and row["flags"].startswith("zero")}
     assert maskless_zero == {"zero_mask_last"}
-    assert {(row["mask"] != "none", row["dtype"]) for row in rows} == {(m, d) for m in (False, True) for d in grids.DTYPES}
+    masked_dtypes = {(row["mask"] != "none", row["dtype"]) for row in rows}
+    assert masked_dtypes == {(masked, dtype) for masked in (False, True) for dtype in grids.DTYPES}
 
 
 def test_a_dtype_tied_to_the_mask_is_reported():
