@@ -175,8 +175,11 @@ def without_feature(case, feature):
     case = normalize(case)
     name, _, value = feature.partition(":")
     if name == "cell":
-        return [dict(case, cells=[{"kind": other, "units": c["units"]} if _cell_name(c) == value else c
-                                  for c in case["cells"]])
+        # Built-in cells take 1-D features; a high-dimensional custom cell's input is flattened to its last axis.
+        features = case["features"][-1:] if value == "custom-hd_state" else case["features"]
+        return [dict(case, features=features,
+                     cells=[{"kind": other, "units": c["units"]} if _cell_name(c) == value else c
+                            for c in case["cells"]])
                 for other in ("simple", "gru", "lstm") if other != value]
     if "=" in feature and "." in feature.split("=", 1)[0]:
         kind, option = feature.split("=", 1)[0].split(".", 1)

@@ -456,8 +456,13 @@ def aggregate(out, results, xfail=(), since=None, tail=None):
     tail = (tail or LogTail(out)).poll(xfail)
     found = sorted(tail.found, key=lambda r: r["t"])
     occurrences = dict(tail.occurrences)
+    general = _most_general(found)
     seen, first_t = {}, None
     for r in found:
+        if general[r["signature"]] != r["signature"]:
+            # Found before a more general discrepancy of the same failure: that one, seen again.
+            occurrences[general[r["signature"]]] = occurrences.get(general[r["signature"]], 0) + 1
+            continue
         if r["signature"] in seen:
             occurrences[r["signature"]] = occurrences.get(r["signature"], 0) + 1
             continue
@@ -489,6 +494,18 @@ def aggregate(out, results, xfail=(), since=None, tail=None):
     data["examples"] = tail.examples
     data["time_to_first_discrepancy_s"] = (round(first_t - since, 3) if first_t is not None and since else None)
     return data
+
+
+def _most_general(found):
+    """signature -> the signature that stands for it: a discrepancy that another one explains (the
+    same failure, needing a subset of its features: judge.explains) stands for that one."""
+    fps = {r["signature"]: r.get("fingerprint") for r in found}
+    out = {}
+    for sig, fp in fps.items():
+        covering = [(len(other["features"]), s) for s, other in fps.items()
+                    if s != sig and fp and other and judgement.explains(other, fp)]
+        out[sig] = min(covering)[1] if covering else sig
+    return out
 
 
 def _case_key(case):
