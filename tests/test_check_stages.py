@@ -1,0 +1,81 @@
+"""`rnnconf check`'s stages: the suite runs to completion or the run fails with one line (exit 2),
+a suite failure ends a --fail-fast run at once, stages run side by side where cores allow, and each
+stage's time is printed."""
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conformance.clauses import ALL_IDS
+from rnnconf import cli
+
+TESTS = Path(__file__).parent
+
+
+@pytest.fixture(autouse=True)
+def _importable_targets(monkeypatch):
+    monkeypatch.syspath_prepend(str(TESTS))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
+
+
+@pytest.fixture
+def err_xfail(tmp_path):
+    # The error-path tests pin the oracle's own messages (tf_keras'): with the reference as oracle they fail.
+    path = tmp_path / "err.txt"
+    path.write_text("\n".join(c for c in ALL_IDS if c.startswith("ERR-")) + "\n")
+    return str(path)
+
+
+def check(out, *extra, impl="reference", oracle="reference"):
+    return cli.main(["check", "--impl", impl, "--oracle", oracle, "--out", str(out), "--no-progress",
+                     "--seed", "1", *extra])
+
+
+def test_a_suite_that_cannot_finish_in_the_budget_fails_the_run(tmp_path, capsys):
+    status = check(tmp_path, "--budget", "12", "--workers", "1")
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2
+    assert err[-1].startswith("rnnconf: incomplete: the conformance suite did not finish within"), err[-1]
+    assert not (tmp_path / "results.json").exists() or json.loads((tmp_path / "results.json").read_text())
+
+
+@pytest.mark.parametrize("code, words", [(5, "collected no tests"), (3, r"did not complete \(pytest exit 3\)")])
+def test_a_suite_that_collects_nothing_or_crashes_fails_the_run(tmp_path, monkeypatch, code, words):
+    class Exited:
+        returncode = code
+
+        def __init__(self, *args, **kwargs):
+            Path(kwargs["stdout"].name).write_text("pytest said something\n")
+
+        def poll(self):
+            return code
+
+    monkeypatch.setattr(subprocess, "Popen", Exited)
+    args = cli._parser().parse_args(["check", "--impl", "reference"])
+    with pytest.raises(cli.Incomplete, match=words):
+        cli.run_suite(args, str(tmp_path), timeout_s=60)
+
+
+def test_a_suite_failure_ends_a_fail_fast_run_before_fuzzing(tmp_path, capsys):
+    status = check(tmp_path, "--fail-fast", "--budget", "300", "--workers", "1",
+                   impl="fuzz_targets.backwards_not_reversed", oracle="tf_keras")
+    err = capsys.readouterr().err
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert status == 1
+    assert data["suite"]["failed_tests"] and "fuzz" not in data["stages"]
+    assert "stage fuzz: skipped" in err and "stage suite:" in err
+    assert 0 < data["time_to_first_discrepancy_s"] < data["elapsed_s"]
+    assert any(data["clauses"][c]["status"] == "fail" for c in ("FLAG-03", "FLAG-01"))
+
+
+def test_stages_run_side_by_side_on_four_cores(tmp_path, monkeypatch, capsys, err_xfail):
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    status = check(tmp_path, "--budget", "240", "--max-examples", "30", "--workers", "2", "--xfail", err_xfail)
+    err = capsys.readouterr().err
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert status == 0, err[-2000:]
+    assert "with 1 worker(s)" in err and "-n" not in err.split("conformance suite:", 1)[1].splitlines()[0]
+    assert data["examples"] == 30 and data["suite"]["tests"] > 400
+    assert set(data["stages"]) == {"suite", "fuzz"}
