@@ -365,7 +365,8 @@ def run_samples(target, case, n, per_call=1):
     only for a target whose dropout masks are independent across the rows of a batch, as tf_keras'
     are (drawn per element): sample the implementation under test with per_call=1, so that a mask
     shared across rows, or reused across calls, shows. Steps that reset to given states or pass a
-    list input are run untiled. The first error ends the run and is the outcome, as in run()."""
+    list input are run untiled. The first error ends the run and is the outcome, as in run(); a tiled
+    run that fails is run again untiled, so that the error speaks of the case's own shapes."""
     case = normalize(case)
     steps = case["steps"] or [{"op": "call"}]
     if any(s.get("list_input") or (s.get("op") == "reset" and s.get("states")) for s in steps):
@@ -375,6 +376,8 @@ def run_samples(target, case, n, per_call=1):
     try:
         runner = Runner(target, dict(case, batch=case["batch"] * per_call))
     except Exception as e:  # noqa: BLE001
+        if per_call > 1:
+            return run_samples(target, case, n, per_call=1)
         outcome["error"] = describe_error(e, "construct")
         return outcome
     runner.case = case
@@ -383,6 +386,8 @@ def run_samples(target, case, n, per_call=1):
     try:
         runner.prepare()
     except Exception as e:  # noqa: BLE001
+        if per_call > 1:
+            return run_samples(target, case, n, per_call=1)
         outcome["steps"].append({"op": steps[0].get("op", "call"), "error": describe_error(e, "step 0")})
         return outcome
     samples = [[] for _ in steps]  # per step: one result nest per sample
@@ -393,6 +398,8 @@ def run_samples(target, case, n, per_call=1):
             try:
                 result = runner.run_step(index, step)
             except Exception as e:  # noqa: BLE001
+                if per_call > 1:
+                    return run_samples(target, case, n, per_call=1)
                 outcome["steps"] = [{"op": s.get("op", "call"), "result": _stack(r)}
                                     for s, r in zip(steps[:index], samples)]
                 outcome["steps"].append({"op": step.get("op", "call"), "error": describe_error(e, f"step {index}")})
