@@ -11,7 +11,7 @@ from conformance.clauses import CLAUSES, GROUPS
 
 from .merge import merge
 
-STATUSES = ("fail", "unsupported", "oracle-deviation", "pass", "untested")
+STATUSES = ("fail", "inconclusive", "unsupported", "oracle-deviation", "pass", "untested")
 REQUIRED_KEYS = ("implementation", "oracle", "versions", "seed", "examples", "elapsed_s",
                  "time_to_first_discrepancy_s", "clauses", "discrepancies")
 
@@ -151,6 +151,9 @@ def verdict(results):
         return "fail", f"{len(failing)} failing clause{'s' if len(failing) != 1 else ''}"
     if not any(e.get("checks") for e in clauses.values()):
         return "untested", "no checks recorded"
+    inconclusive = [cid for cid, e in clauses.items() if e.get("status") == "inconclusive"]
+    if inconclusive:  # nothing failed, but these clauses were not judged: no pass
+        return "inconclusive", f"{len(inconclusive)} inconclusive clause{'s' if len(inconclusive) != 1 else ''}"
     if discrepancies:  # all of them accepted by --xfail, as the exit status says
         return "pass", f"pass ({len(discrepancies)} known discrepanc{'y' if len(discrepancies) == 1 else 'ies'}, xfail)"
     return "pass", "pass"

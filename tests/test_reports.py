@@ -376,3 +376,15 @@ def test_junit_skips_clauses_whose_discrepancies_are_all_xfailed(tmp_path):
     assert "d-0002" in cases["ERR-03"].find("skipped").get("message")
     assert cases["FLAG-03"].find("failure") is not None
     assert root.find("testsuite").get("failures") == "2"
+
+
+def test_an_inconclusive_clause_is_neither_a_pass_nor_a_failure(tmp_path):
+    r = Results("mypkg", "tf_keras")
+    r.record(["CALL-01"], count=4)
+    r.record(["FLAG-05"], inconclusive=True, count=2)
+    results = r.to_dict()
+    assert results["clauses"]["FLAG-05"]["status"] == "inconclusive"
+    html, page = rendered(results, tmp_path)
+    assert 'class="verdict s-inconclusive"' in html and "1 inconclusive clause" in html
+    _, cases = junit_cases(render.write_junit(results, tmp_path / "junit.xml"))
+    assert "too sensitive" in cases["FLAG-05"].find("skipped").get("message")
