@@ -366,10 +366,18 @@ def check(args):
         data["elapsed_s"] = round(meta["elapsed_before_s"] + time.time() - start, 3)
         data["shard"] = f"{shard[0]}/{shard[1]}"
         data["stages"] = dict(stage_seconds)
+        data["progress"] = list(progress_samples)
         if suite:
             data["suite"] = {"exit": suite.get("exit"), "tests": suite.get("tests"),
                              "failed_tests": suite.get("failed_tests", [])}
         return data
+
+    progress_samples = []  # [elapsed s, examples, clauses reached, distinct discrepancies]: coverage growth
+
+    def sample(data):
+        reached = sum(1 for c in data["clauses"].values() if c["status"] != "untested")
+        progress_samples.append([round(time.time() - start, 1), data["examples"], reached,
+                                 len(data["discrepancies"])])
 
     def write_results(data):
         tmp = os.path.join(out, "results.json.tmp")
@@ -378,6 +386,7 @@ def check(args):
         os.replace(tmp, os.path.join(out, "results.json"))  # never a half-written results.json
 
     examples_before = tail.poll(xfail).examples
+    sample(results_now())  # coverage after the suite (when it ran first)
     if args.fail_fast and suite_failed():
         _say("stage fuzz: skipped, --fail-fast and the suite failed")
     else:
@@ -387,7 +396,9 @@ def check(args):
         def on_tick(_):
             progress.update(tail)
             if time.time() - last_write[0] > 5.0:
-                write_results(results_now())
+                data = results_now()
+                sample(data)
+                write_results(data)
                 last_write[0] = time.time()
 
         t0 = time.time()
@@ -413,6 +424,7 @@ def check(args):
             raise suite_box["error"]
 
     t0 = time.time()
+    sample(results_now())
     data = results_now()
     for item in data["discrepancies"]:
         repro.write(out, item, args.impl, args.oracle)

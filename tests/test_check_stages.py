@@ -79,3 +79,6 @@ def test_stages_run_side_by_side_on_four_cores(tmp_path, monkeypatch, capsys, er
     assert "with 1 worker(s)" in err and "-n" not in err.split("conformance suite:", 1)[1].splitlines()[0]
     assert data["examples"] == 30 and data["suite"]["tests"] > 400
     assert set(data["stages"]) == {"suite", "fuzz"}
+    progress = data["progress"]  # [elapsed s, examples, clauses reached, discrepancies], growing
+    assert progress[-1][1] == 30 and progress[-1][2] == sum(c["status"] != "untested" for c in data["clauses"].values())
+    assert all(a[0] <= b[0] and a[1] <= b[1] for a, b in zip(progress, progress[1:]))
