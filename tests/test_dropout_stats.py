@@ -20,7 +20,7 @@ from conformance import dropout, execute, namespaces
 from conformance.cases import normalize
 
 BUGS = ("dropout_no_scaling", "dropout_recurrent_ignored", "dropout_ignored", "dropout_mask_per_timestep",
-        "dropout_shared_across_batch", "dropout_rate_as_keep")
+        "dropout_shared_across_batch", "dropout_rate_as_keep", "dropout_mask_kept_across_calls")
 
 
 def seeded(case, base):
@@ -154,13 +154,14 @@ def oracle_samples(oracle):
 def test_each_planted_bug_is_flagged_against_the_oracle(bug, oracle_samples):
     """Every planted dropout bug changes the distribution the check sees, at dropout.SAMPLES."""
     impl = namespaces.resolve(f"fuzz_targets.{bug}")
-    actual = dropout.sample(impl, seeded(BUG_CASE, 21), dropout.SAMPLES)
+    actual = dropout.sample(impl, seeded(BUG_CASE, 21), dropout.SAMPLES, per_call=dropout.IMPL_PER_CALL)
     mismatches = dropout.compare_samples(oracle_samples, actual, BUG_CASE)
     assert mismatches and all(m.kind == "value" for m in mismatches), bug
 
 
 def test_the_reference_is_not_flagged(oracle_samples):
-    actual = dropout.sample(namespaces.resolve("reference"), seeded(BUG_CASE, 21), dropout.SAMPLES)
+    actual = dropout.sample(namespaces.resolve("reference"), seeded(BUG_CASE, 21), dropout.SAMPLES,
+                            per_call=dropout.IMPL_PER_CALL)
     assert dropout.compare_samples(oracle_samples, actual, BUG_CASE) == []
 
 
@@ -241,7 +242,8 @@ def test_run_samples_returns_the_first_error_untiled(oracle):
     samples = execute.run_samples(oracle, case, 5, per_call=5)
     assert samples["steps"][0]["result"].shape == (1, 2, 3)
     error = samples["steps"][1]["error"]
-    assert error["type"] == "ValueError" and "(2, None, 3)" in error["message"] and "(10, None, 3)" not in error["message"]
+    assert error["type"] == "ValueError"
+    assert "(2, None, 3)" in error["message"] and "(10, None, 3)" not in error["message"]
 
 
 # ---- the power table ------------------------------------------------------------------------------
@@ -263,6 +265,7 @@ APPLIES = {  # bug: which cases can show it at all
     "dropout_ignored": lambda c: any(x.get("dropout") for x in c["cells"]),
     "dropout_mask_per_timestep": lambda c: True,
     "dropout_shared_across_batch": lambda c: c["batch"] > 1,
+    "dropout_mask_kept_across_calls": lambda c: True,
     "dropout_rate_as_keep": lambda c: any(x.get(r, 0) not in (0, .5) for x in c["cells"]
                                           for r in ("dropout", "recurrent_dropout")),
 }
@@ -277,10 +280,11 @@ def power_case(name):
 
 def detection_rate(oracle, bug, case, n, reps):
     """The share of `reps` seeded checks at n samples a side that flag `bug` on `case`. The bug's side is
-    sampled as a real check samples an implementation (one call per sample) only where tiling would
-    change what it shows (a mask shared across the batch); elsewhere tiled, which draws the same."""
+    sampled as sample_pair samples an implementation where tiling could change what it shows (masks
+    shared by the rows, or kept across calls); elsewhere in one tiled call, which draws the same."""
     impl = namespaces.resolve(f"fuzz_targets.{bug}")
-    per_call = 1 if bug == "dropout_shared_across_batch" else n
+    across = bug in ("dropout_shared_across_batch", "dropout_mask_kept_across_calls")
+    per_call = dropout.IMPL_PER_CALL if across else n
     hits = 0
     for rep in range(reps):
         expected = dropout.sample(oracle, seeded(case, 1000 + 10 * rep), n, per_call=n, seed=rep)
