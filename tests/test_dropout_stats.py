@@ -108,7 +108,7 @@ def test_compare_samples_controls_false_alarms_over_all_its_tests(atoms):
 
 def test_rounding_is_not_a_difference_but_a_shift_is():
     """Samples equal up to float32 rounding (as tf_keras and NumPy differ) pass; the same samples
-    moved by 1% of their size fail, with a detail that names both sides' statistics."""
+    moved by 1% of their size, or blown up, fail, with a detail that names both sides' statistics."""
     rng = np.random.default_rng(13)
     case = normalize({"flags": {"return_sequences": True}, "training": True, "dtype": "float32",
                       "cells": [{"kind": "simple", "units": 3, "dropout": 0.25}]})
@@ -121,6 +121,8 @@ def test_rounding_is_not_a_difference_but_a_shift_is():
     for word in ("oracle mean", "implementation mean", "sd", "p<=", "KS D="):
         assert word in moved[0].detail
     assert moved[0].stats["p_value"] < moved[0].stats["level"]
+    # The rounding allowance scales with the oracle's values, not with an implementation's wild ones.
+    assert dropout.compare_samples(wrap(base), wrap(base * np.float32(1e30)), case)
 
 
 def test_structure_and_errors_are_judged_before_values():
