@@ -24,12 +24,13 @@ DEFAULTS = {
     "batch": 2, "timesteps": 4, "features": [3],
     "mask": None,            # [batch][timesteps] of 0/1, always batch-major in the case
     "initial_state": False,  # True: random initial states passed to the call (CALL-04)
+    "initial_state_form": None,  # how they are nested (INITIAL_STATE_FORMS); None: "list"
     "constants": None,       # list of constant feature shapes (CALL-05)
     "training": None,        # passed to the call only when not None (CALL-03)
     "embedding": None,       # {"vocab": n}: tokens through Embedding(mask_zero=True) first (MASK-02)
-    # steps: {"op": "call"} (keys: "batch" another batch size, "initial_state", "input_step" reuse the
-    # inputs of an earlier step, "list_input"), {"op": "reset"} (key "states": None | "random" |
-    # "wrong_count" | "wrong_batch" | "wrong_width"), {"op": "states"} (read layer.states)
+    # steps: {"op": "call"} (keys: "batch" another batch size, "initial_state", "initial_state_form",
+    # "input_step" reuse the inputs of an earlier step, "list_input"), {"op": "reset"} (key "states":
+    # None | "random" | "wrong_count" | "wrong_batch" | "wrong_width"), {"op": "states"} (read layer.states)
     "steps": [{"op": "call"}],
     "reverse_inputs": False, # feed the seed's inputs reversed in time (metamorphic go_backwards checks)
     "seed": 0,
@@ -105,6 +106,13 @@ def state_structure(case):
     return per_cell
 
 
+def state_count(case):
+    """How many state tensors the layer has (all cells together)."""
+    def count(structure):
+        return 1 if _is_dims(structure) else sum(count(s) for s in structure)
+    return count(state_structure(case))
+
+
 def _is_dims(x):
     return isinstance(x, list) and all(isinstance(d, int) for d in x)
 
@@ -113,6 +121,100 @@ def random_states(structure, batch, rng, dtype):
     if _is_dims(structure):
         return rng.normal(0.0, 0.5, [batch] + structure).astype(dtype)
     return [random_states(s, batch, rng, dtype) for s in structure]
+
+
+# ---- initial_state forms --------------------------------------------------------------------------
+# The shapes a user can give `initial_state` in, canonical first (the fuzzer's shrink target). Each
+# rearranges the same state arrays, so wherever the oracle accepts one it gives the canonical results
+# (but for an empty list, ignored on a built layer: DEV-empty-initial-state).
+# The forms of the page ("a tensor or list of tensors"):
+#   list        one entry per state (a single cell), or per cell nested like its state_size (a stack)
+#   tuple       the same with tuples at every level          tuple_outer  a tuple of the list's entries
+#   flat        a flat list of every state (the list itself unless a stacked cell has several states)
+#   tensor      the first state, bare (all of them for a layer of one state)
+# and wrong ones:
+#   wrapped     every entry that is one state wrapped in a list ([s] for s)
+#   regrouped   the same states in as many entries, split differently ([h1, [c1, h2, c2]] for
+#               [[h1, c1], [h2, c2]]); where no other split exists, every entry wrapped in a list
+#   empty       []
+#   too_few / too_many                      the last entry dropped / a copy of the last state appended
+#   too_few_in_cell / too_many_in_cell      the same inside the last entry that is a list (the last
+#                                           stacked cell with several states); too_few / too_many if none
+INITIAL_STATE_FORMS = ("list", "tuple", "tuple_outer", "flat", "tensor", "wrapped", "regrouped", "empty",
+                       "too_few", "too_many", "too_few_in_cell", "too_many_in_cell")
+
+
+def _leaves(x):
+    return [leaf for item in x for leaf in _leaves(item)] if isinstance(x, (list, tuple)) else [x]
+
+
+def _as_tuples(x):
+    return tuple(_as_tuples(item) for item in x) if isinstance(x, list) else x
+
+
+def _regrouped(entries):
+    leaves = _leaves(entries)
+    sizes = [len(_leaves(e)) for e in entries]
+    spare = len(leaves) - len(entries) + 1
+    new = [1] * (len(entries) - 1) + [spare]
+    if new == sizes:
+        new = new[::-1]
+    if new == sizes:  # no other split: one state per entry, or a single entry
+        return [[e] for e in entries]
+    out, i = [], 0
+    for size in new:
+        out.append(leaves[i] if size == 1 else leaves[i:i + size])
+        i += size
+    return out
+
+
+def _change_last_list(entries, fn):
+    """`entries` with fn applied to its last entry that is a list, or None when no entry is."""
+    for i in range(len(entries) - 1, -1, -1):
+        if isinstance(entries[i], list):
+            return entries[:i] + [fn(entries[i])] + entries[i + 1:]
+    return None
+
+
+def shape_initial_state(states, form):
+    """`states` (state_structure's nesting: a list, its leaves any objects) arranged in `form`."""
+    form = form or "list"
+    if form == "list":
+        return states
+    if form == "tuple":
+        return _as_tuples(states)
+    if form == "tuple_outer":
+        return tuple(states)
+    if form in ("flat", "tensor"):
+        leaves = _leaves(states)
+        return leaves if form == "flat" else leaves[0]
+    if form == "wrapped":
+        return [e if isinstance(e, list) else [e] for e in states]
+    if form == "regrouped":
+        return _regrouped(states)
+    if form == "empty":
+        return []
+    if form in ("too_few", "too_few_in_cell"):
+        inner = form == "too_few_in_cell" and _change_last_list(states, lambda e: e[:-1])
+        return inner or states[:-1]
+    if form in ("too_many", "too_many_in_cell"):
+        inner = form == "too_many_in_cell" and _change_last_list(states, lambda e: e + [e[-1]])
+        return inner or states + [_leaves(states)[-1]]
+    raise ValueError(f"unknown initial_state form {form!r}")
+
+
+def initial_state_for(case, step_index, step, native):
+    """The `initial_state` argument of one call: the seed's random states, in the step's form (or
+    the case's), their leaves made native by `native`. Every form draws the same arrays."""
+    batch = step.get("batch", case["batch"])
+    states = random_states(state_structure(case), batch, step_rng(case, step_index, 2), case["dtype"])
+    states = perturbed(case, states, step_index, 2)
+    nested = _map_leaves(native, states)
+    return shape_initial_state(nested, step.get("initial_state_form", case.get("initial_state_form")))
+
+
+def _map_leaves(fn, x):
+    return [_map_leaves(fn, item) for item in x] if isinstance(x, list) else fn(x)
 
 
 # ---- arrays ---------------------------------------------------------------------------------------

@@ -101,10 +101,8 @@ class Runner:
         if case["training"] is not None:
             kwargs["training"] = case["training"]
         if step.get("initial_state", case["initial_state"]):
-            rng = step_rng(case, step_index, 2)
-            batch = step.get("batch", case["batch"])
-            states = random_states(state_structure(case), batch, rng, case["dtype"])
-            kwargs["initial_state"] = _native(target, perturbed(case, states, step_index, 2))
+            from .cases import initial_state_for
+            kwargs["initial_state"] = initial_state_for(case, step_index, step, target.to_native)
         if case["constants"]:
             rng = step_rng(case, step_index, 3)
             batch = step.get("batch", case["batch"])
