@@ -39,6 +39,19 @@ def zero_state_for_cell(cell, inputs, batch_size, dtype):
     return zero_state(batch_size, cell.state_size, dtype)
 
 
+def _state_operand(state, packed):
+    """A cell's previous state as the oracle's ops take it. A list or tuple where one tensor belongs
+    (an initial_state nested a level too deep, `[[s]]`) is turned into one tensor by arithmetic
+    (`[s] * mask` has shape (1, batch, units)), but `backend.dot` reads `.shape` first and fails.
+    `packed`: the cell multiplies the state by its recurrent dropout mask (ones when not training)
+    before any matmul, so the oracle goes on with the (1, batch, units) tensor."""
+    if not isinstance(state, (list, tuple)):
+        return state
+    if packed:
+        return np.asarray(state)
+    raise AttributeError(f"'{type(state).__name__}' object has no attribute 'shape'")
+
+
 class DropoutRNNCellMixin:
     """Dropout masks drawn once per RNN call and reused at every timestep, as in tf_keras."""
 
@@ -126,7 +139,7 @@ class SimpleRNNCell(_GatedCell):
         self.output_size = self.units
 
     def call(self, inputs, states, training=None):
-        prev_output = states[0] if is_nested(states) else states
+        prev_output = _state_operand(states[0] if is_nested(states) else states, self.recurrent_dropout > 0)
         dp_mask = self.get_dropout_mask_for_cell(inputs, training)
         rec_dp_mask = self.get_recurrent_dropout_mask_for_cell(prev_output, training)
         h = (inputs * dp_mask if dp_mask is not None else inputs) @ self.kernel
@@ -153,7 +166,7 @@ class GRUCell(_GatedCell):
         return self.add_weight("bias", shape, initializer=self.bias_initializer)
 
     def call(self, inputs, states, training=None):
-        h_tm1 = states[0] if is_nested(states) else states
+        h_tm1 = _state_operand(states[0] if is_nested(states) else states, 0 < self.recurrent_dropout < 1)
         u = self.units
         dp = self.get_dropout_mask_for_cell(inputs, training, count=3)
         rec_dp = self.get_recurrent_dropout_mask_for_cell(h_tm1, training, count=3)
@@ -216,7 +229,7 @@ class LSTMCell(_GatedCell):
         return self.add_weight("bias", (4 * u,), initializer=init)
 
     def call(self, inputs, states, training=None):
-        h_tm1, c_tm1 = states[0], states[1]
+        h_tm1, c_tm1 = _state_operand(states[0], 0 < self.recurrent_dropout < 1), states[1]
         u = self.units
         dp = self.get_dropout_mask_for_cell(inputs, training, count=4)
         rec_dp = self.get_recurrent_dropout_mask_for_cell(h_tm1, training, count=4)

@@ -95,7 +95,8 @@ class RNN(Layer):
         """Reset (STATE-03) or set (STATE-04) the states of a stateful layer."""
         if not self.stateful:
             raise AttributeError("Layer must be stateful.")
-        spec_shape = self.input_spec[0].shape if self.input_spec else None
+        # An input_spec emptied by a call with an empty initial_state fails here, as in the oracle.
+        spec_shape = None if self.input_spec is None else self.input_spec[0].shape
         batch_size = None if spec_shape is None else spec_shape[1 if self.time_major else 0]
         if not batch_size:
             raise ValueError(
@@ -181,13 +182,35 @@ class RNN(Layer):
     def __call__(self, inputs, initial_state=None, constants=None, **kwargs):
         inputs, initial_state, constants = standardize_args(inputs, initial_state, constants,
                                                             self._num_constants)
+        extra_inputs, extra_specs = [], []
         if initial_state is not None:
             self.state_spec = map_structure(lambda s: InputSpec(shape=np.shape(s)), initial_state)
             kwargs["initial_state"] = initial_state
+            extra_inputs, extra_specs = extra_inputs + initial_state, extra_specs + self.state_spec
         if constants is not None:
             self._num_constants = len(constants)
             kwargs["constants"] = constants
+            extra_inputs = extra_inputs + constants
+            extra_specs = extra_specs + [InputSpec(shape=np.shape(c)) for c in constants]
+        if (initial_state is not None or constants is not None) and not flatten(extra_inputs):
+            return self._call_as_list(inputs, extra_inputs, extra_specs, kwargs)
         return super().__call__(inputs, **kwargs)
+
+    def _call_as_list(self, inputs, extra_inputs, extra_specs, kwargs):
+        """The oracle's path for an initial_state/constants without a single tensor in them (`[]`,
+        `()`): it takes them for Keras tensors and calls with `[inputs, *them]`, so the call sees no
+        initial state at all (zeros, or a stateful layer's states) and, where the layer is built,
+        first-call checks (ERR-04) are skipped. Its input_spec loses the extra entries again by
+        slicing `[:-len(extra)]`, which for none at all empties it."""
+        kwargs = {k: v for k, v in kwargs.items() if k not in ("initial_state", "constants")}
+        base = list(self.input_spec) if self.built else [None] * len(flatten(inputs))
+        self.input_spec = flatten(base + extra_specs)  # the oracle flattens specs to check them
+        if not self.built:  # from the input alone: an empty entry has no shape to build from
+            self.build([tuple(np.shape(x) for x in inputs) if isinstance(inputs, tuple) else np.shape(inputs)])
+            self.built = True
+        output = super().__call__([inputs] + extra_inputs, **kwargs)
+        self.input_spec = self.input_spec[:len(base)] if extra_specs else []
+        return output
 
     def _process_inputs(self, inputs, initial_state, constants):
         if isinstance(inputs, list):
@@ -245,12 +268,25 @@ class RNN(Layer):
         return self._run(inputs, mask, initial_state, self._step_function(training, constants), constants)
 
     def _run(self, inputs, mask, initial_state, step, constants=None):
+        finish = None
+        if mask is not None and not self.unroll:
+            step, finish = _structure_checked(step, initial_state)
         last_output, outputs, states = loop.rnn(
             step, inputs, initial_state, constants=constants, go_backwards=self.go_backwards, mask=mask,
             unroll=self.unroll, time_major=self.time_major, zero_output_for_mask=self.zero_output_for_mask,
             return_all_outputs=self.return_sequences)
+        if finish is not None:
+            finish()
         if self.stateful:
-            for stored, new in zip(flatten(self.states), flatten(states)):
+            for i, (stored, new) in enumerate(zip(flatten(self.states), flatten(states))):
+                if np.shape(new) != stored.shape:
+                    # Only the unrolled loop lets a state change shape (a state nested a level too deep,
+                    # packed by recurrent dropout); the oracle's variable assignment refuses it, where
+                    # NumPy would broadcast (1, batch, units) into (batch, units).
+                    raise ValueError(
+                        f"Cannot assign value to variable ' {self.name}/Variable:{i}': Shape mismatch.The "
+                        f"variable shape {stored.shape}, and the assigned value shape {np.shape(new)} are "
+                        "incompatible.")
                 stored[...] = new
             # Returned states must not alias the layer's storage, which the next call overwrites.
             states = map_structure(np.array, states)
@@ -261,3 +297,73 @@ class RNN(Layer):
         if self.return_state:
             return (list(output) if isinstance(output, list) else [output]) + list(states)
         return output
+
+
+# ---- the masked loop's structure check ------------------------------------------------------------
+def _structure_checked(step, initial_state):
+    """(`step` wrapped, `finish`): fail as the oracle's masked loop does when `initial_state` is
+    nested unlike the states the cell returns (a tuple where the cell returns a list, one state
+    wrapped in a list, a stack's states split differently between its cells). That loop is an eager
+    tf.while_loop, which compares its variables after the first iteration with those it started from
+    (tf.nest.assert_same_structure); the unmasked loop repacks the cell's states like the initial
+    ones and the unrolled path has no while_loop, so both accept such a nesting. The error is raised
+    once the first step is complete: on the next step, or by `finish` after a one-step loop."""
+    pending = []
+    first = [True]
+
+    def checked(inputs, states):
+        if pending:
+            raise pending[0]
+        output, new_states = step(inputs, states)
+        if first[0]:
+            first[0] = False
+            error = _nest_mismatch(list(initial_state), list(new_states))
+            if error is not None:
+                pending.append(error)
+        return output, new_states
+
+    def finish():
+        if pending:
+            raise pending[0]
+    return checked, finish
+
+
+def _describe_nest(x):
+    if is_nested(x):
+        inner = ", ".join(_describe_nest(v) for v in x)
+        return f"({inner},)" if isinstance(x, tuple) and len(x) == 1 else \
+            f"({inner})" if isinstance(x, tuple) else f"[{inner}]"
+    return f"Tensor(shape={tuple(np.shape(x))})"
+
+
+def _nest_mismatch(first, second):
+    """The error tf.nest.assert_same_structure(first, second) raises (types checked), or None."""
+    detail = _nest_detail(first, second)
+    if detail is None:
+        return None
+    cls, text = detail
+    return cls("The two structures don't have the same nested structure.\n\n"
+               f"First structure: {_describe_nest(first)}\n\nSecond structure: {_describe_nest(second)}\n\n"
+               f"More specifically: {text}")
+
+
+def _nest_detail(first, second):
+    # The order of TensorFlow's checks: sequence or not, then sequence type, then length.
+    if is_nested(first) != is_nested(second):
+        return ValueError, (f'Substructure "{_describe_nest(first)}" is {"" if is_nested(first) else "not "}a '
+                            f'sequence, while substructure "{_describe_nest(second)}" is'
+                            f'{"" if is_nested(second) else " not"}')
+    if not is_nested(first):
+        return None
+    if isinstance(first, tuple) != isinstance(second, tuple):
+        return TypeError, ("The two namedtuples don't have the same sequence type. First structure "
+                           f"{_describe_nest(first)} has type {type(first).__name__}, while second structure "
+                           f"{_describe_nest(second)} has type {type(second).__name__}")
+    if len(first) != len(second):
+        return ValueError, (f"The two structures don't have the same number of elements. First structure: "
+                            f"{_describe_nest(first)}. Second structure: {_describe_nest(second)}.")
+    for a, b in zip(first, second):
+        detail = _nest_detail(a, b)
+        if detail is not None:
+            return detail
+    return None
