@@ -138,6 +138,82 @@ print("initial_state ignored on a stateful layer with non-zero states")
 """,
     },
     {
+        "id": "DEV-empty-initial-state",
+        "clauses": ["CALL-04", "INIT-01"],
+        "page": "initial_state: list of initial state tensors to be passed to the first call of the cell.",
+        "oracle": "An empty list (or tuple) is refused on the first call (ERR-04) but silently ignored on a "
+                  "built layer: no tensor in it, it is taken for a list of Keras tensors and appended to the "
+                  "inputs, so the call runs from zeros (or a stateful layer's recorded states). Removing the "
+                  "appended specs with `input_spec[:-0]` then empties the layer's input_spec: later calls skip "
+                  "their input checks and reset_states() raises IndexError.",
+        "repro": _PRELUDE + """\
+x = rng.normal(size=(2, 3, 4)).astype("float32")
+layer = keras.layers.SimpleRNN(2, stateful=True)
+layer(x)
+layer.reset_states()
+zeros_start = layer(x).numpy()
+layer.reset_states()
+ignored = layer(x, initial_state=[]).numpy()  # no error: treated as no initial_state at all
+assert np.allclose(ignored, zeros_start)
+assert layer.input_spec == []  # and the layer's input checks are gone
+try:
+    layer.reset_states()
+except IndexError as e:
+    print("reset_states after initial_state=[]:", type(e).__name__, e)
+else:
+    raise AssertionError("deviation gone: reset_states works after initial_state=[]")
+""",
+    },
+    {
+        "id": "DEV-stack-flat-initial-state",
+        "clauses": ["CALL-04", "CELL-10"],
+        "page": "initial_state: list of initial state tensors to be passed to the first call of the cell.",
+        "oracle": "For a stack of cells (RNN([...])) with a cell of several states, the flat list of every state "
+                  "tensor is refused (ValueError \"Layer has 2 states but was passed 4 initial states\", ERR-09): "
+                  "the stack wants one entry per cell, nested like that cell's state_size.",
+        "repro": _PRELUDE + """\
+x = rng.normal(size=(2, 3, 4)).astype("float32")
+h1, c1, h2, c2 = (tf.constant(rng.normal(size=(2, n)).astype("float32")) for n in (3, 3, 2, 2))
+layer = keras.layers.RNN([keras.layers.LSTMCell(3), keras.layers.LSTMCell(2)])
+layer(x, initial_state=[[h1, c1], [h2, c2]])  # one entry per cell: accepted
+try:
+    layer(x, initial_state=[h1, c1, h2, c2])  # the documented list of the 4 state tensors
+except ValueError as e:
+    assert "Layer has 2 states but was passed 4 initial states" in str(e), str(e)
+    print("flat list refused:", str(e).split(chr(10))[2][:80])
+else:
+    raise AssertionError("deviation gone: a flat list of a stack's states is accepted")
+""",
+    },
+    {
+        "id": "DEV-initial-state-nesting-mask",
+        "clauses": ["CALL-04", "CALL-02", "CELL-10"],
+        "page": "initial_state: list of initial state tensors; mask: which timesteps are masked.",
+        "oracle": "For a stack, an initial_state nested unlike the cells' states (a tuple where a cell keeps a "
+                  "list, one state wrapped in a list, states split differently between the cells) is accepted "
+                  "without a mask, and the returned states (return_state) keep that nesting, but refused with a "
+                  "mask: the masked loop is an eager tf.while_loop that compares its states after the first step "
+                  "with those it started from (TypeError for a tuple against a list, ValueError otherwise, \"The two "
+                  "structures don't have the same nested structure\"). unroll=True accepts both; a traced "
+                  "(tf.function) call accepts the tuples.",
+        "repro": _PRELUDE + """\
+x = rng.normal(size=(2, 3, 4)).astype("float32")
+mask = np.array([[True, True, False], [True, False, False]])
+s1, h2, c2 = (tf.constant(rng.normal(size=(2, n)).astype("float32")) for n in (3, 2, 2))
+layer = keras.layers.RNN([keras.layers.SimpleRNNCell(3), keras.layers.LSTMCell(2)], return_state=True)
+for nesting in ([s1, (h2, c2)], [[s1], [h2, c2]]):  # a tuple for the LSTM, the single state in a list
+    out = layer(x, initial_state=nesting)  # accepted without a mask...
+    try:
+        layer(x, initial_state=nesting, mask=mask)
+    except (TypeError, ValueError) as e:  # ...refused with one
+        assert "don't have the same nested structure" in str(e), str(e)
+        print(type(e).__name__, "with a mask; returned states without one:",
+              tf.nest.map_structure(lambda t: tuple(t.shape), out[1:]))
+    else:
+        raise AssertionError("deviation gone: the masked loop accepts " + repr(nesting))
+""",
+    },
+    {
         "id": "DEV-err15-message",
         "clauses": ["ERR-15", "STATE-07"],
         "page": "reset_states with arrays not compatible with the layer's states raises ValueError.",

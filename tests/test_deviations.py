@@ -36,6 +36,12 @@ FOLLOW_CASES = {
     "DEV-stateful-initial-state": case("simple", {"stateful": True}, steps=[
         {"op": "call"}, {"op": "call", "initial_state": True}]),
     "DEV-err15-message": case("simple", {"stateful": True}, steps=[{"op": "call"}, {"op": "reset", "states": "wrong_batch"}]),
+    "DEV-empty-initial-state": case("simple", {"stateful": True}, initial_state_form="empty", steps=[
+        {"op": "call"}, {"op": "call", "initial_state": True}, {"op": "reset"}]),
+    "DEV-stack-flat-initial-state": case([{"kind": "lstm", "units": 3}, {"kind": "lstm", "units": 2}], "state",
+                                         initial_state=True, initial_state_form="flat"),
+    "DEV-initial-state-nesting-mask": case([{"kind": "simple", "units": 3}, {"kind": "lstm", "units": 2}], "state",
+                                           "right_padded", initial_state=True, initial_state_form="tuple"),
 }
 
 
