@@ -13,7 +13,7 @@ ten), invalid ones that must fail the same way on both sides (`invalid_cases()`)
 from hypothesis import strategies as st
 
 from conformance import custom_cells
-from conformance.cases import cell_state_dims
+from conformance.cases import cell_state_dims, state_count
 
 OMIT = object()  # a drawn "leave this keyword out"
 
@@ -165,6 +165,26 @@ def stateful_steps(draw, batch):
     return steps
 
 
+# ---- initial_state forms (conformance/cases.py INITIAL_STATE_FORMS) --------------------------------
+# "list", the canonical form, is first: drawn as the key left out, and the shrink target.
+VALID_INITIAL_STATE_FORMS = ("list", "tuple", "tuple_outer", "tensor")
+# Wrong for some layers or paths and right for others (flat is right where it is the canonical
+# list, wrapped for a stack without a mask): both sides must agree either way.
+WRONG_INITIAL_STATE_FORMS = ("too_few", "too_many", "empty", "flat", "wrapped", "regrouped", "too_few_in_cell",
+                             "too_many_in_cell", "tensor")
+
+
+@st.composite
+def initial_state_forms(draw, states, wrong=False):
+    """An initial_state form for a layer of `states` state tensors, or None for the canonical one.
+    Valid forms only unless `wrong`; a bare tensor only where there is one state (it is a wrong form
+    otherwise)."""
+    if wrong:
+        return draw(st.sampled_from(WRONG_INITIAL_STATE_FORMS), label="wrong initial_state form")
+    form = draw(st.sampled_from(VALID_INITIAL_STATE_FORMS), label="initial_state form")
+    return None if form == "list" or (form == "tensor" and states > 1) else form
+
+
 def _output_features(cells, features):
     for cell in cells:
         dims = cell_state_dims(cell, features)
@@ -205,6 +225,9 @@ def valid_cases(draw):
         case["mask"] = mask
     if draw(st.booleans(), label="initial_state"):
         case["initial_state"] = True
+        form = draw(initial_state_forms(state_count(case)), label="initial_state form")
+        if form is not None:
+            case["initial_state_form"] = form
     if layer == "RNN" and len(features) == 1 and draw(st.integers(0, 7), label="constants") == 7:
         # One cell becomes the constants cell; it needs a constant of its own width at every call
         # (CALL-05, CONST-01). Cells that do not take constants are not given them by the stack.
@@ -237,7 +260,8 @@ def _catalog_cases():
 
 
 MUTATIONS = ("units_zero", "units_float", "unknown_flag", "mask_short", "mask_long", "mask_batch",
-             "reset_not_stateful", "constants_unsupported", "constants_builtin", "bad_cell", "stateful_batch")
+             "reset_not_stateful", "constants_unsupported", "constants_builtin", "bad_cell", "stateful_batch",
+             "initial_state_form")
 
 
 @st.composite
@@ -279,6 +303,9 @@ def invalid_mutations(draw, base):
     elif how == "stateful_batch":
         case["flags"] = dict(case["flags"], stateful=True)
         case["steps"] = [{"op": "call"}, {"op": "call", "batch": b + 1}]
+    elif how == "initial_state_form":
+        case["initial_state"] = True
+        case["initial_state_form"] = draw(initial_state_forms(state_count(case), wrong=True), label="form")
     return case
 
 
