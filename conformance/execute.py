@@ -109,7 +109,9 @@ class Runner:
             constants = [rng.normal(0, 1, [batch] + list(s)).astype(case["dtype"]) for s in case["constants"]]
             kwargs["constants"] = [target.to_native(c) for c in perturbed(case, constants, step_index, 3)]
         if step.get("list_input"):  # [x, *initial_state, *constants] as one list (ERR-26, ERR-47)
-            extra = (kwargs.pop("initial_state", None) or []) + (kwargs.pop("constants", None) or [])
+            states = kwargs.pop("initial_state", None)  # a form's entries, or its one bare tensor
+            states = [] if states is None else list(states) if isinstance(states, (list, tuple)) else [states]
+            extra = states + (kwargs.pop("constants", None) or [])
             self._install_weights()
             return self.layer([x] + list(extra), **kwargs)
         if not self.compiled:
