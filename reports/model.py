@@ -5,9 +5,11 @@ the dict, or from reports.merge for a dict that lacks them). This module only fi
 groups clauses as clauses.md does, and collects what each discrepancy section needs.
 """
 import json
+import re
 from pathlib import Path
 
 from conformance.clauses import CLAUSES, GROUPS
+from conformance.judge import message_shape
 
 from .merge import merge
 
@@ -44,23 +46,180 @@ def clause_rows(results):
     """[(group key, title, [row, ...]), ...] in clauses.md's order; every known ID gets a row."""
     results = _complete_statuses(results)
     entries = results.get("clauses") or {}
-    touched = {}
-    for d in results.get("discrepancies") or []:
-        for cid in d.get("clauses") or []:
-            touched.setdefault(cid, []).append(d.get("id"))
+    touched, by_suite = {}, {}
+    for d in discrepancy_ids(results):
+        for cid in d["clauses"]:
+            touched.setdefault(cid, []).append(d["id"])
+    for g in suite_groups(results):
+        for cid in g["clauses"]:
+            by_suite.setdefault(cid, []).append(g["id"])
 
     def row(cid):
         entry = entries.get(cid) or {}
+        status = entry.get("status", "untested")
         return {"id": cid, "text": CLAUSES.get(cid, {}).get("text", "(not in the clause catalogue)"),
-                "status": entry.get("status", "untested"), "checks": entry.get("checks", 0),
+                "status": status, "checks": entry.get("checks", 0),
                 "failures": entry.get("failures", 0), "unsupported": entry.get("unsupported", 0),
-                "deviations": entry.get("deviations") or [], "discrepancies": touched.get(cid, [])}
+                "deviations": entry.get("deviations") or [], "discrepancies": touched.get(cid, []),
+                "suite_groups": by_suite.get(cid, []),
+                # Failures that no recorded item names: linked to a note that says so.
+                "unattributed": status == "fail" and cid not in touched and cid not in by_suite}
 
     groups = [(key, group["title"], [row(cid) for cid in group["ids"]]) for key, group in GROUPS.items()]
     unknown = [cid for cid in entries if cid not in CLAUSES]
     if unknown:  # IDs from a newer catalogue: shown, never dropped
         groups.append(("OTHER", "IDs not in this catalogue", [row(cid) for cid in sorted(unknown)]))
     return groups
+
+
+def discrepancy_ids(results):
+    """[{"id", "clauses"}] of the discrepancies, with the id every view and link uses."""
+    return [{"id": str(d.get("id") or f"d-{i:04d}"), "clauses": list(d.get("clauses") or [])}
+            for i, d in enumerate(results.get("discrepancies") or [], 1)]
+
+
+# ---- the conformance suite's failed tests ---------------------------------------------------------
+# The suite records each failed test's pytest report (its last 3000 characters): either the message
+# alone (pytest.fail without a traceback) or a traceback whose `E` lines hold the assertion's message.
+_RAISED = re.compile(r"^(?:[A-Za-z_][\w.]*(?:Error|Exception|Failed|Failure)|Failed):\s?")
+_REPLAY_MARKERS = (("Reproduce with:", "Reproduce with"), ("\n\nCase:\n", "Case"))
+_SENTENCE = re.compile(r"(?<=[.:;])\s|\n")  # where message_shape cuts a message
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]+")
+MAX_LINES, MAX_LINE_CHARS = 10, 300
+
+
+def _indent(line):
+    return len(line) - len(line.lstrip())
+
+
+def _assertion_text(message):
+    """(text, from_traceback): the assertion's message out of a pytest traceback (its `E` lines
+    without the prefix, the exception class and pytest's own `assert ...` introspection), or the
+    message as it is when it holds no traceback."""
+    lines = [line[1:] for line in message.splitlines() if line == "E" or line.startswith("E ")]
+    if not lines:
+        return message, False
+    start = next((i for i, line in enumerate(lines) if _RAISED.match(line.strip())), None)
+    if start is None:  # the record was cut inside the message: keep what is left of it
+        base = min((_indent(line) for line in lines if line.strip()), default=0)
+        kept = []
+        for line in lines:
+            if line.strip() and _indent(line) <= base and line.strip().startswith(("assert ", "+")):
+                break
+            kept.append(line[base:])
+        return "\n".join(kept), True
+    # pytest indents a multi-line message's continuation lines two spaces deeper than its first.
+    base = _indent(lines[start])
+    kept = [_RAISED.sub("", lines[start].strip(), count=1)]
+    for line in lines[start + 1:]:
+        if line.strip() and _indent(line) <= base:
+            break
+        kept.append(line[base + 2:])
+    return "\n".join(kept), True
+
+
+def split_message(message):
+    """A failed test's message as {"what", "replay", "replay_label", "traceback"}: what differed,
+    and the snippet after "Reproduce with:" (or the case printed after "Case:"), if any."""
+    text, traceback = _assertion_text(str(message or ""))
+    for marker, label in _REPLAY_MARKERS:
+        if marker in text:
+            what, _, replay = text.partition(marker)
+            replay = "\n".join(line.rstrip() for line in replay.strip("\n").splitlines()).strip()
+            return {"what": what.strip(), "replay": replay or None, "replay_label": label,
+                    "traceback": traceback}
+    return {"what": text.strip(), "replay": None, "replay_label": None, "traceback": traceback}
+
+
+def trim(text, max_lines=MAX_LINES, max_chars=MAX_LINE_CHARS):
+    """(text cut to `max_lines` lines of at most `max_chars` characters, whether anything was cut)."""
+    lines = text.splitlines()
+    kept = [line if len(line) <= max_chars else line[:max_chars] + " …" for line in lines[:max_lines]]
+    if len(lines) > max_lines:
+        kept.append(f"… ({len(lines) - max_lines} more lines)")
+    return "\n".join(kept), kept != lines
+
+
+def failure_pattern(what):
+    """What a failure message says once its values are blanked: judge.message_shape (numbers, quoted
+    names, shapes) applied to every sentence, not only the first, and repeated until nested shapes
+    are blanked too; object addresses are blanked first, and a first line that only introduces the
+    others is left out. Failures with one pattern are one group."""
+    lines = [line for line in what.splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].strip().endswith(":"):  # "keras3 differs from tf_keras:" says nothing
+        lines = lines[1:]
+    shapes = []
+    for sentence in _SENTENCE.split(_ADDRESS.sub("0x0", "\n".join(lines))):
+        if not sentence.strip():
+            continue
+        shape = sentence
+        for _ in range(8):  # each pass blanks the innermost brackets left: a fixpoint within a few
+            again = message_shape(shape)
+            if again == shape:
+                break
+            shape = again
+        shape = shape.replace("-_", "_")  # a sign is a value too
+        if shape and (not shapes or shapes[-1] != shape):
+            shapes.append(shape)
+    return " ".join(shapes)
+
+
+def _headline(what):
+    """The line that says what differed: the first, unless it only introduces the lines below it
+    ("keras3 differs from tf_keras:")."""
+    lines = [line.strip() for line in what.splitlines() if line.strip()] or [""]
+    line = lines[1] if len(lines) > 1 and lines[0].endswith(":") else lines[0]
+    return line if len(line) <= MAX_LINE_CHARS else line[:MAX_LINE_CHARS] + " …"
+
+
+def suite_failures(results):
+    """The suite's failed tests, each with its message split and trimmed for display."""
+    out = []
+    for t in (results.get("suite") or {}).get("failed_tests") or []:
+        if not isinstance(t, dict):
+            continue
+        message = str(t.get("message") or "")
+        parts = split_message(message)
+        what, cut = trim(parts["what"] or "(no message recorded)")
+        test = str(t.get("test") or "(unnamed test)")
+        module, _, name = test.rpartition("::")
+        out.append({"test": test, "name": name or test,
+                    "classname": module.removesuffix(".py").replace("/", ".") or "conformance",
+                    "clauses": [str(c) for c in t.get("clauses") or []], "what": what,
+                    "first_line": _headline(parts["what"]),
+                    "replay": parts["replay"], "replay_label": parts["replay_label"],
+                    # The whole record stays available where the display left something out.
+                    "full": message if cut or parts["traceback"] else None,
+                    "pattern": failure_pattern(parts["what"])})
+    return out
+
+
+def suite_groups(results):
+    """The suite's failed tests grouped by failure_pattern: one root cause seen by many tests is one
+    group. Largest first (ties in the suite's order); ids suite-01, suite-02, ...; a test's own id
+    is its group's plus its place in it."""
+    groups = {}
+    for t in suite_failures(results):
+        groups.setdefault(t["pattern"], []).append(t)
+    ordered = sorted(groups.values(), key=len, reverse=True)  # sorted() is stable: ties keep order
+    width = max(2, len(str(len(ordered))))
+    out = []
+    for i, tests in enumerate(ordered, 1):
+        gid = f"suite-{i:0{width}d}"
+        for j, t in enumerate(tests, 1):
+            t["id"] = f"{gid}-{j}"
+            t["group"] = gid
+        clauses = sorted({c for t in tests for c in t["clauses"]}, key=_clause_order)
+        out.append({"id": gid, "pattern": tests[0]["pattern"], "tests": tests, "clauses": clauses,
+                    "what": tests[0]["what"], "first_line": tests[0]["first_line"]})
+    return out
+
+
+_ORDER = {cid: i for i, cid in enumerate(cid for g in GROUPS.values() for cid in g["ids"])}
+
+
+def _clause_order(cid):
+    return (_ORDER.get(cid, len(_ORDER)), cid)
 
 
 def _error_text(err):
@@ -138,24 +297,45 @@ def discrepancy_views(results, out_dir=None):
     return views
 
 
-def verdict(results):
-    """(css class, words) for the header."""
+def _plural(n, one, many):
+    return f"{n} {one if n == 1 else many}"
+
+
+def failure_counts(results):
+    """What failed, counted as the header states it: failing clauses (less those whose only evidence
+    is discrepancies accepted by --xfail), distinct discrepancies found (not xfailed) and accepted,
+    failed suite tests and their groups."""
     discrepancies = results.get("discrepancies") or []
     found = [d for d in discrepancies if not d.get("xfail")]
-    if found:
-        return "fail", f"{len(found)} discrepanc{'y' if len(found) == 1 else 'ies'}"
+    tests = [t for t in (results.get("suite") or {}).get("failed_tests") or [] if isinstance(t, dict)]
+    evidenced = {cid for d in found for cid in d.get("clauses") or []}
+    evidenced |= {cid for t in tests for cid in t.get("clauses") or []}
+    accepted = {cid for d in discrepancies if d.get("xfail") for cid in d.get("clauses") or []} - evidenced
     clauses = results.get("clauses") or {}
-    accepted = {cid for d in discrepancies for cid in d.get("clauses") or []}
     failing = [cid for cid, e in clauses.items() if e.get("failures") and cid not in accepted]
-    if failing:
-        return "fail", f"{len(failing)} failing clause{'s' if len(failing) != 1 else ''}"
+    return {"clauses": len(failing), "discrepancies": len(found), "xfailed": len(discrepancies) - len(found),
+            "tests": len(tests), "groups": len(suite_groups(results))}
+
+
+def verdict(results):
+    """(css class, words) for the header: on a failure, what failed counted (see failure_counts)."""
+    n = failure_counts(results)
+    if n["discrepancies"] or n["tests"] or n["clauses"]:
+        words = [_plural(n["clauses"], "failing clause", "failing clauses")]
+        if n["discrepancies"]:
+            words.append(_plural(n["discrepancies"], "discrepancy", "discrepancies"))
+        if n["tests"]:
+            words.append(f"{_plural(n['tests'], 'suite failure', 'suite failures')} "
+                         f"in {_plural(n['groups'], 'group', 'groups')}")
+        return "fail", " · ".join(words)
+    clauses = results.get("clauses") or {}
     if not any(e.get("checks") for e in clauses.values()):
         return "untested", "no checks recorded"
     inconclusive = [cid for cid, e in clauses.items() if e.get("status") == "inconclusive"]
     if inconclusive:  # nothing failed, but these clauses were not judged: no pass
-        return "inconclusive", f"{len(inconclusive)} inconclusive clause{'s' if len(inconclusive) != 1 else ''}"
-    if discrepancies:  # all of them accepted by --xfail, as the exit status says
-        return "pass", f"pass ({len(discrepancies)} known discrepanc{'y' if len(discrepancies) == 1 else 'ies'}, xfail)"
+        return "inconclusive", _plural(len(inconclusive), "inconclusive clause", "inconclusive clauses")
+    if n["xfailed"]:  # all of them accepted by --xfail, as the exit status says
+        return "pass", f"pass ({n['xfailed']} known discrepanc{'y' if n['xfailed'] == 1 else 'ies'}, xfail)"
     return "pass", "pass"
 
 
@@ -175,5 +355,14 @@ def header(results):
         "versions": results.get("versions") or {}, "seed": results.get("seed"),
         "examples": results.get("examples") or 0, "elapsed_s": results.get("elapsed_s"),
         "first_s": results.get("time_to_first_discrepancy_s"), "shards": results.get("shards"),
-        "missing": missing,
+        "missing": missing, "counts": failure_counts(results), "suite": _suite_facts(results.get("suite")),
     }
+
+
+def _suite_facts(suite):
+    """"N tests, M failed" of the suite stage, or None where the run has no suite record."""
+    if not isinstance(suite, dict):
+        return None
+    failed = len([t for t in suite.get("failed_tests") or [] if isinstance(t, dict)])
+    tests = suite.get("tests")
+    return (f"{tests} tests, {failed} failed" if isinstance(tests, int) else f"{failed} failed tests")

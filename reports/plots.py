@@ -1,9 +1,13 @@
-"""Geometry for the report's two small inline SVG plots; the template draws the shapes.
+"""Geometry for the report's small inline SVG plots; the template draws the shapes.
 
 - checks per clause group: one horizontal bar per group, split into passing, failing and
   unsupported checks, so where the campaign spent its examples shows at a glance;
+- coverage growth: clauses reached and distinct discrepancies against examples and against time,
+  from the run's "progress" samples, so a campaign that stopped finding anything early shows;
 - error magnitude: max |expected - actual| per clause and dtype on a log scale, next to each dtype's
   machine epsilon, so an error of 1e-7 in float64 stands out from one in float32.
+
+Each returns None where results.json lacks the data, and the template leaves that plot out.
 """
 import math
 
@@ -79,3 +83,90 @@ def error_magnitudes(results, floor_exp=-18, ceil_exp=2):
             "height": height + 34, "width": LABEL_W + width + 40, "label_w": LABEL_W,
             "dtypes": [{"name": dt, "colour": DTYPE_COLOURS.get(dt, "#7f7f7f")}
                        for dt in sorted({p[1] for p in points})]}
+
+
+# ---- coverage growth -----------------------------------------------------------------------------
+PANEL_W, PANEL_H, PANEL_LEFT, PANEL_BOTTOM = 250, 110, 44, 34
+
+
+def progress_samples(results):
+    """The run's "progress" as [(elapsed_s, examples, clauses_reached, discrepancies)], malformed
+    entries dropped; each sample is a list (or a dict with those keys)."""
+    keys = ("elapsed_s", "examples", "clauses_reached", "discrepancies")
+    samples = []
+    for entry in results.get("progress") or []:
+        if isinstance(entry, dict):
+            entry = [entry.get(k) for k in keys]
+        if not isinstance(entry, (list, tuple)) or len(entry) < 4:
+            continue
+        values = entry[:4]
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
+               for v in values):
+            samples.append(tuple(float(v) for v in values))
+    return samples
+
+
+def _nice_ticks(top, count=4):
+    """Round tick values from 0 to at least `top`: steps of 1, 2 or 5 times a power of ten."""
+    if top <= 0:
+        return [0.0, 1.0]
+    raw = top / count
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    return [i * step for i in range(int(math.ceil(top / step - 1e-9)) + 1)]
+
+
+def _tick_label(value):
+    if value >= 1e6:
+        return f"{value / 1e6:g}M"
+    if value >= 1e3:
+        return f"{value / 1e3:g}k"
+    return f"{value:g}"
+
+
+def _panel(points, x_label, y_label, y_top=None):
+    """One small step chart: counts hold their value until the next sample."""
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    x_ticks = _nice_ticks(max(xs))
+    y_ticks = _nice_ticks(max(y_top or 0, max(ys), 1))
+    x_max, y_max = x_ticks[-1], y_ticks[-1]
+
+    def x_of(v):
+        return PANEL_LEFT + PANEL_W * v / x_max
+
+    def y_of(v):
+        return 8 + PANEL_H * (1 - v / y_max)
+
+    path = []
+    for i, (x, y) in enumerate(points):
+        if i:
+            path.append(f"{x_of(x):.1f},{y_of(points[i - 1][1]):.1f}")
+        path.append(f"{x_of(x):.1f},{y_of(y):.1f}")
+    return {"points": " ".join(path), "x_label": x_label, "y_label": y_label,
+            "ceiling": {"y": y_of(y_top), "label": f"all {y_top}"} if y_top else None,
+            "last": {"x": x_of(xs[-1]), "y": y_of(ys[-1]), "value": ys[-1], "at": xs[-1]},
+            "x_ticks": [{"x": x_of(v), "label": _tick_label(v)} for v in x_ticks],
+            "y_ticks": [{"y": y_of(v), "label": _tick_label(v)} for v in y_ticks],
+            "left": PANEL_LEFT, "right": PANEL_LEFT + PANEL_W, "top": 8, "bottom": 8 + PANEL_H,
+            "width": PANEL_LEFT + PANEL_W + 16, "height": 8 + PANEL_H + PANEL_BOTTOM}
+
+
+def coverage_growth(results):
+    """None without "progress" samples; else four panels: clauses reached and distinct discrepancies,
+    each against examples and against elapsed time."""
+    samples = progress_samples(results)
+    if not samples:
+        return None
+    total = len(results.get("clauses") or {}) or None
+    by_examples = sorted(samples, key=lambda s: s[1])
+    by_time = sorted(samples, key=lambda s: s[0])
+    return {"samples": len(samples), "total_clauses": total, "panels": [
+        dict(_panel([(s[1], s[2]) for s in by_examples], "examples", "clauses reached", total),
+             id="growth-clauses-examples"),
+        dict(_panel([(s[0], s[2]) for s in by_time], "elapsed s", "clauses reached", total),
+             id="growth-clauses-time"),
+        dict(_panel([(s[1], s[3]) for s in by_examples], "examples", "distinct discrepancies"),
+             id="growth-discrepancies-examples"),
+        dict(_panel([(s[0], s[3]) for s in by_time], "elapsed s", "distinct discrepancies"),
+             id="growth-discrepancies-time"),
+    ]}

@@ -61,10 +61,11 @@ def render_report(results, out_dir):
     page = _env.get_template("report.html").render(
         head=model.header(results), verdict=model.verdict(results), groups=groups,
         counts=model.status_counts(groups), statuses=model.STATUSES,
-        discrepancies=model.discrepancy_views(results, out_dir),
+        discrepancies=model.discrepancy_views(results, out_dir), suite_groups=model.suite_groups(results),
+        unattributed=[r for _, _, rows in groups for r in rows if r["unattributed"]],
         deviations=results.get("deviations") or [],
         checks_plot=plots.checks_by_group(groups), error_plot=plots.error_magnitudes(results),
-        generated=_generated())
+        growth_plot=plots.coverage_growth(results), generated=_generated())
     return _write(out_dir, page)
 
 
@@ -131,6 +132,24 @@ def _write_outputs(results, out_dir):
     return render_report(results, out_dir)
 
 
+def _merge_shards(shards):
+    """merge() of the shards, keeping every shard's failed suite tests: a failing clause's count
+    comes from them, so dropping them would leave its row without evidence."""
+    merged = merge(shards)
+    suites = [s["suite"] for s in shards if isinstance(s.get("suite"), dict)]
+    if suites:
+        # Every shard runs the whole suite: a test that failed in several shards is one failure.
+        failed = {}
+        for suite in suites:
+            for t in suite.get("failed_tests") or []:
+                if isinstance(t, dict):
+                    failed.setdefault(t.get("test"), t)
+        tests = [s.get("tests") for s in suites if isinstance(s.get("tests"), int)]
+        merged["suite"] = {"exit": max(s.get("exit") or 0 for s in suites), "tests": max(tests, default=None),
+                           "failed_tests": list(failed.values())}
+    return merged
+
+
 def report_command(paths, out_dir):
     """`rnnconf report`: load, merge shards per implementation, render; returns the exit status.
 
@@ -148,7 +167,7 @@ def report_command(paths, out_dir):
             print(f"rnnconf report: cannot read {p}: {e}", file=sys.stderr)
             return 2
         by_impl.setdefault(data.get("implementation") or "unknown", []).append(data)
-    merged = [merge(shards) if len(shards) > 1 else shards[0] for shards in by_impl.values()]
+    merged = [_merge_shards(shards) if len(shards) > 1 else shards[0] for shards in by_impl.values()]
     out_dir = Path(out_dir)
     if len(merged) == 1:
         path = _write_outputs(merged[0], out_dir)

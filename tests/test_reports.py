@@ -6,6 +6,8 @@ built with conformance.results.Results, so they have the real results.json shape
 import json
 import re
 import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
@@ -61,7 +63,7 @@ def test_header_states_the_run_and_its_verdict(report):
     for fact in ("keras3", "tf_keras", "40", "12.5 s", "numpy 2.1", "tf_keras 2.21"):
         assert fact in summary, fact
     assert "seed" in summary and "7" in summary
-    assert page.text["verdict"].strip() == "2 discrepancies"
+    assert page.text["verdict"].strip() == "3 failing clauses · 2 discrepancies"
     assert "incomplete" not in page.by_id
 
 
@@ -138,7 +140,9 @@ def test_empty_results_render_every_clause_untested(tmp_path):
     assert {a["data-status"] for a in page.with_class("tr", "clause")} == {"untested"}
     assert page.text["verdict"].strip() == "no checks recorded"
     assert "clauses" in page.text["incomplete"]
-    assert "no-discrepancies" in page.by_id and "no-error-plot" in page.by_id
+    assert "no-discrepancies" in page.by_id and "no-suite-failures" in page.by_id
+    assert "plot-errors" not in page.by_id, "no magnitudes, no panel"
+    assert "no-growth-plot" in page.by_id and "plot-growth" not in page.by_id
 
 
 def test_partial_results_of_a_killed_run_render(tmp_path):
@@ -340,7 +344,7 @@ def test_discrepancies_in_the_fuzzers_shape_use_compares_mismatches(tmp_path):
     assert "seen3times" in first and '"batch":9' in first
     second = page.text["d-0002"]
     assert "ValueError: bad <cell>" in second and "no error" in second and "expected (xfail)" in second
-    assert page.text["verdict"].strip() == "1 discrepancy", "an xfailed discrepancy is not counted"
+    assert page.text["verdict"].strip() == "1 failing clause · 1 discrepancy", "xfailed: not counted"
     assert "FLAG-01 float64: 1" in page.text["plot-errors"]
 
 
@@ -352,7 +356,8 @@ def test_reproducers_are_read_only_from_inside_the_report_folder(tmp_path):
     assert page.text["code-d-0001"] == "inline fallback\n"
 
 
-@pytest.mark.parametrize("xfail_all, words", [(False, "2 discrepancies"), (True, "pass (2 known discrepancies, xfail)")])
+@pytest.mark.parametrize("xfail_all, words", [(False, "3 failing clauses · 2 discrepancies"),
+                                               (True, "pass (2 known discrepancies, xfail)")])
 def test_verdict_follows_xfail_like_the_exit_status(tmp_path, xfail_all, words):
     results = sample_results()
     for d in results["discrepancies"]:
@@ -388,3 +393,223 @@ def test_an_inconclusive_clause_is_neither_a_pass_nor_a_failure(tmp_path):
     assert 'class="verdict s-inconclusive"' in html and "1 inconclusive clause" in html
     _, cases = junit_cases(render.write_junit(results, tmp_path / "junit.xml"))
     assert "too sensitive" in cases["FLAG-05"].find("skipped").get("message")
+
+
+# ---- suite failures, evidence links, coverage growth ------------------------------------------------
+def structure_message(batch):
+    return (f"keras3 differs from tf_keras:\n  structure at step 0 result: expected [array({batch}, 3), "
+            f"array({batch}, 2)], got [array({batch}, 3), [array({batch}, 2)]]\n\nReproduce with:\n"
+            f"from conformance import namespaces\ncase = {{'batch': {batch}}}\nprint('replay {batch}')\n")
+
+
+# A pytest traceback as the suite records it: the assertion's message is in the `E` lines.
+TRACEBACK = """err_id = 'ERR-04'
+
+    def check_impl(err_id, impl, oracle_error, impl_error, replay):
+>       assert compare.same_error_class(oracle_error, impl_error), (
+E       AssertionError: ERR-04: keras3 raises IndexError: 'list index out of range'; the oracle raises ValueError: 'Layer has 2 states'
+E         
+E         Reproduce with: pytest conformance/test_errors.py -k ERR-04 --impl keras3
+E       assert False
+E        +  where False = <function same_error_class at 0x7fbc38ff4540>({'type': 'ValueError'})
+
+conformance/test_errors.py:41: AssertionError"""
+
+CASE_MESSAGE = 'keras3 raised InvalidArgumentError: Matrix size-incompatible: In[0]: [3,2]\n\nCase:\n{\n "batch": 3\n}'
+
+FAILED_TESTS = [
+    {"test": "conformance/test_cells.py::test_stacked_cells[one]", "clauses": ["CELL-10"],
+     "message": structure_message(3)},
+    {"test": "conformance/test_errors.py::test_error_direct[ERR-04-direct-1]", "clauses": ["ERR-04"],
+     "message": TRACEBACK},
+    {"test": "conformance/test_flags.py::test_flags_match_oracle[stack-state]", "clauses": ["CELL-10", "FLAG-02"],
+     "message": structure_message(5)},
+    {"test": "conformance/test_shapes.py::test_last_output_shape[custom_hd]", "clauses": ["SHAPE-01"],
+     "message": CASE_MESSAGE},
+]
+
+
+def results_with_suite_failures():
+    """sample_results plus the suite's failed tests (their clauses counted failing, as `rnnconf
+    check` does) and a failing clause that no item names."""
+    r = Results("keras3", "tf_keras", seed=7)
+    for _ in range(3):
+        r.record(["CALL-01", "SHAPE-02"])
+    r.record(["FLAG-03", "MASK-01"], ok=False)
+    for t in FAILED_TESTS:
+        r.record(t["clauses"], ok=False)
+    r.record(["FLAG-04"], ok=False, count=4)  # e.g. fuzzer examples counted against all their clauses
+    r.add_discrepancy(["FLAG-03", "MASK-01"], "value", VALUE_CASE, "max abs diff 0.41 at output[1][2]",
+                      repro="repro/d-0001.py", repro_code="print('d-0001')\n", stats={"max_abs": 0.41},
+                      fingerprint={"kind": "value", "core": "output of the first call", "features": ["mask"]})
+    data = r.to_dict()
+    data.update(examples=40, elapsed_s=12.5, suite={"exit": 1, "tests": 120, "failed_tests": FAILED_TESTS})
+    return data
+
+
+class RowLinks(HTMLParser):
+    """The in-page link targets inside each clause row, and every in-page link of the page."""
+
+    def __init__(self, html):
+        super().__init__(convert_charrefs=True)
+        self.rows, self.targets, self._row = {}, [], None
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "tr":
+            row = attrs.get("id") or ""
+            self._row = row if row.startswith("clause-") else None
+            if self._row:
+                self.rows[self._row] = []
+        elif tag == "a" and (attrs.get("href") or "").startswith("#"):
+            self.targets.append(attrs["href"][1:])
+            if self._row:
+                self.rows[self._row].append(attrs["href"][1:])
+
+    def handle_endtag(self, tag):
+        if tag == "tr":
+            self._row = None
+
+
+def assert_every_fail_row_links_to_evidence(html):
+    page, links = Page(html), RowLinks(html)
+    failing = [a["id"] for a in page.with_class("tr", "clause") if a["data-status"] == "fail"]
+    assert failing
+    for row in failing:
+        assert links.rows[row], f"{row} links to nothing"
+        assert all(target in page.by_id for target in links.rows[row]), (row, links.rows[row])
+    missing = sorted({t for t in links.targets if t not in page.by_id})
+    assert not missing, f"links to ids the page lacks: {missing}"
+    return page, links
+
+
+def test_suite_failures_show_each_test_with_what_differed_and_its_replay(tmp_path):
+    """Each failed suite test is shown with its id, clauses, what differed (from a pytest traceback:
+    the assertion's message without pytest's introspection) and the snippet after "Reproduce with:"."""
+    _, page = rendered(results_with_suite_failures(), tmp_path)
+    section = page.text["suite-failures"]
+    for t in FAILED_TESTS:
+        assert t["test"] in section, t["test"]
+    tests = {page.text[a["id"]].split()[0]: a["id"] for t, a in page.tags if t == "li" and "id" in a}
+    first = tests["conformance/test_cells.py::test_stacked_cells[one]"]
+    assert "structure at step 0 result: expected [array(3, 3), array(3, 2)]" in page.text[f"what-{first}"]
+    assert page.text[f"code-{first}"] == "from conformance import namespaces\ncase = {'batch': 3}\nprint('replay 3')"
+    err = tests["conformance/test_errors.py::test_error_direct[ERR-04-direct-1]"]
+    assert page.text[f"what-{err}"] == ("ERR-04: keras3 raises IndexError: 'list index out of range'; "
+                                        "the oracle raises ValueError: 'Layer has 2 states'")
+    assert page.text[f"code-{err}"] == "pytest conformance/test_errors.py -k ERR-04 --impl keras3"
+    assert "where False" not in page.text[f"what-{err}"] and "where False" in page.text[err], \
+        "the whole record stays available, apart from what differed"
+    case = tests["conformance/test_shapes.py::test_last_output_shape[custom_hd]"]
+    assert json.loads(page.text[f"code-{case}"]) == {"batch": 3}, "a message without a replay shows its case"
+    assert {b["data-target"] for b in page.with_class("button", "copy")} >= {f"code-{i}" for i in tests.values()}
+
+
+def test_suite_failures_that_differ_only_in_values_are_one_group(tmp_path):
+    """Failures whose messages differ only in numbers, shapes and quoted names form one group listing
+    its tests; other failures get groups of their own; the largest group comes first."""
+    _, page = rendered(results_with_suite_failures(), tmp_path)
+    groups = [a["id"] for a in page.with_class("article", "suite-group")]
+    assert len(groups) == 3
+    first = page.text[groups[0]]
+    assert "2 tests" in first
+    assert "test_stacked_cells[one]" in first and "test_flags_match_oracle[stack-state]" in first
+    assert "ERR-04" not in first
+    assert all("1 test" in page.text[g] for g in groups[1:])
+
+
+def test_every_fail_row_links_to_the_items_that_failed_it(tmp_path):
+    """Every `fail` row links to at least one item (discrepancy, suite failure group, or the note on
+    failures no item names), every in-page link has its target, and items link back to clauses."""
+    page, links = assert_every_fail_row_links_to_evidence(rendered(results_with_suite_failures(), tmp_path)[0])
+    assert links.rows["clause-FLAG-03"] == ["d-0001"]
+    group = links.rows["clause-FLAG-02"]
+    assert len(group) == 1 and group[0].startswith("suite-")
+    assert set(links.rows["clause-CELL-10"]) == {group[0]}, "one group holds both CELL-10 tests"
+    assert links.rows["clause-FLAG-04"] == ["unattributed-FLAG-04"]
+    assert "FLAG-04" in page.text["unattributed"] and "d-0001" in page.text["unattributed"]
+    assert links.rows["clause-CALL-01"] == [], "a passing row has nothing to link"
+    # Back links: a group to the clauses of its tests, a discrepancy to its clauses.
+    group_text = page.text[group[0]]
+    assert "CELL-10" in group_text and "FLAG-02" in group_text
+
+
+def test_every_fail_row_of_the_keras3_sample_links_to_evidence(tmp_path):
+    """The committed Keras 3 sample (suite failures from pytest tracebacks and messages, two
+    discrepancies, clauses failed by examples no item names) renders with every fail row linked."""
+    sample = Path(__file__).resolve().parent.parent / "reports" / "samples" / "keras3-vs-tf_keras" / "results.json"
+    results = json.loads(sample.read_text())
+    page, _ = assert_every_fail_row_links_to_evidence(rendered(results, tmp_path)[0])
+    failed = results["suite"]["failed_tests"]
+    assert len(page.with_class("article", "suite-group")) < len(failed), "grouped"
+    assert all(t["test"] in page.text["suite-failures"] for t in failed)
+
+
+def test_header_counts_failing_clauses_discrepancies_and_suite_failures(tmp_path):
+    """The verdict counts failing clauses, distinct discrepancies and suite failures (tests and
+    groups), and the header states the suite's size."""
+    _, page = rendered(results_with_suite_failures(), tmp_path)
+    assert page.text["verdict"].strip() == "7 failing clauses · 1 discrepancy · 4 suite failures in 3 groups"
+    assert "120 tests, 4 failed" in page.text["summary"]
+    assert "Suite failures (4 in 3 groups)" in page.text["summary"]
+
+
+def test_suite_failures_alone_fail_the_verdict(tmp_path):
+    """A run whose only failures are the suite's reads as failing, counted, not as a pass."""
+    results = results_with_suite_failures()
+    results["discrepancies"] = []
+    results["clauses"]["FLAG-03"].update(failures=0, status="pass")
+    results["clauses"]["MASK-01"].update(failures=0, status="pass")
+    html, page = rendered(results, tmp_path)
+    assert 'class="verdict s-fail"' in html
+    assert page.text["verdict"].strip() == "5 failing clauses · 4 suite failures in 3 groups"
+
+
+def test_suite_messages_and_test_ids_are_escaped(tmp_path):
+    """A failed test's id, message and replay snippet from the run are shown as text, never markup."""
+    results = results_with_suite_failures()
+    results["suite"]["failed_tests"] = [{"test": f"conformance/test_x.py::test_y[{EVIL}]", "clauses": ["CELL-10"],
+                                         "message": f"bad {EVIL}\n\nReproduce with:\nprint({EVIL!r})"}]
+    html, page = rendered(results, tmp_path)
+    assert EVIL not in html and [t for t, _ in page.tags].count("script") == 1
+    assert EVIL in page.text["suite-failures"] and EVIL in page.text["code-suite-01-1"]
+
+
+def test_coverage_growth_plot_from_progress_samples(tmp_path):
+    """With "progress" samples the report draws clauses reached and distinct discrepancies against
+    examples and against time; malformed samples are left out."""
+    results = results_with_suite_failures()
+    results["progress"] = [[0.0, 0, 40, 0], [5.0, 300, 70, 1], ["bad"], [10.2, 900, 80, 2], [1, 2, None, 3]]
+    _, page = rendered(results, tmp_path)
+    assert "no-growth-plot" not in page.by_id
+    panels = ["growth-clauses-examples", "growth-clauses-time", "growth-discrepancies-examples",
+              "growth-discrepancies-time"]
+    assert all(p in page.by_id for p in panels)
+    assert "3 samples" in page.text["plot-growth"]
+    assert "clauses reached: 80 at 900 examples" in page.text["growth-clauses-examples"]
+    assert "distinct discrepancies: 2 at 10 elapsed s" in page.text["growth-discrepancies-time"]
+
+
+def test_coverage_growth_is_left_out_with_a_note_without_progress(tmp_path):
+    """Without "progress" there is no growth plot, only a one-line note; the error-magnitude panel
+    shows only where magnitudes were recorded."""
+    results = results_with_suite_failures()
+    results["discrepancies"][0]["stats"] = {}
+    _, page = rendered(results, tmp_path)
+    assert "plot-growth" not in page.by_id and "progress" in page.text["no-growth-plot"]
+    assert "plot-errors" not in page.by_id and "plot-checks" in page.by_id
+
+
+def test_report_command_keeps_the_suite_failures_of_every_shard(tmp_path):
+    """Merging shards keeps their failed suite tests (a test failed in several shards once), so the
+    merged report still links its failing clauses to them."""
+    a, b = results_with_suite_failures(), results_with_suite_failures()
+    b["suite"] = {"exit": 1, "tests": 120, "failed_tests": FAILED_TESTS[:1] + [
+        {"test": "conformance/test_masking.py::test_mask[x]", "clauses": ["MASK-01"], "message": "mask differs"}]}
+    paths = [write_run(tmp_path / name, data, ["print('d-0001')\n"]) for name, data in (("a", a), ("b", b))]
+    assert render.report_command(paths, tmp_path / "out") == 1
+    html = (tmp_path / "out" / "report.html").read_text()
+    page, _ = assert_every_fail_row_links_to_evidence(html)
+    section = page.text["suite-failures"]
+    assert section.count("test_stacked_cells[one]") == 1 and "test_mask[x]" in section
