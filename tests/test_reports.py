@@ -166,15 +166,17 @@ def test_unknown_clause_ids_are_shown_not_dropped(tmp_path):
     assert page.by_id["clause-NEW-01"]["data-status"] == "pass"
 
 
-def junit_cases(path):
+def junit_cases(path, part="clauses"):
+    """(the <testsuite> of one part of junit.xml: clauses, suite or fuzz; its testcases by name)."""
     root = ET.parse(path).getroot()
-    return root, {c.get("name"): c for c in root.iter("testcase")}
+    suite = next(s for s in root.iter("testsuite") if s.get("name").endswith("." + part))
+    return suite, {c.get("name"): c for c in suite.iter("testcase")}
 
 
 def test_junit_has_one_testcase_per_clause(tmp_path):
     results = sample_results(evil=True)
     path = render.write_junit(results, tmp_path / "junit.xml")
-    root, cases = junit_cases(path)
+    suite, cases = junit_cases(path)
     assert len(cases) == 88 and set(cases) == set(ALL_IDS)
     statuses = [e["status"] for e in results["clauses"].values()]
     failed = {n for n, c in cases.items() if c.find("failure") is not None}
@@ -182,8 +184,8 @@ def test_junit_has_one_testcase_per_clause(tmp_path):
     assert failed == {"FLAG-03", "MASK-01", "ERR-03"}
     assert len(skipped) == statuses.count("unsupported") + statuses.count("untested")
     assert "FLAG-06" in skipped
-    assert root.find("testsuite").get("failures") == "3"
-    assert root.find("testsuite").get("skipped") == str(len(skipped))
+    assert suite.get("failures") == "3"
+    assert suite.get("skipped") == str(len(skipped))
     assert "d-0001" in cases["FLAG-03"].find("failure").text
     assert EVIL in cases["ERR-03"].find("failure").text, "escaped in the file, intact once parsed"
     deviation = cases["FLAG-05"]
@@ -376,11 +378,11 @@ def test_verdict_counts_failing_clauses_without_discrepancies(tmp_path):
 def test_junit_skips_clauses_whose_discrepancies_are_all_xfailed(tmp_path):
     results = sample_results()
     results["discrepancies"][1]["xfail"] = True  # ERR-03's only discrepancy
-    root, cases = junit_cases(render.write_junit(results, tmp_path / "junit.xml"))
+    suite, cases = junit_cases(render.write_junit(results, tmp_path / "junit.xml"))
     assert cases["ERR-03"].find("failure") is None
     assert "d-0002" in cases["ERR-03"].find("skipped").get("message")
     assert cases["FLAG-03"].find("failure") is not None
-    assert root.find("testsuite").get("failures") == "2"
+    assert suite.get("failures") == "2"
 
 
 def test_an_inconclusive_clause_is_neither_a_pass_nor_a_failure(tmp_path):
@@ -576,6 +578,47 @@ def test_suite_messages_and_test_ids_are_escaped(tmp_path):
     assert EVIL in page.text["suite-failures"] and EVIL in page.text["code-suite-01-1"]
 
 
+def test_junit_has_a_testcase_per_suite_failure_and_per_discrepancy(tmp_path):
+    """junit.xml lists each failed suite test (as pytest names it) and each discrepancy as a failing
+    testcase with what differed and how to replay it, beside the per-clause view."""
+    path = render.write_junit(results_with_suite_failures(), tmp_path / "junit.xml")
+    root = ET.parse(path).getroot()
+    assert [s.get("name").rsplit(".", 1)[1] for s in root.iter("testsuite")] == ["suite", "fuzz", "clauses"]
+    suite, cases = junit_cases(path, "suite")
+    assert suite.get("tests") == suite.get("failures") == "4"
+    stacked = cases["test_stacked_cells[one]"]
+    assert stacked.get("classname") == "conformance.test_cells"
+    failure = stacked.find("failure")
+    assert failure.get("message").startswith("structure at step 0 result")
+    assert "Reproduce with:\nfrom conformance import namespaces\ncase = {'batch': 3}" in failure.text
+    assert "1 other test fail" in failure.text
+    assert [p.get("value") for p in stacked.iter("property")] == ["CELL-10"]
+    err = cases["test_error_direct[ERR-04-direct-1]"].find("failure")
+    assert "ERR-04: keras3 raises IndexError" in err.get("message") and "where False" not in err.text
+    fuzz, discrepancies = junit_cases(path, "fuzz")
+    assert list(discrepancies) == ["d-0001: output of the first call"]
+    text = discrepancies["d-0001: output of the first call"].find("failure").text
+    assert "max abs diff 0.41" in text and "print('d-0001')" in text and '"go_backwards": true' in text
+    _, clauses = junit_cases(path)
+    assert len(clauses) == 88
+    assert "test_flags_match_oracle[stack-state]" in clauses["FLAG-02"].find("failure").text
+    assert "d-0001" in clauses["FLAG-03"].find("failure").text
+    assert "no discrepancy or failed suite test" in clauses["FLAG-04"].find("failure").text
+    assert root.get("failures") == str(4 + 1 + 7), "suite tests, discrepancies, clauses"
+
+
+def test_junit_skips_a_discrepancy_accepted_by_xfail(tmp_path):
+    """An xfailed discrepancy is a skipped testcase (the exit status does not fail on it) that still
+    carries its detail."""
+    results = sample_results()
+    results["discrepancies"][1]["xfail"] = True
+    _, cases = junit_cases(render.write_junit(results, tmp_path / "junit.xml"), "fuzz")
+    assert cases["d-0001"].find("failure") is not None
+    skipped = cases["d-0002"]
+    assert skipped.find("failure") is None and "xfail" in skipped.find("skipped").get("message")
+    assert "the oracle raises ValueError" in skipped.find("system-out").text
+
+
 def test_coverage_growth_plot_from_progress_samples(tmp_path):
     """With "progress" samples the report draws clauses reached and distinct discrepancies against
     examples and against time; malformed samples are left out."""
@@ -613,3 +656,5 @@ def test_report_command_keeps_the_suite_failures_of_every_shard(tmp_path):
     page, _ = assert_every_fail_row_links_to_evidence(html)
     section = page.text["suite-failures"]
     assert section.count("test_stacked_cells[one]") == 1 and "test_mask[x]" in section
+    _, cases = junit_cases(tmp_path / "out" / "junit.xml", "suite")
+    assert len(cases) == len(FAILED_TESTS) + 1
