@@ -37,6 +37,7 @@ DEFAULTS = {
     "weight_scale": 1.0,
     "perturbation": None,    # [relative size, draw]: noise on every generated value (see perturbed)
     "warmup": None,          # data-only keys of a case run first on the same layer (execute.run)
+    "samples": None,         # [n, per call, seed]: run a stochastic case n times (dropout.sample)
 }
 BUILTIN_LAYERS = {"SimpleRNN": "simple", "GRU": "gru", "LSTM": "lstm"}
 CELL_CLASSES = {"simple": "SimpleRNNCell", "gru": "GRUCell", "lstm": "LSTMCell"}

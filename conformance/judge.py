@@ -8,6 +8,9 @@ The suite (helpers.assert_conforms), the fuzzer (fuzz/differential.py) and every
     j["kind"]         for fail: crash | timeout | error | structure | shape | dtype | value
     j["fingerprint"]  for fail: {"kind", "core", "features"} (see fingerprint)
 
+A stochastic case (dropout while training) is judged on samples of both sides (dropout.sample_pair,
+or the fuzzer's workers): its distributions are compared (dropout.compare_samples), not its values.
+
 Statuses: `unsupported` where the implementation lacks a feature the case needs
 (capabilities.missing_feature); `inconclusive` where every difference lies beyond the float32
 recheck's ceiling but within what the case's measured sensitivity allows (compare.RECHECK_CEILING):
@@ -26,7 +29,7 @@ of every cell kind is then one discrepancy, not one per kind.
 """
 import re
 
-from . import capabilities, compare
+from . import capabilities, compare, dropout
 from .cases import BUILTIN_LAYERS, is_stochastic, normalize
 
 KIND_ORDER = ("crash", "timeout", "error", "structure", "shape", "dtype", "value")
@@ -42,8 +45,12 @@ def judge(case, expected, actual, run_oracle=None, impl_has=None):
     `run_oracle(case)` gives the oracle's outcome of another case, or None (the float32 recheck);
     `impl_has(name)` says whether the implementation has an optional name (unsupported features)."""
     case = normalize(case)
-    recheck = compare.float64_recheck(run_oracle, case) if run_oracle is not None else None
-    mismatches = compare.compare(expected, actual, case, recheck_f64=recheck, structural_only=is_stochastic(case))
+    if is_stochastic(case) and expected.get("samples") and actual.get("samples"):
+        mismatches = dropout.compare_samples(expected, actual, case)  # distributions, not values
+    else:
+        recheck = compare.float64_recheck(run_oracle, case) if run_oracle is not None else None
+        mismatches = compare.compare(expected, actual, case, recheck_f64=recheck,
+                                     structural_only=is_stochastic(case))
     real = [m for m in mismatches if m.kind != "inconclusive"]
     if not mismatches:
         return _judgement("pass")
@@ -95,6 +102,8 @@ def fingerprint(case, kind, first, expected, actual):
     else:
         where = "state" if first.path.startswith("state") else "output"
         core = f"{where} of {'the first call' if _first_call(case, first.step) else 'a later call'}"
+        if first.stats.get("test"):
+            core = f"distribution of the {core}"  # dropout: compared by a two-sample test
         if kind == "dtype":
             core += " " + first.detail.split("expected dtype ", 1)[-1]
     if actual.get("reused"):
@@ -234,6 +243,9 @@ def run_and_judge(impl, oracle, case):
     Targets: what the suite's tests, their replay snippets and the reproducers call."""
     from . import execute
     case = normalize(case)
-    expected, actual = execute.run(oracle, case), execute.run(impl, case)
+    if is_stochastic(case):
+        expected, actual = dropout.sample_pair(impl, oracle, case, seed=case["seed"])
+    else:
+        expected, actual = execute.run(oracle, case), execute.run(impl, case)
     j = judge(case, expected, actual, run_oracle=lambda c: execute.run(oracle, c), impl_has=impl.has)
     return expected, actual, j

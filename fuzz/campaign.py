@@ -31,6 +31,7 @@ from hypothesis.errors import Flaky
 from hypothesis.stateful import run_state_machine_as_test
 
 from conformance import judge as judgement
+from conformance.cases import is_stochastic, normalize
 
 from . import differential, machine, strategies
 from .worker import Worker, WorkerSetupError
@@ -44,6 +45,8 @@ VARIANTS = 64               # data variants per drawn case, on the same built la
 # Variants of a drawn case that the oracle cannot trace (tf_keras: stateful stacks given initial_state)
 # run eagerly at 15-70 ms each; a few of them cover the data, 64 would cost the campaign a quarter of its time.
 UNTRACEABLE_VARIANTS = 8
+# Variants of a drawn case with dropout while training: each is judged on dropout.SAMPLES samples a side.
+STOCHASTIC_VARIANTS = 2
 
 
 class StopRound(BaseException):
@@ -283,6 +286,8 @@ class Driver:
         if not shrinking and self._finished():
             raise StopRound()
         variants = differential.variants(case, self.spec.get("variants", VARIANTS))
+        if is_stochastic(normalize(case)):
+            variants = variants[:STOCHASTIC_VARIANTS]  # each is hundreds of samples a side
         if shrinking:
             variants = [variants[min(self.failing_variant, len(variants) - 1)]]
         elif self.spec["max_examples"] is not None:

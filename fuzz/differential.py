@@ -8,7 +8,9 @@ import time
 
 import numpy as np
 
+from conformance import dropout
 from conformance import judge as judgement
+from conformance.cases import is_stochastic, normalize
 from conformance.judge import KIND_ORDER
 from conformance.results import exercised
 
@@ -26,9 +28,19 @@ SEND_BATCH = 4      # cases sent to a worker in one message when it runs low (Wo
 def check(case, oracle, impl, fresh=False):
     """Run `case` on both Workers (on new layers if `fresh`); the verdict dict (see `verdict`), with
     the seconds each side and the comparison took under "seconds"."""
-    oracle.submit(case, fresh)
-    impl.submit(case, fresh)
+    oracle.submit(sampled(case, oracle=True), fresh)
+    impl.submit(sampled(case, oracle=False), fresh)
     return _judge_answers(case, oracle, impl)
+
+
+def sampled(case, oracle):
+    """What a worker is sent for `case`: a stochastic case (dropout while training) as a request for
+    dropout.SAMPLES samples, the oracle's in one call of the batch repeated, the implementation's
+    in calls of IMPL_PER_CALL copies (so masks shared across rows or calls show)."""
+    if not is_stochastic(normalize(case)):
+        return case
+    per_call = dropout.SAMPLES if oracle else dropout.IMPL_PER_CALL
+    return dict(case, samples=[dropout.SAMPLES, per_call, case.get("seed", 0)])
 
 
 def check_all(cases, oracle, impl, depth=PIPELINE_DEPTH, wanted=None):
@@ -46,8 +58,8 @@ def check_all(cases, oracle, impl, depth=PIPELINE_DEPTH, wanted=None):
             usable = len(cases) if more is None else min(len(cases), index + max(1, more))
             end = submit_until(index, submitted, usable, depth)
             if end > submitted:
-                oracle.submit_all(cases[submitted:end])
-                impl.submit_all(cases[submitted:end])
+                oracle.submit_all([sampled(c, oracle=True) for c in cases[submitted:end]])
+                impl.submit_all([sampled(c, oracle=False) for c in cases[submitted:end]])
                 submitted = end
             v = _judge_answers(case, oracle, impl)
             yield v
@@ -102,7 +114,7 @@ def judge(case, oracle_result, impl_result, oracle, impl):
     j = judgement.judge(case, expected, actual, run_oracle=run_oracle, impl_has=impl.available.__contains__)
     seconds["compare"] = time.perf_counter() - start
     path = _path(impl_result)
-    if j["status"] == "fail" and path not in (None, "fresh"):
+    if j["status"] == "fail" and path not in (None, "fresh", "sampled"):
         # Failed on a layer built for an earlier case: a fresh layer decides. The same failure there
         # is an ordinary one. Otherwise a compiled reuse (the adapter's speed-up) was at fault and the
         # fresh verdict stands; an eager reuse is the layer's own history, replayed by running the

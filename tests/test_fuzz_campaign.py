@@ -123,6 +123,18 @@ def test_a_bug_only_a_reused_layer_shows_is_reported_and_replayed(tmp_path):
     assert judge.run_and_judge(buggy, namespaces.resolve("reference"), d["config"])[2]["status"] == "fail"
 
 
+@pytest.mark.parametrize("target", ["dropout_no_scaling", "dropout_recurrent_ignored", "dropout_mask_per_timestep"])
+def test_a_dropout_bug_is_found_by_its_distribution(tmp_path, target):
+    """Dropout while training is judged on samples of both sides (conformance/dropout.py): a planted
+    dropout bug is a value discrepancy whose detail gives the statistics on both sides."""
+    status = check(tmp_path, f"fuzz_targets.{target}", "--fail-fast", "--shrink-budget", "10", max_examples=600)
+    data = results(tmp_path)
+    assert status == 1
+    (d,) = data["discrepancies"]
+    assert d["kind"] == "value" and d["fingerprint"]["core"].startswith("distribution of"), d["signature"]
+    assert "training=True" in d["fingerprint"]["features"] and "oracle mean" in d["detail"], d["detail"]
+
+
 def test_reproducer_fails_while_the_bug_is_there(tmp_path):
     assert check(tmp_path, "fuzz_targets.backwards_not_reversed", "--fail-fast") == 1
     script = tmp_path / results(tmp_path)["discrepancies"][0]["repro"]
