@@ -456,7 +456,8 @@ def aggregate(out, results, xfail=(), since=None, tail=None):
     A failing example counts as a failure only for the clauses its discrepancy's shrunk case needs
     (less the ubiquitous ones), and as nothing for its other clauses: a failing example is never a
     pass. A failing example that no discrepancy explains fails all its clauses. An inconclusive
-    example counts as inconclusive for its clauses.
+    example counts as inconclusive for its clauses. `fuzz_evidence` maps each clause the fuzzer failed
+    to the discrepancies behind it ("unattributed" for failures no discrepancy explains).
     """
     tail = (tail or LogTail(out)).poll(xfail)
     found = sorted(tail.found, key=lambda r: r["t"])
@@ -487,6 +488,7 @@ def aggregate(out, results, xfail=(), since=None, tail=None):
     for clause, n in tail.inconclusive.items():
         results.record([clause], inconclusive=True, count=n)
     originals = [_case_key(k["original"]) for k in found]
+    evidence = {}  # clause -> ids of the discrepancies its failing examples are occurrences of
     for (clauses, fp_json, case_key), n in tail.failed.items():
         fp = json.loads(fp_json)
         known = next((k for k, original in zip(found, originals)
@@ -495,7 +497,11 @@ def aggregate(out, results, xfail=(), since=None, tail=None):
         if known is not None:
             blamed = (set(known["clauses"]) - differential.UBIQUITOUS) & blamed or blamed
         results.record(sorted(blamed), ok=False, count=n)
+        item = seen.get(general.get(known["signature"], known["signature"])) if known is not None else None
+        for clause in blamed:
+            evidence.setdefault(clause, set()).add(item["id"] if item else "unattributed")
     data = results.to_dict()
+    data["fuzz_evidence"] = {clause: sorted(ids) for clause, ids in sorted(evidence.items())}
     data["examples"] = tail.examples
     data["time_to_first_discrepancy_s"] = (round(first_t - since, 3) if first_t is not None and since else None)
     return data

@@ -141,6 +141,7 @@ def test_a_failing_example_credits_no_clause(tmp_path):
     assert data["clauses"]["FLAG-03"]["failures"] == 1
     assert data["clauses"]["MASK-01"]["checks"] == 0, "the failing example's other clauses are not passed"
     assert data["clauses"]["MASK-01"]["status"] == "untested"
+    assert data["fuzz_evidence"] == {"CELL-03": ["d-0001"], "FLAG-03": ["d-0001"]}
 
 
 # ---- one judge for the suite, the fuzzer and the reproducers -----------------------------------------------
