@@ -50,6 +50,11 @@ def clause_rows(results):
     for d in discrepancy_ids(results):
         for cid in d["clauses"]:
             touched.setdefault(cid, []).append(d["id"])
+    known_ids = {d["id"] for d in discrepancy_ids(results)}
+    for cid, ids in (results.get("fuzz_evidence") or {}).items():  # the fuzzer's failing examples
+        for did in ids:
+            if did in known_ids and did not in touched.get(cid, []):
+                touched.setdefault(cid, []).append(did)
     for g in suite_groups(results):
         for cid in g["clauses"]:
             by_suite.setdefault(cid, []).append(g["id"])

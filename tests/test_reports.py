@@ -537,6 +537,15 @@ def test_every_fail_row_links_to_the_items_that_failed_it(tmp_path):
     assert "CELL-10" in group_text and "FLAG-02" in group_text
 
 
+def test_a_clause_failed_by_occurrences_links_to_their_discrepancy(tmp_path):
+    """results.json's fuzz_evidence names the discrepancy behind a clause's failing examples even when
+    the shrunk discrepancy itself does not reach that clause."""
+    results = results_with_suite_failures()
+    results["fuzz_evidence"] = {"FLAG-04": ["d-0001"]}
+    _, links = assert_every_fail_row_links_to_evidence(rendered(results, tmp_path)[0])
+    assert links.rows["clause-FLAG-04"] == ["d-0001"]
+
+
 def test_every_fail_row_of_the_keras3_sample_links_to_evidence(tmp_path):
     """The committed Keras 3 sample (suite failures from pytest tracebacks and messages, two
     discrepancies, clauses failed by examples no item names) renders with every fail row linked."""
