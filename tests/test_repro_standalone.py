@@ -58,6 +58,9 @@ CASES = [
     ("large_data", "gru_recurrent_bias_dropped",
      {"cells": [{"kind": "gru", "units": 8}], "batch": 3, "timesteps": 5, "features": [4]}),
 ]
+# Dropout while training: a difference of distributions, which a reproducer cannot test by itself.
+DROPOUT = ("dropout_distribution", "dropout_no_scaling",
+           {"cells": [{"kind": "simple", "units": 2, "dropout": 0.5}], "training": True, "batch": 1, "timesteps": 2})
 VERSIONS = {"python": "3.11", "numpy": np.__version__, "tf_keras": "2.21.0"}
 
 # Run in the sanitized subprocess: takes rnnconf's editable install off the import system, checks
@@ -115,6 +118,12 @@ def written(tmp_path_factory):
         item = item_for(name, target, case)
         path = Path(repro.write(str(out), item, f"fuzz_targets.{target}", "tf_keras", versions=VERSIONS))
         found[name] = (item, path, path.read_text())
+    name, target, case = DROPOUT
+    item = {"id": f"d-{name}", "kind": "value", "config": case, "repro": f"repro/{name}.py",
+            "detail": "step 0 output: the distributions differ (two-sample tests over 400 samples a side)",
+            "fingerprint": {"kind": "value", "core": "distribution of the output of the first call"}}
+    path = Path(repro.write(str(out), item, f"fuzz_targets.{target}", "tf_keras", versions=VERSIONS))
+    found[name] = (item, path, path.read_text())
     return found
 
 
@@ -160,6 +169,19 @@ def test_a_reproducer_fails_on_its_bug_and_passes_on_the_oracle_and_the_referenc
     for impl in ("tf_keras", "reference"):
         code, out = standalone_runs[(name, impl)]
         assert code == 0 and "no discrepancy: both sides agree" in out, (impl, out)
+
+
+@pytest.mark.oracle
+def test_a_dropout_distribution_is_not_judged_by_a_reproducer(standalone_runs, written):
+    """Under dropout a reproducer compares errors, nesting, shapes and dtypes, and where those agree
+    on a distribution discrepancy it exits 2 (undecided), never 0; it says so in its docstring."""
+    for impl in (None, "tf_keras", "reference"):
+        code, out = standalone_runs[(DROPOUT[0], impl)]
+        assert code == 2 and "values not compared" in out, (impl, out)
+    _, path, text = written[DROPOUT[0]]
+    assert "Not reproduced here: the values differ in distribution under dropout" in text
+    assert ("output of the first call differs in distribution from tf_keras's under dropout"
+            in path.with_suffix(".md").read_text())
 
 
 @pytest.mark.oracle
