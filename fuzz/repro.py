@@ -659,9 +659,10 @@ def _facts_of(item, case, oracle):
         error = outcome.get("error") or next((s["error"] for s in outcome["steps"] if "error" in s), None)
     err_id = error_catalog.classify(error, case) if error else None
     entry = error_catalog.CATALOG.get(err_id)
-    if not entry or not entry["facts"]:
+    names = tuple(f for f in entry["facts"] if f in entry["pattern"].groupindex) if entry else ()
+    if not names:  # (ERR-05's shape of the first state passed is no group of its pattern: not checked)
         return None
-    return err_id, entry["pattern"].pattern, tuple(entry["facts"])
+    return err_id, entry["pattern"].pattern, names
 
 
 # ---- fixed parts -----------------------------------------------------------------------------------
@@ -1040,6 +1041,12 @@ def _expected_actual(item):
             return f"raises {err['type']}: {_first_sentence(err['message'], 400)}" if err else "raises nothing"
         return said(stats.get("expected")), said(stats.get("actual"))
     detail = item.get("detail", "")
+    value = re.match(r"(?P<where>[^:]+): max abs diff (?P<abs>\S+) \(max rel (?P<rel>\S+)\) at (?P<at>\([^)]*\)): "
+                     r"expected (?P<e>.*?), got (?P<a>.*)$", detail, re.S)
+    if value:
+        return (f"{value['e']} at {value['where']} {value['at']}",
+                f"{value['a']} there; the largest difference in that array is {value['abs']} "
+                f"(relative {value['rel']})")
     match = re.search(r"expected (.*?), got (.*)$", detail, re.S)
     if match:
         return f"{match.group(1)} ({detail.split(':', 1)[0]})", match.group(2)

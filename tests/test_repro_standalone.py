@@ -249,7 +249,7 @@ def test_the_bug_report_has_versions_summary_expected_actual_and_the_script(writ
     report = path.with_suffix(".md").read_text()
     assert f"numpy {np.__version__}" in report and "tf_keras 2.21.0" in report
     assert "**Summary.** `RNN(GRUCell(2))` on a float32 input of shape (1, 2, 3): " in report
-    assert re.search(r"\*\*Expected\*\* \(tf_keras \(tf_keras.layers\)\): \S+ \(step 0 output\)", report), report
+    assert re.search(r"\*\*Expected\*\* \(tf_keras \(tf_keras.layers\)\): \S+ at step 0 output \(0, \d\)", report), report
     assert re.search(r"\*\*Actual\*\* \(fuzz_targets.gru_recurrent_bias_dropped\): \S+", report), report
     assert f"```python\n{text.rstrip()}\n```" in report
     error = written["error_facts"][1].with_suffix(".md").read_text()
