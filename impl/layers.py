@@ -4,9 +4,10 @@ Also `Embedding`, the documented way to feed a mask from upstream (MASK-02).
 """
 import numpy as np
 
-from . import initializers
+from . import activations, initializers
 from .cells import GRUCell, LSTMCell, SimpleRNNCell
 from .layer import InputSpec, Layer, with_mask
+from .nest import flatten
 from .rnn import RNN
 
 _LAYER_KWARGS = {"return_sequences", "return_state", "go_backwards", "stateful", "unroll", "time_major",
@@ -57,11 +58,43 @@ def _gated_layer_mask(mask):
     return mask
 
 
+def _takes_fused_path(layer, kwargs):
+    """Whether tf_keras runs this GRU or LSTM on its fused path: the configuration its cuDNN kernel
+    supports, taken on CPU too. Decided at construction from the arguments as given, as tf_keras does
+    (recurrent_dropout before clamping, use_bias and reset_after by truth value)."""
+    cell = layer.cell
+    return (cell.activation is activations.tanh and cell.recurrent_activation is activations.sigmoid
+            and kwargs.get("recurrent_dropout", 0.0) == 0 and not layer.unroll
+            and bool(kwargs.get("use_bias", True))
+            and (not isinstance(layer, GRU) or bool(kwargs.get("reset_after", True))))
+
+
+def _gated_call(layer, inputs, mask, training, initial_state):
+    mask = _gated_layer_mask(mask)
+    if not layer._fused_path:
+        return RNN.call(layer, inputs, mask=mask, training=training, initial_state=initial_state)
+    # tf_keras' fused path bypasses the cell's dropout: it drops the whole input with one mask (the
+    # cell's rate and 1 / (1 - rate) scaling) before its loop, so every timestep has a mask of its own.
+    inputs, initial_state, _ = layer._process_inputs(inputs, initial_state, None)
+    layer._reset_dropout_masks()
+    dropout_mask = layer.cell.get_dropout_mask_for_cell(inputs, training)
+    if dropout_mask is not None:
+        inputs = inputs * dropout_mask
+    if mask is not None:
+        mask = flatten(mask)[0]
+    # training=False: the cell must not drop the inputs a second time (recurrent dropout is 0 here).
+    return layer._run(inputs, mask, initial_state, layer._step_function(False, None))
+
+
 class GRU(_CellLayer):
     cell_class, cell_name = GRUCell, "gru_cell"
 
+    def __init__(self, units, **kwargs):
+        super().__init__(units, **kwargs)
+        self._fused_path = _takes_fused_path(self, kwargs)
+
     def call(self, inputs, mask=None, training=None, initial_state=None):
-        return RNN.call(self, inputs, mask=_gated_layer_mask(mask), training=training, initial_state=initial_state)
+        return _gated_call(self, inputs, mask, training, initial_state)
 
 
 class LSTM(_CellLayer):
@@ -71,9 +104,10 @@ class LSTM(_CellLayer):
         super().__init__(units, **kwargs)
         # As tf_keras' LSTM does (so LSTM(2.5) fails here, at construction, unlike GRU and SimpleRNN).
         self.state_spec = [InputSpec(shape=(None, dim)) for dim in (self.units, self.units)]
+        self._fused_path = _takes_fused_path(self, kwargs)
 
     def call(self, inputs, mask=None, training=None, initial_state=None):
-        return RNN.call(self, inputs, mask=_gated_layer_mask(mask), training=training, initial_state=initial_state)
+        return _gated_call(self, inputs, mask, training, initial_state)
 
 
 class Embedding(Layer):
