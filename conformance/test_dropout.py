@@ -6,7 +6,8 @@ Three kinds of check (conformance/dropout.py):
     1e-6 per case, whatever the outputs' distribution;
   - one mask per call: a metamorphic twin of the case whose outputs settle iff every timestep of a
     call uses the same masks, checked on the oracle (eager tf_keras, which this pins) and on the
-    implementation;
+    implementation; not for the built-in GRU and LSTM layers on tf_keras' fused path, which drop
+    their inputs with a fresh mask at every timestep (dropout.probe_applies), checked by distribution;
   - no dropout unless training: with `training` False or not given, the results are the oracle's
     results without dropout.
 
@@ -76,6 +77,16 @@ DISTRIBUTION_CASES = {
     "time_major_unroll": (("CALL-03", "FLAG-05", "FLAG-06"),
                           make([cell("gru", 0.25, 0.5)], dict(SEQ, time_major=True, unroll=True))),
     "initial_state": (("CALL-03", "CALL-04"), make([cell("lstm", 0.5, 0.5)], SEQ, initial_state=True)),
+    # Built-in GRU and LSTM layers without recurrent dropout: tf_keras' fused path, whose input mask
+    # covers the whole input (a fresh mask at every timestep).
+    "gru_layer_fused": (("CALL-03", "CELL-03"), make([layer_cell("gru", 0.5, 0.0)], SEQ_STATE, layer="GRU")),
+    "lstm_layer_fused_time_major_mask": (("CALL-03", "CELL-04", "FLAG-06", "MASK-01"),
+                                         make([layer_cell("lstm", 0.25, 0.0, implementation=1)],
+                                              dict(SEQ, time_major=True), layer="LSTM", mask=HOLES)),
+    "gru_layer_fused_stateful_backwards": (("CALL-03", "FLAG-03", "FLAG-04"),
+                                           make([layer_cell("gru", 0.5, 0.0)],
+                                                {"stateful": True, "go_backwards": True, "return_state": True},
+                                                layer="GRU", steps=[{"op": "call"}, {"op": "call"}])),
 }
 
 
@@ -148,7 +159,8 @@ def test_one_dropout_mask_per_call(impl_target, oracle_target, name):
     """Within one call every timestep uses the same input mask and the same recurrent mask (per cell
     of a stack, per batch row), whatever the direction, mask, unrolling or statefulness: with the
     same input at every step and a recurrence that forgets, the outputs settle to a fixed point.
-    The oracle is probed too: eagerly, tf_keras caches each cell's masks for the call."""
+    The oracle is probed too: eagerly, tf_keras caches each cell's masks for the call. (Its fused
+    GRU and LSTM layers do not, so no case here takes that path.)"""
     case = SHARING_CASES[name][1]
     assert dropout.probe_applies(case)
     oracle_moves = _violations(oracle_target, case)
