@@ -214,6 +214,40 @@ for nesting in ([s1, (h2, c2)], [[s1], [h2, c2]]):  # a tuple for the LSTM, the 
 """,
     },
     {
+        "id": "DEV-traced-dropout-mask-per-step",
+        "clauses": ["CALL-03", "FLAG-05"],
+        "page": "training: passed to the cell when calling it, for use with cells that use dropout. "
+                "DropoutRNNCellMixin (the built-in cells' dropout): it caches the masks it creates and reuses "
+                "them, \"The mask should be cached across the timestep within the same batch\". unroll: the "
+                "unrolled and the symbolic loop compute the same thing.",
+        "oracle": "Inside a tf.function (traced, as Model.fit calls it) with unroll=False, the generic RNN "
+                  "loop draws new dropout and recurrent_dropout masks at every timestep: the mask cache is "
+                  "keyed by graph, and the cell is traced into the while loop's body, whose random ops run "
+                  "again at each iteration. Eager calls and unroll=True keep one mask per call. With or "
+                  "without a mask, for cells in a stack and for the built-in layers on the cell's path. rnnconf "
+                  "samples dropout eagerly only (conformance/dropout.py), so neither the reference nor the "
+                  "suite follows the traced behaviour.",
+        "repro": _PRELUDE + """\
+tf.random.set_seed(0)
+x = np.ones((4, 6, 8), "float32")
+
+def distinct_masks(unroll, traced):
+    # A linear cell, identity kernel, no recurrence: output step t is x_t times the input mask of step t.
+    layer = keras.layers.RNN(keras.layers.SimpleRNNCell(8, activation=None, dropout=0.5), unroll=unroll,
+                             return_sequences=True)
+    layer(x)
+    layer.set_weights([np.eye(8, dtype="float32"), np.zeros((8, 8), "float32"), np.zeros(8, "float32")])
+    call = lambda v: layer(v, training=True)
+    out = (tf.function(call, autograph=False) if traced else call)(tf.constant(x)).numpy()
+    return len({out[:, t].tobytes() for t in range(out.shape[1])})
+
+eager, traced, unrolled = distinct_masks(False, False), distinct_masks(False, True), distinct_masks(True, True)
+print("distinct input masks over 6 steps: eager", eager, "traced", traced, "traced and unrolled", unrolled)
+assert eager == 1 and unrolled == 1
+assert traced == 6, "deviation gone: a traced call reuses one dropout mask for every timestep"
+""",
+    },
+    {
         "id": "DEV-err15-message",
         "clauses": ["ERR-15", "STATE-07"],
         "page": "reset_states with arrays not compatible with the layer's states raises ValueError.",

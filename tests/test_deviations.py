@@ -35,6 +35,7 @@ FOLLOW_CASES = {
     "DEV-reset-states-dtype": None,  # arrays of another dtype: see test_reference.py
     "DEV-stateful-initial-state": case("simple", {"stateful": True}, steps=[
         {"op": "call"}, {"op": "call", "initial_state": True}]),
+    "DEV-traced-dropout-mask-per-step": None,  # traced calls only; rnnconf samples dropout eagerly
     "DEV-err15-message": case("simple", {"stateful": True}, steps=[{"op": "call"}, {"op": "reset", "states": "wrong_batch"}]),
     "DEV-empty-initial-state": case("simple", {"stateful": True}, initial_state_form="empty", steps=[
         {"op": "call"}, {"op": "call", "initial_state": True}, {"op": "reset"}]),
