@@ -451,25 +451,30 @@ def _literal(array, column):
     if array.size == 0:
         return f"np.zeros({_py(tuple(array.shape))}{suffix or ', dtype=np.float64'})"
     start = column + len("np.array(")
-    return f"np.array({_nested(array, start, dtype)}{suffix})"
+    # The closing brackets, the dtype and a list's comma follow the last row on its line.
+    return f"np.array({_nested(array, start, dtype, len(suffix) + 2)}{suffix})"
 
 
-def _nested(array, column, dtype):
+def _nested(array, column, dtype, tail):
+    """The nested list of `array`'s values, rows wrapped at WIDTH; `tail` characters follow its last
+    row on the same line."""
     if array.ndim == 0:
         return _number(array.item(), dtype)
     if array.ndim == 1:
         items = [_number(v, dtype) for v in array]
         lines, line = [], "["
         for k, item in enumerate(items):
-            piece = item + (", " if k < len(items) - 1 else "]")
-            if line.strip() not in ("", "[") and column + len(line) + len(piece.rstrip()) > WIDTH:
+            last = k == len(items) - 1
+            piece = item + ("]" if last else ", ")
+            room = len(piece.rstrip()) + (tail if last else 0)
+            if line.strip() not in ("", "[") and column + len(line) + room > WIDTH:
                 lines.append(line.rstrip())
                 line = " " + piece
             else:
                 line += piece
         lines.append(line)
         return ("\n" + " " * column).join(lines)
-    inner = [_nested(sub, column + 1, dtype) for sub in array]
+    inner = [_nested(sub, column + 1, dtype, 1 if k < len(array) - 1 else tail + 1) for k, sub in enumerate(array)]
     return "[" + (",\n" + " " * (column + 1)).join(inner) + "]"
 
 
@@ -500,10 +505,11 @@ _CALLS = {  # the call of each variant of conformance/custom_cells.py, over `cor
              "    return output, [output]"],
     "bad_state": ["def call(self, inputs, states):",
                   "    output = ops.tanh(self._core(inputs, states[0]))",
-                  "    # a state two columns wider than state_size",
-                  "    return output, [ops.dot(output, ops.fill([self.units, self.units + 2], 0.1, output.dtype))]"],
+                  "    widen = ops.fill([self.units, self.units + 2], 0.1, output.dtype)",
+                  "    return output, [ops.dot(output, widen)]  # two columns wider than state_size"],
     "constants": ["def call(self, inputs, states, constants=None):",
-                  "    output = ops.tanh(self._core(inputs, states[0]) + ops.dot(constants[0], self.constant_kernel))",
+                  "    constant = ops.dot(constants[0], self.constant_kernel)",
+                  "    output = ops.tanh(self._core(inputs, states[0]) + constant)",
                   "    return output, [output]"],
     "needs_constants": ["def call(self, inputs, states, constants):  # constants required",
                         "    output = ops.tanh(self._core(inputs, states[0]))",
@@ -517,10 +523,10 @@ _CALLS = {  # the call of each variant of conformance/custom_cells.py, over `cor
 _CALLS["multi_no_out"] = _CALLS["multi_state"]
 _CALLS["hd_state"] = _CALLS["init_state"] = _CALLS["tanh"]
 _DESCRIPTIONS = {
-    "minimal": "the API page's MinimalRNNCell: an int state_size, no output_size",
-    "multi_state": "two states of sizes units and units + 1 (a list state_size), output_size given",
-    "multi_no_out": "two states of sizes units and units + 1 (a list state_size), no output_size",
-    "hd_state": "a high-dimensional state: state_size = output_size = (rows, units)",
+    "minimal": "the API page's MinimalRNNCell (an int state_size, no output_size)",
+    "multi_state": "two states, of units and units + 1, and an output_size",
+    "multi_no_out": "two states, of units and units + 1, and no output_size",
+    "hd_state": "a (rows, units) state and output",
     "init_state": "its own get_initial_state, 0.5 everywhere",
     "constants": "constants feed every step",
     "training": "its output doubled when training",
@@ -570,7 +576,7 @@ def _custom_cell_source(variant, case):
                         "    return ops.fill([batch_size, self.units], 0.5, dtype)"])
     cls = f"class {name}(layers.Layer):\n" + "\n\n".join(_indent("\n".join(m)) for m in methods)
     return (f"def {_factory_name(variant)}(layers):\n"
-            f'    """{name} on `layers.Layer`: {_DESCRIPTIONS[variant]}."""\n'
+            f'    """{name}: {_DESCRIPTIONS[variant]}."""\n'
             "    ops = framework_ops(layers)\n\n"
             f"{_indent(cls)}\n"
             f"    return {name}")
@@ -584,27 +590,25 @@ def _ops_needed(variants):
     return needed
 
 
-_OPS = {  # framework: op -> source (the adapters of conformance/namespaces.py)
+_OPS = {  # framework: op -> source at an indent of 12 (the adapters of conformance/namespaces.py)
     "tf_keras": {
         "dot": "dot=lambda x, w: tf.tensordot(x, w, axes=1)",
         "tanh": "tanh=tf.tanh",
-        "fill": "fill=lambda shape, value, dtype: tf.fill(tf.stack([tf.cast(d, tf.int32) for d in shape]), "
-                "tf.cast(value, dtype))",
+        "fill": "fill=lambda dims, value, dtype: tf.fill(tf.stack(dims), tf.cast(value, dtype))",
         "cast_like": "cast_like=lambda value, x: tf.cast(value, x.dtype)",
         "shape": "shape=tf.TensorShape",
     },
     "keras": {
         "dot": "dot=lambda x, w: k.tensordot(x, w, axes=1)",
         "tanh": "tanh=k.tanh",
-        "fill": "fill=lambda shape, value, dtype: k.full(tuple(int(d) for d in shape), value, dtype=dtype)",
+        "fill": "fill=lambda dims, value, dtype: k.full([int(d) for d in dims], value, dtype=dtype)",
         "cast_like": "cast_like=lambda value, x: k.cast(value, x.dtype)",
         "shape": "shape=tuple",
     },
     "numpy": {
         "dot": "dot=lambda x, w: x @ w",
         "tanh": "tanh=np.tanh",
-        "fill": "fill=lambda shape, value, dtype: np.full([int(d) for d in shape], value, "
-                "np.dtype(getattr(dtype, 'name', dtype)))",
+        "fill": "fill=lambda dims, value, dtype: np.full([int(d) for d in dims], value, np.dtype(dtype))",
         "cast_like": "cast_like=lambda value, x: np.asarray(value, x.dtype)",
         "shape": "shape=tuple",
     },
@@ -614,31 +618,31 @@ _OPS = {  # framework: op -> source (the adapters of conformance/namespaces.py)
 def _framework_ops_source(needed):
     order = [op for op in ("dot", "tanh", "fill", "cast_like", "shape") if op in needed]
 
-    def table(framework, indent):
-        pad = " " * indent
-        return ("SimpleNamespace(" + (",\n" + pad + " " * 16).join(_OPS[framework][op] for op in order) + ")")
-    own = []
-    if "shape" in needed:
-        own.append("    shape = getattr(layers, \"TensorShape\", None)")
+    def table(framework):
+        return "SimpleNamespace(\n" + "".join(f"            {_OPS[framework][op]},\n" for op in order) + "        )"
+    math = [op for op in order if op != "shape"]
+    own = "".join(f"            {op}=layers.ops.{op},\n" for op in math) + (
+        "            shape=ops.shape,\n" if "shape" in needed else "")
     lines = [
         "def framework_ops(layers):",
-        '    """The math of the custom cells in the framework under `layers` (a namespace\'s own `ops`',
-        '    and `TensorShape` win): the cell runs inside the layer, on its tensors."""',
-        "    tf_keras, keras = sys.modules.get(\"tf_keras\"), sys.modules.get(\"keras\")",
-        "    if getattr(layers, \"ops\", None) is not None:",
-        "        ops = layers.ops",
-        "    elif tf_keras is not None and issubclass(layers.RNN, tf_keras.layers.Layer):",
+        '    """The custom cells\' math in the framework under `layers` (a namespace\'s own `ops` and',
+        '    `TensorShape` win): the cell runs inside the layer, on its tensors."""',
+        '    tf_keras, keras = sys.modules.get("tf_keras"), sys.modules.get("keras")',
+        "    if tf_keras is not None and issubclass(layers.RNN, tf_keras.layers.Layer):",
         "        import tensorflow as tf  # tf_keras' own framework",
-        "        ops = " + table("tf_keras", 8),
-        "    elif keras is not None and hasattr(keras, \"ops\") and issubclass(layers.RNN, keras.Layer):",
+        "",
+        "        ops = " + table("tf_keras"),
+        '    elif keras is not None and hasattr(keras, "ops") and issubclass(layers.RNN, keras.Layer):',
         "        k = keras.ops",
-        "        ops = " + table("keras", 8),
+        "        ops = " + table("keras"),
         "    else:",
-        "        ops = " + table("numpy", 8),
+        "        ops = " + table("numpy"),
+        '    if getattr(layers, "ops", None) is not None:',
+        "        ops = SimpleNamespace(\n" + own + "        )",
     ]
     if "shape" in needed:
-        lines += ["    if getattr(layers, \"TensorShape\", None) is not None:",
-                  "        ops = SimpleNamespace(**{**vars(ops), \"shape\": layers.TensorShape})"]
+        lines += ['    if getattr(layers, "TensorShape", None) is not None:',
+                  "        ops.shape = layers.TensorShape"]
     lines.append("    return ops")
     return "\n".join(lines)
 
@@ -708,14 +712,23 @@ def _harness(tensor, custom, ops_needed, facts, timeout, stochastic, undecided):
     return "\n\n\n".join(parts)
 
 
-def _raw(pattern):
-    if '"' not in pattern and not pattern.endswith("\\"):
-        return 'r"' + pattern + '"'
-    return repr(pattern)
+def _raw(pattern, width=88):
+    """A regex as Python source: raw strings of at most `width` characters, one per line."""
+    quote = '"' if '"' not in pattern else "'" if "'" not in pattern else None
+    if quote is None or pattern.endswith("\\"):
+        return repr(pattern)
+    pieces, rest = [], pattern
+    while len(rest) > width:
+        cut = width
+        while rest[cut - 1] == "\\":  # a raw string cannot end in a backslash
+            cut -= 1
+        pieces.append(rest[:cut])
+        rest = rest[cut:]
+    return "\n    ".join(f"r{quote}{p}{quote}" for p in pieces + [rest])
 
 
 _HARNESS_NAMESPACE = '''\
-# ---- running both sides and comparing them: the same in every reproducer ----------------------------
+# ---- running both sides and comparing them: the same in every reproducer ---------------------
 SHORT_NAMES = {"reference": "impl", "tf_keras": "tf_keras.layers", "keras3": "keras.layers"}
 
 
@@ -740,7 +753,7 @@ def tensors(layers, nest):
 
 _HARNESS_RUN = '''\
 class Steps(list):
-    """Each step's result as NumPy arrays, copied when made: a layer's states change on later calls."""
+    """Each step's result as NumPy arrays, copied when made (a layer's states change later)."""
     read = ()  # indices of the steps that read layer.states
 
     def add(self, result, read=False):
@@ -772,8 +785,8 @@ def outcome(layers):
 
 _HARNESS_COMPARE = '''\
 def leaves(result, read=False):
-    """(path, array) per array of a step's result: "output", then "state[k]" (per cell: "state[k][j]");
-    "layer.states[k]" for a step that read them."""
+    """(path, array) per array of a step's result: "output", then "state[k]" (per cell:
+    "state[k][j]"); "layer.states[k]" for a step that read them."""
     if not isinstance(result, list):
         return [("output", result)]
     found = []
@@ -790,7 +803,9 @@ def leaves(result, read=False):
 
 
 def nesting(result):
-    return [nesting(x) for x in result] if isinstance(result, list) else (None if result is None else "array")
+    if isinstance(result, list):
+        return [nesting(x) for x in result]
+    return None if result is None else "array"
 
 
 def describe(result):
@@ -811,7 +826,8 @@ def value_difference(expected, actual, steps):
     bound = 0.0
     if np.issubdtype(expected.dtype, np.floating):
         growth = min(1.3 ** steps, 1e4) if expected.dtype == np.float64 else 1.0
-        bound = 32 * np.finfo(expected.dtype).eps * steps * (1 + np.abs(np.where(both, e, 0)).max()) * growth
+        scale = np.abs(np.where(both, e, 0)).max()
+        bound = 32 * np.finfo(expected.dtype).eps * steps * (1 + scale) * growth
     diff = np.where(both, np.abs(e - a), 0.0)
     bad = np.where(both, diff > bound, (e != a) & ~(np.isnan(e) & np.isnan(a)))
     if not bad.any():
@@ -843,7 +859,7 @@ def differences(expected, actual):
 
 _HARNESS_ERRORS = '''\
 def message(error):
-    """An error's message without colour codes or the framework's "Exception encountered" wrapper."""
+    """An error's message without colour codes or the "Exception encountered" wrapper."""
     text = re.sub(r"\\x1b\\[[0-9;]*m", "", str(error))
     if text.startswith("Exception encountered when calling"):
         parts = text.split("\\n\\n")
@@ -864,15 +880,19 @@ def error_difference(i, expected, actual):
         return [f"step {i}: the implementation raises {error_text(actual)}; the oracle does not"]
     if not isinstance(actual, Exception):
         return [f"step {i}: the oracle raises {error_text(expected)}; the implementation does not"]
-    classes = {c.__name__ for c in type(actual).__mro__}
-    if type(expected).__name__ not in classes and EQUIVALENT.get(type(expected).__name__) not in classes:
-        return [f"step {i}: the oracle raises {error_text(expected)}, the implementation {error_text(actual)}"]
+    classes, want = {c.__name__ for c in type(actual).__mro__}, type(expected).__name__
+    if want not in classes and EQUIVALENT.get(want) not in classes:
+        return [f"step {i}: the oracle raises {error_text(expected)}, "
+                f"the implementation {error_text(actual)}"]
     return facts_difference(i, expected, actual)'''
 
 _HARNESS_FACTS = '''\
 # The oracle's error (@ERR@ in rnnconf's catalog) states facts from the input; the implementation's
-# message must state the same ones: by name where it has the oracle's wording, else anywhere, in order.
-FACTS = re.compile(@PATTERN@, re.S | re.M)
+# message must state the same ones: by name where it has the oracle's wording, else anywhere, in
+# order.
+FACTS = re.compile(
+    @PATTERN@,
+    re.S | re.M)
 FACT_NAMES = @NAMES@
 
 
@@ -885,19 +905,21 @@ def facts_difference(i, expected, actual):
         tokens(got[name]) == tokens(want[name]) if got else contained(tokens(want[name]), said))]
     if not missing:
         return []
-    return [f"step {i}: both raise {type(actual).__name__}, but the implementation's message does not state "
-            f"{', '.join(missing)}: the oracle says {message(expected)[:300]!r}, the implementation "
-            f"{message(actual)[:300]!r}"]
+    return [f"step {i}: both raise {type(actual).__name__}, but the implementation's message does "
+            f"not state {', '.join(missing)}: the oracle says {message(expected)[:300]!r}, the "
+            f"implementation {message(actual)[:300]!r}"]
 
 
 def tokens(text):
-    """The numbers and names of a message, without brackets, quotes and wrappers ("(2, 5)" is "[2,5]")."""
+    """The numbers and names of a message, without brackets, quotes and wrappers: "(2, 5)" is
+    "[2,5]"."""
     noise = {"ListWrapper", "TensorShape", "InputSpec", "shape", "ndim", "array", "dtype"}
     return [t for t in re.findall(r"-?\\d+(?:\\.\\d+)?|[A-Za-z_]\\w*", text or "") if t not in noise]
 
 
 def contained(needle, haystack):
-    return any(haystack[k:k + len(needle)] == needle for k in range(len(haystack) - len(needle) + 1))'''
+    n = len(needle)
+    return any(haystack[k:k + n] == needle for k in range(len(haystack) - n + 1))'''
 
 _HARNESS_TIMEOUT = '''\
 def hung(*_):
@@ -908,9 +930,10 @@ def hung(*_):
 _HARNESS_MAIN = '''\
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\\n")[0])
-    parser.add_argument("--impl", default=IMPL, help="module path (or module:attribute) of a layers "
-                        "namespace, or reference, tf_keras, keras3 (default: %(default)s)")
-    parser.add_argument("--oracle", default=ORACLE, help="the same, for the expected side (default: %(default)s)")
+    parser.add_argument("--impl", default=IMPL, help="module path (or module:attribute) of a "
+                        "layers namespace, or reference, tf_keras, keras3 (default: %(default)s)")
+    parser.add_argument("--oracle", default=ORACLE, help="the same, for the expected side "
+                        "(default: %(default)s)")
     args = parser.parse_args()
     sides = []
     for role, name in (("oracle", args.oracle), ("implementation", args.impl)):
