@@ -326,7 +326,10 @@ def _call_line(case, index, step, data, prefix, calls=1, column=14):
     kwargs = []
     mask = mask_for(case)
     if mask is not None:
-        kwargs.append(f"mask={data.add(prefix + 'MASK', mask)}")
+        name = data.add(prefix + "MASK", mask)
+        if flag(case, "time_major"):
+            data.notes[name] = "(timesteps, batch): tf_keras reads the mask of a time-major layer time-major"
+        kwargs.append(f"mask={name}")
     if case["training"] is not None:
         kwargs.append(f"training={_py(case['training'])}")
     states = constants = None
@@ -368,6 +371,7 @@ class _Data:
 
     def __init__(self):
         self.items = []
+        self.notes = {}  # name -> a comment above its definition
 
     def add(self, name, value):
         for known, held in self.items:
@@ -402,6 +406,8 @@ class _Data:
             found = re.search(rf"\b{item[0]}\b", order)
             return found.start() if found else len(order)
         for name, value in sorted(self.items, key=first_use):
+            if name in self.notes:
+                lines.append(f"# {self.notes[name]}")
             lines.append(f"{name} = {_nest_code(value, 0, len(name) + 3, name, source)}")
         return "\n".join(lines), stored
 
