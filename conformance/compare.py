@@ -181,7 +181,7 @@ def _compare_facts(exp_err, act_err, step, case):
     """Where the oracle's error is a catalogued path, the implementation's message must state its
     facts (error_catalog.facts_match: values from the user's input, never wording)."""
     from . import error_catalog
-    err_id = error_catalog.classify(exp_err, case)
+    err_id = error_catalog.classify(exp_err, case) or error_catalog.classify_other(exp_err)
     if err_id is None:
         return []
     ok, detail = error_catalog.facts_match(exp_err, act_err, err_id)

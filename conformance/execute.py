@@ -428,7 +428,9 @@ def _tiled_forward(runner, copies):
         return np.concatenate([np.asarray(x)] * copies, axis=axis)
 
     def native(x):
-        return [native(v) for v in x] if isinstance(x, (list, tuple)) else to_native(repeat(x, 0))
+        if isinstance(x, (list, tuple)):  # keeps tuples: an initial_state form is part of the case
+            return type(x)(native(v) for v in x)
+        return to_native(repeat(x, 0))
 
     def call(x, kwargs):
         kwargs = dict(kwargs)

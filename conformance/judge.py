@@ -158,6 +158,8 @@ def features(case):
             out.add(key)
     if case["initial_state"] or any(s.get("initial_state") for s in case["steps"]):
         out.add("initial_state")
+        if case.get("initial_state_form") not in (None, "list"):
+            out.add(f"initial_state_form={case['initial_state_form']}")
     if case["training"] is not None:
         out.add(f"training={case['training']}")
     if case["dtype"] != "float32":
