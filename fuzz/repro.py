@@ -87,7 +87,9 @@ def script(item, impl, oracle, npz_name=None):
     data = _Data()
     body = _layer_lines(case)
     earlier = dict(case, **warmup) if warmup else None
-    weights = _weights(case, earlier, oracle)
+    recorded = _recorded_oracle_error(item)
+    # Where the oracle is known to raise, a first call that fails on the reference fails there too.
+    weights = _weights(case, earlier, oracle if recorded is None else None)
     # The case's own data is named first, so that what the earlier run shares with it has its name.
     later = _phase_lines(case, data, "", weights["case"], fresh=earlier is None)
     if earlier is not None:
@@ -236,13 +238,13 @@ def _call_source(head, args, brackets="()", column=4):
 
 
 # ---- weights ---------------------------------------------------------------------------------------
-def _weights(case, earlier, oracle):
+def _weights(case, earlier, oracle=None):
     """{"case": [weights per part], "earlier": ...}: what execute installs (the layer's, then the
     embedding's), drawn for the shapes of a layer built by the case's first call: on the NumPy
-    reference, or on the oracle where that call fails on the reference. None where nothing is
-    built before the steps (then nothing is set) or the call fails everywhere."""
+    reference, or on `oracle` (if given) where that call fails on the reference. None where nothing
+    is built before the steps (then nothing is set) or the call fails."""
     first = earlier or case
-    for name in ("reference", oracle):
+    for name in ("reference", oracle) if oracle else ("reference",):
         try:
             runner = execute.Runner(_target(name), first)
             runner.prepare()
@@ -654,16 +656,20 @@ def _framework_ops_source(needed):
 
 
 # ---- error facts -----------------------------------------------------------------------------------
+def _recorded_oracle_error(item):
+    """The oracle's error as the item's mismatches recorded it ({"type", "message", ...}), or None."""
+    for m in item.get("mismatches") or []:
+        stats = m.get("stats") if isinstance(m, dict) else getattr(m, "stats", None)
+        if stats and stats.get("expected"):
+            return stats["expected"]
+    return None
+
+
 def _facts_of(item, case, oracle):
     """(pattern, fact names) of the catalogued error path the oracle's error is, where its message
     has facts to compare; else None. The oracle's error comes from the item's recorded mismatch, or
     from running the case on the reference (whose messages are the oracle's)."""
-    error = None
-    for m in item.get("mismatches") or []:
-        stats = m.get("stats") if isinstance(m, dict) else getattr(m, "stats", None)
-        if stats and stats.get("expected"):
-            error = stats["expected"]
-            break
+    error = _recorded_oracle_error(item)
     if error is None:
         outcome = execute.run(_target("reference"), case)
         error = outcome.get("error") or next((s["error"] for s in outcome["steps"] if "error" in s), None)

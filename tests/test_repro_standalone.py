@@ -310,13 +310,15 @@ def _shapes(x):
 def test_the_script_computes_what_execute_computes(case):
     """On the (deterministic) reference, the script's run gives execute.run's results bit for bit, or
     the same error at the same step; for a case with dropout while training, the same structure."""
-    item = {"id": "d-0001", "kind": "value", "config": case, "detail": "", "repro": "repro/d-0001.py"}
+    target = namespaces.resolve("reference")
+    outcome = execute.run(target, case)
+    error = judge.first_error(outcome)  # recorded as a campaign records the oracle's error
+    item = {"id": "d-0001", "kind": "error" if error else "value", "config": case, "detail": "",
+            "repro": "repro/d-0001.py", "mismatches": [{"kind": "error", "stats": {"expected": error}}] if error else []}
     text, _ = repro.script(item, "reference", "tf_keras")
     scope = {"__name__": "reproducer"}
     exec(compile(text, "reproducer", "exec"), scope)
-    target = namespaces.resolve("reference")
     got = scope["outcome"](target.ns)
-    outcome = execute.run(target, case)
     want = [outcome["error"]] if outcome["error"] else [s.get("error", s.get("result")) for s in outcome["steps"]]
     assert len(got) == len(want), (got, want)
     for g, w in zip(got, want):
