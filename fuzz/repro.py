@@ -673,8 +673,8 @@ def _facts_of(item, case, oracle):
     if error is None:
         outcome = execute.run(_target("reference"), case)
         error = outcome.get("error") or next((s["error"] for s in outcome["steps"] if "error" in s), None)
-    err_id = error_catalog.classify(error, case) if error else None
-    entry = error_catalog.CATALOG.get(err_id)
+    err_id = (error_catalog.classify(error, case) or error_catalog.classify_other(error)) if error else None
+    entry = error_catalog.CATALOG.get(err_id) or error_catalog.OTHER_ERRORS.get(err_id)
     names = tuple(f for f in entry["facts"] if f in entry["pattern"].groupindex) if entry else ()
     if not names:  # (ERR-05's shape of the first state passed is no group of its pattern: not checked)
         return None
@@ -899,9 +899,9 @@ def error_difference(i, expected, actual):
     return facts_difference(i, expected, actual)'''
 
 _HARNESS_FACTS = '''\
-# The oracle's error (@ERR@ in rnnconf's catalog) states facts from the input; the implementation's
-# message must state the same ones: by name where it has the oracle's wording, else anywhere, in
-# order.
+# The oracle's error states facts from the input (@ERR@ in rnnconf's error catalog).
+# The implementation's message must state them too: by name where it has the oracle's wording,
+# else anywhere, in order.
 FACTS = re.compile(
     @PATTERN@,
     re.S | re.M)
