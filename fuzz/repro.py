@@ -706,8 +706,8 @@ def _harness(tensor, custom, ops_needed, facts, timeout, stochastic, undecided):
         parts.append(_HARNESS_FACTS.replace("@ERR@", err_id).replace("@PATTERN@", _raw(pattern))
                      .replace("@NAMES@", _py(tuple(names))))
     else:
-        parts.append("def facts_difference(i, expected, actual):\n    return []  # the oracle's error states "
-                     "no facts from the input")
+        parts.append("def facts_difference(i, expected, actual):\n    return []  # no catalogued facts to "
+                     "compare: the class is what counts")
     alarm = ""
     if timeout:
         alarm = ('        if role == "implementation":  # a hang of the implementation ends the script\n'
@@ -791,7 +791,7 @@ def outcome(layers):
     steps = Steps()
     try:
         run(layers, steps)
-    except Exception as error:  # noqa: BLE001 - an error is part of the outcome
+    except Exception as error:  # an error is part of the outcome
         steps.append(error)
     return steps'''
 
