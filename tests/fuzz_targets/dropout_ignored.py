@@ -1,6 +1,7 @@
 """Input `dropout` is accepted and stored but never applied (recurrent dropout still is)."""
 from impl import *  # noqa: F401,F403 - the rest of the namespace is the reference's
-import impl as _impl
+
+from ._cells import cells_with
 
 
 class _NoInputMask:
@@ -8,25 +9,4 @@ class _NoInputMask:
         return None
 
 
-class SimpleRNNCell(_NoInputMask, _impl.SimpleRNNCell):
-    pass
-
-
-class GRUCell(_NoInputMask, _impl.GRUCell):
-    pass
-
-
-class LSTMCell(_NoInputMask, _impl.LSTMCell):
-    pass
-
-
-class SimpleRNN(_impl.SimpleRNN):
-    cell_class = SimpleRNNCell
-
-
-class GRU(_impl.GRU):
-    cell_class = GRUCell
-
-
-class LSTM(_impl.LSTM):
-    cell_class = LSTMCell
+globals().update(cells_with(_NoInputMask))

@@ -2,7 +2,8 @@
 never reused), so each step drops different units: naive per-step dropout, not the variational
 dropout of Keras' cells."""
 from impl import *  # noqa: F401,F403 - the rest of the namespace is the reference's
-import impl as _impl
+
+from ._cells import cells_with
 
 
 class _MaskPerStep:
@@ -15,25 +16,4 @@ class _MaskPerStep:
         return super().get_recurrent_dropout_mask_for_cell(inputs, training, count)
 
 
-class SimpleRNNCell(_MaskPerStep, _impl.SimpleRNNCell):
-    pass
-
-
-class GRUCell(_MaskPerStep, _impl.GRUCell):
-    pass
-
-
-class LSTMCell(_MaskPerStep, _impl.LSTMCell):
-    pass
-
-
-class SimpleRNN(_impl.SimpleRNN):
-    cell_class = SimpleRNNCell
-
-
-class GRU(_impl.GRU):
-    cell_class = GRUCell
-
-
-class LSTM(_impl.LSTM):
-    cell_class = LSTMCell
+globals().update(cells_with(_MaskPerStep))

@@ -3,7 +3,8 @@ batch drops the same units (the mask's shape taken from the feature axis only)."
 import numpy as np
 
 from impl import *  # noqa: F401,F403 - the rest of the namespace is the reference's
-import impl as _impl
+
+from ._cells import cells_with
 
 
 class _MaskSharedAcrossBatch:
@@ -15,25 +16,4 @@ class _MaskSharedAcrossBatch:
         return masks if count > 1 else masks[0]
 
 
-class SimpleRNNCell(_MaskSharedAcrossBatch, _impl.SimpleRNNCell):
-    pass
-
-
-class GRUCell(_MaskSharedAcrossBatch, _impl.GRUCell):
-    pass
-
-
-class LSTMCell(_MaskSharedAcrossBatch, _impl.LSTMCell):
-    pass
-
-
-class SimpleRNN(_impl.SimpleRNN):
-    cell_class = SimpleRNNCell
-
-
-class GRU(_impl.GRU):
-    cell_class = GRUCell
-
-
-class LSTM(_impl.LSTM):
-    cell_class = LSTMCell
+globals().update(cells_with(_MaskSharedAcrossBatch))
