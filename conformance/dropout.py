@@ -62,14 +62,11 @@ TIE_FACTOR = 1
 
 
 def sample(target, case, n=SAMPLES, per_call=1, seed=0):
-    """execute.run_samples with the target's framework-wide seed set first, so a run replays (the
-    reference draws from the cells' own `seed` option where a case gives one)."""
-    if target.framework == "tf_keras":
-        import tensorflow as tf
-        tf.random.set_seed(seed)
-    elif target.framework == "keras3":
-        import keras
-        keras.utils.set_random_seed(seed)
+    """execute.run_samples with the target's random draws seeded first (its `rnnconf_set_seed` hook:
+    conformance/namespaces.py), so that a check replays: the same verdict every run."""
+    set_seed = target.get("rnnconf_set_seed")
+    if set_seed is not None:
+        set_seed(seed)
     return execute.run_samples(target, case, n, per_call=per_call)
 
 

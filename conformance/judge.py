@@ -1,7 +1,9 @@
 """The one judge: an oracle outcome and an implementation outcome of one case become a judgement.
 
-The suite (helpers.assert_conforms), the fuzzer (fuzz/differential.py) and every reproducer call
-`judge`, so a case is judged the same way wherever it runs:
+The suite (helpers.assert_conforms, and the replay snippet of every failing test) and the fuzzer
+(fuzz/differential.py) call `judge`, so a case is judged the same way wherever it runs; the
+standalone reproducers (fuzz/repro.py) restate its rules in plain code, and a test checks that they
+compute what execute runs:
 
     j = judge(case, expected, actual, run_oracle=..., impl_has=...)
     j["status"]       pass | fail | unsupported | inconclusive

@@ -14,6 +14,8 @@ The protocol: besides its layer classes, a namespace may expose these optional a
                            layers (default: none)
   Model                    `Model(inputs, outputs)` over symbolic `Input`s, with `predict` (default:
                            none; the checks that need a functional model are then unsupported)
+  rnnconf_set_seed(n)      seeds the implementation's random draws (dropout masks), so that sampling a
+                           case twice gives the same samples (default: none; runs then differ)
 
 tf_keras and Keras 3 are served through the same protocol: an adapter object provides these hooks
 for a namespace whose `RNN` class subclasses tf_keras' or Keras 3's `Layer`, so `tf_keras.layers`,
@@ -36,7 +38,8 @@ SHORT_NAMES = {
 REQUIRED = ("RNN", "SimpleRNNCell", "GRUCell", "LSTMCell")
 OPTIONAL = ("StackedRNNCells", "SimpleRNN", "GRU", "LSTM", "Embedding", "Layer", "AbstractRNNCell", "Input",
             "Model")
-HOOKS = ("ops", "TensorShape", "rnnconf_to_tensor", "rnnconf_compile", "rnnconf_clear_session", "Model")
+HOOKS = ("ops", "TensorShape", "rnnconf_to_tensor", "rnnconf_compile", "rnnconf_clear_session", "Model",
+         "rnnconf_set_seed")
 
 
 class SetupError(Exception):
@@ -114,7 +117,8 @@ def _tf_keras_adapter(tf_keras):
     return types.SimpleNamespace(
         framework="tf_keras", ops=ops, TensorShape=tf.TensorShape, rnnconf_to_tensor=tf.constant,
         rnnconf_compile=lambda fn: tf.function(fn, reduce_retracing=True, autograph=False),
-        rnnconf_clear_session=tf_keras.backend.clear_session, Model=tf_keras.Model)
+        rnnconf_clear_session=tf_keras.backend.clear_session, Model=tf_keras.Model,
+        rnnconf_set_seed=tf.random.set_seed)
 
 
 def _keras3_adapter(keras):
@@ -127,7 +131,7 @@ def _keras3_adapter(keras):
     )
     # Keras 3 takes NumPy arrays anywhere and on any backend: no rnnconf_to_tensor; no compiler either.
     return types.SimpleNamespace(framework="keras3", ops=ops, rnnconf_clear_session=keras.backend.clear_session,
-                                 Model=keras.Model)
+                                 Model=keras.Model, rnnconf_set_seed=keras.utils.set_random_seed)
 
 
 def _framework_bases():

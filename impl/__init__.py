@@ -11,6 +11,7 @@ from .errors import InvalidArgumentError, OutOfRangeError
 from .layer import InputSpec, Layer
 from .layers import GRU, LSTM, Embedding, SimpleRNN
 from .nest import TensorShape
+from .initializers import seed as rnnconf_set_seed  # the adapter protocol's seeding hook
 from .rnn import RNN
 
 __all__ = ["RNN", "AbstractRNNCell", "SimpleRNNCell", "GRUCell", "LSTMCell", "StackedRNNCells", "SimpleRNN",

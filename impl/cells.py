@@ -58,7 +58,7 @@ class DropoutRNNCellMixin:
     def _init_dropout(self, dropout, recurrent_dropout, seed=None):
         self.dropout = min(1.0, max(0.0, dropout))
         self.recurrent_dropout = min(1.0, max(0.0, recurrent_dropout))
-        self._dropout_rng = np.random.default_rng(seed)
+        self._dropout_rng = np.random.default_rng(seed if seed is not None else initializers.draw_seed())
         self.reset_dropout_mask()
         self.reset_recurrent_dropout_mask()
 

@@ -5,9 +5,15 @@ _rng = np.random.default_rng()
 
 
 def seed(value):
-    """Reseed the module's generator so a run of the reference is replayable."""
+    """Reseed the module's generator so a run of the reference is replayable: initial weights and
+    the dropout masks of cells built afterwards without a seed of their own."""
     global _rng
     _rng = np.random.default_rng(value)
+
+
+def draw_seed():
+    """A seed for a new cell's own generator, from the module's."""
+    return int(_rng.integers(2 ** 63))
 
 
 def _fans(shape):

@@ -427,7 +427,7 @@ def check(args):
     sample(results_now())
     data = results_now()
     for item in data["discrepancies"]:
-        repro.write(out, item, args.impl, args.oracle)
+        repro.write(out, item, args.impl, args.oracle, versions=data["versions"])
     write_results(data)
     meta["elapsed_before_s"] = data["elapsed_s"]
     with open(os.path.join(out, "campaign.json"), "w") as f:
