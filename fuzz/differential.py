@@ -1,7 +1,7 @@
 """One differential example: run a case on the oracle and the implementation, compare, account.
 
 The verdict is plain data (JSON-able), so the campaign can log it, dedupe it and hand it to the
-reproducer writer. Judging is conformance.judge.judge (the suite's and the reproducers' judge too),
+reproducer writer. Judging is conformance.judge.judge (the suite's judge too),
 clause accounting is conformance.results.exercised: nothing here re-implements them.
 """
 import time
