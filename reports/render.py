@@ -15,11 +15,12 @@ from markupsafe import Markup, escape
 
 from conformance.clauses import CLAUSES, GROUPS
 
+from . import diff as diffs
 from . import model, plots
 from .junit import write_junit
 from .merge import merge
 
-__all__ = ["render_report", "render_comparison", "write_junit", "merge", "report_command"]
+__all__ = ["render_report", "render_comparison", "write_junit", "merge", "report_command", "diff_command"]
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -54,8 +55,9 @@ def _generated():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def render_report(results, out_dir):
-    """Write out_dir/report.html for one implementation's results dict; returns its path."""
+def render_report(results, out_dir, changes=None):
+    """Write out_dir/report.html for one implementation's results dict; returns its path.
+    `changes` (reports.diff.diff against a baseline) adds a "Changes since the baseline" section."""
     results = results or {}
     groups = model.clause_rows(results)
     page = _env.get_template("report.html").render(
@@ -65,7 +67,7 @@ def render_report(results, out_dir):
         unattributed=[r for _, _, rows in groups for r in rows if r["unattributed"]],
         deviations=results.get("deviations") or [],
         checks_plot=plots.checks_by_group(groups), error_plot=plots.error_magnitudes(results),
-        growth_plot=plots.coverage_growth(results), generated=_generated())
+        growth_plot=plots.coverage_growth(results), generated=_generated(), changes=changes)
     return _write(out_dir, page)
 
 
@@ -180,3 +182,25 @@ def report_command(paths, out_dir):
     print(f"rnnconf report: {path}", file=sys.stderr)
     found = any(not d.get("xfail") for r in merged for d in r.get("discrepancies") or [])
     return 1 if found else 0
+
+
+def diff_command(old_path, new_path, out_dir):
+    """`rnnconf report --diff OLD NEW --out DIR`: NEW's outputs with a diff section, DIR/diff.json, the
+    summary on stderr. 0: nothing new against OLD; 1: new failures; 2: an input could not be read."""
+    loaded = []
+    for p in (old_path, new_path):
+        try:
+            loaded.append(_load(p))
+        except (OSError, ValueError) as e:
+            print(f"rnnconf report: cannot read {p}: {e}", file=sys.stderr)
+            return 2
+    old, new = loaded
+    changes = diffs.diff(old, new)
+    changes["gating"] = diffs.gating(changes)
+    out_dir = Path(out_dir)
+    _write_outputs(new, out_dir)
+    render_report(new, out_dir, changes=changes)
+    (out_dir / "diff.json").write_text(json.dumps(changes, indent=2, default=str), encoding="utf-8")
+    print(diffs.summary(changes, changes["gating"]), file=sys.stderr)
+    print(f"rnnconf report: {out_dir / 'report.html'}", file=sys.stderr)
+    return 1 if diffs.count(changes["gating"]) else 0

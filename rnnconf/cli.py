@@ -2,11 +2,14 @@
 
   rnnconf check --impl NAME [--oracle NAME] [--budget SECONDS] [--max-examples N] [--seed N]
                 [--workers N] [--fail-fast] [--xfail FILE] [--out DIR] [--shard K/N] [--skip-suite]
+                [--baseline OLD/results.json]
   rnnconf report RESULTS.json [RESULTS.json ...] --out DIR
+  rnnconf report --diff OLD/results.json NEW/results.json --out DIR
 
 check: (a) the conformance suite (pytest, in a subprocess, its per-clause counts merged in),
 (b) the fuzzing campaign (fuzz/campaign.py), (c) results.json, repro/, junit.xml, report.html.
 Exit status: 0 nothing beyond --xfail differs, 1 a discrepancy, 2 a usage or set-up error.
+With --baseline, 1 only for what the baseline did not already fail (reports/diff.py).
 """
 import argparse
 import json
@@ -58,8 +61,12 @@ def _parser():
                        help=f"data variants (seed, weight scale, mask values) run per drawn configuration "
                             f"on the same built layers (default {VARIANTS})")
     check.add_argument("--no-progress", action="store_true", help="no progress bar (a summary line at the end)")
+    check.add_argument("--baseline", metavar="RESULTS.json", help="an earlier run's results.json: report what "
+                       "changed (DIR/diff.json) and exit 1 only on new failures")
     report = sub.add_parser("report", help="re-render results.json files, merging shards")
-    report.add_argument("results", nargs="+", metavar="RESULTS.json")
+    report.add_argument("results", nargs="*", metavar="RESULTS.json")
+    report.add_argument("--diff", nargs=2, metavar=("OLD", "NEW"), help="what changed from OLD to NEW: "
+                        "NEW's report with a diff section, DIR/diff.json; exit 1 only on new failures")
     report.add_argument("--out", required=True, metavar="DIR")
     return parser
 
@@ -107,6 +114,12 @@ def _report_command(args):
     render = _render()
     if render is None or not hasattr(render, "report_command"):
         raise UsageError("the report renderer (reports.render) is not available")
+    if args.diff:
+        if args.results:
+            raise UsageError("report --diff OLD NEW takes no other results.json")
+        return render.diff_command(*args.diff, args.out)
+    if not args.results:
+        raise UsageError("report needs RESULTS.json files, or --diff OLD NEW")
     return render.report_command(args.results, args.out)
 
 
@@ -147,6 +160,18 @@ def _validate(args):
             raise UsageError(f"--{name.replace('_', '-')} must be positive; got {value}")
     xfail = read_xfail(args.xfail) if args.xfail else []
     return shard, xfail
+
+
+def read_baseline(path):
+    """The --baseline results dict, or a UsageError before any work is done."""
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise UsageError(f"cannot read --baseline {path}: {e}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"cannot read --baseline {path}: not a results.json object")
+    return data
 
 
 def _probe(name, out):
@@ -292,6 +317,7 @@ def _say(text):
 def check(args):
     start = time.time()
     shard, xfail = _validate(args)
+    baseline = read_baseline(args.baseline) if args.baseline else None
     budget = args.budget if args.budget is not None else (None if args.max_examples else DEFAULT_BUDGET_S)
     hard_end = start + budget if budget else float("inf")
     out = args.out or os.path.join("reports", f"{args.impl.replace(':', '_').replace('/', '_')}-"
@@ -432,24 +458,46 @@ def check(args):
     meta["elapsed_before_s"] = data["elapsed_s"]
     with open(os.path.join(out, "campaign.json"), "w") as f:
         json.dump(meta, f, indent=1)
-    _render_outputs(data, out)
+    changes = _write_diff(baseline, data, out, xfail) if baseline is not None else None
+    _render_outputs(data, out, changes)
     _say(f"stage report: {time.time() - t0:.1f}s")
-    return _exit_status(data, suite_box.get("report"), xfail, tail.examples - examples_before, time.time() - start)
+    return _exit_status(data, suite_box.get("report"), xfail, tail.examples - examples_before, time.time() - start,
+                        changes=changes)
 
 
-def _render_outputs(data, out):
+def _write_diff(baseline, data, out, xfail):
+    """DIR/diff.json and its summary on stderr; the diff with its "gating" part (what fails CI)."""
+    from reports import diff
+    changes = diff.diff(baseline, data)
+    changes["gating"] = diff.gating(changes, accepted=lambda item: _accepted(item, xfail))
+    with open(os.path.join(out, "diff.json"), "w") as f:
+        json.dump(changes, f, indent=2, default=str)
+    print(diff.summary(changes, changes["gating"]), file=sys.stderr)
+    return changes
+
+
+def _accepted(item, xfail):
+    """Whether an --xfail entry accepts a diff item (a clause ID, a discrepancy or a suite test row)."""
+    if isinstance(item, str):
+        return item in xfail
+    if "kind" in item:
+        return item["kind"] in xfail or bool(set(item["clauses"]) & set(xfail))
+    return bool(item["clauses"]) and all(c in xfail for c in item["clauses"])
+
+
+def _render_outputs(data, out, changes=None):
     render = _render()
     if render is None:
         _say("warning: reports.render is not available; wrote results.json only")
         return
     try:
-        render.render_report(data, out)
+        render.render_report(data, out, changes=changes)
         render.write_junit(data, os.path.join(out, "junit.xml"))
     except Exception as e:  # noqa: BLE001 - the data is safe in results.json; say what failed
         _say(f"warning: rendering the report failed: {type(e).__name__}: {e}")
 
 
-def _exit_status(data, suite, xfail, examples, elapsed):
+def _exit_status(data, suite, xfail, examples, elapsed, changes=None):
     unexpected = [d for d in data["discrepancies"] if not d.get("xfail")]
     suite_failed = sorted(cid for cid, c in ((suite or {}).get("clauses") or {}).items()
                           if c.get("failures") and cid not in xfail)
@@ -463,6 +511,9 @@ def _exit_status(data, suite, xfail, examples, elapsed):
          f"{len(data['discrepancies'])} discrepancies ({len(unexpected)} unexpected), "
          f"{tested}/{len(data['clauses'])} clauses reached"
          + (f", suite failures in {', '.join(suite_failed)}" if suite_failed else ""))
+    if changes is not None:  # with a baseline, only what is new fails the run
+        from reports.diff import count
+        return FOUND if count(changes["gating"]) else OK
     return FOUND if unexpected or suite_failed else OK
 
 
