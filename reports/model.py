@@ -298,8 +298,16 @@ def discrepancy_views(results, out_dir=None):
             "sides": _sides(d), "repro": d.get("repro"), "code": _repro_code(d, out_dir),
             "xfail": bool(d.get("xfail")), "oracle_side": d.get("side") == "oracle",
             "occurrences": d.get("occurrences"),
+            "known_issue": d.get("known_issue") if isinstance(d.get("known_issue"), dict) else None,
         })
     return views
+
+
+def known_issue_rows(results):
+    """The --xfail file's entries as the run recorded them (results["known_issues"]): matched ones
+    first, then those that matched nothing (flagged as no longer reproducing)."""
+    rows = [r for r in results.get("known_issues") or [] if isinstance(r, dict)]
+    return sorted(rows, key=lambda r: r.get("status") != "matched")
 
 
 def _plural(n, one, many):

@@ -47,7 +47,8 @@ def _parser():
                        "or the seed of the campaign being resumed)")
     check.add_argument("--workers", type=int, default=None, metavar="N", help="parallel drivers (default: all cores)")
     check.add_argument("--fail-fast", action="store_true", help="stop at the first discrepancy (after shrinking)")
-    check.add_argument("--xfail", metavar="FILE", help="clause IDs or discrepancy kinds accepted as known")
+    check.add_argument("--xfail", metavar="FILE", help="known issues: clause IDs, discrepancy kinds, `signature:` "
+                       "or `fingerprint:` lines, each with an optional issue URL and note (README)")
     check.add_argument("--out", metavar="DIR", help="default reports/<impl>-<timestamp>/; an existing DIR resumes")
     check.add_argument("--shard", default="1/1", metavar="K/N", help="run shard K of N (merge with `rnnconf report`)")
     check.add_argument("--skip-suite", action="store_true", help="fuzz only: skip the conformance suite stage")
@@ -134,21 +135,89 @@ def parse_shard(text):
     return k, n
 
 
-def read_xfail(path):
-    """Entries of an --xfail file: clause IDs or discrepancy kinds, one a line, # comments."""
+NO_LONGER_REPRODUCES = "no longer reproduces (fixed upstream?)"
+
+
+def parse_known_issue(line):
+    """One line of an --xfail (known-issues) file as a dict, or None for a blank or comment line.
+
+    MATCH [URL] [NOTE] [# comment], where MATCH is a clause ID, a discrepancy kind,
+    `signature: <signature>` or `fingerprint: <kind> | <core>`; the first http(s):// word is the URL.
+    " -- " also starts the NOTE (a signature line without a URL needs it)."""
+    import re
+    text = re.split(r"(?:^|\s)#", line, maxsplit=1)[0].strip()  # a URL's #fragment is not a comment
+    if not text:
+        return None
+    text, _, note = text.partition(" -- ")
+    url, m = None, re.search(r"(?:^|\s)(https?://\S+)", text)
+    if m:
+        url, rest = m.group(1), text[m.end():].strip()
+        text, note = text[:m.start()].strip(), " ".join(p for p in (rest, note.strip()) if p)
+    for field in ("signature", "fingerprint"):
+        if text.startswith(field + ":"):
+            return {"entry": text[len(field) + 1:].strip(), "field": field, "url": url, "note": note.strip() or None}
+    entry, _, rest = text.partition(" ")
+    note = " ".join(p for p in (rest.strip(), note.strip()) if p)
+    return {"entry": entry, "field": "plain", "url": url, "note": note or None}
+
+
+def read_known_issues(path, warn=True):
+    """Every entry of an --xfail file (parse_known_issue), warning about plain entries that are
+    neither a clause ID nor a discrepancy kind."""
     from conformance.clauses import ALL_IDS
     try:
         with open(path) as f:
             lines = f.read().splitlines()
     except (OSError, UnicodeDecodeError) as e:
         raise UsageError(f"cannot read --xfail file {path}: {e}") from None
-    entries = [line.split("#", 1)[0].strip() for line in lines]
-    entries = [e for e in entries if e]
-    for entry in entries:
-        if entry not in ALL_IDS and entry not in KINDS:
-            print(f"rnnconf: warning: --xfail entry {entry!r} is neither a clause ID nor a discrepancy kind",
+    entries = [e for e in map(parse_known_issue, lines) if e]
+    for e in entries if warn else ():
+        if e["field"] == "plain" and e["entry"] not in ALL_IDS and e["entry"] not in KINDS:
+            print(f"rnnconf: warning: --xfail entry {e['entry']!r} is neither a clause ID nor a discrepancy kind",
                   file=sys.stderr)
     return entries
+
+
+def read_xfail(path):
+    """The plain entries of an --xfail file (clause IDs or discrepancy kinds): what the suite and the
+    campaign accept by themselves; signature and fingerprint entries are applied to the results."""
+    return [e["entry"] for e in read_known_issues(path) if e["field"] == "plain"]
+
+
+def _known_issue_matches(entry, d):
+    if entry["field"] == "signature":
+        return d.get("signature") == entry["entry"]
+    if entry["field"] == "fingerprint":
+        fp = d.get("fingerprint")
+        if isinstance(fp, dict):
+            return f"{fp.get('kind')} | {fp.get('core')}" == entry["entry"]
+        return " | ".join((d.get("signature") or "").split(" | ")[:2]) == entry["entry"]
+    return entry["entry"] == d.get("kind") or entry["entry"] in (d.get("clauses") or [])
+
+
+def apply_known_issues(data, known, suite=None):
+    """Mark the discrepancies a known issue accounts for (xfail, with the issue) and record every
+    entry in data["known_issues"] with what it matched, or NO_LONGER_REPRODUCES."""
+    suite_clauses = (suite or {}).get("clauses") or {}
+    rows = []
+    for entry in known:
+        hits = [d for d in data["discrepancies"] if _known_issue_matches(entry, d)]
+        for d in hits:
+            d["xfail"] = True
+            d.setdefault("known_issue", {k: entry[k] for k in ("entry", "field", "url", "note")})
+        in_suite = entry["field"] == "plain" and bool(suite_clauses.get(entry["entry"], {}).get("failures"))
+        rows.append({**entry, "discrepancies": [d["id"] for d in hits], "suite": in_suite,
+                     "status": "matched" if hits or in_suite else NO_LONGER_REPRODUCES})
+    data["known_issues"] = rows
+    return rows
+
+
+def _plain_xfail_file(out, xfail):
+    """The plain entries written where the suite reads them (its --xfail takes one ID a line)."""
+    path = os.path.join(out, "xfail.plain.txt")
+    with open(path, "w") as f:
+        f.write("".join(f"{e}\n" for e in xfail))
+    return path
 
 
 def _validate(args):
@@ -326,6 +395,9 @@ def check(args):
         os.makedirs(out, exist_ok=True)
     except OSError as e:
         raise UsageError(f"cannot create --out {out}: {e}") from None
+    known = read_known_issues(args.xfail, warn=False) if args.xfail else []  # _validate warned
+    if args.xfail:
+        args.xfail = _plain_xfail_file(out, xfail)
     meta = _campaign_meta(out, args)
     versions = {**_probe(args.oracle, out), **_probe(args.impl, out)}
 
@@ -452,6 +524,8 @@ def check(args):
     t0 = time.time()
     sample(results_now())
     data = results_now()
+    if known:
+        apply_known_issues(data, known, suite_box.get("report"))
     for item in data["discrepancies"]:
         repro.write(out, item, args.impl, args.oracle, versions=data["versions"])
     write_results(data)
@@ -501,11 +575,16 @@ def _exit_status(data, suite, xfail, examples, elapsed, changes=None):
     unexpected = [d for d in data["discrepancies"] if not d.get("xfail")]
     suite_failed = sorted(cid for cid, c in ((suite or {}).get("clauses") or {}).items()
                           if c.get("failures") and cid not in xfail)
-    matched = {e for e in xfail if any(e == d["kind"] or e in d["clauses"] for d in data["discrepancies"])}
-    matched |= {e for e in xfail if ((suite or {}).get("clauses") or {}).get(e, {}).get("failures")}
-    for entry in xfail:
-        if entry not in matched:
-            _say(f"warning: --xfail entry {entry!r} matched nothing in this run")
+    if "known_issues" in data:
+        for row in data["known_issues"]:
+            if row["status"] == NO_LONGER_REPRODUCES:
+                _say(f"warning: --xfail entry {row['entry']!r} matched nothing in this run: {NO_LONGER_REPRODUCES}")
+    else:
+        matched = {e for e in xfail if any(e == d["kind"] or e in d["clauses"] for d in data["discrepancies"])}
+        matched |= {e for e in xfail if ((suite or {}).get("clauses") or {}).get(e, {}).get("failures")}
+        for entry in xfail:
+            if entry not in matched:
+                _say(f"warning: --xfail entry {entry!r} matched nothing in this run")
     tested = sum(1 for c in data["clauses"].values() if c["status"] != "untested")
     _say(f"{data['examples']} examples ({examples} this run, {examples / max(elapsed, 1e-9):.1f}/s overall), "
          f"{len(data['discrepancies'])} discrepancies ({len(unexpected)} unexpected), "
