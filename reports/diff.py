@@ -7,7 +7,8 @@ Plain data in (two results dicts), plain data out:
    "still_failing":  {...same keys...},
    "versions_changed": {"keras": {"old": "3.15.1", "new": "3.16.0"}, ...}}
 
-A clause fails where its status is "fail". Discrepancies are the same failure when both carry a
+A clause fails where its status is "fail"; it is fixed only where this run judged it again (a clause
+left untested or absent now is neither fixed nor failing). Discrepancies are the same failure when both carry a
 "signature" and the signatures are equal; otherwise (an older run without signatures) when their
 kind and sorted clauses are equal. Suite tests are matched by test id.
 """
@@ -51,7 +52,7 @@ def diff(old, new):
         row = {"id": cid, "old": before, "new": after}
         if after == "fail":
             out["still_failing" if before == "fail" else "new_failures"]["clauses"].append(row)
-        elif before == "fail":
+        elif before == "fail" and after not in (None, "untested"):
             out["fixed"]["clauses"].append(row)
 
     old_items = list(old.get("discrepancies") or [])

@@ -28,9 +28,10 @@ def _d(id, kind="value", clauses=("FLAG-03",), signature=None, xfail=False):
 
 
 def test_clause_status_changes_are_sorted_into_new_fixed_and_still_failing():
-    """A clause failing only now is new, failing only before is fixed, failing in both still fails."""
-    old = _results({"FLAG-01": "fail", "FLAG-02": "fail", "FLAG-03": "pass"})
-    new = _results({"FLAG-01": "fail", "FLAG-02": "pass", "FLAG-03": "fail"})
+    """A clause failing only now is new, failing before and judged now is fixed, failing in both still
+    fails; one failing before and untested or absent now is none of them."""
+    old = _results({"FLAG-01": "fail", "FLAG-02": "fail", "FLAG-03": "pass", "FLAG-04": "fail", "FLAG-05": "fail"})
+    new = _results({"FLAG-01": "fail", "FLAG-02": "pass", "FLAG-03": "fail", "FLAG-04": "untested"})
     result = diff.diff(old, new)
     assert [c["id"] for c in result["new_failures"]["clauses"]] == ["FLAG-03"]
     assert result["fixed"]["clauses"] == [{"id": "FLAG-02", "old": "fail", "new": "pass"}]
