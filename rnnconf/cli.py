@@ -145,7 +145,7 @@ def parse_known_issue(line):
     `signature: <signature>` or `fingerprint: <kind> | <core>`; the first http(s):// word is the URL.
     " -- " also starts the NOTE (a signature line without a URL needs it)."""
     import re
-    text = re.split(r"(?:^|\s)#", line, maxsplit=1)[0].strip()  # a URL's #fragment is not a comment
+    text = _strip_comment(line).strip()
     if not text:
         return None
     text, _, note = text.partition(" -- ")
@@ -159,6 +159,21 @@ def parse_known_issue(line):
     entry, _, rest = text.partition(" ")
     note = " ".join(p for p in (rest.strip(), note.strip()) if p)
     return {"entry": entry, "field": "plain", "url": url, "note": note or None}
+
+
+def _strip_comment(line):
+    """The line before its # comment. A URL's #fragment is no comment; nor, on a signature or
+    fingerprint line, is a # that does not stand alone (error messages' shapes hold "#_")."""
+    import re
+    exact = line.lstrip().startswith(("signature:", "fingerprint:"))
+    for m in re.finditer("#", line):
+        i = m.start()
+        if re.match(r"https?://", line[len(re.sub(r"\S*$", "", line[:i])):]):
+            continue
+        if exact and not (i == 0 or line[i - 1].isspace() and (i + 1 == len(line) or line[i + 1].isspace())):
+            continue
+        return line[:i]
+    return line
 
 
 def read_known_issues(path, warn=True):

@@ -38,6 +38,14 @@ def test_signature_and_fingerprint_entries_keep_their_spaces():
     assert e == {"entry": "error | step 0", "field": "fingerprint", "url": None, "note": "float64 rejected"}
 
 
+def test_comments_start_at_a_hash_except_in_urls_and_inside_signatures():
+    """A # starts a comment as before, but not inside a URL nor, on a signature line, inside the text."""
+    assert cli.parse_known_issue("value#accepted")["entry"] == "value"
+    e = cli.parse_known_issue("fingerprint: error | the implementation raises E (input #_ bad), the oracle nothing  # c")
+    assert e["entry"] == "error | the implementation raises E (input #_ bad), the oracle nothing"
+    assert cli.parse_known_issue("FLAG-06 https://x.org/a#b # c")["url"] == "https://x.org/a#b"
+
+
 def test_read_xfail_returns_only_plain_entries(tmp_path):
     """read_xfail keeps returning clause IDs and kinds (what the suite and the campaign take)."""
     path = tmp_path / "known.txt"
