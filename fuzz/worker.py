@@ -43,6 +43,7 @@ WARM_ANSWERS = 4000     # answers before the warm peak is sampled (imports, firs
 PEAK_ANSWERS = 20000    # the warm peak is the highest sample up to here (~2 minutes of a tf_keras worker)
 RSS_EVERY = 64          # answers between samples of the child's resident memory
 STARTUP_TIMEOUT_S = 180.0
+SAMPLED_TIMEOUTS = 10   # a request of dropout samples may take this many example timeouts at most
 _POLL_S = 0.05
 
 
@@ -195,9 +196,10 @@ class Worker:
 
     def _end_child(self):
         if self._process is None:
+            self._conn = None
             return
         try:
-            if self._process.is_alive():
+            if self._process.is_alive() and self._conn is not None:
                 try:
                     self._conn.send(None)
                 except (OSError, ValueError):
@@ -207,7 +209,8 @@ class Worker:
                 self._process.kill()
                 self._process.join(5.0)
         finally:
-            self._conn.close()
+            if self._conn is not None:
+                self._conn.close()
             self._process = self._conn = None
 
     def _terminate(self):
@@ -240,7 +243,7 @@ class Worker:
     def submit_all(self, cases, fresh=False):
         """Send several cases in one message, one pipe write and one wake-up of the child for all of
         them (on 2 busy cores each costs the driver ~0.06 ms); each is answered by its own collect()."""
-        if self._process is None or (self._recycle_due and not self._in_flight):
+        if self._process is None or self._conn is None or (self._recycle_due and not self._in_flight):
             if self._process is not None:
                 self.recycles += 1
             self._end_child()  # not stop(): answers already received stay for their collect()
@@ -287,7 +290,7 @@ class Worker:
         hangs or bloats, what it answers for them (see _fail)."""
         pid = self._process.pid
         started = self._started.value
-        deadline = time.monotonic() + self.timeout_s  # per case, from when the child starts it
+        deadline = time.monotonic() + self._timeout_of_running()  # per case, from when the child starts it
         while True:
             if self._conn.poll(_POLL_S):
                 try:
@@ -301,7 +304,7 @@ class Worker:
                     self._watch_growth(pid)
                 return answers
             if self._started.value != started:
-                started, deadline = self._started.value, time.monotonic() + self.timeout_s
+                started, deadline = self._started.value, time.monotonic() + self._timeout_of_running()
             if not self._process.is_alive():
                 break
             if rss_bytes(pid) > self.memory_limit:
@@ -328,6 +331,15 @@ class Worker:
         where = "" if fresh else " on a reused layer"
         return self._fail(("crash", f"{self.target_name}: worker process died{where} "
                                     f"(exit code {code}{_signal_name(code)})"))
+
+    def _timeout_of_running(self):
+        """The time the case the child is on may take: timeout_s, or for a request of dropout samples
+        (execute: `samples` [n, per call, seed]) timeout_s per call it makes, up to SAMPLED_TIMEOUTS."""
+        index = self._finished_unanswered()
+        case = self._in_flight[index][0] if index < len(self._in_flight) else {}
+        samples = case.get("samples") if isinstance(case, dict) else None
+        calls = -(-samples[0] // max(1, samples[1])) if samples else 1
+        return self.timeout_s * min(calls, SAMPLED_TIMEOUTS)
 
     def _finished_unanswered(self):
         """How many requests in flight the child finished without answering: those before the one it

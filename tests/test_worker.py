@@ -234,3 +234,22 @@ def test_run_answers_its_own_case_when_the_child_dies_on_it(worker):
     crash = worker.run(ABORTS)
     assert crash[0] == "crash" and "SIGABRT" in crash[1]
     assert [worker.collect()[0] for _ in range(2)] == ["ok", "ok"]
+
+
+def test_a_request_of_dropout_samples_gets_a_timeout_per_call_it_makes():
+    """A stochastic case is sent as `samples` [n, per call, seed]: its deadline is timeout_s per call
+    (n / per call of them), capped at SAMPLED_TIMEOUTS; any other case keeps timeout_s."""
+    import multiprocessing
+
+    from fuzz.worker import SAMPLED_TIMEOUTS
+    worker = Worker("reference", timeout_s=2.0)
+    worker._started = multiprocessing.get_context("spawn").RawValue("q", 0)
+    worker._answered = 0
+    worker._in_flight.append(({"samples": [400, 400, 1]}, False))
+    assert worker._timeout_of_running() == 2.0
+    worker._in_flight[0] = ({"samples": [400, 100, 1]}, False)
+    assert worker._timeout_of_running() == 8.0
+    worker._in_flight[0] = ({"samples": [400, 8, 1]}, False)
+    assert worker._timeout_of_running() == 2.0 * SAMPLED_TIMEOUTS
+    worker._in_flight[0] = ({"cells": [{"kind": "simple", "units": 2}]}, False)
+    assert worker._timeout_of_running() == 2.0
