@@ -329,16 +329,18 @@ def run_suite(args, out, timeout_s, workers=1, on_progress=None):
                     proc.wait()
     seconds = time.time() - start
     last = _last_line(log_path)
-    if proc.returncode == 2 and not os.path.exists(path):
+    failures = [r for r in read_stream(stream) if r["outcome"] == "failed"]
+    # With -x under pytest-xdist, stopping at the first failure is pytest's "interrupted" (exit 2).
+    stopped_at_failure = args.fail_fast and proc.returncode == 2 and bool(failures)
+    if proc.returncode == 2 and not os.path.exists(path) and not stopped_at_failure:
         raise UsageError(f"the conformance suite could not start: {last}")
     if proc.returncode == 5:
         raise Incomplete(f"the conformance suite collected no tests: {last}")
-    if proc.returncode not in (0, 1) or not os.path.exists(path):
+    if (proc.returncode not in (0, 1) and not stopped_at_failure) or not os.path.exists(path):
         raise Incomplete(f"the conformance suite did not complete (pytest exit {proc.returncode}): {last}; "
                          f"see {log_path}")
     with open(path) as f:
         report = json.load(f)
-    failures = [r for r in read_stream(stream) if r["outcome"] == "failed"]
     report.update({"exit": proc.returncode, "seconds": round(seconds, 3),
                    "tests": len(read_stream(stream)),
                    "first_failure_t": min((r["t"] for r in failures), default=None)})

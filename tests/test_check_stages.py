@@ -58,8 +58,9 @@ def test_a_suite_that_collects_nothing_or_crashes_fails_the_run(tmp_path, monkey
         cli.run_suite(args, str(tmp_path), timeout_s=60)
 
 
-def test_a_suite_failure_ends_a_fail_fast_run_before_fuzzing(tmp_path, capsys):
-    status = check(tmp_path, "--fail-fast", "--budget", "300", "--workers", "1",
+@pytest.mark.parametrize("workers", ["1", "2"])  # 2: pytest-xdist, whose -x stop is an "interrupted" exit
+def test_a_suite_failure_ends_a_fail_fast_run_before_fuzzing(tmp_path, capsys, workers):
+    status = check(tmp_path, "--fail-fast", "--budget", "300", "--workers", workers,
                    impl="fuzz_targets.backwards_not_reversed", oracle="tf_keras")
     err = capsys.readouterr().err
     data = json.loads((tmp_path / "results.json").read_text())
