@@ -34,6 +34,9 @@ def pytest_addoption(parser):
                     help="append one JSON line per finished test here, as the run goes (rnnconf check)")
     group.addoption("--breadth-first", action="store_true",
                     help="run one example of every test function before the rest (fail fast on any bug)")
+    group.addoption("--first-of-each", action="store_true",
+                    help="run only the first example of every test function per set of clauses it checks "
+                         "(every clause, in a short budget)")
 
 
 def clause_ids(item):
@@ -56,6 +59,10 @@ def pytest_collection_modifyitems(config, items):
     unknown = sorted({c for item in items for c in clause_ids(item)} - set(ALL_IDS))
     if unknown:
         raise pytest.UsageError(f"tests carry clause IDs that clauses.md does not define: {unknown}")
+    if config.getoption("first_of_each"):
+        first = first_of_each(items)
+        config.hook.pytest_deselected(items=[item for item in items if item not in first])
+        items[:] = first
     listed = config.getoption("list_clauses")
     if listed:
         Path(listed).write_text(json.dumps(sorted({c for item in items for c in clause_ids(item)})))
@@ -74,6 +81,18 @@ def pytest_collection_modifyitems(config, items):
         item.user_properties.append(("clauses", clause_ids(item)))
     if config.getoption("breadth_first"):
         items[:] = breadth_first(items)
+
+
+def first_of_each(items):
+    """The first example of every test function for every set of clauses it checks: each test
+    function runs, and each clause any test carries is checked."""
+    seen, out = set(), []
+    for item in items:
+        key = (item.nodeid.split("[", 1)[0], tuple(sorted(clause_ids(item))))
+        if key not in seen:
+            seen.add(key)
+            out.append(item)
+    return out
 
 
 def breadth_first(items):

@@ -26,6 +26,9 @@ USAGE, FOUND, OK = 2, 1, 0
 KINDS = ("value", "shape", "dtype", "structure", "error", "crash", "timeout")
 DEFAULT_BUDGET_S = 300.0
 MIN_FUZZ_S = 10.0  # of a --budget, kept for the fuzzing stage when it runs after the suite
+# Below this --budget the suite runs the first example of every test function (every clause is
+# checked); from it on, every example. The whole suite takes 2-5 minutes on 2 cores.
+FULL_SUITE_BUDGET_S = 300.0
 
 
 class UsageError(Exception):
@@ -52,6 +55,9 @@ def _parser():
     check.add_argument("--out", metavar="DIR", help="default reports/<impl>-<timestamp>/; an existing DIR resumes")
     check.add_argument("--shard", default="1/1", metavar="K/N", help="run shard K of N (merge with `rnnconf report`)")
     check.add_argument("--skip-suite", action="store_true", help="fuzz only: skip the conformance suite stage")
+    check.add_argument("--suite", choices=("auto", "full", "quick"), default="auto",
+                       help="quick: the first example of every test function (every clause); full: all of "
+                            f"them; auto: quick under --budget {FULL_SUITE_BUDGET_S:g}, else full")
     check.add_argument("--example-timeout", type=float, default=20.0, metavar="SECONDS",
                        help="one example on one side longer than this is a `timeout` discrepancy")
     check.add_argument("--worker-memory", type=int, default=4096, metavar="MIB",
@@ -279,12 +285,13 @@ class Incomplete(Exception):
 SUITE_POLL_S = 0.5
 
 
-def run_suite(args, out, timeout_s, workers=1, on_progress=None):
+def run_suite(args, out, timeout_s, workers=1, on_progress=None, quick=False):
     """(a) The conformance suite in a subprocess, one example of every test first (--breadth-first),
     each finished test appended to DIR/conformance.stream.jsonl as it goes. Returns the clause report
     with "exit", "seconds" and "first_failure_t"; raises Incomplete where the suite did not finish
     within `timeout_s` or did not run (pytest's exit 2-5), UsageError where it could not start.
-    With --fail-fast, pytest stops at the first failing test (-x), which is a complete answer."""
+    With --fail-fast, pytest stops at the first failing test (-x), which is a complete answer.
+    `quick` runs only the first example of every test function: every clause, in a short budget."""
     # Absolute: the suite runs in the folder that holds the conformance package, not the caller's.
     path = os.path.abspath(os.path.join(out, "conformance.json"))
     cmd = [sys.executable, "-m", "pytest", "conformance", "-q", "-p", "no:cacheprovider",
@@ -301,6 +308,8 @@ def run_suite(args, out, timeout_s, workers=1, on_progress=None):
         if os.path.exists(stale):
             os.remove(stale)
     cmd += ["--clause-stream", stream, "--breadth-first"]
+    if quick:
+        cmd += ["--first-of-each"]
     if workers > 1:
         cmd += ["-n", str(workers)]
     if args.fail_fast:
@@ -341,7 +350,7 @@ def run_suite(args, out, timeout_s, workers=1, on_progress=None):
                          f"see {log_path}")
     with open(path) as f:
         report = json.load(f)
-    report.update({"exit": proc.returncode, "seconds": round(seconds, 3),
+    report.update({"exit": proc.returncode, "seconds": round(seconds, 3), "mode": "quick" if quick else "full",
                    "tests": len(read_stream(stream)),
                    "first_failure_t": min((r["t"] for r in failures), default=None)})
     return report
@@ -438,14 +447,17 @@ def check(args):
         t0 = time.time()
         limit = (deadline - t0 - (0 if side_by_side else MIN_FUZZ_S)) if budget else float("inf")
         try:
-            suite_box["report"] = run_suite(args, out, max(limit, 1.0), workers=suite_workers)
+            quick = args.suite == "quick" or (args.suite == "auto" and budget is not None
+                                              and budget < FULL_SUITE_BUDGET_S)
+            suite_box["report"] = run_suite(args, out, max(limit, 1.0), workers=suite_workers, quick=quick)
         except (Incomplete, UsageError) as e:
             suite_box["error"] = e
         stage_seconds["suite"] = round(time.time() - t0, 3)
         report = suite_box.get("report")
         if report is not None:
             failed = len(report.get("failed_tests", []))
-            _say(f"stage suite: {stage_seconds['suite']:.1f}s, {report['tests']} tests, {failed} failed")
+            _say(f"stage suite ({report['mode']}): {stage_seconds['suite']:.1f}s, {report['tests']} tests, "
+                 f"{failed} failed")
 
     def suite_failed():
         report = suite_box.get("report")
@@ -483,7 +495,7 @@ def check(args):
         data["stages"] = dict(stage_seconds)
         data["progress"] = list(progress_samples)
         if suite:
-            data["suite"] = {"exit": suite.get("exit"), "tests": suite.get("tests"),
+            data["suite"] = {"exit": suite.get("exit"), "tests": suite.get("tests"), "mode": suite.get("mode"),
                              "failed_tests": suite.get("failed_tests", [])}
         return data
 

@@ -3,7 +3,9 @@ a suite failure ends a --fail-fast run at once, stages run side by side where co
 stage's time is printed."""
 import json
 import os
+import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -83,3 +85,16 @@ def test_stages_run_side_by_side_on_four_cores(tmp_path, monkeypatch, capsys, er
     progress = data["progress"]  # [elapsed s, examples, clauses reached, discrepancies], growing
     assert progress[-1][1] == 30 and progress[-1][2] == sum(c["status"] != "untested" for c in data["clauses"].values())
     assert all(a[0] <= b[0] and a[1] <= b[1] for a, b in zip(progress, progress[1:]))
+
+
+def test_the_quick_suite_checks_every_clause(tmp_path):
+    """--first-of-each (what `rnnconf check` runs under --budget 300) keeps the first example of each
+    test function per set of clauses, and so still checks every clause of the contract."""
+    listed = tmp_path / "clauses.json"
+    proc = subprocess.run([sys.executable, "-m", "pytest", "conformance", "--first-of-each", "--collect-only",
+                           "-q", "-p", "no:cacheprovider", "--list-clauses", str(listed)],
+                          cwd=TESTS.parent, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    collected, total = (int(n) for n in re.search(r"(\d+)/(\d+) tests collected", proc.stdout).groups())
+    assert collected < total / 2
+    assert json.loads(listed.read_text()) == sorted(ALL_IDS)
