@@ -425,8 +425,23 @@ def check(args):
     if args.xfail:
         args.xfail = _plain_xfail_file(out, xfail)
     meta = _campaign_meta(out, args)
-    versions = {**_probe(args.oracle, out), **_probe(args.impl, out)}
+    # Each probe starts a worker (a framework import, seconds): both run while the suite starts.
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(2, thread_name_prefix="rnnconf-probe") as pool:
+        probes = [pool.submit(_probe, name, out) for name in (args.oracle, args.impl)]
+        versions = {}
 
+        def probed():
+            if not versions:
+                for probe in probes:
+                    versions.update(probe.result())  # a UsageError of the probe is raised here
+            return versions
+        return _check_stages(args, start, budget, hard_end, out, meta, shard, xfail, probed, known, baseline)
+
+
+def _check_stages(args, start, budget, hard_end, out, meta, shard, xfail, probed, known, baseline):
+    """The stages of `check` once DIR and the campaign's metadata are set up; `probed()` waits for
+    the implementations' probes and gives their versions."""
     from conformance.results import Results
     from fuzz import campaign, repro
 
@@ -482,7 +497,7 @@ def check(args):
 
     def results_now():
         suite = suite_box.get("report")
-        results = Results(args.impl, args.oracle, seed=meta["seed"], versions=versions)
+        results = Results(args.impl, args.oracle, seed=meta["seed"], versions=probed())
         if suite:
             merge_suite(results, suite)
         data = campaign.aggregate(out, results, xfail, since=start, tail=tail)
@@ -512,6 +527,7 @@ def check(args):
             json.dump(data, f, indent=2, default=str)
         os.replace(tmp, os.path.join(out, "results.json"))  # never a half-written results.json
 
+    probed()  # an implementation that cannot be set up ends the run here, before fuzzing
     examples_before = tail.poll(xfail).examples
     sample(results_now())  # coverage after the suite (when it ran first)
     if args.fail_fast and suite_failed():
