@@ -105,7 +105,7 @@ def fingerprint(case, kind, first, expected, actual):
         where = "state" if first.path.startswith("state") else "output"
         core = f"{where} of {'the first call' if _first_call(case, first.step) else 'a later call'}"
         if first.stats.get("test"):
-            core = f"distribution of the {core}"  # dropout: compared by a two-sample test
+            core = f"{DISTRIBUTION}{core}"  # dropout: compared by a two-sample test
         if kind == "dtype":
             core += " " + first.detail.split("expected dtype ", 1)[-1]
     if actual.get("reused"):
@@ -238,8 +238,15 @@ def same_failure(target, fp):
 
 def explains(known, fp):
     """Whether the known (shrunk) discrepancy `known` accounts for failure `fp`: the same failure, in
-    a case that has every feature the known one needs."""
-    return same_failure(known, fp) and set(known["features"]) <= set(fp["features"])
+    a case that has every feature the known one needs. A wrong value also shifts the distribution of
+    that value under dropout, so a known value failure explains the same result's distribution failure."""
+    if fp is None or fp["kind"] != known["kind"]:
+        return False
+    same = known["core"] in (fp["core"], fp["core"].removeprefix(DISTRIBUTION))
+    return same and set(known["features"]) <= set(fp["features"])
+
+
+DISTRIBUTION = "distribution of the "
 
 
 def run_and_judge(impl, oracle, case):

@@ -165,3 +165,11 @@ def test_the_reused_layer_history_is_replayed_by_warmup():
     session = execute.Session(buggy, retry_eager_reuse=False)
     session.run(dict(case, seed=1, mask=earlier["mask"]))
     assert execute.has_error(session.run(case)) is False and session.last_path == "reused"
+
+
+def test_a_known_value_failure_explains_the_same_results_distribution_failure():
+    known = {"kind": "value", "core": "output of the first call", "features": ["cell:gru"]}
+    stochastic = {"kind": "value", "core": "distribution of the output of the first call",
+                  "features": ["cell:gru", "gru.dropout=0.5", "training=True"]}
+    assert judge.explains(known, stochastic)
+    assert not judge.explains(stochastic, dict(known, features=["cell:gru", "gru.dropout=0.5"]))
