@@ -21,8 +21,11 @@ $(STAMP): pyproject.toml
 
 # Changes nothing outside the checkout: the browser test is skipped without chromium
 # (`make browser-deps` installs it; CI does so in .ci/run).
+# make test installs nothing outside the checkout; without chromium the browser test is skipped.
+NO_BROWSER := make test: no chromium: browser test skipped (`make browser-deps`, as root, installs it)
+
 test: $(STAMP)
-	@[ -x /usr/bin/chromium ] || echo "make test: no chromium: browser test skipped (\`make browser-deps\` installs it)"
+	@[ -x /usr/bin/chromium ] || echo '$(NO_BROWSER)'
 	$(PY) -m pytest -n 2 -q tests conformance
 
 bench: $(STAMP)
