@@ -308,3 +308,18 @@ def build_layer(target, case):
 def build_embedding(target, case):
     vocab = case["embedding"]["vocab"]
     return target.ns.Embedding(vocab, case["features"][0], mask_zero=True, dtype=case["dtype"])
+
+
+def reset_states_for(case, step_index, what):
+    """The arrays a `reset` step with states `what` passes to reset_states: random states of the
+    case's structure, or wrong on purpose (one too many, one row too many, one column too many);
+    a bare array where there is one state."""
+    states = random_states(state_structure(case), case["batch"], step_rng(case, step_index, 4), case["dtype"])
+    flat = _leaves(states)
+    if what == "wrong_count":
+        flat = flat + flat[:1]
+    elif what == "wrong_batch":
+        flat = [np.concatenate([s, s[:1]]) for s in flat]
+    elif what == "wrong_width":
+        flat = [np.concatenate([s, s[:, :1]], axis=1) for s in flat]
+    return flat if len(flat) > 1 else flat[0]

@@ -22,8 +22,8 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .cases import (build_embedding, build_layer, flag, inputs_for, mask_for, normalize, perturbed,
-                    random_states, state_structure, step_rng, weights_for)
+from .cases import (build_embedding, build_layer, flag, inputs_for, mask_for, normalize, perturbed, reset_states_for,
+                    step_rng, weights_for)
 
 _WRAPPED = "Exception encountered when calling"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -131,16 +131,7 @@ class Runner:
         what = step.get("states")
         if what is None:
             return self.target.reset_states(self.layer)
-        rng = step_rng(self.case, step_index, 4)
-        states = random_states(state_structure(self.case), self.case["batch"], rng, self.case["dtype"])
-        flat = _flatten(states)
-        if what == "wrong_count":
-            flat = flat + flat[:1]
-        elif what == "wrong_batch":
-            flat = [np.concatenate([s, s[:1]]) for s in flat]
-        elif what == "wrong_width":
-            flat = [np.concatenate([s, s[:, :1]], axis=1) for s in flat]
-        return self.target.reset_states(self.layer, flat if len(flat) > 1 else flat[0])
+        return self.target.reset_states(self.layer, reset_states_for(self.case, step_index, what))
 
     def prepare(self):
         """Build with the first call, then install the seed's weights (step 0's errors surface here)."""

@@ -29,8 +29,8 @@ import numpy as np
 
 from conformance import compare, error_catalog, execute, namespaces
 from conformance.cases import (BUILTIN_LAYERS, CELL_CLASSES, cell_state_dims, flag, initial_state_for, inputs_for,
-                               is_stochastic, mask_for, normalize, perturbed, random_states, state_structure,
-                               step_rng, weights_for)
+                               is_stochastic, mask_for, normalize, perturbed, reset_states_for, step_rng,
+                               weights_for)
 
 LITERAL_LIMIT = 200  # numbers of data beyond which the float arrays go to the .npz
 WIDTH = 100
@@ -297,22 +297,9 @@ def _step_line(case, index, step, data, prefix, calls):
         return "steps.add(list(layer.states), read=True)"
     if op == "reset":
         what = step.get("states")
-        states = "" if what is None else data.add(f"{prefix}RESET{index}", _reset_states(case, index, what))
+        states = "" if what is None else data.add(f"{prefix}RESET{index}", reset_states_for(case, index, what))
         return f"layer.reset_states({states})\nsteps.add(None)  # a reset has no result"
     raise ValueError(f"unknown step op {op!r}")
-
-
-def _reset_states(case, index, what):
-    """The states a reset step passes (execute.Runner.reset): random, or wrong on purpose."""
-    states = random_states(state_structure(case), case["batch"], step_rng(case, index, 4), case["dtype"])
-    flat = _flat(states)
-    if what == "wrong_count":
-        flat = flat + flat[:1]
-    elif what == "wrong_batch":
-        flat = [np.concatenate([s, s[:1]]) for s in flat]
-    elif what == "wrong_width":
-        flat = [np.concatenate([s, s[:, :1]], axis=1) for s in flat]
-    return flat if len(flat) > 1 else flat[0]
 
 
 def _flat(x):
