@@ -23,20 +23,8 @@ from conformance.cases import is_stochastic, normalize  # noqa: E402
 
 
 def stochastic_cases(seed):
-    from hypothesis import HealthCheck, given, settings
-    from hypothesis import seed as hseed
-
     from fuzz import strategies
-    out = []
-
-    @hseed(seed)
-    @settings(max_examples=3000, database=None, deadline=None, suppress_health_check=list(HealthCheck))
-    @given(strategies.valid_cases())
-    def collect(case):
-        if is_stochastic(normalize(case)):
-            out.append(case)
-    collect()
-    return out
+    return strategies.draw_examples(strategies.valid_cases(), 3000, seed, keep=lambda c: is_stochastic(normalize(c)))
 
 
 def main(argv=None):

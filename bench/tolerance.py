@@ -25,19 +25,8 @@ from conformance.cases import is_stochastic, normalize  # noqa: E402
 
 
 def draw_cases(n, seed):
-    from hypothesis import HealthCheck, given, settings
-    from hypothesis import seed as hseed
-
     from fuzz import strategies
-    out = []
-
-    @hseed(seed)
-    @settings(max_examples=n, database=None, deadline=None, suppress_health_check=list(HealthCheck))
-    @given(strategies.valid_cases())
-    def collect(case):
-        out.append(case)
-    collect()
-    return out[:n]
+    return strategies.draw_examples(strategies.valid_cases(), n, seed)
 
 
 def measure(cases, impl, oracle):

@@ -46,14 +46,6 @@ def to_numpy(x):
     return np.array(x)  # a copy: the result must not change when the layer runs again
 
 
-def _native(target, x):
-    if x is None:
-        return None
-    if isinstance(x, list):
-        return [_native(target, v) for v in x]
-    return target.to_native(x)
-
-
 class Runner:
     """Holds one built layer for a case and runs its steps."""
 
@@ -164,12 +156,6 @@ class Runner:
         if op == "states":
             return to_numpy(list(self.layer.states))
         raise ValueError(f"unknown step op {op!r}")
-
-
-def _flatten(x):
-    if isinstance(x, list):
-        return [leaf for item in x for leaf in _flatten(item)]
-    return [x]
 
 
 def run(target, case):

@@ -327,3 +327,20 @@ def cases(draw, invalid_rate=INVALID_RATE):
     if draw(st.integers(0, 999), label="invalid?") >= 1000 - int(invalid_rate * 1000):
         return draw(invalid_cases(), label="invalid case")
     return draw(valid_cases(), label="valid case")
+
+
+def draw_examples(strategy, n, seed, keep=None):
+    """Up to `n` examples of `strategy` from seed `seed` (those `keep` accepts, of n tried): a fixed
+    stream of cases for benchmarks, outside any test."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import seed as hypothesis_seed
+    out = []
+
+    @hypothesis_seed(seed)
+    @settings(max_examples=n, database=None, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def collect(example):
+        if keep is None or keep(example):
+            out.append(example)
+    collect()
+    return out[:n]
