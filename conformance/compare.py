@@ -101,8 +101,10 @@ def _error_text(err):
     return f"{err['type']}: {err['message'][:300]}"
 
 
-def compare(expected, actual, case, recheck_f64=None, structural_only=False):
-    """Mismatches between the oracle's outcome `expected` and the implementation's `actual`."""
+def compare(expected, actual, case, recheck_f64=None, structural_only=False, margins=None):
+    """Mismatches between the oracle's outcome `expected` and the implementation's `actual`.
+    `margins`, a dict, receives per dtype the largest ratio of a passing difference to its bound
+    (how comfortable the pass was: 0 where the values are equal, 1 at the bound)."""
     exp_err, act_err = expected.get("error"), actual.get("error")
     if exp_err or act_err:
         return _compare_errors(exp_err, act_err, -1, case)
@@ -126,14 +128,19 @@ def compare(expected, actual, case, recheck_f64=None, structural_only=False):
                 continue
             if structural_only:
                 continue
-            bad = _value_mismatch(e, a, case, index)
+            ratio = {}
+            bad = _value_mismatch(e, a, case, index, ratio=ratio)
             if bad is not None and e.dtype == np.float32 and recheck_f64 is not None:
                 if f64_steps is None:
                     f64_steps = _rechecked(recheck_f64())
                 ref = _leaf_at(f64_steps["float64"], index, path)
                 if ref is not None and ref.shape == e.shape:
                     probes = [_leaf_at(p, index, path) for p in f64_steps["perturbed"]]
-                    bad = _value_mismatch(e, a, case, index, ref64=ref, sensitivity=_sensitivity(ref, probes))
+                    bad = _value_mismatch(e, a, case, index, ref64=ref, sensitivity=_sensitivity(ref, probes),
+                                          ratio=ratio)
+            if bad is None and margins is not None and "ratio" in ratio:
+                key = str(e.dtype)
+                margins[key] = max(margins.get(key, 0.0), ratio["ratio"])
             if bad is not None:
                 out.append(Mismatch("inconclusive" if bad.get("inconclusive") else "value", index, path,
                                     bad["detail"], bad))
@@ -193,17 +200,26 @@ def _compare_facts(exp_err, act_err, step, case):
                      {"expected": exp_err, "actual": act_err, "err_id": err_id, "facts": False})]
 
 
-def _value_mismatch(e, a, case, step_index, ref64=None, sensitivity=0.0):
+def _value_mismatch(e, a, case, step_index, ref64=None, sensitivity=0.0, ratio=None):
+    """None where `a` passes for `e`; else the mismatch's facts. `ratio` (a dict), where given and
+    the values are floating, receives "ratio": the largest difference over its bound."""
+    ratio = {} if ratio is None else ratio
+    floating = np.issubdtype(e.dtype, np.floating)
     if ref64 is None and np.array_equal(e, a):  # the common case, cheaply (NaNs take the long way)
+        if floating:
+            ratio["ratio"] = 0.0
         return None
-    if not np.issubdtype(e.dtype, np.floating):
+    if not floating:
         if np.array_equal(e, a):
             return None
         idx = tuple(int(i) for i in np.argwhere(e != a)[0])
         return {"detail": f"values differ at {idx}", "index": idx}
     e64, a64 = e.astype(np.float64), a.astype(np.float64)
-    if ref64 is None and e64.size and _within_bound_finite(e64, a64, e.dtype, recurrent_steps(case, step_index)):
-        return None
+    if ref64 is None and e64.size:
+        worst = _worst_ratio(e64, a64, e.dtype, recurrent_steps(case, step_index))
+        if worst <= 1.0:
+            ratio["ratio"] = worst
+            return None
     finite_e, finite_a = np.isfinite(e64), np.isfinite(a64)
     nonfinite_ok = np.array_equal(np.isnan(e64), np.isnan(a64)) and np.array_equal(
         np.where(np.isinf(e64), e64, 0), np.where(np.isinf(a64), a64, 0))
@@ -223,6 +239,9 @@ def _value_mismatch(e, a, case, step_index, ref64=None, sensitivity=0.0):
         bound = np.minimum(allowance, ceiling)
     over = (diff > bound) & ~inconclusive
     if nonfinite_ok and not over.any() and not inconclusive.any():
+        with np.errstate(divide="ignore", invalid="ignore"):
+            used = np.where(diff > 0, diff / np.broadcast_to(bound, diff.shape), 0.0)
+        ratio["ratio"] = float(used.max()) if used.size else 0.0
         return None
     if nonfinite_ok and not over.any():
         idx = tuple(int(i) for i in np.argwhere(inconclusive)[0])
@@ -245,13 +264,15 @@ def _value_mismatch(e, a, case, step_index, ref64=None, sensitivity=0.0):
             "sensitivity": sensitivity if ref64 is not None else None}
 
 
-def _within_bound_finite(e64, a64, dtype, steps):
+def _worst_ratio(e64, a64, dtype, steps):
     """The common passing case in a few array operations (the full check cost the fuzzer's driver
-    ~0.1 ms per example): both sides finite everywhere and every difference within tolerance()'s
-    bound, whose scale is then simply max|expected|. False means "look closer"."""
+    ~0.1 ms per example): the largest difference over tolerance()'s bound, whose scale is then simply
+    max|expected|, where both sides are finite everywhere; inf otherwise ("look closer")."""
     scale = float(np.abs(e64).max())  # NaN or Inf anywhere in expected makes this non-finite
     worst = float(np.abs(e64 - a64).max())  # and so does one in actual, once expected is finite
-    return bool(np.isfinite(scale) and np.isfinite(worst) and worst <= _bound(dtype, steps, scale))
+    if not (np.isfinite(scale) and np.isfinite(worst)):
+        return float("inf")
+    return worst / float(_bound(dtype, steps, scale))
 
 
 def _leaves(nest):

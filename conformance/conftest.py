@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance import namespaces
+from conformance import helpers, namespaces
 from conformance.clauses import ALL_IDS
+from conformance.results import MarginTally
 
 
 def pytest_addoption(parser):
@@ -124,11 +125,13 @@ def oracle_target(pytestconfig):
 
 
 class ClauseTally:
-    """Per-clause counts over the run (on the xdist controller, from the workers' reports)."""
+    """Per-clause counts over the run (on the xdist controller, from the workers' reports), and the
+    margins of passing comparisons (results.MarginTally)."""
 
     def __init__(self):
         self.counts = {cid: {"checks": 0, "failures": 0, "unsupported": 0, "inconclusive": 0} for cid in ALL_IDS}
         self.failed_tests = []
+        self.margins = MarginTally()
 
     def add(self, report):
         ids = dict(report.user_properties).get("clauses", [])
@@ -146,6 +149,9 @@ class ClauseTally:
                     entry["inconclusive"] += 1
                 elif report.failed:
                     entry["failures"] += 1
+            if report.passed:
+                for margin in dict(report.user_properties).get("margins", []):
+                    self.margins.add(ids, margin)
             if report.failed:
                 self.failed_tests.append({"test": report.nodeid, "clauses": ids,
                                           "message": str(report.longrepr)[-3000:]})
@@ -161,6 +167,17 @@ def pytest_configure(config):
     config._rnnconf_tally = _TALLY
     if not hasattr(config, "workerinput"):  # the controller writes the stream
         _STREAM["path"] = config.getoption("clause_stream")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """The test's passing comparisons' margins travel with its report (xdist workers included)."""
+    if call.when == "setup":
+        helpers.PASSED_MARGINS.clear()
+    outcome = yield
+    if call.when == "call" and helpers.PASSED_MARGINS:
+        outcome.get_result().user_properties.append(("margins", list(helpers.PASSED_MARGINS)))
+        helpers.PASSED_MARGINS.clear()
 
 
 def pytest_runtest_logreport(report):
@@ -184,7 +201,8 @@ def pytest_sessionfinish(session, exitstatus):
         tally = session.config._rnnconf_tally
         Path(path).write_text(json.dumps({"impl": session.config.getoption("impl"),
                                           "oracle": session.config.getoption("oracle"),
-                                          "clauses": tally.counts, "failed_tests": tally.failed_tests},
+                                          "clauses": tally.counts, "failed_tests": tally.failed_tests,
+                                          "margins": tally.margins.entries},
                                          indent=1))
 
 

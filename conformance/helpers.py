@@ -33,8 +33,14 @@ def run_pair(impl, oracle, case):
 first_error = judge.first_error
 
 
+# The margins of the current test's passing comparisons (conftest attaches them to its report).
+PASSED_MARGINS = []
+
+
 def assert_conforms(impl, oracle, case):
     expected, actual, verdict = run_pair(impl, oracle, case)
+    if verdict["status"] == "pass" and verdict["margin"]:
+        PASSED_MARGINS.append(verdict["margin"])
     if verdict["status"] == "unsupported":
         pytest.skip(f"unsupported: {impl.name} {verdict['detail']}")
     if verdict["status"] == "inconclusive":

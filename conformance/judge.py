@@ -9,6 +9,7 @@ compute what execute runs:
     j["status"]       pass | fail | unsupported | inconclusive
     j["kind"]         for fail: crash | timeout | error | structure | shape | dtype | value
     j["fingerprint"]  for fail: {"kind", "core", "features"} (see fingerprint)
+    j["margin"]       for pass: {dtype: largest passing difference over its bound} (compare)
 
 A stochastic case (dropout while training) is judged on samples of both sides (dropout.sample_pair,
 or the fuzzer's workers): its distributions are compared (dropout.compare_samples), not its values.
@@ -47,15 +48,16 @@ def judge(case, expected, actual, run_oracle=None, impl_has=None):
     `run_oracle(case)` gives the oracle's outcome of another case, or None (the float32 recheck);
     `impl_has(name)` says whether the implementation has an optional name (unsupported features)."""
     case = normalize(case)
+    margins = {}
     if is_stochastic(case) and expected.get("samples") and actual.get("samples"):
         mismatches = dropout.compare_samples(expected, actual, case)  # distributions, not values
     else:
         recheck = compare.float64_recheck(run_oracle, case) if run_oracle is not None else None
         mismatches = compare.compare(expected, actual, case, recheck_f64=recheck,
-                                     structural_only=is_stochastic(case))
+                                     structural_only=is_stochastic(case), margins=margins)
     real = [m for m in mismatches if m.kind != "inconclusive"]
     if not mismatches:
-        return _judgement("pass")
+        return _judgement("pass", margin=margins)
     if not real:
         return _judgement("inconclusive", detail=_where(mismatches[0]), mismatches=mismatches)
     impl_error = first_error(actual)
@@ -75,9 +77,9 @@ def failure(case, kind, detail, expected=None, actual=None, core=""):
                       fingerprint={"kind": kind, "core": core, "features": features(case)})
 
 
-def _judgement(status, kind=None, detail="", mismatches=(), fingerprint=None, missing=None):
+def _judgement(status, kind=None, detail="", mismatches=(), fingerprint=None, missing=None, margin=None):
     return {"status": status, "kind": kind, "detail": detail, "mismatches": list(mismatches),
-            "fingerprint": fingerprint, "missing": missing}
+            "fingerprint": fingerprint, "missing": missing, "margin": margin or {}}
 
 
 def _where(m):

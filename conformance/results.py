@@ -6,7 +6,11 @@ fail (a check failed), oracle-deviation (passes, and the oracle contradicts the 
 deviations.py), pass, unsupported (every check needed a feature the implementation lacks),
 inconclusive (checked, but every check was either unsupported or too sensitive to judge: see
 compare.RECHECK_CEILING), untested.
+
+Each clause entry may also carry "margin": per dtype, how close the passing values came to their
+bound (MarginTally), so a reader sees whether a pass was comfortable.
 """
+import math
 import time
 
 from . import error_catalog
@@ -82,6 +86,43 @@ def exercised(case, oracle_outcome=None):
     return sorted(ids)
 
 
+class MarginTally:
+    """Per clause and dtype, the ratios of passing differences to their bound (compare's margins):
+    the largest, and a count per decade ("-3" holds [1e-3, 1e-2); "exact" equal values; the lowest
+    decade holds everything below it). The suite, the fuzzer and merged shards keep them alike."""
+    LOWEST = -8
+
+    def __init__(self):
+        self.entries = {}  # clause -> dtype -> {"max": ratio, "hist": {bucket: count}}
+
+    @classmethod
+    def bucket(cls, ratio):
+        if ratio <= 0:
+            return "exact"
+        return str(max(cls.LOWEST, min(-1, math.floor(math.log10(ratio)))))
+
+    def add(self, clause_ids, margin, count=1):
+        """`count` passing checks of `clause_ids` whose margin was `margin` ({dtype: ratio})."""
+        for dtype, ratio in (margin or {}).items():
+            if not isinstance(ratio, (int, float)) or not math.isfinite(ratio):
+                continue
+            for cid in clause_ids:
+                self._merge_one(cid, dtype, ratio, {self.bucket(ratio): count})
+
+    def merge(self, per_clause):
+        """Add the "margin" entries of another tally or results.json ({clause: {dtype: entry}})."""
+        for cid, by_dtype in (per_clause or {}).items():
+            for dtype, entry in (by_dtype or {}).items():
+                if isinstance(entry, dict) and isinstance(entry.get("max"), (int, float)):
+                    self._merge_one(cid, dtype, float(entry["max"]), entry.get("hist") or {})
+
+    def _merge_one(self, cid, dtype, ratio, hist):
+        entry = self.entries.setdefault(cid, {}).setdefault(dtype, {"max": 0.0, "hist": {}})
+        entry["max"] = max(entry["max"], float(ratio))
+        for bucket, n in hist.items():
+            entry["hist"][bucket] = entry["hist"].get(bucket, 0) + int(n)
+
+
 def _empty_entry():
     return {"status": "untested", "checks": 0, "failures": 0, "unsupported": 0, "inconclusive": 0}
 
@@ -95,6 +136,7 @@ class Results:
             "discrepancies": [],
             "deviations": [{k: d[k] for k in ("id", "clauses", "page", "oracle", "repro")} for d in DEVIATIONS],
         }
+        self.margins = MarginTally()
         self._start = time.monotonic()
 
     def record(self, clause_ids, ok=True, unsupported=False, inconclusive=False, count=1):
@@ -122,6 +164,10 @@ class Results:
 
     def to_dict(self):
         deviating = clauses_with_deviations()
+        for cid, by_dtype in self.margins.entries.items():
+            if cid in self.data["clauses"]:
+                self.data["clauses"][cid]["margin"] = {dt: {"max": float(f"{e['max']:.4g}"), "hist": dict(e["hist"])}
+                                                       for dt, e in sorted(by_dtype.items())}
         for cid, entry in self.data["clauses"].items():
             judged = entry["checks"] - entry["unsupported"] - entry.get("inconclusive", 0)
             if entry["failures"]:

@@ -32,6 +32,7 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from conformance import judge as judgement
 from conformance.cases import is_stochastic, normalize
+from conformance.results import MarginTally
 
 from . import differential, machine, strategies
 from .worker import Worker, WorkerSetupError
@@ -99,6 +100,8 @@ def example_record(v, n, variant_index, drawn_example):
               "seconds": {k: round(t, 6) for k, t in v["seconds"].items() if t is not None}}
     if v.get("inconclusive"):
         record["inconclusive"] = True
+    if v["ok"] and v.get("margin"):
+        record["margin"] = {dt: float(f"{r:.3g}") for dt, r in v["margin"].items()}
     if v["kind"] is not None:
         record["fingerprint"] = v["fingerprint"]
     return record
@@ -487,6 +490,7 @@ def aggregate(out, results, xfail=(), since=None, tail=None):
         results.record([clause], ok=True, unsupported=unsupported, count=n)
     for clause, n in tail.inconclusive.items():
         results.record([clause], inconclusive=True, count=n)
+    results.margins.merge(tail.margins.entries)
     originals = [_case_key(k["original"]) for k in found]
     evidence = {}  # clause -> ids of the discrepancies its failing examples are occurrences of
     for (clauses, fp_json, case_key), n in tail.failed.items():
@@ -536,6 +540,7 @@ class LogTail:
         self.setup_errors, self.found = [], []
         self.passed, self.failed, self.occurrences = Counter(), Counter(), Counter()
         self.inconclusive = Counter()
+        self.margins = MarginTally()
         self.driver_failures = []
 
     def poll(self, xfail=()):
@@ -557,6 +562,8 @@ class LogTail:
                 unsupported = bool(record["unsupported"])
                 for clause in record["clauses"]:
                     self.passed[clause, unsupported] += 1
+                if not unsupported:
+                    self.margins.add(record["clauses"], record.get("margin"))
             elif record.get("inconclusive"):
                 for clause in record["clauses"]:
                     self.inconclusive[clause] += 1

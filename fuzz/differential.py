@@ -129,7 +129,7 @@ def judge(case, oracle_result, impl_result, oracle, impl):
     return verdict(case, clauses, kind=j["kind"], detail=j["detail"], oracle_error=oracle_error, seconds=seconds,
                    mismatches=[_jsonable(m.to_dict()) for m in j["mismatches"]],
                    unsupported=j["status"] == "unsupported", inconclusive=j["status"] == "inconclusive",
-                   fingerprint=j["fingerprint"])
+                   fingerprint=j["fingerprint"], margin=j["margin"])
 
 
 def variants(case, count):
@@ -182,16 +182,16 @@ def _path(result):
 
 
 def verdict(case, clauses, kind=None, detail="", mismatches=(), unsupported=False, side="implementation",
-            oracle_error=False, seconds=None, inconclusive=False, fingerprint=None):
+            oracle_error=False, seconds=None, inconclusive=False, fingerprint=None, margin=None):
     """ok / unsupported / inconclusive / kind (a discrepancy, with its fingerprint: conformance.judge),
     with the clause ids the case reached; `oracle_error` says the oracle stopped at an error (later
-    steps of a stateful run would add nothing)."""
+    steps of a stateful run would add nothing); `margin` of a pass: {dtype: difference over bound}."""
     if kind is not None and fingerprint is None:
         fingerprint = {"kind": kind, "core": side, "features": judgement.features(case)}
     return {"case": case, "clauses": sorted(clauses), "ok": kind is None and not inconclusive,
             "unsupported": unsupported, "inconclusive": inconclusive, "kind": kind, "detail": detail,
             "mismatches": list(mismatches), "side": side, "seconds": seconds or {}, "oracle_error": oracle_error,
-            "fingerprint": fingerprint}
+            "fingerprint": fingerprint, "margin": margin or {}}
 
 
 def _jsonable(x):

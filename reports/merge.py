@@ -14,15 +14,6 @@ def _unsupported_count(entry):
     return entry.get("checks", 0) if entry.get("status") == "unsupported" else 0
 
 
-def _max_abs_errors(entries):
-    merged = {}
-    for entry in entries:
-        for dtype, value in (entry.get("max_abs_error") or {}).items():
-            if isinstance(value, (int, float)):
-                merged[dtype] = max(merged.get(dtype, value), value)
-    return merged
-
-
 def merge(shards):
     """One results dict from several shards of the same implementation (see module docstring)."""
     shards = [s or {} for s in shards]
@@ -46,8 +37,8 @@ def merge(shards):
         target["failures"] = sum(e.get("failures", 0) for e in entries)
         target["unsupported"] = sum(_unsupported_count(e) for e in entries)
         target["inconclusive"] = sum(e.get("inconclusive", 0) for e in entries)
-        if errors := _max_abs_errors(entries):
-            target["max_abs_error"] = errors
+        for entry in entries:
+            results.margins.merge({cid: entry.get("margin")})
 
     for s in shards:
         for d in s.get("discrepancies") or []:

@@ -4,16 +4,15 @@
   unsupported checks, so where the campaign spent its examples shows at a glance;
 - coverage growth: clauses reached and distinct discrepancies against examples and against time,
   from the run's "progress" samples, so a campaign that stopped finding anything early shows;
-- error magnitude: max |expected - actual| per clause and dtype on a log scale, next to each dtype's
-  machine epsilon, so an error of 1e-7 in float64 stands out from one in float32.
+- margins: per clause group and dtype, how close the passing values came to their bound (the
+  largest difference over the tolerance, in decades), so a reader sees whether a pass was
+  comfortable or grazed the bound.
 
 Each returns None where results.json lacks the data, and the template leaves that plot out.
 """
 import math
 
-import numpy as np
-
-from .model import max_abs_of
+from conformance.results import MarginTally
 
 LABEL_W, BAR_W, ROW_H = 90, 480, 22
 DTYPE_COLOURS = {"float32": "#1f77b4", "float64": "#ff7f0e", "float16": "#2ca02c"}
@@ -40,49 +39,53 @@ def checks_by_group(groups):
             "label_w": LABEL_W}
 
 
-def _error_points(results):
-    points = {}
-    for cid, entry in (results.get("clauses") or {}).items():
-        for dtype, value in (entry.get("max_abs_error") or {}).items():
-            points[(cid, dtype)] = value
-    for d in results.get("discrepancies") or []:
-        value = max_abs_of(d)
-        if value is None:
-            continue
-        dtype = (d.get("config") or {}).get("dtype", "float32")
-        for cid in d.get("clauses") or []:
-            points[(cid, dtype)] = max(points.get((cid, dtype), value), value)
-    return {k: float(v) for k, v in points.items() if isinstance(v, (int, float)) and not math.isnan(v)}
+def _group_margins(results, groups):
+    """{(group key, title, dtype): {"max": ratio, "hist": {bucket: n}}} from the clauses' "margin"."""
+    entries = results.get("clauses") or {}
+    merged = {}
+    for key, title, rows in groups:
+        tally = MarginTally()
+        tally.merge({row["id"]: (entries.get(row["id"]) or {}).get("margin") for row in rows})
+        for by_dtype in tally.entries.values():
+            for dtype, entry in by_dtype.items():
+                into = merged.setdefault((key, title, dtype), {"max": 0.0, "hist": {}})
+                into["max"] = max(into["max"], entry["max"])
+                for bucket, n in entry["hist"].items():
+                    into["hist"][bucket] = into["hist"].get(bucket, 0) + n
+    return merged
 
 
-def error_magnitudes(results, floor_exp=-18, ceil_exp=2):
-    """None when no magnitudes were recorded; else the dot plot's geometry (log10 x axis)."""
-    points = _error_points(results)
-    if not points:
+def margins(results, groups):
+    """None when no margins were recorded; else a heat strip per clause group and dtype: how the
+    passing checks' largest difference compared with its bound (ratio, log10 decades; "exact" where
+    the values were equal), and where the largest ratio fell."""
+    merged = _group_margins(results, groups)
+    if not merged:
         return None
-    clauses = sorted({cid for cid, _ in points})
-    lo, hi = floor_exp, ceil_exp
-    width = BAR_W
-
-    def x_of(value):
-        exp = math.log10(value) if value > 0 else lo
-        exp = min(max(exp, lo), hi)
-        return LABEL_W + width * (exp - lo) / (hi - lo)
-
-    dots = []
-    for (cid, dtype), value in sorted(points.items()):
-        dots.append({"clause": cid, "dtype": dtype, "value": value, "x": x_of(value),
-                     "y": clauses.index(cid) * ROW_H + ROW_H / 2,
-                     "colour": DTYPE_COLOURS.get(dtype, "#7f7f7f")})
-    height = len(clauses) * ROW_H
-    eps = [{"dtype": dt, "x": x_of(float(np.finfo(dt).eps)), "colour": DTYPE_COLOURS[dt]}
-           for dt in ("float32", "float64") if any(p[1] == dt for p in points)]
-    ticks = [{"label": f"1e{e}", "x": x_of(10.0 ** e)} for e in range(lo, hi + 1, 4)]
-    return {"clauses": [{"id": c, "y": i * ROW_H + ROW_H / 2} for i, c in enumerate(clauses)],
-            "dots": dots, "eps": eps, "ticks": ticks, "plot_h": height,
-            "height": height + 34, "width": LABEL_W + width + 40, "label_w": LABEL_W,
-            "dtypes": [{"name": dt, "colour": DTYPE_COLOURS.get(dt, "#7f7f7f")}
-                       for dt in sorted({p[1] for p in points})]}
+    lowest = MarginTally.LOWEST
+    buckets = ["exact"] + [str(d) for d in range(lowest, 0)]
+    cell_w = BAR_W / len(buckets)
+    label_w = LABEL_W + 40
+    order = {key: i for i, (key, _, _) in enumerate(groups)}
+    rows = []
+    for i, ((key, title, dtype), entry) in enumerate(sorted(merged.items(), key=lambda kv: (order[kv[0][0]], kv[0][2]))):
+        total = sum(entry["hist"].values()) or 1
+        cells = []
+        for j, bucket in enumerate(buckets):
+            n = entry["hist"].get(bucket, 0)
+            if n:
+                label = "equal values" if bucket == "exact" else f"1e{bucket} to 1e{int(bucket) + 1} of the bound"
+                cells.append({"x": label_w + j * cell_w, "w": cell_w - 1, "n": n, "label": label,
+                              "opacity": round(0.15 + 0.85 * n / total, 3)})
+        exp = math.log10(entry["max"]) if entry["max"] > 0 else None
+        max_x = None if exp is None else label_w + cell_w * (1 + min(max(exp, lowest), 0) - lowest)
+        rows.append({"key": key, "title": title, "dtype": dtype, "y": i * ROW_H, "cells": cells, "checks": sum(entry["hist"].values()),
+                     "max": entry["max"], "max_x": max_x, "colour": DTYPE_COLOURS.get(dtype, "#7f7f7f")})
+    plot_h = len(rows) * ROW_H
+    ticks = [{"label": "=", "x": label_w + cell_w / 2}] + [
+        {"label": f"1e{d}", "x": label_w + cell_w * (1 + d - lowest)} for d in range(lowest, 1, 2)]
+    return {"rows": rows, "ticks": ticks, "plot_h": plot_h, "height": plot_h + 34, "label_w": label_w,
+            "bound_x": label_w + BAR_W, "width": label_w + BAR_W + 90}
 
 
 # ---- coverage growth -----------------------------------------------------------------------------

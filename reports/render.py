@@ -66,7 +66,7 @@ def render_report(results, out_dir, changes=None):
         discrepancies=model.discrepancy_views(results, out_dir), suite_groups=model.suite_groups(results),
         unattributed=[r for _, _, rows in groups for r in rows if r["unattributed"]],
         deviations=results.get("deviations") or [],
-        checks_plot=plots.checks_by_group(groups), error_plot=plots.error_magnitudes(results),
+        checks_plot=plots.checks_by_group(groups), margin_plot=plots.margins(results, groups),
         growth_plot=plots.coverage_growth(results), generated=_generated(), changes=changes,
         known_issues=model.known_issue_rows(results))
     return _write(out_dir, page)

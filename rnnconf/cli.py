@@ -381,6 +381,7 @@ def merge_suite(results, suite):
         results.record([cid], unsupported=True, count=unsupported)
         results.record([cid], inconclusive=True, count=inconclusive)
         results.record([cid], count=max(0, counts.get("checks", 0) - failures - unsupported - inconclusive))
+    results.margins.merge(suite.get("margins"))
 
 
 def _campaign_meta(out, args):

@@ -82,6 +82,11 @@ def test_stages_run_side_by_side_on_four_cores(tmp_path, monkeypatch, capsys, er
     assert "with 1 worker(s)" in err and "-n" not in err.split("conformance suite:", 1)[1].splitlines()[0]
     assert data["examples"] == 30 and data["suite"]["mode"] == "quick" and data["suite"]["tests"] > 150
     assert set(data["stages"]) == {"suite", "fuzz"}
+    margins = {cid: c["margin"] for cid, c in data["clauses"].items() if "margin" in c}
+    assert margins and all(set(e["hist"]) == {"exact"} for m in margins.values() for e in m.values()), \
+        "the reference against itself: equal values"
+    counted = sum(n for e in margins["CALL-01"].values() for n in e["hist"].values())
+    assert counted > data["examples"], "the suite's passing comparisons count too, not the fuzzer's alone"
     progress = data["progress"]  # [elapsed s, examples, clauses reached, discrepancies], growing
     assert progress[-1][1] == 30 and progress[-1][2] == sum(c["status"] != "untested" for c in data["clauses"].values())
     assert all(a[0] <= b[0] and a[1] <= b[1] for a, b in zip(progress, progress[1:]))

@@ -144,3 +144,29 @@ def test_the_fast_path_passes_exactly_what_the_full_check_passes(dtype):
         assert (compare._value_mismatch(e, a, case, 0) is None) == expected, (trial, e, a)
         verdicts.add(expected)
     assert verdicts == {True, False}
+
+
+def test_margins_are_the_largest_passing_difference_over_its_bound():
+    case = normalize({"cells": [{"kind": "simple", "units": 2}], "timesteps": 4})
+    truth = np.array([[0.5, -1.0], [0.25, 2.0]])
+    bound = compare.tolerance(np.dtype("float64"), compare.recurrent_steps(case), truth)
+    margins = {}
+    assert compare.compare(_outcome(truth), _outcome(truth + np.array([[0, 0.25], [0, 0]]) * bound), case,
+                           margins=margins) == []
+    assert margins == {"float64": pytest.approx(0.25, rel=1e-3)}
+    equal = {}
+    assert compare.compare(_outcome(truth), _outcome(truth), case, margins=equal) == [] and equal == {"float64": 0.0}
+    failing = {}
+    assert compare.compare(_outcome(truth), _outcome(truth + 2 * bound), case, margins=failing) != []
+    assert failing == {}, "a failing comparison has no margin"
+
+
+def test_a_recheck_pass_has_its_margin_against_the_allowance_it_used():
+    case = normalize({"cells": [{"kind": "simple", "units": 2}], "timesteps": 4})
+    truth = np.array([[0.5, -1.0], [0.25, 2.0]])
+    expected, actual = truth.astype(np.float32), (truth + 1e-3).astype(np.float32)
+    answers = {"float64": _outcome(truth), "perturbed": [_outcome(truth + 1e-3), _outcome(truth)]}
+    margins = {}
+    assert compare.compare(_outcome(expected), _outcome(actual), case, recheck_f64=lambda: answers,
+                           margins=margins) == []
+    assert 0 < margins["float32"] <= 1

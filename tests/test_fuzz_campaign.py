@@ -265,6 +265,10 @@ def test_tf_keras_against_itself_agrees(tmp_path):
     data = results(tmp_path)
     assert status == 0 and data["discrepancies"] == [] and data["examples"] == 25
     assert sum(c["checks"] for c in data["clauses"].values()) > 25
+    margin = data["clauses"]["CALL-01"]["margin"]  # every passing comparison of values, per dtype
+    counted = sum(n for entry in margin.values() for n in entry["hist"].values())
+    assert 0 < counted <= data["clauses"]["CALL-01"]["checks"]
+    assert all(0 <= entry["max"] <= 1 for entry in margin.values())
 
 
 def test_xfail_accepts_known_kinds_and_warns_about_unused_entries(tmp_path, capsys):
@@ -358,3 +362,17 @@ def test_the_log_tail_tallies_passing_examples_per_clause_not_per_set_of_clauses
         entry = data["clauses"][clause]
         assert entry["checks"] == len(reached) and entry["failures"] == 0
         assert entry["unsupported"] == sum(n % 10 == 0 for n in reached)
+
+
+def test_the_log_tail_tallies_margins_of_passing_examples_only(tmp_path):
+    from conformance.results import Results
+    records = [({"float32": 0.0}, True), ({"float32": 0.02}, True), ({"float64": 0.5}, True),
+               ({"float32": 0.9}, False)]
+    with open(tmp_path / "log-1-1-w1.jsonl", "w") as log:
+        for n, (margin, ok) in enumerate(records):
+            log.write(json.dumps({"type": "example", "n": n + 1, "case": {}, "clauses": ["CALL-01"], "ok": ok,
+                                  "unsupported": False, "kind": None if ok else "value", "side": "implementation",
+                                  "margin": margin}) + "\n")
+    data = campaign.aggregate(str(tmp_path), Results("x", "y"))
+    assert data["clauses"]["CALL-01"]["margin"] == {"float32": {"max": 0.02, "hist": {"exact": 1, "-2": 1}},
+                                                    "float64": {"max": 0.5, "hist": {"-1": 1}}}

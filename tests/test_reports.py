@@ -108,24 +108,41 @@ def test_report_is_self_contained(report):
 
 def test_plots_are_inline_svg(report):
     _, _, page = report
-    assert "plot-checks" in page.by_id and "plot-errors" in page.by_id
+    assert "plot-checks" in page.by_id and "plot-margins" in page.by_id
     checks_plot = page.text["plot-checks"]
     assert all(key in checks_plot for key in GROUPS)
-    assert "MASK-01 float32" in page.text["plot-errors"], "the discrepancy's max_abs, per clause and dtype"
+    margins = page.text["plot-margins"]
+    assert "CALL float32" in margins and "CALL float64" in margins and "SHAPE float32" in margins
+    assert "FLAG float32" not in margins, "a group without passing values has no strip"
 
 
-def test_error_plot_uses_clause_magnitudes_per_dtype(tmp_path):
-    results = Results("reference", "tf_keras").to_dict()
-    results["clauses"]["CALL-01"]["max_abs_error"] = {"float32": 2e-7, "float64": 3e-16}
+def test_margin_plot_counts_checks_per_decade_of_the_bound(tmp_path):
+    r = Results("reference", "tf_keras")
+    for margin in ({"float32": 0.0}, {"float32": 0.0}, {"float32": 0.004}, {"float32": 0.5}, {"float64": 1e-12}):
+        r.record(["CALL-01"])
+        r.margins.add(["CALL-01"], margin)
+    results = r.to_dict()
+    assert results["clauses"]["CALL-01"]["margin"] == {
+        "float32": {"max": 0.5, "hist": {"exact": 2, "-3": 1, "-1": 1}},
+        "float64": {"max": 1e-12, "hist": {"-8": 1}}}, "below the lowest decade counts in it"
     _, page = rendered(results, tmp_path)
-    text = page.text["plot-errors"]
-    assert "CALL-01 float32: 2e-07" in text and "CALL-01 float64: 3e-16" in text
+    text = page.text["plot-margins"]
+    assert "CALL float32: 2 check(s), equal values" in text
+    assert "CALL float32: 1 check(s), 1e-3 to 1e-2 of the bound" in text
+    assert "CALL float32: largest 0.5 of the bound" in text
+    assert "CALL float64: 1 check(s), 1e-8 to 1e-7 of the bound" in text
+    assert "no-margin-plot" not in page.by_id
+
+
+def test_a_run_without_margins_says_so(tmp_path):
+    _, page = rendered(Results("reference", "tf_keras").to_dict(), tmp_path)
+    assert "plot-margins" not in page.by_id and "no-margin-plot" in page.by_id
 
 
 def test_everything_from_the_run_is_escaped(tmp_path):
     results = sample_results(impl=EVIL, evil=True)
     results["versions"][EVIL] = EVIL
-    results["clauses"]["CALL-01"]["max_abs_error"] = {EVIL: 1e-3}
+    results["clauses"]["CALL-01"]["margin"] = {EVIL: {"max": 1e-3, "hist": {"-3": 1}}}
     html, page = rendered(results, tmp_path)
     assert EVIL not in html
     assert "&lt;script&gt;" in html
@@ -228,6 +245,13 @@ def test_merge_sums_counts_and_recomputes_statuses():
     assert [d["detail"] for d in merged["discrepancies"]] == ["shard diff 0", "shard diff 0", "shard diff 1"]
     assert [d["shard_id"] for d in merged["discrepancies"]] == ["d-0001", "d-0001", "d-0002"]
     assert merged["seed"] == 3 and merged["implementation"] == "keras3"
+
+
+def test_merge_combines_margins():
+    a, b = sample_results(), sample_results()
+    merged = render.merge([a, b])["clauses"]["CALL-01"]["margin"]
+    assert merged == {"float32": {"max": 0.002, "hist": {"exact": 2, "-3": 2}},
+                      "float64": {"max": 0.3, "hist": {"-1": 2}}}
 
 
 def test_merge_keeps_unsupported_without_the_optional_count():
@@ -347,7 +371,6 @@ def test_discrepancies_in_the_fuzzers_shape_use_compares_mismatches(tmp_path):
     second = page.text["d-0002"]
     assert "ValueError: bad <cell>" in second and "no error" in second and "expected (xfail)" in second
     assert page.text["verdict"].strip() == "1 failing clause · 1 discrepancy", "xfailed: not counted"
-    assert "FLAG-01 float64: 1" in page.text["plot-errors"]
 
 
 def test_reproducers_are_read_only_from_inside_the_report_folder(tmp_path):

@@ -14,8 +14,9 @@ def sample_results(impl="keras3", evil=False):
     """A run with every status: pass, fail, unsupported, oracle-deviation, untested; two discrepancies."""
     marker = EVIL if evil else "raises"
     r = Results(impl, "tf_keras", seed=7, versions={"numpy": "2.1", "tf_keras": "2.21"})
-    for _ in range(3):
+    for margin in ({"float32": 0.0}, {"float32": 0.002}, {"float64": 0.3}):
         r.record(["CALL-01", "SHAPE-01"])                 # pass
+        r.margins.add(["CALL-01", "SHAPE-01"], margin)
     r.record(["FLAG-03", "MASK-01"], ok=False)           # fail
     r.record(["FLAG-03", "MASK-01"])
     r.record(["FLAG-06"], unsupported=True)              # unsupported
