@@ -1,4 +1,4 @@
-"""Fuzzing throughput and memory benchmark (issue 6). Not a test: run it by hand or from `make bench`.
+"""Fuzzing throughput and memory benchmark. Not a test: run it by hand or from `make bench`.
 
     python bench/throughput.py [--draws 60] [--variants K] [--workers 1,2] [--campaign 60] [--impl reference]
     python bench/throughput.py --soak 1800       # resident memory over a 30-minute campaign instead

@@ -17,17 +17,16 @@ near 1 the cases use: float64 stays near 1e-13 relative, float32 near 1e-5.
 At a recurrent scale above 1 (the fuzzer draws up to 1.3) rounding is also amplified, up to the
 scale per step. float64 has no wider type to cross-check against, so its bound grows by
 F64_GROWTH ** steps, capped at F64_GROWTH_CAP: a float64 result then still has to agree to about
-1e-8 relative at worst, far below what a semantic bug changes (found by a 15-minute soak: a
-stateful GRU, 4 calls of 5 steps at scale 1.3, differed by 5e-13 relative, over the unamplified bound).
+1e-8 relative at worst, far below what a semantic bug changes (a stateful GRU, 4 calls of 5 steps
+at scale 1.3, differs by 5e-13 relative between correct implementations, over the unamplified bound).
 Where float32 exceeds its bound, the recurrence may be amplifying legitimate rounding (a chaotic
 case): `recheck_f64` (see float64_recheck) then supplies the oracle's float64 outcome, and that of
 SENSITIVITY_PROBES copies of the case with every generated value (weights, inputs, states, constants)
 perturbed by float32's eps, one rounding's worth. The element passes if it is no farther from the
 float64 result than the bound, plus twice the oracle's own float32 drift, plus SENSITIVITY_FACTOR times
 the largest change the probes made in that result (norm-wise, as the bound). The probes are needed:
-the oracle's drift alone can be lucky (found by a soak: a stateful GRU with a tanh update gate whose
-probes moved the result by up to 7e-4 while the oracle's traced float32 drifted 7e-6 and the
-reference's 1.5e-4). A fixed float32 constant would either hide bugs or flag chaos; where float32
+the oracle's drift alone can be lucky (a stateful GRU with a tanh update gate whose probes move the
+result by up to 7e-4 while the oracle's traced float32 drifts 7e-6 and the reference's 1.5e-4). A fixed float32 constant would either hide bugs or flag chaos; where float32
 cannot be checked tightly, the same structure in float64 is.
 """
 from dataclasses import asdict, dataclass, field

@@ -50,7 +50,7 @@ print("loop:", loop.round(3).tolist()); print("unrolled:", unrolled.round(3).tol
         "oracle": "With unroll=True, zero_output_for_mask=True, a mask and return_sequences=False (more "
                   "than one timestep), the unrolled path raises ValueError (\"Tensor's shape (T, B, units) "
                   "is not compatible with supplied shape (1, B, units)\"): it masks the one kept output "
-                  "with the whole mask. unroll=False returns the last output. Found by the fuzzer.",
+                  "with the whole mask. unroll=False returns the last output.",
         "repro": _PRELUDE + """\
 x = rng.normal(size=(2, 3, 3)).astype("float32")
 mask = np.ones((2, 3), bool)

@@ -203,7 +203,7 @@ ERROR_CASE_VARIANTS = [
     ("ERR-33", {"layer": "LSTM", "cells": [{"kind": "lstm", "units": 2}], "constants": [[3]]}),
     ("ERR-35", {"layer": "SimpleRNN", "cells": [{"kind": "simple", "units": "3"}]}),
     ("ERR-36", {"cells": [{"kind": "lstm", "units": 2.5}]}),
-    # The LSTM layer (not the cell) raises it at construction: its state_spec (found by the fuzzer).
+    # The LSTM layer (not the cell) raises it at construction: its state_spec.
     ("ERR-36", {"layer": "LSTM", "cells": [{"kind": "lstm", "units": 2.5}]}),
     ("ERR-37", {"cells": _SIMPLE, "flags": {"foo": 1}}),
     ("ERR-43", {"cells": _SIMPLE, "flags": {"unroll": True}, "mask": [[1, 1, 1, 1], [1, 1, 0, 0], [1, 0, 0, 0]]}),

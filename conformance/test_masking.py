@@ -47,7 +47,7 @@ def test_upstream_embedding_mask(impl_target, oracle_target, cells, flags):
 def test_a_wider_mask_broadcast_over_a_batch_of_one_fails_like_the_oracle(impl_target, oracle_target, flags):
     """A mask of batch 2 over an input of batch 1 broadcasts instead of failing (ERR-43 needs two
     batch sizes that do not broadcast); the oracle then fails later, writing the loop's outputs or
-    inferring their static shape. Found by the fuzzer; not among error-paths.md's 47."""
+    inferring their static shape; not among error-paths.md's 47."""
     bad = {"cells": [{"kind": "simple", "units": 2}], "batch": 1, "timesteps": 3, "flags": flags,
            "mask": [[1, 1, 1], [1, 0, 1]]}
     ch.assert_conforms(impl_target, oracle_target, bad)
@@ -57,7 +57,7 @@ def test_a_wider_mask_broadcast_over_a_batch_of_one_fails_like_the_oracle(impl_t
 @pytest.mark.parametrize("mask", [[[1, 1, 0], [1, 0, 0]], [[1, 1, 1], [1, 1, 1]]])
 def test_a_cell_returning_too_few_states_under_a_mask_fails_like_the_oracle(impl_target, oracle_target, mask):
     """Unmasked this is ERR-45; masked, the oracle's loop fails comparing its states' structures
-    instead. Found by the fuzzer (with an Embedding's mask)."""
+    instead (with an Embedding's mask)."""
     bad = {"cells": [{"kind": "custom", "variant": "few_states", "units": 2}], "batch": 2, "timesteps": 3,
            "mask": mask}
     ch.assert_conforms(impl_target, oracle_target, bad)

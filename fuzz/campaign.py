@@ -278,7 +278,7 @@ class Driver:
         (seed, so weights, inputs and initial states; weight scale; mask values): the workers build
         its layers once and reuse them (tracing them for tf_keras), and the variants are pipelined
         through the workers (differential.check_all), which is where the campaign's throughput comes
-        from (issue 6). While shrinking, only the variant that failed is run, so the test stays a
+        from. While shrinking, only the variant that failed is run, so the test stays a
         deterministic function of the drawn case."""
         shrinking = self.target is not None
         now = time.time()
@@ -557,8 +557,8 @@ class LogTail:
         if kind == "example":
             self.examples += 1
             if record["ok"] or record["unsupported"]:
-                # Per clause, not per set of clauses: the sets keep growing (4,855 distinct in a
-                # 30-minute soak, one more every ~116 examples), the clauses do not.
+                # Per clause, not per set of clauses: a long campaign keeps reaching new sets of
+                # clauses (thousands), while the clauses themselves are a fixed few dozen.
                 unsupported = bool(record["unsupported"])
                 for clause in record["clauses"]:
                     self.passed[clause, unsupported] += 1

@@ -3,7 +3,7 @@
 The implementation under test may segfault, abort, hang or eat memory; none of that may end the
 campaign. A Worker owns one spawned process that resolves its Target once and then answers
 requests (case, fresh) over a pipe with `execute.Session.run`, which reuses built layers across
-cases of the same structure (issue 6); each answer carries the seconds the case took inside.
+cases of the same structure; each answer carries the seconds the case took inside.
 
 Requests are pipelined: `submit` (or `submit_all`, several cases in one message) may be called
 several times before `collect`, which returns the answers in order, one per case, so the child never
@@ -22,8 +22,8 @@ native memory per fresh layer that nothing releases. So the parent samples the c
 memory and, once it has grown `recycle_growth_mb` above its warm peak, restarts the child at the
 next moment nothing is in flight (a TF import, ~4 s). The warm peak is the highest sample between
 `warm_answers` and `peak_answers`: a tf_keras worker's memory swings by 60-80 MB as its layer pool
-fills and is cleared, so one sample taken at a low point made that swing look like a leak and
-restarted each oracle worker every 2-4 minutes (6 restarts in a 12-minute soak).
+fills and is cleared, so a peak taken from one sample at a low point would make that swing look
+like a leak and restart healthy workers every few minutes.
 """
 import collections
 import multiprocessing

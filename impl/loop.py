@@ -117,7 +117,7 @@ def _looped(step, input_at, order, states, constants, mask, go_backwards, zero_o
             # zip() truncates like the oracle's when a cell returns fewer states than it declared...
             final = [_where(mask_t, new, old) for new, old in zip(flat_new, flat_states)]
             if len(final) != len(flat_states):
-                # ...and then its while_loop finds the body's states unlike the loop's (found by the fuzzer).
+                # ...and then its while_loop finds the body's states unlike the loop's.
                 raise ValueError("The two structures don't have the same nested structure.\n\n"
                                  f"First structure: {len(flat_states)} states\n\nSecond structure: {len(final)} states")
             states = tuple(pack_sequence_as(new_states, final)) if is_nested(new_states) else (final[0],)

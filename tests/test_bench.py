@@ -40,7 +40,7 @@ def test_the_stream_is_shared_out_whole_between_drivers():
 
 
 def test_a_target_that_cannot_start_ends_the_bench_with_its_reason():
-    # One driver failing to start used to leave the others waiting at the start barrier for ever.
+    # The other drivers must not wait at the start barrier for one that never starts.
     stream = [[{"cells": [{"kind": "simple", "units": 2}], "seed": 1}]]
     with pytest.raises(SystemExit, match="could not start its workers: .*no_such_target"):
         throughput.measure("differential", "no_such_target", "reference", stream, workers=2)

@@ -1,4 +1,4 @@
-"""Every clause of the contract has at least one conformance test (issue 3: coverage 100%)."""
+"""Every clause of the contract has at least one conformance test (coverage 100%)."""
 import json
 import subprocess
 import sys

@@ -74,7 +74,7 @@ def test_upstream_mask_flows_from_embedding():
 
 
 def test_tensor_shape_rejects_non_integer_dimensions_like_tensorflow():
-    """Found by the fuzzer: a custom cell with state_size TensorShape([2, 2.5]) (fuzz soak, d-0001)."""
+    """A custom cell may declare state_size TensorShape([2, 2.5]): refused as TensorFlow refuses it."""
     assert impl.TensorShape([2, 3]).as_list() == [2, 3]
     with pytest.raises(TypeError, match="Dimension value must be integer"):
         impl.TensorShape([2, 2.5])

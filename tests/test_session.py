@@ -1,4 +1,4 @@
-"""execute.Session: a reused layer gives exactly what a fresh one gives (issue 6's reuse is safe)."""
+"""execute.Session: a reused layer gives exactly what a fresh one gives (reuse is safe)."""
 import numpy as np
 import pytest
 
@@ -80,7 +80,8 @@ def test_the_session_says_how_each_case_ran():
     ({"mask": [[1, 1, 1], [1, 0, 1]]}, {"mask": [[1, 1, 1, 1], [1, 1, 1, 1]]}),
 ], ids=["stateful-batch", "mask-length"])
 def test_a_layer_is_never_reused_for_other_steps_or_mask_shapes(valid, invalid):
-    """Found by a 30-minute soak: these ran on layers traced for the valid case and passed."""
+    """A layer traced for the valid case must not run the invalid one: it would pass where a fresh
+    layer raises."""
     target = namespaces.resolve("tf_keras")
     session = execute.Session(target)
     base = {"cells": [{"kind": "simple", "units": 2}], "batch": 2, "timesteps": 3}

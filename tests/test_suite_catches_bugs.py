@@ -1,4 +1,4 @@
-"""The conformance suite catches realistic bugs, and names the right clauses (issue 3).
+"""The conformance suite catches realistic bugs, and names the right clauses.
 
 Each broken namespace in tests/fuzz_targets/ is the reference with one bug. The suite runs on it
 (the part of it that concerns the bug, to keep this quick) and its clause report must show the
