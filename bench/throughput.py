@@ -19,7 +19,7 @@ At the end: the median rate of each configuration and the two target ratios (dif
 alone; 2 workers / 1), each taken within a round (this VM's speed drifts between runs minutes
 apart) and given as the median over the rounds with its range.
 `--campaign S` also times real S-second runs of `rnnconf check`, Hypothesis and the stateful
-machine included: the mixed campaign the issue's 300 examples/s is about.
+machine included: the mixed campaign the throughput goal is about.
 
 `--soak S` runs `rnnconf check --skip-suite --budget S --workers 2` and samples the resident memory
 and CPU time of every process of the run each 30 s, by role; the target is growth under 50 MB over
@@ -81,7 +81,7 @@ def _cpu_s(pid):
 def _drive(mode, impl, oracle_name, work, queue, started):
     """One benchmark driver (a process, like a campaign driver): its own worker processes, taking
     drawn cases (each with its variants) from the shared `work` queue until it is empty."""
-    from fuzz import campaign, differential
+    from fuzz import differential, logs
     from fuzz.worker import STARTUP_TIMEOUT_S, Worker
     workers = []
     # TF's start-up lines (and a dying child's last words) go here, as a campaign's go to its workers.log.
@@ -127,7 +127,7 @@ def _drive(mode, impl, oracle_name, work, queue, started):
                 if mode == "differential":  # the campaign's own log line (Driver.write)
                     if index == 0:
                         drawn = n
-                    log.write(json.dumps(dict(campaign.example_record(v, n, index, drawn), t=time.time()),
+                    log.write(json.dumps(dict(logs.example_record(v, n, index, drawn), t=time.time()),
                                          default=str) + "\n")
                 if rss_start is None and n >= 100:  # after warm-up: TF imported, first layers built
                     rss_start, warm = _rss_mb([w._process.pid for w in workers]), time.perf_counter()
@@ -350,8 +350,8 @@ def main(argv=None):
     if args.rounds < 1:
         parser.error(f"--rounds must be at least 1, got {args.rounds}")
     if args.variants is None:
-        from fuzz import campaign
-        args.variants = campaign.VARIANTS
+        from fuzz import driver
+        args.variants = driver.VARIANTS
     if args.soak:
         soak(args.impl, args.soak, args.variants, args.json)
         return 0

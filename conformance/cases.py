@@ -11,6 +11,9 @@ same numbers: 2-D weights are N(0, scale^2 / rows), so recurrent kernels have sp
 (a case without it draws exactly the same numbers): compare.py's probe of how much float32 rounding
 a case amplifies.
 """
+import hashlib
+import json
+
 import numpy as np
 
 from . import custom_cells
@@ -52,6 +55,11 @@ def normalize(case):
     out = dict(DEFAULTS)
     out.update(case)
     return out
+
+
+def case_key(case):
+    """A short stable key of a case's whole content (equal cases, equal keys)."""
+    return hashlib.sha1(json.dumps(case, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def minimal(case):

@@ -1,20 +1,24 @@
-"""results.json as data (interfaces.md section 3): clause accounting shared by suite and fuzzer.
+"""results.json as data (interfaces.md section 3): all clause accounting, for suite, fuzzer and shards.
 
 `exercised(case, oracle_outcome)` says which clause IDs a case reaches; `Results` counts checks and
-failures per clause, keeps discrepancies, and `to_dict()` gives the results.json object. Statuses:
-fail (a check failed), oracle-deviation (passes, and the oracle contradicts the page there: see
-deviations.py), pass, unsupported (every check needed a feature the implementation lacks),
-inconclusive (checked, but every check was either unsupported or too sensitive to judge: see
-compare.RECHECK_CEILING), untested.
+failures per clause and keeps discrepancies, from the suite's clause report (`merge_suite`), from the
+fuzzer's log tallies (`merge_fuzz`) or one check at a time (`record`); `to_dict()` gives the
+results.json object, and `merge_shards` sums several of them. Statuses: fail (a check failed),
+oracle-deviation (passes, and the oracle contradicts the page there: see deviations.py), pass,
+unsupported (every check needed a feature the implementation lacks), inconclusive (checked, but
+every check was either unsupported or too sensitive to judge: see compare.RECHECK_CEILING),
+untested. A failing example is never a pass for any of its clauses.
 
 Each clause entry may also carry "margin": per dtype, how close the passing values came to their
 bound (MarginTally), so a reader sees whether a pass was comfortable.
 """
+import json
 import math
 import time
 
 from . import error_catalog
-from .cases import BUILTIN_LAYERS, flag, normalize
+from . import judge as judgement
+from .cases import BUILTIN_LAYERS, case_key, flag, normalize
 from .clauses import ALL_IDS
 from .deviations import DEVIATIONS, clauses_with_deviations
 
@@ -84,6 +88,15 @@ def exercised(case, oracle_outcome=None):
     if case["layer"] in BUILTIN_LAYERS:
         ids.add("CELL-01")
     return sorted(ids)
+
+
+# Clauses nearly every case reaches: they do not tell one discrepancy from another, so a discrepancy's
+# failing examples are not blamed on them where it names others.
+UBIQUITOUS = frozenset({"CALL-01", "SHAPE-01", "SHAPE-03", "SHAPE-04", "CELL-01"})
+
+
+def is_xfailed(item, xfail):
+    return bool(xfail) and (item["kind"] in xfail or bool(set(item["clauses"]) & set(xfail)))
 
 
 class MarginTally:
@@ -162,6 +175,74 @@ class Results:
         self.data["discrepancies"].append(item)
         return item
 
+    def merge_suite(self, suite):
+        """Add the suite's clause report (conftest's --clause-report): per-clause counts and margins."""
+        for cid, counts in suite.get("clauses", {}).items():
+            failures, unsupported = counts.get("failures", 0), counts.get("unsupported", 0)
+            inconclusive = counts.get("inconclusive", 0)
+            self.record([cid], ok=False, count=failures)
+            self.record([cid], unsupported=True, count=unsupported)
+            self.record([cid], inconclusive=True, count=inconclusive)
+            self.record([cid], count=max(0, counts.get("checks", 0) - failures - unsupported - inconclusive))
+        self.margins.merge(suite.get("margins"))
+
+    def merge_fuzz(self, tail, xfail=(), since=None):
+        """Add a campaign's log tallies (fuzz.logs.LogTail, polled); returns the results.json dict.
+
+        Discrepancies are deduplicated across drivers by signature and numbered in the order found.
+        A failing example counts as a failure only for the clauses its discrepancy's shrunk case needs
+        (less the ubiquitous ones), and as nothing for its other clauses: a failing example is never a
+        pass. A failing example that no discrepancy explains fails all its clauses. An inconclusive
+        example counts as inconclusive for its clauses. `fuzz_evidence` maps each clause the fuzzer
+        failed to the discrepancies behind it ("unattributed" for failures no discrepancy explains).
+        """
+        found = sorted(tail.found, key=lambda r: r["t"])
+        occurrences = dict(tail.occurrences)
+        general = most_general(found)
+        seen, first_t = {}, None
+        for r in found:
+            if general[r["signature"]] != r["signature"]:
+                # Found before a more general discrepancy of the same failure: that one, seen again.
+                occurrences[general[r["signature"]]] = occurrences.get(general[r["signature"]], 0) + 1
+                continue
+            if r["signature"] in seen:
+                occurrences[r["signature"]] = occurrences.get(r["signature"], 0) + 1
+                continue
+            n = len(seen) + 1
+            item = self.add_discrepancy(
+                r["clauses"], r["kind"], r["config"], r["detail"], repro=f"repro/d-{n:04d}.py",
+                occurrences=1, xfail=is_xfailed(r, xfail), side=r["side"], original=r["original"],
+                mismatches=r["mismatches"], found_at=r["t"], signature=r["signature"], fingerprint=r.get("fingerprint"),
+                original_detail=r.get("original_detail"))
+            seen[r["signature"]] = item
+            first_t = r["t"] if first_t is None else first_t
+        for sig, n in occurrences.items():
+            if sig in seen:
+                seen[sig]["occurrences"] += n
+        for (clause, unsupported), n in tail.passed.items():
+            self.record([clause], ok=True, unsupported=unsupported, count=n)
+        for clause, n in tail.inconclusive.items():
+            self.record([clause], inconclusive=True, count=n)
+        self.margins.merge(tail.margins.entries)
+        originals = [case_key(k["original"]) for k in found]
+        evidence = {}  # clause -> ids of the discrepancies its failing examples are occurrences of
+        for (clauses, fp_json, key), n in tail.failed.items():
+            fp = json.loads(fp_json)
+            known = next((k for k, original in zip(found, originals)
+                          if original == key or (fp and judgement.explains(k["fingerprint"], fp))), None)
+            blamed = set(clauses)
+            if known is not None:
+                blamed = (set(known["clauses"]) - UBIQUITOUS) & blamed or blamed
+            self.record(sorted(blamed), ok=False, count=n)
+            item = seen.get(general.get(known["signature"], known["signature"])) if known is not None else None
+            for clause in blamed:
+                evidence.setdefault(clause, set()).add(item["id"] if item else "unattributed")
+        data = self.to_dict()
+        data["fuzz_evidence"] = {clause: sorted(ids) for clause, ids in sorted(evidence.items())}
+        data["examples"] = tail.examples
+        data["time_to_first_discrepancy_s"] = (round(first_t - since, 3) if first_t is not None and since else None)
+        return data
+
     def to_dict(self):
         deviating = clauses_with_deviations()
         for cid, by_dtype in self.margins.entries.items():
@@ -185,3 +266,82 @@ class Results:
                 entry["status"] = "pass"
         self.data["elapsed_s"] = round(time.monotonic() - self._start, 3)
         return self.data
+
+
+def most_general(found):
+    """signature -> the signature that stands for it: a discrepancy that another one explains (the
+    same failure, needing a subset of its features: judge.explains) stands for that one."""
+    fps = {r["signature"]: r.get("fingerprint") for r in found}
+    out = {}
+    for sig, fp in fps.items():
+        covering = [(len(other["features"]), s) for s, other in fps.items()
+                    if s != sig and fp and other and judgement.explains(other, fp)]
+        out[sig] = min(covering)[1] if covering else sig
+    return out
+
+
+def _unsupported_count(entry):
+    # results.json (interfaces.md) does not require the "unsupported" count; an entry without it but
+    # with status "unsupported" had every check unsupported.
+    if "unsupported" in entry:
+        return entry["unsupported"]
+    return entry.get("checks", 0) if entry.get("status") == "unsupported" else 0
+
+
+def merge_shards(shards):
+    """One results dict from several shards (`rnnconf check` runs, e.g. CI shards) of the same
+    implementation: counts and margins summed, statuses recomputed by Results itself (so a merged
+    report follows a single run's rules), every shard's failed suite tests kept (a failing clause's
+    count comes from them: dropping them would leave its row without evidence)."""
+    shards = [s or {} for s in shards]
+    first = next((s for s in shards if s), {})
+    seeds = sorted({s.get("seed") for s in shards if s.get("seed") is not None}, key=str)
+    versions = {}
+    for s in shards:
+        versions.update(s.get("versions") or {})
+    results = Results(first.get("implementation"), first.get("oracle"),
+                      seed=seeds[0] if len(seeds) == 1 else (seeds or None), versions=versions)
+    data = results.data
+
+    per_clause = {}
+    for s in shards:
+        for cid, entry in (s.get("clauses") or {}).items():
+            per_clause.setdefault(cid, []).append(entry)
+    for cid, entries in per_clause.items():
+        target = data["clauses"].setdefault(
+            cid, {"status": "untested", "checks": 0, "failures": 0, "unsupported": 0, "inconclusive": 0})
+        target["checks"] = sum(e.get("checks", 0) for e in entries)
+        target["failures"] = sum(e.get("failures", 0) for e in entries)
+        target["unsupported"] = sum(_unsupported_count(e) for e in entries)
+        target["inconclusive"] = sum(e.get("inconclusive", 0) for e in entries)
+        for entry in entries:
+            results.margins.merge({cid: entry.get("margin")})
+
+    for s in shards:
+        for d in s.get("discrepancies") or []:
+            item = dict(d)
+            if d.get("id"):
+                item["shard_id"] = d["id"]
+            item["id"] = f"d-{len(data['discrepancies']) + 1:04d}"
+            data["discrepancies"].append(item)
+
+    merged = results.to_dict()
+    # to_dict() stamps the wall time of this (instant) merge; the shards' own times are the real ones.
+    merged["examples"] = sum(s.get("examples") or 0 for s in shards)
+    merged["elapsed_s"] = max((s.get("elapsed_s") or 0.0 for s in shards), default=0.0)
+    firsts = [s["time_to_first_discrepancy_s"] for s in shards
+              if s.get("time_to_first_discrepancy_s") is not None]
+    merged["time_to_first_discrepancy_s"] = min(firsts) if firsts else None
+    merged["shards"] = len(shards)
+    suites = [s["suite"] for s in shards if isinstance(s.get("suite"), dict)]
+    if suites:
+        # Every shard runs the whole suite: a test that failed in several shards is one failure.
+        failed = {}
+        for suite in suites:
+            for t in suite.get("failed_tests") or []:
+                if isinstance(t, dict):
+                    failed.setdefault(t.get("test"), t)
+        tests = [s.get("tests") for s in suites if isinstance(s.get("tests"), int)]
+        merged["suite"] = {"exit": max(s.get("exit") or 0 for s in suites), "tests": max(tests, default=None),
+                           "failed_tests": list(failed.values())}
+    return merged

@@ -11,12 +11,7 @@ import numpy as np
 from conformance import dropout
 from conformance import judge as judgement
 from conformance.cases import is_stochastic, normalize
-from conformance.judge import KIND_ORDER
 from conformance.results import exercised
-
-# Clauses nearly every case reaches: they do not tell one discrepancy from another.
-UBIQUITOUS = frozenset({"CALL-01", "SHAPE-01", "SHAPE-03", "SHAPE-04", "CELL-01"})
-
 
 # Cases in flight on each worker, at least, once a drawn case's first variant has passed. A worker answers
 # a message's cases together, so this is twice SEND_BATCH: while the driver judges one message's

@@ -1,7 +1,7 @@
 """Execution stage: run a case on one Target inside an isolated, recyclable worker process.
 
 The implementation under test may segfault, abort, hang or eat memory; none of that may end the
-campaign. A Worker owns one spawned process that resolves its Target once and then answers
+campaign. A Worker owns one spawned process (fuzz.worker_child) that resolves its Target once and answers
 requests (case, fresh) over a pipe with `execute.Session.run`, which reuses built layers across
 cases of the same structure; each answer carries the seconds the case took inside.
 
@@ -33,11 +33,12 @@ import time
 from conformance import execute
 from conformance.cases import normalize
 
+from .worker_child import serve
+
 # One thread per worker for every math library: workers already fill the cores, and BLAS or TF thread
 # pools fighting each other cost far more than they give (a large NumPy LSTM went from 32 ms to 1 s).
 WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
               "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
-CLEAR_EVERY = 100  # fresh layers between framework clear_session() calls (in execute.Session)
 RECYCLE_GROWTH_MB = 32  # resident growth over the warm peak that restarts a worker
 WARM_ANSWERS = 4000     # answers before the warm peak is sampled (imports, first layers)
 PEAK_ANSWERS = 20000    # the warm peak is the highest sample up to here (~2 minutes of a tf_keras worker)
@@ -45,63 +46,6 @@ RSS_EVERY = 64          # answers between samples of the child's resident memory
 STARTUP_TIMEOUT_S = 180.0
 SAMPLED_TIMEOUTS = 10   # a request of dropout samples may take this many example timeouts at most
 _POLL_S = 0.05
-
-
-def _serve(conn, target_name, env, stderr_path=None, started=None, retry_eager_reuse=True):
-    """Child process: resolve the target, then run cases until told to stop, counting each case it
-    starts in `started` (shared with the parent) and answering each message's cases in one message."""
-    os.environ.update(env)
-    if stderr_path:
-        # Framework start-up chatter and a dying child's last words go to a file, not the progress bar.
-        fd = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        os.dup2(fd, 2)
-        os.close(fd)
-    import logging
-    import warnings
-    # TF's Python logger reports unused TensorArrays of failing calls as ERRORs; NumPy warns about
-    # the overflow of diverging cases. Both are expected in a fuzzer and would drown the progress.
-    logging.getLogger("tensorflow").setLevel(logging.CRITICAL)
-    warnings.filterwarnings("ignore")
-    from conformance import namespaces
-    try:
-        target = namespaces.resolve(target_name)
-    except namespaces.SetupError as e:
-        conn.send(("setup_error", str(e)))
-        return
-    except Exception as e:  # noqa: BLE001
-        conn.send(("setup_error", f"cannot set up '{target_name}': {type(e).__name__}: {e}"))
-        return
-    available = [name for name in namespaces.REQUIRED + namespaces.OPTIONAL if target.has(name)]
-    conn.send(("ready", {"versions": target.versions, "available": available,
-                         "compiles": target.compile is not None}))
-    session = execute.Session(target, clear_every=CLEAR_EVERY, on_clear=release_memory,
-                              retry_eager_reuse=retry_eager_reuse)
-    while True:
-        try:
-            request = conn.recv()
-        except EOFError:
-            return
-        if request is None:
-            return
-        answers = []
-        for case, fresh, trace in request:
-            if started is not None:
-                started.value += 1
-            start = time.perf_counter()
-            outcome = session.run(case, fresh=fresh, trace=trace)
-            answers.append(("ok", outcome, time.perf_counter() - start, session.last_path))
-        conn.send(answers)
-
-
-def release_memory():
-    """Hand memory freed by the framework back to the system: collect cycles, then trim glibc's heap."""
-    import ctypes
-    import gc
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
 
 
 def rss_bytes(pid):
@@ -148,19 +92,21 @@ class Worker:
         self._untraced = set()                 # structures whose traced reuse took a child down
         self._ready = collections.deque()      # answers received, older than every request in flight
         self._started = None                   # cases the child has started (shared memory)
+        self._watched, self._deadline = 0, 0.0  # the case being timed, and when its time is up
 
     @property
     def pending(self):
         """Requests submitted and not yet collected."""
         return len(self._in_flight) + len(self._ready)
 
+    # ---- life cycle ------------------------------------------------------------------------------
     def start(self):
         parent, child = self._ctx.Pipe()
         self._started = self._ctx.RawValue("q", 0)
         saved = {k: os.environ.get(k) for k in WORKER_ENV}
         os.environ.update(WORKER_ENV)  # the spawned interpreter must see them before NumPy loads
         try:
-            self._process = self._ctx.Process(target=_serve, args=(child, self.target_name, WORKER_ENV, self.stderr_path,
+            self._process = self._ctx.Process(target=serve, args=(child, self.target_name, WORKER_ENV, self.stderr_path,
                                                                          self._started, self.retry_eager_reuse),
                                               daemon=True, name=f"rnnconf-worker-{self.target_name}")
             self._process.start()
@@ -226,6 +172,7 @@ class Worker:
         self._in_flight.clear()
         return owed
 
+    # ---- requests and answers (pipelined) --------------------------------------------------------
     def run(self, case, fresh=False):
         """Submit and wait for this case's answer; answers to earlier requests still in flight are
         kept for their own collect()."""
@@ -271,48 +218,55 @@ class Worker:
             self._ready.extend(self._receive())
         return self._ready.popleft()
 
-    def _watch_growth(self, pid):
-        if self._answered < self.warm_answers:
-            return
-        rss = rss_bytes(pid)
-        if self._baseline is None or self._answered <= self.peak_answers:
-            self._baseline = max(self._baseline or 0, rss)  # the warm peak
-        elif rss > self._baseline + self.recycle_growth:
-            self._recycle_due = True
-
     def drain(self):
         """Collect and drop every answer still owed (an example stopped early)."""
         while self.pending:
             self.collect()
 
     def _receive(self):
-        """The answers to the oldest requests in flight (one message's worth), or, if the child dies,
-        hangs or bloats, what it answers for them (see _fail)."""
+        """The answers to the oldest requests in flight (one message's worth), or, where the child
+        dies, hangs or bloats first, what _died or _fail answers for them."""
         pid = self._process.pid
-        started = self._started.value
-        deadline = time.monotonic() + self._timeout_of_running()  # per case, from when the child starts it
+        self._watch_case(restart=True)
         while True:
             if self._conn.poll(_POLL_S):
                 try:
                     answers = self._conn.recv()
                 except (EOFError, OSError):
-                    break
+                    return self._died()
                 for _ in answers:
                     self._in_flight.popleft()
                 before, self._answered = self._answered, self._answered + len(answers)
                 if before // self.rss_every != self._answered // self.rss_every:
                     self._watch_growth(pid)
                 return answers
-            if self._started.value != started:
-                started, deadline = self._started.value, time.monotonic() + self._timeout_of_running()
             if not self._process.is_alive():
-                break
-            if rss_bytes(pid) > self.memory_limit:
-                return self._fail(("crash", f"{self.target_name}: resident memory above "
-                                            f"{self.memory_limit // 2 ** 20} MiB; worker killed"))
-            if time.monotonic() > deadline:
-                return self._fail(("timeout", f"{self.target_name}: no result within {self.timeout_s:g}s; "
-                                              "worker killed"))
+                return self._died()
+            failure = self._hung_or_bloated(pid)
+            if failure is not None:
+                return self._fail(failure)
+
+    # ---- failures: a child that hangs, bloats or dies ---------------------------------------------
+    def _watch_case(self, restart=False):
+        """Time the case the child is on from when it started it (`started` moved, or `restart`)."""
+        if restart or self._started.value != self._watched:
+            self._watched = self._started.value
+            self._deadline = time.monotonic() + self._timeout_of_running()
+
+    def _hung_or_bloated(self, pid):
+        """The answer for the case the child is on where the child is past its memory limit or the
+        case past its time; None while both hold."""
+        self._watch_case()
+        if rss_bytes(pid) > self.memory_limit:
+            return ("crash", f"{self.target_name}: resident memory above {self.memory_limit // 2 ** 20} MiB; "
+                             "worker killed")
+        if time.monotonic() > self._deadline:
+            return ("timeout", f"{self.target_name}: no result within {self.timeout_s:g}s; worker killed")
+        return None
+
+    def _died(self):
+        """The answers owed by a child that died: its case is a crash, unless it died running a
+        reused, traced layer (see below)."""
         self._process.join(5.0)
         code = self._process.exitcode
         done = self._finished_unanswered()
@@ -345,6 +299,15 @@ class Worker:
         """How many requests in flight the child finished without answering: those before the one it
         is on in the same message (it answers a message at its end)."""
         return max(0, self._started.value - self._answered - 1)
+
+    def _watch_growth(self, pid):
+        if self._answered < self.warm_answers:
+            return
+        rss = rss_bytes(pid)
+        if self._baseline is None or self._answered <= self.peak_answers:
+            self._baseline = max(self._baseline or 0, rss)  # the warm peak
+        elif rss > self._baseline + self.recycle_growth:
+            self._recycle_due = True
 
     def _fail(self, answer):
         """Kill the child; `answer` is for the request it was on, and those behind it are "lost". The

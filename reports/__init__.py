@@ -1,8 +1,8 @@
-"""HTML compatibility reports, junit.xml and shard merging, all rendered from results.json data.
+"""HTML compatibility reports and junit.xml, all rendered from results.json data.
 
 The report is data first, HTML second (like the ONNX backend scoreboard): `conformance.results`
-produces the dict, this package only presents it.
+produces (and merges) the dict, this package only presents it.
 """
-from .render import merge, render_comparison, render_report, report_command, write_junit
+from .render import render_comparison, render_report, report_command, write_junit
 
-__all__ = ["render_report", "render_comparison", "write_junit", "merge", "report_command"]
+__all__ = ["render_report", "render_comparison", "write_junit", "report_command"]

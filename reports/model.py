@@ -1,7 +1,7 @@
 """From a results.json dict (possibly empty, partial or merged) to what the templates show.
 
 Nothing here decides a clause's status: that is conformance.results.Results' job (statuses come from
-the dict, or from reports.merge for a dict that lacks them). This module only fills in defaults,
+the dict, or from conformance.results.merge_shards for a dict that lacks them). This module only fills in defaults,
 groups clauses as clauses.md does, and collects what each discrepancy section needs.
 """
 import json
@@ -11,7 +11,7 @@ from pathlib import Path
 from conformance.clauses import CLAUSES, GROUPS
 from conformance.judge import message_shape
 
-from .merge import merge
+from conformance.results import merge_shards
 
 STATUSES = ("fail", "inconclusive", "unsupported", "oracle-deviation", "pass", "untested")
 REQUIRED_KEYS = ("implementation", "oracle", "versions", "seed", "examples", "elapsed_s",
@@ -37,7 +37,7 @@ def _complete_statuses(results):
     clauses = results.get("clauses") or {}
     if all("status" in e for e in clauses.values()):
         return results
-    recomputed = merge([results])["clauses"]
+    recomputed = merge_shards([results])["clauses"]
     fixed = {cid: dict(e, status=e.get("status") or recomputed[cid]["status"]) for cid, e in clauses.items()}
     return dict(results, clauses=fixed)
 

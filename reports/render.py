@@ -18,9 +18,9 @@ from conformance.clauses import CLAUSES, GROUPS
 from . import diff as diffs
 from . import model, plots
 from .junit import write_junit
-from .merge import merge
+from conformance.results import merge_shards
 
-__all__ = ["render_report", "render_comparison", "write_junit", "merge", "report_command", "diff_command"]
+__all__ = ["render_report", "render_comparison", "write_junit", "report_command", "diff_command"]
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -135,24 +135,6 @@ def _write_outputs(results, out_dir):
     return render_report(results, out_dir)
 
 
-def _merge_shards(shards):
-    """merge() of the shards, keeping every shard's failed suite tests: a failing clause's count
-    comes from them, so dropping them would leave its row without evidence."""
-    merged = merge(shards)
-    suites = [s["suite"] for s in shards if isinstance(s.get("suite"), dict)]
-    if suites:
-        # Every shard runs the whole suite: a test that failed in several shards is one failure.
-        failed = {}
-        for suite in suites:
-            for t in suite.get("failed_tests") or []:
-                if isinstance(t, dict):
-                    failed.setdefault(t.get("test"), t)
-        tests = [s.get("tests") for s in suites if isinstance(s.get("tests"), int)]
-        merged["suite"] = {"exit": max(s.get("exit") or 0 for s in suites), "tests": max(tests, default=None),
-                           "failed_tests": list(failed.values())}
-    return merged
-
-
 def report_command(paths, out_dir):
     """`rnnconf report`: load, merge shards per implementation, render; returns the exit status.
 
@@ -170,7 +152,7 @@ def report_command(paths, out_dir):
             print(f"rnnconf report: cannot read {p}: {e}", file=sys.stderr)
             return 2
         by_impl.setdefault(data.get("implementation") or "unknown", []).append(data)
-    merged = [_merge_shards(shards) if len(shards) > 1 else shards[0] for shards in by_impl.values()]
+    merged = [merge_shards(shards) if len(shards) > 1 else shards[0] for shards in by_impl.values()]
     out_dir = Path(out_dir)
     if len(merged) == 1:
         path = _write_outputs(merged[0], out_dir)

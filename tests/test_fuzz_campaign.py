@@ -17,7 +17,7 @@ import pytest
 
 from conformance import execute
 from conformance.cases import normalize
-from fuzz import campaign, differential
+from fuzz import campaign, differential, driver, logs
 from rnnconf import cli
 
 TESTS = Path(__file__).parent
@@ -44,7 +44,7 @@ def results(out):
 
 
 def logged_cases(out):
-    return [case for p in campaign.log_paths(str(out)) for case in campaign.example_cases(campaign.read_log(p))]
+    return [case for p in logs.log_paths(str(out)) for case in logs.example_cases(logs.read_log(p))]
 
 
 @pytest.mark.parametrize("target, clause", [
@@ -63,7 +63,7 @@ def test_finds_and_shrinks_a_planted_bug(tmp_path, target, clause):
     assert config.get("batch", 2) <= 2 and config.get("timesteps", 4) <= 3 and len(config["cells"]) == 1, config
     assert data["examples"] <= 300
     assert data["clauses"][clause]["failures"] >= 1
-    examples = [r for p in campaign.log_paths(str(tmp_path)) for r in campaign.read_log(p) if r["type"] == "example"]
+    examples = [r for p in logs.log_paths(str(tmp_path)) for r in logs.read_log(p) if r["type"] == "example"]
     assert all("case" in r for r in examples if not r["ok"]), "a failing example is logged with its whole case"
 
 
@@ -177,9 +177,9 @@ def test_same_seed_same_examples(tmp_path):
 def test_shards_split_the_examples(tmp_path):
     for k in (1, 2):
         assert check(tmp_path, "reference", "--shard", f"{k}/2", max_examples=20) == 0
-    one = campaign.read_log(str(tmp_path / "log-1-2-w1.jsonl"))
-    two = campaign.read_log(str(tmp_path / "log-2-2-w1.jsonl"))
-    cases = [[json.dumps(case, sort_keys=True) for case in campaign.example_cases(log)] for log in (one, two)]
+    one = logs.read_log(str(tmp_path / "log-1-2-w1.jsonl"))
+    two = logs.read_log(str(tmp_path / "log-2-2-w1.jsonl"))
+    cases = [[json.dumps(case, sort_keys=True) for case in logs.example_cases(log)] for log in (one, two)]
     assert len(cases[0]) == len(cases[1]) == 10
     assert len(set(cases[0]) & set(cases[1])) <= 2  # Hypothesis starts both from the simplest case
 
@@ -314,7 +314,7 @@ def test_each_drawn_case_runs_as_seed_variants_on_reused_layers(tmp_path):
         assert len({c.get("seed", 0) for c in block}) == 8
     # Passing variants after the first are logged by reference; the cases rebuilt from those records
     # must be the variants the campaign ran.
-    records = [r for p in campaign.log_paths(str(tmp_path)) for r in campaign.read_log(p) if r["type"] == "example"]
+    records = [r for p in logs.log_paths(str(tmp_path)) for r in logs.read_log(p) if r["type"] == "example"]
     assert ["case" in r for r in records] == ([True] + [False] * 7) * 3
     assert cases[8:16] == differential.variants(cases[8], 8)
 
@@ -325,23 +325,23 @@ def test_a_case_the_oracle_cannot_trace_runs_only_a_few_variants(tmp_path):
     (spec,) = campaign.driver_specs(impl="reference", oracle="tf_keras", out=str(tmp_path), seed=1, shard=(1, 1),
                                     workers=1, max_examples=None, deadline=time.time() + 600, fail_fast=False,
                                     xfail=(), timeout_s=60, variants=64)
-    driver = campaign.Driver(spec)
-    for worker in (driver.oracle, driver.impl):
+    loop = driver.Driver(spec)
+    for worker in (loop.oracle, loop.impl):
         worker.start()
     try:
         untraceable = {"cells": [{"kind": "simple", "units": 2}, {"kind": "simple", "units": 3}], "cell_list": True,
                        "flags": {"stateful": True}, "initial_state": True, "seed": 3}
         traceable = dict(untraceable, flags={}, seed=4)
-        driver.examine(untraceable)
-        after_untraceable = driver.examples
-        driver.examine(traceable)
+        loop.examine(untraceable)
+        after_untraceable = loop.examples
+        loop.examine(traceable)
     finally:
-        driver.oracle.stop()
-        driver.impl.stop()
+        loop.oracle.stop()
+        loop.impl.stop()
     # One fresh run, one failed traced reuse (judged again on a fresh layer), then the eager reuses.
-    assert after_untraceable == 2 + campaign.UNTRACEABLE_VARIANTS
-    assert driver.examples - after_untraceable == 64
-    assert driver.oracle.pending == driver.impl.pending == 0
+    assert after_untraceable == 2 + driver.UNTRACEABLE_VARIANTS
+    assert loop.examples - after_untraceable == 64
+    assert loop.oracle.pending == loop.impl.pending == 0
 
 
 def test_the_log_tail_tallies_passing_examples_per_clause_not_per_set_of_clauses(tmp_path):
@@ -354,9 +354,9 @@ def test_the_log_tail_tallies_passing_examples_per_clause_not_per_set_of_clauses
         for n, reached in enumerate(sets):
             log.write(json.dumps({"type": "example", "n": n + 1, "case": {}, "clauses": reached, "ok": True,
                                   "unsupported": n % 10 == 0, "kind": None, "side": "implementation"}) + "\n")
-    tail = campaign.LogTail(str(tmp_path)).poll()
+    tail = logs.LogTail(str(tmp_path)).poll()
     assert tail.examples == len(sets) and len(tail.passed) <= 2 * len(clauses)
-    data = campaign.aggregate(str(tmp_path), Results("x", "y"), tail=tail)
+    data = logs.aggregate(str(tmp_path), Results("x", "y"), tail=tail)
     for clause in clauses:
         reached = [n for n, s in enumerate(sets) if clause in s]
         entry = data["clauses"][clause]
@@ -373,6 +373,6 @@ def test_the_log_tail_tallies_margins_of_passing_examples_only(tmp_path):
             log.write(json.dumps({"type": "example", "n": n + 1, "case": {}, "clauses": ["CALL-01"], "ok": ok,
                                   "unsupported": False, "kind": None if ok else "value", "side": "implementation",
                                   "margin": margin}) + "\n")
-    data = campaign.aggregate(str(tmp_path), Results("x", "y"))
+    data = logs.aggregate(str(tmp_path), Results("x", "y"))
     assert data["clauses"]["CALL-01"]["margin"] == {"float32": {"max": 0.02, "hist": {"exact": 1, "-2": 1}},
                                                     "float64": {"max": 0.5, "hist": {"-1": 1}}}

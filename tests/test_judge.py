@@ -8,7 +8,7 @@ import pytest
 from conformance import compare, execute, judge, namespaces
 from conformance.cases import normalize
 from conformance.results import Results, exercised
-from fuzz import campaign
+from fuzz import logs
 
 SIMPLE = {"cells": [{"kind": "simple", "units": 2}], "timesteps": 4}
 
@@ -137,7 +137,7 @@ def test_a_failing_example_credits_no_clause(tmp_path):
          "kind": "value", "side": "implementation", "seconds": {}, "fingerprint": fp},
     ]
     (tmp_path / "log-1-1-w1.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
-    data = campaign.aggregate(str(tmp_path), Results("x", "reference"))
+    data = logs.aggregate(str(tmp_path), Results("x", "reference"))
     assert data["clauses"]["FLAG-03"]["failures"] == 1
     assert data["clauses"]["MASK-01"]["checks"] == 0, "the failing example's other clauses are not passed"
     assert data["clauses"]["MASK-01"]["status"] == "untested"

@@ -13,7 +13,7 @@ import pytest
 
 from conformance.clauses import ALL_IDS, GROUPS
 from conformance.deviations import DEVIATIONS
-from conformance.results import Results
+from conformance.results import Results, merge_shards
 from reports import render
 
 try:
@@ -232,7 +232,7 @@ def test_merge_sums_counts_and_recomputes_statuses():
                (["CALL-05"], {"unsupported": True})], discrepancies=1, elapsed=10.0, examples=5, first=4.0)
     b = shard([(["CALL-01"], {}), (["CALL-01"], {}), (["FLAG-03"], {}), (["FLAG-06"], {"unsupported": True}),
                (["CALL-05"], {})], discrepancies=2, elapsed=25.0, examples=7, first=2.5)
-    merged = render.merge([a, b])
+    merged = merge_shards([a, b])
     clauses = merged["clauses"]
     assert clauses["CALL-01"] == {"status": "pass", "checks": 3, "failures": 0, "unsupported": 0, "inconclusive": 0}
     assert (clauses["FLAG-03"]["checks"], clauses["FLAG-03"]["failures"], clauses["FLAG-03"]["status"]) == (2, 1, "fail")
@@ -249,7 +249,7 @@ def test_merge_sums_counts_and_recomputes_statuses():
 
 def test_merge_combines_margins():
     a, b = sample_results(), sample_results()
-    merged = render.merge([a, b])["clauses"]["CALL-01"]["margin"]
+    merged = merge_shards([a, b])["clauses"]["CALL-01"]["margin"]
     assert merged == {"float32": {"max": 0.002, "hist": {"exact": 2, "-3": 2}},
                       "float64": {"max": 0.3, "hist": {"-1": 2}}}
 
@@ -258,13 +258,13 @@ def test_merge_keeps_unsupported_without_the_optional_count():
     # interfaces.md's results.json has no "unsupported" count: the status says it.
     bare = {"implementation": "x", "oracle": "tf_keras",
             "clauses": {"FLAG-06": {"status": "unsupported", "checks": 4, "failures": 0}}}
-    merged = render.merge([bare, bare])
+    merged = merge_shards([bare, bare])
     assert merged["clauses"]["FLAG-06"]["status"] == "unsupported"
     assert merged["clauses"]["FLAG-06"]["checks"] == 8
 
 
 def test_merged_results_render(tmp_path):
-    merged = render.merge([sample_results(), sample_results()])
+    merged = merge_shards([sample_results(), sample_results()])
     _, page = rendered(merged, tmp_path)
     assert page.by_id["clause-FLAG-03"]["data-status"] == "fail"
     assert [a["id"] for a in page.with_class("article", "discrepancy")] == ["d-0001", "d-0002", "d-0003", "d-0004"]

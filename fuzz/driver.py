@@ -1,0 +1,349 @@
+"""A driver: one sequential campaign loop, in its own process, with its own oracle and
+implementation workers (fuzz.worker), writing its own log (fuzz.logs).
+
+A driver runs Hypothesis "rounds": a @given test over strategies.cases() (or, one round in four,
+the stateful machine) whose body runs one drawn case, as data variants, through both workers and
+differential.check_all. The body raises only for a discrepancy that no known one explains, so
+Hypothesis shrinks exactly the new ones; the round then ends, the shrunk case is logged, and the
+next round (a new seed derived from --seed, the shard, the driver and the round number) goes on
+exploring. Each driver keeps its own example database (DIR/hypothesis/), so a failure found once is
+replayed first when the run resumes.
+"""
+import contextlib
+import hashlib
+import json
+import os
+import signal
+import time
+
+from hypothesis import given, seed as hypothesis_seed, settings
+from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
+from hypothesis.errors import Flaky
+from hypothesis.stateful import run_state_machine_as_test
+
+from conformance import judge as judgement
+from conformance.cases import is_stochastic, normalize
+from conformance.results import is_xfailed
+
+from . import differential, machine, strategies
+from .logs import KnownDiscrepancies, example_record, read_log, ends_with_newline
+from .worker import Worker, WorkerSetupError
+
+STATEFUL_EVERY = 4          # every 4th round drives the stateful machine
+CASES_PER_ROUND = 50
+MACHINES_PER_ROUND = 8
+SHRINK_BUDGET_S = 60.0      # per discrepancy, and never past the campaign's deadline
+SHRINK_MAX_RUNS = 400
+VARIANTS = 64               # data variants per drawn case, on the same built layers (see Driver.examine)
+# Variants of a drawn case that the oracle cannot trace (tf_keras: stateful stacks given initial_state)
+# run eagerly at 15-70 ms each; a few of them cover the data, 64 would cost the campaign a quarter of its time.
+UNTRACEABLE_VARIANTS = 8
+# Variants of a drawn case with dropout while training: each is judged on dropout.SAMPLES samples a side.
+STOCHASTIC_VARIANTS = 2
+
+
+class StopRound(BaseException):
+    """Out of time or examples: a BaseException, so Hypothesis neither shrinks nor retries it."""
+
+
+class Discrepancy(Exception):
+    def __init__(self, verdict):
+        super().__init__(verdict["detail"])
+        self.verdict = verdict
+
+
+# One exception class per kind: Hypothesis tells failures apart by class, and must not trade a
+# value discrepancy for an error one while shrinking.
+DISCREPANCY_KINDS = {k: type(f"{k.title()}Discrepancy", (Discrepancy,), {}) for k in judgement.KIND_ORDER}
+
+
+def round_seed(seed, shard, driver, round_number):
+    text = f"{seed}/{shard[0]}/{shard[1]}/{driver[0]}/{driver[1]}/{round_number}"
+    return int(hashlib.sha256(text.encode()).hexdigest()[:12], 16)
+
+
+def make_case_test(examine):
+    # The function's source names Hypothesis's database key: keep it stable so replays find it.
+    @given(case=strategies.cases())
+    def fuzz_cases(case):
+        examine(case)
+    return fuzz_cases
+
+
+class RoundDatabase(ExampleDatabase):
+    """The campaign's example database (DirectoryBasedExampleDatabase in DIR/hypothesis/<driver>),
+    remembering what the current round saved so that `forget_round()` can take it back.
+
+    Hypothesis trusts an exact failing replay from the database as already shrunk. So only a
+    round whose shrink completed may leave its examples there; a round that stopped mid-shrink
+    (budget, or merged into a known discrepancy) must not leave a half-shrunk case to be replayed
+    as a finished one."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.inner = DirectoryBasedExampleDatabase(path)
+        self.saved = []
+
+    def save(self, key, value):
+        self.saved.append((key, value))
+        self.inner.save(key, value)
+
+    def fetch(self, key):
+        return self.inner.fetch(key)
+
+    def delete(self, key, value):
+        self.inner.delete(key, value)
+
+    def move(self, src, dest, value):
+        self.saved.append((dest, value))
+        self.inner.move(src, dest, value)
+
+    def start_round(self):
+        self.saved = []
+
+    def forget_round(self):
+        for key, value in self.saved:
+            self.inner.delete(key, value)
+        self.saved = []
+
+
+class Driver:
+    """One sequential campaign loop with its own oracle and implementation workers."""
+
+    def __init__(self, spec):
+        self.spec = spec
+        self.parent_pid = os.getppid()
+        self.log_path = spec["log"]
+        previous = read_log(self.log_path)
+        self.examples = sum(1 for r in previous if r["type"] == "example")
+        self.round = max([r["round"] for r in previous if r["type"] == "round"] or [0])
+        self.found = self.round_errors = 0
+        self.drawn_example = None  # the example number of the current drawn case's first variant
+        self.target = self.best = None  # the fingerprint being shrunk, and its smallest case so far
+        # One database per driver: another driver's half-shrunk case must not be replayed here.
+        k, n = spec["shard"]
+        self.db = RoundDatabase(os.path.join(spec["out"], "hypothesis", f"{k}-{n}-w{spec['driver'][0]}"))
+        self.known_reader = KnownDiscrepancies(spec["out"])
+        self._log = open(self.log_path, "a", buffering=1)
+        if self._log.tell() and not ends_with_newline(self.log_path):
+            self._log.write("\n")  # a killed run's torn last line stays a line of its own
+        stderr_path = os.path.join(spec["out"], "workers.log")
+        self.oracle = Worker(spec["oracle"], spec["timeout_s"], spec["memory_mb"], stderr_path)
+        self.impl = Worker(spec["impl"], spec["timeout_s"], spec["memory_mb"], stderr_path, retry_eager_reuse=False)
+
+    def write(self, record):
+        record["t"] = time.time()
+        self._log.write(json.dumps(record, default=str) + "\n")
+
+    # ---- the loop ---------------------------------------------------------------------------------
+    def run(self):
+        try:
+            for worker in (self.oracle, self.impl):
+                worker.start()
+        except WorkerSetupError as e:
+            self.write({"type": "setup_error", "message": str(e)})
+            return
+        self.write({"type": "ready", "versions": {**self.oracle.versions, **self.impl.versions}})
+        try:
+            while not self._finished():
+                self.round += 1
+                mode = "stateful" if self.round % STATEFUL_EVERY == 0 else "cases"
+                self.write({"type": "round", "round": self.round, "mode": mode,
+                            # worker restarts so far: after a crash, hang or bloat / on memory growth
+                            "restarts": self.oracle.restarts + self.impl.restarts,
+                            "recycles": self.oracle.recycles + self.impl.recycles})
+                self._run_round(mode)
+        finally:
+            self.oracle.stop()
+            self.impl.stop()
+            self._log.close()
+
+    def _finished(self):
+        spec = self.spec
+        return (time.time() >= spec["deadline"]
+                or os.getppid() != self.parent_pid  # the orchestrator is gone (killed): stop, don't linger
+                or (spec["max_examples"] is not None and self.examples >= spec["max_examples"])
+                or (spec["fail_fast"] and self.found > 0))
+
+    def _run_round(self, mode):
+        self.known = self.known_reader.refresh()
+        self.target = self.best = None  # the fingerprint being shrunk, and its smallest case so far
+        self.shrink_runs = 0
+        rseed = round_seed(self.spec["seed"], self.spec["shard"], self.spec["driver"], self.round)
+        base = settings(settings.get_profile("rnnconf-campaign"), database=self.db,
+                        max_examples=CASES_PER_ROUND if mode == "cases" else MACHINES_PER_ROUND,
+                        stateful_step_count=5)
+        final = None
+        self.db.start_round()
+        seeded = _seed_hypothesis(rseed)
+        try:
+            if mode == "cases":
+                test = settings(base)(make_case_test(self.examine))
+                (test if seeded else hypothesis_seed(rseed)(test))()
+            else:
+                machine_class = machine.machine_for(self.examine)
+                run_state_machine_as_test(machine_class if seeded else hypothesis_seed(rseed)(machine_class),
+                                          settings=base)
+        except StopRound:
+            pass
+        except Discrepancy as e:
+            final = e.verdict
+        except Flaky:
+            pass  # e.g. a timeout that did not repeat: keep the smallest failure we saw
+        except Exception as e:  # noqa: BLE001 - a broken round must not end the campaign
+            self.round_errors += 1
+            self.write({"type": "round_error", "round": self.round, "error": f"{type(e).__name__}: {e}"[:2000]})
+            if self.round_errors >= 3:
+                raise
+        shrunk = final is not None and judgement.same_failure(self.target, final["fingerprint"])
+        if not shrunk:
+            self.db.forget_round()
+        if self.target is not None:
+            self._record(final if shrunk else self.best)
+
+    def examine(self, case):
+        """The body of every Hypothesis example (generation and shrinking alike).
+
+        A drawn case is run as `variants` examples of the same structure that differ in their data
+        (seed, so weights, inputs and initial states; weight scale; mask values): the workers build
+        its layers once and reuse them (tracing them for tf_keras), and the variants are pipelined
+        through the workers (differential.check_all), which is where the campaign's throughput comes
+        from. While shrinking, only the variant that failed is run, so the test stays a
+        deterministic function of the drawn case."""
+        shrinking = self.target is not None
+        now = time.time()
+        if now >= self.spec["deadline"]:
+            raise StopRound()
+        if shrinking and (now >= self.shrink_deadline or self.shrink_runs >= SHRINK_MAX_RUNS):
+            raise StopRound()
+        if not shrinking and self._finished():
+            raise StopRound()
+        variants = differential.variants(case, self.spec.get("variants", VARIANTS))
+        if is_stochastic(normalize(case)):
+            variants = variants[:STOCHASTIC_VARIANTS]  # each is hundreds of samples a side
+        if shrinking:
+            variants = [variants[min(self.failing_variant, len(variants) - 1)]]
+        elif self.spec["max_examples"] is not None:
+            variants = variants[:max(1, self.spec["max_examples"] - self.examples)]
+        v, untraceable = None, 0
+
+        def wanted():
+            # Once a structure proves untraceable its variants all run eagerly (~30 ms each on tf_keras),
+            # and the loop below stops after UNTRACEABLE_VARIANTS of them: send no more than that.
+            return UNTRACEABLE_VARIANTS - untraceable if untraceable else None
+
+        with contextlib.closing(differential.check_all(variants, self.oracle, self.impl,
+                                                       wanted=wanted)) as verdicts:
+            for index, v in enumerate(verdicts):
+                self._judge(v, shrinking, index)
+                if v["oracle_error"]:
+                    break  # an error path: more seeds would only repeat it
+                untraceable += v["paths"].get("oracle") == "untraceable"
+                if untraceable >= UNTRACEABLE_VARIANTS or (not shrinking and self._finished()):
+                    break
+        return v
+
+    def _judge(self, v, shrinking, variant_index):
+        """Account one verdict; raise the discrepancy Hypothesis must shrink, if it is a new one.
+
+        While shrinking, only a failure with the target's kind and core is the target (a smaller case
+        that fails differently is another bug, found in its own round); anything else is no failure
+        to Hypothesis."""
+        if shrinking:
+            self.shrink_runs += 1
+        else:
+            self.examples += 1
+            if variant_index == 0:
+                self.drawn_example = self.examples
+            self.write(example_record(v, self.examples, variant_index, self.drawn_example))
+        if v["kind"] is None:
+            return
+        fp = v["fingerprint"]
+        if shrinking:
+            if not judgement.same_failure(self.target, fp):
+                return
+            if _size(v["case"]) < _size(self.best["case"]):
+                self.best = v
+        else:
+            explained = self._explained(v)
+            if explained is None:
+                self.known = self.known_reader.refresh()  # another driver may have found it meanwhile
+                explained = self._explained(v)
+            if explained is not None:
+                self.write({"type": "occurrence", "signature": explained["signature"]})
+                return
+            self.target, self.original, self.best = fp, v, v
+            self.failing_variant = variant_index
+            self.shrink_deadline = time.time() + self.spec.get("shrink_budget_s", SHRINK_BUDGET_S)
+        # One raise for both: Hypothesis tells failures apart by exception class and line.
+        raise DISCREPANCY_KINDS[v["kind"]](v)
+
+    def _explained(self, v):
+        """The known discrepancy this failure is an instance of (conformance.judge.explains), or None.
+        The exact original of a known one counts too: the example database replays originals."""
+        return next((k for k in self.known if judgement.explains(k["fingerprint"], v["fingerprint"])
+                     or v["case"] == k.get("original")), None)
+
+    def _record(self, v):
+        explained = self._explained(v)  # another driver may have found and shrunk it meanwhile
+        if explained is not None:
+            self.write({"type": "occurrence", "signature": explained["signature"]})
+            return
+        fp = self._essential(v)
+        if fp["features"] != v["fingerprint"]["features"]:
+            explained = next((k for k in self.known if judgement.explains(k["fingerprint"], fp)), None)
+            if explained is not None:
+                self.write({"type": "occurrence", "signature": explained["signature"]})
+                return
+        record = {"type": "discrepancy", "signature": judgement.signature(fp), "fingerprint": fp,
+                  "kind": v["kind"], "clauses": v["clauses"], "config": v["case"],
+                  "original": self.original["case"], "original_fingerprint": self.original["fingerprint"],
+                  "detail": v["detail"], "original_detail": self.original["detail"],
+                  "mismatches": v["mismatches"][:8], "side": v["side"], "shrink_runs": self.shrink_runs}
+        self.write(record)
+        self.known = self.known_reader.refresh()
+        if not is_xfailed(record, self.spec["xfail"]):
+            self.found += 1
+
+
+    def _essential(self, v):
+        """v's fingerprint with only the features its failure needs (conformance.judge.essential),
+        each tried on fresh layers; as found where the campaign is out of time."""
+        def fails_the_same(case):
+            if time.time() >= self.spec["deadline"]:
+                return False
+            w = differential.check(case, self.oracle, self.impl, fresh=True)
+            return w["kind"] is not None and judgement.same_failure(v["fingerprint"], w["fingerprint"])
+        return judgement.essential(v["fingerprint"], v["case"], fails_the_same)
+
+
+def _seed_hypothesis(value):
+    """Make the next Hypothesis run draw from `value`. The public @seed would do it, but it also
+    turns the example database off, and the database is what replays a found failure first; so seed
+    the generator Hypothesis uses for unseeded runs. Returns False where that is not possible (then
+    the caller falls back to @seed, without replay)."""
+    import random
+
+    from hypothesis import core
+    local = getattr(core, "threadlocal", None)
+    if local is None or not hasattr(local, "_hypothesis_global_random"):
+        return False
+    local._hypothesis_global_random = random.Random(value)
+    return True
+
+
+def _size(case):
+    return len(json.dumps(case, sort_keys=True))
+
+
+def _exit_on_term(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def drive(spec):
+    """Entry point of a driver process."""
+    os.environ.update({"OPENBLAS_NUM_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"})
+    import warnings
+    warnings.filterwarnings("ignore", category=RuntimeWarning)  # inf - inf in comparisons of diverging cases
+    signal.signal(signal.SIGTERM, _exit_on_term)  # so `finally` stops this driver's workers
+    Driver(spec).run()
