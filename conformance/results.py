@@ -240,6 +240,8 @@ class Results:
         data = self.to_dict()
         data["fuzz_evidence"] = {clause: sorted(ids) for clause, ids in sorted(evidence.items())}
         data["examples"] = tail.examples
+        if tail.oracle_failures:
+            data["oracle_failures"] = {"count": tail.oracle_failures, "examples": list(tail.oracle_failure_examples)}
         data["time_to_first_discrepancy_s"] = (round(first_t - since, 3) if first_t is not None and since else None)
         return data
 
@@ -333,6 +335,10 @@ def merge_shards(shards):
               if s.get("time_to_first_discrepancy_s") is not None]
     merged["time_to_first_discrepancy_s"] = min(firsts) if firsts else None
     merged["shards"] = len(shards)
+    failures = [s["oracle_failures"] for s in shards if isinstance(s.get("oracle_failures"), dict)]
+    if failures:
+        merged["oracle_failures"] = {"count": sum(f.get("count", 0) for f in failures),
+                                     "examples": [e for f in failures for e in f.get("examples") or []][:5]}
     suites = [s["suite"] for s in shards if isinstance(s.get("suite"), dict)]
     if suites:
         # Every shard runs the whole suite: a test that failed in several shards is one failure.

@@ -21,6 +21,8 @@ from conformance.results import MarginTally, is_xfailed
 
 from . import differential
 
+ORACLE_FAILURES_KEPT = 5  # examples of the oracle crashing or hanging kept for the report
+
 
 def log_paths(out):
     return sorted(glob.glob(os.path.join(out, "log-*.jsonl")))
@@ -58,6 +60,8 @@ def example_record(v, n, variant_index, drawn_example):
               "seconds": {k: round(t, 6) for k, t in v["seconds"].items() if t is not None}}
     if v.get("inconclusive"):
         record["inconclusive"] = True
+        if v["side"] == "oracle":
+            record["detail"] = v["detail"][:500]
     if v["ok"] and v.get("margin"):
         record["margin"] = {dt: float(f"{r:.3g}") for dt, r in v["margin"].items()}
     if v["kind"] is not None:
@@ -124,6 +128,7 @@ class LogTail:
         self.passed, self.failed, self.occurrences = Counter(), Counter(), Counter()
         self.inconclusive = Counter()
         self.margins = MarginTally()
+        self.oracle_failures, self.oracle_failure_examples = 0, []
         self.driver_failures = []
 
     def poll(self, xfail=()):
@@ -150,6 +155,11 @@ class LogTail:
             elif record.get("inconclusive"):
                 for clause in record["clauses"]:
                     self.inconclusive[clause] += 1
+                if record.get("side") == "oracle":
+                    self.oracle_failures += 1
+                    if len(self.oracle_failure_examples) < ORACLE_FAILURES_KEPT:
+                        self.oracle_failure_examples.append({"detail": record.get("detail", ""),
+                                                             "case": record.get("case")})
             elif record.get("side") != "oracle":  # an oracle crash or hang checked nothing
                 fp = json.dumps(record.get("fingerprint"), sort_keys=True)
                 self.failed[tuple(record["clauses"]), fp, case_key(record["case"])] += 1

@@ -369,7 +369,16 @@ def header(results):
         "examples": results.get("examples") or 0, "elapsed_s": results.get("elapsed_s"),
         "first_s": results.get("time_to_first_discrepancy_s"), "shards": results.get("shards"),
         "missing": missing, "counts": failure_counts(results), "suite": _suite_facts(results.get("suite")),
+        "oracle_failures": _oracle_failures(results.get("oracle_failures")),
     }
+
+
+def _oracle_failures(entry):
+    """{"count", "first"} of the examples the oracle crashed or hung on, or None."""
+    if not isinstance(entry, dict) or not entry.get("count"):
+        return None
+    examples = [e for e in entry.get("examples") or [] if isinstance(e, dict)]
+    return {"count": entry["count"], "first": str(examples[0].get("detail", "")) if examples else ""}
 
 
 def _suite_facts(suite):

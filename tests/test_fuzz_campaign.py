@@ -156,6 +156,19 @@ def test_a_crashing_implementation_becomes_crash_rows_and_the_campaign_goes_on(t
     assert data["examples"] == 40, "the campaign stopped at the crash instead of replacing the worker"
 
 
+def test_an_oracle_that_crashes_makes_examples_inconclusive_never_a_discrepancy(tmp_path):
+    """The oracle crashing (here: on every go_backwards case) says nothing about the implementation:
+    such examples are inconclusive, listed in results.json and the report, and the run passes."""
+    status = check(tmp_path, "reference", "--budget", "120", oracle="fuzz_targets.aborts", max_examples=40)
+    data = results(tmp_path)
+    assert status == 0 and data["discrepancies"] == []
+    failures = data["oracle_failures"]
+    assert failures["count"] > 0 and "SIGABRT" in failures["examples"][0]["detail"]
+    assert failures["examples"][0]["case"]["flags"].get("go_backwards")
+    assert data["clauses"]["FLAG-03"]["inconclusive"] >= 1 and data["clauses"]["FLAG-03"]["failures"] == 0
+    assert "oracle-failures" in (tmp_path / "report.html").read_text()
+
+
 def test_a_hanging_implementation_becomes_a_timeout_row_within_the_budget(tmp_path):
     status = check(tmp_path, "fuzz_targets.hangs", "--example-timeout", "1", "--shrink-budget", "3",
                    "--budget", "20", max_examples=100000)
