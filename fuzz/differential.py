@@ -90,7 +90,7 @@ def judge(case, oracle_result, impl_result, oracle, impl):
     seconds = {"oracle": _seconds(oracle_result), "impl": _seconds(impl_result)}
     if oracle_result[0] != "ok":
         # A busy machine can stall the oracle past its timeout: it gets one more try on a fresh layer.
-        again = oracle.run(case, fresh=True)
+        again = oracle.run(sampled(case, oracle=True), fresh=True)
         if again[0] != "ok":
             # The oracle itself crashes or hangs here: nothing to judge the implementation by. Never a
             # discrepancy; the run lists such examples (results.json "oracle_failures").
@@ -100,6 +100,13 @@ def judge(case, oracle_result, impl_result, oracle, impl):
     expected = oracle_result[1]
     clauses = exercised(case, expected)
     oracle_error = bool(expected.get("error") or any("error" in s for s in expected["steps"]))
+    if impl_result[0] in ("timeout", "lost"):
+        # Likewise for the implementation: a timeout that does not repeat on a fresh layer was the
+        # machine's load, not a hang, and the second answer is judged (as is the answer to a case
+        # lost behind a timeout, which had not run).
+        again = impl.run(sampled(case, oracle=False), fresh=True)
+        if again[0] == "ok":
+            impl_result = again
     if impl_result[0] != "ok":
         reused = "reused layer" in impl_result[1]
         j = judgement.failure(case, impl_result[0], impl_result[1], core="on a reused layer" if reused else "")
