@@ -100,12 +100,15 @@ def judge(case, oracle_result, impl_result, oracle, impl):
     expected = oracle_result[1]
     clauses = exercised(case, expected)
     oracle_error = bool(expected.get("error") or any("error" in s for s in expected["steps"]))
+    timed_out_once = False
     if impl_result[0] in ("timeout", "lost"):
-        # Likewise for the implementation: a timeout that does not repeat on a fresh layer was the
-        # machine's load, not a hang, and the second answer is judged (as is the answer to a case
-        # lost behind a timeout, which had not run).
+        # Likewise for the implementation: the case runs again on a fresh layer (a case lost behind
+        # a timeout had not run at all). A timeout that repeats is a hang. One that does not is the
+        # machine's load or a hang of a reused layer (its history died with the worker): a failing
+        # second answer is judged, a passing one makes the example inconclusive, never a pass.
         again = impl.run(sampled(case, oracle=False), fresh=True)
         if again[0] == "ok":
+            timed_out_once = impl_result[0] == "timeout"
             impl_result = again
     if impl_result[0] != "ok":
         reused = "reused layer" in impl_result[1]
@@ -133,6 +136,10 @@ def judge(case, oracle_result, impl_result, oracle, impl):
             j = again
         elif actual.get("reused"):
             case = dict(case, warmup=actual["reused"])
+    if timed_out_once and j["status"] == "pass":
+        return verdict(case, clauses, inconclusive=True, oracle_error=oracle_error, seconds=seconds,
+                       detail="timed out, then passed on a fresh layer: the machine's load, or a hang of a "
+                              "reused layer")
     return verdict(case, clauses, kind=j["kind"], detail=j["detail"], oracle_error=oracle_error, seconds=seconds,
                    mismatches=[_jsonable(m.to_dict()) for m in j["mismatches"]],
                    unsupported=j["status"] == "unsupported", inconclusive=j["status"] == "inconclusive",
