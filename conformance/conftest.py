@@ -26,6 +26,8 @@ def pytest_addoption(parser):
     group = parser.getgroup("rnnconf")
     group.addoption("--impl", default=os.environ.get("RNNCONF_IMPL", "reference"),
                     help="implementation under test: reference, tf_keras, keras3, a module path or module:attr")
+    group.addoption("--impl-python", default=os.environ.get("RNNCONF_IMPL_PYTHON"), metavar="PATH",
+                    help="run --impl with this interpreter (its own environment), in a worker process")
     group.addoption("--oracle", default=os.environ.get("RNNCONF_ORACLE", "tf_keras"), help="the oracle")
     group.addoption("--xfail", default=os.environ.get("RNNCONF_XFAIL"),
                     help="file of clause IDs (one per line, # comments) accepted as failing")
@@ -108,8 +110,9 @@ def breadth_first(items):
 
 
 def _resolve(pytestconfig, option):
+    python = pytestconfig.getoption("impl_python") if option == "impl" else None
     try:
-        return namespaces.resolve(pytestconfig.getoption(option))
+        return namespaces.resolve(pytestconfig.getoption(option), python=python)
     except namespaces.SetupError as e:
         pytest.exit(str(e), returncode=2)
 

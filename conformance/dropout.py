@@ -63,7 +63,10 @@ TIE_FACTOR = 1
 
 def sample(target, case, n=SAMPLES, per_call=1, seed=0):
     """execute.run_samples with the target's random draws seeded first (its `rnnconf_set_seed` hook:
-    conformance/namespaces.py), so that a check replays: the same verdict every run."""
+    conformance/namespaces.py), so that a check replays: the same verdict every run. A target in
+    another interpreter (namespaces.RemoteTarget) samples in its worker."""
+    if getattr(target, "remote", False):
+        return target.sample(case, n, per_call=per_call, seed=seed)
     set_seed = target.get("rnnconf_set_seed")
     if set_seed is not None:
         set_seed(seed)
@@ -348,6 +351,8 @@ def shared_mask_violations(target, case, call=None):
     layer's own, eagerly). An error is returned as the one Mismatch, of kind "error", its
     stats["actual"] execute.describe_error's record (stage "construct" or "step i"). A check of a
     target only where probe_applies(case): elsewhere one mask per call is not the oracle's behaviour."""
+    if getattr(target, "remote", False) and call is None:
+        return target.call(shared_mask_violations, case)  # the layer lives in the target's worker
     call = call or (lambda layer, inputs, kwargs: layer(inputs, **kwargs))
     probe = probe_case(case)
     rng = np.random.default_rng([probe["seed"], 1914])

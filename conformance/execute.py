@@ -162,7 +162,10 @@ def run(target, case):
     """Execute a case on a fresh layer; never raises for errors of the implementation: they are part
     of the outcome. A case with `warmup` (the data-only keys of an earlier case of the same structure,
     see Session) first runs that earlier case on the layer, then this one on the same layer: how a
-    failure that only a reused layer shows is replayed."""
+    failure that only a reused layer shows is replayed. A target in another interpreter
+    (namespaces.RemoteTarget) runs it in its worker."""
+    if getattr(target, "remote", False):
+        return target.run(case)
     case = normalize(case)
     warmup = case.get("warmup")
     if not warmup:

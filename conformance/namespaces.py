@@ -161,7 +161,7 @@ def adapter_for(ns):
 def _versions(module_name):
     import platform
     out = {"python": platform.python_version(), "numpy": np.__version__}
-    for dist in ("tensorflow", "tf_keras", "keras"):
+    for dist in ("tensorflow", "tf_keras", "keras", "jax", "jaxlib", "torch"):
         mod = sys.modules.get(dist)
         if mod is not None:
             out[dist] = getattr(mod, "__version__", "?")
@@ -186,10 +186,21 @@ def target_for(name, module_name, ns):
                   compile=hook("rnnconf_compile"), clear_session=hook("rnnconf_clear_session"), adapter=adapter)
 
 
-def resolve(name):
-    """Turn `--impl NAME` into a Target, or raise SetupError with one clear line."""
+def resolve(name, python=None):
+    """Turn `--impl NAME` into a Target, or raise SetupError with one clear line. A registered target
+    (rnnconf.targets: `keras3-jax`), or NAME run by another interpreter (`python`, or `NAME@PYTHON`),
+    is a RemoteTarget: its cases run in a worker process of that environment."""
     if not name:
         raise SetupError("no implementation given: pass --impl NAME (reference, tf_keras, keras3, or a module path)")
+    from rnnconf import targets
+    if python:
+        name = f"{name}@{python}"
+    try:
+        remote = targets.remote_spec(name)
+    except targets.TargetError as e:
+        raise SetupError(str(e)) from None
+    if remote is not None:
+        return RemoteTarget(name, *remote)
     module_name, _, attr = SHORT_NAMES.get(name, name).partition(":")
     if module_name.startswith("tf_keras"):
         # Set before TensorFlow loads, so that `tf.keras` is tf_keras in this process too.
@@ -211,3 +222,155 @@ def resolve(name):
     target = target_for(name, module_name, ns)
     target.versions = _versions(module_name)
     return target
+
+
+# ---- a target in another interpreter ----------------------------------------------------------------
+REMOTE_TIMEOUT_S = 120.0  # one case of the suite in the worker; past it the case is a WorkerTimeout error
+
+
+class RemoteTarget:
+    """An implementation in another environment (rnnconf.targets), served by a fuzz.worker.Worker
+    running that environment's interpreter. The suite reaches it through execute.run (one fresh layer
+    a case, as in-process), dropout.sample and shared_mask_violations (run in the worker), `has`,
+    `name`, `versions` and `framework`.
+
+    Code of the suite that uses the namespace itself (the error paths' direct triggers: a function
+    taking the target as its first argument and touching `ns`, `ops`, `to_native`...) is run whole in
+    the worker, on the worker's own Target: the outermost such function on the stack is sent there by
+    its file and line at its first touch, its error (class names and message, as execute.describe_error
+    records them) raised here, and the rest of its body here runs on stand-ins."""
+    remote = True
+    module = None
+    compile = clear_session = adapter = None
+
+    def __init__(self, name, impl, python, env, timeout_s=REMOTE_TIMEOUT_S):
+        from fuzz.worker import Worker, WorkerSetupError
+        self.name, self.module, self.python = name, impl, python
+        self.worker = Worker(name, timeout_s=timeout_s, python=python, env=env, impl=impl)
+        try:
+            self.worker.start()
+        except WorkerSetupError as e:
+            raise SetupError(str(e)) from None
+        self.versions = dict(self.worker.versions)
+        self.framework = self.worker.framework
+        self._names = self.worker.available | self.worker.hooks
+        self._ran = None  # the frame of the function last run whole in the worker
+
+    def has(self, name):
+        return name in self._names
+
+    def run(self, case):
+        """execute.run's outcome of the case, from the worker."""
+        return _answer_outcome(self.worker.run(case, fresh=True))
+
+    def sample(self, case, n, per_call=1, seed=0):
+        """dropout.sample's outcome of the case, from the worker."""
+        return _answer_outcome(self.worker.run(dict(case, samples=[n, per_call, seed]), fresh=True))
+
+    def call(self, function, *args):
+        """`function(target, *args)` run in the worker (a function of rnnconf's source)."""
+        answer = self.worker.call(function, *args)
+        if answer[0] != "ok":
+            raise remote_exception(_failure_error(answer))
+        if answer[1]["error"]:
+            raise remote_exception(answer[1]["error"])
+        return answer[1]["value"]
+
+    # What only code running beside the namespace uses: the calling function runs in the worker.
+    @property
+    def ns(self):
+        return self._run_caller()
+
+    @property
+    def ops(self):
+        return self._run_caller()
+
+    @property
+    def to_native(self):
+        return self._run_caller()
+
+    @property
+    def shape_type(self):
+        return self._run_caller()
+
+    def get(self, name):
+        return self._run_caller()
+
+    def reset_states(self, layer, states=None):
+        return self._run_caller()
+
+    def _run_caller(self):
+        frame, outer = sys._getframe(1), None
+        while frame is not None and _first_argument(frame) is self:
+            outer, frame = frame, frame.f_back
+        if outer is None or outer.f_code.co_filename == __file__:
+            raise TypeError(f"{self.name} runs in another interpreter: its namespace is reached only by "
+                            "a function taking the target as its first argument")
+        if outer is not self._ran:
+            self._ran = outer
+            self.call(outer.f_code)
+        return _STAND_IN
+
+
+def _first_argument(frame):
+    code = frame.f_code
+    if not code.co_argcount:
+        return None
+    return frame.f_locals.get(code.co_varnames[0])
+
+
+class _StandIn:
+    """What the rest of a function already run in the worker gets: absorbs every use."""
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self
+
+    def __call__(self, *args, **kwargs):
+        return self
+
+    def __getitem__(self, key):
+        return self
+
+    def __iter__(self):
+        return iter(())
+
+    def __mro_entries__(self, bases):  # `class Cell(target.ns.Layer)`
+        return (object,)
+
+
+_STAND_IN = _StandIn()
+
+
+def _failure_error(answer):
+    """A worker's crash, timeout or lost answer as describe_error's record."""
+    kind = {"crash": "WorkerCrash", "timeout": "WorkerTimeout"}.get(answer[0], "WorkerLost")
+    return {"type": kind, "mro": [kind, "Exception", "BaseException", "object"], "message": answer[1],
+            "stage": "construct"}
+
+
+def _answer_outcome(answer):
+    if answer[0] == "ok":
+        return answer[1]
+    return {"steps": [], "error": _failure_error(answer)}
+
+
+def remote_exception(error):
+    """An exception whose class name, class names of its MRO and message are those of the worker's
+    error record: what execute.describe_error reads of it."""
+    import builtins
+    names = list(error.get("mro") or [error["type"], "Exception", "BaseException", "object"])
+    first = next((i for i, n in enumerate(names)
+                  if isinstance(getattr(builtins, n, None), type) and issubclass(getattr(builtins, n), BaseException)),
+                 None)
+    if first is None:
+        names, first = [error["type"]] + ["Exception"], 1
+    cls = getattr(builtins, names[first])
+    for n in reversed(names[:first]):
+        cls = type(n, (cls,), {"__module__": "rnnconf.remote"})
+    try:
+        exc = cls(error["message"])
+    except TypeError:  # a builtin class with another signature (UnicodeDecodeError)
+        exc = type(names[0], (Exception,), {"__module__": "rnnconf.remote"})(error["message"])
+    return exc

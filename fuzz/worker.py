@@ -26,14 +26,19 @@ fills and is cleared, so a peak taken from one sample at a low point would make 
 like a leak and restart healthy workers every few minutes.
 """
 import collections
+import contextlib
+import json
 import multiprocessing
 import os
+import subprocess
+import sys
+import threading
 import time
 
 from conformance import execute
 from conformance.cases import normalize
 
-from .worker_child import serve
+from .worker_child import CALL, serve
 
 # One thread per worker for every math library: workers already fill the cores, and BLAS or TF thread
 # pools fighting each other cost far more than they give (a large NumPy LSTM went from 32 ms to 1 s).
@@ -46,6 +51,12 @@ RSS_EVERY = 64          # answers between samples of the child's resident memory
 STARTUP_TIMEOUT_S = 180.0
 SAMPLED_TIMEOUTS = 10   # a request of dropout samples may take this many example timeouts at most
 _POLL_S = 0.05
+# rnnconf's source root: a worker running another interpreter imports rnnconf from here, its
+# implementation (and NumPy) from that interpreter's own environment.
+SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Starting a child swaps process-wide settings (the spawn executable, sys.path, os.environ): one at a time.
+_START_LOCK = threading.Lock()
+_DEFAULT_PATHS = {}  # interpreter -> its default sys.path
 
 
 def rss_bytes(pid):
@@ -63,14 +74,66 @@ class WorkerSetupError(Exception):
     """The target cannot be resolved in the worker (the SetupError's one line)."""
 
 
+def default_path(python):
+    """Another interpreter's own sys.path (asked once, without the caller's PYTHONPATH)."""
+    if python not in _DEFAULT_PATHS:
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        try:
+            done = subprocess.run([python, "-c", "import json, sys; print(json.dumps(sys.path))"], env=env,
+                                  capture_output=True, text=True, timeout=60)
+            paths = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else None
+        except (OSError, ValueError, IndexError, subprocess.TimeoutExpired):
+            paths = None
+        if paths is None:
+            raise WorkerSetupError(f"cannot run the interpreter {python}")
+        _DEFAULT_PATHS[python] = [p for p in paths if p]  # '' (the start directory) is the caller's, not ours
+    return _DEFAULT_PATHS[python]
+
+
+@contextlib.contextmanager
+def spawning_with(ctx, python, env):
+    """Around Process.start(): the spawn context starts `python` (None: this interpreter) with `env`
+    added to the environment. Spawn hands the child the parent's sys.path (its prepare() replaces the
+    child's own), so for another interpreter sys.path is, meanwhile, rnnconf's source root, the
+    caller's PYTHONPATH and that interpreter's default path: NumPy and the implementation come from
+    its environment. Everything is restored afterwards."""
+    with _START_LOCK:
+        saved_env = {k: os.environ.get(k) for k in env}
+        saved_exe, saved_path = None, sys.path
+        try:
+            if python is not None:
+                child_path = ([SOURCE_ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+                              + default_path(python))
+                from multiprocessing import resource_tracker, spawn
+                resource_tracker.ensure_running()  # with this interpreter, before the swap
+                saved_exe = spawn.get_executable()
+                ctx.set_executable(python)
+                sys.path = child_path
+            os.environ.update(env)  # the spawned interpreter must see them before NumPy loads
+            yield
+        finally:
+            sys.path = saved_path
+            if saved_exe is not None:
+                ctx.set_executable(saved_exe)
+            for k, v in saved_env.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+
 class Worker:
     """One target in one child process. `run(case)` -> ("ok", outcome, seconds, path) | ("crash"|"timeout", detail);
     `submit(case)` ... `collect()` pipelines requests."""
 
     def __init__(self, target_name, timeout_s=20.0, memory_limit_mb=4096, stderr_path=None,
                  recycle_growth_mb=RECYCLE_GROWTH_MB, warm_answers=WARM_ANSWERS, peak_answers=PEAK_ANSWERS,
-                 rss_every=RSS_EVERY, retry_eager_reuse=True):
+                 rss_every=RSS_EVERY, retry_eager_reuse=True, python=None, env=None, impl=None):
         self.target_name = target_name
+        # Another interpreter (a target's own environment, rnnconf.targets), the implementation name
+        # resolved there, and the environment variables it needs; found at start() for a target name.
+        self.python, self.extra_env, self.impl = python, dict(env or {}), impl or target_name
+        self._located = python is not None
         # The implementation under test is judged on what a reused layer does; only a compiled reuse
         # (the harness's speed-up) is retried fresh. The oracle retries any reuse (see execute.Session).
         self.retry_eager_reuse = retry_eager_reuse
@@ -85,6 +148,8 @@ class Worker:
         self._recycle_due = False
         self.versions = {}
         self.available = set()
+        self.framework = "other"
+        self.hooks = set()      # the protocol's hooks the target has (namespaces.HOOKS)
         self.restarts = 0
         self._process = self._conn = None
         self._ctx = multiprocessing.get_context("spawn")
@@ -100,22 +165,34 @@ class Worker:
         return len(self._in_flight) + len(self._ready)
 
     # ---- life cycle ------------------------------------------------------------------------------
+    def _locate(self):
+        """A registered target or IMPL@PYTHON name: its interpreter (creating its environment on first
+        use), implementation name and variables."""
+        if self._located:
+            return
+        from rnnconf import targets
+        try:
+            remote = targets.remote_spec(self.target_name)
+        except targets.TargetError as e:
+            raise WorkerSetupError(str(e)) from None
+        if remote is not None:
+            self.impl, self.python, env = remote
+            self.extra_env = {**env, **self.extra_env}
+        self._located = True
+
     def start(self):
+        self._locate()
         parent, child = self._ctx.Pipe()
         self._started = self._ctx.RawValue("q", 0)
-        saved = {k: os.environ.get(k) for k in WORKER_ENV}
-        os.environ.update(WORKER_ENV)  # the spawned interpreter must see them before NumPy loads
-        try:
-            self._process = self._ctx.Process(target=serve, args=(child, self.target_name, WORKER_ENV, self.stderr_path,
-                                                                         self._started, self.retry_eager_reuse),
+        env = {**WORKER_ENV, **self.extra_env}
+        with spawning_with(self._ctx, self.python, env):
+            entry = serve
+            if self.python is not None:
+                from rnnconf.targets import serve_worker as entry  # the same, for an environment without Hypothesis
+            self._process = self._ctx.Process(target=entry, args=(child, self.impl, env, self.stderr_path,
+                                                                  self._started, self.retry_eager_reuse),
                                               daemon=True, name=f"rnnconf-worker-{self.target_name}")
             self._process.start()
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
         child.close()
         self._conn, self._answered = parent, 0
         self._baseline, self._recycle_due = None, False
@@ -133,6 +210,8 @@ class Worker:
             raise WorkerSetupError(payload)
         self.versions, self.available = payload["versions"], set(payload["available"])
         self.compiles = payload.get("compiles", False)
+        self.framework = payload.get("framework", "other")
+        self.hooks = set(payload.get("hooks", ()))
 
     def stop(self):
         """End the child; answers still owed are dropped."""
@@ -183,6 +262,14 @@ class Worker:
             self._ready.extend(self._receive())
         return self._ready.pop()  # the newest answer: this case's
 
+    def call(self, function, *args):
+        """`function(target, *args)` run in the child on its target, for a function of rnnconf's own
+        source (found there by its file and line): ("ok", {"value": ...} or {"error": describe_error's
+        record}, seconds, "call"), or the failure answer of a child that died or hung on it."""
+        code = getattr(function, "__code__", function)  # a function, or its code object
+        path = os.path.relpath(os.path.abspath(code.co_filename), SOURCE_ROOT)
+        return self.run({CALL: [path, code.co_name, code.co_firstlineno], "args": list(args)}, fresh=True)
+
     def submit(self, case, fresh=False):
         """Send a case (on a new layer if `fresh`); its answer comes from a later collect()."""
         self.submit_all([case], fresh)
@@ -202,7 +289,7 @@ class Worker:
         message = []
         for case, fresh in requests:
             self._in_flight.append((case, fresh))
-            trace = not self._untraced or execute.structure_key(normalize(case)) not in self._untraced
+            trace = not self._untraced or _key(case) not in self._untraced
             message.append((case, fresh, trace))
         try:
             self._conn.send(message)
@@ -271,7 +358,7 @@ class Worker:
         code = self._process.exitcode
         done = self._finished_unanswered()
         case, fresh = self._in_flight[done]
-        key = execute.structure_key(normalize(case))
+        key = _key(case)
         if not fresh and (self.retry_eager_reuse or (self.compiles and key not in self._untraced)):
             # The child may have died running a reused, traced layer: the harness's speed-up, not the
             # target's behaviour (tf_keras aborts tracing some zero-width stacks it runs eagerly). The
@@ -323,6 +410,13 @@ class Worker:
                 answers.extend(self._receive())
         lost = ("lost", f"{self.target_name}: worker died before this case ran")
         return answers + [answer] + [lost] * (len(owed) - done - 1)
+
+
+def _key(case):
+    """The structure of a case (execute.structure_key); a call request is its own structure."""
+    if isinstance(case, dict) and CALL in case:
+        return json.dumps(case[CALL])
+    return execute.structure_key(normalize(case))
 
 
 def _signal_name(code):

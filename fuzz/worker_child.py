@@ -4,12 +4,16 @@ the cases it is sent (execute.Session), one answer message per request message.
 `started` (shared memory with the parent) counts each case as it starts, so the parent knows which
 case a dying or hanging child was on without waiting for an answer.
 """
+import importlib
 import os
+import sys
 import time
+import types
 
 from conformance import execute
 
 CLEAR_EVERY = 100  # fresh layers between framework clear_session() calls (in execute.Session)
+CALL = "rnnconf_call"  # a request that is a function call, not a case (Worker.call)
 
 
 def serve(conn, target_name, env, stderr_path=None, started=None, retry_eager_reuse=True):
@@ -37,8 +41,9 @@ def serve(conn, target_name, env, stderr_path=None, started=None, retry_eager_re
         conn.send(("setup_error", f"cannot set up '{target_name}': {type(e).__name__}: {e}"))
         return
     available = [name for name in namespaces.REQUIRED + namespaces.OPTIONAL if target.has(name)]
-    conn.send(("ready", {"versions": target.versions, "available": available,
-                         "compiles": target.compile is not None}))
+    hooks = [name for name in namespaces.HOOKS if target.has(name) and name not in available]
+    conn.send(("ready", {"versions": target.versions, "available": available, "hooks": hooks,
+                         "compiles": target.compile is not None, "framework": target.framework}))
     session = execute.Session(target, clear_every=CLEAR_EVERY, on_clear=release_memory,
                               retry_eager_reuse=retry_eager_reuse)
     while True:
@@ -53,6 +58,9 @@ def serve(conn, target_name, env, stderr_path=None, started=None, retry_eager_re
             if started is not None:
                 started.value += 1
             start = time.perf_counter()
+            if isinstance(case, dict) and CALL in case:
+                answers.append(("ok", call(target, case), time.perf_counter() - start, "call"))
+                continue
             outcome = session.run(case, fresh=fresh, trace=trace)
             answers.append(("ok", outcome, time.perf_counter() - start, session.last_path))
         conn.send(answers)
@@ -67,3 +75,68 @@ def release_memory():
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):  # not glibc
         pass
+
+
+def call(target, request):
+    """{"value": function(target, *args)} or {"error": describe_error's record} for a Worker.call."""
+    try:
+        function = find_function(*request[CALL])
+        return {"value": function(target, *request["args"]), "error": None}
+    except Exception as e:  # noqa: BLE001 - the error is the answer
+        return {"value": None, "error": execute.describe_error(e, "call")}
+
+
+def find_function(path, name, line):
+    """The function defined at `path` (relative to rnnconf's source root), `line`, named `name`: a
+    module attribute, or one kept in a module-level list or dict (the suite's registries of triggers,
+    all named `_`)."""
+    module = _import(path)
+
+    def matches(value):
+        code = getattr(value, "__code__", None)
+        return code is not None and code.co_name == name and code.co_firstlineno == line
+
+    def search(value, depth):
+        if matches(value):
+            return value
+        if depth and isinstance(value, (list, tuple)):
+            items = value
+        elif depth and isinstance(value, dict):
+            items = list(value.values())
+        else:
+            return None
+        for item in items:
+            found = search(item, depth - 1)
+            if found is not None:
+                return found
+        return None
+
+    for value in list(vars(module).values()):
+        found = search(value, 3)
+        if found is not None:
+            return found
+    raise LookupError(f"no function {name} at {path}:{line} in this worker's rnnconf source")
+
+
+def _import(path):
+    """Import a module of rnnconf's source; a test module in an environment without pytest gets a
+    stand-in whose marks and parametrizations do nothing (only its functions are wanted)."""
+    try:
+        import pytest  # noqa: F401
+    except ImportError:
+        sys.modules["pytest"] = _PytestStandIn("pytest")
+    return importlib.import_module(os.path.splitext(path)[0].replace(os.sep, "."))
+
+
+class _PytestStandIn(types.ModuleType):
+    """`pytest.mark.x(...)`, `pytest.param(...)`, `@pytest.fixture`: decorators that return what they decorate."""
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self
+
+    def __call__(self, *args, **kwargs):
+        if len(args) == 1 and callable(args[0]) and not kwargs:
+            return args[0]
+        return self

@@ -3,6 +3,7 @@
   rnnconf check --impl NAME [--oracle NAME] [--budget SECONDS] [--max-examples N] [--seed N]
                 [--workers N] [--fail-fast] [--xfail FILE] [--out DIR] [--shard K/N] [--skip-suite]
                 [--baseline OLD/results.json]
+  rnnconf targets
   rnnconf report RESULTS.json [RESULTS.json ...] --out DIR
   rnnconf report --diff OLD/results.json NEW/results.json --out DIR
 
@@ -41,7 +42,10 @@ def _parser():
                                      "for tf.keras.layers.RNN (Keras 2).")
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="run the suite and a fuzzing campaign of NAME against the oracle")
-    check.add_argument("--impl", required=True, help="reference, tf_keras, keras3, a module path or module:attr")
+    check.add_argument("--impl", required=True, help="reference, tf_keras, keras3, a module path or module:attr, "
+                       "or a target (`rnnconf targets`: its own environment, created on first use)")
+    check.add_argument("--impl-python", metavar="PATH", help="run --impl with this interpreter (your own "
+                       "environment) in the workers; the oracle stays in rnnconf's")
     check.add_argument("--oracle", default="tf_keras")
     check.add_argument("--budget", type=float, default=None, metavar="SECONDS",
                        help=f"wall time for the whole check (default {DEFAULT_BUDGET_S:g}s without --max-examples)")
@@ -70,6 +74,8 @@ def _parser():
     check.add_argument("--no-progress", action="store_true", help="no progress bar (a summary line at the end)")
     check.add_argument("--baseline", metavar="RESULTS.json", help="an earlier run's results.json: report what "
                        "changed (DIR/diff.json) and exit 1 only on new failures")
+    sub.add_parser("targets", help="the targets (implementations in their own environments): pins, whether "
+                   "installed, installed versions")
     report = sub.add_parser("report", help="re-render results.json files, merging shards")
     report.add_argument("results", nargs="*", metavar="RESULTS.json")
     report.add_argument("--diff", nargs=2, metavar=("OLD", "NEW"), help="what changed from OLD to NEW: "
@@ -95,6 +101,10 @@ def _main(args):
     try:
         if args.command == "report":
             return _report_command(args)
+        if args.command == "targets":
+            from rnnconf import targets
+            print("\n".join(targets.listing()))
+            return OK
         return check(args)
     except (UsageError, Incomplete) as e:
         print(f"rnnconf: {'incomplete: ' if isinstance(e, Incomplete) else ''}{e}", file=sys.stderr)
@@ -294,8 +304,11 @@ def run_suite(args, out, timeout_s, workers=1, on_progress=None, quick=False):
     `quick` runs only the first example of every test function: every clause, in a short budget."""
     # Absolute: the suite runs in the folder that holds the conformance package, not the caller's.
     path = os.path.abspath(os.path.join(out, "conformance.json"))
+    from rnnconf import targets
+    remote = targets.split_remote(args.impl)
+    impl = ["--impl", remote[0], "--impl-python", remote[1]] if remote else ["--impl", args.impl]
     cmd = [sys.executable, "-m", "pytest", "conformance", "-q", "-p", "no:cacheprovider",
-           "--impl", args.impl, "--oracle", args.oracle, "--clause-report", path]
+           *impl, "--oracle", args.oracle, "--clause-report", path]
     if args.xfail:
         cmd += ["--xfail", os.path.abspath(args.xfail)]
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -398,13 +411,32 @@ def _say(text):
     print(f"rnnconf: {text}", file=sys.stderr, flush=True)
 
 
+def _target_of(args):
+    """Sets up a target's environment (first use: with pip's progress) or checks --impl-python; from
+    then on args.impl names the implementation as every stage resolves it (`IMPL@PYTHON` for
+    --impl-python: conformance/namespaces.py), args.impl_name as the user typed it."""
+    from rnnconf import targets
+    args.impl_name = args.impl
+    python = getattr(args, "impl_python", None)
+    if python:
+        if targets.split_remote(args.impl) or args.impl in targets.TARGETS:
+            raise UsageError(f"--impl-python runs a module with your interpreter; --impl {args.impl} already "
+                             "names its environment")
+        args.impl = f"{args.impl}@{os.path.abspath(python)}"
+    try:
+        targets.remote_spec(args.impl)
+    except targets.TargetError as e:
+        raise UsageError(str(e)) from None
+
+
 def check(args):
     start = time.time()
     shard, xfail = _validate(args)
     baseline = read_baseline(args.baseline) if args.baseline else None
+    _target_of(args)
     budget = args.budget if args.budget is not None else (None if args.max_examples else DEFAULT_BUDGET_S)
     hard_end = start + budget if budget else float("inf")
-    out = args.out or os.path.join("reports", f"{args.impl.replace(':', '_').replace('/', '_')}-"
+    out = args.out or os.path.join("reports", f"{args.impl_name.replace(':', '_').replace('/', '_')}-"
                                    f"{datetime.now(timezone.utc).strftime('%Y%m%d-%H%M%S')}")
     try:
         os.makedirs(out, exist_ok=True)
