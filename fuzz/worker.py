@@ -185,10 +185,10 @@ class Worker:
         parent, child = self._ctx.Pipe()
         self._started = self._ctx.RawValue("q", 0)
         env = {**WORKER_ENV, **self.extra_env}
+        entry = serve
+        if self.python is not None:
+            from rnnconf.targets import serve_worker as entry  # the same, for an environment without Hypothesis
         with spawning_with(self._ctx, self.python, env):
-            entry = serve
-            if self.python is not None:
-                from rnnconf.targets import serve_worker as entry  # the same, for an environment without Hypothesis
             self._process = self._ctx.Process(target=entry, args=(child, self.impl, env, self.stderr_path,
                                                                   self._started, self.retry_eager_reuse),
                                               daemon=True, name=f"rnnconf-worker-{self.target_name}")
