@@ -99,6 +99,18 @@ def is_xfailed(item, xfail):
     return bool(xfail) and (item["kind"] in xfail or bool(set(item["clauses"]) & set(xfail)))
 
 
+def merge_versions(oracle, impl, impl_name):
+    """Both sides' package versions in one dict. Where the implementation runs another version of a
+    package (its own environment: rnnconf.targets), that one is keyed "package (impl_name)"."""
+    merged = dict(oracle)
+    for package, version in impl.items():
+        if package in merged and merged[package] != version:
+            merged[f"{package} ({impl_name})"] = version
+        else:
+            merged[package] = version
+    return merged
+
+
 class MarginTally:
     """Per clause and dtype, the ratios of passing differences to their bound (compare's margins):
     the largest, and a count per decade ("-3" holds [1e-3, 1e-2); "exact" equal values; the lowest

@@ -23,7 +23,7 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from conformance import judge as judgement
 from conformance.cases import is_stochastic, normalize
-from conformance.results import is_xfailed
+from conformance.results import is_xfailed, merge_versions
 
 from . import differential, machine, strategies
 from .logs import KnownDiscrepancies, example_record, read_log, ends_with_newline
@@ -143,7 +143,8 @@ class Driver:
         except WorkerSetupError as e:
             self.write({"type": "setup_error", "message": str(e)})
             return
-        self.write({"type": "ready", "versions": {**self.oracle.versions, **self.impl.versions}})
+        self.write({"type": "ready", "versions": merge_versions(self.oracle.versions, self.impl.versions,
+                                                                self.spec["impl"])})
         try:
             while not self._finished():
                 self.round += 1

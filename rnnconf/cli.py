@@ -454,8 +454,9 @@ def check(args):
 
         def probed():
             if not versions:
-                for probe in probes:
-                    versions.update(probe.result())  # a UsageError of the probe is raised here
+                from conformance.results import merge_versions
+                oracle, impl = (probe.result() for probe in probes)  # a UsageError of a probe is raised here
+                versions.update(merge_versions(oracle, impl, args.impl))
             return versions
         return _check_stages(args, start, budget, hard_end, out, meta, shard, xfail, probed, known, baseline)
 

@@ -690,3 +690,10 @@ def test_report_command_keeps_the_suite_failures_of_every_shard(tmp_path):
     assert section.count("test_stacked_cells[one]") == 1 and "test_mask[x]" in section
     _, cases = junit_cases(tmp_path / "out" / "junit.xml", "suite")
     assert len(cases) == len(FAILED_TESTS) + 1
+
+
+def test_versions_of_both_sides_are_kept_where_they_differ():
+    from conformance.results import merge_versions
+    merged = merge_versions({"numpy": "2.4.6", "tf_keras": "2.21.0"}, {"numpy": "1.26.4", "keras": "3.15.1"},
+                            "keras3-jax")
+    assert merged == {"numpy": "2.4.6", "tf_keras": "2.21.0", "numpy (keras3-jax)": "1.26.4", "keras": "3.15.1"}

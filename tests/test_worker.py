@@ -238,7 +238,8 @@ def test_run_answers_its_own_case_when_the_child_dies_on_it(worker):
 
 def test_a_request_of_dropout_samples_gets_a_timeout_per_call_it_makes():
     """A stochastic case is sent as `samples` [n, per call, seed]: its deadline is timeout_s per call
-    (n / per call of them), capped at SAMPLED_TIMEOUTS; any other case keeps timeout_s."""
+    (n / per call batches, each running every step of the case), capped at SAMPLED_TIMEOUTS; any other
+    case keeps timeout_s."""
     import multiprocessing
 
     from fuzz.worker import SAMPLED_TIMEOUTS
@@ -251,5 +252,8 @@ def test_a_request_of_dropout_samples_gets_a_timeout_per_call_it_makes():
     assert worker._timeout_of_running() == 8.0
     worker._in_flight[0] = ({"samples": [400, 8, 1]}, False)
     assert worker._timeout_of_running() == 2.0 * SAMPLED_TIMEOUTS
+    steps = [{"op": "call"}, {"op": "reset_states"}, {"op": "call"}]
+    worker._in_flight[0] = ({"samples": [400, 400, 1], "steps": steps}, False)
+    assert worker._timeout_of_running() == 6.0, "each batch of samples runs every step of the case"
     worker._in_flight[0] = ({"cells": [{"kind": "simple", "units": 2}]}, False)
     assert worker._timeout_of_running() == 2.0
