@@ -17,10 +17,12 @@ from conformance.clauses import CLAUSES, GROUPS
 
 from . import diff as diffs
 from . import model, plots
+from . import scoreboard as scoreboards
 from .junit import write_junit
 from conformance.results import merge_shards
 
-__all__ = ["render_report", "render_comparison", "write_junit", "report_command", "diff_command"]
+__all__ = ["render_report", "render_comparison", "render_scoreboard", "write_junit", "report_command", "diff_command",
+           "load_grouped", "scoreboard_from_results"]
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -85,21 +87,47 @@ def render_comparison(results_list, out_dir, links=None):
     results_list = [r or {} for r in results_list]
     if len(results_list) == 1:
         return render_report(results_list[0], out_dir)
-    columns = []
-    for i, r in enumerate(results_list):
-        statuses = {row["id"]: row for _, _, rows in model.clause_rows(r) for row in rows}
-        columns.append({"name": r.get("implementation") or f"implementation {i + 1}",
-                        "oracle": r.get("oracle") or "?", "examples": r.get("examples") or 0,
-                        "verdict": model.verdict(r), "rows": statuses,
-                        "link": (links or {}).get(i)})
-    ids = {cid for c in columns for cid in c["rows"]}
+    columns = [scoreboards.column(r, name=r.get("implementation") or f"implementation {i + 1}",
+                                  link=(links or {}).get(i))
+               for i, r in enumerate(results_list)]
+    return _render_matrix(columns, out_dir, "report.html")
+
+
+def render_scoreboard(results_list, out_dir, names, links=None, errors=None, previous=None):
+    """Write out_dir/index.html and out_dir/scoreboard.json: the comparison matrix, one column per
+    target (`names`, in order), even a single one. `errors` maps column index -> why that target did
+    not run (its column says so; its results dict is ignored); `previous`, an earlier
+    scoreboard.json dict, adds what changed per target (reports.diff). Returns the page's path."""
+    errors = errors or {}
+    columns = [scoreboards.column(None if i in errors else r, name=name, link=(links or {}).get(i),
+                                  error=errors.get(i))
+               for i, (r, name) in enumerate(zip(results_list, names))]
+    changes = scoreboards.changes(previous, columns) if previous is not None else None
+    board = {"generated": _generated(), "columns": columns}
+    if changes is not None:
+        board["changes"] = changes
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "scoreboard.json").write_text(json.dumps(board, indent=2, default=str), encoding="utf-8")
+    return _render_matrix(columns, out, "index.html", changes=changes, title="rnnconf scoreboard")
+
+
+def _render_matrix(columns, out_dir, filename, changes=None, title=None):
+    """The one matrix renderer (comparison.html) for `rnnconf report A B` and the scoreboard."""
+    ids = {cid for c in columns for cid in c["clauses"]}
     groups = [(key, g["title"], g["ids"]) for key, g in GROUPS.items()]
     unknown = sorted(ids - set(CLAUSES))
     if unknown:
         groups.append(("OTHER", "IDs not in this catalogue", unknown))
+    packages = sorted({p for c in columns for p in c["versions"]})
     page = _env.get_template("comparison.html").render(
-        columns=columns, groups=groups, clauses=CLAUSES, statuses=model.STATUSES, generated=_generated())
-    return _write(out_dir, page)
+        columns=columns, groups=groups, clauses=CLAUSES, statuses=model.STATUSES, generated=_generated(),
+        packages=packages, changes=changes, title=title, did_not_run=scoreboards.DID_NOT_RUN)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / filename
+    path.write_text(page, encoding="utf-8")
+    return path
 
 
 def _load(path):
@@ -135,6 +163,28 @@ def _write_outputs(results, out_dir):
     return render_report(results, out_dir)
 
 
+def load_grouped(paths):
+    """{implementation: results} in the order first seen, the shards of one implementation merged
+    (merge_shards); a ValueError names an input that cannot be read."""
+    by_impl = {}
+    for p in paths:
+        try:
+            data = _load(p)
+        except (OSError, ValueError) as e:  # json.JSONDecodeError is a ValueError
+            raise ValueError(f"cannot read {p}: {e}") from None
+        by_impl.setdefault(data.get("implementation") or "unknown", []).append(data)
+    return {name: merge_shards(shards) if len(shards) > 1 else shards[0] for name, shards in by_impl.items()}
+
+
+def _write_each(by_impl, out_dir):
+    """Each implementation's outputs in out_dir/<name>/; the links to their reports, by column."""
+    links = {}
+    for i, (name, results) in enumerate(by_impl.items()):
+        _write_outputs(results, Path(out_dir) / _slug(name))
+        links[i] = f"{_slug(name)}/report.html"
+    return links
+
+
 def report_command(paths, out_dir):
     """`rnnconf report`: load, merge shards per implementation, render; returns the exit status.
 
@@ -144,27 +194,29 @@ def report_command(paths, out_dir):
     if not paths:
         print("rnnconf report: no results.json given", file=sys.stderr)
         return 2
-    by_impl = {}
-    for p in paths:
-        try:
-            data = _load(p)
-        except (OSError, ValueError) as e:  # json.JSONDecodeError is a ValueError
-            print(f"rnnconf report: cannot read {p}: {e}", file=sys.stderr)
-            return 2
-        by_impl.setdefault(data.get("implementation") or "unknown", []).append(data)
-    merged = [merge_shards(shards) if len(shards) > 1 else shards[0] for shards in by_impl.values()]
+    try:
+        by_impl = load_grouped(paths)
+    except ValueError as e:
+        print(f"rnnconf report: {e}", file=sys.stderr)
+        return 2
+    merged = list(by_impl.values())
     out_dir = Path(out_dir)
     if len(merged) == 1:
         path = _write_outputs(merged[0], out_dir)
     else:
-        links = {}
-        for i, (name, results) in enumerate(zip(by_impl, merged)):
-            _write_outputs(results, out_dir / _slug(name))
-            links[i] = f"{_slug(name)}/report.html"
-        path = render_comparison(merged, out_dir, links)
+        path = render_comparison(merged, out_dir, _write_each(by_impl, out_dir))
     print(f"rnnconf report: {path}", file=sys.stderr)
     found = any(not d.get("xfail") for r in merged for d in r.get("discrepancies") or [])
     return 1 if found else 0
+
+
+def scoreboard_from_results(paths, out_dir, previous=None):
+    """`rnnconf scoreboard --from-results`: results.json files (CI shards of one implementation are
+    merged) -> each one's report in out_dir/<name>/, then out_dir/index.html and scoreboard.json.
+    Returns the page's path; a ValueError names an input that cannot be read."""
+    by_impl = load_grouped(paths)
+    links = _write_each(by_impl, out_dir)
+    return render_scoreboard(list(by_impl.values()), out_dir, list(by_impl), links, previous=previous)
 
 
 def diff_command(old_path, new_path, out_dir):
