@@ -35,6 +35,12 @@ report: $(STAMP)
 	$(VENV)/bin/rnnconf check --impl reference --budget $(BUDGET) --out reports/reference-vs-tf_keras; \
 	  status=$$?; echo "report: reports/reference-vs-tf_keras/report.html (exit $$status)"; exit $$status
 
+# One column per implementation or target (each its own `rnnconf check`, in turn): reports/scoreboard/index.html.
+.PHONY: scoreboard
+scoreboard: $(STAMP)
+	$(VENV)/bin/rnnconf scoreboard --impl reference --impl keras3 --impl keras3-numpy --impl keras3-jax \
+	  --budget $(BUDGET) --out reports/scoreboard
+
 clean:
 	rm -rf $(VENV) .hypothesis
 

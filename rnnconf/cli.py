@@ -6,6 +6,8 @@
   rnnconf targets
   rnnconf report RESULTS.json [RESULTS.json ...] --out DIR
   rnnconf report --diff OLD/results.json NEW/results.json --out DIR
+  rnnconf scoreboard --impl A --impl B ... [--budget S] [--seed N] --out DIR [--previous OLD/scoreboard.json]
+  rnnconf scoreboard --from-results R1.json R2.json ... --out DIR [--previous OLD/scoreboard.json]
 
 check: (a) the conformance suite (pytest, in a subprocess, its per-clause counts merged in),
 (b) the fuzzing campaign (fuzz/campaign.py), (c) results.json, repro/, junit.xml, report.html.
@@ -81,6 +83,18 @@ def _parser():
     report.add_argument("--diff", nargs=2, metavar=("OLD", "NEW"), help="what changed from OLD to NEW: "
                         "NEW's report with a diff section, DIR/diff.json; exit 1 only on new failures")
     report.add_argument("--out", required=True, metavar="DIR")
+    board = sub.add_parser("scoreboard", help="check several implementations or targets in turn (or take "
+                           "their results.json) and write DIR/index.html, a clause-by-implementation scoreboard")
+    board.add_argument("--impl", action="append", default=[], metavar="NAME",
+                       help="an implementation or target to check (repeat it); each runs as its own "
+                            "`rnnconf check --out DIR/NAME`")
+    board.add_argument("--budget", type=float, default=None, metavar="SECONDS", help="each check's --budget")
+    board.add_argument("--seed", type=int, default=None, help="each check's --seed")
+    board.add_argument("--out", required=True, metavar="DIR")
+    board.add_argument("--previous", metavar="OLD/scoreboard.json", help="an earlier scoreboard: show what "
+                       "changed per implementation since then")
+    board.add_argument("--from-results", nargs="+", metavar="RESULTS.json", help="take finished runs instead "
+                       "of checking (CI shards of one implementation are merged)")
     return parser
 
 
@@ -101,6 +115,8 @@ def _main(args):
     try:
         if args.command == "report":
             return _report_command(args)
+        if args.command == "scoreboard":
+            return scoreboard(args)
         if args.command == "targets":
             from rnnconf import targets
             print("\n".join(targets.listing()))
@@ -138,6 +154,100 @@ def _report_command(args):
     if not args.results:
         raise UsageError("report needs RESULTS.json files, or --diff OLD NEW")
     return render.report_command(args.results, args.out)
+
+
+# ---- the scoreboard ----------------------------------------------------------------------------------------
+def scoreboard(args):
+    """`rnnconf scoreboard`: each --impl checked in turn by its own `rnnconf check` process (its
+    environment, exit status and crash stay its own), or --from-results; then DIR/index.html and
+    DIR/scoreboard.json (reports.render.render_scoreboard). The scoreboard reports, it does not gate:
+    0 when every check ran to completion, whatever it found; 2 when one could not run (its column
+    says "did not run" and why; one line each on stderr)."""
+    render = _render()
+    if render is None:
+        raise UsageError("the report renderer (reports.render) is not available")
+    if bool(args.impl) == bool(args.from_results):
+        raise UsageError("scoreboard needs --impl NAME (repeated) or --from-results RESULTS.json ..., not both")
+    previous = None
+    if args.previous:  # read before anything is written: it may be DIR/scoreboard.json itself
+        try:
+            with open(args.previous) as f:
+                previous = json.load(f)
+        except (OSError, UnicodeDecodeError, ValueError) as e:
+            raise UsageError(f"cannot read --previous {args.previous}: {e}") from None
+        if not isinstance(previous, dict) or not isinstance(previous.get("columns"), list):
+            raise UsageError(f"cannot read --previous {args.previous}: not a scoreboard.json (no columns)")
+    if args.budget is not None and args.budget <= 0:
+        raise UsageError(f"--budget must be positive; got {args.budget}")
+    if args.from_results:
+        try:
+            path = render.scoreboard_from_results(args.from_results, args.out, previous)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+        _say(f"scoreboard: {path}")
+        return OK
+    if len(set(args.impl)) != len(args.impl):
+        raise UsageError("scoreboard: an --impl is given twice")
+    results, links, errors = [], {}, {}
+    for i, impl in enumerate(args.impl):
+        data, error, link = _scoreboard_check(args, impl, i + 1)
+        results.append(data)
+        links[i] = link
+        if error is not None:
+            errors[i] = error
+    path = render.render_scoreboard(results, args.out, list(args.impl), links, errors, previous)
+    _say(f"scoreboard: {path}")
+    for i, error in errors.items():
+        _say(f"scoreboard: {args.impl[i]} did not run: {error}")
+    return USAGE if errors else OK
+
+
+def _scoreboard_check(args, impl, number):
+    """Run `rnnconf check` of one implementation into DIR/<name>/, its output echoed with the name in
+    front (and kept in DIR/<name>/check.log); (results dict or None, why it did not run or None, link)."""
+    import shutil
+    from reports.render import _slug
+    name = _slug(impl)
+    out = os.path.join(args.out, name)
+    # A scoreboard measures afresh: an earlier check's folder would otherwise be resumed.
+    if os.path.isfile(os.path.join(out, "campaign.json")):
+        shutil.rmtree(out)
+    os.makedirs(out, exist_ok=True)
+    cmd = [sys.executable, "-m", "rnnconf.cli", "check", "--impl", impl, "--out", out, "--no-progress"]
+    if args.budget is not None:
+        cmd += ["--budget", f"{args.budget:g}"]
+    if args.seed is not None:
+        cmd += ["--seed", str(args.seed)]
+    _say(f"scoreboard: [{number}/{len(args.impl)}] {impl}: {' '.join(cmd[3:])}")
+    start, last = time.time(), None
+    with open(os.path.join(out, "check.log"), "w") as log:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+        try:
+            for line in proc.stdout:
+                log.write(line)
+                print(f"  {impl} | {line.rstrip()}", file=sys.stderr, flush=True)
+                if line.startswith("rnnconf: ") and line.strip():
+                    last = line.strip()[len("rnnconf: "):]
+            proc.wait()
+        finally:
+            if proc.poll() is None:  # interrupted: the check stops too (its logs stay resumable)
+                proc.terminate()
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+    seconds = time.time() - start
+    link = f"{name}/report.html"
+    words = {OK: "nothing beyond --xfail differs", FOUND: "discrepancies found"}.get(proc.returncode, "did not run")
+    _say(f"scoreboard: [{number}/{len(args.impl)}] {impl}: exit {proc.returncode} ({words}) in {seconds:.1f}s")
+    if proc.returncode not in (OK, FOUND):
+        return None, last or f"rnnconf check exited with status {proc.returncode}", None
+    try:
+        with open(os.path.join(out, "results.json")) as f:
+            return json.load(f), None, link
+    except (OSError, ValueError) as e:
+        return None, f"no readable results.json: {e}", None
 
 
 # ---- option checking -------------------------------------------------------------------------------------
