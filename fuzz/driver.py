@@ -17,7 +17,7 @@ import signal
 import time
 
 from hypothesis import given, seed as hypothesis_seed, settings
-from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
+from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase, MultiplexedDatabase
 from hypothesis.errors import Flaky
 from hypothesis.stateful import run_state_machine_as_test
 
@@ -70,18 +70,64 @@ def make_case_test(examine):
     return fuzz_cases
 
 
+SHARED_DB_ENV = "RNNCONF_SHARED_DB"
+
+
+class SharedDatabaseError(Exception):
+    """RNNCONF_SHARED_DB names a database that cannot be set up: one line for the user."""
+
+
+def shared_database(spec, implementation):
+    """The example database RNNCONF_SHARED_DB names, shared between machines, or None where unset:
+
+    github:OWNER/REPO[/ARTIFACT]  the artifact a CI workflow uploads (Hypothesis's
+                                  GitHubArtifactDatabase, default artifact hypothesis-example-db),
+                                  read-only: downloaded on first use, GITHUB_TOKEN for private repos
+    redis://HOST:PORT[/DB]        a Redis server (hypothesis.extra.redis, needs the `redis` package),
+                                  read and written; keys are per implementation, so a failure of one
+                                  implementation that passes on another is not deleted by that one
+
+    Nothing is fetched here: both connect on first use."""
+    if not spec:
+        return None
+    from hypothesis.database import GitHubArtifactDatabase, ReadOnlyDatabase
+    scheme, _, rest = spec.partition(":")
+    if scheme == "github":
+        parts = rest.split("/")
+        if len(parts) not in (2, 3) or not all(parts):
+            raise SharedDatabaseError(f"{SHARED_DB_ENV}={spec}: expected github:OWNER/REPO[/ARTIFACT]")
+        return ReadOnlyDatabase(GitHubArtifactDatabase(parts[0], parts[1], *parts[2:]))
+    if scheme in ("redis", "rediss"):
+        try:
+            import redis
+            from hypothesis.extra.redis import RedisExampleDatabase
+        except ImportError:
+            raise SharedDatabaseError(f"{SHARED_DB_ENV}={spec}: the `redis` package is not installed "
+                                      "(pip install redis)") from None
+        try:
+            client = redis.Redis.from_url(spec)
+        except ValueError as e:
+            raise SharedDatabaseError(f"{SHARED_DB_ENV}={spec}: {e}") from None
+        return RedisExampleDatabase(client, key_prefix=f"rnnconf:{implementation}:".encode())
+    raise SharedDatabaseError(f"{SHARED_DB_ENV}={spec}: unknown database; expected github:OWNER/REPO or "
+                              "redis://HOST:PORT")
+
+
 class RoundDatabase(ExampleDatabase):
     """The campaign's example database (DirectoryBasedExampleDatabase in DIR/hypothesis/<driver>),
-    remembering what the current round saved so that `forget_round()` can take it back.
+    remembering what the current round saved so that `forget_round()` can take it back; with a
+    `shared` database (shared_database), read from both and written to both (a read-only one
+    ignores writes), so a failure found elsewhere is replayed first here.
 
     Hypothesis trusts an exact failing replay from the database as already shrunk. So only a
     round whose shrink completed may leave its examples there; a round that stopped mid-shrink
     (budget, or merged into a known discrepancy) must not leave a half-shrunk case to be replayed
-    as a finished one."""
+    as a finished one, here or on another machine."""
 
-    def __init__(self, path):
+    def __init__(self, path, shared=None):
         super().__init__()
-        self.inner = DirectoryBasedExampleDatabase(path)
+        self.local = DirectoryBasedExampleDatabase(path)
+        self.inner = self.local if shared is None else MultiplexedDatabase(self.local, shared)
         self.saved = []
 
     def save(self, key, value):
@@ -122,7 +168,12 @@ class Driver:
         self.target = self.best = None  # the fingerprint being shrunk, and its smallest case so far
         # One database per driver: another driver's half-shrunk case must not be replayed here.
         k, n = spec["shard"]
-        self.db = RoundDatabase(os.path.join(spec["out"], "hypothesis", f"{k}-{n}-w{spec['driver'][0]}"))
+        path = os.path.join(spec["out"], "hypothesis", f"{k}-{n}-w{spec['driver'][0]}")
+        try:
+            self.db_error = None
+            self.db = RoundDatabase(path, shared_database(os.environ.get(SHARED_DB_ENV), spec["impl"]))
+        except SharedDatabaseError as e:  # said as a set-up error once the log is open (run)
+            self.db_error, self.db = str(e), RoundDatabase(path)
         self.known_reader = KnownDiscrepancies(spec["out"])
         self._log = open(self.log_path, "a", buffering=1)
         if self._log.tell() and not ends_with_newline(self.log_path):
@@ -137,6 +188,10 @@ class Driver:
 
     # ---- the loop ---------------------------------------------------------------------------------
     def run(self):
+        if self.db_error:
+            self.write({"type": "setup_error", "message": self.db_error})
+            self._log.close()
+            return
         try:
             for worker in (self.oracle, self.impl):
                 worker.start()
