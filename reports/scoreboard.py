@@ -58,14 +58,14 @@ def column(results, name=None, link=None, error=None):
     rows = [r for _, _, rs in groups for r in rs]
     tests = [t for t in (results.get("suite") or {}).get("failed_tests") or [] if isinstance(t, dict)]
     discrepancies = results.get("discrepancies") or []
+    entries = results.get("clauses") or {}
     return {
         "name": name, "package": package, "version": version,
         "label": f"{name}@{version}" if version else name,
         "versions": dict(results.get("versions") or {}), "oracle": results.get("oracle"),
         "seed": results.get("seed"), "shards": results.get("shards"), "link": link, "error": error,
         "verdict": list(model.verdict(results)) if error is None else ["untested", DID_NOT_RUN],
-        "clauses": {r["id"]: {"status": r["status"], **{k: (results["clauses"].get(r["id"]) or {}).get(k, 0)
-                                                        for k in _COUNTS}}
+        "clauses": {r["id"]: {"status": r["status"], **{k: (entries.get(r["id"]) or {}).get(k, 0) for k in _COUNTS}}
                     for r in rows} if error is None else {},
         "discrepancies": [{"id": str(d.get("id") or f"d-{i:04d}"), "kind": d.get("kind"),
                            "clauses": list(d.get("clauses") or []), "signature": d.get("signature"),
