@@ -152,14 +152,15 @@ class LogTail:
                     self.passed[clause, unsupported] += 1
                 if not unsupported:
                     self.margins.add(record["clauses"], record.get("margin"))
+            elif record.get("inconclusive") and record.get("side") == "oracle":
+                # The oracle crashed or hung: nothing was checked, so no clause counts it.
+                self.oracle_failures += 1
+                if len(self.oracle_failure_examples) < ORACLE_FAILURES_KEPT:
+                    self.oracle_failure_examples.append({"detail": record.get("detail", ""),
+                                                         "case": record.get("case")})
             elif record.get("inconclusive"):
                 for clause in record["clauses"]:
                     self.inconclusive[clause] += 1
-                if record.get("side") == "oracle":
-                    self.oracle_failures += 1
-                    if len(self.oracle_failure_examples) < ORACLE_FAILURES_KEPT:
-                        self.oracle_failure_examples.append({"detail": record.get("detail", ""),
-                                                             "case": record.get("case")})
             elif record.get("side") != "oracle":  # an oracle crash or hang checked nothing
                 fp = json.dumps(record.get("fingerprint"), sort_keys=True)
                 self.failed[tuple(record["clauses"]), fp, case_key(record["case"])] += 1
