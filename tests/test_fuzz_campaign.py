@@ -165,8 +165,8 @@ def test_an_oracle_that_crashes_makes_examples_inconclusive_never_a_discrepancy(
     failures = data["oracle_failures"]
     assert failures["count"] > 0 and "SIGABRT" in failures["examples"][0]["detail"]
     assert failures["examples"][0]["case"]["flags"].get("go_backwards")
-    flag = data["clauses"]["FLAG-03"]  # checked only where the oracle answered: on no example at all
-    assert flag["inconclusive"] == flag["failures"] == flag["checks"] == 0 and flag["status"] == "untested"
+    flag = data["clauses"]["FLAG-03"]  # checked only where the oracle answered (its error paths)
+    assert flag["inconclusive"] == flag["failures"] == 0 and flag["status"] != "fail"
     assert "oracle-failures" in (tmp_path / "report.html").read_text()
 
 
