@@ -173,3 +173,18 @@ def test_a_known_value_failure_explains_the_same_results_distribution_failure():
                   "features": ["cell:gru", "gru.dropout=0.5", "training=True"]}
     assert judge.explains(known, stochastic)
     assert not judge.explains(stochastic, dict(known, features=["cell:gru", "gru.dropout=0.5"]))
+
+
+def test_an_implementation_refusing_a_feature_is_unsupported_even_where_the_oracle_also_raises():
+    """The oracle refuses the case for one reason (an uncatalogued error), the implementation refuses
+    `constants` by name: the classes agree, but nothing about constants was checked."""
+    case = {"cells": [{"kind": "custom", "variant": "constants", "units": 2}], "constants": [[3]]}
+    expected = {"steps": [{"op": "call", "error": {"type": "TypeError", "mro": ["TypeError", "Exception"],
+                                                   "message": "The two structures don't have the same nested structure.",
+                                                   "stage": "step 0"}}], "error": None}
+    refused = {"steps": [{"op": "call", "error": {"type": "TypeError", "mro": ["TypeError", "Exception"],
+                                                  "message": "call() got an unexpected keyword argument 'constants'",
+                                                  "stage": "step 0"}}], "error": None}
+    same = {"steps": [{"op": "call", "error": dict(expected["steps"][0]["error"])}], "error": None}
+    assert judge.judge(case, expected, refused, impl_has=lambda name: True)["status"] == "unsupported"
+    assert judge.judge(case, expected, same, impl_has=lambda name: True)["status"] == "pass"
