@@ -66,6 +66,10 @@ class Target:
     clear_session: object = None
     adapter: object = None    # the framework's hooks behind the namespace's own (None: none known)
 
+    def __repr__(self):
+        # Short: a failing test shows its fixtures, and reports must not carry this machine's paths.
+        return f"Target({self.name!r}, module={self.module!r})"
+
     def get(self, name):
         """The namespace's `name`, else its adapter's (a `Model` for tf_keras), else None."""
         value = getattr(self.ns, name, None)

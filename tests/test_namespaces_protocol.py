@@ -256,3 +256,10 @@ def test_wrappers_report_what_their_frameworks_report(tmp_path):
     k3, keras3 = _campaign_report(tmp_path / "k3"), _campaign_report(tmp_path / "keras3")
     assert k3 == keras3
     assert keras3["examples"] == 100 and keras3["discrepancies"]
+
+
+def test_a_target_shows_its_name_not_its_module_objects():
+    """A failing suite test prints its fixtures into the report: no machine paths, no object ids."""
+    from conformance import namespaces
+    text = repr(namespaces.resolve("reference"))
+    assert text == "Target('reference', module='impl')"
