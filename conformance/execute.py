@@ -341,6 +341,21 @@ class Session:
 
 
 # ---- samples of a stochastic case ---------------------------------------------------------------
+def samples_per_call(case, n, per_call):
+    """The copies of the batch run_samples puts in one call: `per_call`, but 1 where a step resets to
+    given states or passes a list input (those run untiled)."""
+    steps = normalize(case)["steps"] or [{"op": "call"}]
+    if any(s.get("list_input") or (s.get("op") == "reset" and s.get("states")) for s in steps):
+        return 1
+    return max(1, min(int(per_call), int(n)))
+
+
+def sample_calls(case, n, per_call):
+    """How many times run_samples runs the case's steps for `n` samples (its cost, in runs of a case)."""
+    per_call = samples_per_call(case, n, per_call)
+    return -(-int(n) // per_call) * max(1, len(normalize(case)["steps"] or [{"op": "call"}]))
+
+
 def run_samples(target, case, n, per_call=1):
     """`n` outcomes of one case on one built layer, for cases whose results are random (dropout while
     training): {"steps": [{"op", "result"}...], "error": None, "samples": n}, each result leaf stacked
@@ -357,9 +372,7 @@ def run_samples(target, case, n, per_call=1):
     run that fails is run again untiled, so that the error speaks of the case's own shapes."""
     case = normalize(case)
     steps = case["steps"] or [{"op": "call"}]
-    if any(s.get("list_input") or (s.get("op") == "reset" and s.get("states")) for s in steps):
-        per_call = 1
-    per_call = max(1, min(int(per_call), int(n)))
+    per_call = samples_per_call(case, n, per_call)
     outcome = {"steps": [], "error": None, "samples": 0}
     try:
         runner = Runner(target, dict(case, batch=case["batch"] * per_call))

@@ -375,13 +375,12 @@ class Worker:
 
     def _timeout_of_running(self):
         """The time the case the child is on may take: timeout_s, or for a request of dropout samples
-        (execute: `samples` [n, per call, seed]) timeout_s per layer call it makes (each batch of
-        samples runs every step of the case), up to SAMPLED_TIMEOUTS."""
+        (execute: `samples` [n, per call, seed]) timeout_s per layer call it makes
+        (execute.sample_calls), up to SAMPLED_TIMEOUTS."""
         index = self._finished_unanswered()
         case = self._in_flight[index][0] if index < len(self._in_flight) else {}
         samples = case.get("samples") if isinstance(case, dict) else None
-        steps = max(1, len(case.get("steps") or ())) if samples else 1
-        calls = -(-samples[0] // max(1, samples[1])) * steps if samples else 1
+        calls = execute.sample_calls(case, samples[0], samples[1]) if samples else 1
         return self.timeout_s * min(calls, SAMPLED_TIMEOUTS)
 
     def _finished_unanswered(self):

@@ -255,5 +255,8 @@ def test_a_request_of_dropout_samples_gets_a_timeout_per_call_it_makes():
     steps = [{"op": "call"}, {"op": "reset_states"}, {"op": "call"}]
     worker._in_flight[0] = ({"samples": [400, 400, 1], "steps": steps}, False)
     assert worker._timeout_of_running() == 6.0, "each batch of samples runs every step of the case"
+    steps = [{"op": "call"}, {"op": "reset", "states": "random"}, {"op": "call"}]
+    worker._in_flight[0] = ({"samples": [400, 400, 1], "steps": steps}, False)
+    assert worker._timeout_of_running() == 2.0 * SAMPLED_TIMEOUTS, "a reset to given states samples one at a time"
     worker._in_flight[0] = ({"cells": [{"kind": "simple", "units": 2}]}, False)
     assert worker._timeout_of_running() == 2.0
