@@ -230,13 +230,7 @@ def _scoreboard_check(args, impl, number):
                     last = line.strip()[len("rnnconf: "):]
             proc.wait()
         finally:
-            if proc.poll() is None:  # interrupted: the check stops too (its logs stay resumable)
-                proc.terminate()
-                try:
-                    proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            _stop(proc, grace_s=30)  # interrupted: the check stops too (its logs stay resumable)
     seconds = time.time() - start
     link = f"{name}/report.html"
     words = {OK: "nothing beyond --xfail differs", FOUND: "discrepancies found"}.get(proc.returncode, "did not run")
@@ -452,13 +446,7 @@ def run_suite(args, out, timeout_s, workers=1, on_progress=None, quick=False):
                     raise Incomplete(f"the conformance suite did not finish within {timeout_s:.0f}s ({len(done)} "
                                      "tests done): give --budget more time, or fuzz only with --skip-suite")
         finally:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            _stop(proc, grace_s=10)
     seconds = time.time() - start
     last = _last_line(log_path)
     failures = [r for r in read_stream(stream) if r["outcome"] == "failed"]
@@ -477,6 +465,17 @@ def run_suite(args, out, timeout_s, workers=1, on_progress=None, quick=False):
                    "tests": len(read_stream(stream)),
                    "first_failure_t": min((r["t"] for r in failures), default=None)})
     return report
+
+
+def _stop(proc, grace_s):
+    """End a child process still running: terminate, and kill it after `grace_s` seconds."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def read_stream(path):
