@@ -37,6 +37,7 @@ DEFAULTS = {
     "steps": [{"op": "call"}],
     "reverse_inputs": False, # feed the seed's inputs reversed in time (metamorphic go_backwards checks)
     "seed": 0,
+    "weights_seed": None,    # weights from this seed instead of `seed` (data variants on fixed weights)
     "weight_scale": 1.0,
     "perturbation": None,    # [relative size, draw]: noise on every generated value (see perturbed)
     "warmup": None,          # data-only keys of a case run first on the same layer (execute.run)
@@ -282,6 +283,13 @@ def weights_for(shapes_dtypes, case):
             w = rng.normal(0.0, 0.5, shape)
         out.append(w.astype(dtype))
     return perturbed(case, out, 99)
+
+
+def part_weights(specs_by_part, case):
+    """The weights of each part of a case's model (its layer, then its Embedding), from their shapes
+    and dtypes: part i's from seed + i, where the seed is `weights_seed` if set, else `seed`."""
+    base = case["weights_seed"] if case.get("weights_seed") is not None else case["seed"]
+    return [weights_for(specs, dict(case, seed=base + i)) for i, specs in enumerate(specs_by_part)]
 
 
 # ---- building layers ------------------------------------------------------------------------------

@@ -22,8 +22,8 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .cases import (build_embedding, build_layer, flag, inputs_for, mask_for, normalize, perturbed, reset_states_for,
-                    step_rng, weights_for)
+from .cases import (build_embedding, build_layer, flag, inputs_for, mask_for, normalize, part_weights, perturbed,
+                    reset_states_for, step_rng)
 
 _WRAPPED = "Exception encountered when calling"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -138,8 +138,7 @@ class Runner:
         if self._weight_specs is None:  # shapes and dtypes do not change once built: read them once
             self._weight_specs = [[(np.shape(w), np.asarray(w).dtype) for w in part.get_weights()]
                                   for part in self._parts()]
-        self._weights = [w for i, specs in enumerate(self._weight_specs)
-                         for w in weights_for(specs, dict(case, seed=case["seed"] + i))]
+        self._weights = [w for part in part_weights(self._weight_specs, case) for w in part]
         self._weights_installed = False
         if not self.compiled:  # a traced call assigns them itself
             self._install_weights()
@@ -214,7 +213,7 @@ def has_error(outcome):
     return bool(outcome["error"]) or any("error" in s for s in outcome["steps"])
 
 
-DATA_ONLY_KEYS = ("seed", "weight_scale", "perturbation", "mask")
+DATA_ONLY_KEYS = ("seed", "weights_seed", "weight_scale", "perturbation", "mask")
 
 
 def data_of(case):
@@ -223,7 +222,7 @@ def data_of(case):
 
 
 def structure_key(case):
-    """What must match for a built layer to serve another case: all but the data-only keys (seed,
+    """What must match for a built layer to serve another case: all but the data-only keys (seeds,
     weight scale, perturbation, the mask's values but not its shape). The steps are part of it: a
     traced layer can accept what an eager one rejects (tf_keras: a stateful layer called with another
     batch size, a mask of the wrong length), so a case is only ever run on a layer whose fresh run of

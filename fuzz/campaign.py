@@ -27,8 +27,9 @@ def share(total, index, parts):
 
 def driver_specs(*, impl, oracle, out, seed, shard, workers, max_examples, deadline, fail_fast, xfail,
                  timeout_s, shrink_budget_s=SHRINK_BUDGET_S, memory_mb=4096,
-                 variants=VARIANTS):
-    """One spec per driver: shard K of N is split again between the `workers` drivers."""
+                 variants=VARIANTS, fixed_weights=False):
+    """One spec per driver: shard K of N is split again between the `workers` drivers. With
+    `fixed_weights` a drawn case's data variants keep its weights (differential.variant)."""
     k, n = shard
     specs = []
     for w in range(1, workers + 1):
@@ -37,7 +38,7 @@ def driver_specs(*, impl, oracle, out, seed, shard, workers, max_examples, deadl
                           max_examples=share(max_examples, (k - 1) * workers + (w - 1), n * workers),
                           deadline=deadline, fail_fast=fail_fast, xfail=list(xfail), timeout_s=timeout_s,
                           shrink_budget_s=shrink_budget_s, memory_mb=memory_mb,
-                          variants=variants))
+                          variants=variants, fixed_weights=fixed_weights))
     return specs
 
 

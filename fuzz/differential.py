@@ -81,6 +81,7 @@ def _judge_answers(case, oracle, impl):
     oracle_result, impl_result = oracle.collect(), impl.collect()
     v = judge(case, oracle_result, impl_result, oracle, impl)
     v["paths"] = {"oracle": _path(oracle_result), "impl": _path(impl_result)}
+    v["converted"] = impl_result[4] if impl_result[0] == "ok" and len(impl_result) > 4 else 0
     return v
 
 
@@ -156,11 +157,14 @@ def variant(case, i):
     """Data variant i >= 1 of `case`, computed from `case` and i alone (the campaign's log rebuilds
     it from them): the seed (weights, inputs, initial states), the weight scale, and the mask's values
     where the case has a mask of the usual shape (rows full, empty, padded on either side or holed,
-    as strategies.masks draws them)."""
+    as strategies.masks draws them). Where `case` fixes its weights (`weights_seed`: converters, which
+    convert once per weights), its variants keep them and the weight scale."""
     seed = (case.get("seed", 0) * 7919 + i * 104729) % 2 ** 31
     out = dict(case, seed=seed)
     rng = np.random.default_rng([seed, 7])
-    out["weight_scale"] = float(rng.choice(WEIGHT_SCALES))
+    scale = float(rng.choice(WEIGHT_SCALES))
+    if case.get("weights_seed") is None:
+        out["weight_scale"] = scale
     if _is_grid(case.get("mask"), case.get("batch"), case.get("timesteps")):
         out["mask"] = [_mask_row(rng, case["timesteps"]) for _ in range(case["batch"])]
     return out

@@ -274,6 +274,8 @@ class Driver:
             raise StopRound()
         if not shrinking and self._finished():
             raise StopRound()
+        if self.spec.get("fixed_weights") and case.get("weights_seed") is None:
+            case = dict(case, weights_seed=case.get("seed", 0))  # its variants vary the data only
         variants = differential.variants(case, self.spec.get("variants", VARIANTS))
         if is_stochastic(normalize(case)):
             variants = variants[:STOCHASTIC_VARIANTS]  # each is hundreds of samples a side

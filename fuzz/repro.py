@@ -13,7 +13,7 @@ its custom cells (_custom_cell_source), one call's arguments (_call_line), one s
 phase of steps on one layer (_phase_lines), the data (_Data), the comparison (the fixed _HARNESS_*
 texts).
 The data is computed here with conformance.cases' own functions (inputs_for, mask_for,
-initial_state_for, random_states, weights_for), so the script feeds both sides exactly the arrays
+initial_state_for, random_states, part_weights), so the script feeds both sides exactly the arrays
 conformance.execute.run fed them; the weight shapes come from building the case on the NumPy
 reference, which lays its weights out as tf_keras does. The judgement is compare.py's, written
 inline: error classes (and, for a catalogued error path, the facts its message states), nesting,
@@ -29,8 +29,8 @@ import numpy as np
 
 from conformance import compare, error_catalog, execute, namespaces
 from conformance.cases import (BUILTIN_LAYERS, CELL_CLASSES, cell_state_dims, flag, initial_state_for, inputs_for,
-                               is_stochastic, mask_for, normalize, perturbed, reset_states_for, step_rng,
-                               weights_for)
+                               is_stochastic, mask_for, normalize, part_weights, perturbed, reset_states_for,
+                               step_rng)
 
 LITERAL_LIMIT = 200  # numbers of data beyond which the float arrays go to the .npz
 WIDTH = 100
@@ -254,7 +254,7 @@ def _weights(case, earlier, oracle=None):
         specs = [[(tuple(np.shape(w)), np.asarray(w).dtype) for w in part.get_weights()] for part in parts]
 
         def drawn(c):
-            return [weights_for(s, dict(c, seed=c["seed"] + i)) for i, s in enumerate(specs)] if any(specs) else None
+            return part_weights(specs, normalize(c)) if any(specs) else None
         return {"case": drawn(case), "earlier": drawn(earlier) if earlier is not None else None}
     return {"case": None, "earlier": None}
 

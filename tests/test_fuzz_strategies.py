@@ -1,6 +1,7 @@
 """The fuzzer's generation stage: every drawn case is well formed, and the space is covered."""
 import json
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -180,3 +181,19 @@ def test_variants_keep_the_structure_and_vary_seed_scale_and_mask():
     # A mask of the wrong shape (an error path) is kept as drawn.
     wrong = dict(case, mask=[[1, 1, 1]] * 3)
     assert all(v["mask"] == wrong["mask"] for v in differential.variants(wrong, 4))
+
+
+def test_variants_of_a_case_with_fixed_weights_vary_only_the_data():
+    from conformance.cases import inputs_for, part_weights
+    case = {"cells": [{"kind": "gru", "units": 2}], "batch": 3, "timesteps": 4, "seed": 5, "weights_seed": 5,
+            "weight_scale": 0.7, "mask": [[1, 1, 0, 0]] * 3}
+    variants = [normalize(v) for v in differential.variants(case, 8)]
+    specs = [[((3, 6), "float32"), ((2, 6), "float32"), ((2, 6), "float32")]]
+    weights = [part_weights(specs, v) for v in variants]
+    assert all(all(np.array_equal(a, b) for a, b in zip(w[0], weights[0][0])) for w in weights)
+    assert {v["weight_scale"] for v in variants} == {0.7}
+    assert len({inputs_for(v, 0).tobytes() for v in variants}) == 8
+    assert len({json.dumps(v["mask"]) for v in variants}) > 1
+    # Without weights_seed, each variant's weights come from its own seed.
+    free = [normalize(v) for v in differential.variants(dict(case, weights_seed=None), 3)]
+    assert not np.array_equal(part_weights(specs, free[0])[0][0], part_weights(specs, free[1])[0][0])
