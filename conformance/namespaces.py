@@ -16,6 +16,8 @@ The protocol: besides its layer classes, a namespace may expose these optional a
                            none; the checks that need a functional model are then unsupported)
   rnnconf_set_seed(n)      seeds the implementation's random draws (dropout masks), so that sampling a
                            case twice gives the same samples (default: none; runs then differ)
+  rnnconf_framework        "tf_keras" or "keras3": the framework whose tensors and errors the namespace
+                           has where its RNN class is not that framework's (rnnconf/converters)
 
 tf_keras and Keras 3 are served through the same protocol: an adapter object provides these hooks
 for a namespace whose `RNN` class subclasses tf_keras' or Keras 3's `Layer`, so `tf_keras.layers`,
@@ -39,7 +41,7 @@ REQUIRED = ("RNN", "SimpleRNNCell", "GRUCell", "LSTMCell")
 OPTIONAL = ("StackedRNNCells", "SimpleRNN", "GRU", "LSTM", "Embedding", "Layer", "AbstractRNNCell", "Input",
             "Model")
 HOOKS = ("ops", "TensorShape", "rnnconf_to_tensor", "rnnconf_compile", "rnnconf_clear_session", "Model",
-         "rnnconf_set_seed")
+         "rnnconf_set_seed", "rnnconf_framework")
 
 
 class SetupError(Exception):
@@ -165,15 +167,24 @@ def adapter_for(ns):
 def _versions(module_name):
     import platform
     out = {"python": platform.python_version(), "numpy": np.__version__}
-    for dist in ("tensorflow", "tf_keras", "keras", "jax", "jaxlib", "torch"):
+    for dist in ("tensorflow", "tf_keras", "keras", "jax", "jaxlib", "torch", "tf2onnx", "onnx", "onnxruntime",
+                 "openvino", "ai_edge_litert"):
         mod = sys.modules.get(dist)
         if mod is not None:
-            out[dist] = getattr(mod, "__version__", "?")
+            out[dist] = getattr(mod, "__version__", None) or _dist_version(dist)
     root = module_name.split(".")[0]
     mod = sys.modules.get(root)
     if mod is not None and root not in out:
         out[root] = getattr(mod, "__version__", "unversioned")
     return out
+
+
+def _dist_version(module):
+    from importlib import metadata
+    try:
+        return metadata.version(module.replace("_", "-"))
+    except metadata.PackageNotFoundError:
+        return "?"
 
 
 def target_for(name, module_name, ns):
@@ -186,7 +197,7 @@ def target_for(name, module_name, ns):
 
     return Target(name, module_name, ns, hook("ops") or _numpy_ops(),
                   to_native=hook("rnnconf_to_tensor") or _same, shape_type=hook("TensorShape") or tuple,
-                  framework=adapter.framework if adapter is not None else "other",
+                  framework=hook("rnnconf_framework") or (adapter.framework if adapter is not None else "other"),
                   compile=hook("rnnconf_compile"), clear_session=hook("rnnconf_clear_session"), adapter=adapter)
 
 

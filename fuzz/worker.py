@@ -123,7 +123,8 @@ def spawning_with(ctx, python, env):
 
 
 class Worker:
-    """One target in one child process. `run(case)` -> ("ok", outcome, seconds, path) | ("crash"|"timeout", detail);
+    """One target in one child process. `run(case)` -> ("ok", outcome, seconds, path, models converted)
+    | ("crash"|"timeout", detail);
     `submit(case)` ... `collect()` pipelines requests."""
 
     def __init__(self, target_name, timeout_s=20.0, memory_limit_mb=4096, stderr_path=None,
@@ -297,8 +298,8 @@ class Worker:
             pass  # the child has died: _receive finds out, and which case it died on
 
     def collect(self):
-        """The oldest uncollected answer: ("ok", outcome, seconds, path), or "crash" / "timeout" / "lost"
-        with a detail line."""
+        """The oldest uncollected answer: ("ok", outcome, seconds, path, models converted), or "crash" /
+        "timeout" / "lost" with a detail line."""
         if not self._ready:
             if not self._in_flight:
                 raise RuntimeError("collect() without a submitted case")

@@ -46,6 +46,7 @@ def serve(conn, target_name, env, stderr_path=None, started=None, retry_eager_re
                          "compiles": target.compile is not None, "framework": target.framework}))
     session = execute.Session(target, clear_every=CLEAR_EVERY, on_clear=release_memory,
                               retry_eager_reuse=retry_eager_reuse)
+    conversions = getattr(target.ns, "rnnconf_conversions", None)  # converter targets count their models
     while True:
         try:
             request = conn.recv()
@@ -61,8 +62,10 @@ def serve(conn, target_name, env, stderr_path=None, started=None, retry_eager_re
             if isinstance(case, dict) and CALL in case:
                 answers.append(("ok", call(target, case), time.perf_counter() - start, "call"))
                 continue
+            before = conversions() if conversions else 0
             outcome = session.run(case, fresh=fresh, trace=trace)
-            answers.append(("ok", outcome, time.perf_counter() - start, session.last_path))
+            converted = (conversions() - before) if conversions else 0
+            answers.append(("ok", outcome, time.perf_counter() - start, session.last_path, converted))
         conn.send(answers)
 
 

@@ -620,11 +620,12 @@ def _check_stages(args, start, budget, hard_end, out, meta, shard, xfail, probed
             if "error" in suite_box:
                 raise suite_box["error"]
 
+    from rnnconf import targets
     specs = campaign.driver_specs(
         impl=args.impl, oracle=args.oracle, out=out, seed=meta["seed"], shard=shard, workers=fuzz_workers,
         max_examples=args.max_examples, deadline=deadline, fail_fast=args.fail_fast, xfail=xfail,
         timeout_s=args.example_timeout, shrink_budget_s=args.shrink_budget, memory_mb=args.worker_memory,
-        variants=args.variants)
+        variants=args.variants, fixed_weights=targets.fixed_weights(args.impl))
 
     def results_now():
         suite = suite_box.get("report")
@@ -763,8 +764,10 @@ def _exit_status(data, suite, xfail, examples, elapsed, changes=None):
             if entry not in matched:
                 _say(f"warning: --xfail entry {entry!r} matched nothing in this run")
     tested = sum(1 for c in data["clauses"].values() if c["status"] != "untested")
+    conversions = (f"{data['conversions']} models converted ({data['conversions'] / max(elapsed, 1e-9):.2f}/s), "
+                   if data.get("conversions") else "")
     _say(f"{data['examples']} examples ({examples} this run, {examples / max(elapsed, 1e-9):.1f}/s overall), "
-         f"{len(data['discrepancies'])} discrepancies ({len(unexpected)} unexpected), "
+         f"{conversions}{len(data['discrepancies'])} discrepancies ({len(unexpected)} unexpected), "
          f"{tested}/{len(data['clauses'])} clauses reached"
          + (f", suite failures in {', '.join(suite_failed)}" if suite_failed else ""))
     if changes is not None:  # with a baseline, only what is new fails the run

@@ -22,7 +22,10 @@ from dataclasses import dataclass, field
 
 STAMP = "rnnconf-target.json"
 # Distributions whose installed versions `rnnconf targets` shows.
-SHOWN = ("keras", "keras-nightly", "jax", "jaxlib", "tensorflow", "tf-keras", "torch", "numpy")
+SHOWN = ("keras", "keras-nightly", "jax", "jaxlib", "tensorflow", "tf-keras", "torch", "numpy", "tf2onnx", "onnx",
+         "onnxruntime", "ai-edge-litert", "openvino")
+# A converter's environment builds the layer with the oracle's own releases, so only the conversion differs.
+_ORACLE_PINS = ("tensorflow==2.21.0", "tf-keras==2.21.0")
 _JAX = {"KERAS_BACKEND": "jax", "JAX_ENABLE_X64": "1", "JAX_PLATFORMS": "cpu"}  # x64: float64 cases stay float64
 
 
@@ -34,6 +37,8 @@ class TargetSpec:
     env: dict = field(default_factory=dict)   # set in the worker before any import
     heavy: bool = False       # a large download: never part of `make test`
     note: str = ""
+    fixed_weights: bool = False  # a drawn case's data variants keep its weights (a converter converts once)
+    package: str = ""         # the distribution whose version labels the target (default: the implementation's)
 
 
 TARGETS = {spec.name: spec for spec in (
@@ -51,6 +56,14 @@ TARGETS = {spec.name: spec for spec in (
                note="TensorFlow: about 600 MB"),
     TargetSpec("tf_keras-2.19", ("tensorflow==2.19.1", "tf-keras==2.19.0"), "tf_keras", heavy=True,
                note="TensorFlow: about 600 MB"),
+    # Converters (rnnconf/converters): the layer is tf_keras', what runs is the converted model.
+    TargetSpec("onnx", _ORACLE_PINS + ("tf2onnx==1.17.0", "onnx==1.23.2", "onnxruntime==1.32.0"),
+               "rnnconf.converters.onnx", heavy=True, note="TensorFlow: about 600 MB", fixed_weights=True,
+               package="tf2onnx"),
+    TargetSpec("tflite", _ORACLE_PINS + ("ai-edge-litert==2.3.0",), "rnnconf.converters.tflite", heavy=True,
+               note="TensorFlow: about 600 MB", fixed_weights=True, package="tensorflow"),
+    TargetSpec("openvino", _ORACLE_PINS + ("openvino==2026.4.1",), "rnnconf.converters.openvino", heavy=True,
+               note="TensorFlow: about 600 MB", fixed_weights=True, package="openvino"),
 )}
 
 
@@ -88,6 +101,12 @@ def split_remote(name):
     """(implementation, interpreter) of an `IMPL@PYTHON` name, else None (module paths hold no '@')."""
     impl, at, python = (name or "").partition("@")
     return (impl, python) if at and impl and python else None
+
+
+def fixed_weights(name):
+    """Whether `--impl name` wants a drawn case's data variants on the same weights (TargetSpec)."""
+    spec = TARGETS.get(name)
+    return bool(spec and spec.fixed_weights)
 
 
 def remote_spec(name, install=True, log=None):

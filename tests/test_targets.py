@@ -48,6 +48,20 @@ def test_registry_shape():
     assert targets.TARGETS["tf_keras-2.17"].impl == "tf_keras"
 
 
+def test_converter_targets_build_with_the_oracles_releases_and_fix_their_weights():
+    from importlib.util import find_spec
+    oracle_pins = [p for p in targets.TARGETS["onnx"].pins if p.startswith(("tensorflow==", "tf-keras=="))]
+    assert oracle_pins == ["tensorflow==2.21.0", "tf-keras==2.21.0"]
+    for name in ("onnx", "tflite", "openvino"):
+        spec = targets.TARGETS[name]
+        assert spec.heavy and spec.fixed_weights and spec.package and all("==" in pin for pin in spec.pins)
+        assert set(oracle_pins) <= set(spec.pins)
+        # The adapter module is rnnconf's own (found without importing the converter it needs).
+        assert spec.impl == f"rnnconf.converters.{name}" and find_spec(spec.impl) is not None
+    assert targets.fixed_weights("onnx") and not targets.fixed_weights("keras3-jax")
+    assert not targets.fixed_weights("reference")
+
+
 def test_an_environment_is_reused_while_its_pins_are_the_same(tmp_path, monkeypatch):
     monkeypatch.setenv("RNNCONF_CACHE", str(tmp_path))
     spec = targets.TargetSpec("fake", ("pkg==1.0",), "reference")

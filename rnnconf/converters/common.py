@@ -1,0 +1,217 @@
+"""A model converter served as an implementation under test: tf_keras builds the layer, the converted
+model computes it.
+
+A converter's namespace (`rnnconf.converters.onnx`, target `onnx`) has tf_keras' cells and layers,
+except that `RNN`, `SimpleRNN`, `GRU` and `LSTM` are `Converted` wrappers around tf_keras' own:
+  - The first call builds the layer in Keras, eagerly (weights exist only then), so what Keras itself
+    refuses is refused as the oracle refuses it; the converter never sees such a layer.
+  - Every later call traces the layer's call for its arguments' shapes (inputs, mask, initial states
+    and constants become separate model inputs), converts the traced function, runs the converted
+    model on the arguments' values and returns its outputs in Keras' nesting. A conversion is kept
+    for the next call with the same weights and shapes: fuzz/driver.py varies only the data of a drawn
+    case for these targets, so one conversion serves its data variants.
+What the converted model cannot do is unsupported, never a pass: a refused conversion raises
+NotImplementedError with the converter's reason (conformance/capabilities.py), and so does a
+stateful layer (the converted models keep no state between runs). A model that converts but fails to
+run raises RuntimeError, and a model that runs and computes something else is a discrepancy.
+"""
+import contextlib
+import hashlib
+import os
+import re
+import tempfile
+import types
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import tf_keras  # noqa: E402
+
+CALL_ARGUMENTS = ("mask", "initial_state", "constants")  # the call's tensors besides its inputs
+_CONVERSIONS = [0]  # models converted in this process: the namespace's rnnconf_conversions()
+
+
+class Converter:
+    """What a converter module provides: its name, and `convert(function, specs, layer)`, which
+    converts a tf.function of `len(specs)` tensors (TensorSpecs named arg0, arg1, ...) calling the
+    tf_keras `layer` (whose variables it reads), and returns `run(arrays)` giving the model's outputs
+    as a list of arrays in the order of tf.nest.flatten of the function's."""
+    name = "converter"
+
+    def convert(self, function, specs, layer):
+        raise NotImplementedError
+
+
+class _Leaf:
+    """The place of a tensor in a call's arguments (see _split)."""
+    __slots__ = ("index",)
+
+    def __init__(self, index):
+        self.index = index
+
+    def __repr__(self):
+        return f"<{self.index}>"
+
+
+def _split(tree, leaves):
+    """`tree` (the call's arguments: nests of lists, tuples and dicts of arrays or tensors) with each
+    array replaced by a _Leaf, whose value is appended to `leaves` as a NumPy array."""
+    if tree is None:
+        return None
+    if isinstance(tree, dict):
+        return {k: _split(v, leaves) for k, v in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(_split(v, leaves) for v in tree)
+    value = tree.numpy() if hasattr(tree, "numpy") else np.asarray(tree)
+    leaves.append(value)
+    return _Leaf(len(leaves) - 1)
+
+
+def _join(template, values):
+    """_split's inverse: the template with each _Leaf replaced by values[index]."""
+    if isinstance(template, _Leaf):
+        return values[template.index]
+    if isinstance(template, dict):
+        return {k: _join(v, values) for k, v in template.items()}
+    if isinstance(template, (list, tuple)):
+        return type(template)(_join(v, values) for v in template)
+    return template
+
+
+def _digest(arrays):
+    h = hashlib.sha1()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype}{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+class Converted:
+    """A tf_keras recurrent layer whose calls after the first run through a converted model."""
+
+    def __init__(self, keras_class, converter, *args, **kwargs):
+        # Set through __dict__: __getattr__ hands every other attribute to the Keras layer.
+        self.__dict__.update(keras=keras_class(*args, **kwargs), converter=converter, _models={},
+                             _weights_digest=None)
+
+    def __getattr__(self, name):
+        return getattr(self.__dict__["keras"], name)
+
+    def __repr__(self):
+        return f"Converted[{self.converter.name}]({self.keras.__class__.__name__})"
+
+    def set_weights(self, weights):
+        self.keras.set_weights(weights)
+        self.__dict__["_weights_digest"] = None
+
+    def __call__(self, inputs, **kwargs):
+        keras = self.keras
+        if not keras.built:
+            return keras(inputs, **kwargs)  # the build call: Keras' own, eager
+        if keras.stateful:
+            raise NotImplementedError(f"stateful layers: the {self.converter.name} model keeps no state "
+                                      f"between runs")
+        training = kwargs.pop("training", None)
+        unknown = set(kwargs) - set(CALL_ARGUMENTS)
+        if unknown:
+            return keras(inputs, training=training, **kwargs)  # Keras' own error for an argument it lacks
+        if kwargs.get("mask") is None and getattr(inputs, "_keras_mask", None) is not None:
+            kwargs["mask"] = inputs._keras_mask  # an upstream mask (Embedding(mask_zero=True))
+        leaves = []
+        template = _split({"inputs": inputs, **{k: v for k, v in kwargs.items() if v is not None}}, leaves)
+        model = self._model(template, leaves, training)
+        try:
+            flat = model["run"](leaves)
+        except Exception as e:  # noqa: BLE001 - the runtime's failure is the implementation's
+            raise RuntimeError(f"the {self.converter.name} model failed to run: {type(e).__name__}: "
+                               f"{_first_line(e)}") from e
+        return tf.nest.pack_sequence_as(model["structure"], [np.asarray(a) for a in flat])
+
+    def _model(self, template, leaves, training):
+        """The converted model for this call's structure and shapes and the current weights."""
+        if self._weights_digest is None:
+            self.__dict__["_weights_digest"] = _digest(self.keras.get_weights())
+        key = (self._weights_digest, repr(template), training,
+               tuple((a.shape, a.dtype.str) for a in leaves))
+        models = self._models
+        if key in models:
+            return models[key]
+        keras, traced = self.keras, {}
+
+        def call(*tensors):
+            args = _join(template, tensors)
+            inputs = args.pop("inputs")
+            if training is not None:
+                args["training"] = training
+            traced["outputs"] = keras(inputs, **args)
+            # Flat: a SavedModel signature takes no nested outputs (a stack's state lists).
+            return tf.nest.flatten(traced["outputs"])
+
+        specs = [tf.TensorSpec(a.shape, tf.as_dtype(a.dtype), name=f"arg{i}") for i, a in enumerate(leaves)]
+        function = tf.function(call, input_signature=specs)
+        # Tracing runs Keras' own checks of the arguments: their errors are Keras', raised as they are.
+        function.get_concrete_function()
+        structure = traced["outputs"]
+        try:
+            run = self.converter.convert(function, specs, keras)
+        except Exception as e:  # noqa: BLE001 - any refusal of the converter is "unsupported"
+            raise NotImplementedError(f"{self.converter.name} cannot convert this layer: {type(e).__name__}: "
+                                      f"{_first_line(e)}") from e
+        _CONVERSIONS[0] += 1
+        if len(models) >= 8:  # other batch sizes and argument forms of the same weights: keep a few
+            models.pop(next(iter(models)))
+        models[key] = {"run": run, "structure": structure}
+        return models[key]
+
+
+@contextlib.contextmanager
+def saved_model(function, layer):
+    """A temporary SavedModel of `function` (its signature: inputs named as the specs, outputs
+    output_0, output_1, ... in the order of the function's flat outputs, two names for one tensor
+    where two outputs are one), holding `layer`'s variables: the documented entry point of TFLite's
+    and OpenVINO's converters."""
+    holder = tf.Module()
+    holder.layer, holder.function = layer, function
+    with tempfile.TemporaryDirectory(prefix="rnnconf-savedmodel-") as path:
+        tf.saved_model.save(holder, path, signatures=function.get_concrete_function())
+        yield path
+
+
+def _first_line(exc):
+    """The message's first line, without this machine's paths (reports must not carry them)."""
+    text = re.sub(r"\S*/site-packages/", "", str(exc))
+    located = re.search(r"\berror: (.*)", text)  # MLIR's "<unknown>:0: error: loc(...): what"
+    if located:
+        what = located.group(1).strip()
+        return (what.rsplit("): ", 1)[-1] if what.startswith("loc(") else what)[:300]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if lines and lines[0] == "in user code:":  # TensorFlow's wrapping: the error is the last line
+        lines = lines[-1:]
+    return lines[0][:300] if lines else "(no message)"
+
+
+def namespace(converter):
+    """The names a converter module exports: tf_keras' cells and layers, its recurrent layers wrapped
+    in Converted, and the protocol's hooks of tf_keras (conformance/namespaces.py) except the compiler
+    and Model (a converted layer is called on arrays only)."""
+    from conformance.namespaces import _tf_keras_adapter
+    layers = tf_keras.layers
+    adapter = _tf_keras_adapter(tf_keras)
+
+    def wrapped(keras_class):
+        def make(*args, **kwargs):
+            return Converted(keras_class, converter, *args, **kwargs)
+        make.__name__ = make.__qualname__ = keras_class.__name__
+        make.__doc__ = f"tf_keras' {keras_class.__name__}, run by {converter.name} after its first call"
+        return make
+
+    names = {name: getattr(layers, name) for name in ("SimpleRNNCell", "GRUCell", "LSTMCell", "StackedRNNCells",
+                                                        "Embedding", "Layer", "AbstractRNNCell")}
+    names.update({name: wrapped(getattr(layers, name)) for name in ("RNN", "SimpleRNN", "GRU", "LSTM")})
+    names.update(ops=adapter.ops, TensorShape=adapter.TensorShape, rnnconf_to_tensor=adapter.rnnconf_to_tensor,
+                 rnnconf_clear_session=adapter.rnnconf_clear_session, rnnconf_set_seed=adapter.rnnconf_set_seed,
+                 rnnconf_framework="tf_keras", rnnconf_conversions=lambda: _CONVERSIONS[0])
+    return types.SimpleNamespace(**names).__dict__

@@ -1,0 +1,169 @@
+"""rnnconf/converters/common.py without any converter installed: the wrapper that builds the layer
+with tf_keras, maps a call's arguments to a converted model's inputs and its outputs back to Keras'
+nesting, keeps one conversion per weights and shapes, and turns refusals into "unsupported".
+
+The stand-in converter runs the traced function itself (what a perfect converter would compute);
+planted ones drop the mask, refuse, or fail at run time, and the judge must say so."""
+import types
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conformance import execute, namespaces
+from conformance.judge import judge
+from fuzz import differential
+from rnnconf.converters import common
+
+
+class Faithful(common.Converter):
+    """Computes exactly what the traced function computes; records what it was asked to convert."""
+    name = "faithful"
+
+    def __init__(self):
+        self.converted = []
+
+    def convert(self, function, specs, layer):
+        self.converted.append([(s.name, tuple(s.shape), s.dtype.name) for s in specs])
+        concrete = function.get_concrete_function()
+        return lambda arrays: [t.numpy() for t in tf.nest.flatten(concrete(*arrays))]
+
+
+class DropsMask(Faithful):
+    """A converter that loses the mask input (runs as if every step were present)."""
+    def convert(self, function, specs, layer):
+        run = super().convert(function, specs, layer)
+        return lambda arrays: run([np.ones_like(a) if a.dtype == bool else a for a in arrays])
+
+
+class Refuses(Faithful):
+    def convert(self, function, specs, layer):
+        raise ValueError("op 'TensorListReserve' is not supported\nmore detail")
+
+
+class FailsToRun(Faithful):
+    def convert(self, function, specs, layer):
+        def run(arrays):
+            raise OSError("kernel not found")
+        return run
+
+
+def target_of(converter):
+    ns = types.SimpleNamespace(**common.namespace(converter))
+    return namespaces.target_for(converter.name, "rnnconf.converters.test", ns)
+
+
+@pytest.fixture(scope="module")
+def oracle():
+    return namespaces.resolve("tf_keras")
+
+
+CASES = [
+    {"cells": [{"kind": "lstm", "units": 3}], "flags": {"return_state": True}},
+    {"cells": [{"kind": "simple", "units": 2}, {"kind": "gru", "units": 3}],
+     "flags": {"return_sequences": True, "return_state": True, "go_backwards": True},
+     "mask": [[1, 1, 0, 0], [1, 1, 1, 1]], "initial_state": True},
+    {"cells": [{"kind": "custom", "units": 3, "variant": "constants"}], "constants": [[3]]},
+    {"cells": [{"kind": "gru", "units": 2, "reset_after": False}], "embedding": {"vocab": 6}, "features": [3],
+     "flags": {"return_sequences": True}},
+    {"layer": "LSTM", "cells": [{"kind": "lstm", "units": 2}], "flags": {"time_major": True}, "dtype": "float64"},
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=range(len(CASES)))
+def test_a_faithful_conversion_passes(case, oracle):
+    converter = Faithful()
+    target = target_of(converter)
+    verdict = judge(case, execute.run(oracle, case), execute.run(target, case))
+    assert verdict["status"] == "pass", verdict["detail"]
+    assert len(converter.converted) == 1  # the build call is Keras' own; the step's call converted
+
+
+def test_call_arguments_become_model_inputs_in_order():
+    converter = Faithful()
+    case = {"cells": [{"kind": "lstm", "units": 3}], "mask": [[1, 1, 0, 0], [1, 1, 1, 1]], "initial_state": True}
+    outcome = execute.run(target_of(converter), case)
+    assert "error" not in outcome["steps"][0]
+    # inputs, then the mask, then the LSTM's two states, each a separate input named arg<i>
+    assert converter.converted == [[("arg0", (2, 4, 3), "float32"), ("arg1", (2, 4), "bool"),
+                                    ("arg2", (2, 3), "float32"), ("arg3", (2, 3), "float32")]]
+
+
+def test_one_conversion_serves_the_same_weights_and_shapes(oracle):
+    converter = Faithful()
+    session = execute.Session(target_of(converter))
+    case = {"cells": [{"kind": "gru", "units": 3}], "mask": [[1, 1, 0, 0], [1, 1, 1, 1]], "seed": 5,
+            "weights_seed": 5}
+    variants = differential.variants(case, 6)
+    assert len({v["seed"] for v in variants}) == 6 and {v.get("weights_seed") for v in variants} == {5}
+    oracle_session = execute.Session(oracle)
+    for v in variants:
+        assert judge(v, oracle_session.run(v), session.run(v))["status"] == "pass"
+    assert len(converter.converted) == 1
+    # Other weights: converted again.
+    session.run(dict(case, seed=6, weights_seed=6))
+    assert len(converter.converted) == 2
+
+
+def test_a_converter_that_loses_the_mask_is_a_discrepancy(oracle):
+    case = {"cells": [{"kind": "lstm", "units": 3}], "mask": [[1, 1, 0, 0], [1, 0, 1, 1]],
+            "flags": {"return_sequences": True}}
+    verdict = judge(case, execute.run(oracle, case), execute.run(target_of(DropsMask()), case))
+    assert verdict["status"] == "fail" and verdict["kind"] == "value"
+
+
+def test_a_refused_conversion_is_unsupported_with_the_converters_reason(oracle):
+    target = target_of(Refuses())
+    case = CASES[0]
+    actual = execute.run(target, case)
+    error = actual["steps"][0]["error"]
+    assert error["type"] == "NotImplementedError"
+    assert error["message"] == "faithful cannot convert this layer: ValueError: op 'TensorListReserve' is not supported"
+    verdict = judge(case, execute.run(oracle, case), actual, impl_has=target.has)
+    assert verdict["status"] == "unsupported"
+    assert verdict["detail"] == f"lacks {error['message']}"
+
+
+def test_a_model_that_fails_to_run_is_a_failure(oracle):
+    case = CASES[0]
+    actual = execute.run(target_of(FailsToRun()), case)
+    error = actual["steps"][0]["error"]
+    assert error["type"] == "RuntimeError" and "kernel not found" in error["message"]
+    target = target_of(FailsToRun())
+    assert judge(case, execute.run(oracle, case), actual, impl_has=target.has)["status"] == "fail"
+
+
+def test_stateful_layers_are_unsupported_after_keras_accepted_them(oracle):
+    converter = Faithful()
+    target = target_of(converter)
+    case = {"cells": [{"kind": "simple", "units": 2}], "flags": {"stateful": True},
+            "steps": [{"op": "call"}, {"op": "reset"}, {"op": "call"}]}
+    actual = execute.run(target, case)
+    assert actual["steps"][0]["error"]["type"] == "NotImplementedError"
+    assert "keeps no state" in actual["steps"][0]["error"]["message"]
+    assert judge(case, execute.run(oracle, case), actual, impl_has=target.has)["status"] == "unsupported"
+    assert converter.converted == []
+
+
+def test_keras_own_errors_pass_through_unconverted(oracle):
+    converter = Faithful()
+    case = {"cells": [{"kind": "simple", "units": 0}]}  # ERR-20: refused by Keras, never converted
+    target = target_of(converter)
+    verdict = judge(case, execute.run(oracle, case), execute.run(target, case), impl_has=target.has)
+    assert verdict["status"] == "pass" and converter.converted == []
+
+
+def test_reasons_lose_this_machines_paths_and_mlir_locations():
+    mlir = ("Could not translate MLIR to FlatBuffer.<unknown>:0: error: loc(callsite(fused[\"Transpose:\", "
+            "\"rnn/transpose@__inference_call_1\"] at fused[\"x\"])): 'tf.Transpose' op is neither a custom op "
+            "nor a flex op\n<unknown>:0: note: called from")
+    assert common._first_line(Exception(mlir)) == "'tf.Transpose' op is neither a custom op nor a flex op"
+    wrapped = "in user code:\n\n    File \"/x/site-packages/keras/a.py\", line 3\n\n    ValueError: bad output"
+    assert common._first_line(Exception(wrapped)) == "ValueError: bad output"
+    assert common._first_line(Exception("/root/.venv/lib/python3.11/site-packages/tf/x.py: broke")) == "tf/x.py: broke"
+
+
+def test_the_namespace_is_tf_keras_for_the_error_catalogue():
+    target = target_of(Faithful())
+    assert target.framework == "tf_keras" and target.compile is None and not target.has("Model")
+    assert target.has("Embedding") and target.has("Layer")
