@@ -67,7 +67,9 @@ def judge(case, expected, actual, run_oracle=None, impl_has=None):
     if missing and not real and missing in (first_error(expected) or {}).get("message", ""):
         missing = None
     if missing:
-        detail = f"lacks {missing}" + (f" ({impl_error['type']}: {impl_error['message'][:200]})" if impl_error else "")
+        said = impl_error and impl_error["message"].strip().startswith(missing)  # NotImplementedError's own words
+        detail = f"lacks {missing}" + (f" ({impl_error['type']}: {impl_error['message'][:200]})"
+                                       if impl_error and not said else "")
         return _judgement("unsupported", detail=detail, missing=missing)
     if not mismatches:
         return _judgement("pass", margin=margins)

@@ -15,6 +15,7 @@ bound (MarginTally), so a reader sees whether a pass was comfortable.
 import json
 import math
 import time
+from collections import Counter
 
 from . import error_catalog
 from . import judge as judgement
@@ -92,6 +93,7 @@ def exercised(case, oracle_outcome=None):
 
 # Clauses nearly every case reaches: they do not tell one discrepancy from another, so a discrepancy's
 # failing examples are not blamed on them where it names others.
+UNSUPPORTED_REASONS_KEPT = 3  # per clause: the implementation's most frequent reasons for refusing
 UBIQUITOUS = frozenset({"CALL-01", "SHAPE-01", "SHAPE-03", "SHAPE-04", "CELL-01"})
 
 
@@ -198,6 +200,14 @@ class Results:
             self.record([cid], count=max(0, counts.get("checks", 0) - failures - unsupported - inconclusive))
         self.margins.merge(suite.get("margins"))
 
+    def add_unsupported_reasons(self, clause, reasons):
+        """Keep the most frequent of the implementation's reasons for the clause's unsupported checks
+        (`reasons`: {reason: count}), as results.json's `unsupported_reasons`."""
+        entry = self.data["clauses"].setdefault(clause, _empty_entry())
+        merged = Counter(entry.get("unsupported_reasons") or {})
+        merged.update(reasons)
+        entry["unsupported_reasons"] = dict(merged.most_common(UNSUPPORTED_REASONS_KEPT))
+
     def merge_fuzz(self, tail, xfail=(), since=None):
         """Add a campaign's log tallies (fuzz.logs.LogTail, polled); returns the results.json dict.
 
@@ -233,6 +243,8 @@ class Results:
                 seen[sig]["occurrences"] += n
         for (clause, unsupported), n in tail.passed.items():
             self.record([clause], ok=True, unsupported=unsupported, count=n)
+        for clause, reasons in tail.unsupported_reasons.items():
+            self.add_unsupported_reasons(clause, reasons)
         for clause, n in tail.inconclusive.items():
             self.record([clause], inconclusive=True, count=n)
         self.margins.merge(tail.margins.entries)
@@ -252,6 +264,8 @@ class Results:
         data = self.to_dict()
         data["fuzz_evidence"] = {clause: sorted(ids) for clause, ids in sorted(evidence.items())}
         data["examples"] = tail.examples
+        if tail.conversions:
+            data["conversions"] = tail.conversions  # models a converter target converted (rnnconf/converters)
         if tail.oracle_failures:
             data["oracle_failures"] = {"count": tail.oracle_failures, "examples": list(tail.oracle_failure_examples)}
         data["time_to_first_discrepancy_s"] = (round(first_t - since, 3) if first_t is not None and since else None)
@@ -330,6 +344,8 @@ def merge_shards(shards):
         target["inconclusive"] = sum(e.get("inconclusive", 0) for e in entries)
         for entry in entries:
             results.margins.merge({cid: entry.get("margin")})
+            if entry.get("unsupported_reasons"):
+                results.add_unsupported_reasons(cid, entry["unsupported_reasons"])
 
     for s in shards:
         for d in s.get("discrepancies") or []:
@@ -342,6 +358,8 @@ def merge_shards(shards):
     merged = results.to_dict()
     # to_dict() stamps the wall time of this (instant) merge; the shards' own times are the real ones.
     merged["examples"] = sum(s.get("examples") or 0 for s in shards)
+    if any(s.get("conversions") for s in shards):
+        merged["conversions"] = sum(s.get("conversions") or 0 for s in shards)
     merged["elapsed_s"] = max((s.get("elapsed_s") or 0.0 for s in shards), default=0.0)
     firsts = [s["time_to_first_discrepancy_s"] for s in shards
               if s.get("time_to_first_discrepancy_s") is not None]

@@ -22,6 +22,7 @@ from conformance.results import MarginTally, is_xfailed
 from . import differential
 
 ORACLE_FAILURES_KEPT = 5  # examples of the oracle crashing or hanging kept for the report
+UNSUPPORTED_DETAIL_CHARS = 300
 
 
 def log_paths(out):
@@ -58,6 +59,10 @@ def example_record(v, n, variant_index, drawn_example):
     record = {"type": "example", "n": n, **what, "clauses": v["clauses"], "ok": v["ok"],
               "unsupported": v["unsupported"], "kind": v["kind"], "side": v["side"],
               "seconds": {k: round(t, 6) for k, t in v["seconds"].items() if t is not None}}
+    if v["unsupported"]:
+        record["detail"] = v["detail"][:UNSUPPORTED_DETAIL_CHARS]  # the reason, shown per clause
+    if v.get("converted"):
+        record["converted"] = v["converted"]  # models a converter target converted for this example
     if v.get("inconclusive"):
         record["inconclusive"] = True
         if v["side"] == "oracle":
@@ -127,6 +132,8 @@ class LogTail:
         self.setup_errors, self.found = [], []
         self.passed, self.failed, self.occurrences = Counter(), Counter(), Counter()
         self.inconclusive = Counter()
+        self.unsupported_reasons = {}  # clause -> Counter of the implementation's reasons
+        self.conversions = 0
         self.margins = MarginTally()
         self.oracle_failures, self.oracle_failure_examples = 0, []
         self.driver_failures = []
@@ -144,12 +151,15 @@ class LogTail:
         kind = record["type"]
         if kind == "example":
             self.examples += 1
+            self.conversions += record.get("converted", 0)
             if record["ok"] or record["unsupported"]:
                 # Per clause, not per set of clauses: a long campaign keeps reaching new sets of
                 # clauses (thousands), while the clauses themselves are a fixed few dozen.
                 unsupported = bool(record["unsupported"])
                 for clause in record["clauses"]:
                     self.passed[clause, unsupported] += 1
+                    if unsupported and record.get("detail"):
+                        self.unsupported_reasons.setdefault(clause, Counter())[record["detail"]] += 1
                 if not unsupported:
                     self.margins.add(record["clauses"], record.get("margin"))
             elif record.get("inconclusive") and record.get("side") == "oracle":

@@ -66,6 +66,7 @@ def clause_rows(results):
                 "status": status, "checks": entry.get("checks", 0),
                 "failures": entry.get("failures", 0), "unsupported": entry.get("unsupported", 0),
                 "deviations": entry.get("deviations") or [], "discrepancies": touched.get(cid, []),
+                "unsupported_reasons": list((entry.get("unsupported_reasons") or {}).items()),
                 "suite_groups": by_suite.get(cid, []),
                 # Failures that no recorded item names: linked to a note that says so.
                 "unattributed": status == "fail" and cid not in touched and cid not in by_suite}
@@ -370,6 +371,7 @@ def header(results):
         "first_s": results.get("time_to_first_discrepancy_s"), "shards": results.get("shards"),
         "missing": missing, "counts": failure_counts(results), "suite": _suite_facts(results.get("suite")),
         "oracle_failures": _oracle_failures(results.get("oracle_failures")),
+        "conversions": results.get("conversions"),
     }
 
 

@@ -11,7 +11,7 @@ A column is JSON-able and shaped like a (slim) results.json, so reports.diff com
    "discrepancies": [{"id", "kind", "clauses", "signature", "xfail"}],
    "suite": {"failed_tests": [{"test", "clauses"}]},
    "summary": {"statuses": {status: clauses}, "discrepancies", "suite_failures", "examples",
-               "examples_per_s"}}
+               "examples_per_s", "conversions"}}    # conversions: models a converter target converted
 """
 from . import diff as diffs
 from . import model
@@ -27,6 +27,8 @@ def main_package(implementation):
     from rnnconf import targets
     name = implementation or ""
     if name in targets.TARGETS:
+        if targets.TARGETS[name].package:
+            return targets.TARGETS[name].package
         name = targets.TARGETS[name].impl
     name = (targets.split_remote(name) or (name,))[0]
     return SHORT_NAMES.get(name, name).partition(":")[0].split(".")[0]
@@ -75,7 +77,8 @@ def column(results, name=None, link=None, error=None):
                                    for t in tests]},
         "summary": {"statuses": model.status_counts(groups) if error is None else {},
                     "discrepancies": len(discrepancies), "suite_failures": len(tests),
-                    "examples": results.get("examples") or 0, "examples_per_s": examples_per_s(results)},
+                    "examples": results.get("examples") or 0, "examples_per_s": examples_per_s(results),
+                    "conversions": results.get("conversions") or 0},
     }
 
 

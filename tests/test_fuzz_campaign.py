@@ -390,6 +390,43 @@ def test_the_log_tail_tallies_passing_examples_per_clause_not_per_set_of_clauses
         assert entry["unsupported"] == sum(n % 10 == 0 for n in reached)
 
 
+def test_a_target_with_fixed_weights_logs_variants_that_share_the_drawn_cases_weights(tmp_path):
+    (spec,) = campaign.driver_specs(impl="reference", oracle="reference", out=str(tmp_path), seed=1, shard=(1, 1),
+                                    workers=1, max_examples=None, deadline=time.time() + 600, fail_fast=False,
+                                    xfail=(), timeout_s=60, variants=6, fixed_weights=True)
+    loop = driver.Driver(spec)
+    for worker in (loop.oracle, loop.impl):
+        worker.start()
+    try:
+        loop.examine({"cells": [{"kind": "lstm", "units": 2}], "seed": 11})
+    finally:
+        loop.oracle.stop()
+        loop.impl.stop()
+    cases = logged_cases(tmp_path)
+    assert len(cases) == 6 and {c["weights_seed"] for c in cases} == {11}
+    assert len({c["seed"] for c in cases}) == 6
+
+
+def test_the_log_tail_keeps_unsupported_reasons_and_conversions(tmp_path):
+    from conformance.results import Results, merge_shards
+    reasons = ["lacks stateful layers: the X model keeps no state"] * 3 + ["lacks X cannot convert: op Y"]
+    with open(tmp_path / "log-1-1-w1.jsonl", "w") as log:
+        for n, reason in enumerate(reasons):
+            log.write(json.dumps({"type": "example", "n": n + 1, "case": {}, "clauses": ["FLAG-04"], "ok": True,
+                                  "unsupported": True, "kind": None, "side": "implementation",
+                                  "detail": reason}) + "\n")
+        log.write(json.dumps({"type": "example", "n": 9, "case": {}, "clauses": ["FLAG-04"], "ok": True,
+                              "unsupported": False, "kind": None, "side": "implementation", "converted": 1}) + "\n")
+    data = logs.aggregate(str(tmp_path), Results("x", "y"))
+    entry = data["clauses"]["FLAG-04"]
+    assert entry["unsupported_reasons"] == {reasons[0]: 3, reasons[3]: 1}
+    assert entry["unsupported"] == 4 and entry["checks"] == 5
+    assert data["conversions"] == 1
+    merged = merge_shards([data, data])
+    assert merged["clauses"]["FLAG-04"]["unsupported_reasons"] == {reasons[0]: 6, reasons[3]: 2}
+    assert merged["conversions"] == 2
+
+
 def test_the_log_tail_tallies_margins_of_passing_examples_only(tmp_path):
     from conformance.results import Results
     records = [({"float32": 0.0}, True), ({"float32": 0.02}, True), ({"float64": 0.5}, True),

@@ -73,6 +73,16 @@ def test_unsupported_clauses_are_marked(report):
     assert "unsupported" in page.text["clause-FLAG-06"]
 
 
+def test_unsupported_clauses_show_the_implementations_reasons_and_conversions(tmp_path):
+    results = sample_results()
+    results["clauses"]["FLAG-06"]["unsupported_reasons"] = {"lacks OnnxLike cannot convert this layer: op <Loop>": 7}
+    results["conversions"] = 12
+    html, page = rendered(results, tmp_path)
+    assert "lacks OnnxLike cannot convert this layer: op <Loop> (\u00d77)" in page.text["clause-FLAG-06"]
+    assert "op &lt;Loop&gt;" in html  # escaped like everything from the run
+    assert "models converted" in html and "12 (one per drawn case" in html
+
+
 def test_discrepancy_sections_show_config_values_and_reproducer(report, tmp_path):
     _, _, page = report
     first = page.text["d-0001"]
