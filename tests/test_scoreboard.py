@@ -69,6 +69,16 @@ def test_columns_are_named_implementation_at_version(board):
         ("impl", None)
     assert scoreboard.main_package("mypkg.rnn:layers") == "mypkg"
     assert scoreboard.main_package("tf_keras-2.17") == "tf_keras"
+    # A converter is labelled by its converter's package, not by rnnconf's adapter module.
+    assert scoreboard.main_package("onnx") == "tf2onnx" and scoreboard.main_package("openvino") == "openvino"
+
+
+def test_a_converters_column_counts_its_conversions(tmp_path):
+    onnx = dict(keras3_jax(), implementation="onnx", conversions=17, versions=dict(TF, tf2onnx="1.17.0"))
+    path = render.render_scoreboard([onnx], tmp_path, ["onnx"])
+    data = json.loads((tmp_path / "scoreboard.json").read_text())
+    assert data["columns"][0]["label"] == "onnx@1.17.0" and data["columns"][0]["summary"]["conversions"] == 17
+    assert "17 models converted" in Page(path.read_text()).text["summary-1"]
 
 
 def test_cells_show_status_counts_and_link_to_the_targets_report(board):
