@@ -29,6 +29,27 @@ class Faithful(common.Converter):
         return lambda arrays: [t.numpy() for t in tf.nest.flatten(concrete(*arrays))]
 
 
+class FaithfulWithState(Faithful):
+    """Runs the traced functions themselves: their variables are the model's, kept between runs."""
+    name = "faithful-stateful"
+    keeps_state = True
+
+    def convert_stateful(self, functions, specs, layer):
+        run = self.convert(functions["serving_default"], specs, layer)
+        assign, read = functions["assign"], functions["read"]
+        return {"run": run, "assign": lambda arrays: assign(*arrays),
+                "read": lambda: [v.numpy() for _, v in sorted(read().items())]}
+
+
+class ForgetsState(FaithfulWithState):
+    """A runtime that starts every run from zero states (the values written into it are lost)."""
+    def convert_stateful(self, functions, specs, layer):
+        model = super().convert_stateful(functions, specs, layer)
+        assign = model["assign"]
+        model["assign"] = lambda arrays: assign([np.zeros_like(a) for a in arrays])
+        return model
+
+
 class DropsMask(Faithful):
     """A converter that loses the mask input (runs as if every step were present)."""
     def convert(self, function, specs, layer):
@@ -133,7 +154,7 @@ def test_a_model_that_fails_to_run_is_a_failure(oracle):
     assert judge(case, execute.run(oracle, case), actual, impl_has=target.has)["status"] == "fail"
 
 
-def test_stateful_layers_are_unsupported_after_keras_accepted_them(oracle):
+def test_stateful_layers_are_unsupported_where_the_runtime_keeps_no_state(oracle):
     converter = Faithful()
     target = target_of(converter)
     case = {"cells": [{"kind": "simple", "units": 2}], "flags": {"stateful": True},
@@ -143,6 +164,31 @@ def test_stateful_layers_are_unsupported_after_keras_accepted_them(oracle):
     assert "keeps no state" in actual["steps"][0]["error"]["message"]
     assert judge(case, execute.run(oracle, case), actual, impl_has=target.has)["status"] == "unsupported"
     assert converter.converted == []
+
+
+STATEFUL = [
+    {"cells": [{"kind": "simple", "units": 2}], "flags": {"stateful": True},
+     "steps": [{"op": "call"}, {"op": "call"}, {"op": "reset"}, {"op": "call"}, {"op": "states"}]},
+    {"cells": [{"kind": "lstm", "units": 2}, {"kind": "gru", "units": 3}], "flags": {"stateful": True, "return_state": True},
+     "steps": [{"op": "call"}, {"op": "reset", "states": "random"}, {"op": "call"}, {"op": "states"}]},
+    {"cells": [{"kind": "lstm", "units": 2}], "flags": {"stateful": True},  # Keras' own error (ERR path)
+     "steps": [{"op": "call"}, {"op": "reset", "states": "wrong_count"}]},
+]
+
+
+@pytest.mark.parametrize("case", STATEFUL, ids=range(len(STATEFUL)))
+def test_a_runtime_that_keeps_state_runs_stateful_layers(case, oracle):
+    converter = FaithfulWithState()
+    target = target_of(converter)
+    verdict = judge(case, execute.run(oracle, case), execute.run(target, case), impl_has=target.has)
+    assert verdict["status"] == "pass", verdict["detail"]
+    assert len(converter.converted) == 1  # one model for all the calls; resets act on its variables
+
+
+def test_a_runtime_that_loses_state_between_runs_is_a_discrepancy(oracle):
+    case = STATEFUL[0]
+    verdict = judge(case, execute.run(oracle, case), execute.run(target_of(ForgetsState()), case))
+    assert verdict["status"] == "fail" and verdict["kind"] == "value"
 
 
 def test_keras_own_errors_pass_through_unconverted(oracle):

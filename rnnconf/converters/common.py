@@ -10,10 +10,16 @@ except that `RNN`, `SimpleRNN`, `GRU` and `LSTM` are `Converted` wrappers around
     model on the arguments' values and returns its outputs in Keras' nesting. A conversion is kept
     for the next call with the same weights and shapes: fuzz/driver.py varies only the data of a drawn
     case for these targets, so one conversion serves its data variants.
+A stateful layer runs where the runtime keeps variables between runs (TFLite's resource variables):
+the converted model holds the states as variables, which it reads at the start of a call and updates
+at its end. The Keras layer's state variables mirror them (written into the model before each call,
+read back after it), so `reset_states` and `layer.states` work as in Keras, and Keras checks their
+arguments as the oracle does.
+
 What the converted model cannot do is unsupported, never a pass: a refused conversion raises
 NotImplementedError with the converter's reason (conformance/capabilities.py), and so does a
-stateful layer (the converted models keep no state between runs). A model that converts but fails to
-run raises RuntimeError, and a model that runs and computes something else is a discrepancy.
+stateful layer where the runtime keeps no state between runs. A model that converts but fails to run
+raises RuntimeError, and a model that runs and computes something else is a discrepancy.
 """
 import contextlib
 import hashlib
@@ -37,10 +43,20 @@ class Converter:
     """What a converter module provides: its name, and `convert(function, specs, layer)`, which
     converts a tf.function of `len(specs)` tensors (TensorSpecs named arg0, arg1, ...) calling the
     tf_keras `layer` (whose variables it reads), and returns `run(arrays)` giving the model's outputs
-    as a list of arrays in the order of tf.nest.flatten of the function's."""
+    as a list of arrays in the order of tf.nest.flatten of the function's.
+
+    A converter whose runtime keeps variables between runs sets `keeps_state` and provides
+    `convert_stateful(functions, specs, layer)`: `functions` holds the call ("serving_default"),
+    "assign" (the layer's state variables from arrays named state0, state1, ...) and "read" (them, as
+    state_000, state_001, ...); it returns {"run": run(arrays), "assign": assign(arrays), "read": read()}
+    over one model whose variables persist between those runs."""
     name = "converter"
+    keeps_state = False
 
     def convert(self, function, specs, layer):
+        raise NotImplementedError
+
+    def convert_stateful(self, functions, specs, layer):
         raise NotImplementedError
 
 
@@ -111,7 +127,7 @@ class Converted:
         keras = self.keras
         if not keras.built:
             return keras(inputs, **kwargs)  # the build call: Keras' own, eager
-        if keras.stateful:
+        if keras.stateful and not self.converter.keeps_state:
             raise NotImplementedError(f"stateful layers: the {self.converter.name} model keeps no state "
                                       f"between runs")
         training = kwargs.pop("training", None)
@@ -123,8 +139,14 @@ class Converted:
         leaves = []
         template = _split({"inputs": inputs, **{k: v for k, v in kwargs.items() if v is not None}}, leaves)
         model = self._model(template, leaves, training)
+        states = tf.nest.flatten(keras.states) if keras.stateful else []
         try:
+            if states:  # the Keras layer's states (where reset_states acts) into the model
+                model["assign"]([v.numpy() for v in states])
             flat = model["run"](leaves)
+            if states:
+                for variable, value in zip(states, model["read"]()):
+                    variable.assign(value)
         except Exception as e:  # noqa: BLE001 - the runtime's failure is the implementation's
             raise RuntimeError(f"the {self.converter.name} model failed to run: {type(e).__name__}: "
                                f"{_first_line(e)}") from e
@@ -156,27 +178,50 @@ class Converted:
         function.get_concrete_function()
         structure = traced["outputs"]
         try:
-            run = self.converter.convert(function, specs, keras)
+            if keras.stateful:
+                model = self.converter.convert_stateful(_state_functions(function, keras), specs, keras)
+            else:
+                model = {"run": self.converter.convert(function, specs, keras)}
         except Exception as e:  # noqa: BLE001 - any refusal of the converter is "unsupported"
             raise NotImplementedError(f"{self.converter.name} cannot convert this layer: {type(e).__name__}: "
                                       f"{_first_line(e)}") from e
         _CONVERSIONS[0] += 1
         if len(models) >= 8:  # other batch sizes and argument forms of the same weights: keep a few
             models.pop(next(iter(models)))
-        models[key] = {"run": run, "structure": structure}
+        models[key] = dict(model, structure=structure)
         return models[key]
 
 
+def _state_functions(call, layer):
+    """The call and two functions over a stateful layer's state variables: "assign" (from arrays
+    state0, state1, ...) and "read" (state_000, state_001, ...)."""
+    variables = tf.nest.flatten(layer.states)
+
+    def assign(*values):
+        for variable, value in zip(variables, values):
+            variable.assign(value)
+        return {"assigned": tf.constant(len(values))}  # a signature needs an output
+
+    def read():
+        return {f"state_{i:03d}": tf.identity(v) for i, v in enumerate(variables)}
+
+    specs = [tf.TensorSpec(v.shape, v.dtype, name=f"state{i}") for i, v in enumerate(variables)]
+    return {"serving_default": call, "assign": tf.function(assign, input_signature=specs),
+            "read": tf.function(read, input_signature=[])}
+
+
 @contextlib.contextmanager
-def saved_model(function, layer):
-    """A temporary SavedModel of `function` (its signature: inputs named as the specs, outputs
-    output_0, output_1, ... in the order of the function's flat outputs, two names for one tensor
-    where two outputs are one), holding `layer`'s variables: the documented entry point of TFLite's
-    and OpenVINO's converters."""
+def saved_model(functions, layer):
+    """A temporary SavedModel holding `layer`'s variables, with a signature per tf.function of
+    `functions` (one function: "serving_default"). A call's signature has inputs named as its specs
+    and outputs output_0, output_1, ... in the order of its flat outputs (two names for one tensor
+    where two outputs are one). The documented entry point of TFLite's and OpenVINO's converters."""
+    if not isinstance(functions, dict):
+        functions = {"serving_default": functions}
     holder = tf.Module()
-    holder.layer, holder.function = layer, function
+    holder.layer, holder.functions = layer, dict(functions)
     with tempfile.TemporaryDirectory(prefix="rnnconf-savedmodel-") as path:
-        tf.saved_model.save(holder, path, signatures=function.get_concrete_function())
+        tf.saved_model.save(holder, path, signatures={name: f.get_concrete_function() for name, f in functions.items()})
         yield path
 
 
