@@ -171,11 +171,12 @@ def _versions(module_name):
                  "openvino", "ai_edge_litert"):
         mod = sys.modules.get(dist)
         if mod is not None:
-            out[dist] = getattr(mod, "__version__", None) or _dist_version(dist)
+            # str(): torch's version is a str subclass of its own, which another process cannot unpickle
+            out[dist] = str(getattr(mod, "__version__", None) or _dist_version(dist))
     root = module_name.split(".")[0]
     mod = sys.modules.get(root)
     if mod is not None and root not in out:
-        out[root] = getattr(mod, "__version__", "unversioned")
+        out[root] = str(getattr(mod, "__version__", "unversioned"))
     return out
 
 

@@ -26,6 +26,7 @@ import time
 from datetime import datetime, timezone
 
 USAGE, FOUND, OK = 2, 1, 0
+INTERNAL = 3  # rnnconf itself failed: never to be read as "found" (1) by a CI script
 KINDS = ("value", "shape", "dtype", "structure", "error", "crash", "timeout")
 DEFAULT_BUDGET_S = 300.0
 MIN_FUZZ_S = 10.0  # of a --budget, kept for the fuzzing stage when it runs after the suite
@@ -128,6 +129,12 @@ def _main(args):
     except KeyboardInterrupt:
         print("rnnconf: interrupted; re-run with the same --out to resume", file=sys.stderr)
         return 130
+    except Exception:  # noqa: BLE001 - a bug of rnnconf's own: its traceback, and a status of its own
+        import traceback
+        traceback.print_exc()
+        print(f"rnnconf: internal error (exit {INTERNAL}); the traceback above is rnnconf's, not the "
+              f"implementation's", file=sys.stderr)
+        return INTERNAL
 
 
 def _interrupt(signum, frame):

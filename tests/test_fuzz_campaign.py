@@ -322,6 +322,27 @@ def test_usage_and_setup_errors_exit_2_with_one_line(tmp_path, capsys, argv, mes
     assert len(err) == 1 and message in err[0], err
 
 
+def test_rnnconfs_own_failure_exits_3_not_1(tmp_path, capsys, monkeypatch):
+    def broken(args):
+        raise ModuleNotFoundError("No module named 'torch'")
+    monkeypatch.setattr(cli, "check", broken)
+    assert cli.main(["check", "--impl", "reference", "--out", str(tmp_path)]) == cli.INTERNAL == 3
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "internal error (exit 3)" in err
+
+
+def test_versions_are_plain_strings_another_process_can_unpickle(monkeypatch):
+    import pickle
+    import types
+    from conformance import namespaces
+
+    class OwnVersion(str):  # as torch's TorchVersion: unpicklable where its module is missing
+        pass
+    monkeypatch.setitem(sys.modules, "torch", types.SimpleNamespace(__version__=OwnVersion("2.13.0")))
+    versions = namespaces._versions("impl")
+    assert type(versions["torch"]) is str and b"OwnVersion" not in pickle.dumps(versions)
+
+
 def test_a_memory_blow_up_becomes_a_crash_row(tmp_path):
     status = check(tmp_path, "fuzz_targets.bloats", "--worker-memory", "400", "--example-timeout", "10",
                    "--shrink-budget", "5", "--fail-fast", max_examples=150)
