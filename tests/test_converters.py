@@ -207,6 +207,35 @@ def test_reasons_lose_this_machines_paths_and_mlir_locations():
     wrapped = "in user code:\n\n    File \"/x/site-packages/keras/a.py\", line 3\n\n    ValueError: bad output"
     assert common._first_line(Exception(wrapped)) == "ValueError: bad output"
     assert common._first_line(Exception("/root/.venv/lib/python3.11/site-packages/tf/x.py: broke")) == "tf/x.py: broke"
+    keras = ("in user code:\n\n    File \"x.py\", line 1\n\n    TypeError: Exception encountered when calling layer "
+             "'rnn' (type RNN).\n    \n    true_fn and false_fn must match\n    \n    Call arguments received:\n"
+             "      • constants=None\n")
+    assert common._first_line(Exception(keras)) == "true_fn and false_fn must match"
+
+
+def test_a_call_keras_makes_eagerly_but_cannot_trace_is_unsupported(oracle):
+    """tf_keras' traced stack of cells with the states given as a tuple mixes tuples and lists in a
+    tf.cond: conversion starts from a trace, so the converter never gets this model."""
+    case = {"cells": [{"kind": "simple", "units": 3}, {"kind": "lstm", "units": 2}], "cell_list": True,
+            "flags": {"stateful": True, "return_state": True}, "initial_state": True, "initial_state_form": "tuple"}
+    target = target_of(FaithfulWithState())
+    actual = execute.run(target, case)
+    error = actual["steps"][0]["error"]
+    assert error["type"] == "NotImplementedError" and error["message"].startswith("tf_keras cannot trace this call")
+    assert "true_fn and false_fn" in error["message"]
+    assert judge(case, execute.run(oracle, case), actual, impl_has=target.has)["status"] == "unsupported"
+
+
+def test_keras_refuses_a_later_call_as_the_oracle_does_though_a_trace_would_accept_it(oracle):
+    # A stateful layer called with another batch size: eager tf_keras refuses it, a trace does not.
+    case = {"cells": [{"kind": "simple", "units": 2}], "flags": {"stateful": True},
+            "steps": [{"op": "call"}, {"op": "call", "batch": 3}]}
+    converter = FaithfulWithState()
+    target = target_of(converter)
+    expected, actual = execute.run(oracle, case), execute.run(target, case)
+    assert "error" in expected["steps"][1] and "error" in actual["steps"][1]
+    assert judge(case, expected, actual, impl_has=target.has)["status"] == "pass"
+    assert len(converter.converted) == 1  # the first call's model; the refused call converted nothing
 
 
 def test_the_namespace_is_tf_keras_for_the_error_catalogue():

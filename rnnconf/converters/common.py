@@ -5,11 +5,13 @@ A converter's namespace (`rnnconf.converters.onnx`, target `onnx`) has tf_keras'
 except that `RNN`, `SimpleRNN`, `GRU` and `LSTM` are `Converted` wrappers around tf_keras' own:
   - The first call builds the layer in Keras, eagerly (weights exist only then), so what Keras itself
     refuses is refused as the oracle refuses it; the converter never sees such a layer.
-  - Every later call traces the layer's call for its arguments' shapes (inputs, mask, initial states
-    and constants become separate model inputs), converts the traced function, runs the converted
-    model on the arguments' values and returns its outputs in Keras' nesting. A conversion is kept
-    for the next call with the same weights and shapes: fuzz/driver.py varies only the data of a drawn
-    case for these targets, so one conversion serves its data variants.
+  - Every later call is first made eagerly in Keras once per model (Keras' errors for the call's
+    arguments are the outcome, as the oracle's are), then traced for its arguments' shapes (inputs,
+    mask, initial states and constants become separate model inputs; a call Keras makes eagerly but
+    cannot trace is unsupported: conversion starts from a trace). The traced function is converted,
+    the converted model runs on the arguments' values, and its outputs come back in Keras' nesting.
+    A conversion is kept for the next call with the same weights and shapes: fuzz/driver.py varies
+    only the data of a drawn case for these targets, so one conversion serves its data variants.
 A stateful layer runs where the runtime keeps variables between runs (TFLite's resource variables):
 the converted model holds the states as variables, which it reads at the start of a call and updates
 at its end. The Keras layer's state variables mirror them (written into the model before each call,
@@ -172,10 +174,16 @@ class Converted:
             # Flat: a SavedModel signature takes no nested outputs (a stack's state lists).
             return tf.nest.flatten(traced["outputs"])
 
+        # Keras' own checks of the arguments, as the oracle makes them (a trace skips some: a stateful
+        # layer called with another batch size): its error is the outcome, raised as it is.
+        self._eager_probe(template, leaves, training)
         specs = [tf.TensorSpec(a.shape, tf.as_dtype(a.dtype), name=f"arg{i}") for i, a in enumerate(leaves)]
         function = tf.function(call, input_signature=specs)
-        # Tracing runs Keras' own checks of the arguments: their errors are Keras', raised as they are.
-        function.get_concrete_function()
+        try:
+            function.get_concrete_function()
+        except Exception as e:  # noqa: BLE001 - a call eager Keras makes but cannot trace
+            raise NotImplementedError(f"tf_keras cannot trace this call, which conversion needs: "
+                                      f"{type(e).__name__}: {_first_line(e)}") from e
         structure = traced["outputs"]
         try:
             if keras.stateful:
@@ -190,6 +198,24 @@ class Converted:
             models.pop(next(iter(models)))
         models[key] = dict(model, structure=structure)
         return models[key]
+
+
+    def _eager_probe(self, template, leaves, training):
+        """Make the call eagerly, as the oracle does, and raise its error if it has one (once per
+        model: its cost is nothing beside a conversion's). A stateful layer's states are restored
+        after it."""
+        keras = self.keras
+        states = tf.nest.flatten(keras.states) if keras.stateful else []
+        saved = [v.numpy() for v in states]
+        args = _join(template, [tf.constant(a) for a in leaves])
+        inputs = args.pop("inputs")
+        if training is not None:
+            args["training"] = training
+        try:
+            keras(inputs, **args)
+        finally:
+            for variable, value in zip(states, saved):
+                variable.assign(value)
 
 
 def _state_functions(call, layer):
@@ -233,6 +259,9 @@ def _first_line(exc):
         what = located.group(1).strip()
         return (what.rsplit("): ", 1)[-1] if what.startswith("loc(") else what)[:300]
     lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for i, line in enumerate(lines[:-1]):  # Keras' wrapping: the message follows this line
+        if "Exception encountered when calling" in line:
+            return lines[i + 1][:300]
     if lines and lines[0] == "in user code:":  # TensorFlow's wrapping: the error is the last line
         lines = lines[-1:]
     return lines[0][:300] if lines else "(no message)"
