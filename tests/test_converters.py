@@ -4,6 +4,7 @@ nesting, keeps one conversion per weights and shapes, and turns refusals into "u
 
 The stand-in converter runs the traced function itself (what a perfect converter would compute);
 planted ones drop the mask, refuse, or fail at run time, and the judge must say so."""
+import re
 import types
 
 import numpy as np
@@ -242,3 +243,18 @@ def test_the_namespace_is_tf_keras_for_the_error_catalogue():
     target = target_of(Faithful())
     assert target.framework == "tf_keras" and target.compile is None and not target.has("Model")
     assert target.has("Embedding") and target.has("Layer")
+
+
+def test_the_converters_known_issue_files_parse_and_point_somewhere(capsys):
+    import os
+    import py_compile
+    from rnnconf.cli import read_known_issues
+    folder = os.path.join(os.path.dirname(common.__file__), "known-issues")
+    for name in ("onnx.txt", "tflite.txt", "openvino.txt"):
+        entries = read_known_issues(os.path.join(folder, name), warn=True)
+        assert entries and "warning" not in capsys.readouterr().err
+        for entry in entries:  # an upstream report, or a reproducer fit to file one
+            script = re.search(r"upstream/\S+\.py", entry["note"] or "")
+            assert entry["url"] or script, entry
+            if script:
+                py_compile.compile(os.path.join(os.path.dirname(folder), script.group(0)), doraise=True)
