@@ -41,6 +41,8 @@ def describe_error(exc, stage):
 def to_numpy(x):
     if isinstance(x, (list, tuple)):
         return [to_numpy(v) for v in x]
+    if hasattr(x, "detach") and not isinstance(x, np.ndarray):
+        x = x.detach().cpu()  # torch: numpy() refuses a tensor that requires grad (Keras 3's outputs do)
     if hasattr(x, "numpy") and not isinstance(x, np.ndarray):
         x = x.numpy()
     return np.array(x)  # a copy: the result must not change when the layer runs again

@@ -272,6 +272,10 @@ class RemoteTarget:
         self._names = self.worker.available | self.worker.hooks
         self._ran = None  # the frame of the function last run whole in the worker
 
+    def __repr__(self):
+        # As Target's: failing tests print their fixtures, and reports must not carry this machine's paths.
+        return f"RemoteTarget({self.name!r}, module={self.module!r})"
+
     def has(self, name):
         return name in self._names
 

@@ -770,6 +770,8 @@ def numpy_of(x):
         return [numpy_of(v) for v in x]
     if x is None:
         return None
+    if hasattr(x, "detach") and not isinstance(x, np.ndarray):
+        x = x.detach().cpu()  # torch: numpy() refuses a tensor that requires grad
     return np.array(x.numpy() if hasattr(x, "numpy") and not isinstance(x, np.ndarray) else x)
 
 

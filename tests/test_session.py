@@ -102,3 +102,30 @@ def test_a_perturbation_moves_every_generated_value_by_its_relative_size_and_kee
         assert 0 < relative.max() < 5e-3 and relative.mean() > 1e-4
         assert not np.array_equal(first, second)  # each draw its own noise
     assert len({execute.structure_key(c) for c in [base] + probes}) == 1  # reused, as a seed variant is
+
+
+def test_results_of_tensors_that_require_grad_become_arrays():
+    """Keras 3 on torch returns tensors that require grad, whose numpy() raises: not the
+    implementation's error, so the harness detaches them first."""
+    class GradTensor:  # torch.Tensor's relevant manners
+        def __init__(self, value, grad=True):
+            self.value, self.grad = np.asarray(value), grad
+
+        def detach(self):
+            return GradTensor(self.value, grad=False)
+
+        def cpu(self):
+            return self
+
+        def numpy(self):
+            if self.grad:
+                raise RuntimeError("Can't call numpy() on Tensor that requires grad.")
+            return self.value
+    from conformance.execute import to_numpy
+    from fuzz import repro
+    harness = {"np": np}
+    exec(repro._HARNESS_RUN, harness)  # the reproducers' own copy
+    numpy_of = harness["numpy_of"]
+    out = to_numpy([GradTensor([1.0, 2.0]), [GradTensor([[3.0]])]])
+    assert np.array_equal(out[0], [1.0, 2.0]) and np.array_equal(out[1][0], [[3.0]])
+    assert np.array_equal(numpy_of(GradTensor([4.0])), [4.0])

@@ -234,3 +234,7 @@ def test_the_suite_gives_the_same_clause_results_with_impl_python(tmp_path):
         assert proc.returncode == 0, proc.stdout[-3000:]
         reports.append(json.loads(report.read_text())["clauses"])
     assert reports[0] == reports[1] and any(c["checks"] for c in reports[0].values())
+
+
+def test_a_remote_target_prints_briefly(remote):
+    assert repr(remote).startswith("RemoteTarget('reference@") and "object at 0x" not in repr(remote)
