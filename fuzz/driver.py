@@ -40,6 +40,10 @@ VARIANTS = 64               # data variants per drawn case, on the same built la
 UNTRACEABLE_VARIANTS = 8
 # Variants of a drawn case with dropout while training: each is judged on dropout.SAMPLES samples a side.
 STOCHASTIC_VARIANTS = 2
+# A refusal is structural (a feature the case uses, a conversion of its layer), not about the data: a drawn
+# case whose variants are unsupported this many times in a row stops there (a converter would otherwise
+# try, and fail, a conversion of seconds per variant: an unsupported run keeps no layer to reuse).
+UNSUPPORTED_VARIANTS = 2
 
 
 class StopRound(BaseException):
@@ -283,11 +287,14 @@ class Driver:
             variants = [variants[min(self.failing_variant, len(variants) - 1)]]
         elif self.spec["max_examples"] is not None:
             variants = variants[:max(1, self.spec["max_examples"] - self.examples)]
-        v, untraceable = None, 0
+        v, untraceable, unsupported = None, 0, 0
 
         def wanted():
             # Once a structure proves untraceable its variants all run eagerly (~30 ms each on tf_keras),
-            # and the loop below stops after UNTRACEABLE_VARIANTS of them: send no more than that.
+            # and the loop below stops after UNTRACEABLE_VARIANTS of them: send no more than that; and
+            # after UNSUPPORTED_VARIANTS refusals in a row.
+            if unsupported:
+                return UNSUPPORTED_VARIANTS - unsupported
             return UNTRACEABLE_VARIANTS - untraceable if untraceable else None
 
         with contextlib.closing(differential.check_all(variants, self.oracle, self.impl,
@@ -297,7 +304,9 @@ class Driver:
                 if v["oracle_error"]:
                     break  # an error path: more seeds would only repeat it
                 untraceable += v["paths"].get("oracle") == "untraceable"
-                if untraceable >= UNTRACEABLE_VARIANTS or (not shrinking and self._finished()):
+                unsupported = unsupported + 1 if v["unsupported"] else 0
+                if (untraceable >= UNTRACEABLE_VARIANTS or unsupported >= UNSUPPORTED_VARIANTS
+                        or (not shrinking and self._finished())):
                     break
         return v
 

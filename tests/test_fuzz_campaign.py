@@ -428,6 +428,28 @@ def test_a_target_with_fixed_weights_logs_variants_that_share_the_drawn_cases_we
     assert len({c["seed"] for c in cases}) == 6
 
 
+def test_a_drawn_case_the_implementation_refuses_stops_after_two_variants(tmp_path):
+    (spec,) = campaign.driver_specs(impl="fuzz_targets.refuses_masks", oracle="reference", out=str(tmp_path),
+                                    seed=1, shard=(1, 1), workers=1, max_examples=None,
+                                    deadline=time.time() + 600, fail_fast=False, xfail=(), timeout_s=60, variants=16)
+    loop = driver.Driver(spec)
+    for worker in (loop.oracle, loop.impl):
+        worker.start()
+    try:
+        loop.examine({"cells": [{"kind": "lstm", "units": 2}], "mask": [[1, 1, 0, 0], [1, 1, 1, 1]], "seed": 3})
+        refused = loop.examples
+        loop.examine({"cells": [{"kind": "lstm", "units": 2}], "seed": 4})
+    finally:
+        loop.oracle.stop()
+        loop.impl.stop()
+    assert refused == driver.UNSUPPORTED_VARIANTS == 2
+    assert loop.examples - refused == 16
+    assert loop.oracle.pending == loop.impl.pending == 0
+    records = [r for p in logs.log_paths(str(tmp_path)) for r in logs.read_log(p) if r["type"] == "example"]
+    assert [r["unsupported"] for r in records[:2]] == [True, True]
+    assert records[0]["detail"] == "lacks masks are not supported"
+
+
 def test_the_log_tail_keeps_unsupported_reasons_and_conversions(tmp_path):
     from conformance.results import Results, merge_shards
     reasons = ["lacks stateful layers: the X model keeps no state"] * 3 + ["lacks X cannot convert: op Y"]
