@@ -51,6 +51,14 @@ class ForgetsState(FaithfulWithState):
         return model
 
 
+class ThroughSavedModel(Faithful):
+    """Converts from a SavedModel of the traced call, as the TFLite and OpenVINO adapters do."""
+    def convert(self, function, specs, layer):
+        with common.saved_model(function, layer):
+            pass
+        return super().convert(function, specs, layer)
+
+
 class DropsMask(Faithful):
     """A converter that loses the mask input (runs as if every step were present)."""
     def convert(self, function, specs, layer):
@@ -258,3 +266,16 @@ def test_the_converters_known_issue_files_parse_and_point_somewhere(capsys):
             assert entry["url"] or script, entry
             if script:
                 py_compile.compile(os.path.join(os.path.dirname(folder), script.group(0)), doraise=True)
+
+
+def test_a_layer_tensorflow_cannot_save_is_unsupported_as_tensorflows_refusal(oracle):
+    # A stack of custom cells with constants, its states given as a tuple: traced, but not saved.
+    case = {"cells": [{"kind": "custom", "variant": "init_state", "units": 3},
+                      {"kind": "custom", "variant": "constants", "units": 2}], "cell_list": True, "features": [1],
+            "batch": 4, "timesteps": 2, "constants": [[2]], "initial_state": True, "initial_state_form": "tuple"}
+    target = target_of(ThroughSavedModel())
+    actual = execute.run(target, case)
+    error = actual["steps"][0]["error"]
+    assert error["type"] == "NotImplementedError"
+    assert error["message"].startswith("faithful converts a SavedModel, and TensorFlow cannot save this layer as one")
+    assert judge(case, execute.run(oracle, case), actual, impl_has=target.has)["status"] == "unsupported"

@@ -62,6 +62,11 @@ class Converter:
         raise NotImplementedError
 
 
+class ExportError(Exception):
+    """TensorFlow could not save the traced call as a SavedModel (saved_model): the step before the
+    converter, so a refusal to name as TensorFlow's, not the converter's."""
+
+
 class _Leaf:
     """The place of a tensor in a call's arguments (see _split)."""
     __slots__ = ("index",)
@@ -190,6 +195,9 @@ class Converted:
                 model = self.converter.convert_stateful(_state_functions(function, keras), specs, keras)
             else:
                 model = {"run": self.converter.convert(function, specs, keras)}
+        except ExportError as e:
+            raise NotImplementedError(f"{self.converter.name} converts a SavedModel, and TensorFlow cannot save "
+                                      f"this layer as one: {e}") from e
         except Exception as e:  # noqa: BLE001 - any refusal of the converter is "unsupported"
             raise NotImplementedError(f"{self.converter.name} cannot convert this layer: {type(e).__name__}: "
                                       f"{_first_line(e)}") from e
@@ -247,7 +255,11 @@ def saved_model(functions, layer):
     holder = tf.Module()
     holder.layer, holder.functions = layer, dict(functions)
     with tempfile.TemporaryDirectory(prefix="rnnconf-savedmodel-") as path:
-        tf.saved_model.save(holder, path, signatures={name: f.get_concrete_function() for name, f in functions.items()})
+        try:
+            tf.saved_model.save(holder, path,
+                                signatures={name: f.get_concrete_function() for name, f in functions.items()})
+        except Exception as e:  # noqa: BLE001
+            raise ExportError(f"{type(e).__name__}: {_first_line(e)}") from e
         yield path
 
 
