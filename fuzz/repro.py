@@ -104,9 +104,13 @@ def script(item, impl, oracle, npz_name=None):
     needs_tensor = "tensors(" in uses
     definitions, arrays = data.code(npz_name, order=uses)
     kind = item.get("kind", "value")
+    module, environment = runnable(impl)
     header = "\n".join(["#!/usr/bin/env python", _docstring(item, case, impl, oracle, npz_name if arrays else None),
-                        _imports(bool(arrays), bool(variants), kind == "timeout")])
-    settings = [f"IMPL = {_py(impl)}\nORACLE = {_py(oracle)}", definitions, _rounding_steps_line(case)]
+                        _imports(bool(arrays) or bool(environment), bool(variants), kind == "timeout")])
+    settings = [f"IMPL = {_py(module)}\nORACLE = {_py(oracle)}", definitions, _rounding_steps_line(case)]
+    if environment:
+        settings.insert(0, f"# The implementation as target {impl} runs it (set before it is imported):\n" + "\n".join(
+            f"os.environ.setdefault({_py(k)}, {_py(v)})" for k, v in environment.items()))
     if is_stochastic(case):
         settings.append("# Dropout while training: both sides draw random masks, so values are not compared here\n"
                         "# (rnnconf compares their distributions, over hundreds of samples a side).\n"
@@ -118,6 +122,31 @@ def script(item, impl, oracle, npz_name=None):
                               stochastic=is_stochastic(case), undecided=is_stochastic(case) and kind == "value"))
     text = header + "\n\n" + "\n\n".join(settings) + "\n\n\n" + "\n\n\n".join(functions) + "\n"
     return text, arrays
+
+
+def runnable(impl):
+    """(the module the script imports for `impl`, the environment variables it needs): a target
+    (rnnconf/targets.py) names its module and its variables (KERAS_BACKEND), `IMPL@PYTHON` its module."""
+    from rnnconf import targets
+    spec = targets.TARGETS.get(impl)
+    if spec is not None:
+        return spec.impl, dict(spec.env)
+    split = targets.split_remote(impl)
+    return (split[0] if split else impl), {}
+
+
+def _where_to_run(impl):
+    """The docstring's words on the environment the script needs, for a target; else None."""
+    from rnnconf import targets
+    spec = targets.TARGETS.get(impl)
+    if spec is None:
+        return None
+    oracle = " ".join(p for p in targets.ORACLE_PINS if p not in spec.pins)
+    words = (f"Both sides run in this process: use an environment with target {impl}'s pins, "
+             f"{' '.join(spec.pins)}" + (f", and the oracle's, {oracle}" if oracle else "") + ".")
+    if spec.impl.startswith("rnnconf."):
+        words += f" Its adapter is rnnconf's ({spec.impl}): put rnnconf's source on PYTHONPATH."
+    return words
 
 
 def _indent(text, spaces=4):
@@ -1127,6 +1156,8 @@ def _docstring(item, case, impl, oracle, npz):
     if npz:
         lines.append(f"The data is in {npz}, beside this script.")
     lines += ["", f"Run: python {name} [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)"]
+    if _where_to_run(impl):
+        lines += _wrap(_where_to_run(impl))
     if is_stochastic(case) and kind == "value":
         lines += _wrap("Not reproduced here: the values differ in distribution under dropout, which needs "
                        "rnnconf's sampled check. Exits 1 where errors, nesting, shapes or dtypes differ, else 2.")

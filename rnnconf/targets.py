@@ -25,7 +25,7 @@ STAMP = "rnnconf-target.json"
 SHOWN = ("keras", "keras-nightly", "jax", "jaxlib", "tensorflow", "tf-keras", "torch", "numpy", "tf2onnx", "onnx",
          "onnxruntime", "ai-edge-litert", "openvino")
 # A converter's environment builds the layer with the oracle's own releases, so only the conversion differs.
-_ORACLE_PINS = ("tensorflow==2.21.0", "tf-keras==2.21.0")
+ORACLE_PINS = ("tensorflow==2.21.0", "tf-keras==2.21.0")
 _JAX = {"KERAS_BACKEND": "jax", "JAX_ENABLE_X64": "1", "JAX_PLATFORMS": "cpu"}  # x64: float64 cases stay float64
 
 
@@ -57,12 +57,12 @@ TARGETS = {spec.name: spec for spec in (
     TargetSpec("tf_keras-2.19", ("tensorflow==2.19.1", "tf-keras==2.19.0"), "tf_keras", heavy=True,
                note="TensorFlow: about 600 MB"),
     # Converters (rnnconf/converters): the layer is tf_keras', what runs is the converted model.
-    TargetSpec("onnx", _ORACLE_PINS + ("tf2onnx==1.17.0", "onnx==1.23.2", "onnxruntime==1.32.0"),
+    TargetSpec("onnx", ORACLE_PINS + ("tf2onnx==1.17.0", "onnx==1.23.2", "onnxruntime==1.32.0"),
                "rnnconf.converters.onnx", heavy=True, note="TensorFlow: about 600 MB", fixed_weights=True,
                package="tf2onnx"),
-    TargetSpec("tflite", _ORACLE_PINS + ("ai-edge-litert==2.3.0",), "rnnconf.converters.tflite", heavy=True,
+    TargetSpec("tflite", ORACLE_PINS + ("ai-edge-litert==2.3.0",), "rnnconf.converters.tflite", heavy=True,
                note="TensorFlow: about 600 MB", fixed_weights=True, package="tensorflow"),
-    TargetSpec("openvino", _ORACLE_PINS + ("openvino==2026.4.1",), "rnnconf.converters.openvino", heavy=True,
+    TargetSpec("openvino", ORACLE_PINS + ("openvino==2026.4.1",), "rnnconf.converters.openvino", heavy=True,
                note="TensorFlow: about 600 MB", fixed_weights=True, package="openvino"),
 )}
 

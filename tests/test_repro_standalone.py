@@ -328,3 +328,19 @@ def test_the_script_computes_what_execute_computes(case):
             assert _shapes(g) == _shapes(execute.to_numpy(w) if w is not None else None)
         else:
             assert _same(g, w if w is None else execute.to_numpy(w)), (g, w)
+
+
+@pytest.mark.parametrize("target, module, needs", [
+    ("keras3-jax", "keras3", ['os.environ.setdefault("KERAS_BACKEND", "jax")', "keras==3.15.1 jax==0.10.2",
+                              "and the oracle's, tensorflow==2.21.0 tf-keras==2.21.0"]),
+    ("onnx", "rnnconf.converters.onnx", ["tf2onnx==1.17.0", "PYTHONPATH"]),
+])
+def test_a_targets_reproducer_imports_its_module_in_its_environment(target, module, needs):
+    item = {"id": "d-0001", "repro": "repro/d-0001.py", "kind": "value", "clauses": ["CALL-01"],
+            "config": {"cells": [{"kind": "simple", "units": 2}], "dtype": "float64"}, "detail": "differs"}
+    text, _ = repro.script(item, target, "tf_keras")
+    ast.parse(text)
+    assert f"IMPL = \"{module}\"" in text
+    flat = " ".join(text.split())  # the docstring wraps its lines
+    for words in needs:
+        assert words in flat, words

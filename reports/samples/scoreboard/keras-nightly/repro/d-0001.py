@@ -8,16 +8,25 @@ Found: step 0 output: max abs diff 5.27e-08 (max rel 3e-05) at (0, 0): expected
 -0.5429634351313621, got -0.542963445186615
 
 Run: python d-0001.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
+Both sides run in this process: use an environment with target keras-nightly's pins,
+keras-nightly==3.16.0.dev2026102704 jax==0.10.2 jaxlib==0.10.2 numpy==2.4.6, and the oracle's,
+tensorflow==2.21.0 tf-keras==2.21.0.
 Exits 1 while the discrepancy persists, 0 once both sides agree.
 """
 import argparse
 import importlib
+import os
 import re
 import sys
 
 import numpy as np
 
-IMPL = "keras-nightly"
+# The implementation as target keras-nightly runs it (set before it is imported):
+os.environ.setdefault("KERAS_BACKEND", "jax")
+os.environ.setdefault("JAX_ENABLE_X64", "1")
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+IMPL = "keras3"
 ORACLE = "tf_keras"
 
 X = np.array([[[0.7193169762854567, 0.20316436235972052, -0.519967219599439],

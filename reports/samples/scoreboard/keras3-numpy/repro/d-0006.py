@@ -10,17 +10,26 @@ Found: step 0 output: output[0, 1] value: oracle mean -0.4254 sd 0.05638, implem
 tests; 3 flag)
 
 Run: python d-0006.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
+Both sides run in this process: use an environment with target keras3-numpy's pins,
+keras==3.15.1 numpy==2.4.6 scipy==1.17.1 jax==0.10.2 jaxlib==0.10.2, and the oracle's,
+tensorflow==2.21.0 tf-keras==2.21.0.
 Not reproduced here: the values differ in distribution under dropout, which needs rnnconf's
 sampled check. Exits 1 where errors, nesting, shapes or dtypes differ, else 2.
 """
 import argparse
 import importlib
+import os
 import re
 import sys
 
 import numpy as np
 
-IMPL = "keras3-numpy"
+# The implementation as target keras3-numpy runs it (set before it is imported):
+os.environ.setdefault("KERAS_BACKEND", "numpy")
+os.environ.setdefault("JAX_ENABLE_X64", "1")
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+IMPL = "keras3"
 ORACLE = "tf_keras"
 
 X = np.array([[[0.71931696, 0.20316437, -0.5199672],

@@ -8,16 +8,22 @@ Found: step 0 output: max abs diff 9.22e-08 (max rel 7.4e-05) at (0, 0): expecte
 -0.5429634351313621, got -0.5429634655362586
 
 Run: python d-0001.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
+Both sides run in this process: use an environment with target keras3-torch's pins,
+keras==3.15.1 torch==2.13.0 numpy==2.4.6, and the oracle's, tensorflow==2.21.0 tf-keras==2.21.0.
 Exits 1 while the discrepancy persists, 0 once both sides agree.
 """
 import argparse
 import importlib
+import os
 import re
 import sys
 
 import numpy as np
 
-IMPL = "keras3-torch"
+# The implementation as target keras3-torch runs it (set before it is imported):
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+IMPL = "keras3"
 ORACLE = "tf_keras"
 
 X = np.array([[[0.7193169762854567, 0.20316436235972052, -0.519967219599439],

@@ -9,17 +9,23 @@ Found: step 0: the implementation raises TypeError: int() argument must be a str
 bytes-like object or a real number, not 'tuple'; the oracle does not
 
 Run: python d-0005.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
+Both sides run in this process: use an environment with target keras3-torch's pins,
+keras==3.15.1 torch==2.13.0 numpy==2.4.6, and the oracle's, tensorflow==2.21.0 tf-keras==2.21.0.
 Exits 1 while the discrepancy persists, 0 once both sides agree.
 """
 import argparse
 import importlib
+import os
 import re
 import sys
 from types import SimpleNamespace
 
 import numpy as np
 
-IMPL = "keras3-torch"
+# The implementation as target keras3-torch runs it (set before it is imported):
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+IMPL = "keras3"
 ORACLE = "tf_keras"
 
 X = np.array([[[[0.71931696, 0.20316437, -0.5199672],

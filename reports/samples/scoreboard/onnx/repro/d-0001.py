@@ -9,6 +9,9 @@ Found: step 0 output: max abs diff 2.06e-08 (max rel 5.83e-07) at (0, 0): expect
 -0.8450203469081805, got -0.8450203388968168
 
 Run: python d-0001.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
+Both sides run in this process: use an environment with target onnx's pins, tensorflow==2.21.0
+tf-keras==2.21.0 tf2onnx==1.17.0 onnx==1.23.2 onnxruntime==1.32.0. Its adapter is rnnconf's
+(rnnconf.converters.onnx): put rnnconf's source on PYTHONPATH.
 Exits 1 while the discrepancy persists, 0 once both sides agree.
 """
 import argparse
@@ -18,7 +21,7 @@ import sys
 
 import numpy as np
 
-IMPL = "onnx"
+IMPL = "rnnconf.converters.onnx"
 ORACLE = "tf_keras"
 
 X = np.array([[[0.7193169762854567, 0.20316436235972052, -0.519967219599439],

@@ -8,6 +8,9 @@ Found: step 0 output: max abs diff 3.82e-08 (max rel 1.11e-05) at (0, 0): expect
 -0.5429634351313621, got -0.542963445186615
 
 Run: python d-0001.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
+Both sides run in this process: use an environment with target openvino's pins,
+tensorflow==2.21.0 tf-keras==2.21.0 openvino==2026.4.1. Its adapter is rnnconf's
+(rnnconf.converters.openvino): put rnnconf's source on PYTHONPATH.
 Exits 1 while the discrepancy persists, 0 once both sides agree.
 """
 import argparse
@@ -17,7 +20,7 @@ import sys
 
 import numpy as np
 
-IMPL = "openvino"
+IMPL = "rnnconf.converters.openvino"
 ORACLE = "tf_keras"
 
 X = np.array([[[0.7193169762854567, 0.20316436235972052, -0.519967219599439],

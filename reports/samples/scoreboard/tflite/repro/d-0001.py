@@ -10,6 +10,9 @@ Found: step 0 output: output[1, 0] value: oracle mean -0.1309 sd 0.4497, impleme
 tests; 11 flag)
 
 Run: python d-0001.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
+Both sides run in this process: use an environment with target tflite's pins, tensorflow==2.21.0
+tf-keras==2.21.0 ai-edge-litert==2.3.0. Its adapter is rnnconf's (rnnconf.converters.tflite):
+put rnnconf's source on PYTHONPATH.
 Not reproduced here: the values differ in distribution under dropout, which needs rnnconf's
 sampled check. Exits 1 where errors, nesting, shapes or dtypes differ, else 2.
 """
@@ -20,7 +23,7 @@ import sys
 
 import numpy as np
 
-IMPL = "tflite"
+IMPL = "rnnconf.converters.tflite"
 ORACLE = "tf_keras"
 
 X = np.array([[[0.71931696, 0.20316437, -0.5199672],

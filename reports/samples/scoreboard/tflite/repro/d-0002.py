@@ -9,6 +9,9 @@ Found: step 0 output: output[0, 1] value, spread (distance from the pooled media
 p<=3.6e-110 < 8.3e-08 (alpha 1e-06 over 12 tests; 12 flag)
 
 Run: python d-0002.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
+Both sides run in this process: use an environment with target tflite's pins, tensorflow==2.21.0
+tf-keras==2.21.0 ai-edge-litert==2.3.0. Its adapter is rnnconf's (rnnconf.converters.tflite):
+put rnnconf's source on PYTHONPATH.
 Not reproduced here: the values differ in distribution under dropout, which needs rnnconf's
 sampled check. Exits 1 where errors, nesting, shapes or dtypes differ, else 2.
 """
@@ -19,7 +22,7 @@ import sys
 
 import numpy as np
 
-IMPL = "tflite"
+IMPL = "rnnconf.converters.tflite"
 ORACLE = "tf_keras"
 
 X = np.array([[[0.71931696, 0.20316437, -0.5199672],
