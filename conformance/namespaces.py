@@ -135,9 +135,34 @@ def _keras3_adapter(keras):
         fill=lambda shape, value, dtype: k.full(tuple(int(d) for d in shape), value, dtype=dtype),
         cast_like=lambda value, x: k.cast(value, x.dtype),
     )
-    # Keras 3 takes NumPy arrays anywhere and on any backend: no rnnconf_to_tensor; no compiler either.
+    # Keras 3 takes NumPy arrays anywhere and on any backend: no rnnconf_to_tensor. A compiler on JAX
+    # only: on TensorFlow, tf.function took a path that hid a bug of the eager one.
     return types.SimpleNamespace(framework="keras3", ops=ops, rnnconf_clear_session=keras.backend.clear_session,
-                                 Model=keras.Model, rnnconf_set_seed=keras.utils.set_random_seed)
+                                 Model=keras.Model, rnnconf_set_seed=keras.utils.set_random_seed,
+                                 rnnconf_compile=_jax_compile if keras.backend.backend() == "jax" else None)
+
+
+def _jax_compile(forward):
+    """`forward(weights, x, kwargs)` (execute.Runner's: assign the weights, call the layer) under
+    jax.jit. Keras 3 on JAX runs its time loop through lax.scan, compiled anew at every eager call
+    (about 240 ms a call); jitted, a built layer's calls take a few ms after one compilation per shape.
+    The call runs in a StatelessScope: the weights' assignments hold for the call only and no traced
+    value leaks into a variable (a stateful layer's updated states are lost with them, so its compiled
+    reuse fails and a fresh layer judges it, as for any compiled reuse). `training` and other flags
+    are static: Keras branches on them in Python."""
+    import jax
+    import keras
+
+    def stateless(weights, x, arrays, static):
+        with keras.StatelessScope():
+            return forward(weights, x, dict(arrays, **dict(static)))
+    jitted = jax.jit(stateless, static_argnums=3)
+
+    def call(weights, x, kwargs):
+        static = tuple(sorted((k, v) for k, v in kwargs.items() if v is None or isinstance(v, bool)))
+        arrays = {k: v for k, v in kwargs.items() if not (v is None or isinstance(v, bool))}
+        return jitted(weights, x, arrays, static)
+    return call
 
 
 def _framework_bases():

@@ -263,3 +263,14 @@ def test_a_target_shows_its_name_not_its_module_objects():
     from conformance import namespaces
     text = repr(namespaces.resolve("reference"))
     assert text == "Target('reference', module='impl')"
+
+
+def test_keras3_is_compiled_on_jax_only():
+    """jax.jit (through a StatelessScope) on JAX, where eager calls recompile their loop; nothing on
+    TensorFlow, whose traced path hid a bug of the eager one."""
+    import keras
+    assert keras.backend.backend() == "tensorflow"
+    assert namespaces._keras3_adapter(keras).rnnconf_compile is None
+    on_jax = types.SimpleNamespace(backend=types.SimpleNamespace(backend=lambda: "jax", clear_session=None),
+                                   Model=None, utils=types.SimpleNamespace(set_random_seed=None))
+    assert namespaces._keras3_adapter(on_jax).rnnconf_compile is namespaces._jax_compile
