@@ -279,3 +279,14 @@ def test_a_layer_tensorflow_cannot_save_is_unsupported_as_tensorflows_refusal(or
     assert error["type"] == "NotImplementedError"
     assert error["message"].startswith("faithful converts a SavedModel, and TensorFlow cannot save this layer as one")
     assert judge(case, execute.run(oracle, case), actual, impl_has=target.has)["status"] == "unsupported"
+
+
+def test_a_call_argument_the_adapter_does_not_convert_is_never_answered_by_keras():
+    layer = target_of(Faithful()).ns.SimpleRNN(2)
+    x = np.zeros((2, 3, 3), "float32")
+    layer(x)  # the build call
+    with pytest.raises(TypeError):  # Keras' own refusal
+        layer(x, no_such_argument=1)
+    layer.keras.call = lambda inputs, extra=None, **kwargs: inputs  # an argument Keras would take
+    with pytest.raises(NotImplementedError, match="extra"):
+        layer(x, extra=1)

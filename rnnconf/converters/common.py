@@ -140,7 +140,8 @@ class Converted:
         training = kwargs.pop("training", None)
         unknown = set(kwargs) - set(CALL_ARGUMENTS)
         if unknown:
-            return keras(inputs, training=training, **kwargs)  # Keras' own error for an argument it lacks
+            keras(inputs, training=training, **kwargs)  # Keras' own error for an argument it lacks
+            raise NotImplementedError(f"call argument(s) {', '.join(sorted(unknown))}: not converted here")
         if kwargs.get("mask") is None and getattr(inputs, "_keras_mask", None) is not None:
             kwargs["mask"] = inputs._keras_mask  # an upstream mask (Embedding(mask_zero=True))
         leaves = []
