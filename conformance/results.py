@@ -91,9 +91,9 @@ def exercised(case, oracle_outcome=None):
     return sorted(ids)
 
 
+UNSUPPORTED_REASONS_KEPT = 3  # per clause: the implementation's most frequent reasons for refusing
 # Clauses nearly every case reaches: they do not tell one discrepancy from another, so a discrepancy's
 # failing examples are not blamed on them where it names others.
-UNSUPPORTED_REASONS_KEPT = 3  # per clause: the implementation's most frequent reasons for refusing
 UBIQUITOUS = frozenset({"CALL-01", "SHAPE-01", "SHAPE-03", "SHAPE-04", "CELL-01"})
 
 

@@ -162,7 +162,7 @@ def variant(case, i):
     seed = (case.get("seed", 0) * 7919 + i * 104729) % 2 ** 31
     out = dict(case, seed=seed)
     rng = np.random.default_rng([seed, 7])
-    scale = float(rng.choice(WEIGHT_SCALES))
+    scale = float(rng.choice(WEIGHT_SCALES))  # drawn either way: the mask's draws that follow stay the same
     if case.get("weights_seed") is None:
         out["weight_scale"] = scale
     if _is_grid(case.get("mask"), case.get("batch"), case.get("timesteps")):
