@@ -58,6 +58,7 @@ class Runner:
         self._forward = self._eager_forward
         self.reuses = 0
         self.compiled = False
+        self.eager_call = False  # the next call bypasses the compiler (Session's eager spot checks)
         self._weight_specs = self._weights = None
         self._weights_installed = True
 
@@ -108,9 +109,9 @@ class Runner:
             extra = states + (kwargs.pop("constants", None) or [])
             self._install_weights()
             return self.layer([x] + list(extra), **kwargs)
-        if not self.compiled:
+        if not self.compiled or self.eager_call:
             self._install_weights()
-        result = self._forward(x, kwargs)
+        result = (self._eager_forward if self.eager_call else self._forward)(x, kwargs)
         self._weights_installed = True
         return result
 
@@ -240,18 +241,24 @@ class Session:
     """Runs cases on one target, reusing built layers across cases of the same structure."""
 
     def __init__(self, target, reuse=True, max_layers=16, clear_every=100, compile_after=0, on_clear=None,
-                 retry_eager_reuse=True):
+                 retry_eager_reuse=True, eager_every=None):
         self.target, self.reuse, self.on_clear = target, reuse, on_clear
         # An error on an eagerly reused layer is the target's own behaviour (state leaking from an
         # earlier call, say): for the implementation under test it is the outcome, marked "reused";
         # only the oracle, whose fresh run is the contract, retries it fresh.
         self.retry_eager_reuse = retry_eager_reuse
+        # Eager spot checks: every `eager_every`th reuse of a compiled layer is called eagerly, so an
+        # implementation whose compiled path hides a bug of its eager one (what users of Keras 3 meet
+        # first) is still judged eagerly on data beyond its fresh run's. None: never.
+        self.eager_every = eager_every
         self.max_layers, self.clear_every, self.compile_after = max_layers, clear_every, compile_after
         self._pool = OrderedDict()
         self._no_reuse, self._eager_only = set(), set()
         self._fresh_since_clear = 0
-        self.stats = {"fresh": 0, "reused": 0, "reuse_errors": 0}
-        # How the last case ran: "fresh" (a new layer, eager), "reused" (a built layer, eager), "traced"
+        self.stats = {"fresh": 0, "reused": 0, "reuse_errors": 0, "spot_checks": 0}
+        self._spot_checked = False
+        # How the last case ran: "fresh" (a new layer, eager), "reused" (a built layer, eager: the target
+        # has no compiler, or this call is a spot check), "traced"
         # (a built layer through the target's compiler) or "untraceable" (reused eagerly because its
         # traced reuse failed: as slow as eager, for a target that has a compiler).
         self.last_path = None
@@ -305,8 +312,8 @@ class Session:
             self.stats["fresh"] += 1
             self.last_path = "fresh"
         else:
-            self.last_path = ("traced" if runner.compiled else "untraceable" if key in self._eager_only
-                              else "reused")
+            self.last_path = ("traced" if runner.compiled and not self._spot_checked
+                              else "untraceable" if key in self._eager_only else "reused")
         if self.reuse and runner is not None and not has_error(outcome) and key not in self._no_reuse:
             self._pool[key] = runner
             while len(self._pool) > self.max_layers:
@@ -325,9 +332,15 @@ class Session:
                 runner.compile()
         except Exception:  # noqa: BLE001 - a layer that cannot be reloaded is rebuilt
             return None
-        _run_steps(runner, case["steps"] or [{"op": "call"}], outcome)
+        runner.eager_call = bool(runner.compiled and self.eager_every and runner.reuses % self.eager_every == 0)
+        try:
+            _run_steps(runner, case["steps"] or [{"op": "call"}], outcome)
+        finally:
+            eager, runner.eager_call = runner.eager_call, False
         self.stats["reused"] += 1
-        if has_error(outcome) and (runner.compiled or self.retry_eager_reuse):
+        self.stats["spot_checks"] += eager
+        self._spot_checked = eager
+        if has_error(outcome) and ((runner.compiled and not eager) or self.retry_eager_reuse):
             return None
         return outcome
 

@@ -119,8 +119,16 @@ def fingerprint(case, kind, first, expected, actual):
         if kind == "dtype":
             core += " " + first.detail.split("expected dtype ", 1)[-1]
     if actual.get("reused"):
-        core += " (on a reused layer)"
+        core += ON_REUSED
     return {"kind": kind, "core": core, "features": features(case)}
+
+
+ON_REUSED = " (on a reused layer)"  # a failure of a layer built for an earlier case
+
+
+def as_on_fresh(fp):
+    """Failure `fp` as a fresh layer would show it: without ON_REUSED."""
+    return dict(fp, core=fp["core"].removesuffix(ON_REUSED))
 
 
 def _first_call(case, step):

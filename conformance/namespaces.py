@@ -122,7 +122,7 @@ def _tf_keras_adapter(tf_keras):
     # tf_keras refuses NumPy arrays among initial_state/constants ("Expected a symbolic tensor").
     return types.SimpleNamespace(
         framework="tf_keras", ops=ops, TensorShape=tf.TensorShape, rnnconf_to_tensor=tf.constant,
-        rnnconf_compile=lambda fn: tf.function(fn, reduce_retracing=True, autograph=False),
+        rnnconf_compile=_tf_compile,
         rnnconf_clear_session=tf_keras.backend.clear_session, Model=tf_keras.Model,
         rnnconf_set_seed=tf.random.set_seed)
 
@@ -135,11 +135,19 @@ def _keras3_adapter(keras):
         fill=lambda shape, value, dtype: k.full(tuple(int(d) for d in shape), value, dtype=dtype),
         cast_like=lambda value, x: k.cast(value, x.dtype),
     )
-    # Keras 3 takes NumPy arrays anywhere and on any backend: no rnnconf_to_tensor. A compiler on JAX
-    # only: on TensorFlow, tf.function took a path that hid a bug of the eager one.
+    # Keras 3 takes NumPy arrays anywhere and on any backend: no rnnconf_to_tensor. Reused layers go
+    # through the backend's compiler where it has one; the implementation's compiled calls are
+    # spot-checked eagerly (execute.Session), as a compiled path can hide a bug of the eager one.
+    compilers = {"tensorflow": _tf_compile, "jax": _jax_compile}
     return types.SimpleNamespace(framework="keras3", ops=ops, rnnconf_clear_session=keras.backend.clear_session,
                                  Model=keras.Model, rnnconf_set_seed=keras.utils.set_random_seed,
-                                 rnnconf_compile=_jax_compile if keras.backend.backend() == "jax" else None)
+                                 rnnconf_compile=compilers.get(keras.backend.backend()))
+
+
+def _tf_compile(forward):
+    """`forward` as a tf.function (autograph off: the layer's Python runs as written, once, at tracing)."""
+    import tensorflow as tf
+    return tf.function(forward, reduce_retracing=True, autograph=False)
 
 
 def _jax_compile(forward):

@@ -46,7 +46,7 @@ def check_all(cases, oracle, impl, depth=PIPELINE_DEPTH, wanted=None):
     passes `wanted`: asked before each case is collected, it returns how many more verdicts (this one
     included) the caller can still use, or None for all; no case beyond that is sent, so none is run
     only to be drained. A crash or timeout ends the stream: the answers queued behind it are lost."""
-    submitted = 0
+    submitted, confirmed = 0, []
     try:
         for index, case in enumerate(cases):
             more = wanted() if wanted is not None else None
@@ -56,7 +56,7 @@ def check_all(cases, oracle, impl, depth=PIPELINE_DEPTH, wanted=None):
                 oracle.submit_all([sampled(c, oracle=True) for c in cases[submitted:end]])
                 impl.submit_all([sampled(c, oracle=False) for c in cases[submitted:end]])
                 submitted = end
-            v = _judge_answers(case, oracle, impl)
+            v = _judge_answers(case, oracle, impl, confirmed)
             yield v
             if v["kind"] in ("crash", "timeout"):
                 return
@@ -75,19 +75,24 @@ def submit_until(index, submitted, total, depth=PIPELINE_DEPTH, batch=SEND_BATCH
     return min(total, max(submitted, index + depth + batch - 1))
 
 
-def _judge_answers(case, oracle, impl):
+def _judge_answers(case, oracle, impl, confirmed=None):
     """The verdict on the next answers of both workers, with how each side ran the case ("paths":
     fresh, reused, traced or untraceable, see execute.Session)."""
     oracle_result, impl_result = oracle.collect(), impl.collect()
-    v = judge(case, oracle_result, impl_result, oracle, impl)
+    v = judge(case, oracle_result, impl_result, oracle, impl, confirmed)
     v["paths"] = {"oracle": _path(oracle_result), "impl": _path(impl_result)}
     v["converted"] = impl_result[4] if impl_result[0] == "ok" and len(impl_result) > 4 else 0
     return v
 
 
-def judge(case, oracle_result, impl_result, oracle, impl):
+def judge(case, oracle_result, impl_result, oracle, impl, confirmed=None):
     """The verdict on one case from both workers' answers (`oracle` may be asked for a float64 rerun),
-    through conformance.judge, the suite's and the reproducers' judge too."""
+    through conformance.judge, the suite's and the reproducers' judge too.
+
+    `confirmed`: the fingerprints of failures a fresh layer showed in earlier variants of the same
+    drawn case (check_all's list, extended here). A reused layer failing with one of them is not run
+    again fresh: the failure is this structure's, already seen on a fresh layer, and a known
+    discrepancy that fails every variant would otherwise cost a fresh layer per variant."""
     seconds = {"oracle": _seconds(oracle_result), "impl": _seconds(impl_result)}
     if oracle_result[0] != "ok":
         # A busy machine can stall the oracle past its timeout: it gets one more try on a fresh layer.
@@ -125,7 +130,11 @@ def judge(case, oracle_result, impl_result, oracle, impl):
     j = judgement.judge(case, expected, actual, run_oracle=run_oracle, impl_has=impl.available.__contains__)
     seconds["compare"] = time.perf_counter() - start
     path = _path(impl_result)
-    if j["status"] == "fail" and path not in (None, "fresh", "sampled"):
+    confirmed = [] if confirmed is None else confirmed
+    on_fresh = path in (None, "fresh", "sampled")
+    if j["status"] == "fail" and not on_fresh and judgement.as_on_fresh(j["fingerprint"]) in confirmed:
+        j = dict(j, fingerprint=judgement.as_on_fresh(j["fingerprint"]))  # the failure the fresh layer showed
+    elif j["status"] == "fail" and not on_fresh:
         # Failed on a layer built for an earlier case: a fresh layer decides. The same failure there
         # is an ordinary one. Otherwise a compiled reuse (the adapter's speed-up) was at fault and the
         # fresh verdict stands; an eager reuse is the layer's own history, replayed by running the
@@ -134,9 +143,11 @@ def judge(case, oracle_result, impl_result, oracle, impl):
         again = (judgement.judge(case, expected, fresh[1], run_oracle=run_oracle,
                                  impl_has=impl.available.__contains__) if fresh[0] == "ok" else None)
         if again is not None and (again["status"] == "fail" or path == "traced"):
-            j = again
+            j, on_fresh = again, True
         elif actual.get("reused"):
             case = dict(case, warmup=actual["reused"])
+    if j["status"] == "fail" and on_fresh and j["fingerprint"] not in confirmed:
+        confirmed.append(j["fingerprint"])
     if timed_out_once and j["status"] == "pass":
         return verdict(case, clauses, inconclusive=True, oracle_error=oracle_error, seconds=seconds,
                        detail="timed out, then passed on a fresh layer: the machine's load, or a hang of a "

@@ -40,10 +40,11 @@ VARIANTS = 64               # data variants per drawn case, on the same built la
 UNTRACEABLE_VARIANTS = 8
 # Variants of a drawn case with dropout while training: each is judged on dropout.SAMPLES samples a side.
 STOCHASTIC_VARIANTS = 2
-# A refusal is structural (a feature the case uses, a conversion of its layer), not about the data: a drawn
-# case whose variants are unsupported this many times in a row stops there (a converter would otherwise
-# try, and fail, a conversion of seconds per variant: an unsupported run keeps no layer to reuse).
-UNSUPPORTED_VARIANTS = 2
+# A refusal is structural, not about the data: a feature the case uses or a conversion of its layer is
+# unsupported, or the implementation raises where the oracle returns (a known discrepancy: a new one ends the
+# round). A drawn case refused this many times in a row stops there: a refused run keeps no layer to reuse,
+# so each further variant would build one (a converter would try a conversion of seconds) to repeat it.
+REFUSED_VARIANTS = 2
 
 
 class StopRound(BaseException):
@@ -287,14 +288,14 @@ class Driver:
             variants = [variants[min(self.failing_variant, len(variants) - 1)]]
         elif self.spec["max_examples"] is not None:
             variants = variants[:max(1, self.spec["max_examples"] - self.examples)]
-        v, untraceable, unsupported = None, 0, 0
+        v, untraceable, refused = None, 0, 0
 
         def wanted():
             # Once a structure proves untraceable its variants all run eagerly (~30 ms each on tf_keras),
             # and the loop below stops after UNTRACEABLE_VARIANTS of them: send no more than that; and
-            # after UNSUPPORTED_VARIANTS refusals in a row.
-            if unsupported:
-                return UNSUPPORTED_VARIANTS - unsupported
+            # after REFUSED_VARIANTS refusals in a row.
+            if refused:
+                return REFUSED_VARIANTS - refused
             return UNTRACEABLE_VARIANTS - untraceable if untraceable else None
 
         with contextlib.closing(differential.check_all(variants, self.oracle, self.impl,
@@ -304,8 +305,8 @@ class Driver:
                 if v["oracle_error"]:
                     break  # an error path: more seeds would only repeat it
                 untraceable += v["paths"].get("oracle") == "untraceable"
-                unsupported = unsupported + 1 if v["unsupported"] else 0
-                if (untraceable >= UNTRACEABLE_VARIANTS or unsupported >= UNSUPPORTED_VARIANTS
+                refused = refused + 1 if v["unsupported"] or v["kind"] == "error" else 0
+                if (untraceable >= UNTRACEABLE_VARIANTS or refused >= REFUSED_VARIANTS
                         or (not shrinking and self._finished())):
                     break
         return v
@@ -331,6 +332,10 @@ class Driver:
                 return
             if _size(v["case"]) < _size(self.best["case"]):
                 self.best = v
+                if self._explained(v) is not None:
+                    # Shrunk into a known discrepancy (one bug that several feature sets trigger): this
+                    # one is that, and shrinking further would only find it again (_record says so).
+                    raise StopRound()
         else:
             explained = self._explained(v)
             if explained is None:
@@ -352,16 +357,18 @@ class Driver:
                      or v["case"] == k.get("original")), None)
 
     def _record(self, v):
-        explained = self._explained(v)  # another driver may have found and shrunk it meanwhile
+        self.known = self.known_reader.refresh()  # another driver may have found and shrunk it meanwhile
+        explained = self._explained(v)
+        if explained is None:
+            fp = self._essential(v)
+            if fp["features"] != v["fingerprint"]["features"]:
+                explained = next((k for k in self.known if judgement.explains(k["fingerprint"], fp)), None)
         if explained is not None:
-            self.write({"type": "occurrence", "signature": explained["signature"]})
+            # The original failure is that known discrepancy: so is any later one with its kind, core and
+            # features (KnownDiscrepancies reads the alias), which is then not shrunk again.
+            self.write({"type": "occurrence", "signature": explained["signature"],
+                        "alias": self.original["fingerprint"]})
             return
-        fp = self._essential(v)
-        if fp["features"] != v["fingerprint"]["features"]:
-            explained = next((k for k in self.known if judgement.explains(k["fingerprint"], fp)), None)
-            if explained is not None:
-                self.write({"type": "occurrence", "signature": explained["signature"]})
-                return
         record = {"type": "discrepancy", "signature": judgement.signature(fp), "fingerprint": fp,
                   "kind": v["kind"], "clauses": v["clauses"], "config": v["case"],
                   "original": self.original["case"], "original_fingerprint": self.original["fingerprint"],

@@ -5,6 +5,7 @@ A log (DIR/log-K-N-wW.jsonl: shard K of N, driver W) holds records of these type
   round        a Hypothesis round began (mode, worker restarts so far)
   example      one judged example (`example_record`)       round_error  a round broke
   discrepancy  a new failure, already shrunk                occurrence   a known one, seen again
+                                                            (its "alias": a failure that shrank into it)
 A passing variant after a drawn case's first is logged by reference (`example_cases` rebuilds it).
 A killed run loses at most the line being written; readers skip a torn last line.
 
@@ -104,19 +105,27 @@ def new_log_lines(out, offsets):
 
 class KnownDiscrepancies:
     """The discrepancy records of DIR's logs (every driver's), read incrementally: a driver asks at
-    every round, and the logs grow by hundreds of example lines a second."""
+    every round, and the logs grow by hundreds of example lines a second. An occurrence with an
+    "alias" (a failure that shrank into a known discrepancy) counts as a record of that discrepancy
+    with the alias's fingerprint, so the same failure is not shrunk again."""
     PREFIX = '{"type": "discrepancy"'  # how Driver.write starts such a line
+    ALIAS_PREFIX = '{"type": "occurrence"'
 
     def __init__(self, out):
         self.out, self.offsets, self.records = out, {}, []
 
     def refresh(self):
         for line in new_log_lines(self.out, self.offsets):
-            if line.startswith(self.PREFIX):
-                try:
-                    self.records.append(json.loads(line))
-                except json.JSONDecodeError:
-                    continue
+            alias = line.startswith(self.ALIAS_PREFIX) and '"alias"' in line
+            if not (alias or line.startswith(self.PREFIX)):
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if alias:
+                record = {"signature": record["signature"], "fingerprint": record["alias"], "alias": True}
+            self.records.append(record)
         return self.records
 
 

@@ -43,8 +43,9 @@ def machine_for(examine, max_steps=5, bases=None):
 
         def _check(self):
             v = examine(self.case)
-            # Execution stops at the first error: later steps would add nothing.
-            self.stopped = bool(v is None or v["oracle_error"] or not v["ok"])
+            # Execution stops at the first error, and a refused step stays refused with more steps after
+            # it: later steps would add nothing.
+            self.stopped = bool(v is None or v["oracle_error"] or not v["ok"] or v["unsupported"])
 
         def _room(self):
             return self.case is not None and not self.stopped and len(self.case["steps"]) < max_steps

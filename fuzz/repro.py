@@ -27,7 +27,7 @@ import re
 
 import numpy as np
 
-from conformance import compare, error_catalog, execute, namespaces
+from conformance import compare, error_catalog, execute, judge as judgement, namespaces
 from conformance.cases import (BUILTIN_LAYERS, CELL_CLASSES, cell_state_dims, flag, initial_state_for, inputs_for,
                                is_stochastic, mask_for, normalize, part_weights, perturbed, reset_states_for,
                                step_rng)
@@ -142,8 +142,9 @@ def _where_to_run(impl):
     if spec is None:
         return None
     oracle = " ".join(p for p in targets.ORACLE_PINS if p not in spec.pins)
+    pins = " ".join(p for p in spec.pins if p != targets.JAX_CACHE_PIN)  # the cache is rnnconf's speed-up only
     words = (f"Both sides run in this process: use an environment with target {impl}'s pins, "
-             f"{' '.join(spec.pins)}" + (f", and the oracle's, {oracle}" if oracle else "") + ".")
+             f"{pins}" + (f", and the oracle's, {oracle}" if oracle else "") + ".")
     if spec.impl.startswith("rnnconf."):
         words += f" Its adapter is rnnconf's ({spec.impl}): put rnnconf's source on PYTHONPATH."
     return words
@@ -1049,7 +1050,7 @@ def summary(item, impl, oracle):
         return f"{subject}: {_error_words(item, impl, oracle)}."
     if kind in ("crash", "timeout"):
         return f"{subject}: {impl} {'crashes' if kind == 'crash' else 'hangs'} where {oracle} returns."
-    what = re.sub(r" \(on a reused layer\)$", "", core)
+    what = core.removesuffix(judgement.ON_REUSED)
     how = {"value": "differ{} from {}'s beyond rounding", "shape": "differ{} in shape from {}'s",
            "dtype": "differ{} in dtype from {}'s", "structure": "differ{} in nesting from {}'s"}
     how = how.get(kind, "differ{} from {}'s")

@@ -13,6 +13,9 @@ import types
 from conformance import execute
 
 CLEAR_EVERY = 100  # fresh layers between framework clear_session() calls (in execute.Session)
+# The implementation under test calls every 16th reuse of a compiled layer eagerly (execute.Session):
+# with 64 variants a drawn case, 3 eager calls on new data beside its fresh run.
+EAGER_SPOT_EVERY = 16
 CALL = "rnnconf_call"  # a request that is a function call, not a case (Worker.call)
 
 
@@ -44,8 +47,11 @@ def serve(conn, target_name, env, stderr_path=None, started=None, retry_eager_re
     hooks = [name for name in namespaces.HOOKS if target.has(name) and name not in available]
     conn.send(("ready", {"versions": target.versions, "available": available, "hooks": hooks,
                          "compiles": target.compile is not None, "framework": target.framework}))
+    # The oracle retries an eager reuse's error fresh; the implementation under test is judged on it,
+    # and spot-checked eagerly.
     session = execute.Session(target, clear_every=CLEAR_EVERY, on_clear=release_memory,
-                              retry_eager_reuse=retry_eager_reuse)
+                              retry_eager_reuse=retry_eager_reuse,
+                              eager_every=None if retry_eager_reuse else EAGER_SPOT_EVERY)
     conversions = getattr(target.ns, "rnnconf_conversions", None)  # converter targets count their models
     while True:
         try:

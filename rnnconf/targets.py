@@ -27,6 +27,11 @@ SHOWN = ("keras", "keras-nightly", "jax", "jaxlib", "tensorflow", "tf-keras", "t
 # A converter's environment builds the layer with the oracle's own releases, so only the conversion differs.
 ORACLE_PINS = ("tensorflow==2.21.0", "tf-keras==2.21.0")
 _JAX = {"KERAS_BACKEND": "jax", "JAX_ENABLE_X64": "1", "JAX_PLATFORMS": "cpu"}  # x64: float64 cases stay float64
+# JAX's compilation cache is kept on disk for a JAX target, shared by its workers and runs: Keras 3 compiles its
+# time loop (lax.scan) anew at every eager call, 0.2-0.5 s each, and every fresh layer's first call; a computation
+# compiled before is loaded instead (the same XLA program, so the same results). filelock: the size limit needs it.
+JAX_CACHE_PIN = "filelock==4.3.2"
+JAX_CACHE_MAX_BYTES = 512 * 2 ** 20
 
 
 @dataclass(frozen=True)
@@ -39,10 +44,12 @@ class TargetSpec:
     note: str = ""
     fixed_weights: bool = False  # a drawn case's data variants keep its weights (a converter converts once)
     package: str = ""         # the distribution whose version labels the target (default: the implementation's)
+    jax_cache: bool = False   # JAX's compilation cache on disk (speed only: never in a reproducer's environment)
 
 
 TARGETS = {spec.name: spec for spec in (
-    TargetSpec("keras3-jax", ("keras==3.15.1", "jax==0.10.2", "jaxlib==0.10.2", "numpy==2.4.6"), "keras3", _JAX),
+    TargetSpec("keras3-jax", ("keras==3.15.1", "jax==0.10.2", "jaxlib==0.10.2", "numpy==2.4.6", JAX_CACHE_PIN),
+               "keras3", _JAX, jax_cache=True),
     # Keras' NumPy backend imports SciPy and JAX (it borrows some of JAX's ops), which Keras does not require.
     TargetSpec("keras3-numpy", ("keras==3.15.1", "numpy==2.4.6", "scipy==1.17.1", "jax==0.10.2", "jaxlib==0.10.2"),
                "keras3", {**_JAX, "KERAS_BACKEND": "numpy"}),
@@ -51,7 +58,7 @@ TARGETS = {spec.name: spec for spec in (
                note="a CPU torch wheel exists only locally (PIP_FIND_LINKS) for Python 3.11; elsewhere pip "
                     "takes a multi-GB CUDA build"),
     TargetSpec("keras-nightly", ("keras-nightly==3.16.0.dev2026102704", "jax==0.10.2", "jaxlib==0.10.2",
-                                 "numpy==2.4.6"), "keras3", _JAX),
+                                 "numpy==2.4.6", JAX_CACHE_PIN), "keras3", _JAX, jax_cache=True),
     TargetSpec("tf_keras-2.17", ("tensorflow==2.17.1", "tf-keras==2.17.0"), "tf_keras", heavy=True,
                note="TensorFlow: about 600 MB"),
     TargetSpec("tf_keras-2.19", ("tensorflow==2.19.1", "tf-keras==2.19.0"), "tf_keras", heavy=True,
@@ -77,6 +84,12 @@ def cache_dir():
 
 def env_dir(name):
     return os.path.join(cache_dir(), "envs", name)
+
+
+def jax_cache_env(name):
+    """The variables that give target `name`'s workers JAX's compilation cache, under the cache directory."""
+    return {"JAX_COMPILATION_CACHE_DIR": os.path.join(cache_dir(), "jax-cache", name),
+            "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0", "JAX_COMPILATION_CACHE_MAX_SIZE": str(JAX_CACHE_MAX_BYTES)}
 
 
 def python_of(name):
@@ -115,7 +128,7 @@ def remote_spec(name, install=True, log=None):
     if name in TARGETS:
         spec = TARGETS[name]
         python = ensure(spec, log=log) if install else python_of(name)
-        return spec.impl, python, dict(spec.env)
+        return spec.impl, python, {**spec.env, **(jax_cache_env(name) if spec.jax_cache else {})}
     split = split_remote(name)
     if split is None:
         if "-" in (name or "").partition(":")[0]:  # no module path has one

@@ -442,7 +442,7 @@ def test_a_drawn_case_the_implementation_refuses_stops_after_two_variants(tmp_pa
     finally:
         loop.oracle.stop()
         loop.impl.stop()
-    assert refused == driver.UNSUPPORTED_VARIANTS == 2
+    assert refused == driver.REFUSED_VARIANTS == 2
     assert loop.examples - refused == 16
     assert loop.oracle.pending == loop.impl.pending == 0
     records = [r for p in logs.log_paths(str(tmp_path)) for r in logs.read_log(p) if r["type"] == "example"]
@@ -482,3 +482,79 @@ def test_the_log_tail_tallies_margins_of_passing_examples_only(tmp_path):
     data = logs.aggregate(str(tmp_path), Results("x", "y"))
     assert data["clauses"]["CALL-01"]["margin"] == {"float32": {"max": 0.02, "hist": {"exact": 1, "-2": 1}},
                                                     "float64": {"max": 0.5, "hist": {"-1": 1}}}
+
+
+def test_a_drawn_case_the_implementation_raises_on_stops_once_the_error_is_known(tmp_path, monkeypatch):
+    """An implementation raising where the oracle returns refuses the structure: once that discrepancy is
+    known, a drawn case stops after REFUSED_VARIANTS such variants instead of building a layer for each."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "float32_only.py").write_text(
+        "import numpy as np\n"
+        "from impl import *  # noqa\n"
+        "from impl import RNN as _RNN\n\n\n"
+        "class RNN(_RNN):\n"
+        "    def call(self, inputs, *args, **kwargs):\n"
+        "        if np.asarray(inputs).dtype == np.float64:\n"
+        "            raise TypeError('float64 inputs are not supported')\n"
+        "        return super().call(inputs, *args, **kwargs)\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "pkg"))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path / "pkg"), os.environ["PYTHONPATH"]]))
+    (tmp_path / "run").mkdir()
+    (spec,) = campaign.driver_specs(impl="float32_only", oracle="reference", out=str(tmp_path / "run"),
+                                    seed=1, shard=(1, 1), workers=1, max_examples=None,
+                                    deadline=time.time() + 600, fail_fast=False, xfail=(), timeout_s=60, variants=16)
+    loop = driver.Driver(spec)
+    loop.known = []
+    for worker in (loop.oracle, loop.impl):
+        worker.start()
+    case = {"cells": [{"kind": "gru", "units": 2}], "dtype": "float64", "seed": 3}
+    try:
+        with pytest.raises(driver.Discrepancy) as found:  # new: Hypothesis would shrink it
+            loop.examine(case)
+        assert found.value.verdict["kind"] == "error" and loop.examples == 1
+        loop.target = None
+        loop.known = [{"fingerprint": found.value.verdict["fingerprint"], "signature": "float64-refused"}]
+        loop.examine(dict(case, seed=4))
+        assert loop.examples == 1 + driver.REFUSED_VARIANTS
+        loop.examine(dict(case, dtype="float32", seed=5))
+        assert loop.examples == 1 + driver.REFUSED_VARIANTS + 16
+    finally:
+        loop.oracle.stop()
+        loop.impl.stop()
+    assert loop.oracle.pending == loop.impl.pending == 0
+
+
+def test_a_failure_that_shrinks_into_a_known_one_stops_there_and_is_not_shrunk_again(tmp_path):
+    """One bug that several feature sets trigger: the first smaller case that is a known discrepancy
+    ends the shrink, the occurrence names the original as an alias, and a failure with the original's
+    features is known from then on (to this driver and, through the logs, to every other)."""
+    (spec,) = campaign.driver_specs(impl="reference", oracle="reference", out=str(tmp_path), seed=1, shard=(1, 1),
+                                    workers=1, max_examples=None, deadline=time.time() + 600, fail_fast=False,
+                                    xfail=(), timeout_s=60)
+    loop = driver.Driver(spec)
+    core = "the implementation raises ValueError (Incompatible shapes for broadcasting:), the oracle nothing"
+
+    def failure(features, size):
+        fp = {"kind": "error", "core": core, "features": features}
+        return {"kind": "error", "fingerprint": fp, "case": {"cells": [{"kind": "simple"}] * size}, "detail": ""}
+    known = {"type": "discrepancy", "signature": "error | ... | cell:custom-minimal, mask, stack",
+             "fingerprint": failure(["cell:custom-minimal", "mask", "stack"], 1)["fingerprint"]}
+    loop.write(dict(known))
+    loop.known = loop.known_reader.refresh()
+    original = failure(["cell:custom-training", "cell:simple", "mask", "stack"], 4)
+    assert loop._explained(original) is None  # not known as it is: it would be shrunk
+    loop.target, loop.original, loop.best, loop.shrink_runs = original["fingerprint"], original, original, 0
+    with pytest.raises(driver.Discrepancy):  # smaller, still unknown: Hypothesis shrinks on
+        loop._judge(failure(["cell:custom-training", "mask", "stack"], 3), True, 0)
+    with pytest.raises(driver.StopRound):
+        loop._judge(failure(["cell:custom-minimal", "mask", "stack"], 2), True, 0)  # smaller, and known
+    loop._record(loop.best)
+    loop._log.close()
+    records = logs.read_log(spec["log"])
+    assert records[-1]["type"] == "occurrence" and records[-1]["signature"] == known["signature"]
+    assert records[-1]["alias"] == original["fingerprint"]
+    again = logs.KnownDiscrepancies(str(tmp_path)).refresh()
+    assert [k["signature"] for k in again] == [known["signature"]] * 2
+    loop.known = again
+    assert loop._explained(failure(["cell:custom-training", "cell:simple", "flag:go_backwards", "mask", "stack"], 5))
+    assert not loop._explained(failure(["cell:custom-training", "mask", "stack"], 3))

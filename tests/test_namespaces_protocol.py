@@ -265,12 +265,17 @@ def test_a_target_shows_its_name_not_its_module_objects():
     assert text == "Target('reference', module='impl')"
 
 
-def test_keras3_is_compiled_on_jax_only():
-    """jax.jit (through a StatelessScope) on JAX, where eager calls recompile their loop; nothing on
-    TensorFlow, whose traced path hid a bug of the eager one."""
+def test_keras3_is_compiled_by_its_backends_compiler():
+    """tf.function on TensorFlow, jax.jit (through a StatelessScope) on JAX, where eager calls
+    recompile their loop; none on the other backends."""
     import keras
     assert keras.backend.backend() == "tensorflow"
-    assert namespaces._keras3_adapter(keras).rnnconf_compile is None
-    on_jax = types.SimpleNamespace(backend=types.SimpleNamespace(backend=lambda: "jax", clear_session=None),
-                                   Model=None, utils=types.SimpleNamespace(set_random_seed=None))
+    assert namespaces._keras3_adapter(keras).rnnconf_compile is namespaces._tf_compile
+
+    def on(backend):
+        return types.SimpleNamespace(backend=types.SimpleNamespace(backend=lambda: backend, clear_session=None),
+                                     Model=None, utils=types.SimpleNamespace(set_random_seed=None))
+    assert namespaces._keras3_adapter(on("torch")).rnnconf_compile is None
+    assert namespaces._keras3_adapter(on("numpy")).rnnconf_compile is None
+    on_jax = on("jax")
     assert namespaces._keras3_adapter(on_jax).rnnconf_compile is namespaces._jax_compile

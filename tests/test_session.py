@@ -28,7 +28,7 @@ def test_reused_layer_equals_fresh_layer(target_name, name):
         reused = session.run(case)
         fresh = execute.run(target, case)
         assert not compare.compare(fresh, reused, case), f"seed {seed}: reused layer differs from a fresh one"
-    assert session.stats == {"fresh": 1, "reused": 3, "reuse_errors": 0}
+    assert session.stats == {"fresh": 1, "reused": 3, "reuse_errors": 0, "spot_checks": 0}
 
 
 def test_failed_layers_are_not_reused():
@@ -37,7 +37,7 @@ def test_failed_layers_are_not_reused():
     for seed in range(3):
         outcome = session.run(dict(bad, seed=seed))
         assert outcome["steps"][0]["error"]["type"] == "ValueError"
-    assert session.stats == {"fresh": 3, "reused": 0, "reuse_errors": 0}
+    assert session.stats == {"fresh": 3, "reused": 0, "reuse_errors": 0, "spot_checks": 0}
 
 
 def test_an_error_on_reuse_is_decided_by_a_fresh_eager_run():
@@ -70,6 +70,32 @@ def test_the_session_says_how_each_case_ran():
     for seed in range(2):
         reference.run(dict(case, seed=seed))
     assert reference.last_path == "reused"
+
+
+def test_every_nth_reuse_of_a_compiled_layer_is_called_eagerly():
+    """The implementation under test's eager spot checks: its compiled path is not all it is judged on.
+    A stand-in compiler answers zeros, so each answer shows which path gave it."""
+    import copy
+    target = copy.copy(namespaces.resolve("reference"))
+    target.compile = lambda forward: (lambda weights, x, kwargs: np.zeros((2, 2), np.float32))
+    session = execute.Session(target, eager_every=3)
+    case = {"cells": [{"kind": "simple", "units": 2}], "batch": 2, "timesteps": 3}
+    paths = []
+    for seed in range(8):
+        the_case = normalize(dict(case, seed=seed))
+        outcome = session.run(the_case)
+        paths.append(session.last_path)
+        result = outcome["steps"][0]["result"]
+        if session.last_path == "traced":
+            assert not result.any()
+        else:
+            assert not compare.compare(execute.run(target, the_case), outcome, the_case) and result.any()
+    assert paths == ["fresh", "traced", "traced", "reused", "traced", "traced", "reused", "traced"]
+    assert session.stats["spot_checks"] == 2 and session.stats["reuse_errors"] == 0
+    plain = execute.Session(target)  # the oracle's session: no spot checks
+    for seed in range(4):
+        plain.run(dict(case, seed=seed))
+    assert plain.last_path == "traced" and plain.stats["spot_checks"] == 0
 
 
 @pytest.mark.parametrize("valid, invalid", [

@@ -62,6 +62,22 @@ def test_converter_targets_build_with_the_oracles_releases_and_fix_their_weights
     assert not targets.fixed_weights("reference")
 
 
+def test_jax_targets_keep_a_compilation_cache_that_reproducers_do_not_need(tmp_path, monkeypatch):
+    from fuzz import repro
+    monkeypatch.setenv("RNNCONF_CACHE", str(tmp_path))
+    for name in ("keras3-jax", "keras-nightly"):
+        spec = targets.TARGETS[name]
+        assert spec.jax_cache and targets.JAX_CACHE_PIN in spec.pins
+        _, _, env = targets.remote_spec(name, install=False)
+        assert env["JAX_COMPILATION_CACHE_DIR"] == os.path.join(str(tmp_path), "jax-cache", name)
+        assert env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] == "0"
+        assert int(env["JAX_COMPILATION_CACHE_MAX_SIZE"]) == targets.JAX_CACHE_MAX_BYTES
+        assert env["KERAS_BACKEND"] == "jax"
+        assert "filelock" not in repro._where_to_run(name) and "jax==0.10.2" in repro._where_to_run(name)
+    _, _, env = targets.remote_spec("keras3-torch", install=False)
+    assert not any(k.startswith("JAX_COMPILATION") for k in env)
+
+
 def test_an_environment_is_reused_while_its_pins_are_the_same(tmp_path, monkeypatch):
     monkeypatch.setenv("RNNCONF_CACHE", str(tmp_path))
     spec = targets.TargetSpec("fake", ("pkg==1.0",), "reference")

@@ -260,3 +260,36 @@ def test_a_request_of_dropout_samples_gets_a_timeout_per_call_it_makes():
     assert worker._timeout_of_running() == 2.0 * SAMPLED_TIMEOUTS, "a reset to given states samples one at a time"
     worker._in_flight[0] = ({"cells": [{"kind": "simple", "units": 2}]}, False)
     assert worker._timeout_of_running() == 2.0
+
+
+def _check_counting_fresh_reruns(impl_name, case, count):
+    """The verdicts of `count` data variants of `case` (reference oracle) and how many times the
+    implementation's worker was asked to run a variant again on a fresh layer."""
+    from fuzz import differential
+    oracle, impl = Worker("reference", timeout_s=30), Worker(impl_name, timeout_s=30, retry_eager_reuse=False)
+    reruns = []
+    run = impl.run
+    impl.run = lambda c, fresh=False: (reruns.append(fresh), run(c, fresh))[1]
+    try:
+        verdicts = list(differential.check_all(differential.variants(case, count), oracle, impl))
+    finally:
+        oracle.stop()
+        impl.stop()
+    return verdicts, reruns
+
+
+def test_a_failure_a_fresh_layer_showed_is_not_rerun_fresh_for_every_variant():
+    case = dict(CASE, flags={"go_backwards": True, "return_sequences": True})
+    verdicts, reruns = _check_counting_fresh_reruns("fuzz_targets.backwards_not_reversed", case, 6)
+    assert [v["kind"] for v in verdicts] == ["value"] * 6
+    assert [v["paths"]["impl"] for v in verdicts] == ["fresh"] + ["reused"] * 5
+    assert len({str(v["fingerprint"]) for v in verdicts}) == 1 and reruns == []
+
+
+def test_a_failure_seen_only_on_reused_layers_is_rerun_fresh_each_time():
+    mask = [[1, 1, 1], [1, 0, 0]]
+    verdicts, reruns = _check_counting_fresh_reruns("fuzz_targets.mask_cached_at_build", dict(CASE, mask=mask), 6)
+    failing = [v for v in verdicts if v["kind"] is not None]
+    assert verdicts[0]["ok"] and failing  # the fresh layer is right, some reused ones are not
+    # Each failure was run again fresh (passing there), and kept with what the layer ran before.
+    assert reruns == [True] * len(failing) and all(v["case"].get("warmup") for v in failing)
