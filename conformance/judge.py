@@ -113,7 +113,7 @@ def fingerprint(case, kind, first, expected, actual):
         core = f"nesting of the results of {'the first call' if _first_call(case, first.step) else 'a later call'}"
     else:
         where = "state" if first.path.startswith("state") else "output"
-        core = f"{where} of {'the first call' if _first_call(case, first.step) else 'a later call'}"
+        core = where + (FIRST_CALL if _first_call(case, first.step) else LATER_CALL)
         if first.stats.get("test"):
             core = f"{DISTRIBUTION}{core}"  # dropout: compared by a two-sample test
         if kind == "dtype":
@@ -257,11 +257,19 @@ def same_failure(target, fp):
 def explains(known, fp):
     """Whether the known (shrunk) discrepancy `known` accounts for failure `fp`: the same failure, in
     a case that has every feature the known one needs. A wrong value also shifts the distribution of
-    that value under dropout, so a known value failure explains the same result's distribution failure."""
+    that value under dropout, so a known value failure explains the same result's distribution failure;
+    and a wrong first call, the wrong values of later calls."""
     if fp is None or fp["kind"] != known["kind"]:
         return False
-    same = known["core"] in (fp["core"], fp["core"].removeprefix(DISTRIBUTION))
+    core = fp["core"].removeprefix(DISTRIBUTION)
+    same = known["core"] in (fp["core"], core)
+    if not same and known["kind"] == "value" and known["core"].endswith(FIRST_CALL):
+        # A wrong first call hands its states to every later call: it explains their wrong values too.
+        same = core.endswith(LATER_CALL)
     return same and set(known["features"]) <= set(fp["features"])
+
+
+FIRST_CALL, LATER_CALL = " of the first call", " of a later call"
 
 
 DISTRIBUTION = "distribution of the "

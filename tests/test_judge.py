@@ -175,6 +175,18 @@ def test_a_known_value_failure_explains_the_same_results_distribution_failure():
     assert not judge.explains(stochastic, dict(known, features=["cell:gru", "gru.dropout=0.5"]))
 
 
+def test_a_known_wrong_first_call_explains_wrong_later_calls_not_the_reverse():
+    first = {"kind": "value", "core": "output of the first call", "features": ["dtype:float64", "stack"]}
+    later = {"kind": "value", "core": "state of a later call",
+             "features": ["calls:several", "cell:gru", "dtype:float64", "stack"]}
+    assert judge.explains(first, later)
+    assert judge.explains(first, dict(later, core="distribution of the output of a later call"))
+    assert not judge.explains(first, dict(later, features=["calls:several", "cell:gru", "dtype:float64"]))
+    assert not judge.explains(dict(later, features=first["features"]), dict(first, features=later["features"]))
+    assert not judge.explains(dict(first, kind="structure", core="nesting of the results of the first call"),
+                              dict(later, kind="structure", core="nesting of the results of a later call"))
+
+
 def test_an_implementation_refusing_a_feature_is_unsupported_even_where_the_oracle_also_raises():
     """The oracle refuses the case for one reason (an uncatalogued error), the implementation refuses
     `constants` by name: the classes agree, but nothing about constants was checked."""
