@@ -19,7 +19,8 @@ At the end: the median rate of each configuration and the two target ratios (dif
 alone; 2 workers / 1), each taken within a round (this VM's speed drifts between runs minutes
 apart) and given as the median over the rounds with its range.
 `--campaign S` also times real S-second runs of `rnnconf check`, Hypothesis and the stateful
-machine included: the mixed campaign the throughput goal is about.
+machine included: the mixed campaign the throughput goal is about; with the seconds its drivers
+spent shrinking discrepancies (their logs' `shrink_s`) and the rate between shrinks.
 
 `--soak S` runs `rnnconf check --skip-suite --budget S --workers 2` and samples the resident memory
 and CPU time of every process of the run each 30 s, by role; the target is growth under 50 MB over
@@ -241,7 +242,23 @@ def campaign_rate(impl, workers, seconds, variants):
                     "--budget", str(seconds), "--workers", str(workers), "--seed", "1", "--variants", str(variants),
                     "--out", out], cwd=ROOT, capture_output=True, text=True)
     results = json.loads((Path(out) / "results.json").read_text())
+    results["shrink_s"] = shrink_seconds(out)
     return results["examples"] / max(results["elapsed_s"], 1e-9), results
+
+
+def shrink_seconds(out):
+    """Seconds each driver of the campaign in `out` spent shrinking (its logs' discrepancy records, and
+    its occurrences of failures that shrank into a known discrepancy), by log file."""
+    from fuzz import logs
+    return {os.path.basename(path): sum(r.get("shrink_s", 0.0) for r in logs.read_log(path)
+                                        if r["type"] in ("discrepancy", "occurrence"))
+            for path in logs.log_paths(out)}
+
+
+def between_shrinks(results, workers):
+    """Examples/s of the campaign with its drivers' shrinking time taken out."""
+    fuzzing = max(results["elapsed_s"] * workers - sum(results["shrink_s"].values()), 1e-9)
+    return results["examples"] * workers / fuzzing
 
 
 def soak(impl, seconds, variants, json_path=None):
@@ -380,9 +397,13 @@ def main(argv=None):
     if args.campaign:
         for workers in [int(w) for w in args.workers.split(",")]:
             rate, results = campaign_rate(args.impl, workers, args.campaign, args.variants)
+            shrinking = sum(results["shrink_s"].values())
             print(f"real campaign, {workers} worker(s), {args.campaign:.0f}s: {results['examples']} examples, "
-                  f"{rate:.1f} examples/s, {len(results['discrepancies'])} discrepancies")
-            rows.append({"mode": "campaign", "workers": workers, "rate": rate, "examples": results["examples"]})
+                  f"{rate:.1f} examples/s, {len(results['discrepancies'])} discrepancies; drivers shrinking "
+                  f"{shrinking:.0f}s of {results['elapsed_s'] * workers:.0f}s, "
+                  f"{between_shrinks(results, workers):.1f} examples/s between shrinks")
+            rows.append({"mode": "campaign", "workers": workers, "rate": rate, "examples": results["examples"],
+                         "shrink_s": shrinking, "between_shrinks": between_shrinks(results, workers)})
     if args.json:
         Path(args.json).write_text(json.dumps({"generation_ms": 1000 * generation / n_examples, "rows": rows,
                                                "summary": summary}, indent=1))

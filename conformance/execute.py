@@ -14,7 +14,8 @@ times (by default from its first reuse) is from then on called through the targe
 tf_keras a traced tf.function, 1-3 ms a call instead of 11-45 ms eagerly, after a one-off trace of
 100-300 ms. Only layers whose fresh run succeeded are reused, so construction- and first-call-time
 behaviour is always seen on fresh (eager) layers, and a reused layer that fails is judged again on a
-fresh one.
+fresh one. With `eager_every` (the implementation under test's session), every so many reuses of a
+compiled layer are called eagerly, so its eager path is judged on more data than its fresh run's.
 """
 import json
 import re

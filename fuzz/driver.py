@@ -346,7 +346,8 @@ class Driver:
                 return
             self.target, self.original, self.best = fp, v, v
             self.failing_variant = variant_index
-            self.shrink_deadline = time.time() + self.spec.get("shrink_budget_s", SHRINK_BUDGET_S)
+            self.shrink_started = time.time()
+            self.shrink_deadline = self.shrink_started + self.spec.get("shrink_budget_s", SHRINK_BUDGET_S)
         # One raise for both: Hypothesis tells failures apart by exception class and line.
         raise DISCREPANCY_KINDS[v["kind"]](v)
 
@@ -367,18 +368,23 @@ class Driver:
             # The original failure is that known discrepancy: so is any later one with its kind, core and
             # features (KnownDiscrepancies reads the alias), which is then not shrunk again.
             self.write({"type": "occurrence", "signature": explained["signature"],
-                        "alias": self.original["fingerprint"]})
+                        "alias": self.original["fingerprint"], "shrink_s": self._shrink_seconds()})
             return
         record = {"type": "discrepancy", "signature": judgement.signature(fp), "fingerprint": fp,
                   "kind": v["kind"], "clauses": v["clauses"], "config": v["case"],
                   "original": self.original["case"], "original_fingerprint": self.original["fingerprint"],
                   "detail": v["detail"], "original_detail": self.original["detail"],
-                  "mismatches": v["mismatches"][:8], "side": v["side"], "shrink_runs": self.shrink_runs}
+                  "mismatches": v["mismatches"][:8], "side": v["side"], "shrink_runs": self.shrink_runs,
+                  "shrink_s": self._shrink_seconds()}
         self.write(record)
         self.known = self.known_reader.refresh()
         if not is_xfailed(record, self.spec["xfail"]):
             self.found += 1
 
+
+    def _shrink_seconds(self):
+        """Seconds from finding the failure being shrunk to now (shrinking and its essential features)."""
+        return round(time.time() - self.shrink_started, 2)
 
     def _essential(self, v):
         """v's fingerprint with only the features its failure needs (conformance.judge.essential),

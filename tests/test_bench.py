@@ -74,3 +74,16 @@ def test_cores_by_role_follow_each_process_while_it_lives():
                sample(90, {"1": ("main", 8.0), "2": ("drivers", 19.0), "4": ("workers", 50.0)})]
     cores = throughput.cores_by_role(samples)
     assert cores == pytest.approx({"main": 3 / 90, "drivers": 9 / 90, "workers": (30 + 30) / 90})
+
+
+def test_the_rate_between_shrinks_leaves_out_each_drivers_shrinking(tmp_path):
+    import json as json_module
+    for name, records in {"log-1-1-w1.jsonl": [{"type": "discrepancy", "shrink_s": 30.0},
+                                               {"type": "occurrence", "signature": "s"},  # no shrink
+                                               {"type": "occurrence", "shrink_s": 10.0}],
+                          "log-1-1-w2.jsonl": [{"type": "example"}, {"type": "discrepancy", "shrink_s": 20.0}]}.items():
+        (tmp_path / name).write_text("".join(json_module.dumps(r) + "\n" for r in records))
+    shrink = throughput.shrink_seconds(str(tmp_path))
+    assert shrink == {"log-1-1-w1.jsonl": 40.0, "log-1-1-w2.jsonl": 20.0}
+    results = {"examples": 1000, "elapsed_s": 100.0, "shrink_s": shrink}
+    assert throughput.between_shrinks(results, 2) == pytest.approx(1000 * 2 / (200 - 60))

@@ -65,6 +65,8 @@ def test_finds_and_shrinks_a_planted_bug(tmp_path, target, clause):
     assert data["clauses"][clause]["failures"] >= 1
     examples = [r for p in logs.log_paths(str(tmp_path)) for r in logs.read_log(p) if r["type"] == "example"]
     assert all("case" in r for r in examples if not r["ok"]), "a failing example is logged with its whole case"
+    found = [r for p in logs.log_paths(str(tmp_path)) for r in logs.read_log(p) if r["type"] == "discrepancy"]
+    assert found and all(r["shrink_runs"] > 0 and r["shrink_s"] > 0 for r in found)  # what the bench adds up
 
 
 # Single-bug targets beyond wrong values: an error with the right class and the wrong facts, a
@@ -544,6 +546,7 @@ def test_a_failure_that_shrinks_into_a_known_one_stops_there_and_is_not_shrunk_a
     original = failure(["cell:custom-training", "cell:simple", "mask", "stack"], 4)
     assert loop._explained(original) is None  # not known as it is: it would be shrunk
     loop.target, loop.original, loop.best, loop.shrink_runs = original["fingerprint"], original, original, 0
+    loop.shrink_started = time.time() - 2.5
     with pytest.raises(driver.Discrepancy):  # smaller, still unknown: Hypothesis shrinks on
         loop._judge(failure(["cell:custom-training", "mask", "stack"], 3), True, 0)
     with pytest.raises(driver.StopRound):
@@ -552,7 +555,7 @@ def test_a_failure_that_shrinks_into_a_known_one_stops_there_and_is_not_shrunk_a
     loop._log.close()
     records = logs.read_log(spec["log"])
     assert records[-1]["type"] == "occurrence" and records[-1]["signature"] == known["signature"]
-    assert records[-1]["alias"] == original["fingerprint"]
+    assert records[-1]["alias"] == original["fingerprint"] and records[-1]["shrink_s"] >= 2.5
     again = logs.KnownDiscrepancies(str(tmp_path)).refresh()
     assert [k["signature"] for k in again] == [known["signature"]] * 2
     loop.known = again
