@@ -152,7 +152,7 @@ def test_the_stateful_machine_grows_step_sequences_and_shrinks_them():
         ops = [s["op"] for s in c["steps"]]
         if "reset" in ops and ops[ops.index("reset"):].count("call") >= 1 and ops.count("call") >= 2:
             raise Differs(case)
-        return {"ok": True, "oracle_error": False}
+        return {"ok": True, "oracle_error": False, "unsupported": False}
 
     with pytest.raises(Differs) as failure:
         # A small base strategy keeps this about the steps (the case strategies are tested above).
@@ -164,6 +164,29 @@ def test_the_stateful_machine_grows_step_sequences_and_shrinks_them():
     shrunk = failure.value.args[0]
     assert [s["op"] for s in shrunk["steps"]] == ["call", "reset", "call"], shrunk["steps"]
     assert shrunk["cells"] == [{"kind": "simple", "units": 2}]
+
+
+def test_the_stateful_machine_stops_at_a_refused_step():
+    """An unsupported verdict (a refused feature) ends a machine run as an error does: every longer
+    sequence would repeat the refused step."""
+    from hypothesis.stateful import run_state_machine_as_test
+
+    from fuzz import machine
+    seen = []
+
+    def examine(case):
+        steps = [s["op"] for s in normalize(case)["steps"]]
+        seen.append(steps)
+        return {"ok": True, "oracle_error": False, "unsupported": "reset" in steps}  # reset_states refused
+
+    bases = st.fixed_dictionaries({"cells": st.just([{"kind": "simple", "units": 2}]),
+                                   "flags": st.just({"stateful": True}), "steps": st.just([{"op": "call"}])})
+    run_state_machine_as_test(machine.machine_for(examine, bases=bases),
+                              settings=settings(CI, max_examples=30, stateful_step_count=5))
+    # A run grows one step at a time: a sequence extending the one before it continues that run.
+    continued = [(before, after) for before, after in zip(seen, seen[1:]) if after[:len(before)] == before]
+    assert continued and any("reset" in steps for steps in seen)
+    assert not any("reset" in before for before, _ in continued)
 
 
 def test_variants_keep_the_structure_and_vary_seed_scale_and_mask():
