@@ -381,7 +381,6 @@ class Driver:
         if not is_xfailed(record, self.spec["xfail"]):
             self.found += 1
 
-
     def _shrink_seconds(self):
         """Seconds from finding the failure being shrunk to now (shrinking and its essential features)."""
         return round(time.time() - self.shrink_started, 2)
