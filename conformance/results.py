@@ -268,6 +268,8 @@ class Results:
             data["conversions"] = tail.conversions  # models a converter target converted (rnnconf/converters)
         if tail.oracle_failures:
             data["oracle_failures"] = {"count": tail.oracle_failures, "examples": list(tail.oracle_failure_examples)}
+        if tail.skipped:
+            data["skipped_refused"] = dict(sorted(tail.skipped.items()))  # fuzz.refusals
         data["time_to_first_discrepancy_s"] = (round(first_t - since, 3) if first_t is not None and since else None)
         return data
 
@@ -365,6 +367,11 @@ def merge_shards(shards):
               if s.get("time_to_first_discrepancy_s") is not None]
     merged["time_to_first_discrepancy_s"] = min(firsts) if firsts else None
     merged["shards"] = len(shards)
+    skipped = Counter()
+    for s in shards:
+        skipped.update(s.get("skipped_refused") or {})
+    if skipped:
+        merged["skipped_refused"] = dict(sorted(skipped.items()))
     failures = [s["oracle_failures"] for s in shards if isinstance(s.get("oracle_failures"), dict)]
     if failures:
         merged["oracle_failures"] = {"count": sum(f.get("count", 0) for f in failures),

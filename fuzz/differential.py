@@ -155,7 +155,7 @@ def judge(case, oracle_result, impl_result, oracle, impl, confirmed=None):
     return verdict(case, clauses, kind=j["kind"], detail=j["detail"], oracle_error=oracle_error, seconds=seconds,
                    mismatches=[_jsonable(m.to_dict()) for m in j["mismatches"]],
                    unsupported=j["status"] == "unsupported", inconclusive=j["status"] == "inconclusive",
-                   fingerprint=j["fingerprint"], margin=j["margin"])
+                   fingerprint=j["fingerprint"], margin=j["margin"], missing=j["missing"])
 
 
 def variants(case, count):
@@ -211,16 +211,17 @@ def _path(result):
 
 
 def verdict(case, clauses, kind=None, detail="", mismatches=(), unsupported=False, side="implementation",
-            oracle_error=False, seconds=None, inconclusive=False, fingerprint=None, margin=None):
+            oracle_error=False, seconds=None, inconclusive=False, fingerprint=None, margin=None, missing=None):
     """ok / unsupported / inconclusive / kind (a discrepancy, with its fingerprint: conformance.judge),
     with the clause ids the case reached; `oracle_error` says the oracle stopped at an error (later
-    steps of a stateful run would add nothing); `margin` of a pass: {dtype: difference over bound}."""
+    steps of a stateful run would add nothing); `margin` of a pass: {dtype: difference over bound};
+    `missing`: the feature an unsupported case needs and the implementation lacks."""
     if kind is not None and fingerprint is None:
         fingerprint = {"kind": kind, "core": side, "features": judgement.features(case)}
     return {"case": case, "clauses": sorted(clauses), "ok": kind is None and not inconclusive,
             "unsupported": unsupported, "inconclusive": inconclusive, "kind": kind, "detail": detail,
             "mismatches": list(mismatches), "side": side, "seconds": seconds or {}, "oracle_error": oracle_error,
-            "fingerprint": fingerprint, "margin": margin or {}}
+            "fingerprint": fingerprint, "margin": margin or {}, "missing": missing}
 
 
 def _jsonable(x):

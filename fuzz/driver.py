@@ -16,9 +16,9 @@ import os
 import signal
 import time
 
-from hypothesis import given, seed as hypothesis_seed, settings
+from hypothesis import given, reject, seed as hypothesis_seed, settings
 from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase, MultiplexedDatabase
-from hypothesis.errors import Flaky
+from hypothesis.errors import Flaky, Unsatisfiable
 from hypothesis.stateful import run_state_machine_as_test
 
 from conformance import judge as judgement
@@ -26,6 +26,7 @@ from conformance.cases import is_stochastic, normalize
 from conformance.results import is_xfailed, merge_versions
 
 from . import differential, machine, strategies
+from .refusals import Refusals
 from .logs import KnownDiscrepancies, example_record, read_log, ends_with_newline
 from .worker import Worker, WorkerSetupError
 
@@ -180,6 +181,7 @@ class Driver:
         except SharedDatabaseError as e:  # said as a set-up error once the log is open (run)
             self.db_error, self.db = str(e), RoundDatabase(path)
         self.known_reader = KnownDiscrepancies(spec["out"])
+        self.refusals = Refusals(spec["seed"])
         self._log = open(self.log_path, "a", buffering=1)
         if self._log.tell() and not ends_with_newline(self.log_path):
             self._log.write("\n")  # a killed run's torn last line stays a line of its own
@@ -245,7 +247,7 @@ class Driver:
                 machine_class = machine.machine_for(self.examine)
                 run_state_machine_as_test(machine_class if seeded else hypothesis_seed(rseed)(machine_class),
                                           settings=base)
-        except StopRound:
+        except (StopRound, Unsatisfiable):  # Unsatisfiable: every drawn case used a refused feature
             pass
         except Discrepancy as e:
             final = e.verdict
@@ -256,6 +258,9 @@ class Driver:
             self.write({"type": "round_error", "round": self.round, "error": f"{type(e).__name__}: {e}"[:2000]})
             if self.round_errors >= 3:
                 raise
+        skipped = self.refusals.take_skipped()
+        if skipped:
+            self.write({"type": "skipped", "round": self.round, "features": skipped})
         shrunk = final is not None and judgement.same_failure(self.target, final["fingerprint"])
         if not shrunk:
             self.db.forget_round()
@@ -279,6 +284,8 @@ class Driver:
             raise StopRound()
         if not shrinking and self._finished():
             raise StopRound()
+        if not shrinking and self.refusals.skip(case) is not None:
+            reject()  # Hypothesis draws another case
         if self.spec.get("fixed_weights") and case.get("weights_seed") is None:
             case = dict(case, weights_seed=case.get("seed", 0))  # its variants vary the data only
         variants = differential.variants(case, self.spec.get("variants", VARIANTS))
@@ -321,6 +328,7 @@ class Driver:
             self.shrink_runs += 1
         else:
             self.examples += 1
+            self.refusals.learn(v)
             if variant_index == 0:
                 self.drawn_example = self.examples
             self.write(example_record(v, self.examples, variant_index, self.drawn_example))

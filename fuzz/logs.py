@@ -6,6 +6,7 @@ A log (DIR/log-K-N-wW.jsonl: shard K of N, driver W) holds records of these type
   example      one judged example (`example_record`)       round_error  a round broke
   discrepancy  a new failure, already shrunk                occurrence   a known one, seen again
                                                             (its "alias": a failure that shrank into it)
+  skipped      drawn cases of a round not run: they use a feature the implementation refuses (fuzz.refusals)
 A passing variant after a drawn case's first is logged by reference (`example_cases` rebuilds it).
 A killed run loses at most the line being written; readers skip a torn last line.
 
@@ -146,6 +147,7 @@ class LogTail:
         self.margins = MarginTally()
         self.oracle_failures, self.oracle_failure_examples = 0, []
         self.driver_failures = []
+        self.skipped = Counter()  # feature -> drawn cases not run: the implementation always refused it
 
     def poll(self, xfail=()):
         for line in new_log_lines(self.out, self.offsets):
@@ -189,6 +191,8 @@ class LogTail:
             self.found.append(record)
         elif kind == "occurrence":
             self.occurrences[record["signature"]] += 1
+        elif kind == "skipped":
+            self.skipped.update(record["features"])
         elif kind == "setup_error":
             self.setup_errors.append(record["message"])
 

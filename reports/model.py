@@ -372,6 +372,8 @@ def header(results):
         "missing": missing, "counts": failure_counts(results), "suite": _suite_facts(results.get("suite")),
         "oracle_failures": _oracle_failures(results.get("oracle_failures")),
         "conversions": results.get("conversions"),
+        "skipped_refused": {str(k): v for k, v in (results.get("skipped_refused") or {}).items()
+                            if isinstance(v, int) and v > 0},
     }
 
 

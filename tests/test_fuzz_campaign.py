@@ -561,3 +561,19 @@ def test_a_failure_that_shrinks_into_a_known_one_stops_there_and_is_not_shrunk_a
     loop.known = again
     assert loop._explained(failure(["cell:custom-training", "cell:simple", "flag:go_backwards", "mask", "stack"], 5))
     assert not loop._explained(failure(["cell:custom-training", "mask", "stack"], 3))
+
+
+def test_cases_using_a_feature_the_implementation_always_refuses_are_mostly_skipped_and_counted(tmp_path):
+    """fuzz.refusals through a campaign: once `go_backwards` was refused often enough, most drawn cases
+    using it are not run; results.json and the report say how many, and its clause stays unsupported."""
+    from fuzz import refusals
+    assert check(tmp_path, "fuzz_targets.refuses_go_backwards", max_examples=400) == 0
+    data = results(tmp_path)
+    skipped = data["skipped_refused"]["go_backwards"]
+    ran = [c for c in logged_cases(tmp_path) if "go_backwards" in (c.get("flags") or {})]
+    assert len(ran) >= refusals.LEARN_AFTER
+    # Without skipping, about half the valid cases draw the flag; most of those after learning are skipped.
+    assert skipped > 2 * (len(ran) - refusals.LEARN_AFTER)
+    assert data["clauses"]["FLAG-03"]["status"] == "unsupported"
+    html = (tmp_path / "report.html").read_text()
+    assert f"{skipped} using <code>go_backwards</code>" in html
