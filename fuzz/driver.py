@@ -36,8 +36,9 @@ MACHINES_PER_ROUND = 8
 SHRINK_BUDGET_S = 60.0      # per discrepancy, and never past the campaign's deadline
 SHRINK_MAX_RUNS = 400
 VARIANTS = 64               # data variants per drawn case, on the same built layers (see Driver.examine)
-# Variants of a drawn case that the oracle cannot trace (tf_keras: stateful stacks given initial_state)
-# run eagerly at 15-70 ms each; a few of them cover the data, 64 would cost the campaign a quarter of its time.
+# Variants of a drawn case that either side cannot trace (tf_keras: stateful stacks given initial_state;
+# Keras 3 on TensorFlow: stacks of float64 cells) run eagerly at 15-70 ms each; a few of them cover the
+# data, 64 would cost the campaign a quarter of its time.
 UNTRACEABLE_VARIANTS = 8
 # Variants of a drawn case with dropout while training: each is judged on dropout.SAMPLES samples a side.
 STOCHASTIC_VARIANTS = 2
@@ -311,7 +312,7 @@ class Driver:
                 self._judge(v, shrinking, index)
                 if v["oracle_error"]:
                     break  # an error path: more seeds would only repeat it
-                untraceable += v["paths"].get("oracle") == "untraceable"
+                untraceable += "untraceable" in v["paths"].values()
                 refused = refused + 1 if v["unsupported"] or v["kind"] == "error" else 0
                 if (untraceable >= UNTRACEABLE_VARIANTS or refused >= REFUSED_VARIANTS
                         or (not shrinking and self._finished())):

@@ -393,6 +393,29 @@ def test_a_case_the_oracle_cannot_trace_runs_only_a_few_variants(tmp_path):
     assert loop.oracle.pending == loop.impl.pending == 0
 
 
+def test_a_case_the_implementation_cannot_trace_runs_only_a_few_variants(tmp_path):
+    """The same for the implementation: a structure whose compiled reuse raises is reused eagerly, and
+    the driver stops after UNTRACEABLE_VARIANTS such variants; a traceable one runs them all."""
+    (spec,) = campaign.driver_specs(impl="fuzz_targets.stacks_untraceable", oracle="reference", out=str(tmp_path),
+                                    seed=1, shard=(1, 1), workers=1, max_examples=None, deadline=time.time() + 600,
+                                    fail_fast=False, xfail=(), timeout_s=60, variants=64)
+    loop = driver.Driver(spec)
+    for worker in (loop.oracle, loop.impl):
+        worker.start()
+    try:
+        stack = {"cells": [{"kind": "simple", "units": 2}, {"kind": "gru", "units": 3}], "cell_list": True, "seed": 3}
+        loop.examine(stack)
+        after_stack = loop.examples
+        loop.examine({"cells": [{"kind": "gru", "units": 3}], "seed": 4})
+    finally:
+        loop.oracle.stop()
+        loop.impl.stop()
+    # The fresh run, the failed compiled reuse (judged on a fresh layer instead), then the eager reuses.
+    assert after_stack == 2 + driver.UNTRACEABLE_VARIANTS
+    assert loop.examples - after_stack == 64
+    assert loop.oracle.pending == loop.impl.pending == 0
+
+
 def test_the_log_tail_tallies_passing_examples_per_clause_not_per_set_of_clauses(tmp_path):
     # Every example reaches another set of clauses (as in a long campaign, where new sets keep
     # appearing); the tally stays one entry per clause, and the results count each clause's checks.
