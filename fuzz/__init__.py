@@ -4,6 +4,7 @@ strategies.py  Hypothesis strategies drawing cases (plain dicts, conformance/cas
 worker.py      runs a case on one Target in an isolated, recyclable process (crash/hang/memory)
 differential.py  one example end to end: both outcomes, conformance.compare.compare, clause ids
 machine.py     stateful campaigns as a RuleBasedStateMachine
+refusals.py    features the implementation always refuses: drawn cases using them mostly not run
 campaign.py    the campaign: Hypothesis rounds, shrinking, dedup, the append-only log, results.json
 repro.py       standalone reproducer scripts
 

@@ -212,6 +212,9 @@ class Driver:
             while not self._finished():
                 self.round += 1
                 mode = "stateful" if self.round % STATEFUL_EVERY == 0 else "cases"
+                if mode == "stateful" and self.refusals.skip_features(machine.FEATURES, f"round {self.round}",
+                                                                      count=MACHINES_PER_ROUND):
+                    mode = "cases"  # the implementation refuses stateful layers: most machine rounds draw cases
                 self.write({"type": "round", "round": self.round, "mode": mode,
                             # worker restarts so far: after a crash, hang or bloat / on memory growth
                             "restarts": self.oracle.restarts + self.impl.restarts,
@@ -259,14 +262,17 @@ class Driver:
             self.write({"type": "round_error", "round": self.round, "error": f"{type(e).__name__}: {e}"[:2000]})
             if self.round_errors >= 3:
                 raise
-        skipped = self.refusals.take_skipped()
-        if skipped:
-            self.write({"type": "skipped", "round": self.round, "features": skipped})
+        self._log_skipped()
         shrunk = final is not None and judgement.same_failure(self.target, final["fingerprint"])
         if not shrunk:
             self.db.forget_round()
         if self.target is not None:
             self._record(final if shrunk else self.best)
+
+    def _log_skipped(self):
+        skipped = self.refusals.take_skipped()
+        if skipped:
+            self.write({"type": "skipped", "round": self.round, "features": skipped})
 
     def examine(self, case):
         """The body of every Hypothesis example (generation and shrinking alike).

@@ -47,13 +47,17 @@ class Refusals:
     def skip(self, case):
         """The refused feature `case` uses if it is not to be run (counted as skipped), else None.
         Which cases run is a function of the case and the campaign's seed, so a replay skips the same."""
-        refused = sorted(self.refused_always() & _used(case))
+        return self.skip_features(_used(case), json.dumps(case, sort_keys=True))
+
+    def skip_features(self, used, key, count=1):
+        """skip() for what `used` (feature names) describes, `key` naming it for the sampling; a skip
+        counts `count` drawn cases (a stateful round's machines)."""
+        refused = sorted(self.refused_always() & set(used))
         if not refused:
             return None
-        text = f"{self.seed}/{json.dumps(case, sort_keys=True)}"
-        if int(hashlib.sha256(text.encode()).hexdigest()[:8], 16) % SAMPLE == 0:
+        if int(hashlib.sha256(f"{self.seed}/{key}".encode()).hexdigest()[:8], 16) % SAMPLE == 0:
             return None
-        self.skipped[refused[0]] += 1
+        self.skipped[refused[0]] += count
         return refused[0]
 
     def take_skipped(self):
