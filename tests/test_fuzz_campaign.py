@@ -485,7 +485,10 @@ def test_the_log_tail_keeps_unsupported_reasons_and_conversions(tmp_path):
                                   "detail": reason}) + "\n")
         log.write(json.dumps({"type": "example", "n": 9, "case": {}, "clauses": ["FLAG-04"], "ok": True,
                               "unsupported": False, "kind": None, "side": "implementation", "converted": 1}) + "\n")
+        for features in ({"time_major": 5}, {"time_major": 2, "constants": 1}):  # fuzz.refusals, per round
+            log.write(json.dumps({"type": "skipped", "round": 1, "features": features}) + "\n")
     data = logs.aggregate(str(tmp_path), Results("x", "y"))
+    assert data["skipped_refused"] == {"constants": 1, "time_major": 7}
     entry = data["clauses"]["FLAG-04"]
     assert entry["unsupported_reasons"] == {reasons[0]: 3, reasons[3]: 1}
     assert entry["unsupported"] == 4 and entry["checks"] == 5
@@ -493,6 +496,7 @@ def test_the_log_tail_keeps_unsupported_reasons_and_conversions(tmp_path):
     merged = merge_shards([data, data])
     assert merged["clauses"]["FLAG-04"]["unsupported_reasons"] == {reasons[0]: 6, reasons[3]: 2}
     assert merged["conversions"] == 2
+    assert merged["skipped_refused"] == {"constants": 2, "time_major": 14}
 
 
 def test_the_log_tail_tallies_margins_of_passing_examples_only(tmp_path):
