@@ -14,7 +14,7 @@ resumes where it stopped.
 import os
 import time
 
-from .driver import SHRINK_BUDGET_S, VARIANTS, drive
+from .driver import VARIANTS, drive, shrink_budget
 from .logs import LogTail
 
 
@@ -26,11 +26,14 @@ def share(total, index, parts):
 
 
 def driver_specs(*, impl, oracle, out, seed, shard, workers, max_examples, deadline, fail_fast, xfail,
-                 timeout_s, shrink_budget_s=SHRINK_BUDGET_S, memory_mb=4096,
+                 timeout_s, shrink_budget_s=None, memory_mb=4096,
                  variants=VARIANTS, fixed_weights=False):
     """One spec per driver: shard K of N is split again between the `workers` drivers. With
-    `fixed_weights` a drawn case's data variants keep its weights (differential.variant)."""
+    `fixed_weights` a drawn case's data variants keep its weights (differential.variant). Without
+    `shrink_budget_s`, each discrepancy is shrunk for driver.shrink_budget of the time to the deadline."""
     k, n = shard
+    if shrink_budget_s is None:
+        shrink_budget_s = shrink_budget(deadline - time.time() if deadline is not None else None)
     specs = []
     for w in range(1, workers + 1):
         specs.append(dict(impl=impl, oracle=oracle, out=out, log=os.path.join(out, f"log-{k}-{n}-w{w}.jsonl"),

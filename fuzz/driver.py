@@ -33,7 +33,12 @@ from .worker import Worker, WorkerSetupError
 STATEFUL_EVERY = 4          # every 4th round drives the stateful machine
 CASES_PER_ROUND = 50
 MACHINES_PER_ROUND = 8
-SHRINK_BUDGET_S = 60.0      # per discrepancy, and never past the campaign's deadline
+SHRINK_BUDGET_S = 60.0      # per discrepancy at most, and never past the campaign's deadline
+# A shorter campaign shrinks each discrepancy for SHRINK_SHARE of its fuzzing time (SHRINK_BUDGET_MIN_S at
+# least): Keras 3 shows 13-17 distinct discrepancies in five minutes, and a minute's shrink for each left
+# that campaign a third of its time to look for more. Most of a shrink's reduction comes early (bench/README).
+SHRINK_SHARE = 0.05
+SHRINK_BUDGET_MIN_S = 10.0
 SHRINK_MAX_RUNS = 400
 VARIANTS = 64               # data variants per drawn case, on the same built layers (see Driver.examine)
 # Variants of a drawn case that either side cannot trace (tf_keras: stateful stacks given initial_state;
@@ -62,6 +67,13 @@ class Discrepancy(Exception):
 # One exception class per kind: Hypothesis tells failures apart by class, and must not trade a
 # value discrepancy for an error one while shrinking.
 DISCREPANCY_KINDS = {k: type(f"{k.title()}Discrepancy", (Discrepancy,), {}) for k in judgement.KIND_ORDER}
+
+
+def shrink_budget(fuzz_seconds):
+    """Seconds to shrink one discrepancy in a campaign of `fuzz_seconds` (None or inf: no deadline)."""
+    if fuzz_seconds is None:
+        return SHRINK_BUDGET_S
+    return min(SHRINK_BUDGET_S, max(SHRINK_BUDGET_MIN_S, SHRINK_SHARE * fuzz_seconds))
 
 
 def round_seed(seed, shard, driver, round_number):

@@ -40,7 +40,7 @@ class UsageError(Exception):
 
 
 def _parser():
-    from fuzz.driver import VARIANTS
+    from fuzz.driver import SHRINK_BUDGET_MIN_S, SHRINK_BUDGET_S, SHRINK_SHARE, VARIANTS
     parser = argparse.ArgumentParser(prog="rnnconf", description="Conformance suite and differential fuzzer "
                                      "for tf.keras.layers.RNN (Keras 2).")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -69,8 +69,9 @@ def _parser():
                        help="one example on one side longer than this is a `timeout` discrepancy")
     check.add_argument("--worker-memory", type=int, default=4096, metavar="MIB",
                        help="a worker whose resident memory passes this is killed: a `crash` discrepancy")
-    check.add_argument("--shrink-budget", type=float, default=60.0, metavar="SECONDS",
-                       help="time spent shrinking one discrepancy at most")
+    check.add_argument("--shrink-budget", type=float, default=None, metavar="SECONDS",
+                       help=f"time spent shrinking one discrepancy at most (default: {SHRINK_SHARE * 100:g}%% of the "
+                            f"fuzzing stage's time, {SHRINK_BUDGET_MIN_S:g} to {SHRINK_BUDGET_S:g} s)")
     check.add_argument("--variants", type=int, default=VARIANTS, metavar="K",
                        help=f"data variants (seed, weight scale, mask values) run per drawn configuration "
                             f"on the same built layers (default {VARIANTS})")

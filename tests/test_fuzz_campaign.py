@@ -604,3 +604,17 @@ def test_cases_using_a_feature_the_implementation_always_refuses_are_mostly_skip
     assert data["clauses"]["FLAG-03"]["status"] == "unsupported"
     html = (tmp_path / "report.html").read_text()
     assert f"{skipped} using <code>go_backwards</code>" in html
+
+
+def test_a_shorter_campaign_shrinks_each_discrepancy_for_a_share_of_its_time():
+    def budget(seconds, **given):
+        deadline = float("inf") if seconds is None else time.time() + seconds
+        (spec,) = campaign.driver_specs(impl="reference", oracle="reference", out="x", seed=1, shard=(1, 1),
+                                        workers=1, max_examples=None, deadline=deadline, fail_fast=False,
+                                        xfail=(), timeout_s=60, **given)
+        return spec["shrink_budget_s"]
+    assert budget(None) == driver.SHRINK_BUDGET_S == 60  # no deadline: the whole minute
+    assert budget(3600) == 60
+    assert 14 < budget(300) <= 15  # 5% of the fuzzing time
+    assert budget(60) == driver.SHRINK_BUDGET_MIN_S == 10
+    assert budget(300, shrink_budget_s=45.0) == 45.0  # --shrink-budget
