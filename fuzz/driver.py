@@ -26,8 +26,8 @@ from conformance.cases import is_stochastic, normalize
 from conformance.results import is_xfailed, merge_versions
 
 from . import differential, machine, strategies
-from .refusals import Refusals
 from .logs import KnownDiscrepancies, example_record, read_log, ends_with_newline
+from .refusals import Refusals
 from .worker import Worker, WorkerSetupError
 
 STATEFUL_EVERY = 4          # every 4th round drives the stateful machine
