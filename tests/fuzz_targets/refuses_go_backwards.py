@@ -7,30 +7,14 @@ from impl import RNN as _RNN
 from impl import SimpleRNN as _SimpleRNN
 
 
-def _refuse(kwargs):
-    if "go_backwards" in kwargs:
-        raise TypeError("__init__() got an unexpected keyword argument 'go_backwards'")
+def _refusing(base):
+    class Refusing(base):
+        def __init__(self, *args, **kwargs):
+            if "go_backwards" in kwargs:
+                raise TypeError("__init__() got an unexpected keyword argument 'go_backwards'")
+            super().__init__(*args, **kwargs)
+    Refusing.__name__ = Refusing.__qualname__ = base.__name__
+    return Refusing
 
 
-class RNN(_RNN):
-    def __init__(self, cell, **kwargs):
-        _refuse(kwargs)
-        super().__init__(cell, **kwargs)
-
-
-class SimpleRNN(_SimpleRNN):
-    def __init__(self, units, **kwargs):
-        _refuse(kwargs)
-        super().__init__(units, **kwargs)
-
-
-class GRU(_GRU):
-    def __init__(self, units, **kwargs):
-        _refuse(kwargs)
-        super().__init__(units, **kwargs)
-
-
-class LSTM(_LSTM):
-    def __init__(self, units, **kwargs):
-        _refuse(kwargs)
-        super().__init__(units, **kwargs)
+RNN, SimpleRNN, GRU, LSTM = (_refusing(base) for base in (_RNN, _SimpleRNN, _GRU, _LSTM))
