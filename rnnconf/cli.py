@@ -712,7 +712,11 @@ def _check_stages(args, start, budget, hard_end, out, meta, shard, xfail, probed
     if known:
         apply_known_issues(data, known, suite_box.get("report"))
     for item in data["discrepancies"]:
-        repro.write(out, item, args.impl, args.oracle, versions=data["versions"])
+        if args.impl == "tfjs":  # standalone JavaScript, fit for a tfjs issue
+            from rnnconf.tfjs import repro as tfjs_repro
+            tfjs_repro.write(out, item, args.oracle, versions=data["versions"])
+        else:
+            repro.write(out, item, args.impl, args.oracle, versions=data["versions"])
     write_results(data)
     meta["elapsed_before_s"] = data["elapsed_s"]
     with open(os.path.join(out, "campaign.json"), "w") as f:
