@@ -259,6 +259,17 @@ class StackedRNNCells(_Handle):
         super().__init__(dict(tfjs_arguments("StackedRNNCells", kwargs), cells=[c._ref() for c in cells]), cells)
 
 
+def _flat_states(value, argument):
+    """`value` as tfjs' typed API takes states and constants: a tensor or a flat list of tensors
+    (`Tensor|Tensor[]`). Keras' nested forms (a stack's states per cell) have no tfjs spelling."""
+    if isinstance(value, (list, tuple)):
+        if any(isinstance(v, (list, tuple)) for v in value):
+            raise NotImplementedError(f"tfjs takes '{argument}' as a tensor or a flat list of tensors "
+                                      f"(Tensor|Tensor[]): a nested form has no tfjs spelling")
+        return list(value)
+    return value
+
+
 class _Layer(_Handle):
     """What the recurrent layers and Embedding share: calls, weights, states."""
 
@@ -275,7 +286,7 @@ class _Layer(_Handle):
         for key, name, value in (("mask", "mask", mask), ("initial_state", "initialState", initial_state),
                                  ("constants", "constants", constants)):
             if value is not None:
-                op["kwargs"][name] = encode(value)
+                op["kwargs"][name] = encode(_flat_states(value, key) if key != "mask" else value)
         if training is not None:
             op["kwargs"]["training"] = bool(training)
         result = _BRIDGE.request(op)[0]
@@ -295,7 +306,7 @@ class _Layer(_Handle):
     def reset_states(self, states=None):
         op = {"op": "resetStates", "id": self._id}
         if states is not None:
-            op["states"] = encode(states)
+            op["states"] = encode(_flat_states(states, "states"))
         _BRIDGE.request(op)
 
     @property

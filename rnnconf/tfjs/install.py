@@ -74,3 +74,7 @@ def ensure(log=None):
         with open(os.path.join(root(), STAMP), "w") as f:
             f.write(_lock_digest())
     return node_modules()
+
+
+if __name__ == "__main__":  # python -m rnnconf.tfjs.install: what `rnnconf check --impl tfjs` does first
+    print(ensure())
