@@ -32,6 +32,8 @@ def features_used(case):
     ctor_args = set(case["flags"]) | {k for c in case["cells"] for k in c if k not in ("kind", "units", "variant")}
     if case["flags"].get("stateful"):
         ctor_args.add("batch_input_shape")  # how cases give a stateful layer its batch size
+    if case["dtype"] != "float32":
+        ctor_args.add("dtype")  # a dtype other than Keras' default is a feature (tfjs has no float64)
     call_args = set()
     if case["constants"]:
         call_args.add("constants")

@@ -29,6 +29,7 @@ import base64
 import itertools
 import json
 import os
+import re
 import subprocess
 import threading
 import weakref
@@ -218,8 +219,10 @@ class _Handle:
         try:
             _BRIDGE.request({"op": "new", "id": self._id, "cls": self.tfjs_class, "args": args})
         except (ValueError, TypeError) as e:
-            if "not support" in str(e):  # tfjs refuses a value it does not implement
-                raise NotImplementedError(f"tfjs: {e}") from None
+            named = next((key for key, name in ARGUMENTS.items() if name and name in args and
+                          re.search(rf"\b({key}|{name})\b", str(e))), None)
+            if "not support" in str(e):  # tfjs refuses a value it does not implement: name the argument
+                raise NotImplementedError((f"argument '{named}': " if named else "") + f"tfjs: {e}") from None
             raise
         weakref.finalize(self, _BRIDGE.free, self._id)
         self._built = False
