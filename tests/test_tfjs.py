@@ -152,6 +152,27 @@ def test_js_reproducer_embeds_the_oracle_error_and_judges_the_class(tmp_path):
     assert done.returncode == 1 and "tfjs NotImplementedError" in done.stdout, done.stdout + done.stderr
 
 
+@needs_tfjs
+def test_js_reproducer_of_dropout_judges_samples(tmp_path):
+    # tf.layers.rnn over a cell with dropout draws the cell's masks once and keeps them: every
+    # training call gives the same values, where Keras draws new masks at each call.
+    from rnnconf.tfjs import repro
+    item = {"id": "d-0004", "kind": "value", "clauses": ["CALL-03"], "detail": "dropout",
+            "config": {"cells": [{"kind": "lstm", "units": 3, "dropout": 0.5}], "cell_list": True,
+                       "training": True}}
+    path = tmp_path / "d-0004.js"
+    path.write_text(repro.script(item, samples=100))
+    done = _node(str(path), str(tmp_path), install.node_modules())
+    assert done.returncode == 1 and "mean over 100 samples" in done.stdout and "(sd 0.0000)" in done.stdout, \
+        done.stdout + done.stderr
+    # The layer that redraws its masks at each call (tf.layers.lstm) agrees in distribution.
+    fused = dict(item, config={"layer": "LSTM", "cells": [{"kind": "lstm", "units": 3, "dropout": 0.5}],
+                               "training": True})
+    path.write_text(repro.script(fused, samples=100))
+    done = _node(str(path), str(tmp_path), install.node_modules())
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_install_refuses_cleanly_without_node(monkeypatch, tmp_path):
     monkeypatch.setenv("RNNCONF_CACHE", str(tmp_path))
     monkeypatch.setattr(shutil, "which", lambda name: None)

@@ -19,8 +19,8 @@ import re
 
 import numpy as np
 
-from conformance import compare, execute, namespaces
-from conformance.cases import normalize
+from conformance import compare, dropout, execute, namespaces
+from conformance.cases import flag, is_stochastic, normalize
 
 from . import ARGUMENTS, TFJS_VERSION, _BRIDGE, decode
 
@@ -147,10 +147,17 @@ def _expected(outcome, case):
     return out
 
 
-def script(item, oracle="tf_keras"):
-    """The reproducer's source for a results.json discrepancy item."""
+def script(item, oracle="tf_keras", samples=dropout.SAMPLES):
+    """The reproducer's source for a results.json discrepancy item. A stochastic case (dropout while
+    training) is run `samples` times on one layer (as rnnconf samples an implementation) and judged
+    on the per-element means, against the oracle's `samples` samples."""
     case = normalize(item["config"])
-    expected = _expected(execute.run(namespaces.resolve(oracle), case), case)
+    stochastic = is_stochastic(case)
+    oracle_target = namespaces.resolve(oracle)
+    if stochastic:
+        expected = _expected_samples(dropout.sample(oracle_target, case, samples, per_call=samples))
+    else:
+        expected = _expected(execute.run(oracle_target, case), case)
     target = namespaces.resolve("tfjs")
     with recording() as record:
         execute.run(target, case)
@@ -158,13 +165,11 @@ def script(item, oracle="tf_keras"):
     first = starts[-1] if starts else len(record)
     setup, body = record[:first], record[first:]
     names = sorted({f"o{op['id']}" for op, _ in record if isinstance(op, dict) and op.get("op") == "new"})
-    lines = ["// Set up: build the layer with its first call, then set the case's weights."]
+    lines = ["// Build the layer with its first call, then set the case's weights."]
     for op, _ in setup:
         if isinstance(op, dict):
             lines += _op_lines(op)
-    setup_code = "\n".join("    " + line for line in lines)
-    steps = []
-    block = []
+    steps, block = [], []
     for op, _ in body:
         if op == "step":
             if block:
@@ -178,12 +183,41 @@ def script(item, oracle="tf_keras"):
         f"  // step {i}\n  try {{\n" + "\n".join("    " + line for line in block)
         + "\n    actual.push({value: result});\n  } catch (e) {\n    actual.push({error: e});\n    return actual;\n  }"
         for i, block in enumerate(steps))
+    layer_ids = [op["id"] for op, _ in record if isinstance(op, dict) and op.get("op") == "call"]
+    reset = f"o{layer_ids[0]}.resetStates();" if stochastic and flag(case, "stateful") and layer_ids else ""
     detail = item.get("detail", "").replace("*/", "* /")
     return _TEMPLATE.format(
         id=item.get("id", "d-0000"), kind=item.get("kind", "?"), clauses=", ".join(item.get("clauses", [])),
         detail=detail, version=TFJS_VERSION, oracle=oracle, case=json.dumps(item["config"]).replace("*/", "* /"),
-        declarations=", ".join(names + ["x", "mask", "result"]), setup=setup_code, steps=step_code,
-        expected=json.dumps(expected))
+        declarations=", ".join(names + ["x", "mask", "result"]),
+        setup="\n".join("  " + line for line in lines), steps=step_code, expected=json.dumps(expected),
+        samples=samples if stochastic else 0, reset=reset,
+        judged=("what Keras returns over the same number of samples: per element its mean and standard "
+                "deviation (dropout while training draws random masks on both sides)") if stochastic else
+               ("what Keras returns for the same layer, weights and data (per step: the values with the float32 "
+                "rounding bound they are compared within, or the error class it raises)"))
+
+
+def _expected_samples(outcome):
+    """The oracle's samples as EXPECTED: per step {"mean": nest of {"shape", "data", "sd"}} (data the
+    per-element mean, sd its standard deviation over the samples), or its error."""
+    def nest(x):
+        if x is None:
+            return None
+        if isinstance(x, list):
+            return [nest(v) for v in x]
+        x = np.asarray(x, np.float64)
+        return {"shape": list(x.shape[1:]), "data": [float(v) for v in x.mean(axis=0).ravel()],
+                "sd": [float(v) for v in x.std(axis=0).ravel()]}
+    out = []
+    if outcome["error"]:
+        return [{"error": [outcome["error"]["type"]], "message": outcome["error"]["message"][:300]}]
+    for step in outcome["steps"]:
+        if "error" in step:
+            out.append({"error": [step["error"]["type"]], "message": step["error"]["message"][:300]})
+            break
+        out.append({"mean": nest(step["result"])})
+    return out
 
 
 def write(out_dir, item, oracle="tf_keras", versions=None):
@@ -213,8 +247,7 @@ _TEMPLATE = """#!/usr/bin/env node
  *
  * Run: npm install @tensorflow/tfjs@{version} && node {id}.js
  * Exit status: 1 while tfjs differs from Keras, 0 once it matches, 2 when tfjs cannot be loaded.
- * EXPECTED holds what Keras 2 ({oracle}) returns for the same layer, weights and data (per step: the
- * values with the float32 rounding bound they are compared within, or the error class it raises).
+ * EXPECTED holds {judged}.
  * The case, as rnnconf describes it: {case}
  */
 'use strict';
@@ -229,18 +262,45 @@ try {{
 tf.setBackend('cpu');
 
 const EXPECTED = {expected};
+const SAMPLES = {samples};  // > 0: dropout while training, judged on SAMPLES runs of the steps
 
-function run() {{
-  const actual = [];
-  let {declarations};
-  try {{
+let {declarations};
+
+function setup() {{
 {setup}
-  }} catch (e) {{
-    actual.push({{error: e}});
-    return actual;
-  }}
+}}
+
+function steps() {{
+  const actual = [];
 {steps}
   return actual;
+}}
+
+function run() {{
+  try {{
+    setup();
+  }} catch (e) {{
+    return [{{error: e}}];
+  }}
+  if (!SAMPLES) return steps();
+  const runs = [];  // SAMPLES runs of the steps on the same layer, as a user's training loop makes them
+  for (let s = 0; s < SAMPLES; s++) {{
+    {reset}
+    const actual = steps();
+    if (actual.some((r) => r.error)) return actual;
+    runs.push(actual.map((r) => flat(r.value).map((t) => Array.from(t.dataSync()))));
+  }}
+  return runs[0].map((_, step) => ({{samples: runs.map((r) => r[step])}}));
+}}
+
+function flat(x) {{
+  if (x === null || x === undefined) return [];
+  return Array.isArray(x) ? x.flatMap(flat) : [x];
+}}
+
+function flatExpected(x) {{
+  if (x === null || x === undefined) return [];
+  return Array.isArray(x) ? x.flatMap(flatExpected) : [x];
 }}
 
 function describe(x) {{
@@ -283,6 +343,24 @@ function differences(expected, actual, where, out) {{
   }}
 }}
 
+function sampleDifferences(expected, samples, where, out) {{
+  // Per element, the two sample means differ by more than 6 standard errors (a false alarm has
+  // probability about 2e-9 per element).
+  flatExpected(expected).forEach((e, leaf) => {{
+    const n = samples.length;
+    e.data.forEach((keras, i) => {{
+      const xs = samples.map((s) => s[leaf][i]);
+      const mean = xs.reduce((a, b) => a + b, 0) / n;
+      const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / n);
+      const bound = 6 * Math.sqrt((e.sd[i] ** 2 + sd ** 2) / n) + 1e-6;
+      if (!(Math.abs(mean - keras) <= bound)) {{
+        out.push(`${{where}} result ${{leaf}} element ${{i}}: mean over ${{n}} samples Keras ${{keras.toFixed(4)}} ` +
+                 `(sd ${{e.sd[i].toFixed(4)}}), tfjs ${{mean.toFixed(4)}} (sd ${{sd.toFixed(4)}})`);
+      }}
+    }});
+  }});
+}}
+
 const actual = run();
 const found = [];
 EXPECTED.forEach((want, i) => {{
@@ -298,12 +376,15 @@ EXPECTED.forEach((want, i) => {{
     }}
   }} else if (got.error) {{
     found.push(`${{where}}: tfjs raises ${{got.error.constructor.name}}: ${{got.error.message}}; Keras does not`);
+  }} else if (want.mean) {{
+    sampleDifferences(want.mean, got.samples, where, found);
   }} else {{
     differences(want.value, got.value, where, found);
   }}
 }});
 if (found.length) {{
-  console.log('tfjs differs from Keras 2:\\n  ' + found.join('\\n  '));
+  console.log('tfjs differs from Keras 2:\\n  ' + found.slice(0, 20).join('\\n  ') +
+              (found.length > 20 ? `\\n  ... and ${{found.length - 20}} more` : ''));
   process.exit(1);
 }}
 console.log('tfjs matches Keras 2 on this case');
