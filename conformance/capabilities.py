@@ -1,6 +1,6 @@
 """Telling "the implementation lacks this feature" apart from "it gets it wrong".
 
-interfaces.md section 1 and README ("Validate your implementation"): the clauses a case needs are
+interfaces.md section 1 and docs/protocol.md: the clauses a case needs are
 "unsupported", never failed, where the implementation
   - lacks an optional name the case uses (`Layer` for custom cells, `Embedding`, a built-in layer);
   - raises NotImplementedError (its way of saying "not this", e.g. for list inputs);

@@ -1,8 +1,8 @@
 """Resolving `--impl NAME` to an implementation under test (interfaces.md section 1), and the adapter
 protocol through which any tensor library can sit behind the namespace.
 
-The protocol: besides its layer classes, a namespace may expose these optional attributes (README,
-"Validate your implementation"):
+The protocol: besides its layer classes, a namespace may expose these optional attributes
+(docs/protocol.md):
 
   ops                      `dot`, `tanh`, `fill`, `cast_like`: the math of the suite's custom cells
                            (default: NumPy's)

@@ -58,7 +58,7 @@ def _parser():
     check.add_argument("--workers", type=int, default=None, metavar="N", help="parallel drivers (default: all cores)")
     check.add_argument("--fail-fast", action="store_true", help="stop at the first discrepancy (after shrinking)")
     check.add_argument("--xfail", metavar="FILE", help="known issues: clause IDs, discrepancy kinds, `signature:` "
-                       "or `fingerprint:` lines, each with an optional issue URL and note (README)")
+                       "or `fingerprint:` lines, each with an optional issue URL and note (docs/results.md)")
     check.add_argument("--out", metavar="DIR", help="default reports/<impl>-<timestamp>/; an existing DIR resumes")
     check.add_argument("--shard", default="1/1", metavar="K/N", help="run shard K of N (merge with `rnnconf report`)")
     check.add_argument("--skip-suite", action="store_true", help="fuzz only: skip the conformance suite stage")
