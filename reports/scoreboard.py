@@ -7,7 +7,7 @@ A column is JSON-able and shaped like a (slim) results.json, so reports.diff com
   {"name", "package", "version", "label",       # label: "keras3-jax@3.15.1"
    "versions", "oracle", "seed", "shards", "link", "error",   # error: why it did not run, or None
    "verdict": [css class, words],
-   "clauses": {cid: {"status", "checks", "failures", "unsupported", "inconclusive"}},
+   "clauses": {cid: {"status", "checks", "failures", "unsupported", "inconclusive", "differs_by_design"}},
    "discrepancies": [{"id", "kind", "clauses", "signature", "xfail"}],
    "suite": {"failed_tests": [{"test", "clauses"}]},
    "summary": {"statuses": {status: clauses}, "discrepancies", "suite_failures", "examples",
@@ -17,7 +17,7 @@ from . import diff as diffs
 from . import model
 
 DID_NOT_RUN = "did not run"
-_COUNTS = ("checks", "failures", "unsupported", "inconclusive")
+_COUNTS = ("checks", "failures", "unsupported", "inconclusive", "differs_by_design")
 
 
 def main_package(implementation):
