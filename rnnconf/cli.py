@@ -740,7 +740,11 @@ def _check_stages(args, start, budget, hard_end, out, meta, shard, xfail, probed
         apply_known_issues(data, known, suite_box.get("report"))
     if differences:
         from conformance import known_differences
-        known_differences.annotate(data, differences)
+        rows = known_differences.annotate(data, differences)
+        matched = [r for r in rows if r["status"] == "matched"]
+        _say(f"known differences: {len(matched)} of {len(rows)} entries account for failing checks, which are "
+             f"differs-by-design" + "".join(f"\n  {r['note']} ({r['url']}): {len(r['suite_tests'])} suite tests, "
+                                           f"{r['examples']} fuzzed examples" for r in matched))
     for item in data["discrepancies"]:
         repro.write(out, item, args.impl, args.oracle, versions=data["versions"])
     write_results(data)
