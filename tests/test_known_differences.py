@@ -160,3 +160,27 @@ def test_known_changes_the_exit_status_and_is_reported(tmp_path, _importable_tar
     assert 'class="status s-differs-by-design"' in html
     junit = (out / "junit.xml").read_text()
     assert "<failure" not in junit and "differs from Keras 2 by design" in junit
+
+
+def test_the_suite_counts_a_known_difference_per_clause_not_as_a_failure(tmp_path):
+    """`pytest conformance --known FILE`: the planted nesting's test ends as differs-by-design,
+    counted per clause and listed with its entry in the clause report; without the file it fails."""
+    import subprocess
+    import sys
+
+    def suite(*extra):
+        report = tmp_path / f"report{len(extra)}.json"
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(TESTS), str(TESTS.parent)]))
+        proc = subprocess.run([sys.executable, "-m", "pytest", "conformance", "-q", "-p", "no:cacheprovider",
+                               "-p", "no:xdist", "--impl", "fuzz_targets.stack_states_nested", "--oracle", "reference",
+                               "-k", "test_stacked_states_nest_per_cell", "--clause-report", str(report), *extra],
+                              cwd=TESTS.parent, env=env, capture_output=True, text=True)
+        return proc.returncode, json.loads(report.read_text())
+    status, report = suite()
+    assert status == 1 and report["clauses"]["CELL-10"]["failures"] == 1
+    status, report = suite("--known", KERAS3)
+    assert status == 0, report
+    assert report["clauses"]["CELL-10"]["failures"] == 0 and report["clauses"]["CELL-10"]["differs_by_design"] == 1
+    [row] = report["by_design_tests"]
+    assert row["test"].endswith("test_stacked_states_nest_per_cell")
+    assert "stacked_rnn_cells.py" in row["differences"][0]["url"]
