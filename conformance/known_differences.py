@@ -189,6 +189,16 @@ def recognise(entries, case, fp, passes, outcomes=None):
     return None
 
 
+def clauses_of(entry, case, clauses):
+    """Which of `clauses` (those a case reaches) a check the entry accounts for counts as
+    differs-by-design: the ones the difference's feature brings (reached with it, not without it),
+    else all but the ubiquitous ones. Like a failing example, it counts nothing for the others."""
+    from .results import UBIQUITOUS, exercised
+    other = counterfactual(case, entry["without"]) if entry.get("without") else None
+    brought = set(clauses) - set(exercised(other)) - UBIQUITOUS if other is not None else set()
+    return sorted(brought or (set(clauses) - UBIQUITOUS) or set(clauses))
+
+
 def as_difference(entry):
     """What a judgement, a results row and the report carry of an entry."""
     return {k: entry.get(k) for k in ("field", "entry", "url", "note", "description", "file", "line")}

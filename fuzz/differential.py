@@ -154,7 +154,9 @@ def judge(case, oracle_result, impl_result, oracle, impl, confirmed=None, known=
         # A known difference accounts for it only where the case without the difference passes: run on fresh layers.
         j = known_differences.by_design(j, case, known, lambda c: _passes(c, oracle, impl), (expected, judged))
     if j["status"] == known_differences.STATUS:
-        return verdict(case, clauses, detail=j["detail"], oracle_error=oracle_error, seconds=seconds,
+        entry = next(e for e in known if (e["file"], e["line"]) == (j["difference"]["file"], j["difference"]["line"]))
+        return verdict(case, known_differences.clauses_of(entry, normalize(case), clauses), detail=j["detail"],
+                       oracle_error=oracle_error, seconds=seconds,
                        by_design=dict(j["difference"], kind=j["kind"], fingerprint=j["fingerprint"]))
     if timed_out_once and j["status"] == "pass":
         return verdict(case, clauses, inconclusive=True, oracle_error=oracle_error, seconds=seconds,

@@ -184,3 +184,15 @@ def test_the_suite_counts_a_known_difference_per_clause_not_as_a_failure(tmp_pat
     [row] = report["by_design_tests"]
     assert row["test"].endswith("test_stacked_states_nest_per_cell")
     assert "stacked_rnn_cells.py" in row["differences"][0]["url"]
+
+
+def test_a_fuzzed_example_differs_by_design_only_for_the_clauses_its_difference_brings():
+    """A case with a high-dimensional state cell and a mask counts for CELL-05/CELL-06 (what the
+    cell brings), not for the mask's or the ubiquitous clauses it also reaches."""
+    from conformance.cases import normalize
+    from conformance.results import exercised
+    entry = next(e for e in known_differences.read(KERAS3) if e.get("without") == "cell:custom-hd_state")
+    case = normalize({"cells": [{"kind": "custom", "variant": "hd_state", "units": 4}], "mask": [[1, 1, 0]],
+                      "batch": 1, "timesteps": 3, "flags": {"return_sequences": True}})
+    assert {"MASK-01", "CALL-01"} <= set(exercised(case))
+    assert known_differences.clauses_of(entry, case, exercised(case)) == ["CELL-05", "CELL-06"]
