@@ -121,7 +121,8 @@ def test_same_leaves_tells_nesting_from_a_lost_or_changed_state():
 def test_an_entry_needs_its_check_to_hold():
     """Matching the fingerprint is not enough where the entry has `without`: the rerun must pass."""
     entry = known_differences.read(KERAS3)[0]
-    fp = {"kind": "value", "core": "output of the first call", "features": ["cell:gru", "gru.recurrent_activation=hard_sigmoid"]}
+    fp = {"kind": "value", "core": "output of the first call",
+          "features": ["cell:gru", "gru.recurrent_activation=hard_sigmoid"]}
     case = HARD_SIGMOID_GRU
     ran = []
     assert known_differences.recognise([entry], case, fp, lambda c: ran.append(c) or True) is entry
