@@ -42,6 +42,7 @@ DEFAULTS = {
     "perturbation": None,    # [relative size, draw]: noise on every generated value (see perturbed)
     "warmup": None,          # data-only keys of a case run first on the same layer (execute.run)
     "samples": None,         # [n, per call, seed]: run a stochastic case n times (dropout.sample)
+    "gradients": False,      # differentiate every call: the shared loss of gradients.md (GRAD-*)
 }
 BUILTIN_LAYERS = {"SimpleRNN": "simple", "GRU": "gru", "LSTM": "lstm"}
 CELL_CLASSES = {"simple": "SimpleRNNCell", "gru": "GRUCell", "lstm": "LSTMCell"}

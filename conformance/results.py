@@ -17,7 +17,7 @@ import math
 import time
 from collections import Counter
 
-from . import error_catalog
+from . import error_catalog, gradients
 from . import judge as judgement
 from .cases import BUILTIN_LAYERS, case_key, flag, normalize
 from .clauses import ALL_IDS
@@ -88,6 +88,7 @@ def exercised(case, oracle_outcome=None):
                 ids.add(err_id)
     if case["layer"] in BUILTIN_LAYERS:
         ids.add("CELL-01")
+    ids |= gradients.exercised(case)
     return sorted(ids)
 
 

@@ -9,6 +9,7 @@ import time
 import numpy as np
 
 from conformance import dropout
+from conformance import gradients
 from conformance import judge as judgement
 from conformance.cases import is_stochastic, normalize
 from conformance.results import exercised
@@ -148,6 +149,8 @@ def judge(case, oracle_result, impl_result, oracle, impl, confirmed=None):
             case = dict(case, warmup=actual["reused"])
     if j["status"] == "fail" and on_fresh and j["fingerprint"] not in confirmed:
         confirmed.append(j["fingerprint"])
+    if j["status"] == "fail":
+        clauses = gradients.blamed(clauses, j["mismatches"])  # a gradient-only failure is the GRAD clauses'
     if timed_out_once and j["status"] == "pass":
         return verdict(case, clauses, inconclusive=True, oracle_error=oracle_error, seconds=seconds,
                        detail="timed out, then passed on a fresh layer: the machine's load, or a hang of a "

@@ -12,6 +12,7 @@ from .layer import InputSpec, Layer
 from .layers import GRU, LSTM, Embedding, SimpleRNN
 from .nest import TensorShape
 from .initializers import seed as rnnconf_set_seed  # the adapter protocol's seeding hook
+from .gradients import rnnconf_gradients  # the adapter protocol's gradient hook: back-propagation in NumPy
 from .rnn import RNN
 
 __all__ = ["RNN", "AbstractRNNCell", "SimpleRNNCell", "GRUCell", "LSTMCell", "StackedRNNCells", "SimpleRNN",

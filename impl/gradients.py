@@ -243,7 +243,8 @@ class _Recorder:
             step = self._original(training, constants)
 
             def recorded(inputs, states):
-                self.steps.append((inputs, [np.asarray(s) for s in flatten(list(states))]))
+                # Copies: a stateful layer overwrites its kept states in place once the loop is done.
+                self.steps.append((inputs, [np.array(s) for s in flatten(list(states))]))
                 return step(inputs, states)
             return recorded
         self.layer._step_function = step_function
@@ -375,3 +376,8 @@ def _cell_weights(cell):
     if isinstance(cell, StackedRNNCells):
         return [w for inner in cell.cells for w in _cell_weights(inner)]
     return [cell.kernel, cell.recurrent_kernel] + ([cell.bias] if cell.bias is not None else [])
+
+
+def rnnconf_gradients(layer, inputs, kwargs, cotangents):
+    """The adapter protocol's gradient hook (conformance/gradients.py): layer_gradients of one call."""
+    return layer_gradients(layer, inputs, cotangents, **kwargs)

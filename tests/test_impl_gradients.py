@@ -219,3 +219,33 @@ def test_builtin_layers_match_finite_differences(name, dropout):
     layer._reset_dropout_masks = reset_and_reseed
     cot = lambda flat: [np.random.default_rng(23).normal(size=y.shape) for y in flat]  # noqa: E731
     _check(layer, x, {"training": True, "mask": rng.random((2, 4)) < 0.7}, cot)
+
+
+def test_stateful_calls_match_finite_differences():
+    """A later call of a stateful layer starts from the kept states, which are constants for it."""
+    rng = np.random.default_rng(29)
+    layer = impl.RNN(impl.LSTMCell(3, dtype="float64"), stateful=True, return_sequences=True, dtype="float64",
+                     batch_input_shape=(2, 4, 3))
+    x = rng.normal(size=(2, 4, 3))
+    layer(x)
+    kept = [np.array(s) for s in layer.states]
+    cot = lambda flat: [np.random.default_rng(31).normal(size=y.shape) for y in flat]  # noqa: E731
+    c = cot([np.zeros((2, 4, 3))])
+
+    def loss():
+        for state, value in zip(layer.states, kept):
+            state[...] = value
+        return float(np.sum(c[0] * layer(x)))
+    expected = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        keep = x[idx]
+        x[idx] = keep + H
+        up = loss()
+        x[idx] = keep - H
+        down = loss()
+        x[idx] = keep
+        expected[idx] = (up - down) / (2 * H)
+    for state, value in zip(layer.states, kept):
+        state[...] = value
+    _, grads = layer_gradients(layer, x, lambda _: c)
+    np.testing.assert_allclose(grads["inputs"], expected, rtol=1e-6, atol=1e-7)
