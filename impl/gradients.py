@@ -266,7 +266,25 @@ def _mask_per_step(layer, mask, order, batch):
     return [m[t].reshape(batch, 1) for t in order]
 
 
-def _backward_through_time(layer, recorded, d_outputs, d_final_states, masks):
+def _route_masked(m, g, d_states, carries_previous):
+    """At a timestep with mask column `m`: (the output gradient reaching the cell, the part carried
+    to the previous output, the state gradients passed by to the previous states, those reaching
+    the cell). A masked row's output repeats the previous one (or is zero) and its states are the
+    previous ones: nothing of it reaches the cell."""
+    kept = [m.reshape(m.shape + (1,) * (s.ndim - 2)) for s in d_states]
+    carry = np.where(m, 0, g) if carries_previous else None
+    return (np.where(m, g, 0), carry, [np.where(k, 0, s) for k, s in zip(kept, d_states)],
+            [np.where(k, s, 0) for k, s in zip(kept, d_states)])
+
+
+class Backward:
+    """The backward pass's parts: one cell step (step_backward) and the routing at a masked timestep
+    (_route_masked). The planted targets of rnnconf's own tests subclass it with a bug."""
+    step = staticmethod(step_backward)
+    route_masked = staticmethod(_route_masked)
+
+
+def _backward_through_time(layer, recorded, d_outputs, d_final_states, masks, backward=Backward):
     """(d inputs per processing step, d initial states flat, d weights) from the gradients of the
     collected outputs per processing step (None: none) and of the final states."""
     carries_previous = masks is not None and (layer.unroll or not layer.zero_output_for_mask)
@@ -281,15 +299,10 @@ def _backward_through_time(layer, recorded, d_outputs, d_final_states, masks):
         if g is None:
             g = np.zeros_like(_output_like(layer.cell, x_t, states_t))
         if masks is not None:
-            m = masks[i]
-            g_cell = np.where(m, g, 0)
-            carry = np.where(m, 0, g) if carries_previous else None
-            kept = [m.reshape(m.shape + (1,) * (s.ndim - 2)) for s in d_states]
-            passed = [np.where(k, 0, s) for k, s in zip(kept, d_states)]
-            to_cell = [np.where(k, s, 0) for k, s in zip(kept, d_states)]
+            g_cell, carry, passed, to_cell = backward.route_masked(masks[i], g, d_states, carries_previous)
         else:
             g_cell, passed, to_cell = g, [0] * len(d_states), d_states
-        dx, d_prev, grads = step_backward(layer.cell, x_t, states_t, g_cell, to_cell)
+        dx, d_prev, grads = backward.step(layer.cell, x_t, states_t, g_cell, to_cell)
         d_inputs[i] = dx
         d_states = [p + d for p, d in zip(passed, d_prev)]
         d_weights = grads if d_weights is None else [a + b for a, b in zip(d_weights, grads)]
@@ -303,7 +316,8 @@ def _output_like(cell, x, states):
     return np.zeros((x.shape[0], cell.units), x.dtype)
 
 
-def layer_gradients(layer, inputs, cotangents, mask=None, training=None, initial_state=None, constants=None):
+def layer_gradients(layer, inputs, cotangents, mask=None, training=None, initial_state=None, constants=None,
+                    backward=Backward):
     """(what `layer(inputs, ...)` returns, gradients) for L = sum(c_i * y_i) over the flat returned
     tensors y_i, where `cotangents(flat_results)` gives the c_i (arrays shaped like the y_i).
     gradients: {"inputs": array, "initial_state": [array per flat state] or None,
@@ -343,7 +357,8 @@ def layer_gradients(layer, inputs, cotangents, mask=None, training=None, initial
         d_outputs[-1] = np.where(masks[-1], c[0], 0) if unroll_zeroes else c[0]
     d_final = c[1:] if layer.return_state else [np.zeros_like(s) for s in recorder.steps[-1][1]]
     fused_mask = _fused_input_dropout(layer)
-    d_steps, d_initial, d_weights = _backward_through_time(layer, recorder.steps, d_outputs, d_final, masks)
+    d_steps, d_initial, d_weights = _backward_through_time(layer, recorder.steps, d_outputs, d_final, masks,
+                                                           backward)
     d_x = np.zeros((time_steps, batch) + x.shape[2:], x.dtype)
     for i, t in enumerate(order):
         d_x[t] = d_steps[i]
