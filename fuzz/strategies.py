@@ -33,7 +33,11 @@ INVALID_RATE = 0.1
 # both sides (the oracle's tape call costs what ~10 traced calls do), so all of them would slow a
 # campaign several times over (docs/gradients.md: the measured cost and why this rate).
 # RNNCONF_GRADIENT_EVERY overrides it: 1 differentiates every drawn case, 0 none.
-GRADIENT_EVERY = int(os.environ.get("RNNCONF_GRADIENT_EVERY", "8"))
+GRADIENT_EVERY = 8
+
+
+def gradient_every():
+    return int(os.environ.get("RNNCONF_GRADIENT_EVERY", GRADIENT_EVERY))
 
 
 def optional(strategy):
@@ -254,8 +258,8 @@ def valid_cases(draw):
     dropout_training = case.get("training") and any(c.get("dropout") or c.get("recurrent_dropout") for c in cells)
     # Not drawn with an Embedding (its tokens have no gradient) nor with dropout while training (those
     # cases are judged by their distributions; GRAD-09 is checked with fixed masks by the suite).
-    if (GRADIENT_EVERY and not embedding and not dropout_training
-            and draw(st.integers(0, GRADIENT_EVERY - 1), label="gradients") == GRADIENT_EVERY - 1):
+    every = gradient_every()
+    if every and not embedding and not dropout_training and draw(st.integers(0, every - 1), label="gradients") == every - 1:
         case["gradients"] = True
     return case
 
