@@ -45,7 +45,7 @@ SENSITIVITY_PROBES, SENSITIVITY_FACTOR = 2, 16
 # The recheck's allowance never passes an element farther than this (relative to 1 + max|float64
 # result|) from the float64 result: beyond it the element is "inconclusive", neither pass nor fail.
 RECHECK_CEILING = 1e-3
-GRADIENT_STEPS_FACTOR = 4
+GRADIENT_STEPS_FACTOR = 2  # measured: bench/gradient_tolerance.py, docs/gradients.md
 ERROR_EQUIVALENTS = {
     # oracle class: classes an implementation may raise instead (they mean the same to a caller)
     "InvalidArgumentError": {"ValueError"},
