@@ -16,4 +16,5 @@ from .gradients import rnnconf_gradients  # the adapter protocol's gradient hook
 from .rnn import RNN
 
 __all__ = ["RNN", "AbstractRNNCell", "SimpleRNNCell", "GRUCell", "LSTMCell", "StackedRNNCells", "SimpleRNN",
-           "GRU", "LSTM", "Embedding", "Layer", "InputSpec", "TensorShape", "InvalidArgumentError", "OutOfRangeError"]
+           "GRU", "LSTM", "Embedding", "Layer", "InputSpec", "TensorShape", "InvalidArgumentError", "OutOfRangeError",
+           "rnnconf_gradients"]
