@@ -22,6 +22,7 @@ from hypothesis.errors import Flaky, Unsatisfiable
 from hypothesis.stateful import run_state_machine_as_test
 
 from conformance import judge as judgement
+from conformance import known_differences
 from conformance.cases import is_stochastic, normalize
 from conformance.results import is_xfailed, merge_versions
 
@@ -194,6 +195,8 @@ class Driver:
         except SharedDatabaseError as e:  # said as a set-up error once the log is open (run)
             self.db_error, self.db = str(e), RoundDatabase(path)
         self.known_reader = KnownDiscrepancies(spec["out"])
+        # The implementation's known differences: failures they account for are no discrepancies.
+        self.differences = known_differences.read(spec["known"]) if spec.get("known") else None
         self.refusals = Refusals(spec["seed"])
         self._log = open(self.log_path, "a", buffering=1)
         if self._log.tell() and not ends_with_newline(self.log_path):
@@ -324,8 +327,8 @@ class Driver:
                 return REFUSED_VARIANTS - refused
             return UNTRACEABLE_VARIANTS - untraceable if untraceable else None
 
-        with contextlib.closing(differential.check_all(variants, self.oracle, self.impl,
-                                                       wanted=wanted)) as verdicts:
+        with contextlib.closing(differential.check_all(variants, self.oracle, self.impl, wanted=wanted,
+                                                       known=self.differences)) as verdicts:
             for index, v in enumerate(verdicts):
                 self._judge(v, shrinking, index)
                 if v["oracle_error"]:
@@ -418,7 +421,7 @@ class Driver:
         def fails_the_same(case):
             if time.time() >= self.spec["deadline"]:
                 return False
-            w = differential.check(case, self.oracle, self.impl, fresh=True)
+            w = differential.check(case, self.oracle, self.impl, fresh=True, known=self.differences)
             return w["kind"] is not None and judgement.same_failure(v["fingerprint"], w["fingerprint"])
         return judgement.essential(v["fingerprint"], v["case"], fails_the_same)
 
