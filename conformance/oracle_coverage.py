@@ -281,7 +281,8 @@ def summarize(data_dir, root=None):
 
 
 def _totals(files):
-    keys = ("lines_covered", "lines_total", "branches_covered", "branches_total", "raises_reached", "raises_total")
+    keys = ("lines_covered", "lines_total", "branches_covered", "branches_total", "raises_reached", "raises_total",
+            "gaps", "explained")
     totals = {k: sum(f[k] for f in files) for k in keys}
     totals["percent"] = _percent(totals)
     return totals
@@ -334,6 +335,9 @@ def file_summary(root, rel, data, catalog):
                "branches_covered": len(branches_hit), "branches_total": len(branches_hit) + len(branches_missed),
                "raises_reached": sum(r["reached"] for r in raises), "raises_total": len(raises),
                "missing_ranges": ranges, "missing_branches": branches, "raises": raises}
+    unreached = ranges + branches + [r for r in raises if not r["reached"]]
+    summary["gaps"] = sum(1 for item in unreached if item["category"] == "gap")
+    summary["explained"] = len(unreached) - summary["gaps"]
     summary["percent"] = _percent(summary)
     return summary
 

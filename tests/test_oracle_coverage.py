@@ -104,6 +104,9 @@ def test_a_check_with_oracle_coverage_writes_it_to_results_and_the_report(tmp_pa
     assert backend["function"] == "rnn" and 0 < backend["lines_covered"] <= backend["lines_total"] < 300
     assert cov["contract"]["lines_covered"] == sum(f["lines_covered"] for f in cov["files"])
     assert cov["processes"] >= 1  # the oracle's worker (and its probe); the implementation's is not measured
+    for f in cov["files"]:
+        unreached = f["missing_ranges"] + f["missing_branches"] + [r for r in f["raises"] if not r["reached"]]
+        assert f["gaps"] + f["explained"] == len(unreached)
     ranges = [r for f in cov["files"] for r in f["missing_ranges"]]
     assert ranges and all(r["lines"][0] <= r["lines"][1] and r["category"] for r in ranges)
     html = (tmp_path / "report.html").read_text()
