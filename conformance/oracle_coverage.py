@@ -102,8 +102,13 @@ UNREACHABLE = [  # (file, where, under, category, why)
     ("layers/rnn/base_rnn.py", r"RNN\._process_inputs", "len(initial_state) == 0", "outside-contract",
      "a tuple input that carries its initial states (as SavedModel loading passes it; a user's tuple input "
      "fails earlier: ERR-31, ERR-32)"),
+    ("layers/rnn/base_rnn.py", r"RNN\.call", "not isinstance(states, (list, tuple))", "defensive",
+     "the step function puts a cell's bare new state in a list, so backend.rnn returns a list"),
     ("layers/rnn/base_rnn.py", r"RNN\._validate_args_if_ragged", None, "outside-contract",
      "RaggedTensor inputs (a TensorFlow type; the contract checks their error paths only)"),
+    # simple_rnn.py
+    ("layers/rnn/simple_rnn.py", r"SimpleRNNCell\.call", "self.activation is not None", "defensive",
+     "activations.get(None) is the linear function: the cell's activation is never None"),
     # stacked_rnn_cells.py
     ("layers/rnn/stacked_rnn_cells.py", r"StackedRNNCells\.__init__", "self.reverse_state_order", "outside-contract",
      "the deprecated `reverse_state_order` argument"),
