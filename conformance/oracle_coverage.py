@@ -47,10 +47,10 @@ OUTSIDE_FILES = [
     "layers/rnn/cudnn_lstm.py",
 ]
 
-# Why a path of the contract's files is not reached. A missing line or branch is explained by the
-# first row of its file whose `where` (a regular expression) matches the qualified name of the
-# function it is in and, where `under` is given, whose text occurs in the line or in the header of a
-# statement around it (an `if`, `for`, `def` ...). Anything else is a gap. The rows are about
+# Why a path of the contract's files is not reached. A missing line or branch is explained by a row
+# of its file whose `where` (a regular expression) matches the qualified name of the function it is
+# in and, where `under` is given, whose text occurs in the line or in the header of a statement
+# around it (an `if`, `for`, `def` ...; the innermost such match wins). Anything else is a gap. The rows are about
 # tf_keras 2.21's source; a category says whether the path can run on this machine at all.
 CATEGORIES = {
     "gpu": "cannot run here: GPU only (cuDNN or ROCm kernels and the device checks that select them)",
@@ -419,28 +419,29 @@ class _Scopes:
         return best
 
     def headers(self, line):
-        """The text of `line` and of the header of every compound statement around it."""
-        texts = [self.lines[line - 1]]
+        """The headers of the compound statements around `line`, outermost first, then the line's text."""
+        texts = []
         for first, last, node, _ in self.nodes:
             if first <= line <= last and hasattr(node, "body"):
                 end = node.body[0].lineno - 1 if node.body else first
                 texts.append("\n".join(self.lines[first - 1:max(first, end)]))
-                for field in ("orelse", "finalbody", "handlers"):
-                    block = getattr(node, field, None)
-                    if block and block[0].lineno <= line:
-                        texts.append(self.lines[block[0].lineno - 2] if block[0].lineno > 1 else "")
-        return texts
+        return texts + [self.lines[line - 1]]
 
 
 def _explain(rel, line, scopes):
-    """{"category", "reason"} of the UNREACHABLE row that explains a missing line, or a gap."""
+    """{"category", "reason"} of the UNREACHABLE row that explains a missing line, or a gap. Where
+    several rows match, the one whose `under` text is in the innermost statement wins (a GPU branch
+    inside the else of a switched-off one is a GPU branch); rows without `under` come last."""
     qual = scopes.qualname(line)
+    headers = scopes.headers(line)
+    best, depth = None, -2
     for file, where, under, category, why in UNREACHABLE:
         if file not in ("*", rel) or not re.fullmatch(where, qual):
             continue
-        if under is None or any(under in text for text in scopes.headers(line)):
-            return {"category": category, "reason": why}
-    return {"category": "gap", "reason": None}
+        found = -1 if under is None else max((i for i, text in enumerate(headers) if under in text), default=-2)
+        if found > depth:
+            best, depth = {"category": category, "reason": why}, found
+    return best or {"category": "gap", "reason": None}
 
 
 # ---- raise statements and the error catalogue ----------------------------------------------------

@@ -69,6 +69,16 @@ def test_an_unreached_line_takes_the_reason_of_the_block_it_is_in(monkeypatch):
     assert oc._explain("layers/rnn/y.py", 4, scopes)["category"] == "gap"
 
 
+def test_the_innermost_statement_decides_the_reason(monkeypatch):
+    source = ("def f(x):\n    if x.new_switch():\n        return 0\n    else:\n        if x.can_use_gpu:\n"
+              "            return 1\n        return 2\n")
+    scopes = oc._Scopes(ast.parse(source), source.splitlines())
+    monkeypatch.setattr(oc, "UNREACHABLE", [("*", "f", "new_switch()", "switched-off", "off"),
+                                            ("*", "f", "can_use_gpu", "gpu", "cuDNN")])
+    assert oc._explain("a.py", 3, scopes)["category"] == "switched-off"
+    assert oc._explain("a.py", 6, scopes)["category"] == "gpu"
+
+
 def test_every_reason_names_a_category():
     assert all(row[3] in oc.CATEGORIES for row in oc.UNREACHABLE)
 
