@@ -173,7 +173,10 @@ def start(data_dir):
     global _active
     if _active is not None:
         return _active
-    import coverage
+    try:
+        import coverage
+    except ImportError:  # `check` refuses --oracle-coverage without it; a lost measurement fails nothing
+        return None
     root = tf_keras_root()
     if root is None:
         return None
@@ -566,6 +569,15 @@ class measuring:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def unavailable():
+    """Why measuring cannot work here (one line), or None."""
+    if importlib.util.find_spec("coverage") is None:
+        return "--oracle-coverage needs coverage.py (pip install coverage)"
+    if tf_keras_root() is None:
+        return "--oracle-coverage measures tf_keras, which is not installed"
+    return None
 
 
 def suite_arguments():

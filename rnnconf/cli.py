@@ -569,7 +569,9 @@ def check(args):
         args.xfail = _plain_xfail_file(out, xfail)
     meta = _campaign_meta(out, args)
     if getattr(args, "oracle_coverage", False):
-        from conformance.oracle_coverage import measuring
+        from conformance.oracle_coverage import measuring, unavailable
+        if unavailable():
+            raise UsageError(unavailable())
         with measuring(out, args.oracle):  # every process started from here on that runs the oracle
             return _check_processes(args, start, budget, hard_end, out, meta, shard, xfail, known, baseline)
     return _check_processes(args, start, budget, hard_end, out, meta, shard, xfail, known, baseline)

@@ -2,6 +2,7 @@
 into results.json's `oracle_coverage`, each `raise` of tf_keras' RNN code is mapped to its ERR ID,
 unreached paths get their reason or are gaps, and the report shows the section."""
 import ast
+import importlib.util
 import json
 import os
 import subprocess
@@ -15,6 +16,7 @@ from reports import render
 from rnnconf import cli
 
 ROOT = Path(__file__).resolve().parent.parent
+importlib_find_spec = importlib.util.find_spec
 ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
@@ -159,3 +161,13 @@ def test_a_report_without_oracle_coverage_has_no_section(tmp_path):
     del data["oracle_coverage"]
     render.render_report(data, str(tmp_path))
     assert 'id="oracle-coverage"' not in (tmp_path / "report.html").read_text()
+
+
+def test_a_check_without_coverage_py_says_so_and_runs_nothing(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(oc.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "coverage" else importlib_find_spec(name, *a))
+    status = cli.main(["check", "--impl", "reference", "--out", str(tmp_path), "--no-progress",
+                       "--skip-suite", "--max-examples", "1", "--oracle-coverage"])
+    assert status == cli.USAGE
+    assert "needs coverage.py" in capsys.readouterr().err
+    assert not (tmp_path / "results.json").exists()
