@@ -3,7 +3,7 @@
 `rnnconf check --oracle-coverage` sets ENV_DIR (the data folder) and ENV_TARGET (the oracle's name).
 Every process that runs the oracle then measures itself and writes its own data file there:
   - the suite's pytest processes (controller and xdist workers) load this module as a plugin
-    (`-p conformance.oracle_coverage`) and start measuring at its import, before tf_keras is imported;
+    (`-p conformance.oracle_coverage`) and start measuring before the suite's conftest is loaded;
   - a fuzz worker child (fuzz/worker_child.py) whose target is the oracle calls `start_in_worker`.
 `combine` merges the data files; `summarize` turns them into results.json's `oracle_coverage`: per
 file, lines and branches covered out of total, the uncovered line ranges, the missing branches and
@@ -183,6 +183,7 @@ def start(data_dir):
     os.makedirs(data_dir, exist_ok=True)
     cov = coverage.Coverage(data_file=os.path.join(data_dir, DATA_NAME), data_suffix=True, branch=True,
                             include=_include(root), config_file=False)
+    cov.set_option("run:disable_warnings", ["no-data-collected"])  # pytest-xdist's controller runs no layer
     cov.start()
     _active = cov
     atexit.register(save)
@@ -219,10 +220,11 @@ def start_in_worker(target_name):
     return tick
 
 
-# As a pytest plugin (`-p conformance.oracle_coverage`), measuring starts at import: before the
-# suite's conftest imports tf_keras, so its module-level lines count too.
-if os.environ.get(ENV_DIR) and os.environ.get(ENV_TARGET):
-    start(os.environ[ENV_DIR])
+# As a pytest plugin (`-p conformance.oracle_coverage`, in the controller and every xdist worker):
+# measuring starts before the suite's conftest is loaded, so tf_keras' module-level lines count too.
+def pytest_load_initial_conftests(early_config, parser, args):
+    if os.environ.get(ENV_DIR) and os.environ.get(ENV_TARGET):
+        start(os.environ[ENV_DIR])
 
 
 _last_save = [time.monotonic()]
