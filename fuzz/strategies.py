@@ -53,7 +53,7 @@ def _put(draw, target, key, strategy):
 
 # ---- cells --------------------------------------------------------------------------------------
 PARAMS = {  # cell parameter: (strategy, the kinds that take it)
-    "activation": (st.sampled_from(ACTIVATIONS), BUILTIN_KINDS),
+    "activation": (st.sampled_from(ACTIVATIONS + [None]), BUILTIN_KINDS),  # None: no activation at all
     # Gates stay bounded: a linear gate lets states grow geometrically, and the rounding of values
     # near 1e5 then exceeds compare.py's bound although both sides are right.
     "recurrent_activation": (st.sampled_from(["sigmoid", "hard_sigmoid", "tanh"]), ("gru", "lstm")),

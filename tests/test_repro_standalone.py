@@ -272,7 +272,7 @@ def test_the_bug_report_has_versions_summary_expected_actual_and_the_script(writ
 # ---- faithful: the script computes what execute.run computes -------------------------------------------
 FAITHFUL = [c for _, _, c in CASES] + [
     {"cells": [{"kind": "custom", "variant": v, "units": 2}], "timesteps": 2}
-    for v in ("minimal", "multi_no_out", "init_state", "training", "bad_state", "few_states")
+    for v in ("minimal", "multi_no_out", "init_state", "training", "bare_state", "bad_state", "few_states")
 ] + [
     {"cells": [{"kind": "custom", "variant": "hd_state", "units": 2}], "cell_list": True, "features": [2, 3],
      "dtype": "float64", "initial_state": True},
