@@ -152,10 +152,12 @@ def judge(case, oracle_result, impl_result, oracle, impl, confirmed=None):
         return verdict(case, clauses, inconclusive=True, oracle_error=oracle_error, seconds=seconds,
                        detail="timed out, then passed on a fresh layer: the machine's load, or a hang of a "
                               "reused layer")
+    named = j["status"] if j["status"] in judgement.NOT_FAILING else None
     return verdict(case, clauses, kind=j["kind"], detail=j["detail"], oracle_error=oracle_error, seconds=seconds,
                    mismatches=[_jsonable(m.to_dict()) for m in j["mismatches"]],
                    unsupported=j["status"] == "unsupported", inconclusive=j["status"] == "inconclusive",
-                   fingerprint=j["fingerprint"], margin=j["margin"], missing=j["missing"])
+                   fingerprint=j["fingerprint"], margin=j["margin"], missing=j["missing"], named=named,
+                   why=j.get("deviation") or j.get("err_id"))
 
 
 def variants(case, count):
@@ -211,8 +213,11 @@ def _path(result):
 
 
 def verdict(case, clauses, kind=None, detail="", mismatches=(), unsupported=False, side="implementation",
-            oracle_error=False, seconds=None, inconclusive=False, fingerprint=None, margin=None, missing=None):
+            oracle_error=False, seconds=None, inconclusive=False, fingerprint=None, margin=None, missing=None,
+            named=None, why=None):
     """ok / unsupported / inconclusive / kind (a discrepancy, with its fingerprint: conformance.judge),
+    or `named`: one of judge.NOT_FAILING (ok, and reported as that status; `why` the deviation's id or
+    the ERR path),
     with the clause ids the case reached; `oracle_error` says the oracle stopped at an error (later
     steps of a stateful run would add nothing); `margin` of a pass: {dtype: difference over bound};
     `missing`: the feature an unsupported case needs and the implementation lacks."""
@@ -221,7 +226,7 @@ def verdict(case, clauses, kind=None, detail="", mismatches=(), unsupported=Fals
     return {"case": case, "clauses": sorted(clauses), "ok": kind is None and not inconclusive,
             "unsupported": unsupported, "inconclusive": inconclusive, "kind": kind, "detail": detail,
             "mismatches": list(mismatches), "side": side, "seconds": seconds or {}, "oracle_error": oracle_error,
-            "fingerprint": fingerprint, "margin": margin or {}, "missing": missing}
+            "fingerprint": fingerprint, "margin": margin or {}, "missing": missing, "named": named, "why": why}
 
 
 def _jsonable(x):

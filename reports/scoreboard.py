@@ -13,11 +13,12 @@ A column is JSON-able and shaped like a (slim) results.json, so reports.diff com
    "summary": {"statuses": {status: clauses}, "discrepancies", "suite_failures", "examples",
                "examples_per_s", "conversions"}}    # conversions: models a converter target converted
 """
+from conformance.judge import NOT_FAILING
 from . import diff as diffs
 from . import model
 
 DID_NOT_RUN = "did not run"
-_COUNTS = ("checks", "failures", "unsupported", "inconclusive")
+_COUNTS = ("checks", "failures", "unsupported", "inconclusive", *NOT_FAILING)
 
 
 def main_package(implementation):
