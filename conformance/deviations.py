@@ -87,6 +87,11 @@ def _empty_on_built_layer_step(case):
     return next((i for i, form in _forms(case).items() if form == "empty" and calls and i != calls[0]), None)
 
 
+def _wrong_batch_reset_step(case):
+    return next((i for i, s in enumerate(case["steps"]) if s.get("op") == "reset" and s.get("states") == "wrong_batch"),
+                None)
+
+
 def _time_major_mask_page(case):
     # Both sides get the mask as [timesteps, batch] (cases.mask_for). Read as the page's [batch,
     # timesteps] it is a shape error unless batch == timesteps; then it is the transposed mask.
@@ -213,8 +218,8 @@ print("flag off:", results[0], "flag on:", results[1])
         "id": "DEV-reset-states-dtype",
         "clauses": ["STATE-07", "STATE-04"],
         "applies": lambda c: False,
-        "scope": "no case expresses a reset with arrays of another dtype (the suite checks it directly, "
-                 "conformance/test_stateful.py); nothing is attached to a judged case.",
+        "scope": "no case and no suite test makes a reset with arrays of another dtype (tests/test_reference.py "
+                 "checks that the reference casts as the oracle does): nothing judged lies inside it.",
         "page": "reset_states raises ValueError when the input numpy array is not compatible with the RNN "
                 "layer state, either size wise or dtype wise.",
         "oracle": "Only the shape is checked; arrays of another dtype (int32, float64) are cast silently.",
@@ -431,11 +436,12 @@ for name in ("GRU", "LSTM"):
     {
         "id": "DEV-err15-message",
         "clauses": ["ERR-15", "STATE-07"],
-        "applies": lambda c: any(s.get("op") == "reset" and s.get("states") == "wrong_batch" for s in c["steps"]),
+        "applies": lambda c: _wrong_batch_reset_step(c) is not None,
+        "from_step": _wrong_batch_reset_step,
         "oracle_shows": _raises,
         "page_cases": lambda c: [{"raises": "ValueError"}],
-        "scope": "a reset to states of the wrong batch size, where the oracle raises; the implementation must "
-                 "raise ValueError (the page's class), whatever its message.",
+        "scope": "a reset to states of the wrong batch size, where the oracle raises; from that step on, the "
+                 "implementation must raise ValueError (the page's class), whatever its message.",
         "page": "reset_states with arrays not compatible with the layer's states raises ValueError.",
         "oracle": "It does, but the message's `expected shape=` prints the state variable itself instead of "
                   "its shape. The reference prints the shape; the suite compares the class only.",

@@ -116,7 +116,7 @@ def _deviation(case, expected, actual, j, run_oracle, impl_has):
         if not d["applies"](case) or not d.get("oracle_shows", lambda out: True)(expected):
             continue
         from_step = d.get("from_step", lambda c: 0)(case)
-        if from_step and 0 <= _first_mismatch_step(j) < from_step:
+        if from_step and _first_mismatch_step(j) < from_step:
             continue  # it differs before the deviation can act: a failure of its own
         page = d.get("page_cases")
         if page is None or run_oracle is None:
