@@ -218,7 +218,8 @@ class Results:
             self.record([cid], unsupported=True, count=unsupported)
             self.record([cid], inconclusive=True, count=inconclusive)
             for status, n in named.items():
-                self.record([cid], status=status, count=n)
+                if n:
+                    self.record([cid], status=status, count=n)
             self.record([cid], count=max(0, counts.get("checks", 0) - failures - unsupported - inconclusive
                                          - sum(named.values())))
         for t in suite.get("not_failing_tests") or []:

@@ -224,9 +224,20 @@ def verdict(case, clauses, kind=None, detail="", mismatches=(), unsupported=Fals
     if kind is not None and fingerprint is None:
         fingerprint = {"kind": kind, "core": side, "features": judgement.features(case)}
     return {"case": case, "clauses": sorted(clauses), "ok": kind is None and not inconclusive,
+            "named_clauses": named_clauses(clauses, why) if named else None,
             "unsupported": unsupported, "inconclusive": inconclusive, "kind": kind, "detail": detail,
             "mismatches": list(mismatches), "side": side, "seconds": seconds or {}, "oracle_error": oracle_error,
             "fingerprint": fingerprint, "margin": margin or {}, "missing": missing, "named": named, "why": why}
+
+
+def named_clauses(clauses, why):
+    """The clauses a judge.NOT_FAILING verdict counts for: those of its deviation (deviations.py) or
+    its ERR path that the case reached; else the case's clauses less the ubiquitous ones. Its other
+    clauses count nothing, as a failing example's do (results.merge_fuzz)."""
+    from conformance.deviations import BY_ID
+    from conformance.results import UBIQUITOUS
+    own = set(BY_ID[why]["clauses"]) if why in BY_ID else {why}
+    return sorted(own & set(clauses)) or sorted(set(clauses) - UBIQUITOUS) or sorted(clauses)
 
 
 def _jsonable(x):

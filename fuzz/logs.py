@@ -71,7 +71,7 @@ def example_record(v, n, variant_index, drawn_example):
         if v["side"] == "oracle":
             record["detail"] = v["detail"][:500]
     if v.get("named"):  # judge.NOT_FAILING: reported, not failed
-        record.update(named=v["named"], why=v.get("why"), detail=v["detail"][:500])
+        record.update(named=v["named"], why=v.get("why"), detail=v["detail"][:500], named_clauses=v["named_clauses"])
     if v["ok"] and v.get("margin"):
         record["margin"] = {dt: float(f"{r:.3g}") for dt, r in v["margin"].items()}
     if v["kind"] is not None:
@@ -171,7 +171,7 @@ class LogTail:
             self.conversions += record.get("converted", 0)
             if record.get("named"):
                 status = record["named"]
-                for clause in record["clauses"]:
+                for clause in record.get("named_clauses") or record["clauses"]:
                     self.not_failing[clause, status] += 1
                 self.not_failing_examples_total[status] += 1
                 kept = self.not_failing_examples.setdefault(status, [])
