@@ -243,7 +243,9 @@ def pytest_terminal_summary(terminalreporter, config):
         return
     failing = sorted(c for c, v in tally.counts.items() if v["failures"])
     unsupported = sorted(c for c, v in tally.counts.items() if v["checks"] and v["unsupported"] == v["checks"])
+    named = "".join(f"; {status} (not failed): {', '.join(ids)}" for status in NOT_FAILING
+                    for ids in [sorted(c for c, v in tally.counts.items() if v.get(status))] if ids)
     terminalreporter.write_line(
         f"rnnconf clause coverage ({config.getoption('impl')} vs {config.getoption('oracle')}): "
         f"{len(checked)}/{len(ALL_IDS)} clauses checked; failing: {', '.join(failing) or 'none'}; "
-        f"unsupported: {', '.join(unsupported) or 'none'}")
+        f"unsupported: {', '.join(unsupported) or 'none'}{named}")
