@@ -387,7 +387,7 @@ assert traced == 6, "deviation gone: a traced call reuses one dropout mask for e
     },
     {
         "id": "DEV-fused-dropout-mask-per-step",
-        "clauses": ["CALL-03", "CELL-03", "CELL-04"],
+        "clauses": ["CALL-03"],
         "page": "training: passed to the cell when calling it, for use with cells that use dropout. "
                 "DropoutRNNCellMixin (the built-in cells' dropout): \"The mask should be cached across the "
                 "timestep within the same batch\": one input dropout mask per call.",
