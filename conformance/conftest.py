@@ -7,7 +7,8 @@ clause IDs the collected tests carry, for the coverage check).
 
 Every test carries `@pytest.mark.clauses("FLAG-03", ...)`. A test skipped with a reason starting
 "unsupported:" counts its clauses as unsupported, not failed; "inconclusive:" as inconclusive
-(conformance.judge), never passed.
+(conformance.judge), never passed; one naming a status of judge.NOT_FAILING ("lenient:",
+"oracle-deviation:", helpers.record_verdict) as that status: reported, not failed.
 """
 import json
 import os
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from conformance import helpers, known_differences, namespaces
+from conformance.judge import NOT_FAILING
 from conformance.clauses import ALL_IDS
 from conformance.results import MarginTally
 
@@ -139,22 +141,26 @@ class ClauseTally:
     def __init__(self):
         self.counts = {cid: {"checks": 0, "failures": 0, "unsupported": 0, "inconclusive": 0} for cid in ALL_IDS}
         self.failed_tests = []
-        self.by_design_tests = []  # tests whose failure a known difference accounts for
+        self.not_failing_tests = []  # tests judged one of NOT_FAILING: {"test", "clauses", "status", "detail"}
+        self.by_design_tests = []  # of those, the ones a known difference accounts for, with its entries
         self.margins = MarginTally()
 
     def add(self, report):
         ids = dict(report.user_properties).get("clauses", [])
         if report.when == "call" or (report.when == "setup" and not report.passed):
-            unsupported = report.skipped and "unsupported:" in str(report.longrepr)
-            inconclusive = report.skipped and "inconclusive:" in str(report.longrepr)
-            by_design = report.skipped and f"{known_differences.STATUS}:" in str(report.longrepr)
-            if report.skipped and not (unsupported or inconclusive or by_design) and not hasattr(report, "wasxfail"):
+            named = skip_status(report)
+            unsupported = report.skipped and not named and "unsupported:" in str(report.longrepr)
+            inconclusive = report.skipped and not named and "inconclusive:" in str(report.longrepr)
+            if report.skipped and not (named or unsupported or inconclusive) and not hasattr(report, "wasxfail"):
                 return
+            if named:
+                self.not_failing_tests.append({"test": report.nodeid, "clauses": ids, "status": named,
+                                               "detail": skip_reason(report)[len(named) + 1:].strip()[:1000]})
             for cid in ids:
                 entry = self.counts[cid]
                 entry["checks"] += 1
-                if by_design:
-                    entry["differs_by_design"] = entry.get("differs_by_design", 0) + 1
+                if named:
+                    entry[named] = entry.get(named, 0) + 1
                 elif unsupported:
                     entry["unsupported"] += 1
                 elif inconclusive:
@@ -167,12 +173,27 @@ class ClauseTally:
             if report.failed:
                 self.failed_tests.append({"test": report.nodeid, "clauses": ids,
                                           "message": str(report.longrepr)[-3000:]})
-            if by_design:
+            if named == known_differences.STATUS:
                 self.by_design_tests.append({"test": report.nodeid, "clauses": ids,
                                              "differences": dict(report.user_properties).get("differences", [])})
 
 
 _TALLY = ClauseTally()
+
+
+def skip_reason(report):
+    """The reason of a skipped test's report ("" for others)."""
+    if not report.skipped:
+        return ""
+    longrepr = report.longrepr
+    reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+    return reason.removeprefix("Skipped: ")
+
+
+def skip_status(report):
+    """The judge.NOT_FAILING status a skipped test was judged (its reason's prefix), or None."""
+    reason = skip_reason(report)
+    return next((status for status in NOT_FAILING if reason.startswith(f"{status}:")), None)
 
 
 def pytest_configure(config):
@@ -229,6 +250,7 @@ def pytest_sessionfinish(session, exitstatus):
                                           "oracle": session.config.getoption("oracle"),
                                           "clauses": tally.counts, "failed_tests": tally.failed_tests,
                                           "by_design_tests": tally.by_design_tests,
+                                          "not_failing_tests": tally.not_failing_tests,
                                           "margins": tally.margins.entries},
                                          indent=1))
 
@@ -242,7 +264,9 @@ def pytest_terminal_summary(terminalreporter, config):
         return
     failing = sorted(c for c, v in tally.counts.items() if v["failures"])
     unsupported = sorted(c for c, v in tally.counts.items() if v["checks"] and v["unsupported"] == v["checks"])
+    named = "".join(f"; {status} (not failed): {', '.join(ids)}" for status in NOT_FAILING
+                    for ids in [sorted(c for c, v in tally.counts.items() if v.get(status))] if ids)
     terminalreporter.write_line(
         f"rnnconf clause coverage ({config.getoption('impl')} vs {config.getoption('oracle')}): "
         f"{len(checked)}/{len(ALL_IDS)} clauses checked; failing: {', '.join(failing) or 'none'}; "
-        f"unsupported: {', '.join(unsupported) or 'none'}")
+        f"unsupported: {', '.join(unsupported) or 'none'}{named}")

@@ -4,7 +4,20 @@ rnnconf follows the oracle (the reference copies each behaviour on purpose) and 
 "oracle deviations". Each entry's `repro` is standalone code that asserts the deviating behaviour;
 tests/test_deviations.py runs every repro, so an upstream fix makes that test fail and this list
 gets revisited instead of rotting.
+
+Each entry also says which cases lie inside it, for conformance.judge (docs/verdicts.md):
+  applies(case)       the case (cases.py, normalized) reaches the deviating behaviour
+  oracle_shows(out)   optional: the oracle's outcome shows it (e.g. it raises); outside, no attachment
+  from_step(case)     optional: the first step whose results it can change (earlier steps still count)
+  page_cases(case)    optional: what the page says instead, as a list of cases whose oracle outcome is
+                      the page's ({"raises": True}: the page wants an error, any class). An
+                      implementation matching the oracle or one of these is judged `oracle-deviation`;
+                      matching neither, `fail`. Without `page_cases` any outcome there is `oracle-deviation`.
+  scope               how narrow the predicate is, in words (the report shows it)
 """
+from . import dropout
+from .cases import flag
+
 
 _PRELUDE = """\
 import os
@@ -15,10 +28,92 @@ import tf_keras as keras
 rng = np.random.default_rng(0)
 """
 
+
+# ---- which cases lie inside a deviation --------------------------------------------------------------
+def _masked(case):
+    return case["mask"] is not None or bool(case["embedding"])
+
+
+def _stack(case):
+    return len(case["cells"]) > 1 or bool(case["cell_list"])
+
+
+def _without_flag(case, name):
+    return dict(case, flags={k: v for k, v in case["flags"].items() if k != name})
+
+
+def _raises(outcome):
+    return bool(outcome.get("error") or any("error" in s for s in outcome.get("steps", [])))
+
+
+def _forms(case):
+    """The initial_state form of every call step that passes initial states, by step index."""
+    out = {}
+    for i, step in enumerate(case["steps"] or [{"op": "call"}]):
+        if step.get("op", "call") == "call" and step.get("initial_state", case["initial_state"]):
+            out[i] = step.get("initial_state_form", case.get("initial_state_form")) or "list"
+    return out
+
+
+def _with_form(case, form):
+    steps = [dict(s, initial_state_form=form) if "initial_state_form" in s else s for s in case["steps"]]
+    return dict(case, initial_state_form=form, steps=steps)
+
+
+def _several_state_cell(case):
+    return any(c["kind"] == "lstm" or c.get("variant") in ("multi_state", "multi_no_out") for c in case["cells"])
+
+
+def _stateful_initial_state_step(case):
+    """The first call step that passes initial_state to a stateful layer whose recorded states may be
+    non-zero: an earlier call, or a reset to given states, since construction or the last reset to zeros."""
+    if not flag(case, "stateful"):
+        return None
+    dirty = False
+    for i, step in enumerate(case["steps"] or [{"op": "call"}]):
+        op = step.get("op", "call")
+        if op == "reset":
+            dirty = bool(step.get("states"))
+        elif op == "call":
+            if dirty and step.get("initial_state", case["initial_state"]):
+                return i
+            dirty = True
+    return None
+
+
+def _empty_on_built_layer_step(case):
+    """The first call step after the first that passes initial_state=[]."""
+    calls = [i for i, s in enumerate(case["steps"] or [{"op": "call"}]) if s.get("op", "call") == "call"]
+    return next((i for i, form in _forms(case).items() if form == "empty" and calls and i != calls[0]), None)
+
+
+def _wrong_batch_reset_step(case):
+    return next((i for i, s in enumerate(case["steps"]) if s.get("op") == "reset" and s.get("states") == "wrong_batch"),
+                None)
+
+
+def _time_major_mask_page(case):
+    # Both sides get the mask as [timesteps, batch] (cases.mask_for). Read as the page's [batch,
+    # timesteps] it is a shape error unless batch == timesteps; then it is the transposed mask.
+    if case["batch"] != case["timesteps"]:
+        return [{"raises": True}]
+    return [dict(case, mask=[list(row) for row in zip(*case["mask"])])]
+
+
+def _fused_dropout_page(case):
+    # The cell's own loop: RNN(GRUCell(...)) with the same arguments and weights keeps one mask per call.
+    return [dict(case, layer="RNN", cell_list=False)]
+
+
 DEVIATIONS = [
     {
         "id": "DEV-unroll-backwards-zero-mask",
         "clauses": ["FLAG-05", "FLAG-03", "FLAG-07"],
+        "applies": lambda c: (flag(c, "unroll") and flag(c, "go_backwards") and flag(c, "zero_output_for_mask")
+                              and flag(c, "return_sequences") and _masked(c)),
+        "page_cases": lambda c: [_without_flag(c, "unroll")],
+        "scope": "unroll, go_backwards, zero_output_for_mask, return_sequences and a mask (or Embedding) all "
+                 "set; the page's results are the loop's (unroll=False), which the implementation must match.",
         "page": "unroll: the unrolled and the symbolic loop compute the same thing; go_backwards returns the "
                 "reversed sequence; zero_output_for_mask zeroes the masked timesteps.",
         "oracle": "With unroll=True, go_backwards=True, zero_output_for_mask=True and a mask, the unrolled "
@@ -45,6 +140,12 @@ print("loop:", loop.round(3).tolist()); print("unrolled:", unrolled.round(3).tol
     {
         "id": "DEV-unroll-zero-mask-last-output",
         "clauses": ["FLAG-05", "FLAG-07"],
+        "applies": lambda c: (flag(c, "unroll") and flag(c, "zero_output_for_mask")
+                              and not flag(c, "return_sequences") and _masked(c) and c["timesteps"] > 1),
+        "oracle_shows": _raises,
+        "page_cases": lambda c: [_without_flag(c, "unroll")],
+        "scope": "unroll, zero_output_for_mask and a mask (or Embedding) without return_sequences, more than "
+                 "one timestep, and the oracle raises; the page's results are the loop's (unroll=False).",
         "page": "unroll: the unrolled and the symbolic loop compute the same thing; zero_output_for_mask "
                 "only matters with return_sequences.",
         "oracle": "With unroll=True, zero_output_for_mask=True, a mask and return_sequences=False (more "
@@ -68,6 +169,10 @@ else:
     {
         "id": "DEV-time-major-mask",
         "clauses": ["CALL-02", "FLAG-06"],
+        "applies": lambda c: flag(c, "time_major") and c["mask"] is not None and not c["embedding"],
+        "page_cases": _time_major_mask_page,
+        "scope": "time_major with a mask. Both sides are handed the oracle's [timesteps, batch] mask; the page "
+                 "reads it as [batch, timesteps]: an error unless batch == timesteps, then the transposed mask.",
         "page": "mask: binary tensor of shape [batch_size, timesteps].",
         "oracle": "With time_major=True the oracle takes the mask as [timesteps, batch_size]; a "
                   "[batch_size, timesteps] mask raises (or is misread when batch == timesteps).",
@@ -86,6 +191,11 @@ else:
     {
         "id": "DEV-zero-output-last-step",
         "clauses": ["FLAG-07", "FLAG-01"],
+        "applies": lambda c: (flag(c, "zero_output_for_mask") and not flag(c, "return_sequences")
+                              and not flag(c, "unroll") and _masked(c)),
+        "page_cases": lambda c: [_without_flag(c, "zero_output_for_mask")],
+        "scope": "zero_output_for_mask with a mask (or Embedding), no return_sequences, not unrolled; the page's "
+                 "results are those without the flag.",
         "page": "zero_output_for_mask: this field is only used when return_sequences is True and mask is "
                 "provided.",
         "oracle": "With return_sequences=False the flag still matters: the returned last output is zeros "
@@ -107,6 +217,9 @@ print("flag off:", results[0], "flag on:", results[1])
     {
         "id": "DEV-reset-states-dtype",
         "clauses": ["STATE-07", "STATE-04"],
+        "applies": lambda c: False,
+        "scope": "no case and no suite test makes a reset with arrays of another dtype (tests/test_reference.py "
+                 "checks that the reference casts as the oracle does): nothing judged lies inside it.",
         "page": "reset_states raises ValueError when the input numpy array is not compatible with the RNN "
                 "layer state, either size wise or dtype wise.",
         "oracle": "Only the shape is checked; arrays of another dtype (int32, float64) are cast silently.",
@@ -121,6 +234,11 @@ print("int32 states accepted and cast to", layer.states[0].dtype.name)
     {
         "id": "DEV-stateful-initial-state",
         "clauses": ["CALL-04", "FLAG-04"],
+        "applies": lambda c: _stateful_initial_state_step(c) is not None,
+        "from_step": _stateful_initial_state_step,
+        "scope": "a stateful layer given initial_state on a call after an earlier call (or a reset to given "
+                 "states) since the last reset to zeros; only that call's results and later ones. The page's "
+                 "results are not computed: any outcome there is not failed.",
         "page": "initial_state: list of initial state tensors to be passed to the first call of the cell.",
         "oracle": "On a stateful layer, initial_state is used only while the recorded states are all zero; "
                   "once they are not, it is silently ignored in favour of the recorded states.",
@@ -140,6 +258,11 @@ print("initial_state ignored on a stateful layer with non-zero states")
     {
         "id": "DEV-empty-initial-state",
         "clauses": ["CALL-04", "INIT-01"],
+        "applies": lambda c: _empty_on_built_layer_step(c) is not None,
+        "from_step": _empty_on_built_layer_step,
+        "scope": "initial_state=[] on a call of an already built layer, from that call on (on the first "
+                 "call it is ERR-04, a contract error that must still raise). The page gives it no meaning "
+                 "(no states where the cell has some): any outcome there is not failed.",
         "page": "initial_state: list of initial state tensors to be passed to the first call of the cell.",
         "oracle": "An empty list (or tuple) is refused on the first call (ERR-04) but silently ignored on a "
                   "built layer: no tensor in it, it is taken for a list of Keras tensors and appended to the "
@@ -167,6 +290,11 @@ else:
     {
         "id": "DEV-stack-flat-initial-state",
         "clauses": ["CALL-04", "CELL-10"],
+        "applies": lambda c: (_stack(c) and _several_state_cell(c) and "flat" in _forms(c).values()),
+        "oracle_shows": _raises,
+        "page_cases": lambda c: [_with_form(c, "list")],
+        "scope": "a stack with a cell of several states given the flat list of its states, and the oracle "
+                 "raises; the page's results are those of the same states nested per cell.",
         "page": "initial_state: list of initial state tensors to be passed to the first call of the cell.",
         "oracle": "For a stack of cells (RNN([...])) with a cell of several states, the flat list of every state "
                   "tensor is refused (ValueError \"Layer has 2 states but was passed 4 initial states\", ERR-09): "
@@ -188,6 +316,13 @@ else:
     {
         "id": "DEV-initial-state-nesting-mask",
         "clauses": ["CALL-04", "CALL-02", "CELL-10"],
+        "applies": lambda c: (_stack(c) and _masked(c)
+                              and bool(set(_forms(c).values()) & {"tuple", "tuple_outer", "wrapped", "regrouped"})),
+        "oracle_shows": _raises,
+        "page_cases": lambda c: [dict(c, flags=dict(c["flags"], unroll=True)), _with_form(c, "list")],
+        "scope": "a stack with a mask given initial_state nested as tuples, wrapped or regrouped, and the "
+                 "oracle raises; the page's results are the unrolled oracle's (which accepts the nesting and "
+                 "keeps it in the returned states) or those of the canonical nesting.",
         "page": "initial_state: list of initial state tensors; mask: which timesteps are masked.",
         "oracle": "For a stack, an initial_state nested unlike the cells' states (a tuple where a cell keeps a "
                   "list, one state wrapped in a list, states split differently between the cells) is accepted "
@@ -216,6 +351,9 @@ for nesting in ([s1, (h2, c2)], [[s1], [h2, c2]]):  # a tuple for the LSTM, the 
     {
         "id": "DEV-traced-dropout-mask-per-step",
         "clauses": ["CALL-03", "FLAG-05"],
+        "applies": lambda c: False,
+        "scope": "traced calls only; rnnconf samples dropout on eager calls, where the oracle keeps one mask "
+                 "per call as the page says: nothing is attached to a judged case.",
         "page": "training: passed to the cell when calling it, for use with cells that use dropout. "
                 "DropoutRNNCellMixin (the built-in cells' dropout): it caches the masks it creates and reuses "
                 "them, \"The mask should be cached across the timestep within the same batch\". unroll: the "
@@ -248,8 +386,62 @@ assert traced == 6, "deviation gone: a traced call reuses one dropout mask for e
 """,
     },
     {
+        "id": "DEV-fused-dropout-mask-per-step",
+        "clauses": ["CALL-03"],
+        "page": "training: passed to the cell when calling it, for use with cells that use dropout. "
+                "DropoutRNNCellMixin (the built-in cells' dropout): \"The mask should be cached across the "
+                "timestep within the same batch\": one input dropout mask per call.",
+        "oracle": "The fused GRU and LSTM layers (keras.layers.GRU / LSTM with the configuration their cuDNN "
+                  "kernel supports: tanh and sigmoid, biases, reset_after for GRU, no recurrent_dropout, not "
+                  "unrolled; taken on CPU too) drop the whole input sequence with one mask of its shape before "
+                  "their loop, so every timestep gets a new input dropout mask, in eager calls too. Their own "
+                  "cells under RNN (and the same layers with recurrent_dropout) keep one mask per call. Keras 3 "
+                  "keeps one mask per call on purpose (keras-team/keras#19993). The reference copies the "
+                  "oracle (impl/layers.py); conformance/dropout.py's exact one-mask probe leaves these "
+                  "layers out (fused_input_dropout).",
+        "applies": lambda c: bool(c["training"]) and dropout.fused_input_dropout(c),
+        "page_cases": _fused_dropout_page,
+        "scope": "a built-in GRU or LSTM layer on its fused path (dropout.fused_input_dropout) called with "
+                 "training=True; the page's distribution is that of RNN(cell) with the same arguments and "
+                 "weights (one mask per call), which the implementation must match if it does not match the oracle.",
+        "repro": _PRELUDE + """\
+tf.random.set_seed(0)
+x = np.ones((4, 6, 8), "float32")
+
+def distinct_masks(layer_name, fused):
+    # Recurrence off, the carry gate shut: output step t is tanh of the dropped input of step t alone.
+    u = 8
+    cell = getattr(keras.layers, layer_name + "Cell")(u, dropout=0.5)
+    layer = getattr(keras.layers, layer_name)(u, dropout=0.5, return_sequences=True) if fused else \\
+        keras.layers.RNN(cell, return_sequences=True)
+    layer(x)
+    kernel, recurrent, bias = (np.zeros(w.shape, "float32") for w in layer.get_weights())
+    if layer_name == "GRU":     # gates z, r, h: z shut (h_t = candidate), candidate = tanh(x_t)
+        kernel[:, 2 * u:] = np.eye(u)
+        bias[0, :u] = -40.0
+    else:                       # gates i, f, c, o: i and o open, f shut, c = tanh(x_t)
+        kernel[:, 2 * u:3 * u] = np.eye(u)
+        bias[:u], bias[u:2 * u], bias[3 * u:] = 40.0, -40.0, 40.0
+    layer.set_weights([kernel, recurrent, bias])
+    out = layer(x, training=True).numpy()
+    return len({out[:, t].round(5).tobytes() for t in range(out.shape[1])})
+
+for name in ("GRU", "LSTM"):
+    fused, cell = distinct_masks(name, True), distinct_masks(name, False)
+    print(name, "distinct input masks over 6 eager steps: fused layer", fused, "RNN(cell)", cell)
+    assert cell == 1, "the cell's loop no longer keeps one mask per call"
+    assert fused == 6, "deviation gone: the fused " + name + " layer keeps one input mask per call"
+""",
+    },
+    {
         "id": "DEV-err15-message",
         "clauses": ["ERR-15", "STATE-07"],
+        "applies": lambda c: _wrong_batch_reset_step(c) is not None,
+        "from_step": _wrong_batch_reset_step,
+        "oracle_shows": _raises,
+        "page_cases": lambda c: [{"raises": "ValueError"}],
+        "scope": "a reset to states of the wrong batch size, where the oracle raises; from that step on, the "
+                 "implementation must raise ValueError (the page's class), whatever its message.",
         "page": "reset_states with arrays not compatible with the layer's states raises ValueError.",
         "oracle": "It does, but the message's `expected shape=` prints the state variable itself instead of "
                   "its shape. The reference prints the shape; the suite compares the class only.",

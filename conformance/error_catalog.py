@@ -3,6 +3,7 @@
     classify(error, case=None) -> "ERR-xx" | None     which path an oracle error is
     facts_match(oracle_error, impl_error, err_id)      does the implementation's message say the same
     has_feature(target, feature)                       can the implementation reach a TF-only path
+    REFUSALS / LIMITATIONS                             contract error or oracle limitation, and why
     ERROR_CASES / ERROR_CASE_VARIANTS                  triggers written as cases (cases.py)
 
 `error` is the dict execute.describe_error makes ({"type", "mro", "message", "stage"}), with
@@ -136,6 +137,78 @@ CATALOG = {e["id"]: e for e in [
     _entry("ERR-47", "TypeError", r"[\w.<>]*\bcall\(\) missing \d+ required positional argument: "
            r"'(?P<argument>\w+)'", ["argument"]),
 ]}
+
+# Why the oracle refuses, per path (docs/verdicts.md): a `contract` error refuses an input that is
+# meaningless or invalid (wrong counts, shapes, ranks, configuration types): an implementation must
+# raise there too. An oracle `limitation` refuses an input with a clear meaning for reasons of tf_keras'
+# own machinery: an implementation may refuse it (any class) or accept it and compute what it means
+# (judged `lenient`, never failed; a different result fails). `legal_case` builds, from a case, the
+# equivalent input the oracle accepts, where a case can express the path (the others are direct
+# triggers: conformance/test_errors.py checks their meaning with their own legal equivalents).
+CONTRACT, LIMITATION = "contract", "limitation"
+REFUSALS = {
+    "ERR-01": (CONTRACT, "a cell without a call method is no cell"),
+    "ERR-02": (CONTRACT, "a cell without state_size declares no states to carry"),
+    "ERR-03": (LIMITATION, "a stateful layer under a distribution strategy has a clear meaning; tf_keras has "
+                           "not implemented per-replica states (\"not yet supported\")"),
+    "ERR-04": (CONTRACT, "the number of initial states differs from the cell's states (an empty list included)"),
+    "ERR-05": (CONTRACT, "an initial state's shape differs from the cell's state_size"),
+    "ERR-06": (LIMITATION, "an eager constant beside a symbolic initial state means the same constant for every "
+                           "call of the model; tf_keras' functional graph cannot mix the two kinds of tensor"),
+    "ERR-07": (LIMITATION, "unroll only trades memory for speed (the page: same results); a time length known "
+                           "at call time can be unrolled then, tf_keras unrolls at graph construction"),
+    "ERR-08": (CONTRACT, "constants passed to a cell whose call takes none"),
+    "ERR-09": (CONTRACT, "the number of initial states differs from the built layer's states"),
+    "ERR-10": (LIMITATION, "a mask over a ragged batch means the same as over its padded form; tf_keras' ragged "
+                           "path does not combine a mask with the row lengths"),
+    "ERR-11": (LIMITATION, "unroll only trades memory for speed; a ragged batch has a longest row to unroll "
+                           "to, tf_keras' unrolled path takes no ragged tensors"),
+    "ERR-12": (CONTRACT, "the page: reset_states raises AttributeError when the layer is not stateful"),
+    "ERR-13": (CONTRACT, "a stateful layer whose batch size is unknown has no states to create or reset"),
+    "ERR-14": (CONTRACT, "reset_states given another number of arrays than the layer has states"),
+    "ERR-15": (CONTRACT, "reset_states given arrays of another shape than the layer's states"),
+    "ERR-16": (CONTRACT, "a stacked cell without a call method is no cell"),
+    "ERR-17": (CONTRACT, "a stacked cell without state_size declares no states"),
+    "ERR-18": (CONTRACT, "initial states cannot be made without a batch size and a dtype"),
+    "ERR-19": (CONTRACT, "units must be a positive integer"),
+    "ERR-20": (CONTRACT, "units must be a positive integer"),
+    "ERR-21": (CONTRACT, "units must be a positive integer"),
+    "ERR-22": (LIMITATION, "a cell with nested outputs under a mask has a clear meaning (the loop path computes "
+                           "it); tf_keras' unrolled path expands the mask against the nested output"),
+    "ERR-23": (LIMITATION, "as ERR-07, through the GRU and LSTM layers' own check"),
+    "ERR-24": (CONTRACT, "an abstract cell that defines no call, state_size or output_size is no cell"),
+    "ERR-25": (LIMITATION, "a NumPy array of the right shape means the same states or constants as a tensor of "
+                           "it; tf_keras' input check only knows its own tensor types"),
+    "ERR-26": (LIMITATION, "the list input and the keyword are two spellings of the same initial states; "
+                           "given once each with the same states the meaning is clear, tf_keras asserts instead"),
+    "ERR-27": (CONTRACT, "the input has rank 2; the layer takes [batch, timesteps, features]"),
+    "ERR-28": (CONTRACT, "the input has rank 2; the layer takes [batch, timesteps, features]"),
+    "ERR-29": (CONTRACT, "the feature size differs from the one the layer was built for"),
+    "ERR-30": (CONTRACT, "the batch size differs from the stateful layer's fixed batch"),
+    "ERR-31": (CONTRACT, "two inputs where the layer takes one tensor (the list form is tf_keras' own)"),
+    "ERR-32": (CONTRACT, "two inputs where the layer takes one tensor"),
+    "ERR-33": (CONTRACT, "constants passed to a built-in layer whose cell takes none"),
+    "ERR-34": (CONTRACT, "constants passed to a built-in layer whose cell takes none"),
+    "ERR-35": (CONTRACT, "units of a type that is not an integer"),
+    "ERR-36": (CONTRACT, "units of a type that is not an integer"),
+    "ERR-37": (CONTRACT, "a keyword argument the layer does not have"),
+    "ERR-38": (CONTRACT, "an initial state's width differs from the layer's units"),
+    "ERR-39": (CONTRACT, "an initial state's batch differs from the input's"),
+    "ERR-40": (CONTRACT, "the mask has fewer timesteps than the input"),
+    "ERR-41": (CONTRACT, "the mask has fewer timesteps than the input"),
+    "ERR-42": (CONTRACT, "the mask has more timesteps than the input"),
+    "ERR-43": (CONTRACT, "the mask's batch (or layout) differs from the input's"),
+    "ERR-44": (LIMITATION, "the oracle's GRU and LSTM take a list of masks (the first applies to the input); "
+                           "a tuple of the same masks is refused by an isinstance(list) check only"),
+    "ERR-45": (CONTRACT, "the cell returns fewer states than its state_size declares"),
+    "ERR-46": (CONTRACT, "the cell returns a state of another shape than its state_size declares"),
+    "ERR-47": (CONTRACT, "a list input cannot say which of its entries are constants: the cell misses them"),
+}
+for _id, (_refusal, _reason) in REFUSALS.items():
+    CATALOG[_id].update(refusal=_refusal, reason=_reason)
+# The oracle-limitation paths; `legal_case` where a case (cases.py) can reach the path.
+LIMITATIONS = {_id: {"reason": reason, "legal_case": None}
+               for _id, (refusal, reason) in REFUSALS.items() if refusal == LIMITATION}
 
 # Errors of the oracle that error-paths.md does not number (its ERR IDs are fixed), in the catalog's
 # format: classify() never returns their ids, classify_other() does, and facts_match() takes them.

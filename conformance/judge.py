@@ -6,7 +6,7 @@ standalone reproducers (fuzz/repro.py) restate its rules in plain code, and a te
 compute what execute runs:
 
     j = judge(case, expected, actual, run_oracle=..., impl_has=...)
-    j["status"]       pass | fail | unsupported | inconclusive | differs-by-design
+    j["status"]       pass | fail | unsupported | inconclusive, or one of NOT_FAILING
     j["difference"]   for differs-by-design: the known difference (known_differences.as_difference)
     j["kind"]         for fail: crash | timeout | error | structure | shape | dtype | value
     j["fingerprint"]  for fail: {"kind", "core", "features"} (see fingerprint)
@@ -14,6 +14,15 @@ compute what execute runs:
 
 A stochastic case (dropout while training) is judged on samples of both sides (dropout.sample_pair,
 or the fuzzer's workers): its distributions are compared (dropout.compare_samples), not its values.
+
+Statuses that differ from the oracle without failing (NOT_FAILING, reported and never failed;
+docs/verdicts.md): `oracle-deviation` where the case lies inside a recorded deviation of the oracle
+from its page (deviations.py) and the implementation matches the oracle or the page there;
+`lenient` where the oracle refuses the input for reasons of its own machinery (an oracle-limitation
+ERR path, error_catalog.LIMITATIONS) and the implementation computes what the input means (checked
+against the oracle's result for the equivalent legal input); `differs-by-design` where an entry of the
+implementation's known differences accounts for the failure (known_differences.py).
+j["deviation"] / j["err_id"] / j["difference"] say which.
 
 Statuses: `unsupported` where the implementation lacks a feature the case needs
 (capabilities.missing_feature); `inconclusive` where every difference lies beyond the float32
@@ -38,19 +47,35 @@ from .cases import BUILTIN_LAYERS, is_stochastic, normalize
 
 KIND_ORDER = ("crash", "timeout", "error", "structure", "shape", "dtype", "value")
 
+# The statuses that report a difference from the oracle without failing the implementation, in the
+# order a clause shows them: every consumer (suite, fuzzer, results.json, report, JUnit, exit status)
+# reads this tuple, so a new one joins here.
+NOT_FAILING = ("oracle-deviation", "lenient", known_differences.STATUS)
+
 # Cell options at their Keras 2 defaults are no feature; any other value is one.
 CELL_DEFAULTS = {"activation": "tanh", "recurrent_activation": "sigmoid", "implementation": 2,
                  "use_bias": True, "reset_after": True, "unit_forget_bias": True, "dropout": 0.0,
                  "recurrent_dropout": 0.0}
 
 
-def judge(case, expected, actual, run_oracle=None, impl_has=None, known=None, passes=None):
+def judge(case, expected, actual, run_oracle=None, impl_has=None, known=None, passes=None, attach=True):
     """The judgement of the implementation's outcome `actual` against the oracle's `expected`.
-    `run_oracle(case)` gives the oracle's outcome of another case, or None (the float32 recheck);
-    `impl_has(name)` says whether the implementation has an optional name (unsupported features);
-    `known`: the implementation's known differences (known_differences.read): a failure one accounts
-    for is `differs-by-design`, where `passes(case)` (both sides run another case) confirms it."""
-    case = normalize(case)
+    `run_oracle(case)` gives the oracle's outcome of another case, or None (the float32 recheck, the
+    page's outcome of a deviation, the legal equivalent of a refused input; a case with `samples`
+    asks for dropout samples); `impl_has(name)` says whether the implementation has an optional name
+    (unsupported features); `known`: the implementation's known differences (known_differences.read):
+    a failure one accounts for is `differs-by-design`, where `passes(case)` (both sides run another
+    case) confirms it. `attach=False` judges against `expected` alone (no deviation, leniency or
+    known difference)."""
+    j = _judge(normalize(case), expected, actual, run_oracle, impl_has)
+    if attach and j["status"] == "fail":
+        j = (_lenient(case, expected, actual, j, run_oracle, impl_has)
+             or _deviation(case, expected, actual, j, run_oracle, impl_has)
+             or known_differences.by_design(j, normalize(case), known, passes, (expected, actual)))
+    return j
+
+
+def _judge(case, expected, actual, run_oracle, impl_has):
     margins = {}
     if is_stochastic(case) and expected.get("samples") and actual.get("samples"):
         mismatches = dropout.compare_samples(expected, actual, case)  # distributions, not values
@@ -78,9 +103,97 @@ def judge(case, expected, actual, run_oracle=None, impl_has=None, known=None, pa
         return _judgement("pass", margin=margins)
     kind = min((m.kind for m in real), key=KIND_ORDER.index)
     first = next(m for m in real if m.kind == kind)
-    j = _judgement("fail", kind=kind, detail=_where(first), mismatches=real,
-                   fingerprint=fingerprint(case, kind, first, expected, actual))
-    return known_differences.by_design(j, case, known, passes, (expected, actual)) if known else j
+    return _judgement("fail", kind=kind, detail=_where(first), mismatches=real,
+                      fingerprint=fingerprint(case, kind, first, expected, actual))
+
+
+# ---- differences that are not failures --------------------------------------------------------------
+def _first_mismatch_step(j):
+    steps = [m.step for m in j["mismatches"] if m.kind != "inconclusive"]
+    return min(steps) if steps else -1
+
+
+def _deviation(case, expected, actual, j, run_oracle, impl_has):
+    """`oracle-deviation` where the failure `j` lies inside a recorded deviation (deviations.py: its
+    predicate, its oracle outcome, and no mismatch before the step it can change) and the
+    implementation matches the page there (when the page's outcome can be computed); else None."""
+    from . import deviations
+    case = normalize(case)
+    for d in deviations.DEVIATIONS:
+        if not d["applies"](case) or not d.get("oracle_shows", lambda out: True)(expected):
+            continue
+        from_step = d.get("from_step", lambda c: 0)(case)
+        if from_step and _first_mismatch_step(j) < from_step:
+            continue  # it differs before the deviation can act: a failure of its own
+        page = d.get("page_cases")
+        if page is None or run_oracle is None:
+            how = "the page's outcome is not computed here"
+        else:
+            how = _follows_page(case, page(case), actual, run_oracle, impl_has)
+            if how is None:
+                continue
+        return dict(_judgement("oracle-deviation", detail=f"{d['id']}: {how}; the oracle: {j['detail']}",
+                               mismatches=j["mismatches"]), deviation=d["id"])
+    return None
+
+
+def _follows_page(case, page_cases, actual, run_oracle, impl_has):
+    """How the implementation's outcome matches one of the page's (words), or None if none."""
+    for page_case in page_cases:
+        if "raises" in page_case:
+            err = first_error(actual)
+            want = page_case["raises"]
+            if err is not None and (want is True or err["type"] == want or want in err.get("mro", ())):
+                return f"raises {err['type']}, as the page wants"
+            continue
+        page_case = normalize(page_case)
+        if is_stochastic(page_case) and actual.get("samples"):
+            page_case = dict(page_case, samples=[dropout.SAMPLES, dropout.SAMPLES, page_case["seed"]])
+        page_outcome = run_oracle(page_case)
+        if page_outcome is None:
+            continue
+        judged = judge(dict(page_case, samples=None), page_outcome, actual, run_oracle=run_oracle,
+                       impl_has=impl_has, attach=False)
+        if judged["status"] in ("pass", "inconclusive"):
+            return "matches what the page says (the oracle's outcome of " + _differences(case, page_case) + ")"
+    return None
+
+
+def _differences(case, other):
+    changed = [k for k in sorted(set(case) | set(other)) if k != "samples" and case.get(k) != other.get(k)]
+    return "the case with " + ", ".join(f"{k}={other.get(k)!r}"[:80] for k in changed) if changed else "the case"
+
+
+def _lenient(case, expected, actual, j, run_oracle, impl_has):
+    """`lenient` where the oracle refuses the case on an oracle-limitation ERR path, the implementation
+    returns, and its results are the oracle's for the equivalent legal case; `inconclusive` where no
+    legal equivalent can be built from the case (what it computed is unchecked); `pass` where the
+    implementation refuses it too, with whatever class (the contract asks for no error there, so for
+    no class either); else None."""
+    from . import error_catalog
+    oracle_error = first_error(expected)
+    if oracle_error is None:
+        return None
+    err_id = error_catalog.classify(oracle_error, case)
+    if err_id not in error_catalog.LIMITATIONS:
+        return None
+    impl_error = first_error(actual)
+    if impl_error is not None:
+        return _judgement("pass", detail=f"both refuse {err_id} (an oracle limitation): the implementation "
+                                         f"with {impl_error['type']}")
+    legal = error_catalog.LIMITATIONS[err_id].get("legal_case")
+    if legal is None or run_oracle is None:
+        return _judgement("inconclusive", detail=f"{err_id} (an oracle limitation) accepted; what it computed is "
+                                                 "not checked: no legal equivalent of the case")
+    legal_case = normalize(legal(normalize(case)))
+    judged = judge(legal_case, run_oracle(legal_case) or {"error": {"type": "?", "message": ""}}, actual,
+                   run_oracle=run_oracle, impl_has=impl_has, attach=False)
+    if judged["status"] not in ("pass", "inconclusive"):
+        return None
+    return dict(_judgement("lenient", detail=f"accepts what the oracle refuses for its own reasons ({err_id}: "
+                                             f"{error_catalog.LIMITATIONS[err_id]['reason']}), and computes what "
+                                             "the oracle computes for the legal equivalent",
+                           mismatches=j["mismatches"]), err_id=err_id)
 
 
 def failure(case, kind, detail, expected=None, actual=None, core=""):
@@ -293,6 +406,11 @@ def run_and_judge(impl, oracle, case, known=None):
         expected, actual = dropout.sample_pair(impl, oracle, case, seed=case["seed"])
     else:
         expected, actual = execute.run(oracle, case), execute.run(impl, case)
-    j = judge(case, expected, actual, run_oracle=lambda c: execute.run(oracle, c), impl_has=impl.has, known=known,
+    def run_oracle(c):
+        if c.get("samples"):  # the page's distribution of a deviation (dropout.sample, as the fuzzer's workers)
+            n, per_call, seed = c["samples"]
+            return dropout.sample(oracle, dict(c, samples=None), n, per_call=per_call, seed=seed)
+        return execute.run(oracle, c)
+    j = judge(case, expected, actual, run_oracle=run_oracle, impl_has=impl.has, known=known,
               passes=lambda c: run_and_judge(impl, oracle, c)[2]["status"] == "pass")
     return expected, actual, j

@@ -9,7 +9,12 @@ see known_differences.py; results.json's "known_differences" lists what each ent
 oracle-deviation (passes, and the oracle contradicts the page there: see deviations.py), pass,
 unsupported (every check needed a feature the implementation lacks), inconclusive (checked, but
 every check was either unsupported or too sensitive to judge: see compare.RECHECK_CEILING),
-untested. A failing example is never a pass for any of its clauses.
+untested. A failing example is never a pass for any of its clauses. A check judged one of
+judge.NOT_FAILING (oracle-deviation: inside a recorded deviation, following the oracle or the page;
+lenient: accepting what the oracle refuses for its own reasons and computing what it means) is
+counted under that status's name in the clause entry ("lenient": 3) and is no failure; a clause
+with such checks and no failure shows the first of them in NOT_FAILING's order. results.json's
+`not_failing` lists examples of each ({status: {"checks", "examples"}}).
 
 Each clause entry may also carry "margin": per dtype, how close the passing values came to their
 bound (MarginTally), so a reader sees whether a pass was comfortable.
@@ -21,6 +26,7 @@ from collections import Counter
 
 from . import error_catalog, gradients, known_differences
 from . import judge as judgement
+from .judge import NOT_FAILING
 from .cases import BUILTIN_LAYERS, case_key, flag, normalize
 from .clauses import ALL_IDS
 from .deviations import DEVIATIONS, clauses_with_deviations
@@ -164,26 +170,36 @@ class Results:
             "seed": seed, "examples": 0, "elapsed_s": 0.0, "time_to_first_discrepancy_s": None,
             "clauses": {cid: _empty_entry() for cid in ALL_IDS},
             "discrepancies": [],
-            "deviations": [{k: d[k] for k in ("id", "clauses", "page", "oracle", "repro")} for d in DEVIATIONS],
+            "deviations": [{k: d[k] for k in ("id", "clauses", "page", "oracle", "scope", "repro")}
+                           for d in DEVIATIONS],
         }
         self.margins = MarginTally()
         self._start = time.monotonic()
 
-    def record(self, clause_ids, ok=True, unsupported=False, inconclusive=False, count=1, by_design=False):
-        """`count` checks of `clause_ids` with this result (`by_design`: a known difference accounts
-        for their failure: counted as `differs_by_design`, an extension of interfaces.md's entry)."""
+    def record(self, clause_ids, ok=True, unsupported=False, inconclusive=False, count=1, status=None):
+        """`count` checks of `clause_ids` with this result; `status` one of NOT_FAILING."""
         for cid in clause_ids:
             entry = self.data["clauses"].setdefault(cid, _empty_entry())
             entry.setdefault("inconclusive", 0)
             entry["checks"] += count
-            if by_design:
-                entry["differs_by_design"] = entry.get("differs_by_design", 0) + count
+            if status is not None:
+                entry[status] = entry.get(status, 0) + count
             elif unsupported:
                 entry["unsupported"] += count
             elif inconclusive:
                 entry["inconclusive"] += count
             elif not ok:
                 entry["failures"] += count
+
+    NOT_FAILING_EXAMPLES = 10  # per status, kept in results.json's `not_failing`
+
+    def add_not_failing(self, status, example, count=1):
+        """`count` more checks judged `status` (one of NOT_FAILING); `example` ({"clauses", "detail",
+        and "test" or "config", "deviation" or "err_id"}) kept while there are few of them."""
+        entry = self.data.setdefault("not_failing", {}).setdefault(status, {"checks": 0, "examples": []})
+        entry["checks"] += count
+        if len(entry["examples"]) < self.NOT_FAILING_EXAMPLES and example is not None:
+            entry["examples"].append(example)
 
     def add_discrepancy(self, clauses, kind, case, detail, repro=None, **extra):
         n = len(self.data["discrepancies"]) + 1
@@ -200,13 +216,18 @@ class Results:
         for cid, counts in suite.get("clauses", {}).items():
             failures, unsupported = counts.get("failures", 0), counts.get("unsupported", 0)
             inconclusive = counts.get("inconclusive", 0)
-            by_design = counts.get("differs_by_design", 0)
-            self.record([cid], by_design=True, count=by_design)
+            named = {status: counts.get(status, 0) for status in NOT_FAILING}
             self.record([cid], ok=False, count=failures)
             self.record([cid], unsupported=True, count=unsupported)
             self.record([cid], inconclusive=True, count=inconclusive)
+            for status, n in named.items():
+                if n:
+                    self.record([cid], status=status, count=n)
             self.record([cid], count=max(0, counts.get("checks", 0) - failures - unsupported - inconclusive
-                                         - by_design))
+                                         - sum(named.values())))
+        for t in suite.get("not_failing_tests") or []:
+            self.add_not_failing(t["status"], {"source": "suite", "test": t["test"], "clauses": t["clauses"],
+                                               "detail": t["detail"]})
         self.margins.merge(suite.get("margins"))
         known_differences.add_rows(self.data, suite_tests=suite.get("by_design_tests") or [])
 
@@ -257,8 +278,13 @@ class Results:
             self.add_unsupported_reasons(clause, reasons)
         for clause, n in tail.inconclusive.items():
             self.record([clause], inconclusive=True, count=n)
-        for clause, n in tail.by_design.items():
-            self.record([clause], by_design=True, count=n)
+        for (clause, status), n in tail.not_failing.items():
+            self.record([clause], status=status, count=n)
+        for status, examples in tail.not_failing_examples.items():
+            for example in examples:
+                self.add_not_failing(status, example, count=0)
+            self.data.setdefault("not_failing", {}).setdefault(status, {"checks": 0, "examples": []})
+            self.data["not_failing"][status]["checks"] += tail.not_failing_examples_total[status]
         known_differences.add_rows(self.data, fuzz_rows=tail.differences.values())
         self.margins.merge(tail.margins.entries)
         originals = [case_key(k["original"]) for k in found]
@@ -296,14 +322,16 @@ class Results:
             judged = entry["checks"] - entry["unsupported"] - entry.get("inconclusive", 0)
             if entry["failures"]:
                 entry["status"] = "fail"
-            elif entry.get("differs_by_design"):
-                entry["status"] = known_differences.STATUS
             elif entry["checks"] == 0:
                 entry["status"] = "untested"
             elif entry["unsupported"] == entry["checks"]:
                 entry["status"] = "unsupported"
             elif judged == 0:
                 entry["status"] = "inconclusive"  # checked, but nothing that was judged passed
+            elif any(entry.get(status) for status in NOT_FAILING):
+                entry["status"] = next(status for status in NOT_FAILING if entry.get(status))
+                if entry["status"] == "oracle-deviation" and cid in deviating:
+                    entry["deviations"] = deviating[cid]
             elif cid in deviating:
                 entry["status"] = "oracle-deviation"
                 entry["deviations"] = deviating[cid]
@@ -359,9 +387,9 @@ def merge_shards(shards):
         target["failures"] = sum(e.get("failures", 0) for e in entries)
         target["unsupported"] = sum(_unsupported_count(e) for e in entries)
         target["inconclusive"] = sum(e.get("inconclusive", 0) for e in entries)
-        by_design = sum(e.get("differs_by_design", 0) for e in entries)
-        if by_design:
-            target["differs_by_design"] = by_design
+        for status in NOT_FAILING:
+            if any(e.get(status) for e in entries):
+                target[status] = sum(e.get(status, 0) for e in entries)
         for entry in entries:
             results.margins.merge({cid: entry.get("margin")})
             if entry.get("unsupported_reasons"):
@@ -375,6 +403,12 @@ def merge_shards(shards):
             item["id"] = f"d-{len(data['discrepancies']) + 1:04d}"
             data["discrepancies"].append(item)
 
+    for s in shards:
+        for status, entry in (s.get("not_failing") or {}).items():
+            for example in entry.get("examples") or []:
+                results.add_not_failing(status, example, count=0)
+            results.data.setdefault("not_failing", {}).setdefault(status, {"checks": 0, "examples": []})
+            results.data["not_failing"][status]["checks"] += entry.get("checks", 0)
     merged = results.to_dict()
     # to_dict() stamps the wall time of this (instant) merge; the shards' own times are the real ones.
     merged["examples"] = sum(s.get("examples") or 0 for s in shards)

@@ -155,19 +155,23 @@ def judge(case, oracle_result, impl_result, oracle, impl, confirmed=None, known=
         j = known_differences.by_design(j, case, known, lambda c: _passes(c, oracle, impl), (expected, judged))
     if j["status"] == known_differences.STATUS:
         entry = next(e for e in known if (e["file"], e["line"]) == (j["difference"]["file"], j["difference"]["line"]))
-        return verdict(case, known_differences.clauses_of(entry, normalize(case), clauses), detail=j["detail"],
-                       oracle_error=oracle_error, seconds=seconds,
-                       by_design=dict(j["difference"], kind=j["kind"], fingerprint=j["fingerprint"]))
+        own = known_differences.clauses_of(entry, normalize(case), clauses)
+        return dict(verdict(case, own, detail=j["detail"], oracle_error=oracle_error, seconds=seconds,
+                            named=j["status"], why=entry["entry"],
+                            by_design=dict(j["difference"], kind=j["kind"], fingerprint=j["fingerprint"])),
+                    named_clauses=own)
     if j["status"] == "fail":
         clauses = gradients.blamed(clauses, j["mismatches"])  # a gradient-only failure is the GRAD clauses'
     if timed_out_once and j["status"] == "pass":
         return verdict(case, clauses, inconclusive=True, oracle_error=oracle_error, seconds=seconds,
                        detail="timed out, then passed on a fresh layer: the machine's load, or a hang of a "
                               "reused layer")
+    named = j["status"] if j["status"] in judgement.NOT_FAILING else None
     return verdict(case, clauses, kind=j["kind"], detail=j["detail"], oracle_error=oracle_error, seconds=seconds,
                    mismatches=[_jsonable(m.to_dict()) for m in j["mismatches"]],
                    unsupported=j["status"] == "unsupported", inconclusive=j["status"] == "inconclusive",
-                   fingerprint=j["fingerprint"], margin=j["margin"], missing=j["missing"])
+                   fingerprint=j["fingerprint"], margin=j["margin"], missing=j["missing"], named=named,
+                   why=j.get("deviation") or j.get("err_id"))
 
 
 def _passes(case, oracle, impl):
@@ -230,19 +234,32 @@ def _path(result):
 
 def verdict(case, clauses, kind=None, detail="", mismatches=(), unsupported=False, side="implementation",
             oracle_error=False, seconds=None, inconclusive=False, fingerprint=None, margin=None, missing=None,
-            by_design=None):
+            named=None, why=None, by_design=None):
     """ok / unsupported / inconclusive / kind (a discrepancy, with its fingerprint: conformance.judge),
+    or `named`: one of judge.NOT_FAILING (ok, and reported as that status; `why` the deviation's id or
+    the ERR path),
     with the clause ids the case reached; `oracle_error` says the oracle stopped at an error (later
     steps of a stateful run would add nothing); `margin` of a pass: {dtype: difference over bound};
-    `missing`: the feature an unsupported case needs and the implementation lacks; `by_design`: the
-    known difference that accounts for the case's failure (then neither ok nor a discrepancy)."""
+    `missing`: the feature an unsupported case needs and the implementation lacks; `by_design`: for
+    differs-by-design, the known difference that accounts for the case's failure."""
     if kind is not None and fingerprint is None:
         fingerprint = {"kind": kind, "core": side, "features": judgement.features(case)}
-    return {"case": case, "clauses": sorted(clauses), "ok": kind is None and not inconclusive and not by_design,
+    return {"case": case, "clauses": sorted(clauses), "ok": kind is None and not inconclusive,
+            "named_clauses": named_clauses(clauses, why) if named else None,
             "by_design": by_design,
             "unsupported": unsupported, "inconclusive": inconclusive, "kind": kind, "detail": detail,
             "mismatches": list(mismatches), "side": side, "seconds": seconds or {}, "oracle_error": oracle_error,
-            "fingerprint": fingerprint, "margin": margin or {}, "missing": missing}
+            "fingerprint": fingerprint, "margin": margin or {}, "missing": missing, "named": named, "why": why}
+
+
+def named_clauses(clauses, why):
+    """The clauses a judge.NOT_FAILING verdict counts for: those of its deviation (deviations.py) or
+    its ERR path that the case reached; else the case's clauses less the ubiquitous ones. Its other
+    clauses count nothing, as a failing example's do (results.merge_fuzz)."""
+    from conformance.deviations import BY_ID
+    from conformance.results import UBIQUITOUS
+    own = set(BY_ID[why]["clauses"]) if why in BY_ID else {why}
+    return sorted(own & set(clauses)) or sorted(set(clauses) - UBIQUITOUS) or sorted(clauses)
 
 
 def _jsonable(x):

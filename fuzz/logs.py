@@ -24,6 +24,7 @@ from conformance.results import MarginTally, is_xfailed
 from . import differential
 
 ORACLE_FAILURES_KEPT = 5  # examples of the oracle crashing or hanging kept for the report
+NOT_FAILING_KEPT = 10     # examples per judge.NOT_FAILING status kept for results.json
 UNSUPPORTED_DETAIL_CHARS = 300
 
 
@@ -56,7 +57,7 @@ def example_record(v, n, variant_index, drawn_example):
     """The log record of verdict `v`, the campaign's `n`th example and variant `variant_index` of the
     drawn case logged as example `drawn_example`. A passing variant after the first is logged by
     reference (see example_cases); a failing one keeps its whole case: results count failures per case."""
-    what = ({"case": v["case"]} if variant_index == 0 or not (v["ok"] or v["unsupported"])
+    what = ({"case": v["case"]} if variant_index == 0 or not (v["ok"] or v["unsupported"]) or v.get("named")
             else {"variant": variant_index, "of": drawn_example})
     record = {"type": "example", "n": n, **what, "clauses": v["clauses"], "ok": v["ok"],
               "unsupported": v["unsupported"], "kind": v["kind"], "side": v["side"],
@@ -69,6 +70,8 @@ def example_record(v, n, variant_index, drawn_example):
         record["inconclusive"] = True
         if v["side"] == "oracle":
             record["detail"] = v["detail"][:500]
+    if v.get("named"):  # judge.NOT_FAILING: reported, not failed
+        record.update(named=v["named"], why=v.get("why"), detail=v["detail"][:500], named_clauses=v["named_clauses"])
     if v["ok"] and v.get("margin"):
         record["margin"] = {dt: float(f"{r:.3g}") for dt, r in v["margin"].items()}
     if v["kind"] is not None:
@@ -150,8 +153,10 @@ class LogTail:
         self.oracle_failures, self.oracle_failure_examples = 0, []
         self.driver_failures = []
         self.skipped = Counter()  # feature -> drawn cases not run: the implementation always refused it
-        self.by_design = Counter()  # clause -> examples a known difference accounts for
         self.differences = {}  # (file, line) of a known difference -> its row: examples, clauses, a first case
+        # judge.NOT_FAILING: checks per (clause, status); a few examples and the total per status
+        self.not_failing = Counter()
+        self.not_failing_examples, self.not_failing_examples_total = {}, Counter()
 
     def poll(self, xfail=()):
         for line in new_log_lines(self.out, self.offsets):
@@ -169,6 +174,15 @@ class LogTail:
             self.conversions += record.get("converted", 0)
             if record.get("by_design"):
                 self._add_by_design(record)
+            if record.get("named"):
+                status = record["named"]
+                for clause in record.get("named_clauses") or record["clauses"]:
+                    self.not_failing[clause, status] += 1
+                self.not_failing_examples_total[status] += 1
+                kept = self.not_failing_examples.setdefault(status, [])
+                if len(kept) < NOT_FAILING_KEPT:
+                    kept.append({"source": "fuzz", "config": record.get("case"), "clauses": record["clauses"],
+                                 "detail": record.get("detail", ""), "why": record.get("why")})
             elif record["ok"] or record["unsupported"]:
                 # Per clause, not per set of clauses: a long campaign keeps reaching new sets of
                 # clauses (thousands), while the clauses themselves are a fixed few dozen.
@@ -205,8 +219,6 @@ class LogTail:
 
     def _add_by_design(self, record):
         d = record["by_design"]
-        for clause in record["clauses"]:
-            self.by_design[clause] += 1
         row = self.differences.setdefault((d.get("file"), d.get("line")), dict(
             d, examples=0, clauses=[], case=record.get("case"), fingerprint=d.get("fingerprint")))
         row["examples"] += 1

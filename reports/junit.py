@@ -7,9 +7,10 @@
 - `<run>.clauses`: one testcase per contract clause, the per-clause view. fail -> <failure> naming
   the discrepancies and suite failures behind it (or <skipped> when its only evidence is
   discrepancies accepted by --xfail, matching the exit status), unsupported / untested /
-  inconclusive -> <skipped>, pass -> nothing, oracle-deviation -> passes with a <system-out> naming
-  the deviations, differs-by-design -> passes with a <system-out> naming the known differences (their
-  notes and links): not a CI failure, as `rnnconf check`'s exit status says.
+  inconclusive -> <skipped>, pass -> nothing, oracle-deviation and the other statuses of
+  judge.NOT_FAILING (lenient; differs-by-design, naming the known differences, their notes and links)
+  -> passes with a <system-out> saying what differs and why: not a CI failure, as `rnnconf check`'s
+  exit status says.
 
 Each failure is thus listed once as what failed and once under every clause it fails, so the
 clause suite's counts read as the contract's state and the others' as the bugs to fix.
@@ -18,12 +19,21 @@ xml.etree does the escaping.
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from conformance.judge import NOT_FAILING
+
 from . import model
 
 SKIP_REASONS = {
     "unsupported": "the implementation lacks a feature this clause needs",
     "untested": "no check reached this clause",
     "inconclusive": "every check of this clause was too sensitive to judge in float32 (or unsupported)",
+}
+# What a clause row of a judge.NOT_FAILING status says (never a <failure>).
+NOT_FAILING_WORDS = {
+    "oracle-deviation": "passes (follows the oracle, or the page where the oracle deviates from it); the oracle "
+                        "deviates from its API page here",
+    "lenient": "passes; the implementation accepts inputs the oracle refuses for reasons of its own machinery "
+               "and computes what they mean (lenient)",
 }
 MESSAGE_CHARS = 200  # a failure's message attribute: one line for CI's list; the text has the rest
 
@@ -79,10 +89,11 @@ def _clause_cases(suite, results, groups_of_tests):
                 out.text = "differs from Keras 2 by design (a known difference, not a failure): " + "; ".join(
                     f"{k.get('note') or k.get('entry')} ({k.get('url')})" for k in model.known_difference_rows(results)
                     if k.get("status") == "matched" and r["id"] in (k.get("clauses") or []))
-            elif r["status"] == "oracle-deviation":
+            elif r["status"] in NOT_FAILING:
+                counts = ", ".join(f"{n} {s}" for s, n in r["not_failing"].items())
                 out = ET.SubElement(case, "system-out")
-                out.text = ("passes (follows the oracle); the oracle deviates from its API page here: "
-                            + ", ".join(r["deviations"]))
+                out.text = (NOT_FAILING_WORDS.get(r["status"], f"passes ({r['status']})") + (f" ({counts} of {r['checks']} checks)" if counts else "")
+                            + (": " + ", ".join(r["deviations"]) if r["deviations"] else ""))
 
 
 def _suite_cases(suite, groups):

@@ -9,11 +9,12 @@ import re
 from pathlib import Path
 
 from conformance.clauses import CLAUSES, GROUPS
-from conformance.judge import message_shape
+from conformance.judge import NOT_FAILING, message_shape
 
 from conformance.results import merge_shards
 
-STATUSES = ("fail", "differs-by-design", "inconclusive", "unsupported", "oracle-deviation", "pass", "untested")
+# judge.NOT_FAILING's statuses (differ from the oracle, never fail) sit between unsupported and pass.
+STATUSES = ("fail", "inconclusive", "unsupported", *NOT_FAILING, "pass", "untested")
 REQUIRED_KEYS = ("implementation", "oracle", "versions", "seed", "examples", "elapsed_s",
                  "time_to_first_discrepancy_s", "clauses", "discrepancies")
 
@@ -71,9 +72,9 @@ def clause_rows(results):
                 "status": status, "checks": entry.get("checks", 0),
                 "failures": entry.get("failures", 0), "unsupported": entry.get("unsupported", 0),
                 "deviations": entry.get("deviations") or [], "discrepancies": touched.get(cid, []),
+                "not_failing": {s: entry[s] for s in NOT_FAILING if entry.get(s)},
                 "unsupported_reasons": list((entry.get("unsupported_reasons") or {}).items()),
                 "suite_groups": by_suite.get(cid, []), "differences": by_design.get(cid, []),
-                "differs_by_design": entry.get("differs_by_design", 0),
                 # Failures that no recorded item names: linked to a note that says so.
                 "unattributed": status == "fail" and cid not in touched and cid not in by_suite}
 
@@ -317,6 +318,26 @@ def known_difference_rows(results):
     order = {"matched": 0, "documents unsupported": 1}
     rows = [r for r in results.get("known_differences") or [] if isinstance(r, dict)]
     return sorted(rows, key=lambda r: order.get(r.get("status"), 2))
+
+
+def not_failing_views(results):
+    """[{"status", "checks", "examples": [{"where", "clauses", "detail", "why", "config"}]}] per status of
+    judge.NOT_FAILING that the run judged at least once (results.json `not_failing`)."""
+    out = []
+    recorded = results.get("not_failing") or {}
+    for status in NOT_FAILING:
+        entry = recorded.get(status) or {}
+        if not entry.get("checks"):
+            continue
+        examples = []
+        for e in entry.get("examples") or []:
+            if not isinstance(e, dict):
+                continue
+            examples.append({"where": e.get("test") or "fuzzer example", "clauses": e.get("clauses") or [],
+                             "detail": str(e.get("detail") or ""), "why": e.get("why"),
+                             "config": _pretty(e["config"]) if e.get("config") is not None else None})
+        out.append({"status": status, "checks": entry["checks"], "examples": examples})
+    return out
 
 
 def known_issue_rows(results):

@@ -36,6 +36,8 @@ FOLLOW_CASES = {
     "DEV-stateful-initial-state": case("simple", {"stateful": True}, steps=[
         {"op": "call"}, {"op": "call", "initial_state": True}]),
     "DEV-traced-dropout-mask-per-step": None,  # traced calls only; rnnconf samples dropout eagerly
+    "DEV-fused-dropout-mask-per-step": {"layer": "LSTM", "cells": [{"kind": "lstm", "units": 3, "dropout": 0.5}],
+                                        "training": True, "flags": {"return_sequences": True}, "seed": 5},
     "DEV-err15-message": case("simple", {"stateful": True}, steps=[{"op": "call"}, {"op": "reset", "states": "wrong_batch"}]),
     "DEV-empty-initial-state": case("simple", {"stateful": True}, initial_state_form="empty", steps=[
         {"op": "call"}, {"op": "call", "initial_state": True}, {"op": "reset"}]),

@@ -153,7 +153,7 @@ def test_known_changes_the_exit_status_and_is_reported(tmp_path, _importable_tar
     data = json.loads((out / "results.json").read_text())
     assert data["discrepancies"] == []
     assert data["clauses"]["CELL-10"]["status"] == known_differences.STATUS
-    assert data["clauses"]["CELL-10"]["differs_by_design"] >= 1 and data["clauses"]["CELL-10"]["failures"] == 0
+    assert data["clauses"]["CELL-10"]["differs-by-design"] >= 1 and data["clauses"]["CELL-10"]["failures"] == 0
     [row] = data["known_differences"]
     assert row["status"] == "matched" and row["examples"] >= 1 and row["url"] == "https://example.org/my-docs#states"
     html = (out / "report.html").read_text()
@@ -181,7 +181,7 @@ def test_the_suite_counts_a_known_difference_per_clause_not_as_a_failure(tmp_pat
     assert status == 1 and report["clauses"]["CELL-10"]["failures"] == 1
     status, report = suite("--known", KERAS3)
     assert status == 0, report
-    assert report["clauses"]["CELL-10"]["failures"] == 0 and report["clauses"]["CELL-10"]["differs_by_design"] == 1
+    assert report["clauses"]["CELL-10"]["failures"] == 0 and report["clauses"]["CELL-10"]["differs-by-design"] == 1
     [row] = report["by_design_tests"]
     assert row["test"].endswith("test_stacked_states_nest_per_cell")
     assert "stacked_rnn_cells.py" in row["differences"][0]["url"]

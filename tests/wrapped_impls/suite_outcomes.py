@@ -3,12 +3,15 @@ is imported once) and write each test's outcome as JSON:
 
     python -m tests.wrapped_impls.suite_outcomes OUT.json IMPL [IMPL ...] -- PYTEST_ARGS
 
-OUT.json: {impl: {nodeid: {"outcome": passed|failed|unsupported|inconclusive|skipped, "clauses": [...]}}}.
+OUT.json: {impl: {nodeid: {"outcome": passed|failed|unsupported|inconclusive|skipped or a status of
+judge.NOT_FAILING (lenient, oracle-deviation), "clauses": [...]}}}.
 """
 import json
 import sys
 
 import pytest
+
+from conformance.conftest import skip_status
 
 
 class Outcomes:
@@ -25,6 +28,8 @@ class Outcomes:
             outcome = "passed"
         elif report.failed:
             outcome = "failed"
+        elif skip_status(report):
+            outcome = skip_status(report)
         else:
             reason = str(report.longrepr)
             outcome = ("unsupported" if "unsupported:" in reason else
