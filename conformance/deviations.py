@@ -9,6 +9,8 @@ Each entry also says which cases lie inside it, for conformance.judge (docs/verd
   applies(case)       the case (cases.py, normalized) reaches the deviating behaviour
   oracle_shows(out)   optional: the oracle's outcome shows it (e.g. it raises); outside, no attachment
   from_step(case)     optional: the first step whose results it can change (earlier steps still count)
+  explains(mismatches) optional: whether the deviation accounts for these differences (the others fail);
+                      the page's outcome is then not run: the difference itself is what the page allows
   page_cases(case)    optional: what the page says instead, as a list of cases whose oracle outcome is
                       the page's ({"raises": True}: the page wants an error, any class). An
                       implementation matching the oracle or one of these is judged `oracle-deviation`;
@@ -103,6 +105,13 @@ def _time_major_mask_page(case):
 def _fused_dropout_page(case):
     # The cell's own loop: RNN(GRUCell(...)) with the same arguments and weights keeps one mask per call.
     return [dict(case, layer="RNN", cell_list=False)]
+
+
+def _float32_rounded_input_gradient(mismatches):
+    """Whether every mismatch is a value of the input's gradient within float32 rounding."""
+    return bool(mismatches) and all(
+        m.kind == "value" and m.path == "d inputs"
+        and (m.stats.get("max_rel", 1.0) <= 1e-5 or m.stats.get("max_abs", 1.0) <= 1e-6) for m in mismatches)
 
 
 DEVIATIONS = [
@@ -458,6 +467,11 @@ except ValueError as e:
     {
         "id": "DEV-stack-float64-gradient",
         "clauses": ["GRAD-10"],
+        "applies": lambda c: bool(c.get("gradients")) and c.get("dtype") == "float64" and _stack(c),
+        "explains": _float32_rounded_input_gradient,
+        "scope": "a float64 stack of cells differentiated, where every difference is in the input's gradient "
+                 "and within float32 rounding of it (relative 1e-5): a gradient differing more, or any other "
+                 "result differing, is a failure of its own.",
         "page": "gradients.md: a float64 layer differentiates in float64 (gradients agree to float64 precision).",
         "oracle": "An RNN over a list of float64 cells, itself float64, builds a StackedRNNCells of the default "
                   "dtype float32, which casts each step's input to float32 and back: the forward pass rounds "
