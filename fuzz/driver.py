@@ -186,6 +186,7 @@ class Driver:
         self.drawn_example = None  # the example number of the current drawn case's first variant
         self.target = self.best = None  # the fingerprint being shrunk, and its smallest case so far
         self.strip = None  # (feature, alternative): taken from every case while shrinking a hidden failure
+        self.suspect = None  # (verdict, known, variant): a failure a known one seems to explain, not yet run without it
         self.explained_checked = set()  # (known signature, failure signature) found explained on a run
         # One database per driver: another driver's half-shrunk case must not be replayed here.
         k, n = spec["shard"]
@@ -351,7 +352,7 @@ class Driver:
         self.suspect = None
         hidden = self._hidden(suspect, known)
         if hidden is None:
-            self.write({"type": "occurrence", "signature": known["signature"]})
+            self.write({"type": "occurrence", "signature": known["signature"], "checked": True})
             return
         feature, alternative, w = hidden
         self.write({"type": "hidden", "signature": known["signature"], "without": feature,

@@ -100,7 +100,7 @@ def suite_item(cause):
     """A suite root cause (conformance.results.root_causes) as the discrepancy item write() takes."""
     return {"id": cause["id"], "kind": cause["kind"] if cause["kind"] in judgement.KIND_ORDER else "value",
             "config": cause["config"], "clauses": cause["clauses"], "repro": cause["repro"],
-            "detail": cause.get("detail", ""), "mismatches": []}
+            "detail": cause.get("detail", ""), "mismatches": [], "tests": cause.get("tests") or []}
 
 
 def _recorded_versions(out_dir):
@@ -1222,9 +1222,14 @@ def scope(item, impl, oracle):
     """What the shrunk case shows and how far it generalises: the features it needs (each taken away,
     it passes or fails otherwise), those it was found with and does not need, by how much it differs
     and, for float64 values, how far each side is from a float64 NumPy computation."""
-    fp = item.get("fingerprint") or {}
-    needed = list(fp.get("features") or [])
+    fp = item.get("fingerprint")
     case = normalize(item["config"])
+    if not fp:  # a suite root cause: the test's own case
+        tests = item.get("tests") or []
+        return (f"The case of a failed suite test, not shrunk: which of its features the bug needs was not "
+                f"measured. {len(tests) or 'Its'} failed test{'s' if len(tests) != 1 else ''} of clauses "
+                f"{', '.join(item.get('clauses') or [])} fail this way and no fuzzer discrepancy accounts for them.")
+    needed = list(fp.get("features") or [])
     have = judgement.features(case)
     original = (judgement.features(item["original"]) if item.get("original") else [])
     spare = sorted((set(have) | set(original)) - set(needed))
