@@ -14,6 +14,7 @@ bound (MarginTally), so a reader sees whether a pass was comfortable.
 """
 import json
 import math
+import re
 import time
 from collections import Counter
 
@@ -452,27 +453,55 @@ def suite_case(message):
 
 def suite_kind(message):
     """The first mismatch kind a failed suite test's message states ("error at step 0 ..."), or None."""
-    import re
-    match = re.search(r"differs from [^:]+:\n\s+(\w+) at step", message or "")
-    return match.group(1) if match else None
+    match = re.search(r"\A[^\n]*:\n\s+(\w+) at step", (message or "").lstrip())
+    return match.group(1) if match and match.group(1) in judgement.KIND_ORDER else None
+
+
+def own_clauses(item):
+    """The clauses a discrepancy's essential features bring: those its shrunk case reaches and the
+    same case without those features does not (a go_backwards bug: FLAG-03; a bug of a GRUCell:
+    none, since any cell reaches CELL-03)."""
+    case, features = item.get("config"), (item.get("fingerprint") or {}).get("features") or []
+    if not case or not features:
+        return set()
+    try:
+        plain = judgement.without_features(case, features)
+        return (set(exercised(case)) - UBIQUITOUS) - set().union(*(exercised(c) for c in plain))
+    except Exception:  # noqa: BLE001 - a case this code cannot take apart owns no clause
+        return set()
+
+
+def _accounts_for(d, test, case, kind, own):
+    """Whether fuzzer discrepancy `d` accounts for a failed suite test (see suite_root_causes)."""
+    fp = d.get("fingerprint") or {}
+    if case is not None and kind is not None:
+        if d["kind"] == kind and set(fp.get("features") or ()) <= set(judgement.features(case)):
+            return True
+        err = re.search(r"ERR-\d+", fp.get("core") or "")
+        first = (test.get("message") or "").lstrip().split("\n", 2)[1:2]
+        return bool(kind == "error" == d["kind"] and err and first and
+                    re.search(re.escape(err.group(0)) + r"\b", first[0]))
+    return bool(own & set(test.get("clauses") or ()))
 
 
 def suite_root_causes(data, items):
-    """Groups of the suite's failed tests that no fuzzer discrepancy accounts for: a test whose case
-    has every feature of a discrepancy of its kind is that discrepancy's (the suite's cases are not
-    shrunk, so this is read off the features, not run). The others are grouped by kind and the
-    clauses they fail (less the ubiquitous ones); each group keeps its first replayable case."""
+    """Groups of the suite's failed tests that no fuzzer discrepancy accounts for. A discrepancy
+    accounts for a test whose replayed case (its message's `case = {...}`) fails with the same kind
+    and has every feature the discrepancy needs, or, for errors, whose message names the same
+    catalogued error path as its core; and, for a test with no replayable case or kind (a
+    metamorphic or statistical check), one that fails a clause the discrepancy's features bring
+    (own_clauses). The suite's cases are not shrunk, so this is read off, not run. The others are
+    grouped by kind and the clauses they fail (less the ubiquitous ones); each group keeps its first
+    replayable case."""
+    owns = [own_clauses(d) for d in items]
     groups = {}
     for test in ((data.get("suite") or {}).get("failed_tests") or []):
         if not isinstance(test, dict):
             continue
         message = test.get("message") or ""
         case, kind = suite_case(message), suite_kind(message)
-        if case is not None:
-            have = set(judgement.features(case))
-            if any(d["kind"] == kind and set((d.get("fingerprint") or {}).get("features") or ()) <= have
-                   for d in items):
-                continue
+        if any(_accounts_for(d, test, case, kind, own) for d, own in zip(items, owns)):
+            continue
         clauses = sorted(set(test.get("clauses") or ()) - UBIQUITOUS) or sorted(test.get("clauses") or ())
         group = groups.setdefault((kind or "failure", tuple(clauses)), {
             "kind": kind or "failure", "source": "suite", "clauses": clauses, "tests": [], "config": None,

@@ -187,6 +187,7 @@ class Driver:
         self.target = self.best = None  # the fingerprint being shrunk, and its smallest case so far
         self.strip = None  # (feature, alternative): taken from every case while shrinking a hidden failure
         self.suspect = None  # (verdict, known, variant): a failure a known one seems to explain, not yet run without it
+        self.known = []
         self.explained_checked = set()  # (known signature, failure signature) found explained on a run
         # One database per driver: another driver's half-shrunk case must not be replayed here.
         k, n = spec["shard"]
@@ -379,7 +380,11 @@ class Driver:
         key = (known["signature"], judgement.signature(v["fingerprint"]))
         if key in self.explained_checked:
             return None
-        for feature in known["fingerprint"]["features"]:
+        # An alias (a failure that shrank into a known one) names all its original's features: the
+        # discrepancy it stands for needs fewer, and those are the ones to take away.
+        record = next((k for k in self.known if k["signature"] == known["signature"] and not k.get("alias")), known)
+        has = set(judgement.features(v["case"]))
+        for feature in (f for f in record["fingerprint"]["features"] if f in has):
             for alternative, case in enumerate(judgement.without_feature(v["case"], feature)):
                 if time.time() >= self.spec["deadline"]:
                     return None
@@ -476,6 +481,7 @@ class Driver:
             self.write({"type": "occurrence", "signature": explained["signature"],
                         "alias": self.original["fingerprint"], "shrink_s": self._shrink_seconds()})
             return
+        v = self._reduced(v, fp)
         record = {"type": "discrepancy", "signature": judgement.signature(fp), "fingerprint": fp,
                   "kind": v["kind"], "clauses": v["clauses"], "config": v["case"],
                   "original": self.original["case"], "original_fingerprint": self.original["fingerprint"],
@@ -488,6 +494,26 @@ class Driver:
         self.known = self.known_reader.refresh()
         if not is_xfailed(record, self.spec["xfail"]):
             self.found += 1
+
+    def _reduced(self, v, fp):
+        """v's failure on its case without the features it does not need (those `fp`, its essential
+        fingerprint, dropped), taken away one at a time where the case still fails the same way on
+        fresh layers: the reproducer then shows this bug alone, not another one the shrunk case
+        happens to carry too (a GRUCell of a target whose GRUCell is also wrong). As it is where
+        nothing can be taken away, on a reused layer, or out of time."""
+        if v["case"].get("warmup"):
+            return v
+        for feature in [f for f in v["fingerprint"]["features"] if f not in fp["features"]]:
+            if feature not in judgement.features(v["case"]):
+                continue  # gone with an earlier one (a stack's cells)
+            for case in judgement.without_feature(v["case"], feature):
+                if time.time() >= self.spec["deadline"]:
+                    return v
+                w = differential.check(case, self.oracle, self.impl, fresh=True)
+                if w["kind"] is not None and judgement.same_failure(v["fingerprint"], w["fingerprint"]):
+                    v = w
+                    break
+        return v
 
     def _same_cause(self, fp, case):
         """{signature: shared features} of the known discrepancies that this new one is the same bug
@@ -510,12 +536,17 @@ class Driver:
 
     def _essential(self, v):
         """v's fingerprint with only the features its failure needs (conformance.judge.essential),
-        each tried on fresh layers; as found where the campaign is out of time."""
+        each tried on fresh layers; as found where the campaign is out of time. A case that fails the
+        same way without a feature only because that brings in a known bug (its cell made a GRUCell,
+        once the GRUCell's bug is known) does not make the feature spare."""
         def fails_the_same(case):
             if time.time() >= self.spec["deadline"]:
                 return False
             w = differential.check(case, self.oracle, self.impl, fresh=True)
-            return w["kind"] is not None and judgement.same_failure(v["fingerprint"], w["fingerprint"])
+            if w["kind"] is None or not judgement.same_failure(v["fingerprint"], w["fingerprint"]):
+                return False
+            known = self._explained(w, verify=False)
+            return known is None or set(known["fingerprint"]["features"]) <= set(v["fingerprint"]["features"])
         return judgement.essential(v["fingerprint"], v["case"], fails_the_same)
 
 

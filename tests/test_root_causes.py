@@ -165,6 +165,31 @@ def test_root_causes_group_the_same_cause_and_keep_suite_failures_no_discrepancy
     assert suite_case("no replay here") is None
 
 
+def test_suite_failures_without_a_replayable_case_or_with_an_error_path_join_the_discrepancy_behind_them():
+    backwards = dict(discrepancy(1, ["flag:go_backwards", "flag:return_sequences"]),
+                     config=case(go_backwards=True, return_sequences=True))
+    gru = dict(discrepancy(2, ["cell:gru"]), config=case(cell="gru"))
+    reset = dict(discrepancy(3, ["calls:several", "flag:stateful", "reset:wrong_count"], kind="error",
+                             core="ERR-14 raised with other facts"),
+                 config=dict(case(stateful=True), steps=[{"op": "call"}, {"op": "call"},
+                                                          {"op": "reset", "states": "wrong_count"}]))
+    one_call = dict(case(stateful=True), steps=[{"op": "call"}, {"op": "reset", "states": "wrong_count"}])
+    metamorphic = {"test": "test_go_backwards_equals_reversed_input", "clauses": ["FLAG-03"],
+                   "message": "assert_close(got, want)\nE AssertionError: max abs diff 0.9 over tolerance"}
+    cell_only = {"test": "test_cell_metamorphic", "clauses": ["CELL-03"], "message": "AssertionError"}
+    err = suite_test("t_reset", one_call, kind="error", clauses=("STATE-07",))
+    err["message"] = err["message"].replace("error at step 0 output: max abs diff 1",
+                                            "error at step 1 step 1: both raise ValueError, but ERR-14: the "
+                                            "implementation's message does not state the oracle's facts")
+    other_err = dict(err, test="t_other", message=err["message"].replace("ERR-14", "ERR-15"))
+    data = {"discrepancies": [backwards, gru, reset],
+            "suite": {"failed_tests": [metamorphic, cell_only, err, other_err]}}
+    suite = [c for c in root_causes(data) if c["source"] == "suite"]
+    # FLAG-03 is go_backwards's own clause; CELL-03 is no one's (every cell reaches it); the error
+    # names the reset bug's path, the other error another path.
+    assert sorted(c["tests"] for c in suite) == [["t_other"], ["test_cell_metamorphic"]], suite
+
+
 SINGLE_BUGS = {
     "backwards_not_reversed": ("value", case(go_backwards=True, return_sequences=True)),
     "gru_recurrent_bias_dropped": ("value", dict(case(cell="gru"), timesteps=2)),
@@ -210,3 +235,23 @@ def test_the_bug_report_leads_with_the_snippet_and_says_how_far_the_case_goes(tm
     empty.mkdir()
     done = subprocess.run([sys.executable, str(script)], cwd=empty, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0 and "AssertionError" in done.stderr
+
+
+def test_a_recorded_case_keeps_only_the_features_its_bug_needs_so_its_reproducer_shows_that_bug_alone(running):
+    loop = running("fuzz_targets.several_bugs")
+    two_calls_and_a_wrong_reset = dict(case(cell="gru", stateful=True, unroll=True), steps=[
+        {"op": "call"}, {"op": "call"}, {"op": "reset", "states": "wrong_count"}])
+    v = differential.check(two_calls_and_a_wrong_reset, loop.oracle, loop.impl, fresh=True)
+    assert v["fingerprint"]["core"] == "ERR-14 raised with other facts"
+    fp = loop._essential(v)
+    assert fp["features"] == ["calls:several", "flag:stateful", "reset:wrong_count"]
+    reduced = loop._reduced(v, fp)
+    assert judge.features(reduced["case"]) == ["calls:several", "cell:simple", "flag:stateful", "reset:wrong_count"]
+    assert reduced["fingerprint"]["core"] == v["fingerprint"]["core"]
+    reference = namespaces.resolve("reference")
+    gru_bug, reset_bug = (namespaces.resolve(f"fuzz_targets.{t}")
+                          for t in ("gru_recurrent_bias_dropped", "reset_counts_swapped"))
+    # The shrunk case shows the GRUCell's bug as well (its calls' values); the reduced one only the reset bug.
+    assert judge.run_and_judge(gru_bug, reference, v["case"])[2]["status"] == "fail"
+    assert judge.run_and_judge(gru_bug, reference, reduced["case"])[2]["status"] == "pass"
+    assert judge.run_and_judge(reset_bug, reference, reduced["case"])[2]["status"] == "fail"
