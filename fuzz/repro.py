@@ -1240,7 +1240,8 @@ def scope(item, impl, oracle):
     tried = [f for f in needed if judgement.without_feature(case, f)]
     kept = [f for f in needed if f not in tried]
     if tried:
-        parts.append(f"It needs {_words(tried)}: with any one of them taken away the case no longer fails this way.")
+        parts.append(f"It needs {_words(tried)}: " + ("with any one of them taken away" if len(tried) > 1
+                                                        else "without it") + ", the case no longer fails this way.")
     if kept:
         parts.append(f"It has {_words(kept)}, which cannot be taken away alone (not tried without).")
     if not needed:

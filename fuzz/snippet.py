@@ -209,8 +209,8 @@ def snippet(item, impl, oracle):
     head = env + ["import numpy as np"] + (["import re"] if any("re.search" in c for c in checks) else [])
     body = ["try:"] + ["    " + line for line in "\n".join(run).split("\n")] + [
         "    raised = None", "except Exception as e:", "    raised = e"]
-    if item.get("kind") not in ("error",):
-        body = run + ["raised = None"]
+    if item.get("kind") != "error":
+        body = run
     text = "\n".join(head + [import_line, ""] + data + body + checks) + "\n"
     return text
 

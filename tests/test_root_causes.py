@@ -239,6 +239,7 @@ def test_the_bug_report_leads_with_the_snippet_and_says_how_far_the_case_goes(tm
 
 def test_a_recorded_case_keeps_only_the_features_its_bug_needs_so_its_reproducer_shows_that_bug_alone(running):
     loop = running("fuzz_targets.several_bugs")
+    known_from(loop, case(cell="gru"))  # found first: its GRUCell is what the reproducer must not carry
     two_calls_and_a_wrong_reset = dict(case(cell="gru", stateful=True, unroll=True), steps=[
         {"op": "call"}, {"op": "call"}, {"op": "reset", "states": "wrong_count"}])
     v = differential.check(two_calls_and_a_wrong_reset, loop.oracle, loop.impl, fresh=True)
@@ -255,3 +256,15 @@ def test_a_recorded_case_keeps_only_the_features_its_bug_needs_so_its_reproducer
     assert judge.run_and_judge(gru_bug, reference, v["case"])[2]["status"] == "fail"
     assert judge.run_and_judge(gru_bug, reference, reduced["case"])[2]["status"] == "pass"
     assert judge.run_and_judge(reset_bug, reference, reduced["case"])[2]["status"] == "fail"
+
+
+def test_a_cell_a_known_bug_needs_is_made_another_kind_and_a_plain_one_is_kept(running):
+    loop = running("fuzz_targets.several_bugs")
+    known_from(loop, case(cell="gru"))
+    fp = {"kind": "error", "core": "ERR-14 raised with other facts",
+          "features": ["calls:several", "flag:stateful", "reset:wrong_count"]}
+    for cell, becomes in (("gru", "simple"), ("lstm", "lstm"), ("simple", "simple")):
+        v = differential.check(dict(case(cell=cell, stateful=True), steps=[
+            {"op": "call"}, {"op": "call"}, {"op": "reset", "states": "wrong_count"}]), loop.oracle, loop.impl, fresh=True)
+        assert v["fingerprint"]["core"] == fp["core"]
+        assert [c["kind"] for c in loop._reduced(v, fp)["case"]["cells"]] == [becomes], cell
