@@ -1,6 +1,6 @@
 """Telling "the implementation lacks this feature" apart from "it gets it wrong".
 
-interfaces.md section 1 and README ("Validate your implementation"): the clauses a case needs are
+interfaces.md section 1 and docs/protocol.md: the clauses a case needs are
 "unsupported", never failed, where the implementation
   - lacks an optional name the case uses (`Layer` for custom cells, `Embedding`, a built-in layer);
   - raises NotImplementedError (its way of saying "not this", e.g. for list inputs);
@@ -11,7 +11,7 @@ interfaces.md section 1 and README ("Validate your implementation"): the clauses
 """
 import re
 
-from .cases import BUILTIN_LAYERS, normalize
+from .cases import BUILTIN_LAYERS, cell_kwargs, layer_flags, normalize
 
 _NAMED_ARG = re.compile(r"(?:argument|keyword)[^'\"`]*['\"`](\w+)['\"`]|['\"`](\w+)['\"`][^.]*not understood",
                         re.IGNORECASE)
@@ -29,9 +29,9 @@ def features_used(case):
         names.add("Layer")
     if case["embedding"]:
         names.add("Embedding")
-    ctor_args = set(case["flags"]) | {k for c in case["cells"] for k in c if k not in ("kind", "units", "variant")}
-    if case["flags"].get("stateful"):
-        ctor_args.add("batch_input_shape")  # how cases give a stateful layer its batch size
+    # The arguments the layer is given (cases.build_layer): none at its default unless the case is
+    # about it, and no `batch_input_shape`, which a stateful layer is built without where refused.
+    ctor_args = set(layer_flags(case)) | {k for c in case["cells"] for k in cell_kwargs(c, case)}
     call_args = set()
     if case["constants"]:
         call_args.add("constants")

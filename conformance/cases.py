@@ -42,8 +42,17 @@ DEFAULTS = {
     "perturbation": None,    # [relative size, draw]: noise on every generated value (see perturbed)
     "warmup": None,          # data-only keys of a case run first on the same layer (execute.run)
     "samples": None,         # [n, per call, seed]: run a stochastic case n times (dropout.sample)
+    # Constructor arguments passed even at their default value: the case is about passing them
+    # (FLAG_SETS["explicit_defaults"]); any other argument at its default is left out (layer_kwargs).
+    "explicit_args": None,
 }
 BUILTIN_LAYERS = {"SimpleRNN": "simple", "GRU": "gru", "LSTM": "lstm"}
+# Keras 2's defaults of the RNN flags and of the built-in cells' options (an option appears in a case
+# only for the kinds that take it).
+FLAG_DEFAULTS = {"return_sequences": False, "return_state": False, "go_backwards": False, "stateful": False,
+                 "unroll": False, "time_major": False, "zero_output_for_mask": False}
+CELL_DEFAULTS = {"activation": "tanh", "recurrent_activation": "sigmoid", "implementation": 2, "use_bias": True,
+                 "reset_after": True, "unit_forget_bias": True, "dropout": 0.0, "recurrent_dropout": 0.0}
 CELL_CLASSES = {"simple": "SimpleRNNCell", "gru": "GRUCell", "lstm": "LSTMCell"}
 
 
@@ -293,32 +302,76 @@ def part_weights(specs_by_part, case):
 
 
 # ---- building layers ------------------------------------------------------------------------------
-def make_cell(target, cell, dtype, features):
+def _without_defaults(arguments, defaults, case):
+    """`arguments` less those at their default value (equal and of the default's type: 0 is not 0.0),
+    unless the case names them in `explicit_args`. An implementation may refuse an argument it has
+    dropped even at its default (Keras 3: `time_major=False`): a case not about that argument must
+    not be refused over it."""
+    explicit = set(case.get("explicit_args") or ())
+    return {k: v for k, v in arguments.items()
+            if k in explicit or not (k in defaults and v == defaults[k] and type(v) is type(defaults[k]))}
+
+
+def layer_flags(case):
+    """The RNN constructor flags the layer of a case is given."""
+    case = normalize(case)
+    return _without_defaults(case["flags"], FLAG_DEFAULTS, case)
+
+
+def cell_kwargs(cell, case):
+    """The options a built-in cell (or layer) of the case is constructed with, besides its units."""
+    options = {k: v for k, v in cell.items() if k not in ("kind", "units", "variant")}
+    return _without_defaults(options, CELL_DEFAULTS, normalize(case))
+
+
+def make_cell(target, cell, dtype, features, case):
     kind = cell["kind"]
-    params = {k: v for k, v in cell.items() if k not in ("kind", "units", "variant")}
     if kind == "custom":
         rows = features[0] if cell["variant"] == "hd_state" else 2
         return custom_cells.make_cell(target, cell["variant"], cell["units"], dtype, rows=rows)
-    return getattr(target.ns, CELL_CLASSES[kind])(cell["units"], dtype=dtype, **params)
+    return getattr(target.ns, CELL_CLASSES[kind])(cell["units"], dtype=dtype, **cell_kwargs(cell, case))
+
+
+def stateful_batch_shape(case):
+    """The `batch_input_shape` a stateful layer of the case is given, Keras 2's way (None: not stateful)."""
+    if not flag(case, "stateful"):
+        return None
+    return (case["batch"], case["timesteps"], *case["features"])
 
 
 def build_layer(target, case):
-    """Construct the layer a case describes; construction errors propagate to the caller."""
+    """Construct the layer a case describes; construction errors propagate to the caller.
+
+    A stateful layer needs its batch size. It is given Keras 2's way, `batch_input_shape`, where the
+    implementation takes that argument; where it refuses it (Keras 3 has no such argument: a fixed
+    batch comes from `Input(batch_shape=...)` or the layer's first call), the layer is built without
+    it and the case's first call fixes the batch size. The feature is stateful layers, not the
+    argument: an implementation is unsupported there only if it refuses `stateful` itself."""
     case = normalize(case)
-    dtype, flags = case["dtype"], dict(case["flags"])
-    layer_kwargs = dict(flags, dtype=dtype)
-    if flag(case, "stateful"):
-        layer_kwargs["batch_input_shape"] = (case["batch"], case["timesteps"], *case["features"])
-    if case["layer"] in BUILTIN_LAYERS:
-        cell = case["cells"][0]
-        params = {k: v for k, v in cell.items() if k not in ("kind", "units")}
-        return getattr(target.ns, case["layer"])(cell["units"], **params, **layer_kwargs)
-    cells, features = [], list(case["features"])
-    for cell in case["cells"]:
-        cells.append(make_cell(target, cell, dtype, features))
-        features = _output_dims(cell, features)
-    arg = cells if (len(cells) > 1 or case["cell_list"]) else cells[0]
-    return target.ns.RNN(arg, **layer_kwargs)
+    dtype = case["dtype"]
+    layer_kwargs = dict(layer_flags(case), dtype=dtype)
+
+    def make(**extra):
+        if case["layer"] in BUILTIN_LAYERS:
+            cell = case["cells"][0]
+            return getattr(target.ns, case["layer"])(cell["units"], **cell_kwargs(cell, case), **layer_kwargs,
+                                                     **extra)
+        cells, features = [], list(case["features"])
+        for cell in case["cells"]:
+            cells.append(make_cell(target, cell, dtype, features, case))
+            features = _output_dims(cell, features)
+        arg = cells if (len(cells) > 1 or case["cell_list"]) else cells[0]
+        return target.ns.RNN(arg, **layer_kwargs, **extra)
+
+    batch_shape = stateful_batch_shape(case)
+    if batch_shape is None:
+        return make()
+    try:
+        return make(batch_input_shape=batch_shape)
+    except (TypeError, ValueError) as e:
+        if "batch_input_shape" not in str(e):
+            raise
+    return make()
 
 
 def build_embedding(target, case):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance import helpers, namespaces
+from conformance import helpers, known_differences, namespaces
 from conformance.clauses import ALL_IDS
 from conformance.results import MarginTally
 
@@ -31,6 +31,9 @@ def pytest_addoption(parser):
     group.addoption("--oracle", default=os.environ.get("RNNCONF_ORACLE", "tf_keras"), help="the oracle")
     group.addoption("--xfail", default=os.environ.get("RNNCONF_XFAIL"),
                     help="file of clause IDs (one per line, # comments) accepted as failing")
+    group.addoption("--known", default=os.environ.get("RNNCONF_KNOWN"), metavar="FILE",
+                    help="known differences of the implementation (conformance/known_differences.py): a "
+                         "failure one accounts for counts as differs-by-design, not as a failure")
     group.addoption("--clause-report", default=None, help="write per-clause counts as JSON here")
     group.addoption("--list-clauses", default=None, help="write the clause IDs of collected tests here")
     group.addoption("--clause-stream", default=None,
@@ -134,6 +137,7 @@ class ClauseTally:
     def __init__(self):
         self.counts = {cid: {"checks": 0, "failures": 0, "unsupported": 0, "inconclusive": 0} for cid in ALL_IDS}
         self.failed_tests = []
+        self.by_design_tests = []  # tests whose failure a known difference accounts for
         self.margins = MarginTally()
 
     def add(self, report):
@@ -141,12 +145,15 @@ class ClauseTally:
         if report.when == "call" or (report.when == "setup" and not report.passed):
             unsupported = report.skipped and "unsupported:" in str(report.longrepr)
             inconclusive = report.skipped and "inconclusive:" in str(report.longrepr)
-            if report.skipped and not (unsupported or inconclusive) and not hasattr(report, "wasxfail"):
+            by_design = report.skipped and f"{known_differences.STATUS}:" in str(report.longrepr)
+            if report.skipped and not (unsupported or inconclusive or by_design) and not hasattr(report, "wasxfail"):
                 return
             for cid in ids:
                 entry = self.counts[cid]
                 entry["checks"] += 1
-                if unsupported:
+                if by_design:
+                    entry["differs_by_design"] = entry.get("differs_by_design", 0) + 1
+                elif unsupported:
                     entry["unsupported"] += 1
                 elif inconclusive:
                     entry["inconclusive"] += 1
@@ -158,6 +165,9 @@ class ClauseTally:
             if report.failed:
                 self.failed_tests.append({"test": report.nodeid, "clauses": ids,
                                           "message": str(report.longrepr)[-3000:]})
+            if by_design:
+                self.by_design_tests.append({"test": report.nodeid, "clauses": ids,
+                                             "differences": dict(report.user_properties).get("differences", [])})
 
 
 _TALLY = ClauseTally()
@@ -168,6 +178,12 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "clauses(*ids): contract clause IDs the test verifies")
     config.addinivalue_line("markers", "oracle: needs the tf_keras oracle")
     config._rnnconf_tally = _TALLY
+    known = config.getoption("known", None)
+    if known:
+        try:
+            helpers.KNOWN[:] = known_differences.read(known)
+        except known_differences.KnownDifferencesError as e:
+            raise pytest.UsageError(str(e)) from None
     if not hasattr(config, "workerinput"):  # the controller writes the stream
         _STREAM["path"] = config.getoption("clause_stream")
 
@@ -177,10 +193,14 @@ def pytest_runtest_makereport(item, call):
     """The test's passing comparisons' margins travel with its report (xdist workers included)."""
     if call.when == "setup":
         helpers.PASSED_MARGINS.clear()
+        helpers.MATCHED_DIFFERENCES.clear()
     outcome = yield
     if call.when == "call" and helpers.PASSED_MARGINS:
         outcome.get_result().user_properties.append(("margins", list(helpers.PASSED_MARGINS)))
         helpers.PASSED_MARGINS.clear()
+    if call.when == "call" and helpers.MATCHED_DIFFERENCES:
+        outcome.get_result().user_properties.append(("differences", list(helpers.MATCHED_DIFFERENCES)))
+        helpers.MATCHED_DIFFERENCES.clear()
 
 
 def pytest_runtest_logreport(report):
@@ -205,6 +225,7 @@ def pytest_sessionfinish(session, exitstatus):
         Path(path).write_text(json.dumps({"impl": session.config.getoption("impl"),
                                           "oracle": session.config.getoption("oracle"),
                                           "clauses": tally.counts, "failed_tests": tally.failed_tests,
+                                          "by_design_tests": tally.by_design_tests,
                                           "margins": tally.margins.entries},
                                          indent=1))
 

@@ -5,7 +5,7 @@ A cell here is a subclass of the target's `Layer` whose math goes through `targe
 `cast_like(value, x)`, and whose high-dimensional `state_size` is a `target.shape_type`. Both come
 from the adapter protocol (namespaces.py): the namespace's own `ops` and `TensorShape`, else those of
 the framework it is built on (TensorFlow's for tf_keras, `keras.ops` for Keras 3), else NumPy and
-tuple. See README, "Validate your implementation".
+tuple. See docs/protocol.md.
 
 Variants (name: what it exercises):
   minimal        the page's MinimalRNNCell: int state_size, no output_size, no get_initial_state

@@ -45,6 +45,10 @@ FLAG_SETS = {
                           "zero_output_for_mask": False},
 }
 
+# The flag sets about passing arguments at their default value: those are passed (cases.layer_flags);
+# every other case leaves an argument at its default out.
+EXPLICIT_ARGS = {"explicit_defaults": sorted(FLAG_SETS["explicit_defaults"])}
+
 MASKS = {
     "none": None,
     "right_padded": [[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 0, 0, 0, 0]],
@@ -102,9 +106,12 @@ def case(cells="simple", flags="defaults", mask="none", **overrides):
     """A batch-3, 5-step case; `cells` and `flags` are names (CELLS,
     FLAG_SETS) or the data itself. The seed depends on the cells and
     the mask only, so cases that differ in flags share weights and inputs (metamorphic checks)."""
+    explicit = EXPLICIT_ARGS.get(flags) if isinstance(flags, str) else None
     flags = dict(FLAG_SETS[flags]) if isinstance(flags, str) else dict(flags)
     cells = CELLS[cells] if isinstance(cells, str) else cells
     out = {"cells": cells, "flags": flags, "mask": MASKS[mask],
            "batch": 3, "timesteps": 5, "features": [4], "seed": zlib.crc32(f"{cells}/{mask}".encode()) % 10_000}
+    if explicit:
+        out["explicit_args"] = explicit
     out.update(overrides)
     return out

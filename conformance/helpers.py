@@ -11,7 +11,7 @@ import pprint
 import numpy as np
 import pytest
 
-from . import capabilities, compare, execute, judge
+from . import capabilities, compare, execute, judge, known_differences
 from .cases import minimal, normalize
 
 
@@ -26,8 +26,9 @@ def snippet(case, impl_name, oracle_name):
 
 
 def run_pair(impl, oracle, case):
-    """(oracle outcome, implementation outcome, judgement) for one case (conformance.judge)."""
-    return judge.run_and_judge(impl, oracle, case)
+    """(oracle outcome, implementation outcome, judgement) for one case (conformance.judge), with the
+    implementation's known differences (conftest's --known)."""
+    return judge.run_and_judge(impl, oracle, case, known=KNOWN)
 
 
 first_error = judge.first_error
@@ -35,6 +36,10 @@ first_error = judge.first_error
 
 # The margins of the current test's passing comparisons (conftest attaches them to its report).
 PASSED_MARGINS = []
+# The known differences of the implementation under test (conftest's --known), and the ones the current
+# test's checks matched (conftest attaches them to its report).
+KNOWN = []
+MATCHED_DIFFERENCES = []
 
 
 def assert_conforms(impl, oracle, case):
@@ -45,6 +50,7 @@ def assert_conforms(impl, oracle, case):
         pytest.skip(f"unsupported: {impl.name} {verdict['detail']}")
     if verdict["status"] == "inconclusive":
         pytest.skip(f"inconclusive: {verdict['detail']}")
+    skip_if_by_design(verdict)
     if verdict["status"] == "fail":
         lines = [f"{m.kind} at step {m.step} {m.path}: {m.detail}" for m in verdict["mismatches"][:8]]
         pytest.fail(f"{impl.name} differs from {oracle.name}:\n  " + "\n  ".join(lines)
@@ -52,14 +58,35 @@ def assert_conforms(impl, oracle, case):
     return expected, actual
 
 
+def skip_if_by_design(verdict):
+    """A failure a known difference of the implementation accounts for ends the test as
+    differs-by-design (conftest counts it so, with the difference attached to its report)."""
+    if verdict["status"] != known_differences.STATUS:
+        return
+    d = verdict["difference"]
+    MATCHED_DIFFERENCES.append(dict(d, kind=verdict["kind"], detail=verdict["detail"]))
+    pytest.skip(f"{known_differences.STATUS}: {d['note'] or d['entry']} ({d['url']}); "
+                f"{verdict['kind']} at {verdict['detail'][:300]}")
+
+
 def outcome_of(target, case):
-    """The target's own outcome; skips as unsupported when it lacks a feature the case needs."""
+    """The implementation's own outcome; skips as unsupported when it lacks a feature the case needs, and as
+    differs-by-design where a known difference accounts for its error (the implementation raises
+    here, and, where the entry says `without`, not without that feature)."""
     outcome = execute.run(target, case)
     err = first_error(outcome)
     if err:
         missing = capabilities.missing_feature(target.has, normalize(case), err)
         if missing:
             pytest.skip(f"unsupported: {target.name} lacks {missing}")
+        if KNOWN:  # every caller passes the implementation under test
+            fp = {"kind": "error", "features": judge.features(case),
+                  "core": f"the implementation raises {err['type']} ({judge.message_shape(err['message'])}), "
+                          "the oracle nothing"}
+            verdict = {"status": "fail", "kind": "error", "detail": f"{err['type']}: {err['message'][:300]}",
+                       "fingerprint": fp}
+            skip_if_by_design(known_differences.by_design(
+                verdict, normalize(case), KNOWN, lambda c: first_error(execute.run(target, c)) is None))
         pytest.fail(f"{target.name} raised {err['type']}: {err['message'][:500]}\n\nCase:\n"
                     + json.dumps(minimal(case), indent=1), pytrace=False)
     return outcome

@@ -6,7 +6,8 @@ standalone reproducers (fuzz/repro.py) restate its rules in plain code, and a te
 compute what execute runs:
 
     j = judge(case, expected, actual, run_oracle=..., impl_has=...)
-    j["status"]       pass | fail | unsupported | inconclusive
+    j["status"]       pass | fail | unsupported | inconclusive | differs-by-design
+    j["difference"]   for differs-by-design: the known difference (known_differences.as_difference)
     j["kind"]         for fail: crash | timeout | error | structure | shape | dtype | value
     j["fingerprint"]  for fail: {"kind", "core", "features"} (see fingerprint)
     j["margin"]       for pass: {dtype: largest passing difference over its bound} (compare)
@@ -32,7 +33,7 @@ of every cell kind is then one discrepancy, not one per kind.
 """
 import re
 
-from . import capabilities, compare, dropout
+from . import capabilities, compare, dropout, known_differences
 from .cases import BUILTIN_LAYERS, is_stochastic, normalize
 
 KIND_ORDER = ("crash", "timeout", "error", "structure", "shape", "dtype", "value")
@@ -43,10 +44,12 @@ CELL_DEFAULTS = {"activation": "tanh", "recurrent_activation": "sigmoid", "imple
                  "recurrent_dropout": 0.0}
 
 
-def judge(case, expected, actual, run_oracle=None, impl_has=None):
+def judge(case, expected, actual, run_oracle=None, impl_has=None, known=None, passes=None):
     """The judgement of the implementation's outcome `actual` against the oracle's `expected`.
     `run_oracle(case)` gives the oracle's outcome of another case, or None (the float32 recheck);
-    `impl_has(name)` says whether the implementation has an optional name (unsupported features)."""
+    `impl_has(name)` says whether the implementation has an optional name (unsupported features);
+    `known`: the implementation's known differences (known_differences.read): a failure one accounts
+    for is `differs-by-design`, where `passes(case)` (both sides run another case) confirms it."""
     case = normalize(case)
     margins = {}
     if is_stochastic(case) and expected.get("samples") and actual.get("samples"):
@@ -75,8 +78,9 @@ def judge(case, expected, actual, run_oracle=None, impl_has=None):
         return _judgement("pass", margin=margins)
     kind = min((m.kind for m in real), key=KIND_ORDER.index)
     first = next(m for m in real if m.kind == kind)
-    return _judgement("fail", kind=kind, detail=_where(first), mismatches=real,
-                      fingerprint=fingerprint(case, kind, first, expected, actual))
+    j = _judgement("fail", kind=kind, detail=_where(first), mismatches=real,
+                   fingerprint=fingerprint(case, kind, first, expected, actual))
+    return known_differences.by_design(j, case, known, passes, (expected, actual)) if known else j
 
 
 def failure(case, kind, detail, expected=None, actual=None, core=""):
@@ -319,14 +323,16 @@ FIRST_CALL, LATER_CALL = " of the first call", " of a later call"
 DISTRIBUTION = "distribution of the "
 
 
-def run_and_judge(impl, oracle, case):
+def run_and_judge(impl, oracle, case, known=None):
     """(oracle outcome, implementation outcome, judgement) of `case` run on fresh layers of both
-    Targets: what the suite's tests, their replay snippets and the reproducers call."""
+    Targets: what the suite's tests, their replay snippets and the reproducers call. With `known`
+    differences, a failure one accounts for is `differs-by-design` (judge)."""
     from . import execute
     case = normalize(case)
     if is_stochastic(case):
         expected, actual = dropout.sample_pair(impl, oracle, case, seed=case["seed"])
     else:
         expected, actual = execute.run(oracle, case), execute.run(impl, case)
-    j = judge(case, expected, actual, run_oracle=lambda c: execute.run(oracle, c), impl_has=impl.has)
+    j = judge(case, expected, actual, run_oracle=lambda c: execute.run(oracle, c), impl_has=impl.has, known=known,
+              passes=lambda c: run_and_judge(impl, oracle, c)[2]["status"] == "pass")
     return expected, actual, j

@@ -1,8 +1,8 @@
 """Resolving `--impl NAME` to an implementation under test (interfaces.md section 1), and the adapter
 protocol through which any tensor library can sit behind the namespace.
 
-The protocol: besides its layer classes, a namespace may expose these optional attributes (README,
-"Validate your implementation"):
+The protocol: besides its layer classes, a namespace may expose these optional attributes
+(docs/protocol.md):
 
   ops                      `dot`, `tanh`, `fill`, `cast_like`: the math of the suite's custom cells
                            (default: NumPy's)
@@ -25,6 +25,7 @@ for a namespace whose `RNN` class subclasses tf_keras' or Keras 3's `Layer`, so 
 namespace defines itself wins over its adapter's.
 """
 import importlib
+import inspect
 import os
 import sys
 import types
@@ -83,12 +84,22 @@ class Target:
         return self.get(name) is not None
 
     def reset_states(self, layer, states=None):
-        if hasattr(layer, "reset_states"):
-            return layer.reset_states(states) if states is not None else layer.reset_states()
-        # Keras 3's name; it takes no values, so resetting to given states is a feature it lacks.
-        if states is not None:
-            raise NotImplementedError("the layer has reset_state() only, which takes no argument 'states'")
-        return layer.reset_state()
+        reset = getattr(layer, "reset_states", None) or layer.reset_state  # Keras 3 has both, neither takes values
+        if states is None:
+            return reset()
+        # Setting the states to given values is a feature of its own (STATE-04): a reset that takes no
+        # values lacks it, which is no error of its.
+        if not _takes_an_argument(reset):
+            raise NotImplementedError(f"the layer's {reset.__name__}() takes no argument 'states'")
+        return reset(states)
+
+
+def _takes_an_argument(method):
+    try:
+        parameters = inspect.signature(method).parameters.values()
+    except (TypeError, ValueError):  # no signature to read (a builtin): let the call say
+        return True
+    return any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL) for p in parameters)
 
 
 # ---- the adapters of the frameworks rnnconf knows ------------------------------------------------------

@@ -4,6 +4,8 @@
 failures per clause and keeps discrepancies, from the suite's clause report (`merge_suite`), from the
 fuzzer's log tallies (`merge_fuzz`) or one check at a time (`record`); `to_dict()` gives the
 results.json object, and `merge_shards` sums several of them. Statuses: fail (a check failed),
+differs-by-design (no check failed, and a known difference of the implementation accounts for some:
+see known_differences.py; results.json's "known_differences" lists what each entry matched),
 oracle-deviation (passes, and the oracle contradicts the page there: see deviations.py), pass,
 unsupported (every check needed a feature the implementation lacks), inconclusive (checked, but
 every check was either unsupported or too sensitive to judge: see compare.RECHECK_CEILING),
@@ -18,7 +20,7 @@ import re
 import time
 from collections import Counter
 
-from . import error_catalog
+from . import error_catalog, known_differences
 from . import judge as judgement
 from .cases import BUILTIN_LAYERS, case_key, flag, normalize
 from .clauses import ALL_IDS
@@ -167,13 +169,16 @@ class Results:
         self.margins = MarginTally()
         self._start = time.monotonic()
 
-    def record(self, clause_ids, ok=True, unsupported=False, inconclusive=False, count=1):
-        """`count` checks of `clause_ids` with this result."""
+    def record(self, clause_ids, ok=True, unsupported=False, inconclusive=False, count=1, by_design=False):
+        """`count` checks of `clause_ids` with this result (`by_design`: a known difference accounts
+        for their failure: counted as `differs_by_design`, an extension of interfaces.md's entry)."""
         for cid in clause_ids:
             entry = self.data["clauses"].setdefault(cid, _empty_entry())
             entry.setdefault("inconclusive", 0)
             entry["checks"] += count
-            if unsupported:
+            if by_design:
+                entry["differs_by_design"] = entry.get("differs_by_design", 0) + count
+            elif unsupported:
                 entry["unsupported"] += count
             elif inconclusive:
                 entry["inconclusive"] += count
@@ -195,11 +200,15 @@ class Results:
         for cid, counts in suite.get("clauses", {}).items():
             failures, unsupported = counts.get("failures", 0), counts.get("unsupported", 0)
             inconclusive = counts.get("inconclusive", 0)
+            by_design = counts.get("differs_by_design", 0)
+            self.record([cid], by_design=True, count=by_design)
             self.record([cid], ok=False, count=failures)
             self.record([cid], unsupported=True, count=unsupported)
             self.record([cid], inconclusive=True, count=inconclusive)
-            self.record([cid], count=max(0, counts.get("checks", 0) - failures - unsupported - inconclusive))
+            self.record([cid], count=max(0, counts.get("checks", 0) - failures - unsupported - inconclusive
+                                         - by_design))
         self.margins.merge(suite.get("margins"))
+        known_differences.add_rows(self.data, suite_tests=suite.get("by_design_tests") or [])
 
     def add_unsupported_reasons(self, clause, reasons):
         """Keep the most frequent of the implementation's reasons for the clause's unsupported checks
@@ -249,6 +258,9 @@ class Results:
             self.add_unsupported_reasons(clause, reasons)
         for clause, n in tail.inconclusive.items():
             self.record([clause], inconclusive=True, count=n)
+        for clause, n in tail.by_design.items():
+            self.record([clause], by_design=True, count=n)
+        known_differences.add_rows(self.data, fuzz_rows=tail.differences.values())
         self.margins.merge(tail.margins.entries)
         originals = [case_key(k["original"]) for k in found]
         evidence = {}  # clause -> ids of the discrepancies its failing examples are occurrences of
@@ -285,6 +297,8 @@ class Results:
             judged = entry["checks"] - entry["unsupported"] - entry.get("inconclusive", 0)
             if entry["failures"]:
                 entry["status"] = "fail"
+            elif entry.get("differs_by_design"):
+                entry["status"] = known_differences.STATUS
             elif entry["checks"] == 0:
                 entry["status"] = "untested"
             elif entry["unsupported"] == entry["checks"]:
@@ -346,6 +360,9 @@ def merge_shards(shards):
         target["failures"] = sum(e.get("failures", 0) for e in entries)
         target["unsupported"] = sum(_unsupported_count(e) for e in entries)
         target["inconclusive"] = sum(e.get("inconclusive", 0) for e in entries)
+        by_design = sum(e.get("differs_by_design", 0) for e in entries)
+        if by_design:
+            target["differs_by_design"] = by_design
         for entry in entries:
             results.margins.merge({cid: entry.get("margin")})
             if entry.get("unsupported_reasons"):
@@ -369,6 +386,9 @@ def merge_shards(shards):
               if s.get("time_to_first_discrepancy_s") is not None]
     merged["time_to_first_discrepancy_s"] = min(firsts) if firsts else None
     merged["shards"] = len(shards)
+    rows = known_differences.merge_rows([s.get("known_differences") or [] for s in shards])
+    if rows:
+        merged["known_differences"] = rows
     skipped = Counter()
     for s in shards:
         skipped.update(s.get("skipped_refused") or {})

@@ -27,10 +27,11 @@ def share(total, index, parts):
 
 def driver_specs(*, impl, oracle, out, seed, shard, workers, max_examples, deadline, fail_fast, xfail,
                  timeout_s, shrink_budget_s=None, memory_mb=4096,
-                 variants=VARIANTS, fixed_weights=False):
+                 variants=VARIANTS, fixed_weights=False, known=None):
     """One spec per driver: shard K of N is split again between the `workers` drivers. With
     `fixed_weights` a drawn case's data variants keep its weights (differential.variant). Without
-    `shrink_budget_s`, each discrepancy is shrunk for driver.shrink_budget of the time to the deadline."""
+    `shrink_budget_s`, each discrepancy is shrunk for driver.shrink_budget of the time to the deadline.
+    `known`: the path of the implementation's known-differences file (conformance.known_differences)."""
     k, n = shard
     if shrink_budget_s is None:
         shrink_budget_s = shrink_budget(deadline - time.time() if deadline is not None else None)
@@ -41,7 +42,7 @@ def driver_specs(*, impl, oracle, out, seed, shard, workers, max_examples, deadl
                           max_examples=share(max_examples, (k - 1) * workers + (w - 1), n * workers),
                           deadline=deadline, fail_fast=fail_fast, xfail=list(xfail), timeout_s=timeout_s,
                           shrink_budget_s=shrink_budget_s, memory_mb=memory_mb,
-                          variants=variants, fixed_weights=fixed_weights))
+                          variants=variants, fixed_weights=fixed_weights, known=known))
     return specs
 
 

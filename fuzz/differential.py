@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from conformance import dropout
+from conformance import dropout, known_differences
 from conformance import judge as judgement
 from conformance.cases import is_stochastic, normalize
 from conformance.results import exercised
@@ -20,12 +20,13 @@ PIPELINE_DEPTH = 8
 SEND_BATCH = 4      # cases sent to a worker in one message when it runs low (Worker.submit_all)
 
 
-def check(case, oracle, impl, fresh=False):
+def check(case, oracle, impl, fresh=False, known=None):
     """Run `case` on both Workers (on new layers if `fresh`); the verdict dict (see `verdict`), with
-    the seconds each side and the comparison took under "seconds"."""
+    the seconds each side and the comparison took under "seconds". `known`: the implementation's
+    known differences (conformance.known_differences)."""
     oracle.submit(sampled(case, oracle=True), fresh)
     impl.submit(sampled(case, oracle=False), fresh)
-    return _judge_answers(case, oracle, impl)
+    return _judge_answers(case, oracle, impl, known=known)
 
 
 def sampled(case, oracle):
@@ -38,7 +39,7 @@ def sampled(case, oracle):
     return dict(case, samples=[dropout.SAMPLES, per_call, case.get("seed", 0)])
 
 
-def check_all(cases, oracle, impl, depth=PIPELINE_DEPTH, wanted=None):
+def check_all(cases, oracle, impl, depth=PIPELINE_DEPTH, wanted=None, known=None):
     """The verdicts of `cases`, in order, with `depth` or more cases in flight on each worker while the
     caller judges the previous verdict (see submit_until). The first case runs alone: it builds the layers, and if it
     stops at an error the rest would only repeat it. Stop iterating at any time; close the generator
@@ -56,7 +57,7 @@ def check_all(cases, oracle, impl, depth=PIPELINE_DEPTH, wanted=None):
                 oracle.submit_all([sampled(c, oracle=True) for c in cases[submitted:end]])
                 impl.submit_all([sampled(c, oracle=False) for c in cases[submitted:end]])
                 submitted = end
-            v = _judge_answers(case, oracle, impl, confirmed)
+            v = _judge_answers(case, oracle, impl, confirmed, known=known)
             yield v
             if v["kind"] in ("crash", "timeout"):
                 return
@@ -75,17 +76,17 @@ def submit_until(index, submitted, total, depth=PIPELINE_DEPTH, batch=SEND_BATCH
     return min(total, max(submitted, index + depth + batch - 1))
 
 
-def _judge_answers(case, oracle, impl, confirmed=None):
+def _judge_answers(case, oracle, impl, confirmed=None, known=None):
     """The verdict on the next answers of both workers, with how each side ran the case ("paths":
     fresh, reused, traced or untraceable, see execute.Session)."""
     oracle_result, impl_result = oracle.collect(), impl.collect()
-    v = judge(case, oracle_result, impl_result, oracle, impl, confirmed)
+    v = judge(case, oracle_result, impl_result, oracle, impl, confirmed, known=known)
     v["paths"] = {"oracle": _path(oracle_result), "impl": _path(impl_result)}
     v["converted"] = impl_result[4] if impl_result[0] == "ok" and len(impl_result) > 4 else 0
     return v
 
 
-def judge(case, oracle_result, impl_result, oracle, impl, confirmed=None):
+def judge(case, oracle_result, impl_result, oracle, impl, confirmed=None, known=None):
     """The verdict on one case from both workers' answers (`oracle` may be asked for a float64 rerun),
     through conformance.judge, the suite's and the reproducers' judge too.
 
@@ -129,6 +130,7 @@ def judge(case, oracle_result, impl_result, oracle, impl, confirmed=None):
     start = time.perf_counter()
     j = judgement.judge(case, expected, actual, run_oracle=run_oracle, impl_has=impl.available.__contains__)
     seconds["compare"] = time.perf_counter() - start
+    judged = actual  # the implementation's outcome the judgement is of
     path = _path(impl_result)
     confirmed = [] if confirmed is None else confirmed
     on_fresh = path in (None, "fresh", "sampled")
@@ -143,11 +145,19 @@ def judge(case, oracle_result, impl_result, oracle, impl, confirmed=None):
         again = (judgement.judge(case, expected, fresh[1], run_oracle=run_oracle,
                                  impl_has=impl.available.__contains__) if fresh[0] == "ok" else None)
         if again is not None and (again["status"] == "fail" or path == "traced"):
-            j, on_fresh = again, True
+            j, on_fresh, judged = again, True, fresh[1]
         elif actual.get("reused"):
             case = dict(case, warmup=actual["reused"])
     if j["status"] == "fail" and on_fresh and j["fingerprint"] not in confirmed:
         confirmed.append(j["fingerprint"])
+    if j["status"] == "fail" and known:
+        # A known difference accounts for it only where the case without the difference passes: run on fresh layers.
+        j = known_differences.by_design(j, case, known, lambda c: _passes(c, oracle, impl), (expected, judged))
+    if j["status"] == known_differences.STATUS:
+        entry = next(e for e in known if (e["file"], e["line"]) == (j["difference"]["file"], j["difference"]["line"]))
+        return verdict(case, known_differences.clauses_of(entry, normalize(case), clauses), detail=j["detail"],
+                       oracle_error=oracle_error, seconds=seconds,
+                       by_design=dict(j["difference"], kind=j["kind"], fingerprint=j["fingerprint"]))
     if timed_out_once and j["status"] == "pass":
         return verdict(case, clauses, inconclusive=True, oracle_error=oracle_error, seconds=seconds,
                        detail="timed out, then passed on a fresh layer: the machine's load, or a hang of a "
@@ -156,6 +166,12 @@ def judge(case, oracle_result, impl_result, oracle, impl, confirmed=None):
                    mismatches=[_jsonable(m.to_dict()) for m in j["mismatches"]],
                    unsupported=j["status"] == "unsupported", inconclusive=j["status"] == "inconclusive",
                    fingerprint=j["fingerprint"], margin=j["margin"], missing=j["missing"])
+
+
+def _passes(case, oracle, impl):
+    """Whether `case` passes on fresh layers of both workers (run: answers still in flight stay queued)."""
+    answers = [w.run(sampled(case, oracle=w is oracle), fresh=True) for w in (oracle, impl)]
+    return judge(case, *answers, oracle, impl)["ok"]
 
 
 def variants(case, count):
@@ -211,14 +227,17 @@ def _path(result):
 
 
 def verdict(case, clauses, kind=None, detail="", mismatches=(), unsupported=False, side="implementation",
-            oracle_error=False, seconds=None, inconclusive=False, fingerprint=None, margin=None, missing=None):
+            oracle_error=False, seconds=None, inconclusive=False, fingerprint=None, margin=None, missing=None,
+            by_design=None):
     """ok / unsupported / inconclusive / kind (a discrepancy, with its fingerprint: conformance.judge),
     with the clause ids the case reached; `oracle_error` says the oracle stopped at an error (later
     steps of a stateful run would add nothing); `margin` of a pass: {dtype: difference over bound};
-    `missing`: the feature an unsupported case needs and the implementation lacks."""
+    `missing`: the feature an unsupported case needs and the implementation lacks; `by_design`: the
+    known difference that accounts for the case's failure (then neither ok nor a discrepancy)."""
     if kind is not None and fingerprint is None:
         fingerprint = {"kind": kind, "core": side, "features": judgement.features(case)}
-    return {"case": case, "clauses": sorted(clauses), "ok": kind is None and not inconclusive,
+    return {"case": case, "clauses": sorted(clauses), "ok": kind is None and not inconclusive and not by_design,
+            "by_design": by_design,
             "unsupported": unsupported, "inconclusive": inconclusive, "kind": kind, "detail": detail,
             "mismatches": list(mismatches), "side": side, "seconds": seconds or {}, "oracle_error": oracle_error,
             "fingerprint": fingerprint, "margin": margin or {}, "missing": missing}

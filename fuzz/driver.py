@@ -22,6 +22,7 @@ from hypothesis.errors import Flaky, Unsatisfiable
 from hypothesis.stateful import run_state_machine_as_test
 
 from conformance import judge as judgement
+from conformance import known_differences
 from conformance.cases import is_stochastic, normalize
 from conformance.results import is_xfailed, merge_versions
 
@@ -198,6 +199,8 @@ class Driver:
         except SharedDatabaseError as e:  # said as a set-up error once the log is open (run)
             self.db_error, self.db = str(e), RoundDatabase(path)
         self.known_reader = KnownDiscrepancies(spec["out"])
+        # The implementation's known differences: failures they account for are no discrepancies.
+        self.differences = known_differences.read(spec["known"]) if spec.get("known") else None
         self.refusals = Refusals(spec["seed"])
         self._log = open(self.log_path, "a", buffering=1)
         if self._log.tell() and not ends_with_newline(self.log_path):
@@ -330,8 +333,8 @@ class Driver:
                 return REFUSED_VARIANTS - refused
             return UNTRACEABLE_VARIANTS - untraceable if untraceable else None
 
-        with contextlib.closing(differential.check_all(variants, self.oracle, self.impl,
-                                                       wanted=wanted)) as verdicts:
+        with contextlib.closing(differential.check_all(variants, self.oracle, self.impl, wanted=wanted,
+                                                       known=self.differences)) as verdicts:
             for index, v in enumerate(verdicts):
                 self._judge(v, shrinking, index)
                 if v["oracle_error"]:
@@ -388,7 +391,7 @@ class Driver:
             for alternative, case in enumerate(judgement.without_feature(v["case"], feature)):
                 if time.time() >= self.spec["deadline"]:
                     return None
-                w = differential.check(case, self.oracle, self.impl, fresh=True)
+                w = differential.check(case, self.oracle, self.impl, fresh=True, known=self.differences)
                 if w["kind"] is not None and w["side"] != "oracle" and self._explained(w, verify=False) is None:
                     return feature, alternative, w
         self.explained_checked.add(key)
@@ -400,7 +403,7 @@ class Driver:
         for alternative in judgement.without_features(case, features):
             if time.time() >= self.spec["deadline"]:
                 return False
-            w = differential.check(alternative, self.oracle, self.impl, fresh=True)
+            w = differential.check(alternative, self.oracle, self.impl, fresh=True, known=self.differences)
             if w["kind"] is not None or w["unsupported"] or w.get("inconclusive"):
                 return False
         return True
@@ -521,7 +524,7 @@ class Driver:
                 for case in alternatives:
                     if time.time() >= self.spec["deadline"]:
                         return v
-                    w = differential.check(case, self.oracle, self.impl, fresh=True)
+                    w = differential.check(case, self.oracle, self.impl, fresh=True, known=self.differences)
                     if w["kind"] is not None and judgement.same_failure(v["fingerprint"], w["fingerprint"]):
                         tried.update(set(judgement.features(case)) - set(have))
                         v, changed = w, True
@@ -557,7 +560,7 @@ class Driver:
         def fails_the_same(case):
             if time.time() >= self.spec["deadline"]:
                 return False
-            w = differential.check(case, self.oracle, self.impl, fresh=True)
+            w = differential.check(case, self.oracle, self.impl, fresh=True, known=self.differences)
             if w["kind"] is None or not judgement.same_failure(v["fingerprint"], w["fingerprint"]):
                 return False
             known = self._explained(w, verify=False)

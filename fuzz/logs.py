@@ -77,6 +77,8 @@ def example_record(v, n, variant_index, drawn_example):
         record["margin"] = {dt: float(f"{r:.3g}") for dt, r in v["margin"].items()}
     if v["kind"] is not None:
         record["fingerprint"] = v["fingerprint"]
+    if v.get("by_design"):
+        record["by_design"] = v["by_design"]  # the known difference that accounts for its failure
     return record
 
 
@@ -152,6 +154,8 @@ class LogTail:
         self.oracle_failures, self.oracle_failure_examples = 0, []
         self.driver_failures = []
         self.skipped = Counter()  # feature -> drawn cases not run: the implementation always refused it
+        self.by_design = Counter()  # clause -> examples a known difference accounts for
+        self.differences = {}  # (file, line) of a known difference -> its row: examples, clauses, a first case
 
     def poll(self, xfail=()):
         for line in new_log_lines(self.out, self.offsets):
@@ -167,7 +171,9 @@ class LogTail:
         if kind == "example":
             self.examples += 1
             self.conversions += record.get("converted", 0)
-            if record["ok"] or record["unsupported"]:
+            if record.get("by_design"):
+                self._add_by_design(record)
+            elif record["ok"] or record["unsupported"]:
                 # Per clause, not per set of clauses: a long campaign keeps reaching new sets of
                 # clauses (thousands), while the clauses themselves are a fixed few dozen.
                 unsupported = bool(record["unsupported"])
@@ -199,6 +205,16 @@ class LogTail:
             self.skipped.update(record["features"])
         elif kind == "setup_error":
             self.setup_errors.append(record["message"])
+
+
+    def _add_by_design(self, record):
+        d = record["by_design"]
+        for clause in record["clauses"]:
+            self.by_design[clause] += 1
+        row = self.differences.setdefault((d.get("file"), d.get("line")), dict(
+            d, examples=0, clauses=[], case=record.get("case"), fingerprint=d.get("fingerprint")))
+        row["examples"] += 1
+        row["clauses"] = sorted(set(row["clauses"]) | set(record["clauses"]))
 
 
 def aggregate(out, results, xfail=(), since=None, tail=None):

@@ -15,7 +15,7 @@ from . import strategies
 RESETS = [None, "random", "wrong_count", "wrong_batch", "wrong_width"]
 # What every machine's layer uses (conformance.capabilities.features_used of a stateful case): an
 # implementation refusing one of them refuses every machine (fuzz.refusals).
-FEATURES = ("stateful", "batch_input_shape")
+FEATURES = ("stateful",)
 
 
 @st.composite
@@ -23,7 +23,8 @@ def stateful_bases(draw):
     """A valid case made stateful, with one call as its first step."""
     case = draw(strategies.valid_cases(), label="base case")
     case["flags"] = dict(case["flags"], stateful=True)
-    case["flags"].pop("time_major", None)  # batch_input_shape is batch-major in cases.py
+    # time_major stays with drawn cases: an implementation refusing it (Keras 3) would refuse the machine.
+    case["flags"].pop("time_major", None)
     case.pop("embedding", None)
     case["steps"] = [{"op": "call"}]
     return case

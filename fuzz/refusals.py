@@ -1,9 +1,8 @@
 """Features the implementation refuses every time: drawn cases using them are mostly not run.
 
 A case is "unsupported" where the implementation lacks a feature it uses (conformance.capabilities:
-Keras 3 refuses `time_major` and the `batch_input_shape` of stateful layers at construction). Such a
-refusal costs a fresh layer on both sides and checks nothing, and a strategy drawing over the whole
-space keeps drawing the feature. Once the implementation has refused a feature in LEARN_AFTER
+Keras 3 refuses `time_major=True` at construction). Such a refusal costs a fresh layer on both sides
+and checks nothing, and a strategy drawing over the whole space keeps drawing the feature. Once the implementation has refused a feature in LEARN_AFTER
 verdicts (a refused drawn case stops after two: fuzz.driver.REFUSED_VARIANTS) and never accepted
 it, only one drawn case in SAMPLE that uses it is run; the others are rejected before running
 (Hypothesis draws another) and counted, so the report can say what was not run and why. A refused

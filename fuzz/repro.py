@@ -28,23 +28,12 @@ import re
 import numpy as np
 
 from conformance import compare, error_catalog, execute, judge as judgement, namespaces
-from conformance.cases import (BUILTIN_LAYERS, CELL_CLASSES, cell_state_dims, flag, initial_state_for, inputs_for,
-                               is_stochastic, mask_for, normalize, part_weights, perturbed, reset_states_for,
-                               step_rng)
+from conformance.cases import (BUILTIN_LAYERS, CELL_CLASSES, cell_kwargs, cell_state_dims, flag, initial_state_for,
+                               inputs_for, is_stochastic, layer_flags, mask_for, normalize, part_weights, perturbed,
+                               reset_states_for, stateful_batch_shape, step_rng)
 
 LITERAL_LIMIT = 200  # numbers of data beyond which the float arrays go to the .npz
 WIDTH = 100
-RNN_FLAGS = ("return_sequences", "return_state", "go_backwards", "stateful", "unroll", "time_major",
-             "zero_output_for_mask")  # all False by default
-CELL_DEFAULTS = {  # Keras 2 defaults per cell kind: a keyword at its default is left out
-    "simple": {"activation": "tanh", "use_bias": True, "dropout": 0.0, "recurrent_dropout": 0.0},
-    "gru": {"activation": "tanh", "recurrent_activation": "sigmoid", "use_bias": True, "dropout": 0.0,
-            "recurrent_dropout": 0.0, "implementation": 2, "reset_after": True},
-    "lstm": {"activation": "tanh", "recurrent_activation": "sigmoid", "use_bias": True, "dropout": 0.0,
-             "recurrent_dropout": 0.0, "implementation": 2, "unit_forget_bias": True},
-}
-
-
 def write(out_dir, item, impl, oracle, versions=None):
     """Write DIR/<item['repro']> for a results.json discrepancy item, the bug report beside it (.md)
     and, where the data is large, its arrays (.npz); returns the script's path. `versions` (name ->
@@ -156,7 +145,8 @@ def script(item, impl, oracle, npz_name=None):
     functions.append('def run(layers, steps):\n    """The case on the namespace `layers`; each step\'s result '
                      'goes to `steps`."""\n' + _indent(uses))
     functions.append(_harness(needs_tensor, bool(variants), _ops_needed(variants), facts, kind == "timeout",
-                              stochastic=is_stochastic(case), undecided=is_stochastic(case) and kind == "value"))
+                              stochastic=is_stochastic(case), undecided=is_stochastic(case) and kind == "value",
+                              stateful="stateful_layer(" in uses))
     text = header + "\n\n" + "\n\n".join(settings) + "\n\n\n" + "\n\n\n".join(functions) + "\n"
     return text, arrays
 
@@ -208,22 +198,13 @@ def _dtype_kw(case):
     return [] if case["dtype"] == "float32" else [f"dtype={_py(case['dtype'])}"]
 
 
-def _cell_kwargs(cell):
-    defaults = CELL_DEFAULTS.get(cell["kind"], {})
-    return [f"{k}={_py(v)}" for k, v in cell.items()
-            if k not in ("kind", "units", "variant") and not (k in defaults and v == defaults[k]
-                                                             and type(v) is type(defaults[k]))]
+def _cell_kwargs(cell, case):
+    # The options cases.build_layer passes: none at its default unless the case is about it.
+    return [f"{k}={_py(v)}" for k, v in cell_kwargs(cell, case).items()]
 
 
 def _flag_kwargs(case):
-    return [f"{k}={_py(v)}" for k, v in case["flags"].items() if not (k in RNN_FLAGS and v is False)]
-
-
-def _stateful_kw(case):
-    # A stateful layer is given its batch size by its input shape, as cases.build_layer does.
-    if not flag(case, "stateful"):
-        return []
-    return [f"batch_input_shape={_py((case['batch'], case['timesteps'], *case['features']))}"]
+    return [f"{k}={_py(v)}" for k, v in layer_flags(case).items()]
 
 
 def _cell_expr(cell, case, features, prefix="layers."):
@@ -231,7 +212,7 @@ def _cell_expr(cell, case, features, prefix="layers."):
     if cell["kind"] == "custom":
         rows = [f"rows={features[0]}"] if cell["variant"] == "hd_state" else []
         return f"{_class_name(cell['variant'])}({', '.join([_py(cell['units'])] + rows + dtype)})"
-    args = [_py(cell["units"])] + _cell_kwargs(cell) + dtype
+    args = [_py(cell["units"])] + _cell_kwargs(cell, case) + dtype
     return f"{prefix}{CELL_CLASSES[cell['kind']]}({', '.join(args)})"
 
 
@@ -246,10 +227,10 @@ def _cells_exprs(case, prefix="layers."):
 
 def _layer_args(case, prefix="layers."):
     """(the constructor's name, its positional argument source, its keywords) of the case's layer."""
-    kwargs = _flag_kwargs(case) + _dtype_kw(case) + _stateful_kw(case)
+    kwargs = _flag_kwargs(case) + _dtype_kw(case)
     if case["layer"] in BUILTIN_LAYERS:
         cell = case["cells"][0]
-        return f"{prefix}{case['layer']}", [_py(cell["units"])] + _cell_kwargs(cell) + kwargs, None
+        return f"{prefix}{case['layer']}", [_py(cell["units"])] + _cell_kwargs(cell, case) + kwargs, None
     cells = _cells_exprs(case, prefix)
     as_list = len(cells) > 1 or case["cell_list"]
     return f"{prefix}RNN", kwargs, (cells, as_list)
@@ -269,15 +250,27 @@ def _layer_lines(case):
     for variant in sorted({c["variant"] for c in case["cells"] if c["kind"] == "custom"}):
         lines.append(f"{_class_name(variant)} = {_factory_name(variant)}(layers)")
     name, kwargs, cells = _layer_args(case)
+    batch_shape = stateful_batch_shape(case)
+    # A stateful layer is made by build(), given its batch size as cases.build_layer gives it.
+    head, column = ("return " + name, 8) if batch_shape else ("layer = " + name, 4)
+    kwargs = kwargs + (["**batch_size"] if batch_shape else [])
+    made = []
     if cells is None:
-        lines.append(_call_source("layer = " + name, kwargs))
+        made.append(_call_source(head, kwargs, column=column))
     else:
         exprs, as_list = cells
         if as_list and len(", ".join(exprs)) > 60:
-            lines.append(_call_source("cells = ", exprs, brackets="[]"))
-            lines.append(_call_source("layer = " + name, ["cells"] + kwargs))
+            made.append(_call_source("cells = ", exprs, brackets="[]", column=column))
+            made.append(_call_source(head, ["cells"] + kwargs, column=column))
         else:
-            lines.append(_call_source("layer = " + name, [f"[{', '.join(exprs)}]" if as_list else exprs[0]] + kwargs))
+            made.append(_call_source(head, [f"[{', '.join(exprs)}]" if as_list else exprs[0]] + kwargs,
+                                     column=column))
+    if batch_shape:
+        lines.append("def build(**batch_size):")
+        lines += ["    " + line for line in made]  # continuation lines are aligned for column 8 already
+        lines.append(f"layer = stateful_layer(build, batch_input_shape={_py(batch_shape)})")
+    else:
+        lines += made
     if case["embedding"]:
         dtype = _dtype_kw(case)
         args = [_py(case["embedding"]["vocab"]), _py(case["features"][0]), "mask_zero=True"] + dtype
@@ -745,8 +738,10 @@ def _imports(npz, custom, timeout):
     return "\n".join(lines) + "\n\nimport numpy as np"
 
 
-def _harness(tensor, custom, ops_needed, facts, timeout, stochastic, undecided):
+def _harness(tensor, custom, ops_needed, facts, timeout, stochastic, undecided, stateful=False):
     parts = [_HARNESS_NAMESPACE]
+    if stateful:
+        parts.append(_HARNESS_STATEFUL)
     if tensor:
         parts.append(_HARNESS_TENSOR)
     if custom:
@@ -803,6 +798,17 @@ def namespace(name):
     module, _, attribute = SHORT_NAMES.get(name, name).partition(":")
     layers = importlib.import_module(module)
     return getattr(layers, attribute) if attribute else layers'''
+
+_HARNESS_STATEFUL = '''\
+def stateful_layer(build, batch_input_shape):
+    """build(batch_input_shape=...): a stateful layer given its batch size Keras 2's way; where the
+    namespace has no such argument (Keras 3), build(): the layer's first call fixes its batch size."""
+    try:
+        return build(batch_input_shape=batch_input_shape)
+    except (TypeError, ValueError) as error:
+        if "batch_input_shape" not in str(error):
+            raise
+    return build()'''
 
 _HARNESS_TENSOR = '''\
 def tensors(layers, nest):

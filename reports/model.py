@@ -13,7 +13,7 @@ from conformance.judge import message_shape
 
 from conformance.results import merge_shards
 
-STATUSES = ("fail", "inconclusive", "unsupported", "oracle-deviation", "pass", "untested")
+STATUSES = ("fail", "differs-by-design", "inconclusive", "unsupported", "oracle-deviation", "pass", "untested")
 REQUIRED_KEYS = ("implementation", "oracle", "versions", "seed", "examples", "elapsed_s",
                  "time_to_first_discrepancy_s", "clauses", "discrepancies")
 
@@ -58,6 +58,11 @@ def clause_rows(results):
     for g in suite_groups(results):
         for cid in g["clauses"]:
             by_suite.setdefault(cid, []).append(g["id"])
+    by_design = {}  # clause -> anchors of the known differences that accounted for its checks
+    for k in known_difference_rows(results):
+        if k.get("status") == "matched":
+            for cid in k.get("clauses") or []:
+                by_design.setdefault(cid, []).append(f"kd-{k.get('line')}")
 
     def row(cid):
         entry = entries.get(cid) or {}
@@ -67,7 +72,8 @@ def clause_rows(results):
                 "failures": entry.get("failures", 0), "unsupported": entry.get("unsupported", 0),
                 "deviations": entry.get("deviations") or [], "discrepancies": touched.get(cid, []),
                 "unsupported_reasons": list((entry.get("unsupported_reasons") or {}).items()),
-                "suite_groups": by_suite.get(cid, []),
+                "suite_groups": by_suite.get(cid, []), "differences": by_design.get(cid, []),
+                "differs_by_design": entry.get("differs_by_design", 0),
                 # Failures that no recorded item names: linked to a note that says so.
                 "unattributed": status == "fail" and cid not in touched and cid not in by_suite}
 
@@ -310,6 +316,15 @@ def discrepancy_views(results, out_dir=None):
     return views
 
 
+def known_difference_rows(results):
+    """The known-differences file's entries as the run recorded them (results["known_differences"]):
+    those that accounted for failing checks first, then those documenting an unsupported feature,
+    then those nothing in the run reached."""
+    order = {"matched": 0, "documents unsupported": 1}
+    rows = [r for r in results.get("known_differences") or [] if isinstance(r, dict)]
+    return sorted(rows, key=lambda r: order.get(r.get("status"), 2))
+
+
 def known_issue_rows(results):
     """The --xfail file's entries as the run recorded them (results["known_issues"]): matched ones
     first, then those that matched nothing (flagged as no longer reproducing)."""
@@ -359,9 +374,13 @@ def verdict(results):
     inconclusive = [cid for cid, e in clauses.items() if e.get("status") == "inconclusive"]
     if inconclusive:  # nothing failed, but these clauses were not judged: no pass
         return "inconclusive", _plural(len(inconclusive), "inconclusive clause", "inconclusive clauses")
+    by_design = [cid for cid, e in clauses.items() if e.get("status") == "differs-by-design"]
+    extra = []
     if n["xfailed"]:  # all of them accepted by --xfail, as the exit status says
-        return "pass", f"pass ({n['xfailed']} known discrepanc{'y' if n['xfailed'] == 1 else 'ies'}, xfail)"
-    return "pass", "pass"
+        extra.append(f"{n['xfailed']} known discrepanc{'y' if n['xfailed'] == 1 else 'ies'}, xfail")
+    if by_design:  # known differences of the implementation: no failure, and said so
+        extra.append(_plural(len(by_design), "clause differs by design", "clauses differ by design"))
+    return "pass", "pass" + (f" ({'; '.join(extra)})" if extra else "")
 
 
 def status_counts(groups):

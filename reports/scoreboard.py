@@ -7,7 +7,7 @@ A column is JSON-able and shaped like a (slim) results.json, so reports.diff com
   {"name", "package", "version", "label",       # label: "keras3-jax@3.15.1"
    "versions", "oracle", "seed", "shards", "link", "error",   # error: why it did not run, or None
    "verdict": [css class, words],
-   "clauses": {cid: {"status", "checks", "failures", "unsupported", "inconclusive"}},
+   "clauses": {cid: {"status", "checks", "failures", "unsupported", "inconclusive"}},  # + "differs_by_design" where any
    "discrepancies": [{"id", "kind", "clauses", "signature", "xfail"}],
    "suite": {"failed_tests": [{"test", "clauses"}]},
    "summary": {"statuses": {status: clauses}, "discrepancies", "root_causes", "suite_failures", "examples",
@@ -67,7 +67,8 @@ def column(results, name=None, link=None, error=None):
         "versions": dict(results.get("versions") or {}), "oracle": results.get("oracle"),
         "seed": results.get("seed"), "shards": results.get("shards"), "link": link, "error": error,
         "verdict": list(model.verdict(results)) if error is None else ["untested", DID_NOT_RUN],
-        "clauses": {r["id"]: {"status": r["status"], **{k: (entries.get(r["id"]) or {}).get(k, 0) for k in _COUNTS}}
+        "clauses": {r["id"]: {"status": r["status"], **{k: (entries.get(r["id"]) or {}).get(k, 0) for k in _COUNTS},
+                              **({"differs_by_design": r["differs_by_design"]} if r["differs_by_design"] else {})}
                     for r in rows} if error is None else {},
         "discrepancies": [{"id": str(d.get("id") or f"d-{i:04d}"), "kind": d.get("kind"),
                            "clauses": list(d.get("clauses") or []), "signature": d.get("signature"),

@@ -1,7 +1,7 @@
 """The `rnnconf` command line (interfaces.md section 2): `check` chains the three stages.
 
   rnnconf check --impl NAME [--oracle NAME] [--budget SECONDS] [--max-examples N] [--seed N]
-                [--workers N] [--fail-fast] [--xfail FILE] [--out DIR] [--shard K/N] [--skip-suite]
+                [--workers N] [--fail-fast] [--xfail FILE] [--known FILE] [--out DIR] [--shard K/N] [--skip-suite]
                 [--baseline OLD/results.json]
   rnnconf targets
   rnnconf report RESULTS.json [RESULTS.json ...] --out DIR
@@ -11,7 +11,8 @@
 
 check: (a) the conformance suite (pytest, in a subprocess, its per-clause counts merged in),
 (b) the fuzzing campaign (fuzz/campaign.py), (c) results.json, repro/, junit.xml, report.html.
-Exit status: 0 nothing beyond --xfail differs, 1 a discrepancy, 2 a usage or set-up error.
+Exit status: 0 nothing beyond --xfail and the known differences (--known) differs, 1 a discrepancy,
+2 a usage or set-up error.
 With --baseline, 1 only for what the baseline did not already fail (reports/diff.py).
 """
 import argparse
@@ -58,7 +59,12 @@ def _parser():
     check.add_argument("--workers", type=int, default=None, metavar="N", help="parallel drivers (default: all cores)")
     check.add_argument("--fail-fast", action="store_true", help="stop at the first discrepancy (after shrinking)")
     check.add_argument("--xfail", metavar="FILE", help="known issues: clause IDs, discrepancy kinds, `signature:` "
-                       "or `fingerprint:` lines, each with an optional issue URL and note (README)")
+                       "or `fingerprint:` lines, each with an optional issue URL and note (docs/results.md)")
+    check.add_argument("--known", metavar="FILE", help="known differences of the implementation from Keras 2 "
+                       "(docs/known-differences.md): a failing check an entry accounts for is `differs-by-design`, "
+                       "shown with its link, and does not make check exit 1. Default: the target's own file "
+                       "(rnnconf/known-differences/NAME.txt: keras3, keras3-jax, keras3-numpy, keras3-torch, "
+                       "keras-nightly); `--known none` uses none")
     check.add_argument("--out", metavar="DIR", help="default reports/<impl>-<timestamp>/; an existing DIR resumes")
     check.add_argument("--shard", default="1/1", metavar="K/N", help="run shard K of N (merge with `rnnconf report`)")
     check.add_argument("--skip-suite", action="store_true", help="fuzz only: skip the conformance suite stage")
@@ -423,6 +429,8 @@ def run_suite(args, out, timeout_s, workers=1, on_progress=None, quick=False):
            *impl, "--oracle", args.oracle, "--clause-report", path]
     if args.xfail:
         cmd += ["--xfail", os.path.abspath(args.xfail)]
+    if getattr(args, "known_path", None):
+        cmd += ["--known", os.path.abspath(args.known_path)]
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", OPENBLAS_NUM_THREADS="1")
     env.pop("CI", None)  # the suite's own Hypothesis profiles, not the auto-loaded `ci` one
@@ -551,6 +559,7 @@ def check(args):
     shard, xfail = _validate(args)
     baseline = read_baseline(args.baseline) if args.baseline else None
     _target_of(args)
+    args.known_path, differences = read_known_differences(args)
     budget = args.budget if args.budget is not None else (None if args.max_examples else DEFAULT_BUDGET_S)
     hard_end = start + budget if budget else float("inf")
     out = args.out or os.path.join("reports", f"{args.impl_name.replace(':', '_').replace('/', '_')}-"
@@ -575,10 +584,27 @@ def check(args):
                 oracle, impl = (probe.result() for probe in probes)  # a UsageError of a probe is raised here
                 versions.update(merge_versions(oracle, impl, args.impl))
             return versions
-        return _check_stages(args, start, budget, hard_end, out, meta, shard, xfail, probed, known, baseline)
+        return _check_stages(args, start, budget, hard_end, out, meta, shard, xfail, probed, known, baseline,
+                             differences)
 
 
-def _check_stages(args, start, budget, hard_end, out, meta, shard, xfail, probed, known, baseline):
+def read_known_differences(args):
+    """(path, entries) of the known differences `check` judges with: --known FILE, else the file
+    shipped for the target (conformance.known_differences.target_file); (None, []) for `--known none`."""
+    from conformance import known_differences
+    path = args.known if args.known else known_differences.target_file(args.impl_name)
+    if not path or path == "none":
+        return None, []
+    try:
+        entries = known_differences.read(path)
+    except known_differences.KnownDifferencesError as e:
+        raise UsageError(f"--known: {e}") from None
+    _say(f"known differences: {path} ({len(entries)} entries)")
+    return path, entries
+
+
+def _check_stages(args, start, budget, hard_end, out, meta, shard, xfail, probed, known, baseline,
+                  differences=()):
     """The stages of `check` once DIR and the campaign's metadata are set up; `probed()` waits for
     the implementations' probes and gives their versions."""
     from conformance.results import Results, root_causes
@@ -633,7 +659,8 @@ def _check_stages(args, start, budget, hard_end, out, meta, shard, xfail, probed
         impl=args.impl, oracle=args.oracle, out=out, seed=meta["seed"], shard=shard, workers=fuzz_workers,
         max_examples=args.max_examples, deadline=deadline, fail_fast=args.fail_fast, xfail=xfail,
         timeout_s=args.example_timeout, shrink_budget_s=args.shrink_budget, memory_mb=args.worker_memory,
-        variants=args.variants, fixed_weights=targets.fixed_weights(args.impl))
+        variants=args.variants, fixed_weights=targets.fixed_weights(args.impl),
+        known=os.path.abspath(args.known_path) if args.known_path else None)
 
     def results_now():
         suite = suite_box.get("report")
@@ -712,7 +739,15 @@ def _check_stages(args, start, budget, hard_end, out, meta, shard, xfail, probed
     data = results_now()
     if known:
         apply_known_issues(data, known, suite_box.get("report"))
-        data["root_causes"] = root_causes(data, xfail)  # with the discrepancies the known issues account for
+    if differences:
+        from conformance import known_differences
+        rows = known_differences.annotate(data, differences)
+        matched = [r for r in rows if r["status"] == "matched"]
+        _say(f"known differences: {len(matched)} of {len(rows)} entries account for failing checks, which are "
+             f"differs-by-design" + "".join(f"\n  {r['note']} ({r['url']}): {len(r['suite_tests'])} suite tests, "
+                                           f"{r['examples']} fuzzed examples" for r in matched))
+    if known or differences:
+        data["root_causes"] = root_causes(data, xfail)  # with what the known issues and differences account for
     for item in data["discrepancies"]:
         repro.write(out, item, args.impl, args.oracle, versions=data["versions"])
     for cause in data["root_causes"]:

@@ -290,3 +290,20 @@ def test_a_call_argument_the_adapter_does_not_convert_is_never_answered_by_keras
     layer.keras.call = lambda inputs, extra=None, **kwargs: inputs  # an argument Keras would take
     with pytest.raises(NotImplementedError, match="extra"):
         layer(x, extra=1)
+
+
+def test_a_converted_model_is_sampled_unseeded(monkeypatch):
+    """TensorFlow seeded before a trace gives the trace's random ops fixed seeds, which a converted
+    model keeps: TFLite then returned one dropout mask at every run. A converter's namespace offers no
+    seeding hook, so dropout samples of a converted model are drawn as its users get them."""
+    from conformance import dropout
+    target = target_of(Faithful())
+    assert target.get("rnnconf_set_seed") is None
+    seeded = []
+    monkeypatch.setattr(tf.random, "set_seed", lambda seed: seeded.append(seed))
+    case = {"cells": [{"kind": "simple", "units": 2, "recurrent_dropout": 0.5}], "training": True,
+            "batch": 1, "timesteps": 3, "flags": {"return_sequences": True}}
+    outcome = dropout.sample(target, case, 16, seed=0)
+    assert seeded == [] and outcome["samples"] == 16
+    assert dropout.sample(namespaces.resolve("tf_keras"), case, 2, seed=0)["samples"] == 2 and seeded == [0], \
+        "the oracle's samples stay seeded (replayable)"

@@ -7,7 +7,7 @@ from conformance.capabilities import features_used
 from fuzz import campaign, differential, driver, logs, machine
 from fuzz.refusals import LEARN_AFTER, SAMPLE, Refusals
 
-TIME_MAJOR = {"cells": [{"kind": "gru", "units": 2}], "flags": {"time_major": False}}
+TIME_MAJOR = {"cells": [{"kind": "gru", "units": 2}], "flags": {"time_major": True}}
 PLAIN = {"cells": [{"kind": "gru", "units": 2}], "flags": {}}
 
 
@@ -89,7 +89,7 @@ def test_machine_rounds_are_mostly_skipped_once_the_implementation_always_refuse
                                         xfail=(), timeout_s=60)
         loop = driver.Driver(spec)
         if learned:
-            loop.refusals.refused["batch_input_shape"] = LEARN_AFTER
+            loop.refusals.refused["stateful"] = LEARN_AFTER
         seen = []
 
         def one_round(mode):  # stands in for Hypothesis: each round one example
@@ -104,4 +104,4 @@ def test_machine_rounds_are_mostly_skipped_once_the_implementation_always_refuse
     sampled, skipped = modes(learned=True)
     machine_rounds = sampled.count("stateful")
     assert 0 < machine_rounds < 2 * 100 / SAMPLE
-    assert skipped == {"batch_input_shape": (100 - machine_rounds) * driver.MACHINES_PER_ROUND}
+    assert skipped == {"stateful": (100 - machine_rounds) * driver.MACHINES_PER_ROUND}

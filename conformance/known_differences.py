@@ -1,0 +1,286 @@
+"""Known differences: where an implementation departs from Keras 2 on purpose, with the upstream link
+that says so. A failing check that one accounts for is judged `differs-by-design`, not `fail`.
+
+A known-differences file has the converters' known-issues format (rnnconf.cli.parse_known_issue:
+MATCH [URL] [NOTE] [# comment]); the comment lines right above an entry describe it. Its entries
+must say how a failure is recognised, so a clause ID or kind alone is refused (--xfail takes those):
+
+    fingerprint: KIND | CORE | FEATURES [| CHECK ...]   URL  NOTE
+        KIND and CORE: fnmatch patterns of the failure's fingerprint (judge.fingerprint); FEATURES:
+        comma-separated patterns, each matching a feature of the failing case (may be empty).
+        Each CHECK must hold too:
+        `without FEATURE`: the case with every feature matching FEATURE taken away
+        (judge.without_feature) is run again on both sides and passes. So a failure with a second,
+        real cause still fails.
+        `same leaves`: the results hold the oracle's arrays (same shapes, in order, and, outside
+        dropout, the same values), only nested otherwise.
+    signature: SIGNATURE   URL  NOTE
+        one exact discrepancy signature (judge.signature).
+    unsupported: FEATURE   URL  NOTE
+        a feature the implementation refuses: such checks are `unsupported` (nothing was compared,
+        so no verdict); the entry only documents that the refusal is intended, with its link.
+
+Every entry needs a URL: a known difference is one its upstream documents.
+"""
+import fnmatch
+import os
+
+KINDS = ("crash", "timeout", "error", "structure", "shape", "dtype", "value")
+STATUS = "differs-by-design"
+FIELDS = ("fingerprint", "signature", "unsupported")
+HERE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "rnnconf", "known-differences")
+
+
+class KnownDifferencesError(ValueError):
+    """A file that cannot be read or an entry that cannot be understood: FILE:LINE: what is wrong."""
+
+
+def target_file(name):
+    """The known-differences file shipped for target or implementation `name`, or None."""
+    path = os.path.join(HERE, f"{name}.txt")
+    return path if name and os.path.isfile(path) else None
+
+
+def read(path):
+    """The entries of a known-differences file, each a dict: field, kind/core/features/without (for
+    fingerprint entries), entry (the MATCH text), url, note, description, file, line."""
+    from rnnconf.cli import parse_known_issue
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise KnownDifferencesError(f"{path}: cannot read: {e}") from None
+    entries, comments = [], []
+    for number, line in enumerate(lines, 1):
+        stripped = line.strip()
+        if not stripped:
+            comments = []
+            continue
+        if stripped.startswith("#"):
+            comments.append(stripped.lstrip("#").strip())
+            continue
+        where = f"{path}:{number}"
+        field = next((f for f in FIELDS if stripped.startswith(f + ":")), None)
+        if field is None:
+            raise KnownDifferencesError(
+                f"{where}: {stripped.split()[0]!r} does not say how to recognise the difference: an entry starts "
+                f"with `fingerprint:`, `signature:` or `unsupported:` (a clause ID or kind alone is --xfail's)")
+        # parse_known_issue knows signature and fingerprint lines; an unsupported line splits like a signature.
+        parsed = parse_known_issue("signature:" + stripped[len(field) + 1:] if field == "unsupported" else stripped)
+        # Entries right below one another share the comment above the first.
+        description = " ".join(comments) or (entries[-1]["description"] if entries and entries[-1]["line"] == number - 1
+                                             else "")
+        entry = {"field": field, "entry": parsed["entry"], "url": parsed["url"], "note": parsed["note"],
+                 "description": description, "file": path, "line": number}
+        comments = []
+        if not entry["url"]:
+            raise KnownDifferencesError(f"{where}: no link: a known difference needs the upstream URL that "
+                                        "documents it (an http(s):// word after the match)")
+        if not entry["entry"]:
+            raise KnownDifferencesError(f"{where}: `{field}:` with nothing to match")
+        if field == "fingerprint":
+            entry.update(_fingerprint_pattern(entry["entry"], where))
+        entries.append(entry)
+    return entries
+
+
+def _fingerprint_pattern(text, where):
+    parts = [p.strip() for p in text.split(" | ")]
+    if len(parts) < 2:
+        raise KnownDifferencesError(f"{where}: a fingerprint entry is KIND | CORE [| FEATURES] [| CHECK ...]; "
+                                    f"got {text!r}")
+    without, same_leaves = None, False
+    for check in parts[3:]:
+        if check.startswith("without"):
+            without = check[len("without"):].strip()
+            if not without:
+                raise KnownDifferencesError(f"{where}: `without` needs a feature pattern, e.g. "
+                                            "`without *.activation=hard_sigmoid`")
+        elif check == "same leaves":
+            same_leaves = True
+        else:
+            raise KnownDifferencesError(f"{where}: {check!r} is no check: after KIND | CORE | FEATURES come "
+                                        "`without FEATURE` or `same leaves`")
+    kind, core = parts[0], parts[1]
+    if not any(fnmatch.fnmatchcase(k, kind) for k in KINDS):
+        raise KnownDifferencesError(f"{where}: kind {kind!r} matches none of {', '.join(KINDS)}")
+    if not core:
+        raise KnownDifferencesError(f"{where}: empty CORE (use * for any)")
+    features = [f.strip() for f in parts[2].split(",") if f.strip()] if len(parts) > 2 else []
+    return {"kind": kind, "core": core, "features": features, "without": without, "same_leaves": same_leaves}
+
+
+def matches(entry, fp):
+    """Whether failure fingerprint `fp` has the entry's kind, core and features (no rerun)."""
+    if not fp:
+        return False
+    if entry["field"] == "signature":
+        from .judge import signature
+        return signature(fp) == entry["entry"]
+    if entry["field"] != "fingerprint":
+        return False
+    return (fnmatch.fnmatchcase(fp["kind"], entry["kind"]) and fnmatch.fnmatchcase(fp["core"], entry["core"])
+            and all(any(fnmatch.fnmatchcase(f, pattern) for f in fp["features"]) for pattern in entry["features"]))
+
+
+def counterfactual(case, pattern):
+    """`case` with every feature that matches `pattern` taken away (judge.without_feature, its first
+    alternative), or None where some cannot be."""
+    from .judge import features, without_feature
+    hits = [f for f in features(case) if fnmatch.fnmatchcase(f, pattern)]
+    if not hits:
+        return None
+    for feature in hits:
+        alternatives = without_feature(case, feature)
+        if not alternatives:
+            return None
+        case = alternatives[0]
+    return case
+
+
+def same_leaves(expected, actual, case):
+    """Whether the implementation's results hold the oracle's arrays in the same order (shapes; and
+    values, judged by compare, outside dropout), however nested."""
+    from . import compare
+    from .cases import is_stochastic
+    if not expected or not actual or "steps" not in expected or "steps" not in actual:
+        return False
+    if len(expected["steps"]) != len(actual["steps"]):
+        return False
+    renested = dict(actual, steps=[])
+    for exp, act in zip(expected["steps"], actual["steps"]):
+        if ("result" in exp) != ("result" in act):
+            return False
+        if "result" not in exp:
+            renested["steps"].append(act)
+            continue
+        exp_leaves = [a for _, a in compare._leaves(exp["result"])]
+        act_leaves = [a for _, a in compare._leaves(act["result"])]
+        if [a.shape for a in exp_leaves] != [a.shape for a in act_leaves]:
+            return False
+        leaves = iter(act_leaves)
+        renested["steps"].append(dict(act, result=_renest(exp["result"], leaves)))
+    if is_stochastic(case):
+        return True
+    return not [m for m in compare.compare(expected, renested, case) if m.kind != "inconclusive"]
+
+
+def _renest(template, leaves):
+    if isinstance(template, (list, tuple)):
+        return [_renest(t, leaves) for t in template]
+    return next(leaves)
+
+
+def recognise(entries, case, fp, passes, outcomes=None):
+    """The entry that accounts for failure `fp` of `case`, or None. `passes(case)` runs another case
+    on both sides and says whether it passes: an entry with `without` accounts for the failure only
+    where the case without that feature passes. `outcomes`: (oracle's, implementation's), for
+    `same leaves`."""
+    for entry in entries:
+        if not matches(entry, fp):
+            continue
+        if entry.get("same_leaves") and not (outcomes and same_leaves(*outcomes, case)):
+            continue
+        if entry.get("without"):
+            other = counterfactual(case, entry["without"])
+            if other is None or passes is None or not passes(other):
+                continue
+        return entry
+    return None
+
+
+def clauses_of(entry, case, clauses):
+    """Which of `clauses` (those a case reaches) a check the entry accounts for counts as
+    differs-by-design: the ones the difference's feature brings (reached with it, not without it),
+    else all but the ubiquitous ones. Like a failing example, it counts nothing for the others."""
+    from .results import UBIQUITOUS, exercised
+    other = counterfactual(case, entry["without"]) if entry.get("without") else None
+    brought = set(clauses) - set(exercised(other)) - UBIQUITOUS if other is not None else set()
+    return sorted(brought or (set(clauses) - UBIQUITOUS) or set(clauses))
+
+
+def as_difference(entry):
+    """What a judgement, a results row and the report carry of an entry."""
+    return {k: entry.get(k) for k in ("field", "entry", "url", "note", "description", "file", "line")}
+
+
+def by_design(j, case, entries, passes, outcomes=None):
+    """Judgement `j` as `differs-by-design` where a known difference accounts for its failure, else `j`."""
+    if not entries or j.get("status") != "fail":
+        return j
+    entry = recognise(entries, case, j.get("fingerprint"), passes, outcomes)
+    if entry is None:
+        return j
+    return dict(j, status=STATUS, difference=as_difference(entry))
+
+
+def documented_unsupported(entries, reasons):
+    """The `unsupported:` entries whose feature one of the unsupported `reasons` names ({reason: count})."""
+    return [e for e in entries if e["field"] == "unsupported"
+            and any(f"lacks {e['entry']}" in reason or reason.startswith(e["entry"]) for reason in reasons)]
+
+
+# ---- results.json's "known_differences" -----------------------------------------------------------------
+_KEYS = ("field", "entry", "url", "note", "description", "file", "line")
+
+
+def _row(data, d):
+    """The row of known difference `d` in data["known_differences"], made where missing."""
+    rows = data.setdefault("known_differences", [])
+    row = next((r for r in rows if (r.get("file"), r.get("line")) == (d.get("file"), d.get("line"))), None)
+    if row is None:
+        row = {**{k: d.get(k) for k in _KEYS}, "suite_tests": [], "examples": 0, "clauses": [], "case": None,
+               "kind": d.get("kind")}
+        rows.append(row)
+    return row
+
+
+def add_rows(data, suite_tests=(), fuzz_rows=()):
+    """Record in data["known_differences"] what each known difference accounted for: the suite's tests
+    (conftest's by_design_tests) and the fuzzer's examples (fuzz.logs.LogTail.differences)."""
+    for t in suite_tests:
+        for d in t.get("differences") or []:
+            row = _row(data, d)
+            if t["test"] not in row["suite_tests"]:
+                row["suite_tests"].append(t["test"])
+            row["clauses"] = sorted(set(row["clauses"]) | set(t.get("clauses") or []))
+            row["kind"] = row["kind"] or d.get("kind")
+    for r in fuzz_rows:
+        row = _row(data, r)
+        row["examples"] += r.get("examples", 0)
+        row["clauses"] = sorted(set(row["clauses"]) | set(r.get("clauses") or []))
+        row["case"] = row["case"] or r.get("case")
+        row["kind"] = row["kind"] or (r.get("fingerprint") or {}).get("kind")
+        row["fingerprint"] = row.get("fingerprint") or r.get("fingerprint")
+
+
+def annotate(data, entries):
+    """Every entry of the file in data["known_differences"], with its `status`: `matched` (it accounted
+    for failing checks), `documents unsupported` (an `unsupported:` entry whose feature the
+    implementation refused in this run: those clauses stay unsupported) or `not seen` (nothing in this
+    run reached it: no verdict either way)."""
+    for entry in entries:
+        _row(data, entry)
+    for row in data.get("known_differences") or []:
+        if row["field"] == "unsupported":
+            row["clauses"] = sorted(cid for cid, c in (data.get("clauses") or {}).items()
+                                    if documented_unsupported([row], c.get("unsupported_reasons") or {}))
+            row["status"] = "documents unsupported" if row["clauses"] else "not seen"
+        else:
+            row["status"] = "matched" if row["suite_tests"] or row["examples"] else "not seen"
+    return data.get("known_differences", [])
+
+
+def merge_rows(per_shard):
+    """The known_differences rows of several shards, one per entry, counts summed."""
+    data = {}
+    for rows in per_shard:
+        for r in rows:
+            row = _row(data, r)
+            row["suite_tests"] += [t for t in r.get("suite_tests") or [] if t not in row["suite_tests"]]
+            row["examples"] += r.get("examples", 0)
+            row["clauses"] = sorted(set(row["clauses"]) | set(r.get("clauses") or []))
+            row["case"] = row["case"] or r.get("case")
+            if r.get("status") and row.get("status") != "matched":
+                row["status"] = r["status"]
+    return data.get("known_differences", [])
