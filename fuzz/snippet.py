@@ -113,8 +113,11 @@ def _data_and_run(case):
         raise NoSnippet("no call to build the layer: see the full script")
     if numbers > MAX_NUMBERS:
         raise NoSnippet(f"{numbers} numbers of data: too many for a short snippet, see the full script")
-    layer = repro._layer_lines(case)
-    return data, layer + ["out = []"] + run
+    # A stateful layer gets its batch size from its first call, which both APIs take (Keras 3 has no
+    # batch_input_shape).
+    name, kwargs, cells = repro._layer_args(case)
+    args = kwargs if cells is None else [f"[{', '.join(cells[0])}]" if cells[1] else cells[0][0]] + kwargs
+    return data, [repro._call_source("layer = " + name, args, column=0)] + ["out = []"] + run
 
 
 def _oracle_module(oracle):
