@@ -32,6 +32,8 @@ def features_used(case):
     # The arguments the layer is given (cases.build_layer): none at its default unless the case is
     # about it, and no `batch_input_shape`, which a stateful layer is built without where refused.
     ctor_args = set(layer_flags(case)) | {k for c in case["cells"] for k in cell_kwargs(c, case)}
+    if case["dtype"] != "float32":
+        ctor_args.add("dtype")  # a dtype other than Keras' default is a feature (tfjs has no float64)
     call_args = set()
     if case["constants"]:
         call_args.add("constants")

@@ -37,6 +37,7 @@ SHORT_NAMES = {
     "reference": "impl",
     "tf_keras": "tf_keras.layers",
     "keras3": "keras.layers",
+    "tfjs": "rnnconf.tfjs",   # TensorFlow.js in Node (rnnconf/tfjs)
 }
 REQUIRED = ("RNN", "SimpleRNNCell", "GRUCell", "LSTMCell")
 OPTIONAL = ("StackedRNNCells", "SimpleRNN", "GRU", "LSTM", "Embedding", "Layer", "AbstractRNNCell", "Input",
@@ -217,6 +218,9 @@ def _versions(module_name):
         if mod is not None:
             # str(): torch's version is a str subclass of its own, which another process cannot unpickle
             out[dist] = str(getattr(mod, "__version__", None) or _dist_version(dist))
+    own = getattr(sys.modules.get(module_name), "rnnconf_versions", None)  # a namespace's own packages
+    if own is not None:
+        out.update(own())
     root = module_name.split(".")[0]
     mod = sys.modules.get(root)
     if mod is not None and root not in out:

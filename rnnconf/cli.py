@@ -749,9 +749,16 @@ def _check_stages(args, start, budget, hard_end, out, meta, shard, xfail, probed
     if known or differences:
         data["root_causes"] = root_causes(data, xfail)  # with what the known issues and differences account for
     for item in data["discrepancies"]:
-        repro.write(out, item, args.impl, args.oracle, versions=data["versions"])
+        if args.impl == "tfjs":  # standalone JavaScript, fit for a tfjs issue
+            from rnnconf.tfjs import repro as tfjs_repro
+            tfjs_repro.write(out, item, args.oracle, versions=data["versions"])
+        else:
+            repro.write(out, item, args.impl, args.oracle, versions=data["versions"])
     for cause in data["root_causes"]:
         if cause["source"] == "suite" and cause.get("repro"):
+            if args.impl == "tfjs":
+                cause["repro"] = None  # its reproducers are JavaScript, written from fuzzed discrepancies
+                continue
             try:
                 repro.write(out, repro.suite_item(cause), args.impl, args.oracle, versions=data["versions"])
             except Exception as e:  # noqa: BLE001 - the failed tests themselves stay in the report

@@ -71,6 +71,9 @@ TARGETS = {spec.name: spec for spec in (
                note="TensorFlow: about 600 MB", fixed_weights=True, package="tensorflow"),
     TargetSpec("openvino", ORACLE_PINS + ("openvino==2026.4.1",), "rnnconf.converters.openvino", heavy=True,
                note="TensorFlow: about 600 MB", fixed_weights=True, package="openvino"),
+    # The oracle's own layers, their calls compiled by XLA (jit_compile=True): rnnconf/converters/xla.py.
+    TargetSpec("tf_keras-xla", ORACLE_PINS, "rnnconf.converters.xla", heavy=True, note="TensorFlow: about 600 MB",
+               fixed_weights=True, package="tensorflow"),
 )}
 
 
