@@ -45,6 +45,7 @@ DEFAULTS = {
     # Constructor arguments passed even at their default value: the case is about passing them
     # (FLAG_SETS["explicit_defaults"]); any other argument at its default is left out (layer_kwargs).
     "explicit_args": None,
+    "gradients": False,      # differentiate every call: the shared loss of gradients.md (GRAD-*)
 }
 BUILTIN_LAYERS = {"SimpleRNN": "simple", "GRU": "gru", "LSTM": "lstm"}
 # Keras 2's defaults of the RNN flags and of the built-in cells' options (an option appears in a case

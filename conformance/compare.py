@@ -28,6 +28,12 @@ the largest change the probes made in that result (norm-wise, as the bound). The
 the oracle's drift alone can be lucky (a stateful GRU with a tanh update gate whose probes move the
 result by up to 7e-4 while the oracle's traced float32 drifts 7e-6 and the reference's 1.5e-4). A fixed float32 constant would either hide bugs or flag chaos; where float32
 cannot be checked tightly, the same structure in float64 is.
+
+Gradients (a case with `gradients`: spec/gradients.md) are compared the same way, leaf by leaf
+("d inputs", "d initial_state[k]", "d constants[k]", "d weights[i]"), with the same float64 recheck,
+probes and ceiling; their rounding steps are GRADIENT_STEPS_FACTOR times the forward pass's (the
+backward pass runs the recurrence again, and a weight's gradient sums over every timestep and row).
+A gradient one side reports as None (disconnected) is compared as zeros.
 """
 from dataclasses import asdict, dataclass, field
 
@@ -39,6 +45,7 @@ SENSITIVITY_PROBES, SENSITIVITY_FACTOR = 2, 16
 # The recheck's allowance never passes an element farther than this (relative to 1 + max|float64
 # result|) from the float64 result: beyond it the element is "inconclusive", neither pass nor fail.
 RECHECK_CEILING = 1e-3
+GRADIENT_STEPS_FACTOR = 2  # measured: bench/gradient_tolerance.py, docs/gradients.md
 ERROR_EQUIVALENTS = {
     # oracle class: classes an implementation may raise instead (they mean the same to a caller)
     "InvalidArgumentError": {"ValueError"},
@@ -143,9 +150,65 @@ def compare(expected, actual, case, recheck_f64=None, structural_only=False, mar
             if bad is not None:
                 out.append(Mismatch("inconclusive" if bad.get("inconclusive") else "value", index, path,
                                     bad["detail"], bad))
+        if not structural_only and ("gradients" in exp or "gradients" in act):
+            if f64_steps is None and recheck_f64 is not None:
+                f64_steps = _Lazy(recheck_f64)
+            out += _compare_gradients(exp, act, case, index, f64_steps, margins)
     if len(expected["steps"]) != len(actual["steps"]) and not out:
         out.append(Mismatch("structure", min(len(expected["steps"]), len(actual["steps"])), "steps",
                             f"expected {len(expected['steps'])} step results, got {len(actual['steps'])}"))
+    return out
+
+
+class _Lazy:
+    """The float64 recheck's answer, asked for at the first gradient that needs it."""
+
+    def __init__(self, recheck):
+        self._recheck, self._answer = recheck, None
+
+    def __getitem__(self, key):
+        if self._answer is None:
+            self._answer = _rechecked(self._recheck())
+        return self._answer[key]
+
+
+def _compare_gradients(exp, act, case, index, f64_steps, margins):
+    """Mismatches between two steps' gradients (see the module docstring)."""
+    from .gradients import named_leaves
+    if "gradients" not in exp or "gradients" not in act:
+        missing = "the implementation" if "gradients" not in act else "the oracle"
+        return [Mismatch("structure", index, "gradients", f"{missing} computed no gradients")]
+    out = []
+    exp_leaves, act_leaves = named_leaves(exp["gradients"]), named_leaves(act["gradients"])
+    if [p for p, _ in exp_leaves] != [p for p, _ in act_leaves]:
+        return [Mismatch("structure", index, "gradients",
+                         f"expected gradients of {', '.join(p for p, _ in exp_leaves)}; got "
+                         f"{', '.join(p for p, _ in act_leaves)}")]
+    steps = GRADIENT_STEPS_FACTOR * recurrent_steps(case, index)
+    for (path, e), (_, a) in zip(exp_leaves, act_leaves):
+        if e is None and a is None:
+            continue
+        e = np.zeros_like(a) if e is None else np.asarray(e)
+        a = np.zeros_like(e) if a is None else np.asarray(a)
+        if e.shape != a.shape:
+            out.append(Mismatch("shape", index, path, f"expected shape {e.shape}, got {a.shape}"))
+            continue
+        if e.dtype != a.dtype:
+            out.append(Mismatch("dtype", index, path, f"expected dtype {e.dtype}, got {a.dtype}"))
+            continue
+        ratio = {}
+        bad = _value_mismatch(e, a, case, index, ratio=ratio, steps=steps)
+        if bad is not None and e.dtype == np.float32 and f64_steps is not None:
+            ref = _leaf_at(f64_steps["float64"], index, path)
+            if ref is not None and ref.shape == e.shape:
+                probes = [_leaf_at(p, index, path) for p in f64_steps["perturbed"]]
+                bad = _value_mismatch(e, a, case, index, ref64=ref, sensitivity=_sensitivity(ref, probes),
+                                      ratio=ratio, steps=steps)
+        if bad is None and margins is not None and "ratio" in ratio:
+            margins[str(e.dtype)] = max(margins.get(str(e.dtype), 0.0), ratio["ratio"])
+        if bad is not None:
+            out.append(Mismatch("inconclusive" if bad.get("inconclusive") else "value", index, path,
+                                bad["detail"], bad))
     return out
 
 
@@ -199,10 +262,12 @@ def _compare_facts(exp_err, act_err, step, case):
                      {"expected": exp_err, "actual": act_err, "err_id": err_id, "facts": False})]
 
 
-def _value_mismatch(e, a, case, step_index, ref64=None, sensitivity=0.0, ratio=None):
+def _value_mismatch(e, a, case, step_index, ref64=None, sensitivity=0.0, ratio=None, steps=None):
     """None where `a` passes for `e`; else the mismatch's facts. `ratio` (a dict), where given and
-    the values are floating, receives "ratio": the largest difference over its bound."""
+    the values are floating, receives "ratio": the largest difference over its bound. `steps`: the
+    rounding steps behind the values (default: recurrent_steps of the step)."""
     ratio = {} if ratio is None else ratio
+    steps = steps or recurrent_steps(case, step_index)
     floating = np.issubdtype(e.dtype, np.floating)
     if ref64 is None and np.array_equal(e, a):  # the common case, cheaply (NaNs take the long way)
         if floating:
@@ -215,7 +280,7 @@ def _value_mismatch(e, a, case, step_index, ref64=None, sensitivity=0.0, ratio=N
         return {"detail": f"values differ at {idx}", "index": idx}
     e64, a64 = e.astype(np.float64), a.astype(np.float64)
     if ref64 is None and e64.size:
-        worst = _worst_ratio(e64, a64, e.dtype, recurrent_steps(case, step_index))
+        worst = _worst_ratio(e64, a64, e.dtype, steps)
         if worst <= 1.0:
             ratio["ratio"] = worst
             return None
@@ -224,7 +289,7 @@ def _value_mismatch(e, a, case, step_index, ref64=None, sensitivity=0.0, ratio=N
         np.where(np.isinf(e64), e64, 0), np.where(np.isinf(a64), a64, 0))
     both = finite_e & finite_a
     diff = np.where(both, np.abs(e64 - a64), 0.0)
-    bound = tolerance(e.dtype, recurrent_steps(case, step_index), np.where(both, e64, 0.0))
+    bound = tolerance(e.dtype, steps, np.where(both, e64, 0.0))
     inconclusive = np.zeros(diff.shape, bool)
     if ref64 is not None:
         ref64 = ref64.astype(np.float64)
@@ -297,7 +362,12 @@ def _leaf_at(outcome, step, path):
     if outcome is None:
         return None
     try:
-        result = outcome["steps"][step]["result"]
+        entry = outcome["steps"][step]
+        if path.startswith("d "):  # a gradient (conformance/gradients.py)
+            from .gradients import named_leaves
+            leaf = dict(named_leaves(entry["gradients"])).get(path)
+            return None if leaf is None else np.asarray(leaf)
+        result = entry["result"]
     except (IndexError, KeyError):
         return None
     return dict(_leaves(result)).get(path)

@@ -91,10 +91,12 @@ def pytest_collection_modifyitems(config, items):
 
 def first_of_each(items):
     """The first example of every test function for every set of clauses it checks: each test
-    function runs, and each clause any test carries is checked."""
+    function runs, and each clause any test carries is checked. A test marked `every_example` runs
+    all its parametrizations (each reaches a path of the oracle's code of its own)."""
     seen, out = set(), []
     for item in items:
-        key = (item.nodeid.split("[", 1)[0], tuple(sorted(clause_ids(item))))
+        key = (item.nodeid if item.get_closest_marker("every_example") else item.nodeid.split("[", 1)[0],
+               tuple(sorted(clause_ids(item))))
         if key not in seen:
             seen.add(key)
             out.append(item)
@@ -177,6 +179,7 @@ def pytest_configure(config):
     # Registered here too: an installed rnnconf runs this suite without the checkout's pyproject.toml.
     config.addinivalue_line("markers", "clauses(*ids): contract clause IDs the test verifies")
     config.addinivalue_line("markers", "oracle: needs the tf_keras oracle")
+    config.addinivalue_line("markers", "every_example: the quick suite (--first-of-each) runs every parametrization")
     config._rnnconf_tally = _TALLY
     known = config.getoption("known", None)
     if known:

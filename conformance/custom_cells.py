@@ -15,13 +15,14 @@ Variants (name: what it exercises):
   init_state     get_initial_state returning 0.5 everywhere
   constants      call(inputs, states, constants): constants feed every step
   training       call(..., training=None): output doubled when training is true
+  bare_state     returns its one new state as a tensor, not in a list (int state_size)
   few_states     returns one state while declaring two (ERR-45)
   bad_state      returns a state of the wrong width (ERR-46)
   needs_constants  constants is a required positional argument (ERR-47)
 """
 VARIANTS = ("minimal", "multi_state", "multi_no_out", "hd_state", "init_state", "constants", "training",
-            "few_states", "bad_state", "needs_constants")
-VALID_VARIANTS = VARIANTS[:7]
+            "bare_state", "few_states", "bad_state", "needs_constants")
+VALID_VARIANTS = VARIANTS[:8]
 _cache = {}
 
 
@@ -84,6 +85,10 @@ def _define(target, variant):
         def call(self, inputs, states):
             output = ops.tanh(self._core(inputs, states[0]))
             return output, [output]
+    elif variant == "bare_state":
+        def call(self, inputs, states):
+            output = ops.tanh(self._core(inputs, states[0]))
+            return output, output
     elif variant == "bad_state":
         def call(self, inputs, states):
             output = ops.tanh(self._core(inputs, states[0]))

@@ -263,6 +263,30 @@ except ValueError as e:
     print(str(e)[:160])
 """,
     },
+    {
+        "id": "DEV-stack-float64-gradient",
+        "clauses": ["GRAD-10"],
+        "page": "gradients.md: a float64 layer differentiates in float64 (gradients agree to float64 precision).",
+        "oracle": "An RNN over a list of float64 cells, itself float64, builds a StackedRNNCells of the default "
+                  "dtype float32, which casts each step's input to float32 and back: the forward pass rounds "
+                  "through float32, and so does the input's gradient (float32 numbers in a float64 array). The "
+                  "reference follows it (impl/gradients.py's _autocast).",
+        "repro": _PRELUDE + """x = tf.constant(rng.normal(size=(2, 3, 2)))  # float64
+grads = []
+for cells in ([keras.layers.SimpleRNNCell(3, dtype="float64")],
+              [keras.layers.SimpleRNNCell(3, dtype="float64"), keras.layers.SimpleRNNCell(3, dtype="float64")]):
+    layer = keras.layers.RNN(cells if len(cells) > 1 else cells[0], dtype="float64")
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = layer(x)
+    grads.append(tape.gradient(y, x).numpy())
+single, stack = grads
+assert not np.array_equal(single, single.astype(np.float32))
+assert stack.dtype == np.float64 and np.array_equal(stack, stack.astype(np.float32)), \
+    "deviation gone: a float64 stack's input gradient is float64"
+print("float64 stack: input gradient rounded through float32")
+""",
+    },
 ]
 
 BY_ID = {d["id"]: d for d in DEVIATIONS}

@@ -1,7 +1,9 @@
 """Run one case on one Target and return its outcome as plain data.
 
 Outcome: {"steps": [{"op": ..., "result": nested lists of ndarrays} or {"op": ..., "error": {...}}],
-          "error": construction error or None}. Execution stops at the first error.
+          "error": construction error or None}. Execution stops at the first error. A case with
+`gradients` differentiates each call through the target's gradient hook (conformance/gradients.py):
+its step also carries "gradients" ({"inputs", "initial_state", "constants", "weights"}, ndarrays).
 
 The first call is made twice: once to build the layer (weights exist only after it), then, after
 the seed's weights are set (and a stateful layer reset), for real. An error in that first call is
@@ -23,6 +25,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from . import gradients as grad
 from .cases import (build_embedding, build_layer, flag, inputs_for, mask_for, normalize, part_weights, perturbed,
                     reset_states_for, step_rng)
 
@@ -62,6 +65,7 @@ class Runner:
         self.eager_call = False  # the next call bypasses the compiler (Session's eager spot checks)
         self._weight_specs = self._weights = None
         self._weights_installed = True
+        self.last_gradients = None  # the gradients of the last call, where the case differentiates
 
     def _parts(self):
         return [part for part in (self.layer, self.embedding) if part is not None]
@@ -79,15 +83,16 @@ class Runner:
         return self._eager_forward(x, kwargs)
 
     def compile(self):
-        """Route later calls through the target's compiler (tf.function for tf_keras)."""
-        if self.target.compile is not None and not self.compiled:
+        """Route later calls through the target's compiler (tf.function for tf_keras). A case that
+        differentiates is always called eagerly, through the gradient hook."""
+        if self.target.compile is not None and not self.compiled and not self.case.get("gradients"):
             # Same order as get_weights/set_weights.
             self._variables = [v for part in self._parts() for v in part.weights]
             traced = self.target.compile(self._assign_and_forward)
             self._forward = lambda x, kwargs: traced(self._weights, x, kwargs)
             self.compiled = True
 
-    def call(self, step_index, step):
+    def call(self, step_index, step, differentiate=True):
         case, target = self.case, self.target
         x = inputs_for(case, step.get("input_step", step_index), step.get("batch"))
         kwargs = {}
@@ -110,10 +115,21 @@ class Runner:
             extra = states + (kwargs.pop("constants", None) or [])
             self._install_weights()
             return self.layer([x] + list(extra), **kwargs)
+        if differentiate and case.get("gradients") and self.embedding is None:
+            return self._differentiate(step_index, x, kwargs)
         if not self.compiled or self.eager_call:
             self._install_weights()
         result = (self._eager_forward if self.eager_call else self._forward)(x, kwargs)
         self._weights_installed = True
+        return result
+
+    def _differentiate(self, step_index, x, kwargs):
+        """One eager call through the target's gradient hook; its gradients kept in last_gradients."""
+        if self.target.gradients is None:
+            raise NotImplementedError(grad.UNSUPPORTED)
+        self._install_weights()
+        result, gradients = self.target.gradients(self.layer, x, kwargs, grad.cotangents_for(self.case, step_index))
+        self.last_gradients = grad.to_numpy_grads(gradients, to_numpy)
         return result
 
     def _install_weights(self):
@@ -133,7 +149,7 @@ class Runner:
         """Build with the first call, then install the seed's weights (step 0's errors surface here)."""
         first = self.case["steps"][0] if self.case["steps"] else {"op": "call"}
         if first.get("op") == "call":
-            self.call(0, first)
+            self.call(0, first, differentiate=False)
         self.load_case(self.case)
 
     def load_case(self, case):
@@ -151,6 +167,7 @@ class Runner:
 
     def run_step(self, index, step):
         op = step.get("op", "call")
+        self.last_gradients = None
         if op == "call":
             return to_numpy(self.call(index, step))
         if op == "reset":
@@ -207,6 +224,8 @@ def _run_steps(runner, steps, outcome):
     for index, step in enumerate(steps):
         try:
             outcome["steps"].append({"op": step.get("op", "call"), "result": runner.run_step(index, step)})
+            if runner.last_gradients is not None:
+                outcome["steps"][-1]["gradients"] = runner.last_gradients
         except Exception as e:  # noqa: BLE001
             outcome["steps"].append({"op": step.get("op", "call"), "error": describe_error(e, f"step {index}")})
             break

@@ -33,7 +33,7 @@ of every cell kind is then one discrepancy, not one per kind.
 """
 import re
 
-from . import capabilities, compare, dropout, known_differences
+from . import capabilities, compare, dropout, gradients, known_differences
 from .cases import BUILTIN_LAYERS, is_stochastic, normalize
 
 KIND_ORDER = ("crash", "timeout", "error", "structure", "shape", "dtype", "value")
@@ -116,7 +116,7 @@ def fingerprint(case, kind, first, expected, actual):
     elif kind == "structure":
         core = f"nesting of the results of {'the first call' if _first_call(case, first.step) else 'a later call'}"
     else:
-        where = "state" if first.path.startswith("state") else "output"
+        where = gradients.core(first.path) or ("state" if first.path.startswith("state") else "output")
         core = where + (FIRST_CALL if _first_call(case, first.step) else LATER_CALL)
         if first.stats.get("test"):
             core = f"{DISTRIBUTION}{core}"  # dropout: compared by a two-sample test
@@ -188,6 +188,8 @@ def features(case):
         out.add(f"training={case['training']}")
     if case["dtype"] != "float32":
         out.add(f"dtype:{case['dtype']}")
+    if case.get("gradients"):
+        out.add("gradients")
     ops = [s.get("op", "call") for s in case["steps"]]
     if ops.count("call") > 1:
         out.add("calls:several")
@@ -232,6 +234,8 @@ def without_feature(case, feature):
         return [dict(case, training=None)]
     if name == "dtype":
         return [dict(case, dtype="float32")]
+    if feature == "gradients":
+        return [dict(case, gradients=False)]
     if name == "layer":
         return [dict(case, layer="RNN")]
     if feature == "stack":  # its first cell alone

@@ -18,6 +18,11 @@ The protocol: besides its layer classes, a namespace may expose these optional a
                            case twice gives the same samples (default: none; runs then differ)
   rnnconf_framework        "tf_keras" or "keras3": the framework whose tensors and errors the namespace
                            has where its RNN class is not that framework's (rnnconf/converters)
+  rnnconf_gradients(layer, inputs, kwargs, cotangents)
+                           one call differentiated: (result, gradients of the shared loss of
+                           gradients.md); see conformance/gradients.py (default: tf.GradientTape for
+                           tf_keras and Keras 3 on TensorFlow, jax.vjp on JAX, autograd on torch; none
+                           otherwise, and the GRAD checks are then unsupported)
 
 tf_keras and Keras 3 are served through the same protocol: an adapter object provides these hooks
 for a namespace whose `RNN` class subclasses tf_keras' or Keras 3's `Layer`, so `tf_keras.layers`,
@@ -33,6 +38,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import gradients
+
 SHORT_NAMES = {
     "reference": "impl",
     "tf_keras": "tf_keras.layers",
@@ -43,7 +50,7 @@ REQUIRED = ("RNN", "SimpleRNNCell", "GRUCell", "LSTMCell")
 OPTIONAL = ("StackedRNNCells", "SimpleRNN", "GRU", "LSTM", "Embedding", "Layer", "AbstractRNNCell", "Input",
             "Model")
 HOOKS = ("ops", "TensorShape", "rnnconf_to_tensor", "rnnconf_compile", "rnnconf_clear_session", "Model",
-         "rnnconf_set_seed", "rnnconf_framework")
+         "rnnconf_set_seed", "rnnconf_framework", "rnnconf_gradients")
 
 
 class SetupError(Exception):
@@ -69,6 +76,7 @@ class Target:
     # Frees what the framework keeps per layer built (tf_keras leaks ~0.1 MB per fresh layer).
     clear_session: object = None
     adapter: object = None    # the framework's hooks behind the namespace's own (None: none known)
+    gradients: object = None  # rnnconf_gradients (conformance/gradients.py); None: not differentiable
 
     def __repr__(self):
         # Short: a failing test shows its fixtures, and reports must not carry this machine's paths.
@@ -136,7 +144,7 @@ def _tf_keras_adapter(tf_keras):
         framework="tf_keras", ops=ops, TensorShape=tf.TensorShape, rnnconf_to_tensor=tf.constant,
         rnnconf_compile=_tf_compile,
         rnnconf_clear_session=tf_keras.backend.clear_session, Model=tf_keras.Model,
-        rnnconf_set_seed=tf.random.set_seed)
+        rnnconf_set_seed=tf.random.set_seed, rnnconf_gradients=gradients.tf_gradients)
 
 
 def _keras3_adapter(keras):
@@ -153,7 +161,8 @@ def _keras3_adapter(keras):
     compilers = {"tensorflow": _tf_compile, "jax": _jax_compile}
     return types.SimpleNamespace(framework="keras3", ops=ops, rnnconf_clear_session=keras.backend.clear_session,
                                  Model=keras.Model, rnnconf_set_seed=keras.utils.set_random_seed,
-                                 rnnconf_compile=compilers.get(keras.backend.backend()))
+                                 rnnconf_compile=compilers.get(keras.backend.backend()),
+                                 rnnconf_gradients=gradients.keras3_default(keras.backend.backend()))
 
 
 def _tf_compile(forward):
@@ -247,7 +256,8 @@ def target_for(name, module_name, ns):
     return Target(name, module_name, ns, hook("ops") or _numpy_ops(),
                   to_native=hook("rnnconf_to_tensor") or _same, shape_type=hook("TensorShape") or tuple,
                   framework=hook("rnnconf_framework") or (adapter.framework if adapter is not None else "other"),
-                  compile=hook("rnnconf_compile"), clear_session=hook("rnnconf_clear_session"), adapter=adapter)
+                  compile=hook("rnnconf_compile"), clear_session=hook("rnnconf_clear_session"), adapter=adapter,
+                  gradients=hook("rnnconf_gradients"))
 
 
 def resolve(name, python=None):

@@ -20,7 +20,7 @@ import re
 import time
 from collections import Counter
 
-from . import error_catalog, known_differences
+from . import error_catalog, gradients, known_differences
 from . import judge as judgement
 from .cases import BUILTIN_LAYERS, case_key, flag, normalize
 from .clauses import ALL_IDS
@@ -91,6 +91,7 @@ def exercised(case, oracle_outcome=None):
                 ids.add(err_id)
     if case["layer"] in BUILTIN_LAYERS:
         ids.add("CELL-01")
+    ids |= gradients.exercised(case)
     return sorted(ids)
 
 

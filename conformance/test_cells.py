@@ -43,6 +43,7 @@ CUSTOM = {
     "multi_no_out": ("CELL-04", "CELL-07"),
     "hd_state": ("CELL-05", "CELL-06", "SHAPE-01"),
     "init_state": ("CELL-08",),
+    "bare_state": ("CELL-01", "CELL-03"),
 }
 
 
@@ -106,3 +107,56 @@ def test_page_example_stacked_minimal_cells(impl_target, oracle_target):
                 "features": [5], "batch": 2, "timesteps": 4, "weight_scale": 0.8}
     expected, actual = ch.assert_conforms(impl_target, oracle_target, the_case)
     assert np.shape(ch.results(actual)) == (2, 64)
+
+
+def _zero_states(target, cell_name, given):
+    """A built-in cell's (or a stack's) get_initial_state, given the step inputs or batch_size/dtype:
+    [shape, all zeros] per state, flattened."""
+    ns = target.ns
+    if cell_name in ("StackedRNNCells", "AbstractRNNCell") and not target.has(cell_name):
+        pytest.skip(f"unsupported: {target.name} lacks {cell_name} (CELL-08)")
+    if cell_name == "StackedRNNCells":
+        cell = ns.StackedRNNCells([ns.LSTMCell(3), ns.SimpleRNNCell(2)])
+    elif cell_name == "AbstractRNNCell":  # a subclass that keeps the base class' get_initial_state
+        class Cell(ns.AbstractRNNCell):
+            state_size = output_size = 3
+
+            def call(self, inputs, states):
+                return states[0], states
+        cell = Cell()
+    else:
+        cell = getattr(ns, cell_name)(3)
+    x = target.to_native(np.ones((2, 4), "float32"))
+    states = (cell.get_initial_state(inputs=x) if given == "inputs"
+              else cell.get_initial_state(batch_size=2, dtype="float32"))
+    flat = []
+
+    def walk(s):
+        if isinstance(s, (list, tuple)):
+            for item in s:
+                walk(item)
+        else:
+            flat.append(np.asarray(s))
+    walk(states)
+    return [(a.shape, bool(np.all(a == 0))) for a in flat]
+
+
+@pytest.mark.clauses("CELL-08")
+@pytest.mark.parametrize("cell_name", ["SimpleRNNCell", "GRUCell", "LSTMCell", "StackedRNNCells", "AbstractRNNCell"])
+@pytest.mark.parametrize("given", ["inputs", "batch_size_and_dtype"])
+def test_builtin_cell_initial_state(impl_target, oracle_target, cell_name, given):
+    """get_initial_state from the step inputs (their batch) or from batch_size and dtype: zeros shaped
+    [batch, state_size] per state (a stack: its cells' states in order)."""
+    expected = _zero_states(oracle_target, cell_name, given)
+    assert all(zero for _, zero in expected)
+    passed = ("inputs",) if given == "inputs" else ("batch_size", "dtype")
+    try:
+        actual = _zero_states(impl_target, cell_name, given)
+    except (TypeError, ValueError, AttributeError, NotImplementedError) as e:
+        refused = [arg for arg in passed if f"'{arg}'" in str(e) or f"`{arg}`" in str(e)]
+        if refused or isinstance(e, NotImplementedError):  # interfaces.md section 1: a refused argument
+            pytest.skip(f"unsupported: {impl_target.name}'s {cell_name}.get_initial_state refuses "
+                        f"{', '.join(refused) or 'it'} (CELL-08)")
+        raise
+    assert actual == expected, (f"{cell_name}.get_initial_state({given}): {impl_target.name} gives (shape, all "
+                                f"zero) {actual}, {oracle_target.name} {expected}")

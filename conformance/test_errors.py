@@ -263,6 +263,25 @@ def _(t):
     t.ns.RNN(CellDefiningNothing())(X)
 
 
+@direct("ERR-24")
+def _(t):  # the cell's `call` is the abstract one
+    class CellWithoutCall(t.ns.AbstractRNNCell):
+        state_size = output_size = 2
+
+    t.ns.RNN(CellWithoutCall())(X)
+
+
+@direct("ERR-24")
+def _(t):  # a stacked cell without `output_size`: the next cell's input width is asked of it
+    class CellWithoutOutputSize(t.ns.AbstractRNNCell):
+        state_size = 4
+
+        def call(self, inputs, states):
+            return states[0], states
+
+    t.ns.RNN([CellWithoutOutputSize(), t.ns.SimpleRNNCell(2)])(X)
+
+
 @direct("ERR-25", names=["SimpleRNN"])
 def _(t):
     t.ns.SimpleRNN(2)(X, initial_state=np.zeros((2, 2), "float32"))
@@ -353,6 +372,7 @@ def _direct_params():
                            marks=pytest.mark.clauses(err_id))
 
 
+@pytest.mark.every_example  # each trigger takes milliseconds and reaches a `raise` of the oracle of its own
 @pytest.mark.parametrize("err_id, trigger, stage, uses", list(_direct_params()))
 def test_error_direct(impl_target, oracle_target, err_id, trigger, stage, uses):
     oracle_error = error_of(trigger, oracle_target, stage)

@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from conformance import dropout, known_differences
+from conformance import dropout, gradients, known_differences
 from conformance import judge as judgement
 from conformance.cases import is_stochastic, normalize
 from conformance.results import exercised
@@ -158,6 +158,8 @@ def judge(case, oracle_result, impl_result, oracle, impl, confirmed=None, known=
         return verdict(case, known_differences.clauses_of(entry, normalize(case), clauses), detail=j["detail"],
                        oracle_error=oracle_error, seconds=seconds,
                        by_design=dict(j["difference"], kind=j["kind"], fingerprint=j["fingerprint"]))
+    if j["status"] == "fail":
+        clauses = gradients.blamed(clauses, j["mismatches"])  # a gradient-only failure is the GRAD clauses'
     if timed_out_once and j["status"] == "pass":
         return verdict(case, clauses, inconclusive=True, oracle_error=oracle_error, seconds=seconds,
                        detail="timed out, then passed on a fresh layer: the machine's load, or a hang of a "

@@ -134,6 +134,8 @@ def script(item, impl, oracle, npz_name=None):
     header = "\n".join(["#!/usr/bin/env python", _docstring(item, case, impl, oracle, npz_name if arrays else None),
                         _imports(bool(arrays) or bool(environment), bool(variants), kind == "timeout")])
     settings = [f"IMPL = {_py(module)}\nORACLE = {_py(oracle)}", definitions, _rounding_steps_line(case)]
+    if "differentiate(" in uses:
+        settings.append(_gradient_settings(case))
     if environment:
         settings.insert(0, f"# The implementation as target {impl} runs it (set before it is imported):\n" + "\n".join(
             f"os.environ.setdefault({_py(k)}, {_py(v)})" for k, v in environment.items()))
@@ -146,7 +148,7 @@ def script(item, impl, oracle, npz_name=None):
                      'goes to `steps`."""\n' + _indent(uses))
     functions.append(_harness(needs_tensor, bool(variants), _ops_needed(variants), facts, kind == "timeout",
                               stochastic=is_stochastic(case), undecided=is_stochastic(case) and kind == "value",
-                              stateful="stateful_layer(" in uses))
+                              stateful="stateful_layer(" in uses, gradients="differentiate(" in uses))
     text = header + "\n\n" + "\n\n".join(settings) + "\n\n\n" + "\n\n\n".join(functions) + "\n"
     return text, arrays
 
@@ -352,6 +354,10 @@ def _phase_lines(case, data, prefix, weights, fresh):
 def _step_line(case, index, step, data, prefix, calls):
     op = step.get("op", "call")
     if op == "call":
+        if _differentiates(case, step):
+            # The same call, differentiated: the script computes the gradients on both sides.
+            x, kwargs = _call_parts(case, index, step, data, prefix, calls)
+            return _call_source("differentiate", ["steps", "layers", "layer", x, f"at={index}"] + kwargs)
         return f"steps.add({_call_line(case, index, step, data, prefix, calls)})"
     if op == "states":
         return "steps.add(list(layer.states), read=True)"
@@ -366,9 +372,20 @@ def _flat(x):
     return [leaf for item in x for leaf in _flat(item)] if isinstance(x, (list, tuple)) else [x]
 
 
-def _call_line(case, index, step, data, prefix, calls=1, column=14):
+def _differentiates(case, step):
+    """Whether execute.Runner differentiates this call (a case with `gradients`)."""
+    return bool(case.get("gradients")) and not case["embedding"] and not step.get("list_input")
+
+
+def _call_parts(case, index, step, data, prefix, calls):
+    """(the input's name, the keyword arguments' source) of a call that is not a list input."""
+    line = _call_line(case, index, step, data, prefix, calls, parts=True)
+    return line[0], line[1]
+
+
+def _call_line(case, index, step, data, prefix, calls=1, column=14, parts=False):
     """`layer(...)` for one call step: its inputs, the case's mask, training, initial_state and
-    constants (execute.Runner.call)."""
+    constants (execute.Runner.call); with `parts`, (input, [keyword argument sources]) instead."""
     source = step.get("input_step", index)
     name = f"{prefix}X" if calls == 1 and source == 0 else f"{prefix}X{source}"
     x = data.add(name, inputs_for(case, source, step.get("batch")))
@@ -402,6 +419,8 @@ def _call_line(case, index, step, data, prefix, calls=1, column=14):
         kwargs.append(f"initial_state={states}")
     if constants is not None:
         kwargs.append(f"constants={constants}")
+    if parts:
+        return x, kwargs
     inputs = f"embedding({x})" if case["embedding"] else x
     return _call_source("layer", [inputs] + kwargs, column=column)
 
@@ -558,6 +577,9 @@ _CALLS = {  # the call of each variant of conformance/custom_cells.py, over `cor
     "tanh": ["def call(self, inputs, states):",
              "    output = ops.tanh(self._core(inputs, states[0]))",
              "    return output, [output]"],
+    "bare_state": ["def call(self, inputs, states):",
+                   "    output = ops.tanh(self._core(inputs, states[0]))",
+                   "    return output, output  # the one new state as a tensor, not in a list"],
     "bad_state": ["def call(self, inputs, states):",
                   "    output = ops.tanh(self._core(inputs, states[0]))",
                   "    widen = ops.fill([self.units, self.units + 2], 0.1, output.dtype)",
@@ -585,6 +607,7 @@ _DESCRIPTIONS = {
     "init_state": "its own get_initial_state, 0.5 everywhere",
     "constants": "constants feed every step",
     "training": "its output doubled when training",
+    "bare_state": "returns its one new state as a tensor, not in a list",
     "few_states": "returns one state while declaring two",
     "bad_state": "returns a state of the wrong width",
     "needs_constants": "constants as a required argument",
@@ -738,17 +761,25 @@ def _imports(npz, custom, timeout):
     return "\n".join(lines) + "\n\nimport numpy as np"
 
 
-def _harness(tensor, custom, ops_needed, facts, timeout, stochastic, undecided, stateful=False):
+def _harness(tensor, custom, ops_needed, facts, timeout, stochastic, undecided, stateful=False, gradients=False):
     parts = [_HARNESS_NAMESPACE]
     if stateful:
         parts.append(_HARNESS_STATEFUL)
+    if gradients:
+        parts.append(_gradient_harness())
     if tensor:
         parts.append(_HARNESS_TENSOR)
     if custom:
         parts.append(_framework_ops_source(ops_needed))
     parts.append(_HARNESS_RUN)
     compare_values = "VALUES_COMPARED and " if stochastic else ""
-    parts.append(_HARNESS_COMPARE.replace("@VALUES@", compare_values))
+    compare = _HARNESS_COMPARE.replace("@VALUES@", compare_values)
+    if gradients:
+        assert _COMPARE_STEP_END.replace("@VALUES@", compare_values) in compare  # the anchor of the insertion
+        compare = compare.replace(_COMPARE_STEP_END.replace("@VALUES@", compare_values),
+                                  _COMPARE_STEP_END.replace("@VALUES@", compare_values) + _COMPARE_GRADIENTS)
+        compare += "\n\n\n" + _HARNESS_GRADIENT_COMPARE
+    parts.append(compare)
     parts.append(_HARNESS_ERRORS)
     if facts:
         err_id, pattern, names = facts
@@ -763,6 +794,9 @@ def _harness(tensor, custom, ops_needed, facts, timeout, stochastic, undecided, 
                  "            signal.signal(signal.SIGALRM, hung)\n            signal.alarm(60)\n")
         parts.append(_HARNESS_TIMEOUT)
     main = _HARNESS_MAIN.replace("@ALARM@", alarm)
+    if gradients:
+        assert _MAIN_LISTING in main  # the anchor of the insertion
+        main = main.replace(_MAIN_LISTING, _MAIN_LISTING + _MAIN_GRADIENTS)
     if undecided:  # a difference of distributions: what this script cannot test, it does not pass
         main = main.replace('''    for line in found:''', '''    if not found:
         print("values not compared: the discrepancy is in their distribution under dropout, which only "
@@ -786,6 +820,112 @@ def _raw(pattern, width=88):
         pieces.append(rest[:cut])
         rest = rest[cut:]
     return "\n    ".join(f"r{quote}{p}{quote}" for p in pieces + [rest])
+
+
+# ---- gradients (conformance/gradients.py) ------------------------------------------------------------
+def _gradient_settings(case):
+    from conformance import compare as compare_module
+    return (f"# The loss differentiated: sum(c * y) over every returned tensor y, c drawn per call from\n"
+            f"# this seed (rnnconf's conformance/gradients.py cotangents_for); gradients are held to\n"
+            f"# GRADIENT_STEPS times each step's rounding steps.\nSEED = {case['seed']}\n"
+            f"GRADIENT_STEPS = {compare_module.GRADIENT_STEPS_FACTOR}")
+
+
+def _gradient_harness():
+    """The script's differentiation: the namespace's own rnnconf_gradients hook, else the default of
+    the framework it is built on, the very functions rnnconf runs (their source, copied)."""
+    import inspect
+
+    from conformance import gradients
+    sources = [inspect.getsource(f) for f in (gradients.flat_leaves, gradients._trainable, gradients.tf_gradients,
+                                              gradients.jax_gradients, gradients.torch_gradients,
+                                              gradients._rebuild)]
+    return _HARNESS_GRADIENTS + "\n\n\n" + "\n\n".join(s.rstrip() for s in sources)
+
+
+_HARNESS_GRADIENTS = '''\
+def cotangents_at(at):
+    """The loss's weights c for the results of the call at step `at`."""
+    def cotangents(flat):
+        rng = np.random.default_rng([SEED, at, 5])
+        return [rng.standard_normal(np.shape(y)).astype(np.asarray(y).dtype if np.asarray(y).dtype.kind == "f"
+                                                           else np.float32) for y in flat]
+    return cotangents
+
+
+def differentiate(steps, layers, layer, x, at, **kwargs):
+    """Call `layer` on `x` and differentiate the loss: the result goes to `steps`, its gradients
+    (inputs, each initial state, each constant, each trainable weight) to steps.gradients."""
+    result, grads = gradients_of(layers)(layer, x, kwargs, cotangents_at(at))
+    named = [("d inputs", grads.get("inputs"))] + [
+        (f"d {key}[{i}]", g) for key in ("initial_state", "constants", "weights") for i, g in enumerate(grads.get(key) or [])]
+    if not hasattr(steps, "gradients"):
+        steps.gradients = {}
+    steps.gradients[len(steps)] = [(name, numpy_of(g)) for name, g in named]
+    steps.add(result)
+
+
+def gradients_of(layers):
+    """How to differentiate a layer of `layers`: its own hook, or its framework's automatic
+    differentiation (tf.GradientTape, jax.vjp, torch autograd)."""
+    own = getattr(layers, "rnnconf_gradients", None)
+    if own is not None:
+        return own
+    tf_keras, keras = sys.modules.get("tf_keras"), sys.modules.get("keras")
+    if tf_keras is not None and issubclass(layers.RNN, tf_keras.layers.Layer):
+        return tf_gradients
+    if keras is not None and hasattr(keras, "ops") and issubclass(layers.RNN, keras.Layer):
+        found = {"tensorflow": tf_gradients, "jax": jax_gradients, "torch": torch_gradients}.get(keras.backend.backend())
+        if found is not None:
+            return found
+    raise NotImplementedError("no automatic differentiation known for this namespace")'''
+
+_COMPARE_STEP_END = '''            elif @VALUES@(difference := value_difference(x, y, ROUNDING_STEPS[i])):
+                found.append(f"step {i} {path}: {difference}")
+'''
+_COMPARE_GRADIENTS = '''        found += gradient_differences(i, expected, actual)
+'''
+_MAIN_LISTING = '''        for i, result in enumerate(sides[-1]):
+            print(f"  step {i}: {describe(result)}")
+'''
+_MAIN_GRADIENTS = '''    print_gradient_differences(*sides)
+'''
+
+_HARNESS_GRADIENT_COMPARE = '''\
+def paired_gradients(i, expected, actual):
+    """(name, oracle's, implementation's) per gradient of step i; None (disconnected) is zeros."""
+    mine, theirs = getattr(actual, "gradients", {}).get(i), getattr(expected, "gradients", {}).get(i)
+    if mine is None or theirs is None:
+        return []
+    pairs = []
+    for (name, e), (_, a) in zip(theirs, mine):
+        if e is None and a is None:
+            continue
+        pairs.append((name, np.zeros_like(a) if e is None else e, np.zeros_like(e) if a is None else a))
+    return pairs
+
+
+def gradient_differences(i, expected, actual):
+    found = []
+    mine, theirs = getattr(actual, "gradients", {}).get(i), getattr(expected, "gradients", {}).get(i)
+    if (mine is None) != (theirs is None) or (mine and [n for n, _ in mine] != [n for n, _ in theirs]):
+        return [f"step {i}: expected gradients of {[n for n, _ in theirs or []]}, got {[n for n, _ in mine or []]}"]
+    for name, e, a in paired_gradients(i, expected, actual):
+        if e.shape != a.shape or e.dtype != a.dtype:
+            found.append(f"step {i} {name}: expected {describe(e)}, got {describe(a)}")
+        elif (difference := value_difference(e, a, GRADIENT_STEPS * ROUNDING_STEPS[i])):
+            found.append(f"step {i} {name}: {difference}")
+    return found
+
+
+def print_gradient_differences(expected, actual):
+    """Per differentiated call, each gradient's largest difference between the two sides."""
+    for i in sorted(getattr(expected, "gradients", {})):
+        for name, e, a in paired_gradients(i, expected, actual):
+            if e.shape == a.shape:
+                diff = float(np.abs(e.astype(np.float64) - a.astype(np.float64)).max()) if e.size else 0.0
+                print(f"  step {i} {name}: max abs difference {diff:.3g} (largest |oracle's| "
+                      f"{float(np.abs(e).max()) if e.size else 0.0:.3g})")'''
 
 
 _HARNESS_NAMESPACE = '''\

@@ -10,6 +10,8 @@ Small composable builders, one concern each, every draw labelled. Two habits thr
 `cases()` is the entry point: valid cases over the whole space and, at a steady rate (about one in
 ten), invalid ones that must fail the same way on both sides (`invalid_cases()`).
 """
+import os
+
 from hypothesis import strategies as st
 
 from conformance import custom_cells
@@ -27,6 +29,15 @@ FLAGS = ("return_sequences", "return_state", "go_backwards", "stateful", "unroll
 BUILTIN_KINDS = ("simple", "gru", "lstm")
 LAYER_OF_KIND = {"simple": "SimpleRNN", "gru": "GRU", "lstm": "LSTM"}
 INVALID_RATE = 0.1
+# One drawn case in GRADIENT_EVERY also differentiates (gradients.md): a gradient case runs eagerly on
+# both sides (the oracle's tape call costs what ~10 traced calls do), so all of them would slow a
+# campaign several times over (docs/gradients.md: the measured cost and why this rate).
+# RNNCONF_GRADIENT_EVERY overrides it: 1 differentiates every drawn case, 0 none.
+GRADIENT_EVERY = 8
+
+
+def gradient_every():
+    return int(os.environ.get("RNNCONF_GRADIENT_EVERY", GRADIENT_EVERY))
 
 
 def optional(strategy):
@@ -42,7 +53,7 @@ def _put(draw, target, key, strategy):
 
 # ---- cells --------------------------------------------------------------------------------------
 PARAMS = {  # cell parameter: (strategy, the kinds that take it)
-    "activation": (st.sampled_from(ACTIVATIONS), BUILTIN_KINDS),
+    "activation": (st.sampled_from(ACTIVATIONS + [None]), BUILTIN_KINDS),  # None: no activation at all
     # Gates stay bounded: a linear gate lets states grow geometrically, and the rounding of values
     # near 1e5 then exceeds compare.py's bound although both sides are right.
     "recurrent_activation": (st.sampled_from(["sigmoid", "hard_sigmoid", "tanh"]), ("gru", "lstm")),
@@ -244,6 +255,12 @@ def valid_cases(draw):
         case["steps"] = draw(stateful_steps(batch), label="steps")
     elif draw(st.integers(0, 9), label="repeat call") == 9:
         case["steps"] = [{"op": "call"}, {"op": "call"}]
+    dropout_training = case.get("training") and any(c.get("dropout") or c.get("recurrent_dropout") for c in cells)
+    # Not drawn with an Embedding (its tokens have no gradient) nor with dropout while training (those
+    # cases are judged by their distributions; GRAD-09 is checked with fixed masks by the suite).
+    every = gradient_every()
+    if every and not embedding and not dropout_training and draw(st.integers(0, every - 1), label="gradients") == every - 1:
+        case["gradients"] = True
     return case
 
 

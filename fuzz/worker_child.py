@@ -34,6 +34,8 @@ def serve(conn, target_name, env, stderr_path=None, started=None, retry_eager_re
     # the overflow of diverging cases. Both are expected in a fuzzer and would drown the progress.
     logging.getLogger("tensorflow").setLevel(logging.CRITICAL)
     warnings.filterwarnings("ignore")
+    from conformance import oracle_coverage
+    coverage_tick = oracle_coverage.start_in_worker(target_name)  # --oracle-coverage: before tf_keras loads
     from conformance import namespaces
     try:
         target = namespaces.resolve(target_name)
@@ -57,8 +59,9 @@ def serve(conn, target_name, env, stderr_path=None, started=None, retry_eager_re
         try:
             request = conn.recv()
         except EOFError:
-            return
+            request = None
         if request is None:
+            oracle_coverage.save()
             return
         answers = []
         for case, fresh, trace in request:
@@ -73,6 +76,7 @@ def serve(conn, target_name, env, stderr_path=None, started=None, retry_eager_re
             converted = (conversions() - before) if conversions else 0
             answers.append(("ok", outcome, time.perf_counter() - start, session.last_path, converted))
         conn.send(answers)
+        coverage_tick()
 
 
 def release_memory():

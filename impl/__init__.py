@@ -12,7 +12,9 @@ from .layer import InputSpec, Layer
 from .layers import GRU, LSTM, Embedding, SimpleRNN
 from .nest import TensorShape
 from .initializers import seed as rnnconf_set_seed  # the adapter protocol's seeding hook
+from .gradients import rnnconf_gradients  # the adapter protocol's gradient hook: back-propagation in NumPy
 from .rnn import RNN
 
 __all__ = ["RNN", "AbstractRNNCell", "SimpleRNNCell", "GRUCell", "LSTMCell", "StackedRNNCells", "SimpleRNN",
-           "GRU", "LSTM", "Embedding", "Layer", "InputSpec", "TensorShape", "InvalidArgumentError", "OutOfRangeError"]
+           "GRU", "LSTM", "Embedding", "Layer", "InputSpec", "TensorShape", "InvalidArgumentError", "OutOfRangeError",
+           "rnnconf_gradients"]

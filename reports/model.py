@@ -422,3 +422,28 @@ def _suite_facts(suite):
     failed = len([t for t in suite.get("failed_tests") or [] if isinstance(t, dict)])
     tests = suite.get("tests")
     return (f"{tests} tests, {failed} failed" if isinstance(tests, int) else f"{failed} failed tests")
+
+
+def oracle_coverage_view(results):
+    """What the "Oracle coverage" section shows (results.json's `oracle_coverage`), or None: the
+    contract's files and the others apart, each with its figures; the unreached raises, line ranges
+    and branches, each with its reason (conformance.oracle_coverage.UNREACHABLE) or as a gap."""
+    data = results.get("oracle_coverage")
+    if not isinstance(data, dict) or not isinstance(data.get("files"), list):
+        return None
+
+    def unreached(files):
+        raises, ranges, branches = [], [], []
+        for f in files:
+            raises += [dict(r, file=f["file"]) for r in f.get("raises") or [] if not r.get("reached")]
+            ranges += [dict(r, file=f["file"]) for r in f.get("missing_ranges") or []]
+            branches += [dict(b, file=f["file"]) for b in f.get("missing_branches") or []]
+        return raises, ranges, branches
+
+    raises, ranges, branches = unreached(data["files"])
+    gaps = sum(1 for item in raises + ranges + branches if item.get("category") == "gap")
+    return {"contract": data.get("contract") or {}, "outside": data.get("outside") or {},
+            "files": data["files"], "outside_files": data.get("outside_files") or [],
+            "processes": data.get("processes"), "categories": data.get("categories") or {},
+            "raises_all": [dict(r, file=f["file"]) for f in data["files"] for r in f.get("raises") or []],
+            "unreached_raises": raises, "missing_ranges": ranges, "missing_branches": branches, "gaps": gaps}

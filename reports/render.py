@@ -70,7 +70,8 @@ def render_report(results, out_dir, changes=None):
         deviations=results.get("deviations") or [],
         checks_plot=plots.checks_by_group(groups), margin_plot=plots.margins(results, groups),
         growth_plot=plots.coverage_growth(results), generated=_generated(), changes=changes,
-        known_issues=model.known_issue_rows(results), known_differences=model.known_difference_rows(results))
+        known_issues=model.known_issue_rows(results), known_differences=model.known_difference_rows(results),
+        oracle_coverage=model.oracle_coverage_view(results))
     return _write(out_dir, page)
 
 

@@ -82,6 +82,9 @@ def _parser():
                        help=f"data variants (seed, weight scale, mask values) run per drawn configuration "
                             f"on the same built layers (default {VARIANTS})")
     check.add_argument("--no-progress", action="store_true", help="no progress bar (a summary line at the end)")
+    check.add_argument("--oracle-coverage", action="store_true", help="measure which lines, branches and "
+                       "`raise` statements of the oracle's RNN code the check reaches (coverage.py; slower: "
+                       "docs/oracle-coverage.md)")
     check.add_argument("--baseline", metavar="RESULTS.json", help="an earlier run's results.json: report what "
                        "changed (DIR/diff.json) and exit 1 only on new failures")
     sub.add_parser("targets", help="the targets (implementations in their own environments): pins, whether "
@@ -445,6 +448,8 @@ def run_suite(args, out, timeout_s, workers=1, on_progress=None, quick=False):
         cmd += ["--first-of-each"]
     if workers > 1:
         cmd += ["-n", str(workers)]
+    from conformance.oracle_coverage import suite_arguments
+    cmd += suite_arguments()
     if args.fail_fast:
         cmd += ["-x"]
     _say(f"conformance suite: {' '.join(cmd[2:])}")
@@ -572,6 +577,16 @@ def check(args):
     if args.xfail:
         args.xfail = _plain_xfail_file(out, xfail)
     meta = _campaign_meta(out, args)
+    if getattr(args, "oracle_coverage", False):
+        from conformance.oracle_coverage import measuring, unavailable
+        if unavailable():
+            raise UsageError(unavailable())
+        with measuring(out, args.oracle):  # every process started from here on that runs the oracle
+            return _check_processes(args, start, budget, hard_end, out, meta, shard, xfail, known, baseline)
+    return _check_processes(args, start, budget, hard_end, out, meta, shard, xfail, known, baseline)
+
+
+def _check_processes(args, start, budget, hard_end, out, meta, shard, xfail, known, baseline):
     # Each probe starts a worker (a framework import, seconds): both run while the suite starts.
     from concurrent.futures import ThreadPoolExecutor
     with ThreadPoolExecutor(2, thread_name_prefix="rnnconf-probe") as pool:
@@ -748,6 +763,9 @@ def _check_stages(args, start, budget, hard_end, out, meta, shard, xfail, probed
                                            f"{r['examples']} fuzzed examples" for r in matched))
     if known or differences:
         data["root_causes"] = root_causes(data, xfail)  # with what the known issues and differences account for
+    if getattr(args, "oracle_coverage", False):
+        from conformance.oracle_coverage import data_dir_of, summarize
+        data["oracle_coverage"] = summarize(data_dir_of(out))
     for item in data["discrepancies"]:
         if args.impl == "tfjs":  # standalone JavaScript, fit for a tfjs issue
             from rnnconf.tfjs import repro as tfjs_repro

@@ -22,9 +22,10 @@ def test_every_clause_has_a_conformance_test(tmp_path):
 
 def test_clause_catalogue_is_complete():
     groups = {cid.split("-")[0] for cid in ALL_IDS}
-    assert groups == {"CELL", "FLAG", "CALL", "SHAPE", "MASK", "STATE", "INIT", "CONST", "EX", "ERR"}
+    assert groups == {"CELL", "FLAG", "CALL", "SHAPE", "MASK", "STATE", "INIT", "CONST", "EX", "ERR", "GRAD"}
     assert [c for c in ALL_IDS if c.startswith("ERR")] == [f"ERR-{i:02d}" for i in range(1, 48)]
-    assert len(ALL_IDS) == 88
+    assert [c for c in ALL_IDS if c.startswith("GRAD")] == [f"GRAD-{i:02d}" for i in range(1, 11)]
+    assert len(ALL_IDS) == 98
 
 
 def test_spec_snapshot_matches_shared_spec():
@@ -33,5 +34,5 @@ def test_spec_snapshot_matches_shared_spec():
     shared = ROOT.parent / "shared" / "spec"
     if not shared.is_dir():
         return
-    for name in ("clauses.md", "error-paths.md", "interfaces.md", "tf.keras.layers.RNN.txt"):
+    for name in ("clauses.md", "error-paths.md", "interfaces.md", "gradients.md", "tf.keras.layers.RNN.txt"):
         assert (SPEC_DIR / name).read_text() == (shared / name).read_text(), f"{name} differs from ../shared/spec"

@@ -43,6 +43,8 @@ FOLLOW_CASES = {
                                          initial_state=True, initial_state_form="flat"),
     "DEV-initial-state-nesting-mask": case([{"kind": "simple", "units": 3}, {"kind": "lstm", "units": 2}], "state",
                                            "right_padded", initial_state=True, initial_state_form="tuple"),
+    "DEV-stack-float64-gradient": case([{"kind": "simple", "units": 3}, {"kind": "gru", "units": 2}], "sequences",
+                                       dtype="float64", gradients=True),
 }
 
 

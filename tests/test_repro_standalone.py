@@ -57,6 +57,13 @@ CASES = [
       "warmup": {"seed": 1, "mask": [[1, 1, 1], [1, 1, 1]]}}),
     ("large_data", "gru_recurrent_bias_dropped",
      {"cells": [{"kind": "gru", "units": 8}], "batch": 3, "timesteps": 5, "features": [4]}),
+    # Forward-exact, gradient-wrong: the script differentiates both sides.
+    ("gradient_state_cut", "grad_state_cut",
+     {"cells": [{"kind": "lstm", "units": 2}], "gradients": True, "initial_state": True, "timesteps": 3,
+      "flags": {"return_state": True}}),
+    ("gradient_mask_leak", "grad_mask_leak",
+     {"cells": [{"kind": "gru", "units": 2}], "gradients": True, "timesteps": 3, "mask": [[1, 0, 1], [0, 1, 1]],
+      "flags": {"stateful": True, "return_sequences": True}, "steps": [{"op": "call"}, {"op": "call"}]}),
 ]
 # Dropout while training: a difference of distributions, which a reproducer cannot test by itself.
 DROPOUT = ("dropout_distribution", "dropout_no_scaling",
@@ -202,7 +209,9 @@ def test_a_reproducer_prints_what_differs(standalone_runs):
 # ---- the text -----------------------------------------------------------------------------------------
 def test_a_reproducer_imports_nothing_of_rnnconf_and_names_no_absolute_path(written):
     """The script imports the standard library, NumPy and (by name, at run time) the namespaces only,
-    and TensorFlow for a custom cell's math where the namespace is tf_keras'; neither it nor the bug
+    TensorFlow for a custom cell's math where the namespace is tf_keras', and the automatic
+    differentiation of the namespace's framework inside the function that uses it (a gradient
+    discrepancy: tf.GradientTape, jax.vjp, torch autograd); neither it nor the bug
     report imports rnnconf's packages or names an absolute path."""
     for name, (item, path, text) in written.items():
         imported = {alias.name.split(".")[0] for node in ast.walk(ast.parse(text))
@@ -210,7 +219,8 @@ def test_a_reproducer_imports_nothing_of_rnnconf_and_names_no_absolute_path(writ
                     for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module)])}
         custom = any(c["kind"] == "custom" for c in item["config"]["cells"])
         allowed = {"argparse", "importlib", "os", "re", "signal", "sys", "types", "numpy"} | (
-            {"tensorflow"} if custom else set())
+            {"tensorflow"} if custom else set()) | (
+            {"tensorflow", "jax", "torch"} if item["config"].get("gradients") else set())  # autodiff, at run time
         assert imported <= allowed, (name, imported)
         report = path.with_suffix(".md").read_text()
         for content in (text, report):
@@ -262,7 +272,7 @@ def test_the_bug_report_has_versions_summary_expected_actual_and_the_script(writ
 # ---- faithful: the script computes what execute.run computes -------------------------------------------
 FAITHFUL = [c for _, _, c in CASES] + [
     {"cells": [{"kind": "custom", "variant": v, "units": 2}], "timesteps": 2}
-    for v in ("minimal", "multi_no_out", "init_state", "training", "bad_state", "few_states")
+    for v in ("minimal", "multi_no_out", "init_state", "training", "bare_state", "bad_state", "few_states")
 ] + [
     {"cells": [{"kind": "custom", "variant": "hd_state", "units": 2}], "cell_list": True, "features": [2, 3],
      "dtype": "float64", "initial_state": True},
@@ -291,6 +301,10 @@ FAITHFUL = [c for _, _, c in CASES] + [
      "warmup": {"seed": 4, "weight_scale": 0.7, "mask": [[1, 1, 1], [0, 1, 1]]}},
     {"cells": [{"kind": "simple", "units": 0}]},
     {"cells": [{"kind": "simple", "units": 2, "dropout": 0.5}], "training": True},
+    {"cells": [{"kind": "simple", "units": 2}, {"kind": "gru", "units": 3, "reset_after": False}], "gradients": True,
+     "flags": {"go_backwards": True, "return_state": True}, "initial_state": True, "dtype": "float64"},
+    {"layer": "LSTM", "cells": [{"kind": "lstm", "units": 2}], "gradients": True, "mask": [[1, 1, 0], [0, 1, 1]],
+     "timesteps": 3, "flags": {"time_major": True, "return_sequences": True, "unroll": True}},
 ]
 
 
@@ -328,6 +342,13 @@ def test_the_script_computes_what_execute_computes(case):
             assert _shapes(g) == _shapes(execute.to_numpy(w) if w is not None else None)
         else:
             assert _same(g, w if w is None else execute.to_numpy(w)), (g, w)
+    if normalize(case)["gradients"]:  # and the same gradients, bit for bit, each under its name
+        from conformance.gradients import named_leaves
+        got_gradients = scope["outcome"](target.ns).gradients
+        for i, step in enumerate(outcome["steps"]):
+            want = [(n, None if g is None else np.asarray(g)) for n, g in named_leaves(step["gradients"])]
+            assert [n for n, _ in got_gradients[i]] == [n for n, _ in want]
+            assert all(_same(g, w) for (_, g), (_, w) in zip(got_gradients[i], want)), i
 
 
 @pytest.mark.parametrize("target, module, needs", [

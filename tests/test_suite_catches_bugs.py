@@ -18,7 +18,17 @@ BUGS = {  # namespace: (suite selection, clauses that must fail)
     "tests.fuzz_targets.mask_ignored": (["conformance/test_masking.py"], {"MASK-01", "CALL-02"}),
     "tests.fuzz_targets.stateful_forgets": (["conformance/test_stateful.py", "-k", "carry"], {"FLAG-04", "STATE-02"}),
     "tests.fuzz_targets.gru_recurrent_bias_dropped": (["conformance/test_cells.py", "-k", "gru"], {"CELL-01", "CELL-03"}),
+    # Forward-exact, gradient-wrong: only GRAD clauses may fail.
+    "tests.fuzz_targets.grad_state_cut": (["conformance/test_gradients.py", "-k", "initial_state_gradients and lstm"],
+                                          {"GRAD-03"}),
+    "tests.fuzz_targets.grad_mask_leak": (["conformance/test_gradients.py", "-k", "masked_gradients and gru"],
+                                          {"GRAD-05"}),
+    "tests.fuzz_targets.grad_weight_scaled": (["conformance/test_gradients.py", "-k", "every_cell and simple"],
+                                              {"GRAD-02"}),
+    "tests.fuzz_targets.grad_float32": (["conformance/test_gradients.py", "-k", "every_cell and lstm"], {"GRAD-10"}),
+    "tests.fuzz_targets.grad_dropout_ignored": (["conformance/test_gradients.py", "-k", "dropout"], {"GRAD-09"}),
 }
+GRADIENT_BUGS = {t for t in BUGS if t.startswith("tests.fuzz_targets.grad_")}
 
 
 def run_suite(impl, selection, tmp_path):
@@ -37,6 +47,8 @@ def test_suite_flags_the_bug_with_its_clauses(impl, tmp_path):
     status, failing = run_suite(impl, selection, tmp_path)
     assert status == 1, f"the suite must fail on {impl}"
     assert must_fail <= failing, f"{impl}: expected {sorted(must_fail)} among failing clauses, got {sorted(failing)}"
+    if impl in GRADIENT_BUGS:
+        assert all(c.startswith("GRAD-") for c in failing), f"{impl}'s forward pass is exact: {sorted(failing)}"
 
 
 def test_correct_reference_passes_the_same_selections(tmp_path):
