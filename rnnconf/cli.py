@@ -582,11 +582,11 @@ def check(args):
         if unavailable():
             raise UsageError(unavailable())
         with measuring(out, args.oracle):  # every process started from here on that runs the oracle
-            return _check_processes(args, start, budget, hard_end, out, meta, shard, xfail, known, baseline)
-    return _check_processes(args, start, budget, hard_end, out, meta, shard, xfail, known, baseline)
+            return _check_processes(args, start, budget, hard_end, out, meta, shard, xfail, known, baseline, differences)
+    return _check_processes(args, start, budget, hard_end, out, meta, shard, xfail, known, baseline, differences)
 
 
-def _check_processes(args, start, budget, hard_end, out, meta, shard, xfail, known, baseline):
+def _check_processes(args, start, budget, hard_end, out, meta, shard, xfail, known, baseline, differences=()):
     # Each probe starts a worker (a framework import, seconds): both run while the suite starts.
     from concurrent.futures import ThreadPoolExecutor
     with ThreadPoolExecutor(2, thread_name_prefix="rnnconf-probe") as pool:
