@@ -324,8 +324,9 @@ def features(case):
 
 def without_feature(case, feature):
     """Cases like `case` but without `feature` (one of features(case)): each cell of that kind made
-    another built-in kind, an option, flag or argument dropped, float32 for float64. Empty where the
-    feature cannot be taken away alone (a stack, the steps of a stateful run)."""
+    another built-in kind, an option, flag or argument dropped, float32 for float64, a stack's first
+    cell alone, the list form of initial states. Empty where the feature cannot be taken away alone
+    (the steps of a stateful run)."""
     case = normalize(case)
     name, _, value = feature.partition(":")
     if name == "cell":
@@ -354,6 +355,10 @@ def without_feature(case, feature):
         return [dict(case, gradients=False)]
     if name == "layer":
         return [dict(case, layer="RNN")]
+    if feature == "stack":  # its first cell alone
+        return [dict(case, cells=case["cells"][:1], cell_list=False)]
+    if feature.startswith("initial_state_form="):
+        return [dict(case, initial_state_form=None)]
     return []
 
 
@@ -367,6 +372,45 @@ def essential(fp, case, fails_the_same):
     needed = [f for f in fp["features"]
               if not any(fails_the_same(alternative) for alternative in without_feature(case, f))]
     return dict(fp, features=needed)
+
+
+def without_features(case, features, limit=4):
+    """Cases like `case` without any of `features` at once (without_feature applied in turn; a
+    feature that cannot be taken away alone is kept), at most `limit` of them."""
+    cases = [normalize(case)]
+    for feature in features:
+        cases = [alt for c in cases for alt in (without_feature(c, feature) or [c])][:limit]
+    return cases
+
+
+def _cell_feature(feature):
+    """Whether a feature only says which cell runs: its kind, or an option of one kind."""
+    name = feature.split("=", 1)[0]
+    return feature.startswith(("cell:", "layer:")) or ("." in name and "=" in feature)
+
+
+DISGUISED_KINDS = ("value", "dtype", "shape", "structure")
+
+
+def shared_cause(a, b):
+    """The features that may be one bug behind failures `a` and `b` (fingerprints with essential
+    features), or None. Both must be of one kind that can show in several places (a value, dtype,
+    shape or nesting: not an error, whose core names what raised), the dtype ones of the same wrong
+    dtype; they share features beyond a cell kind (a cell kind alone is too common a cause: several
+    bugs of one cell are no rarity); and one of them needs nothing beyond the shared features but
+    its cell. Whether they are one bug is then for the runs to say (both cases pass without the
+    shared features): this only picks the candidates."""
+    if a is None or b is None or a["kind"] != b["kind"] or a["kind"] not in DISGUISED_KINDS:
+        return None
+    if a["kind"] == "dtype" and a["core"].rsplit(" ", 1)[-1] != b["core"].rsplit(" ", 1)[-1]:
+        return None
+    shared = sorted(set(a["features"]) & set(b["features"]))
+    if not any(not _cell_feature(f) for f in shared):
+        return None
+    extra_a, extra_b = set(a["features"]) - set(shared), set(b["features"]) - set(shared)
+    if not (all(map(_cell_feature, extra_a)) or all(map(_cell_feature, extra_b))):
+        return None
+    return shared
 
 
 def signature(fp):

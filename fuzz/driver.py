@@ -186,6 +186,10 @@ class Driver:
         self.found = self.round_errors = 0
         self.drawn_example = None  # the example number of the current drawn case's first variant
         self.target = self.best = None  # the fingerprint being shrunk, and its smallest case so far
+        self.strip = None  # (feature, alternative): taken from every case while shrinking a hidden failure
+        self.suspect = None  # (verdict, known, variant): a failure a known one seems to explain, not yet run without it
+        self.known = []
+        self.explained_checked = set()  # (known signature, failure signature) found explained on a run
         # One database per driver: another driver's half-shrunk case must not be replayed here.
         k, n = spec["shard"]
         path = os.path.join(spec["out"], "hypothesis", f"{k}-{n}-w{spec['driver'][0]}")
@@ -250,6 +254,7 @@ class Driver:
     def _run_round(self, mode):
         self.known = self.known_reader.refresh()
         self.target = self.best = None  # the fingerprint being shrunk, and its smallest case so far
+        self.strip = None
         self.shrink_runs = 0
         rseed = round_seed(self.spec["seed"], self.spec["shard"], self.spec["driver"], self.round)
         base = settings(settings.get_profile("rnnconf-campaign"), database=self.db,
@@ -314,10 +319,11 @@ class Driver:
         if is_stochastic(normalize(case)):
             variants = variants[:STOCHASTIC_VARIANTS]  # each is hundreds of samples a side
         if shrinking:
-            variants = [variants[min(self.failing_variant, len(variants) - 1)]]
+            variants = [self._stripped(variants[min(self.failing_variant, len(variants) - 1)])]
         elif self.spec["max_examples"] is not None:
             variants = variants[:max(1, self.spec["max_examples"] - self.examples)]
         v, untraceable, refused = None, 0, 0
+        self.suspect = None
 
         def wanted():
             # Once a structure proves untraceable its variants all run eagerly (~30 ms each on tf_keras),
@@ -338,7 +344,69 @@ class Driver:
                 if (untraceable >= UNTRACEABLE_VARIANTS or refused >= REFUSED_VARIANTS
                         or (not shrinking and self._finished())):
                     break
+        if self.suspect is not None:
+            self._settle_suspect()
         return v
+
+    def _settle_suspect(self):
+        """Decide the failure that a known discrepancy seemed to explain (see _judge): run once the
+        workers are idle. An occurrence of it, unless the case still fails without its features; then
+        that other failure is the discrepancy to shrink, on cases without those features."""
+        suspect, known, index = self.suspect
+        self.suspect = None
+        hidden = self._hidden(suspect, known)
+        if hidden is None:
+            self.write({"type": "occurrence", "signature": known["signature"], "checked": True})
+            return
+        feature, alternative, w = hidden
+        self.write({"type": "hidden", "signature": known["signature"], "without": feature,
+                    "fingerprint": w["fingerprint"]})
+        self.strip = (feature, alternative)
+        self._start_target(w, index)
+        raise DISCREPANCY_KINDS[w["kind"]](w)
+
+    def _stripped(self, case):
+        """`case` without the feature being stripped while shrinking a hidden failure, if it has it."""
+        if self.strip is None:
+            return case
+        feature, alternative = self.strip
+        if feature not in judgement.features(case):
+            return case
+        alternatives = judgement.without_feature(case, feature)
+        return alternatives[min(alternative, len(alternatives) - 1)] if alternatives else case
+
+    def _hidden(self, v, known):
+        """(feature, alternative index, verdict) of a failure v's case still shows without one of the
+        features of `known` (judge.without_feature), on fresh layers, that no known discrepancy
+        explains: a second bug behind the known one. None where every such case passes or fails as
+        known (then v is an occurrence of `known`), or the campaign is out of time."""
+        key = (known["signature"], judgement.signature(v["fingerprint"]))
+        if key in self.explained_checked:
+            return None
+        # An alias (a failure that shrank into a known one) names all its original's features: the
+        # discrepancy it stands for needs fewer, and those are the ones to take away.
+        record = next((k for k in self.known if k["signature"] == known["signature"] and not k.get("alias")), known)
+        has = set(judgement.features(v["case"]))
+        for feature in (f for f in record["fingerprint"]["features"] if f in has):
+            for alternative, case in enumerate(judgement.without_feature(v["case"], feature)):
+                if time.time() >= self.spec["deadline"]:
+                    return None
+                w = differential.check(case, self.oracle, self.impl, fresh=True, known=self.differences)
+                if w["kind"] is not None and w["side"] != "oracle" and self._explained(w, verify=False) is None:
+                    return feature, alternative, w
+        self.explained_checked.add(key)
+        return None
+
+    def _passes_without(self, case, features):
+        """Whether `case` passes on fresh layers without `features` (judge.without_features), each
+        way of taking them away; False where the campaign is out of time."""
+        for alternative in judgement.without_features(case, features):
+            if time.time() >= self.spec["deadline"]:
+                return False
+            w = differential.check(alternative, self.oracle, self.impl, fresh=True, known=self.differences)
+            if w["kind"] is not None or w["unsupported"] or w.get("inconclusive"):
+                return False
+        return True
 
     def _judge(self, v, shrinking, variant_index):
         """Account one verdict; raise the discrepancy Hypothesis must shrink, if it is a new one.
@@ -362,30 +430,45 @@ class Driver:
                 return
             if _size(v["case"]) < _size(self.best["case"]):
                 self.best = v
-                if self._explained(v) is not None:
+                if self._explained(v, verify=False) is not None:
                     # Shrunk into a known discrepancy (one bug that several feature sets trigger): this
                     # one is that, and shrinking further would only find it again (_record says so).
                     raise StopRound()
         else:
-            explained = self._explained(v)
+            explained = self._explained(v, verify=False)
             if explained is None:
                 self.known = self.known_reader.refresh()  # another driver may have found it meanwhile
-                explained = self._explained(v)
+                explained = self._explained(v, verify=False)
             if explained is not None:
-                self.write({"type": "occurrence", "signature": explained["signature"]})
+                if v["case"] == explained.get("original") or self.suspect is not None or (
+                        explained["signature"], judgement.signature(fp)) in self.explained_checked:
+                    self.write({"type": "occurrence", "signature": explained["signature"]})
+                else:
+                    # Whether the case still fails without the known one's features is run once the
+                    # workers are idle (_settle_suspect): they still owe this case's other variants.
+                    self.suspect = (v, explained, variant_index)
                 return
-            self.target, self.original, self.best = fp, v, v
-            self.failing_variant = variant_index
-            self.shrink_started = time.time()
-            self.shrink_deadline = self.shrink_started + self.spec.get("shrink_budget_s", SHRINK_BUDGET_S)
+            self._start_target(v, variant_index)
         # One raise for both: Hypothesis tells failures apart by exception class and line.
         raise DISCREPANCY_KINDS[v["kind"]](v)
 
-    def _explained(self, v):
-        """The known discrepancy this failure is an instance of (conformance.judge.explains), or None.
-        The exact original of a known one counts too: the example database replays originals."""
+    def _start_target(self, v, variant_index):
+        self.target, self.original, self.best = v["fingerprint"], v, v
+        self.failing_variant = variant_index
+        self.shrink_started = time.time()
+        self.shrink_deadline = self.shrink_started + self.spec.get("shrink_budget_s", SHRINK_BUDGET_S)
+
+    def _explained(self, v, verify=True):
+        """The known discrepancy this failure is an instance of, or None. The exact original of a known
+        one counts: the example database replays originals. Otherwise a known one must have its kind,
+        core and features (conformance.judge.explains), and, where `verify`, the case must stop failing
+        without those features: a case that still fails without them carries another bug as well
+        (_hidden). Runs cases: `verify` only while the workers are idle."""
+        original = next((k for k in self.known if v["case"] == k.get("original")), None)
+        if original is not None:
+            return original
         return next((k for k in self.known if judgement.explains(k["fingerprint"], v["fingerprint"])
-                     or v["case"] == k.get("original")), None)
+                     and (not verify or self._hidden(v, k) is None)), None)
 
     def _record(self, v):
         self.known = self.known_reader.refresh()  # another driver may have found and shrunk it meanwhile
@@ -393,23 +476,77 @@ class Driver:
         if explained is None:
             fp = self._essential(v)
             if fp["features"] != v["fingerprint"]["features"]:
-                explained = next((k for k in self.known if judgement.explains(k["fingerprint"], fp)), None)
+                explained = next((k for k in self.known if judgement.explains(k["fingerprint"], fp)
+                                  and self._hidden(v, k) is None), None)
         if explained is not None:
             # The original failure is that known discrepancy: so is any later one with its kind, core and
             # features (KnownDiscrepancies reads the alias), which is then not shrunk again.
             self.write({"type": "occurrence", "signature": explained["signature"],
                         "alias": self.original["fingerprint"], "shrink_s": self._shrink_seconds()})
             return
+        v = self._reduced(v, fp)
         record = {"type": "discrepancy", "signature": judgement.signature(fp), "fingerprint": fp,
                   "kind": v["kind"], "clauses": v["clauses"], "config": v["case"],
                   "original": self.original["case"], "original_fingerprint": self.original["fingerprint"],
                   "detail": v["detail"], "original_detail": self.original["detail"],
                   "mismatches": v["mismatches"][:8], "side": v["side"], "shrink_runs": self.shrink_runs,
-                  "shrink_s": self._shrink_seconds()}
+                  "same_cause_as": self._same_cause(fp, v["case"]), "shrink_s": self._shrink_seconds()}
+        if self.strip is not None:
+            record["without"] = self.strip[0]  # found behind a known discrepancy with this feature
         self.write(record)
         self.known = self.known_reader.refresh()
         if not is_xfailed(record, self.spec["xfail"]):
             self.found += 1
+
+    def _reduced(self, v, fp):
+        """v's failure on its case without the features it does not need (those `fp`, its essential
+        fingerprint, dropped), taken away one at a time where the case still fails the same way on
+        fresh layers: the reproducer then shows this bug alone, not another one the shrunk case
+        happens to carry too (a GRUCell of a target whose GRUCell is also wrong). As it is where
+        nothing can be taken away, on a reused layer, or out of time."""
+        if v["case"].get("warmup"):
+            return v
+        # A cell is made another kind only where it is a custom cell or a known discrepancy needs it (the
+        # GRUCell of a known GRUCell bug), and then preferably into a kind no known one needs; a kind
+        # brought in this way is not taken away again.
+        known = {f for k in self.known for f in k["fingerprint"]["features"]}
+        tried = set(fp["features"])
+        changed = True
+        while changed:
+            changed = False
+            have = judgement.features(v["case"])
+            for feature in [f for f in have if f not in tried]:
+                tried.add(feature)
+                if feature.startswith("cell:") and not (feature.startswith("cell:custom") or feature in known):
+                    continue
+                alternatives = sorted(judgement.without_feature(v["case"], feature),
+                                      key=lambda c: len((set(judgement.features(c)) - set(have)) & known))
+                for case in alternatives:
+                    if time.time() >= self.spec["deadline"]:
+                        return v
+                    w = differential.check(case, self.oracle, self.impl, fresh=True, known=self.differences)
+                    if w["kind"] is not None and judgement.same_failure(v["fingerprint"], w["fingerprint"]):
+                        tried.update(set(judgement.features(case)) - set(have))
+                        v, changed = w, True
+                        break
+                if changed:
+                    break  # the features of the new case
+        return v
+
+    def _same_cause(self, fp, case):
+        """{signature: shared features} of the known discrepancies that this new one is the same bug
+        as, shown elsewhere (another call, another returned tensor, another cell): the two share
+        features beyond a cell kind, one needs nothing more but its cell (judge.shared_cause), and
+        both cases pass once those features are taken away. A distinct bug needing the same features
+        that still fails without them stays apart; see docs/root-causes.md."""
+        same = {}
+        for k in self.known:
+            if k.get("alias") or k["signature"] in same:
+                continue
+            shared = judgement.shared_cause(k["fingerprint"], fp)
+            if shared and self._passes_without(case, shared) and self._passes_without(k["config"], shared):
+                same[k["signature"]] = shared
+        return same
 
     def _shrink_seconds(self):
         """Seconds from finding the failure being shrunk to now (shrinking and its essential features)."""
@@ -417,12 +554,17 @@ class Driver:
 
     def _essential(self, v):
         """v's fingerprint with only the features its failure needs (conformance.judge.essential),
-        each tried on fresh layers; as found where the campaign is out of time."""
+        each tried on fresh layers; as found where the campaign is out of time. A case that fails the
+        same way without a feature only because that brings in a known bug (its cell made a GRUCell,
+        once the GRUCell's bug is known) does not make the feature spare."""
         def fails_the_same(case):
             if time.time() >= self.spec["deadline"]:
                 return False
             w = differential.check(case, self.oracle, self.impl, fresh=True, known=self.differences)
-            return w["kind"] is not None and judgement.same_failure(v["fingerprint"], w["fingerprint"])
+            if w["kind"] is None or not judgement.same_failure(v["fingerprint"], w["fingerprint"]):
+                return False
+            known = self._explained(w, verify=False)
+            return known is None or set(known["fingerprint"]["features"]) <= set(v["fingerprint"]["features"])
         return judgement.essential(v["fingerprint"], v["case"], fails_the_same)
 
 

@@ -7,6 +7,10 @@ A log (DIR/log-K-N-wW.jsonl: shard K of N, driver W) holds records of these type
   discrepancy  a new failure, already shrunk                occurrence   a known one, seen again
                                                             (its "alias": a failure that shrank into it)
   skipped      drawn cases of a round not run: they use a feature the implementation refuses (fuzz.refusals)
+  hidden       a failure with a known one's features still failed without one of them ("without"): another
+               bug, shrunk next on cases without that feature (its discrepancy record says "without" too)
+A discrepancy's "same_cause_as" maps known discrepancies it is the same bug as, shown elsewhere, to the
+features they share (Driver._same_cause); an occurrence "checked" was run without the known one's features.
 A passing variant after a drawn case's first is logged by reference (`example_cases` rebuilds it).
 A killed run loses at most the line being written; readers skip a torn last line.
 

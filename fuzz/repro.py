@@ -53,9 +53,46 @@ def write(out_dir, item, impl, oracle, versions=None):
         os.remove(npz)
     if versions is None:
         versions = _recorded_versions(out_dir)
+    short, why_not = short_snippet(item, impl, oracle)
+    snippet_path = os.path.splitext(path)[0] + ".snippet.py"
+    if short is not None:
+        with open(snippet_path, "w") as f:
+            f.write(short)
+    elif os.path.exists(snippet_path):
+        os.remove(snippet_path)
     with open(os.path.splitext(path)[0] + ".md", "w") as f:
-        f.write(report(item, impl, oracle, text, versions, npz=stem + ".npz" if arrays else None))
+        f.write(report(item, impl, oracle, text, versions, npz=stem + ".npz" if arrays else None,
+                       short=short, why_not=why_not))
     return path
+
+
+def short_snippet(item, impl, oracle):
+    """(the short snippet in the implementation's own API that leads the bug report, or None; why
+    there is none). A snippet that does not fail on the implementation from an empty directory is
+    not used: its ramp weights or rounded data may miss the bug (fuzz/snippet.py)."""
+    from . import snippet
+    try:
+        text = snippet.snippet(item, impl, oracle)
+    except snippet.NoSnippet as e:
+        return None, str(e)
+    except Exception as e:  # noqa: BLE001 - the full script still stands: say why there is no snippet
+        return None, f"writing it failed ({type(e).__name__}: {_first_sentence(str(e))})"
+    status, said = snippet.check(text, impl)
+    if status == 0:
+        return None, "the short form (ramp weights, data rounded) does not show the difference: see the full script"
+    last = (said or "timed out").strip().splitlines()[-1] if (said or "").strip() else "timed out"
+    if status is None or "AssertionError" not in said:
+        # It stopped before asserting (an import, or an argument the short form passes another way):
+        # it does not show the bug.
+        return None, f"run against {impl} here it stops before its assertions ({_first_sentence(last)})"
+    return text, None
+
+
+def suite_item(cause):
+    """A suite root cause (conformance.results.root_causes) as the discrepancy item write() takes."""
+    return {"id": cause["id"], "kind": cause["kind"] if cause["kind"] in judgement.KIND_ORDER else "value",
+            "config": cause["config"], "clauses": cause["clauses"], "repro": cause["repro"],
+            "detail": cause.get("detail", ""), "mismatches": [], "tests": cause.get("tests") or []}
 
 
 def _recorded_versions(out_dir):
@@ -1253,8 +1290,9 @@ def _expected_actual(item):
     return detail, detail
 
 
-def report(item, impl, oracle, code, versions, npz=None):
-    """The bug report beside the script: versions, a summary, expected vs actual, the script."""
+def report(item, impl, oracle, code, versions, npz=None, short=None, why_not=None):
+    """The bug report beside the script: a summary, the short snippet (fuzz/snippet.py), what the
+    minimal case shows, versions, expected vs actual, the full script."""
     case = normalize(item["config"])
     name = os.path.basename(item["repro"])
     expected, actual = _expected_actual(item)
@@ -1268,6 +1306,12 @@ def report(item, impl, oracle, code, versions, npz=None):
         f"# {title}",
         "",
         f"**Summary.** {summary(item, impl, oracle)}",
+        "",
+        *(["```python", short.rstrip("\n"), "```", "",
+           f"This snippet uses {impl}'s API only; it asserts what {oracle} returns on the same code and "
+           f"fails while the bug persists. The full replay script below runs the exact case on both sides.", ""]
+          if short else [f"_No short snippet: {why_not}._", ""] if why_not else []),
+        f"**What the minimal case shows.** {scope(item, impl, oracle)}",
         "",
         f"**Versions.** {versions_line}",
         "",
@@ -1290,6 +1334,103 @@ def report(item, impl, oracle, code, versions, npz=None):
         f"that still differs. Detail: {item.get('detail', '')[:500]}",
         "",
     ])
+
+
+FEATURE_WORDS = {
+    "mask": "a mask", "stack": "a stack of cells", "initial_state": "an initial_state", "constants": "constants",
+    "embedding": "an Embedding(mask_zero=True) input", "calls:several": "several calls (stateful)",
+    "read-states": "reading the states", "call:other-batch": "a call with another batch",
+    "call:list-input": "the list-input form", "dtype:float64": "float64", "dtype:float16": "float16",
+}
+
+
+def feature_words(feature):
+    """A case feature (conformance.judge.features) as a maintainer says it."""
+    if feature in FEATURE_WORDS:
+        return FEATURE_WORDS[feature]
+    name, _, value = feature.partition(":")
+    if name == "flag":
+        return f"{value}=True"
+    if name == "cell":
+        return f"a {CELL_CLASSES.get(value, value)}" if value in CELL_CLASSES else f"the custom cell {value}"
+    if name == "layer":
+        return f"the {value} layer"
+    if name == "reset":
+        return "reset_states()" if value == "zeros" else f"reset_states with {value.replace('_', ' ')} states"
+    if feature.startswith("training="):
+        return feature
+    return feature.replace("=", " = ").replace("initial_state_form", "initial states in the form")
+
+
+def _words(features):
+    items = [feature_words(f) for f in features]
+    return ", ".join(items[:-1]) + (" and " if len(items) > 1 else "") + items[-1] if items else ""
+
+
+def scope(item, impl, oracle):
+    """What the shrunk case shows and how far it generalises: the features it needs (each taken away,
+    it passes or fails otherwise), those it was found with and does not need, by how much it differs
+    and, for float64 values, how far each side is from a float64 NumPy computation."""
+    fp = item.get("fingerprint")
+    case = normalize(item["config"])
+    if not fp:  # a suite root cause: the test's own case
+        tests = item.get("tests") or []
+        return (f"The case of a failed suite test, not shrunk: which of its features the bug needs was not "
+                f"measured. {len(tests) or 'Its'} failed test{'s' if len(tests) != 1 else ''} of clauses "
+                f"{', '.join(item.get('clauses') or [])} fail this way and no fuzzer discrepancy accounts for them.")
+    needed = list(fp.get("features") or [])
+    have = judgement.features(case)
+    original = (judgement.features(item["original"]) if item.get("original") else [])
+    spare = sorted((set(have) | set(original)) - set(needed))
+    parts = []
+    tried = [f for f in needed if judgement.without_feature(case, f)]
+    kept = [f for f in needed if f not in tried]
+    if tried:
+        parts.append(f"It needs {_words(tried)}: " + ("with any one of them taken away" if len(tried) > 1
+                                                        else "without it") + ", the case no longer fails this way.")
+    if kept:
+        parts.append(f"It has {_words(kept)}, which cannot be taken away alone (not tried without).")
+    if not needed:
+        parts.append("It needs no particular feature: the plainest case of its kind fails this way.")
+    if spare:
+        parts.append(f"It does not need {_words(spare)} (the case still fails the same way without each, "
+                     "or was shrunk past it).")
+    if not any(f.startswith("cell:") for f in needed) and any(f.startswith("cell:") for f in have):
+        parts.append("Other built-in cell kinds fail the same way.")
+    if item.get("found_without"):
+        parts.append(f"It was found behind another discrepancy: the case also failed as that one does, and "
+                     f"still failed without {feature_words(item['found_without'])}.")
+    m = _mismatch(item) or {}
+    how = re.search(r"max abs diff (\S+) \(max rel (\S+)\)", m.get("detail") or item.get("detail") or "")
+    if how and item.get("kind") == "value":
+        parts.append(f"By how much: up to {how.group(1)} absolute ({how.group(2)} relative) in "
+                     f"{m.get('path') or 'the result'} of step {m.get('step', 0)}.")
+    truth = float64_truth(item)
+    if truth is not None:
+        expected, actual, exact = truth
+        parts.append(f"Against a float64 NumPy computation of the same case (rnnconf's reference) at that "
+                     f"element: {oracle} is {abs(expected - exact):.2g} from it, {impl} {abs(actual - exact):.2g}.")
+    return " ".join(parts)
+
+
+def float64_truth(item):
+    """(oracle's value, implementation's value, the NumPy reference's) at the element where a float64
+    value discrepancy differs most, or None: the truth each side is measured against."""
+    case = normalize(item["config"])
+    m = _mismatch(item) or {}
+    if item.get("kind") != "value" or case["dtype"] != "float64" or is_stochastic(case) or not m:
+        return None
+    found = re.search(r"at \(([\d, ]*)\): expected (\S+), got (\S+)", m.get("detail") or "")
+    if not found:
+        return None
+    try:
+        index = tuple(int(i) for i in found.group(1).replace(" ", "").split(",") if i)
+        outcome = execute.run(_target("reference"), case)
+        result = outcome["steps"][max(0, m.get("step", 0))]["result"]
+        exact = float(np.asarray(dict(compare._leaves(result))[m["path"]], dtype=np.float64)[index])
+        return float(found.group(2).rstrip(",")), float(found.group(3).rstrip(",")), exact
+    except Exception:  # noqa: BLE001 - the words go without the truth where it cannot be had
+        return None
 
 
 def _docstring(item, case, impl, oracle, npz):

@@ -12,7 +12,7 @@ A column is JSON-able and shaped like a (slim) results.json, so reports.diff com
                      }},
    "discrepancies": [{"id", "kind", "clauses", "signature", "xfail"}],
    "suite": {"failed_tests": [{"test", "clauses"}]},
-   "summary": {"statuses": {status: clauses}, "discrepancies", "suite_failures", "examples",
+   "summary": {"statuses": {status: clauses}, "discrepancies", "root_causes", "suite_failures", "examples",
                "examples_per_s", "conversions"}}    # conversions: models a converter target converted
 """
 from . import diff as diffs
@@ -80,6 +80,8 @@ def column(results, name=None, link=None, error=None):
                                    for t in tests]},
         "summary": {"statuses": model.status_counts(groups) if error is None else {},
                     "discrepancies": len(discrepancies), "suite_failures": len(tests),
+                    "root_causes": (len(results["root_causes"]) if isinstance(results.get("root_causes"), list)
+                                    else None),
                     "examples": results.get("examples") or 0, "examples_per_s": examples_per_s(results),
                     "conversions": results.get("conversions") or 0},
     }

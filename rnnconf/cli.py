@@ -623,7 +623,7 @@ def _check_stages(args, start, budget, hard_end, out, meta, shard, xfail, probed
                   differences=()):
     """The stages of `check` once DIR and the campaign's metadata are set up; `probed()` waits for
     the implementations' probes and gives their versions."""
-    from conformance.results import Results
+    from conformance.results import Results, root_causes
     from fuzz import campaign, logs, repro
 
     cores = os.cpu_count() or 1
@@ -695,6 +695,7 @@ def _check_stages(args, start, budget, hard_end, out, meta, shard, xfail, probed
         if suite:
             data["suite"] = {"exit": suite.get("exit"), "tests": suite.get("tests"), "mode": suite.get("mode"),
                              "failed_tests": suite.get("failed_tests", [])}
+        data["root_causes"] = root_causes(data, xfail)
         return data
 
     progress_samples = []  # [elapsed s, examples, clauses reached, distinct discrepancies]: coverage growth
@@ -761,6 +762,8 @@ def _check_stages(args, start, budget, hard_end, out, meta, shard, xfail, probed
         _say(f"known differences: {len(matched)} of {len(rows)} entries account for failing checks, which are "
              f"differs-by-design" + "".join(f"\n  {r['note']} ({r['url']}): {len(r['suite_tests'])} suite tests, "
                                            f"{r['examples']} fuzzed examples" for r in matched))
+    if known or differences:
+        data["root_causes"] = root_causes(data, xfail)  # with what the known issues and differences account for
     if getattr(args, "oracle_coverage", False):
         from conformance.oracle_coverage import data_dir_of, summarize
         data["oracle_coverage"] = summarize(data_dir_of(out))
@@ -770,6 +773,16 @@ def _check_stages(args, start, budget, hard_end, out, meta, shard, xfail, probed
             tfjs_repro.write(out, item, args.oracle, versions=data["versions"])
         else:
             repro.write(out, item, args.impl, args.oracle, versions=data["versions"])
+    for cause in data["root_causes"]:
+        if cause["source"] == "suite" and cause.get("repro"):
+            if args.impl == "tfjs":
+                cause["repro"] = None  # its reproducers are JavaScript, written from fuzzed discrepancies
+                continue
+            try:
+                repro.write(out, repro.suite_item(cause), args.impl, args.oracle, versions=data["versions"])
+            except Exception as e:  # noqa: BLE001 - the failed tests themselves stay in the report
+                _say(f"warning: no reproducer for root cause {cause['id']}: {type(e).__name__}: {e}")
+                cause["repro"] = None
     write_results(data)
     meta["elapsed_before_s"] = data["elapsed_s"]
     with open(os.path.join(out, "campaign.json"), "w") as f:
@@ -831,8 +844,10 @@ def _exit_status(data, suite, xfail, examples, elapsed, changes=None):
     tested = sum(1 for c in data["clauses"].values() if c["status"] != "untested")
     conversions = (f"{data['conversions']} models converted ({data['conversions'] / max(elapsed, 1e-9):.2f}/s), "
                    if data.get("conversions") else "")
+    causes = data.get("root_causes") or []
     _say(f"{data['examples']} examples ({examples} this run, {examples / max(elapsed, 1e-9):.1f}/s overall), "
-         f"{conversions}{len(data['discrepancies'])} discrepancies ({len(unexpected)} unexpected), "
+         f"{conversions}{len(causes)} root causes ({sum(1 for c in causes if not c.get('xfail'))} unexpected; "
+         f"{len(data['discrepancies'])} discrepancies, {len(unexpected)} unexpected), "
          f"{tested}/{len(data['clauses'])} clauses reached"
          + (f", suite failures in {', '.join(suite_failed)}" if suite_failed else ""))
     if changes is not None:  # with a baseline, only what is new fails the run

@@ -561,6 +561,9 @@ def test_a_failure_that_shrinks_into_a_known_one_stops_there_and_is_not_shrunk_a
                                     workers=1, max_examples=None, deadline=time.time() + 600, fail_fast=False,
                                     xfail=(), timeout_s=60)
     loop = driver.Driver(spec)
+    # The cases here are stand-ins that cannot run: nothing hides behind the known one (what a case
+    # still shows without a known one's features is tests/test_root_causes.py's).
+    loop._hidden = lambda v, known: None
     core = "the implementation raises ValueError (Incompatible shapes for broadcasting:), the oracle nothing"
 
     def failure(features, size):

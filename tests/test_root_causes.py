@@ -1,0 +1,270 @@
+"""One entry per root cause (docs/root-causes.md): a failure that carries a known discrepancy's
+features but still fails without them is a bug of its own; discrepancies that are one bug shown
+elsewhere are one root cause; suite failures no fuzzer root cause accounts for are root causes of
+their own. And the short snippet that leads each bug report (fuzz/snippet.py)."""
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conformance import judge, namespaces
+from conformance.results import root_causes, suite_case
+from fuzz import campaign, differential, driver, logs, repro, snippet
+
+TESTS = Path(__file__).parent
+ROOT = TESTS.parent
+
+
+@pytest.fixture(autouse=True)
+def _importable_targets(monkeypatch):
+    monkeypatch.syspath_prepend(str(TESTS))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
+
+
+def case(dtype="float32", cell="simple", **flags):
+    return {"cells": [{"kind": cell, "units": 2}], "dtype": dtype, "flags": flags, "batch": 2, "timesteps": 3,
+            "features": [2], "seed": 1}
+
+
+@pytest.fixture
+def running(tmp_path):
+    """A Driver on `impl` against the NumPy reference, its workers started."""
+    loops = []
+
+    def start(impl):
+        (spec,) = campaign.driver_specs(impl=impl, oracle="reference", out=str(tmp_path), seed=1, shard=(1, 1),
+                                        workers=1, max_examples=None, deadline=time.time() + 600,
+                                        fail_fast=False, xfail=(), timeout_s=60)
+        loop = driver.Driver(spec)
+        loop.oracle.start()
+        loop.impl.start()
+        loops.append(loop)
+        return loop
+    yield start
+    for loop in loops:
+        loop.oracle.stop()
+        loop.impl.stop()
+        loop._log.close()
+
+
+def known_from(loop, c):
+    """Record the failure of case `c` as a known discrepancy of `loop`, with its essential features."""
+    v = differential.check(c, loop.oracle, loop.impl, fresh=True)
+    fp = loop._essential(v)
+    loop.write({"type": "discrepancy", "signature": judge.signature(fp), "fingerprint": fp, "config": c})
+    loop.known = loop.known_reader.refresh()
+    return loop.known[-1]
+
+
+def test_a_failure_with_a_known_ones_features_that_still_fails_without_them_is_its_own(running):
+    loop = running("fuzz_targets.float64_rounded_and_backwards")
+    rounded = known_from(loop, case("float64", return_state=True))
+    assert rounded["fingerprint"]["features"] == ["dtype:float64"]
+    both = differential.check(case("float64", go_backwards=True, return_sequences=True), loop.oracle, loop.impl)
+    # Same kind, core and features as the known one: it used to be counted as an occurrence of it.
+    assert judge.explains(rounded["fingerprint"], both["fingerprint"])
+    feature, alternative, hidden = loop._hidden(both, rounded)
+    assert feature == "dtype:float64" and "flag:go_backwards" in hidden["fingerprint"]["features"]
+    assert hidden["case"]["dtype"] == "float32"
+    assert loop._explained(both) is None
+    # While shrinking it, every case is run without float64, so the shrink stays on the second bug.
+    loop.strip = (feature, alternative)
+    assert loop._stripped(case("float64", go_backwards=True))["dtype"] == "float32"
+    # A case with only the known bug is its occurrence, and that is remembered without running again.
+    alone = differential.check(case("float64", return_sequences=True), loop.oracle, loop.impl)
+    assert loop._hidden(alone, rounded) is None and loop._explained(alone) is rounded
+    loop.oracle.stop()  # no worker: a second look must not run anything
+    assert loop._explained(alone) is rounded
+
+
+def test_a_suspect_is_settled_after_the_variants_a_hidden_bug_becomes_the_target(running):
+    loop = running("fuzz_targets.several_bugs")
+    gru = known_from(loop, case(cell="gru"))
+    assert gru["fingerprint"]["features"] == ["cell:gru"]
+    with pytest.raises(driver.Discrepancy) as raised:
+        loop.examine(case(cell="gru", go_backwards=True, return_sequences=True))
+    target = raised.value.verdict
+    assert loop.target == target["fingerprint"] and "cell:gru" not in target["fingerprint"]["features"]
+    assert "flag:go_backwards" in target["fingerprint"]["features"] and loop.strip[0] == "cell:gru"
+    loop._log.flush()
+    assert [r for r in logs.read_log(loop.log_path) if r["type"] == "hidden"][0]["without"] == "cell:gru"
+
+
+def test_one_bug_shown_on_another_result_is_the_same_cause_and_a_second_bug_is_not(running):
+    loop = running("fuzz_targets.float64_rounded_and_backwards")
+    rounded = known_from(loop, case("float64", return_state=True))
+    on_state = {"kind": "value", "core": "state of the first call",
+                "features": ["dtype:float64", "flag:return_state", "mask"]}
+    assert loop._same_cause(on_state, case("float64", return_state=True)) == {rounded["signature"]: ["dtype:float64"]}
+    # Shares float64 with the known one, but its case still fails in float32: another bug.
+    backwards = {"kind": "value", "core": "output of a later call",
+                 "features": ["dtype:float64", "flag:go_backwards", "flag:return_sequences"]}
+    assert loop._same_cause(backwards, case("float64", go_backwards=True, return_sequences=True)) == {}
+
+
+def test_candidates_for_one_cause_share_more_than_a_cell_kind():
+    first = {"kind": "value", "core": "output of the first call", "features": ["dtype:float64"]}
+    state = {"kind": "value", "core": "state of the first call", "features": ["dtype:float64", "flag:return_state"]}
+    other_cell = {"kind": "value", "core": "output of the first call", "features": ["cell:gru", "dtype:float64"]}
+    lstm = {"kind": "value", "core": "output of the first call", "features": ["cell:lstm", "dtype:float64"]}
+    assert judge.shared_cause(first, state) == ["dtype:float64"]
+    assert judge.shared_cause(other_cell, lstm) == ["dtype:float64"]  # the same cause through another cell
+    gru_bias = {"kind": "value", "core": "output of the first call", "features": ["cell:gru"]}
+    gru_later = {"kind": "value", "core": "output of a later call", "features": ["calls:several", "cell:gru"]}
+    assert judge.shared_cause(gru_bias, gru_later) is None  # a cell kind alone: two GRU bugs stay apart
+    backwards = {"kind": "value", "core": "output of the first call", "features": ["flag:go_backwards"]}
+    assert judge.shared_cause(first, backwards) is None  # nothing shared
+    both_extra = {"kind": "value", "core": "state of the first call", "features": ["dtype:float64", "mask"]}
+    more = {"kind": "value", "core": "output of a later call", "features": ["calls:several", "dtype:float64"]}
+    assert judge.shared_cause(both_extra, more) is None  # each needs more of its own
+    error = {"kind": "error", "core": "ERR-14 raised with other facts", "features": ["dtype:float64"]}
+    assert judge.shared_cause(dict(error, core="another"), error) is None  # an error's core says what raised
+    assert judge.without_feature(case(**{"return_state": True}) | {"cells": [{"kind": "gru"}, {"kind": "lstm"}]},
+                                 "stack")[0]["cells"] == [{"kind": "gru"}]
+
+
+def discrepancy(n, features, core="output of the first call", kind="value", same=()):
+    fp = {"kind": kind, "core": core, "features": features}
+    return {"id": f"d-{n:04d}", "kind": kind, "clauses": ["CALL-01"], "repro": f"repro/d-{n:04d}.py",
+            "signature": judge.signature(fp), "fingerprint": fp, "same_cause_as": list(same)}
+
+
+def suite_test(name, c, kind="value", clauses=("FLAG-03",)):
+    return {"test": name, "clauses": list(clauses),
+            "message": f"x differs from y:\n  {kind} at step 0 output: max abs diff 1\n\nReproduce with:\n"
+                       f"from conformance import judge, namespaces\ncase = {c!r}\nimpl, oracle = 1, 2\n"}
+
+
+def test_root_causes_group_the_same_cause_and_keep_suite_failures_no_discrepancy_explains():
+    first = discrepancy(1, ["dtype:float64"])
+    gru = discrepancy(2, ["cell:gru"])
+    state = discrepancy(3, ["dtype:float64", "flag:return_state", "mask"], core="state of the first call",
+                        same=[first["signature"]])
+    later = discrepancy(4, ["calls:several", "dtype:float64"], core="output of a later call",
+                        same=[state["signature"]])
+    data = {"discrepancies": [first, gru, state, later], "suite": {"failed_tests": [
+        suite_test("t_gru", case(cell="gru", go_backwards=True)),   # has the GRU bug's features: that one
+        suite_test("t_back1", case(go_backwards=True, return_sequences=True)),
+        suite_test("t_back2", case(cell="lstm", go_backwards=True)),
+        suite_test("t_reset", case(), kind="error", clauses=("STATE-04", "CALL-01")),
+    ]}}
+    causes = root_causes(data)
+    fuzz = [c for c in causes if c["source"] == "fuzz"]
+    assert [(c["discrepancy"], c["discrepancies"]) for c in fuzz] == [
+        ("d-0001", ["d-0001", "d-0003", "d-0004"]), ("d-0002", ["d-0002"])]
+    assert [v["id"] for v in fuzz[0]["variants"]] == ["d-0003", "d-0004"] and fuzz[0]["features"] == ["dtype:float64"]
+    suite = [c for c in causes if c["source"] == "suite"]
+    assert [(c["kind"], c["clauses"], c["tests"]) for c in suite] == [
+        ("value", ["FLAG-03"], ["t_back1", "t_back2"]), ("error", ["STATE-04"], ["t_reset"])]
+    assert suite[0]["config"] == case(go_backwards=True, return_sequences=True)
+    assert [c["id"] for c in causes] == ["r-0001", "r-0002", "r-0003", "r-0004"]
+    assert suite[0]["repro"] == "repro/r-0003.py"
+    assert suite_case("no replay here") is None
+
+
+def test_suite_failures_without_a_replayable_case_or_with_an_error_path_join_the_discrepancy_behind_them():
+    backwards = dict(discrepancy(1, ["flag:go_backwards", "flag:return_sequences"]),
+                     config=case(go_backwards=True, return_sequences=True))
+    gru = dict(discrepancy(2, ["cell:gru"]), config=case(cell="gru"))
+    reset = dict(discrepancy(3, ["calls:several", "flag:stateful", "reset:wrong_count"], kind="error",
+                             core="ERR-14 raised with other facts"),
+                 config=dict(case(stateful=True), steps=[{"op": "call"}, {"op": "call"},
+                                                          {"op": "reset", "states": "wrong_count"}]))
+    one_call = dict(case(stateful=True), steps=[{"op": "call"}, {"op": "reset", "states": "wrong_count"}])
+    metamorphic = {"test": "test_go_backwards_equals_reversed_input", "clauses": ["FLAG-03"],
+                   "message": "assert_close(got, want)\nE AssertionError: max abs diff 0.9 over tolerance"}
+    cell_only = {"test": "test_cell_metamorphic", "clauses": ["CELL-03"], "message": "AssertionError"}
+    err = suite_test("t_reset", one_call, kind="error", clauses=("STATE-07",))
+    err["message"] = err["message"].replace("error at step 0 output: max abs diff 1",
+                                            "error at step 1 step 1: both raise ValueError, but ERR-14: the "
+                                            "implementation's message does not state the oracle's facts")
+    other_err = dict(err, test="t_other", message=err["message"].replace("ERR-14", "ERR-15"))
+    data = {"discrepancies": [backwards, gru, reset],
+            "suite": {"failed_tests": [metamorphic, cell_only, err, other_err]}}
+    suite = [c for c in root_causes(data) if c["source"] == "suite"]
+    # FLAG-03 is go_backwards's own clause; CELL-03 is no one's (every cell reaches it); the error
+    # names the reset bug's path, the other error another path.
+    assert sorted(c["tests"] for c in suite) == [["t_other"], ["test_cell_metamorphic"]], suite
+
+
+SINGLE_BUGS = {
+    "backwards_not_reversed": ("value", case(go_backwards=True, return_sequences=True)),
+    "gru_recurrent_bias_dropped": ("value", dict(case(cell="gru"), timesteps=2)),
+    "stack_states_nested": ("structure", dict(case(return_state=True), cells=[{"kind": "simple", "units": 1}] * 2)),
+    "reset_counts_swapped": ("error", dict(case(cell="lstm", stateful=True),
+                                           steps=[{"op": "call"}, {"op": "reset", "states": "wrong_count"}])),
+    "float64_rounded": ("value", case("float64", return_state=True)),
+}
+
+
+@pytest.mark.parametrize("target", sorted(SINGLE_BUGS))
+def test_the_snippet_runs_alone_and_fails_while_the_bug_is_there(target, tmp_path):
+    kind, c = SINGLE_BUGS[target]
+    item = {"kind": kind, "config": c}
+    text = snippet.snippet(item, f"fuzz_targets.{target}", "reference")
+    assert "rnnconf" not in text and "conformance" not in text and len(text.splitlines()) <= 25, text
+    status, said = snippet.check(text, f"fuzz_targets.{target}")
+    assert status not in (0, None) and ("AssertionError" in said), said
+    on_oracle = text.replace(f"import fuzz_targets.{target} as layers", "import impl as layers")
+    assert snippet.check(on_oracle, "reference") == (0, "")
+
+
+def test_the_bug_report_leads_with_the_snippet_and_says_how_far_the_case_goes(tmp_path):
+    target = "fuzz_targets.float64_rounded"
+    c = case("float64", return_state=True)
+    expected, actual, verdict = judge.run_and_judge(namespaces.resolve(target), namespaces.resolve("reference"), c)
+    item = {"id": "d-0001", "kind": "value", "config": c, "clauses": ["CALL-01"], "repro": "repro/d-0001.py",
+            "detail": verdict["detail"], "mismatches": [m.to_dict() for m in verdict["mismatches"]],
+            "fingerprint": {"kind": "value", "core": "output of the first call", "features": ["dtype:float64"]},
+            "original": dict(c, flags={"return_state": True, "go_backwards": False, "unroll": True})}
+    repro.write(str(tmp_path), item, target, "reference", versions={})
+    md = (tmp_path / "repro" / "d-0001.md").read_text()
+    short = (tmp_path / "repro" / "d-0001.snippet.py").read_text()
+    assert md.index(short.strip()) < md.index("**What the minimal case shows.**") < md.index("**Versions.**")
+    assert "It needs float64" in md and "unroll=True" in md and "Other built-in cell kinds fail the same way" in md
+    # The truth: the reference in float64 is the oracle here, so the oracle is 0 from it, the target ~1e-8.
+    words = md.split("Against a float64 NumPy computation", 1)[1].split("\n", 1)[0]
+    distances = [float(x.rstrip(".")) for x in words.replace(",", " ").split() if x[:1].isdigit()]
+    assert distances[-2] == 0 and 1e-10 < distances[-1] < 1e-6, words
+    script = tmp_path / "repro" / "d-0001.snippet.py"
+    env = dict(os.environ, PYTHONPATH=f"{TESTS}{os.pathsep}{ROOT}")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    done = subprocess.run([sys.executable, str(script)], cwd=empty, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "AssertionError" in done.stderr
+
+
+def test_a_recorded_case_keeps_only_the_features_its_bug_needs_so_its_reproducer_shows_that_bug_alone(running):
+    loop = running("fuzz_targets.several_bugs")
+    known_from(loop, case(cell="gru"))  # found first: its GRUCell is what the reproducer must not carry
+    two_calls_and_a_wrong_reset = dict(case(cell="gru", stateful=True, unroll=True), steps=[
+        {"op": "call"}, {"op": "call"}, {"op": "reset", "states": "wrong_count"}])
+    v = differential.check(two_calls_and_a_wrong_reset, loop.oracle, loop.impl, fresh=True)
+    assert v["fingerprint"]["core"] == "ERR-14 raised with other facts"
+    fp = loop._essential(v)
+    assert fp["features"] == ["calls:several", "flag:stateful", "reset:wrong_count"]
+    reduced = loop._reduced(v, fp)
+    assert judge.features(reduced["case"]) == ["calls:several", "cell:simple", "flag:stateful", "reset:wrong_count"]
+    assert reduced["fingerprint"]["core"] == v["fingerprint"]["core"]
+    reference = namespaces.resolve("reference")
+    gru_bug, reset_bug = (namespaces.resolve(f"fuzz_targets.{t}")
+                          for t in ("gru_recurrent_bias_dropped", "reset_counts_swapped"))
+    # The shrunk case shows the GRUCell's bug as well (its calls' values); the reduced one only the reset bug.
+    assert judge.run_and_judge(gru_bug, reference, v["case"])[2]["status"] == "fail"
+    assert judge.run_and_judge(gru_bug, reference, reduced["case"])[2]["status"] == "pass"
+    assert judge.run_and_judge(reset_bug, reference, reduced["case"])[2]["status"] == "fail"
+
+
+def test_a_cell_a_known_bug_needs_is_made_another_kind_and_a_plain_one_is_kept(running):
+    loop = running("fuzz_targets.several_bugs")
+    known_from(loop, case(cell="gru"))
+    fp = {"kind": "error", "core": "ERR-14 raised with other facts",
+          "features": ["calls:several", "flag:stateful", "reset:wrong_count"]}
+    for cell, becomes in (("gru", "simple"), ("lstm", "lstm"), ("simple", "simple")):
+        v = differential.check(dict(case(cell=cell, stateful=True), steps=[
+            {"op": "call"}, {"op": "call"}, {"op": "reset", "states": "wrong_count"}]), loop.oracle, loop.impl, fresh=True)
+        assert v["fingerprint"]["core"] == fp["core"]
+        assert [c["kind"] for c in loop._reduced(v, fp)["case"]["cells"]] == [becomes], cell
