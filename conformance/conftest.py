@@ -7,7 +7,7 @@ clause IDs the collected tests carry, for the coverage check).
 
 Every test carries `@pytest.mark.clauses("FLAG-03", ...)`. A test skipped with a reason starting
 "unsupported:" counts its clauses as unsupported, not failed; "inconclusive:" as inconclusive
-(conformance.judge), never passed.
+(rnnconf.engine.judge), never passed.
 """
 import json
 import os
@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from conformance import helpers, namespaces
-from conformance.clauses import ALL_IDS
-from conformance.results import MarginTally
+from rnnconf.conformance import helpers
+from rnnconf.adapters import namespaces
+from rnnconf.conformance.spec.clauses import ALL_IDS
+from rnnconf.engine.results import MarginTally
 
 
 def pytest_addoption(parser):

@@ -1,17 +1,17 @@
 """One differential example: run a case on the oracle and the implementation, compare, account.
 
 The verdict is plain data (JSON-able), so the campaign can log it, dedupe it and hand it to the
-reproducer writer. Judging is conformance.judge.judge (the suite's judge too),
-clause accounting is conformance.results.exercised: nothing here re-implements them.
+reproducer writer. Judging is rnnconf.engine.judge.judge (the suite's judge too),
+clause accounting is rnnconf.engine.results.exercised: nothing here re-implements them.
 """
 import time
 
 import numpy as np
 
-from conformance import dropout
-from conformance import judge as judgement
-from conformance.cases import is_stochastic, normalize
-from conformance.results import exercised
+from rnnconf.engine import dropout
+from rnnconf.engine import judge as judgement
+from rnnconf.engine.cases import is_stochastic, normalize
+from rnnconf.engine.results import exercised
 
 # Cases in flight on each worker, at least, once a drawn case's first variant has passed. A worker answers
 # a message's cases together, so this is twice SEND_BATCH: while the driver judges one message's
@@ -87,7 +87,7 @@ def _judge_answers(case, oracle, impl, confirmed=None):
 
 def judge(case, oracle_result, impl_result, oracle, impl, confirmed=None):
     """The verdict on one case from both workers' answers (`oracle` may be asked for a float64 rerun),
-    through conformance.judge, the suite's and the reproducers' judge too.
+    through rnnconf.engine.judge, the suite's and the reproducers' judge too.
 
     `confirmed`: the fingerprints of failures a fresh layer showed in earlier variants of the same
     drawn case (check_all's list, extended here). A reused layer failing with one of them is not run
@@ -212,7 +212,7 @@ def _path(result):
 
 def verdict(case, clauses, kind=None, detail="", mismatches=(), unsupported=False, side="implementation",
             oracle_error=False, seconds=None, inconclusive=False, fingerprint=None, margin=None, missing=None):
-    """ok / unsupported / inconclusive / kind (a discrepancy, with its fingerprint: conformance.judge),
+    """ok / unsupported / inconclusive / kind (a discrepancy, with its fingerprint: rnnconf.engine.judge),
     with the clause ids the case reached; `oracle_error` says the oracle stopped at an error (later
     steps of a stateful run would add nothing); `margin` of a pass: {dtype: difference over bound};
     `missing`: the feature an unsupported case needs and the implementation lacks."""

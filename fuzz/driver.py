@@ -1,5 +1,5 @@
 """A driver: one sequential campaign loop, in its own process, with its own oracle and
-implementation workers (fuzz.worker), writing its own log (fuzz.logs).
+implementation workers (rnnconf.adapters.worker), writing its own log (fuzz.logs).
 
 A driver runs Hypothesis "rounds": a @given test over strategies.cases() (or, one round in four,
 the stateful machine) whose body runs one drawn case, as data variants, through both workers and
@@ -21,14 +21,14 @@ from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase, 
 from hypothesis.errors import Flaky, Unsatisfiable
 from hypothesis.stateful import run_state_machine_as_test
 
-from conformance import judge as judgement
-from conformance.cases import is_stochastic, normalize
-from conformance.results import is_xfailed, merge_versions
+from rnnconf.engine import judge as judgement
+from rnnconf.engine.cases import is_stochastic, normalize
+from rnnconf.engine.results import is_xfailed, merge_versions
 
 from . import differential, machine, strategies
 from .logs import KnownDiscrepancies, example_record, read_log, ends_with_newline
 from .refusals import Refusals
-from .worker import Worker, WorkerSetupError
+from rnnconf.adapters.worker import Worker, WorkerSetupError
 
 STATEFUL_EVERY = 4          # every 4th round drives the stateful machine
 CASES_PER_ROUND = 50
@@ -379,7 +379,7 @@ class Driver:
         raise DISCREPANCY_KINDS[v["kind"]](v)
 
     def _explained(self, v):
-        """The known discrepancy this failure is an instance of (conformance.judge.explains), or None.
+        """The known discrepancy this failure is an instance of (rnnconf.engine.judge.explains), or None.
         The exact original of a known one counts too: the example database replays originals."""
         return next((k for k in self.known if judgement.explains(k["fingerprint"], v["fingerprint"])
                      or v["case"] == k.get("original")), None)
@@ -413,7 +413,7 @@ class Driver:
         return round(time.time() - self.shrink_started, 2)
 
     def _essential(self, v):
-        """v's fingerprint with only the features its failure needs (conformance.judge.essential),
+        """v's fingerprint with only the features its failure needs (rnnconf.engine.judge.essential),
         each tried on fresh layers; as found where the campaign is out of time."""
         def fails_the_same(case):
             if time.time() >= self.spec["deadline"]:

@@ -1,17 +1,17 @@
 """From a results.json dict (possibly empty, partial or merged) to what the templates show.
 
-Nothing here decides a clause's status: that is conformance.results.Results' job (statuses come from
-the dict, or from conformance.results.merge_shards for a dict that lacks them). This module only fills in defaults,
+Nothing here decides a clause's status: that is rnnconf.engine.results.Results' job (statuses come from
+the dict, or from rnnconf.engine.results.merge_shards for a dict that lacks them). This module only fills in defaults,
 groups clauses as clauses.md does, and collects what each discrepancy section needs.
 """
 import json
 import re
 from pathlib import Path
 
-from conformance.clauses import CLAUSES, GROUPS
-from conformance.judge import message_shape
+from rnnconf.conformance.spec.clauses import CLAUSES, GROUPS
+from rnnconf.engine.judge import message_shape
 
-from conformance.results import merge_shards
+from rnnconf.engine.results import merge_shards
 
 STATUSES = ("fail", "inconclusive", "unsupported", "oracle-deviation", "pass", "untested")
 REQUIRED_KEYS = ("implementation", "oracle", "versions", "seed", "examples", "elapsed_s",

@@ -25,6 +25,8 @@ import threading
 import time
 from datetime import datetime, timezone
 
+from rnnconf import conformance
+
 USAGE, FOUND, OK = 2, 1, 0
 INTERNAL = 3  # rnnconf itself failed: never to be read as "found" (1) by a CI script
 KINDS = ("value", "shape", "dtype", "structure", "error", "crash", "timeout")
@@ -40,7 +42,7 @@ class UsageError(Exception):
 
 
 def _parser():
-    from fuzz.driver import SHRINK_BUDGET_MIN_S, SHRINK_BUDGET_S, SHRINK_SHARE, VARIANTS
+    from rnnconf.fuzz.driver import SHRINK_BUDGET_MIN_S, SHRINK_BUDGET_S, SHRINK_SHARE, VARIANTS
     parser = argparse.ArgumentParser(prog="rnnconf", description="Conformance suite and differential fuzzer "
                                      "for tf.keras.layers.RNN (Keras 2).")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -120,7 +122,7 @@ def _main(args):
         if args.command == "scoreboard":
             return scoreboard(args)
         if args.command == "targets":
-            from rnnconf import targets
+            from rnnconf.adapters import targets
             print("\n".join(targets.listing()))
             return OK
         return check(args)
@@ -145,7 +147,7 @@ def _interrupt(signum, frame):
 def _render():
     """reports.render, or None while it is not there (results.json is still written)."""
     try:
-        from reports import render
+        from rnnconf.reports import render
     except ImportError:
         return None
     return render
@@ -214,7 +216,7 @@ def _scoreboard_check(args, impl, number):
     """Run `rnnconf check` of one implementation into DIR/<name>/, its output echoed with the name in
     front (and kept in DIR/<name>/check.log); (results dict or None, why it did not run or None, link)."""
     import shutil
-    from reports.render import _slug
+    from rnnconf.reports.render import _slug
     name = _slug(impl)
     out = os.path.join(args.out, name)
     # A scoreboard measures afresh: an earlier check's folder would otherwise be resumed.
@@ -307,7 +309,7 @@ def _strip_comment(line):
 def read_known_issues(path, warn=True):
     """Every entry of an --xfail file (parse_known_issue), warning about plain entries that are
     neither a clause ID nor a discrepancy kind."""
-    from conformance.clauses import ALL_IDS
+    from rnnconf.conformance.spec.clauses import ALL_IDS
     try:
         with open(path) as f:
             lines = f.read().splitlines()
@@ -388,7 +390,7 @@ def read_baseline(path):
 
 def _probe(name, out):
     """Resolve NAME the way the workers will (in a worker process): versions, or a UsageError."""
-    from fuzz.worker import Worker, WorkerSetupError
+    from rnnconf.adapters.worker import Worker, WorkerSetupError
     worker = Worker(name, stderr_path=os.path.join(out, "workers.log"))
     try:
         worker.start()
@@ -405,6 +407,9 @@ class Incomplete(Exception):
 
 
 SUITE_POLL_S = 0.5
+# The suite runs from the folder that holds the rnnconf package (a checkout's root, or site-packages).
+SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SUITE_DIR = os.path.relpath(os.path.dirname(os.path.abspath(conformance.__file__)), SOURCE_ROOT)
 
 
 def run_suite(args, out, timeout_s, workers=1, on_progress=None, quick=False):
@@ -416,14 +421,14 @@ def run_suite(args, out, timeout_s, workers=1, on_progress=None, quick=False):
     `quick` runs only the first example of every test function: every clause, in a short budget."""
     # Absolute: the suite runs in the folder that holds the conformance package, not the caller's.
     path = os.path.abspath(os.path.join(out, "conformance.json"))
-    from rnnconf import targets
+    from rnnconf.adapters import targets
     remote = targets.split_remote(args.impl)
     impl = ["--impl", remote[0], "--impl-python", remote[1]] if remote else ["--impl", args.impl]
-    cmd = [sys.executable, "-m", "pytest", "conformance", "-q", "-p", "no:cacheprovider",
+    cmd = [sys.executable, "-m", "pytest", SUITE_DIR, "-q", "-p", "no:cacheprovider",
            *impl, "--oracle", args.oracle, "--clause-report", path]
     if args.xfail:
         cmd += ["--xfail", os.path.abspath(args.xfail)]
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = SOURCE_ROOT
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", OPENBLAS_NUM_THREADS="1")
     env.pop("CI", None)  # the suite's own Hypothesis profiles, not the auto-loaded `ci` one
     # The suite runs in the package's folder: the caller's own modules (--impl mypkg) stay importable.
@@ -531,8 +536,8 @@ def _say(text):
 def _target_of(args):
     """Sets up a target's environment (first use: with pip's progress) or checks --impl-python; from
     then on args.impl names the implementation as every stage resolves it (`IMPL@PYTHON` for
-    --impl-python: conformance/namespaces.py), args.impl_name as the user typed it."""
-    from rnnconf import targets
+    --impl-python: adapters/namespaces.py), args.impl_name as the user typed it."""
+    from rnnconf.adapters import targets
     args.impl_name = args.impl
     python = getattr(args, "impl_python", None)
     if python:
@@ -571,7 +576,7 @@ def check(args):
 
         def probed():
             if not versions:
-                from conformance.results import merge_versions
+                from rnnconf.engine.results import merge_versions
                 oracle, impl = (probe.result() for probe in probes)  # a UsageError of a probe is raised here
                 versions.update(merge_versions(oracle, impl, args.impl))
             return versions
@@ -581,8 +586,9 @@ def check(args):
 def _check_stages(args, start, budget, hard_end, out, meta, shard, xfail, probed, known, baseline):
     """The stages of `check` once DIR and the campaign's metadata are set up; `probed()` waits for
     the implementations' probes and gives their versions."""
-    from conformance.results import Results
-    from fuzz import campaign, logs, repro
+    from rnnconf.engine.results import Results
+    from rnnconf.fuzz import campaign, logs
+    from rnnconf.reports import repro
 
     cores = os.cpu_count() or 1
     workers = args.workers or cores
@@ -628,7 +634,7 @@ def _check_stages(args, start, budget, hard_end, out, meta, shard, xfail, probed
             if "error" in suite_box:
                 raise suite_box["error"]
 
-    from rnnconf import targets
+    from rnnconf.adapters import targets
     specs = campaign.driver_specs(
         impl=args.impl, oracle=args.oracle, out=out, seed=meta["seed"], shard=shard, workers=fuzz_workers,
         max_examples=args.max_examples, deadline=deadline, fail_fast=args.fail_fast, xfail=xfail,
@@ -726,7 +732,7 @@ def _check_stages(args, start, budget, hard_end, out, meta, shard, xfail, probed
 
 def _write_diff(baseline, data, out, xfail):
     """DIR/diff.json and its summary on stderr; the diff with its "gating" part (what fails CI)."""
-    from reports import diff
+    from rnnconf.reports import diff
     changes = diff.diff(baseline, data)
     changes["gating"] = diff.gating(changes, accepted=lambda item: _accepted(item, xfail))
     with open(os.path.join(out, "diff.json"), "w") as f:
@@ -740,7 +746,7 @@ def _accepted(item, xfail):
     if isinstance(item, str):
         return item in xfail
     if "kind" in item:
-        from conformance.results import is_xfailed
+        from rnnconf.engine.results import is_xfailed
         return is_xfailed(item, xfail)
     return bool(item["clauses"]) and all(c in xfail for c in item["clauses"])
 
@@ -779,7 +785,7 @@ def _exit_status(data, suite, xfail, examples, elapsed, changes=None):
          f"{tested}/{len(data['clauses'])} clauses reached"
          + (f", suite failures in {', '.join(suite_failed)}" if suite_failed else ""))
     if changes is not None:  # with a baseline, only what is new fails the run
-        from reports.diff import count
+        from rnnconf.reports.diff import count
         return FOUND if count(changes["gating"]) else OK
     return FOUND if unexpected or suite_failed else OK
 

@@ -225,7 +225,7 @@ for nesting in ([s1, (h2, c2)], [[s1], [h2, c2]]):  # a tuple for the LSTM, the 
                   "keyed by graph, and the cell is traced into the while loop's body, whose random ops run "
                   "again at each iteration. Eager calls and unroll=True keep one mask per call. With or "
                   "without a mask, for cells in a stack and for the built-in layers on the cell's path. rnnconf "
-                  "samples dropout eagerly only (conformance/dropout.py), so neither the reference nor the "
+                  "samples dropout eagerly only (engine/dropout.py), so neither the reference nor the "
                   "suite follows the traced behaviour.",
         "repro": _PRELUDE + """\
 tf.random.set_seed(0)

@@ -12,9 +12,9 @@ The code is generated from the case by small helpers, one per concern: the layer
 its custom cells (_custom_cell_source), one call's arguments (_call_line), one step (_step_line), a
 phase of steps on one layer (_phase_lines), the data (_Data), the comparison (the fixed _HARNESS_*
 texts).
-The data is computed here with conformance.cases' own functions (inputs_for, mask_for,
+The data is computed here with rnnconf.engine.cases' own functions (inputs_for, mask_for,
 initial_state_for, random_states, part_weights), so the script feeds both sides exactly the arrays
-conformance.execute.run fed them; the weight shapes come from building the case on the NumPy
+rnnconf.engine.execute.run fed them; the weight shapes come from building the case on the NumPy
 reference, which lays its weights out as tf_keras does. The judgement is compare.py's, written
 inline: error classes (and, for a catalogued error path, the facts its message states), nesting,
 shapes, dtypes, then values within the rounding bound. Not reproduced: the float32 recheck against
@@ -27,8 +27,9 @@ import re
 
 import numpy as np
 
-from conformance import compare, error_catalog, execute, judge as judgement, namespaces
-from conformance.cases import (BUILTIN_LAYERS, CELL_CLASSES, cell_state_dims, flag, initial_state_for, inputs_for,
+from rnnconf.engine import compare, error_catalog, execute, judge as judgement
+from rnnconf.adapters import namespaces
+from rnnconf.engine.cases import (BUILTIN_LAYERS, CELL_CLASSES, cell_state_dims, flag, initial_state_for, inputs_for,
                                is_stochastic, mask_for, normalize, part_weights, perturbed, reset_states_for,
                                step_rng)
 
@@ -126,8 +127,8 @@ def script(item, impl, oracle, npz_name=None):
 
 def runnable(impl):
     """(the module the script imports for `impl`, the environment variables it needs): a target
-    (rnnconf/targets.py) names its module and its variables (KERAS_BACKEND), `IMPL@PYTHON` its module."""
-    from rnnconf import targets
+    (adapters/targets.py) names its module and its variables (KERAS_BACKEND), `IMPL@PYTHON` its module."""
+    from rnnconf.adapters import targets
     spec = targets.TARGETS.get(impl)
     if spec is not None:
         return spec.impl, dict(spec.env)
@@ -137,7 +138,7 @@ def runnable(impl):
 
 def _where_to_run(impl):
     """The docstring's words on the environment the script needs, for a target; else None."""
-    from rnnconf import targets
+    from rnnconf.adapters import targets
     spec = targets.TARGETS.get(impl)
     if spec is None:
         return None
@@ -513,7 +514,7 @@ def _factory_name(variant):
 
 
 _MULTI = ("multi_state", "multi_no_out", "few_states")
-_CALLS = {  # the call of each variant of conformance/custom_cells.py, over `core` (x @ kernel + h @ recurrent)
+_CALLS = {  # the call of each variant of engine/custom_cells.py, over `core` (x @ kernel + h @ recurrent)
     "minimal": ["def call(self, inputs, states):",
                 "    output = self._core(inputs, states[0])  # linear, as the API page's MinimalRNNCell",
                 "    return output, [output]"],
@@ -562,7 +563,7 @@ _DESCRIPTIONS = {
 
 
 def _custom_cell_source(variant, case):
-    """A factory of the custom cell `variant` (conformance/custom_cells.py) as a subclass of the
+    """A factory of the custom cell `variant` (engine/custom_cells.py) as a subclass of the
     namespace's Layer, its math through the framework's ops."""
     name = _class_name(variant)
     init = ["def __init__(self, units, rows=2, **kwargs):" if variant == "hd_state" else
@@ -615,7 +616,7 @@ def _ops_needed(variants):
     return needed
 
 
-_OPS = {  # framework: op -> source at an indent of 12 (the adapters of conformance/namespaces.py)
+_OPS = {  # framework: op -> source at an indent of 12 (the adapters of adapters/namespaces.py)
     "tf_keras": {
         "dot": "dot=lambda x, w: tf.tensordot(x, w, axes=1)",
         "tanh": "tanh=tf.tanh",
@@ -758,7 +759,7 @@ def _raw(pattern, width=88):
 
 _HARNESS_NAMESPACE = '''\
 # ---- running both sides and comparing them: the same in every reproducer ---------------------
-SHORT_NAMES = {"reference": "impl", "tf_keras": "tf_keras.layers", "keras3": "keras.layers"}
+SHORT_NAMES = {"reference": "rnnconf.impl", "tf_keras": "tf_keras.layers", "keras3": "keras.layers"}
 
 
 def namespace(name):

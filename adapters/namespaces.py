@@ -17,7 +17,7 @@ The protocol: besides its layer classes, a namespace may expose these optional a
   rnnconf_set_seed(n)      seeds the implementation's random draws (dropout masks), so that sampling a
                            case twice gives the same samples (default: none; runs then differ)
   rnnconf_framework        "tf_keras" or "keras3": the framework whose tensors and errors the namespace
-                           has where its RNN class is not that framework's (rnnconf/converters)
+                           has where its RNN class is not that framework's (adapters/converters)
 
 tf_keras and Keras 3 are served through the same protocol: an adapter object provides these hooks
 for a namespace whose `RNN` class subclasses tf_keras' or Keras 3's `Layer`, so `tf_keras.layers`,
@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 SHORT_NAMES = {
-    "reference": "impl",
+    "reference": "rnnconf.impl",
     "tf_keras": "tf_keras.layers",
     "keras3": "keras.layers",
 }
@@ -237,11 +237,11 @@ def target_for(name, module_name, ns):
 
 def resolve(name, python=None):
     """Turn `--impl NAME` into a Target, or raise SetupError with one clear line. A registered target
-    (rnnconf.targets: `keras3-jax`), or NAME run by another interpreter (`python`, or `NAME@PYTHON`),
+    (rnnconf.adapters.targets: `keras3-jax`), or NAME run by another interpreter (`python`, or `NAME@PYTHON`),
     is a RemoteTarget: its cases run in a worker process of that environment."""
     if not name:
         raise SetupError("no implementation given: pass --impl NAME (reference, tf_keras, keras3, or a module path)")
-    from rnnconf import targets
+    from rnnconf.adapters import targets
     if python:
         name = f"{name}@{python}"
     try:
@@ -278,7 +278,7 @@ REMOTE_TIMEOUT_S = 120.0  # one case of the suite in the worker; past it the cas
 
 
 class RemoteTarget:
-    """An implementation in another environment (rnnconf.targets), served by a fuzz.worker.Worker
+    """An implementation in another environment (rnnconf.adapters.targets), served by a rnnconf.adapters.worker.Worker
     running that environment's interpreter. The suite reaches it through execute.run (one fresh layer
     a case, as in-process), dropout.sample and shared_mask_violations (run in the worker), `has`,
     `name`, `versions` and `framework`.
@@ -293,7 +293,7 @@ class RemoteTarget:
     compile = clear_session = adapter = None
 
     def __init__(self, name, impl, python, env, timeout_s=REMOTE_TIMEOUT_S):
-        from fuzz.worker import Worker, WorkerSetupError
+        from rnnconf.adapters.worker import Worker, WorkerSetupError
         self.name, self.module, self.python = name, impl, python
         self.worker = Worker(name, timeout_s=timeout_s, python=python, env=env, impl=impl)
         try:
