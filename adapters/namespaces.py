@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import targets
+
 SHORT_NAMES = {
     "reference": "rnnconf.impl",
     "tf_keras": "tf_keras.layers",
@@ -245,7 +247,6 @@ def resolve(name, python=None):
     is a RemoteTarget: its cases run in a worker process of that environment."""
     if not name:
         raise SetupError("no implementation given: pass --impl NAME (reference, tf_keras, keras3, or a module path)")
-    from rnnconf.adapters import targets
     if python:
         name = f"{name}@{python}"
     try:

@@ -39,6 +39,7 @@ import rnnconf
 from rnnconf.engine import execute
 from rnnconf.engine.cases import normalize
 
+from . import targets
 from .worker_child import CALL, serve
 
 # One thread per worker for every math library: workers already fill the cores, and BLAS or TF thread
@@ -173,7 +174,6 @@ class Worker:
         use), implementation name and variables."""
         if self._located:
             return
-        from rnnconf.adapters import targets
         try:
             remote = targets.remote_spec(self.target_name)
         except targets.TargetError as e:

@@ -10,6 +10,8 @@ import time
 
 from rnnconf.engine import execute
 
+from . import namespaces
+
 CLEAR_EVERY = 100  # fresh layers between framework clear_session() calls (in execute.Session)
 # The implementation under test calls every 16th reuse of a compiled layer eagerly (execute.Session):
 # with 64 variants a drawn case, 3 eager calls on new data beside its fresh run.
@@ -32,7 +34,6 @@ def serve(conn, target_name, env, stderr_path=None, started=None, retry_eager_re
     # the overflow of diverging cases. Both are expected in a fuzzer and would drown the progress.
     logging.getLogger("tensorflow").setLevel(logging.CRITICAL)
     warnings.filterwarnings("ignore")
-    from rnnconf.adapters import namespaces
     try:
         target = namespaces.resolve(target_name)
     except namespaces.SetupError as e:

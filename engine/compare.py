@@ -33,6 +33,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from . import error_catalog
+
 TOL_FACTOR = 32
 F64_GROWTH, F64_GROWTH_CAP = 1.3, 1e4
 SENSITIVITY_PROBES, SENSITIVITY_FACTOR = 2, 16
@@ -186,7 +188,6 @@ def _compare_errors(exp_err, act_err, step, case=None):
 def _compare_facts(exp_err, act_err, step, case):
     """Where the oracle's error is a catalogued path, the implementation's message must state its
     facts (error_catalog.facts_match: values from the user's input, never wording)."""
-    from . import error_catalog
     err_id = error_catalog.classify(exp_err, case) or error_catalog.classify_other(exp_err)
     if err_id is None:
         return []

@@ -32,7 +32,7 @@ of every cell kind is then one discrepancy, not one per kind.
 """
 import re
 
-from . import capabilities, compare, dropout
+from . import capabilities, compare, dropout, error_catalog, execute
 from .cases import BUILTIN_LAYERS, is_stochastic, normalize
 
 KIND_ORDER = ("crash", "timeout", "error", "structure", "shape", "dtype", "value")
@@ -137,7 +137,6 @@ def _first_call(case, step):
 
 
 def _error_core(m, case):
-    from . import error_catalog
     exp, act = m.stats.get("expected"), m.stats.get("actual")
     err_id = error_catalog.classify(exp, case) if exp else None
     if exp and act:
@@ -278,7 +277,6 @@ DISTRIBUTION = "distribution of the "
 def run_and_judge(impl, oracle, case):
     """(oracle outcome, implementation outcome, judgement) of `case` run on fresh layers of both
     Targets: what the suite's tests, their replay snippets and the reproducers call."""
-    from . import execute
     case = normalize(case)
     if is_stochastic(case):
         expected, actual = dropout.sample_pair(impl, oracle, case, seed=case["seed"])

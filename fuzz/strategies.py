@@ -12,7 +12,7 @@ ten), invalid ones that must fail the same way on both sides (`invalid_cases()`)
 """
 from hypothesis import strategies as st
 
-from rnnconf.engine import custom_cells
+from rnnconf.engine import custom_cells, error_catalog
 from rnnconf.engine.cases import cell_state_dims, state_count
 
 OMIT = object()  # a drawn "leave this keyword out"
@@ -250,11 +250,7 @@ def valid_cases(draw):
 # ---- invalid configurations -----------------------------------------------------------------------
 def _catalog_cases():
     """The error catalog's triggers as (ERR id, case): ERROR_CASES and ERROR_CASE_VARIANTS of
-    engine/error_catalog.py, or nothing while it does not provide them."""
-    try:
-        from rnnconf.engine import error_catalog
-    except ImportError:
-        return []
+    engine/error_catalog.py."""
     cases = sorted((getattr(error_catalog, "ERROR_CASES", None) or {}).items())
     return cases + list(getattr(error_catalog, "ERROR_CASE_VARIANTS", None) or [])
 

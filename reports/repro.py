@@ -28,7 +28,7 @@ import re
 import numpy as np
 
 from rnnconf.engine import compare, error_catalog, execute, judge as judgement
-from rnnconf.adapters import namespaces
+from rnnconf.adapters import namespaces, targets
 from rnnconf.engine.cases import (BUILTIN_LAYERS, CELL_CLASSES, cell_state_dims, flag, initial_state_for, inputs_for,
                                is_stochastic, mask_for, normalize, part_weights, perturbed, reset_states_for,
                                step_rng)
@@ -128,7 +128,6 @@ def script(item, impl, oracle, npz_name=None):
 def runnable(impl):
     """(the module the script imports for `impl`, the environment variables it needs): a target
     (adapters/targets.py) names its module and its variables (KERAS_BACKEND), `IMPL@PYTHON` its module."""
-    from rnnconf.adapters import targets
     spec = targets.TARGETS.get(impl)
     if spec is not None:
         return spec.impl, dict(spec.env)
@@ -138,7 +137,6 @@ def runnable(impl):
 
 def _where_to_run(impl):
     """The docstring's words on the environment the script needs, for a target; else None."""
-    from rnnconf.adapters import targets
     spec = targets.TARGETS.get(impl)
     if spec is None:
         return None

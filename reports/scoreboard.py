@@ -13,6 +13,9 @@ A column is JSON-able and shaped like a (slim) results.json, so reports.diff com
    "summary": {"statuses": {status: clauses}, "discrepancies", "suite_failures", "examples",
                "examples_per_s", "conversions"}}    # conversions: models a converter target converted
 """
+from rnnconf.adapters import targets
+from rnnconf.adapters.namespaces import SHORT_NAMES
+
 from . import diff as diffs
 from . import model
 
@@ -23,8 +26,6 @@ _COUNTS = ("checks", "failures", "unsupported", "inconclusive")
 def main_package(implementation):
     """The package whose version names an implementation: `keras` for keras3 and its targets,
     `tf_keras`, `mypkg` for `mypkg.rnn`, `impl` for the reference."""
-    from rnnconf.adapters.namespaces import SHORT_NAMES
-    from rnnconf.adapters import targets
     name = implementation or ""
     if name in targets.TARGETS:
         if targets.TARGETS[name].package:
