@@ -265,9 +265,6 @@ except ValueError as e:
     },
 ]
 
-BY_ID = {d["id"]: d for d in DEVIATIONS}
-
-
 def clauses_with_deviations():
     out = {}
     for d in DEVIATIONS:
