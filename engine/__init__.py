@@ -1,5 +1,6 @@
 """What runs a case and judges it: the one engine of the suite, the fuzzer and the reproducers.
 
+schema.py        the case schema in one table: the flags and their clauses, the cell kinds and their defaults
 cases.py         a case as plain JSON-able data (DEFAULTS, normalize) and how to build it on a Target
 custom_cells.py  the suite's custom cells, written once for every framework
 execute.py       running a case on a Target: an outcome of NumPy results and errors (Session reuses layers)

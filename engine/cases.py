@@ -16,7 +16,7 @@ import json
 
 import numpy as np
 
-from . import custom_cells
+from . import custom_cells, schema
 
 DEFAULTS = {
     "layer": "RNN",          # "RNN" wraps `cells`; "SimpleRNN" / "GRU" / "LSTM" use the built-in layer
@@ -43,8 +43,7 @@ DEFAULTS = {
     "warmup": None,          # data-only keys of a case run first on the same layer (execute.run)
     "samples": None,         # [n, per call, seed]: run a stochastic case n times (dropout.sample)
 }
-BUILTIN_LAYERS = {"SimpleRNN": "simple", "GRU": "gru", "LSTM": "lstm"}
-CELL_CLASSES = {"simple": "SimpleRNNCell", "gru": "GRUCell", "lstm": "LSTMCell"}
+BUILTIN_LAYERS, CELL_CLASSES = schema.BUILTIN_LAYERS, schema.CELL_CLASSES
 
 
 def normalize(case):

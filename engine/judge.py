@@ -32,15 +32,13 @@ of every cell kind is then one discrepancy, not one per kind.
 """
 import re
 
-from . import capabilities, compare, dropout, error_catalog, execute
+from . import capabilities, compare, dropout, error_catalog, execute, schema
 from .cases import BUILTIN_LAYERS, is_stochastic, normalize
 
 KIND_ORDER = ("crash", "timeout", "error", "structure", "shape", "dtype", "value")
 
 # Cell options at their Keras 2 defaults are no feature; any other value is one.
-CELL_DEFAULTS = {"activation": "tanh", "recurrent_activation": "sigmoid", "implementation": 2,
-                 "use_bias": True, "reset_after": True, "unit_forget_bias": True, "dropout": 0.0,
-                 "recurrent_dropout": 0.0}
+CELL_DEFAULTS = {key: value for defaults in schema.CELL_DEFAULTS.values() for key, value in defaults.items()}
 
 
 def judge(case, expected, actual, run_oracle=None, impl_has=None):

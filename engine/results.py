@@ -20,6 +20,7 @@ from collections import Counter
 from . import error_catalog
 from . import judge as judgement
 from .cases import BUILTIN_LAYERS, case_key, flag, normalize
+from .schema import FLAG_CLAUSES
 from rnnconf.conformance.spec.clauses import ALL_IDS
 from rnnconf.conformance.spec.deviations import DEVIATIONS, clauses_with_deviations
 
@@ -40,9 +41,7 @@ def exercised(case, oracle_outcome=None):
     ids = {"CALL-01", "SHAPE-01"}
     flags = case["flags"]
     ids.add("SHAPE-03" if flags.get("return_sequences") else "SHAPE-04")
-    for name, clause in (("return_sequences", "FLAG-01"), ("return_state", "FLAG-02"),
-                         ("go_backwards", "FLAG-03"), ("stateful", "FLAG-04"), ("unroll", "FLAG-05"),
-                         ("time_major", "FLAG-06"), ("zero_output_for_mask", "FLAG-07")):
+    for name, clause in FLAG_CLAUSES.items():
         if flags.get(name):  # checked only where set to its non-default value
             ids.add(clause)
     if flags.get("return_state"):

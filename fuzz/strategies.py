@@ -12,7 +12,7 @@ ten), invalid ones that must fail the same way on both sides (`invalid_cases()`)
 """
 from hypothesis import strategies as st
 
-from rnnconf.engine import custom_cells, error_catalog
+from rnnconf.engine import custom_cells, error_catalog, schema
 from rnnconf.engine.cases import state_count
 
 OMIT = object()  # a drawn "leave this keyword out"
@@ -22,10 +22,9 @@ FEATURES = st.sampled_from([3, 2, 1, 4])
 BATCH = st.sampled_from([2, 1, 3, 4])
 TIMESTEPS = st.sampled_from([3, 1, 2, 4, 5, 8, 6, 7])
 ACTIVATIONS = ["tanh", "relu", "sigmoid", "linear"]
-FLAGS = ("return_sequences", "return_state", "go_backwards", "stateful", "unroll", "time_major",
-         "zero_output_for_mask")
-BUILTIN_KINDS = ("simple", "gru", "lstm")
-LAYER_OF_KIND = {"simple": "SimpleRNN", "gru": "GRU", "lstm": "LSTM"}
+FLAGS = schema.FLAGS
+BUILTIN_KINDS = tuple(schema.CELL_KINDS)
+LAYER_OF_KIND = {kind: spec["layer"] for kind, spec in schema.CELL_KINDS.items()}
 INVALID_RATE = 0.1
 
 

@@ -27,7 +27,7 @@ import re
 
 import numpy as np
 
-from rnnconf.engine import compare, error_catalog, execute, judge as judgement
+from rnnconf.engine import compare, error_catalog, execute, judge as judgement, schema
 from rnnconf.adapters import namespaces, targets
 from rnnconf.engine.cases import (BUILTIN_LAYERS, CELL_CLASSES, cell_state_dims, flag, initial_state_for, inputs_for,
                                is_stochastic, mask_for, normalize, part_weights, perturbed, reset_states_for,
@@ -35,15 +35,8 @@ from rnnconf.engine.cases import (BUILTIN_LAYERS, CELL_CLASSES, cell_state_dims,
 
 LITERAL_LIMIT = 200  # numbers of data beyond which the float arrays go to the .npz
 WIDTH = 100
-RNN_FLAGS = ("return_sequences", "return_state", "go_backwards", "stateful", "unroll", "time_major",
-             "zero_output_for_mask")  # all False by default
-CELL_DEFAULTS = {  # Keras 2 defaults per cell kind: a keyword at its default is left out
-    "simple": {"activation": "tanh", "use_bias": True, "dropout": 0.0, "recurrent_dropout": 0.0},
-    "gru": {"activation": "tanh", "recurrent_activation": "sigmoid", "use_bias": True, "dropout": 0.0,
-            "recurrent_dropout": 0.0, "implementation": 2, "reset_after": True},
-    "lstm": {"activation": "tanh", "recurrent_activation": "sigmoid", "use_bias": True, "dropout": 0.0,
-             "recurrent_dropout": 0.0, "implementation": 2, "unit_forget_bias": True},
-}
+RNN_FLAGS = schema.FLAGS  # all False by default
+CELL_DEFAULTS = schema.CELL_DEFAULTS  # a keyword at its Keras 2 default is left out
 
 
 def write(out_dir, item, impl, oracle, versions=None):
