@@ -10,8 +10,8 @@ directory: the only file it reads is its .npz, found beside itself.
 
 The code is generated from the case by small helpers, one per concern: the layer (_layer_lines) and
 its custom cells (_custom_cell_source), one call's arguments (_call_line), one step (_step_line), a
-phase of steps on one layer (_phase_lines), the data (_Data), the comparison (the fixed _HARNESS_*
-texts).
+phase of steps on one layer (_phase_lines), the data (_Data), the settings of the comparison
+(_harness_settings); the comparison itself is repro_harness.py, a module copied into every script.
 The data is computed here with rnnconf.engine.cases' own functions (inputs_for, mask_for,
 initial_state_for, random_states, part_weights), so the script feeds both sides exactly the arrays
 rnnconf.engine.execute.run fed them; the weight shapes come from building the case on the NumPy
@@ -21,6 +21,7 @@ shapes, dtypes, then values within the rounding bound. Not reproduced: the float
 the oracle in float64 (compare.float64_recheck), so a float32 result that only the recheck would
 pass counts as a difference.
 """
+import inspect
 import json
 import os
 import re
@@ -33,8 +34,11 @@ from rnnconf.engine.cases import (BUILTIN_LAYERS, CELL_CLASSES, cell_state_dims,
                                is_stochastic, mask_for, normalize, part_weights, perturbed, reset_states_for,
                                step_rng)
 
+from . import repro_harness
+
 LITERAL_LIMIT = 200  # numbers of data beyond which the float arrays go to the .npz
 WIDTH = 100
+HARNESS_MARKER = "# ---- HARNESS:"  # repro_harness.py from this line on is every reproducer's
 RNN_FLAGS = schema.FLAGS  # all False by default
 CELL_DEFAULTS = schema.CELL_DEFAULTS  # a keyword at its Keras 2 default is left out
 
@@ -95,12 +99,11 @@ def script(item, impl, oracle, npz_name=None):
     variants = sorted({c["variant"] for c in case["cells"] if c["kind"] == "custom"})
     facts = _facts_of(item, case, oracle) if item.get("kind") == "error" else None
     uses = "\n".join(body)
-    needs_tensor = "tensors(" in uses
     definitions, arrays = data.code(npz_name, order=uses)
     kind = item.get("kind", "value")
     module, environment = runnable(impl)
     header = "\n".join(["#!/usr/bin/env python", _docstring(item, case, impl, oracle, npz_name if arrays else None),
-                        _imports(bool(arrays) or bool(environment), bool(variants), kind == "timeout")])
+                        _imports(bool(variants))])
     settings = [f"IMPL = {_py(module)}\nORACLE = {_py(oracle)}", definitions, _rounding_steps_line(case)]
     if environment:
         settings.insert(0, f"# The implementation as target {impl} runs it (set before it is imported):\n" + "\n".join(
@@ -109,11 +112,12 @@ def script(item, impl, oracle, npz_name=None):
         settings.append("# Dropout while training: both sides draw random masks, so values are not compared here\n"
                         "# (rnnconf compares their distributions, over hundreds of samples a side).\n"
                         "VALUES_COMPARED = False")
+    settings.append(_harness_settings(facts, kind == "timeout", is_stochastic(case),
+                                      undecided=is_stochastic(case) and kind == "value"))
     functions = [_custom_cell_source(variant, case) for variant in variants]
     functions.append('def run(layers, steps):\n    """The case on the namespace `layers`; each step\'s result '
                      'goes to `steps`."""\n' + _indent(uses))
-    functions.append(_harness(needs_tensor, bool(variants), _ops_needed(variants), facts, kind == "timeout",
-                              stochastic=is_stochastic(case), undecided=is_stochastic(case) and kind == "value"))
+    functions.append(_harness(bool(variants), _ops_needed(variants)))
     text = header + "\n\n" + "\n\n".join(settings) + "\n\n\n" + "\n\n\n".join(functions) + "\n"
     return text, arrays
 
@@ -691,46 +695,36 @@ def _facts_of(item, case, oracle):
 
 
 # ---- fixed parts -----------------------------------------------------------------------------------
-def _imports(npz, custom, timeout):
-    names = ["argparse", "importlib"] + (["os"] if npz or timeout else []) + ["re"] \
-        + (["signal"] if timeout else []) + ["sys"]
-    lines = [f"import {n}" for n in names]
+def _imports(custom):
+    lines = [f"import {n}" for n in ("argparse", "importlib", "os", "re", "signal", "sys")]
     if custom:
         lines.append("from types import SimpleNamespace")
     return "\n".join(lines) + "\n\nimport numpy as np"
 
 
-def _harness(tensor, custom, ops_needed, facts, timeout, stochastic, undecided):
-    parts = [_HARNESS_NAMESPACE]
-    if tensor:
-        parts.append(_HARNESS_TENSOR)
-    if custom:
-        parts.append(_framework_ops_source(ops_needed))
-    parts.append(_HARNESS_RUN)
-    compare_values = "VALUES_COMPARED and " if stochastic else ""
-    parts.append(_HARNESS_COMPARE.replace("@VALUES@", compare_values))
-    parts.append(_HARNESS_ERRORS)
+def _harness_settings(facts, timeout, stochastic, undecided):
+    """The settings the harness reads (reports/repro_harness.py), for this case."""
+    lines = [] if stochastic else ["VALUES_COMPARED = True"]
     if facts:
         err_id, pattern, names = facts
-        parts.append(_HARNESS_FACTS.replace("@ERR@", err_id).replace("@PATTERN@", _raw(pattern))
-                     .replace("@NAMES@", _py(tuple(names))))
+        lines.append(f"# The oracle's error states facts from the input ({err_id} in rnnconf's error catalog).\n"
+                     "# The implementation's message must state them too: by name where it has the oracle's "
+                     "wording,\n# else anywhere, in order.\n"
+                     f"FACTS = re.compile(\n    {_raw(pattern)},\n    re.S | re.M)\nFACT_NAMES = {_py(tuple(names))}")
     else:
-        parts.append("def facts_difference(i, expected, actual):\n    return []  # no catalogued facts to "
-                     "compare: the class is what counts")
-    alarm = ""
-    if timeout:
-        alarm = ('        if role == "implementation":  # a hang of the implementation ends the script\n'
-                 "            signal.signal(signal.SIGALRM, hung)\n            signal.alarm(60)\n")
-        parts.append(_HARNESS_TIMEOUT)
-    main = _HARNESS_MAIN.replace("@ALARM@", alarm)
-    if undecided:  # a difference of distributions: what this script cannot test, it does not pass
-        main = main.replace('''    for line in found:''', '''    if not found:
-        print("values not compared: the discrepancy is in their distribution under dropout, which only "
-              "rnnconf's sampled check tests; the structure agrees")
-        return 2
-    for line in found:''')
-    parts.append(main)
-    return "\n\n\n".join(parts)
+        lines.append("FACTS, FACT_NAMES = None, ()  # no catalogued facts to compare: the class is what counts")
+    lines.append(f"HANG_S = {60 if timeout else None}  # a hang of the implementation ends the script")
+    lines.append(f"DISTRIBUTION_ONLY = {bool(undecided)}"
+                 + ("  # a difference of distributions under dropout: not decided here" if undecided else ""))
+    return "\n".join(lines)
+
+
+def _harness(custom, ops_needed):
+    """The fixed part of every reproducer: repro_harness.py's code from its HARNESS marker on, after the
+    framework ops of the custom cells the case uses."""
+    source = inspect.getsource(repro_harness)
+    harness = source[source.index(HARNESS_MARKER):]
+    return (_framework_ops_source(ops_needed) + "\n\n\n" if custom else "") + harness.rstrip("\n")
 
 
 def _raw(pattern, width=88):
@@ -746,237 +740,6 @@ def _raw(pattern, width=88):
         pieces.append(rest[:cut])
         rest = rest[cut:]
     return "\n    ".join(f"r{quote}{p}{quote}" for p in pieces + [rest])
-
-
-_HARNESS_NAMESPACE = '''\
-# ---- running both sides and comparing them: the same in every reproducer ---------------------
-SHORT_NAMES = {"reference": "rnnconf.impl", "tf_keras": "tf_keras.layers", "keras3": "keras.layers"}
-
-
-def namespace(name):
-    """The layers namespace NAME stands for: a module path, module:attribute, or a short name."""
-    module, _, attribute = SHORT_NAMES.get(name, name).partition(":")
-    layers = importlib.import_module(module)
-    return getattr(layers, attribute) if attribute else layers'''
-
-_HARNESS_TENSOR = '''\
-def tensors(layers, nest):
-    """Initial states or constants (nested as given) for `layers`: tf_keras takes NumPy inputs and
-    masks, but wants tensors here."""
-    if isinstance(nest, (list, tuple)):
-        return type(nest)(tensors(layers, x) for x in nest)
-    tf_keras = sys.modules.get("tf_keras")
-    if getattr(layers, "rnnconf_to_tensor", None) is not None:  # a namespace's own conversion
-        return layers.rnnconf_to_tensor(nest)
-    if tf_keras is not None and issubclass(layers.RNN, tf_keras.layers.Layer):
-        return tf_keras.backend.constant(nest, dtype=nest.dtype.name)
-    return nest'''
-
-_HARNESS_RUN = '''\
-class Steps(list):
-    """Each step's result as NumPy arrays, copied when made (a layer's states change later)."""
-    read = ()  # indices of the steps that read layer.states
-
-    def add(self, result, read=False):
-        if read:
-            self.read = (*self.read, len(self))
-        self.append(numpy_of(result))
-
-    def clear(self):
-        super().clear()
-        self.read = ()
-
-
-def numpy_of(x):
-    if isinstance(x, (list, tuple)):
-        return [numpy_of(v) for v in x]
-    if x is None:
-        return None
-    if hasattr(x, "detach") and not isinstance(x, np.ndarray):
-        x = x.detach().cpu()  # torch: numpy() refuses a tensor that requires grad
-    return np.array(x.numpy() if hasattr(x, "numpy") and not isinstance(x, np.ndarray) else x)
-
-
-def outcome(layers):
-    """Each step's result; an error ends the run and is its last entry."""
-    steps = Steps()
-    try:
-        run(layers, steps)
-    except Exception as error:  # an error is part of the outcome
-        steps.append(error)
-    return steps'''
-
-_HARNESS_COMPARE = '''\
-def leaves(result, read=False):
-    """(path, array) per array of a step's result: "output", then "state[k]" (per cell:
-    "state[k][j]"); "layer.states[k]" for a step that read them."""
-    if not isinstance(result, list):
-        return [("output", result)]
-    found = []
-
-    def collect(x, path):
-        if isinstance(x, list):
-            for j, item in enumerate(x):
-                collect(item, f"{path}[{j}]")
-        else:
-            found.append((path, x))
-    for i, item in enumerate(result):
-        collect(item, f"layer.states[{i}]" if read else "output" if i == 0 else f"state[{i - 1}]")
-    return found
-
-
-def nesting(result):
-    if isinstance(result, list):
-        return [nesting(x) for x in result]
-    return None if result is None else "array"
-
-
-def describe(result):
-    if isinstance(result, Exception):
-        return error_text(result)
-    if isinstance(result, list):
-        return "[" + ", ".join(describe(x) for x in result) + "]"
-    return "None" if result is None else f"{result.dtype}{list(result.shape)}"
-
-
-def value_difference(expected, actual, steps):
-    """None where `actual` is `expected` up to rounding, else by how much and where it is not. The
-    bound, per array (rnnconf's compare.py): 32 * eps(dtype) * steps * (1 + max|expected|), and in
-    float64 times min(1.3 ** steps, 1e4) (recurrent weights up to 1.3 amplify rounding); NaN and
-    inf must sit at the same places."""
-    e, a = expected.astype(np.float64), actual.astype(np.float64)
-    both = np.isfinite(e) & np.isfinite(a)
-    bound = 0.0
-    if np.issubdtype(expected.dtype, np.floating):
-        growth = min(1.3 ** steps, 1e4) if expected.dtype == np.float64 else 1.0
-        scale = np.abs(np.where(both, e, 0)).max()
-        bound = 32 * np.finfo(expected.dtype).eps * steps * (1 + scale) * growth
-    diff = np.where(both, np.abs(e - a), 0.0)
-    bad = np.where(both, diff > bound, (e != a) & ~(np.isnan(e) & np.isnan(a)))
-    if not bad.any():
-        return None
-    at = tuple(int(k) for k in np.argwhere(bad)[0])
-    return (f"max abs diff {diff.max():.3g} where rounding allows {bound:.3g}; first at {at}: "
-            f"expected {expected[at]}, got {actual[at]}")
-
-
-def differences(expected, actual):
-    """What differs between the oracle's steps and the implementation's, one line each."""
-    found = []
-    for i, (e, a) in enumerate(zip(expected, actual)):
-        if isinstance(e, Exception) or isinstance(a, Exception):
-            return found + error_difference(i, e, a)
-        if nesting(e) != nesting(a):
-            found.append(f"step {i}: expected results {describe(e)}, got {describe(a)}")
-            continue
-        for (path, x), (_, y) in zip(leaves(e, i in expected.read), leaves(a)):
-            if x is None:
-                continue
-            if x.shape != y.shape or x.dtype != y.dtype:
-                found.append(f"step {i} {path}: expected {describe(x)}, got {describe(y)}")
-            elif @VALUES@(difference := value_difference(x, y, ROUNDING_STEPS[i])):
-                found.append(f"step {i} {path}: {difference}")
-    if len(expected) != len(actual) and not found:
-        found.append(f"expected {len(expected)} step results, got {len(actual)}")
-    return found'''
-
-_HARNESS_ERRORS = '''\
-def message(error):
-    """An error's message without colour codes or the "Exception encountered" wrapper."""
-    text = re.sub(r"\\x1b\\[[0-9;]*m", "", str(error))
-    if text.startswith("Exception encountered when calling"):
-        parts = text.split("\\n\\n")
-        text = parts[1] if len(parts) > 1 else text
-    return text
-
-
-def error_text(error):
-    return f"{type(error).__name__}: {message(error)[:300]}"
-
-
-# TensorFlow-only error classes may be raised as the Python class they mean.
-EQUIVALENT = {"InvalidArgumentError": "ValueError", "OutOfRangeError": "IndexError"}
-
-
-def error_difference(i, expected, actual):
-    if not isinstance(expected, Exception):
-        return [f"step {i}: the implementation raises {error_text(actual)}; the oracle does not"]
-    if not isinstance(actual, Exception):
-        return [f"step {i}: the oracle raises {error_text(expected)}; the implementation does not"]
-    classes, want = {c.__name__ for c in type(actual).__mro__}, type(expected).__name__
-    if want not in classes and EQUIVALENT.get(want) not in classes:
-        return [f"step {i}: the oracle raises {error_text(expected)}, "
-                f"the implementation {error_text(actual)}"]
-    return facts_difference(i, expected, actual)'''
-
-_HARNESS_FACTS = '''\
-# The oracle's error states facts from the input (@ERR@ in rnnconf's error catalog).
-# The implementation's message must state them too: by name where it has the oracle's wording,
-# else anywhere, in order.
-FACTS = re.compile(
-    @PATTERN@,
-    re.S | re.M)
-FACT_NAMES = @NAMES@
-
-
-def facts_difference(i, expected, actual):
-    want, got = FACTS.search(message(expected)), FACTS.search(message(actual))
-    if want is None:
-        return []  # another error than the one this reproducer knows: its class is what counts
-    said = tokens(message(actual))
-    missing = [f"{name}={want[name]!r}" for name in FACT_NAMES if want[name] is not None and not (
-        tokens(got[name]) == tokens(want[name]) if got else contained(tokens(want[name]), said))]
-    if not missing:
-        return []
-    return [f"step {i}: both raise {type(actual).__name__}, but the implementation's message does "
-            f"not state {', '.join(missing)}: the oracle says {message(expected)[:300]!r}, the "
-            f"implementation {message(actual)[:300]!r}"]
-
-
-def tokens(text):
-    """The numbers and names of a message, without brackets, quotes and wrappers: "(2, 5)" is
-    "[2,5]"."""
-    noise = {"ListWrapper", "TensorShape", "InputSpec", "shape", "ndim", "array", "dtype"}
-    return [t for t in re.findall(r"-?\\d+(?:\\.\\d+)?|[A-Za-z_]\\w*", text or "") if t not in noise]
-
-
-def contained(needle, haystack):
-    n = len(needle)
-    return any(haystack[k:k + n] == needle for k in range(len(haystack) - n + 1))'''
-
-_HARNESS_TIMEOUT = '''\
-def hung(*_):
-    print("the implementation has not finished after 60 s")
-    print("discrepancy persists")
-    os._exit(1)'''
-
-_HARNESS_MAIN = '''\
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\\n")[0])
-    parser.add_argument("--impl", default=IMPL, help="module path (or module:attribute) of a "
-                        "layers namespace, or reference, tf_keras, keras3 (default: %(default)s)")
-    parser.add_argument("--oracle", default=ORACLE, help="the same, for the expected side "
-                        "(default: %(default)s)")
-    args = parser.parse_args()
-    sides = []
-    for role, name in (("oracle", args.oracle), ("implementation", args.impl)):
-        try:
-            layers = namespace(name)
-        except (ImportError, AttributeError) as e:
-            parser.error(f"cannot load {name}: {e}")
-@ALARM@        sides.append(outcome(layers))
-        print(f"== {role} ({name})")
-        for i, result in enumerate(sides[-1]):
-            print(f"  step {i}: {describe(result)}")
-    found = differences(*sides)
-    for line in found:
-        print(line)
-    print("discrepancy persists" if found else "no discrepancy: both sides agree")
-    return 1 if found else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())'''
 
 
 # ---- words -----------------------------------------------------------------------------------------

@@ -229,7 +229,7 @@ def test_a_built_in_cell_reproducer_is_a_handful_of_lines_plus_data(written):
     body = text.split("def run(layers, steps):\n", 1)[1].split("\n\n\n", 1)[0].splitlines()[1:]
     assert [line.strip().split("  #")[0] for line in body] == [
         "layer = layers.RNN(layers.GRUCell(2))", "layer(X)", "layer.set_weights(WEIGHTS)", "steps.add(layer(X))"]
-    assert "dtype=" not in text.split("def run", 1)[1].split("# ---- running", 1)[0]
+    assert "dtype=" not in text.split("def run", 1)[1].split("# ---- HARNESS", 1)[0]
     embedded = written["embedding_mask"][2]
     assert ('layers.RNN(layers.GRUCell(2, reset_after=False, dtype="float64"), dtype="float64")' in embedded
             and 'layers.Embedding(5, 3, mask_zero=True, dtype="float64")' in embedded)
