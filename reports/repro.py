@@ -9,8 +9,8 @@ and exits 1 while anything does (0 once fixed; 2 when a side cannot be imported)
 directory: the only file it reads is its .npz, found beside itself.
 
 The code is generated from the case by small helpers, one per concern: the layer (_layer_lines) and
-its custom cells (_custom_cell_source), one call's arguments (_call_line), one step (_step_line), a
-phase of steps on one layer (_phase_lines), the data (_Data), the settings of the comparison
+its custom cells (custom_cell_source), one call's arguments (_call_line), one step (_step_line), a
+phase of steps on one layer (_phase_lines), the data (Data), the settings of the comparison
 (_harness_settings); the comparison itself is repro_harness.py, a module copied into every script.
 The data is computed here with rnnconf.engine.cases' own functions (inputs_for, mask_for,
 initial_state_for, random_states, part_weights), so the script feeds both sides exactly the arrays
@@ -35,9 +35,10 @@ from rnnconf.engine.cases import (BUILTIN_LAYERS, CELL_CLASSES, cell_state_dims,
                                step_rng)
 
 from . import repro_harness
+from .repro_cells import class_name, custom_cell_source, factory_name, framework_ops_source, ops_needed
+from .repro_source import Data, call_source, indent, py, raw
+from .repro_words import docstring, report
 
-LITERAL_LIMIT = 200  # numbers of data beyond which the float arrays go to the .npz
-WIDTH = 100
 HARNESS_MARKER = "# ---- HARNESS:"  # repro_harness.py from this line on is every reproducer's
 RNN_FLAGS = schema.FLAGS  # all False by default
 CELL_DEFAULTS = schema.CELL_DEFAULTS  # a keyword at its Keras 2 default is left out
@@ -63,7 +64,8 @@ def write(out_dir, item, impl, oracle, versions=None):
     if versions is None:
         versions = _recorded_versions(out_dir)
     with open(os.path.splitext(path)[0] + ".md", "w") as f:
-        f.write(report(item, impl, oracle, text, versions, npz=stem + ".npz" if arrays else None))
+        f.write(report(item, impl, oracle, text, versions, layer_expression(normalize(item["config"])),
+                       npz=stem + ".npz" if arrays else None))
     return path
 
 
@@ -82,7 +84,7 @@ def script(item, impl, oracle, npz_name=None):
     case = normalize(item["config"])
     warmup = case.get("warmup")
     case = {k: v for k, v in case.items() if k != "warmup"}
-    data = _Data()
+    data = Data()
     body = _layer_lines(case)
     earlier = dict(case, **warmup) if warmup else None
     recorded = _recorded_oracle_error(item)
@@ -102,22 +104,23 @@ def script(item, impl, oracle, npz_name=None):
     definitions, arrays = data.code(npz_name, order=uses)
     kind = item.get("kind", "value")
     module, environment = runnable(impl)
-    header = "\n".join(["#!/usr/bin/env python", _docstring(item, case, impl, oracle, npz_name if arrays else None),
+    header = "\n".join(["#!/usr/bin/env python", docstring(item, case, impl, oracle, npz_name if arrays else None,
+                                                               layer_expression(normalize(item["config"]))),
                         _imports(bool(variants))])
-    settings = [f"IMPL = {_py(module)}\nORACLE = {_py(oracle)}", definitions, _rounding_steps_line(case)]
+    settings = [f"IMPL = {py(module)}\nORACLE = {py(oracle)}", definitions, _rounding_steps_line(case)]
     if environment:
         settings.insert(0, f"# The implementation as target {impl} runs it (set before it is imported):\n" + "\n".join(
-            f"os.environ.setdefault({_py(k)}, {_py(v)})" for k, v in environment.items()))
+            f"os.environ.setdefault({py(k)}, {py(v)})" for k, v in environment.items()))
     if is_stochastic(case):
         settings.append("# Dropout while training: both sides draw random masks, so values are not compared here\n"
                         "# (rnnconf compares their distributions, over hundreds of samples a side).\n"
                         "VALUES_COMPARED = False")
     settings.append(_harness_settings(facts, kind == "timeout", is_stochastic(case),
                                       undecided=is_stochastic(case) and kind == "value"))
-    functions = [_custom_cell_source(variant, case) for variant in variants]
+    functions = [custom_cell_source(variant, case) for variant in variants]
     functions.append('def run(layers, steps):\n    """The case on the namespace `layers`; each step\'s result '
-                     'goes to `steps`."""\n' + _indent(uses))
-    functions.append(_harness(bool(variants), _ops_needed(variants)))
+                     'goes to `steps`."""\n' + indent(uses))
+    functions.append(_harness(bool(variants), ops_needed(variants)))
     text = header + "\n\n" + "\n\n".join(settings) + "\n\n\n" + "\n\n\n".join(functions) + "\n"
     return text, arrays
 
@@ -132,65 +135,37 @@ def runnable(impl):
     return (split[0] if split else impl), {}
 
 
-def _where_to_run(impl):
-    """The docstring's words on the environment the script needs, for a target; else None."""
-    spec = targets.TARGETS.get(impl)
-    if spec is None:
-        return None
-    oracle = " ".join(p for p in targets.ORACLE_PINS if p not in spec.pins)
-    pins = " ".join(p for p in spec.pins if p != targets.JAX_CACHE_PIN)  # the cache is rnnconf's speed-up only
-    words = (f"Both sides run in this process: use an environment with target {impl}'s pins, "
-             f"{pins}" + (f", and the oracle's, {oracle}" if oracle else "") + ".")
-    if spec.impl.startswith("rnnconf."):
-        words += f" Its adapter is rnnconf's ({spec.impl}): put rnnconf's source on PYTHONPATH."
-    return words
-
-
-def _indent(text, spaces=4):
-    return "\n".join((" " * spaces + line) if line else line for line in text.split("\n"))
-
-
-def _py(value):
-    """Python source for a plain value, strings in double quotes."""
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, (list, tuple)):
-        inner = ", ".join(_py(v) for v in value)
-        return f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_py(k)}: {_py(v)}" for k, v in value.items()) + "}"
-    return repr(value)
 
 
 # ---- the layer -------------------------------------------------------------------------------------
 def _dtype_kw(case):
-    return [] if case["dtype"] == "float32" else [f"dtype={_py(case['dtype'])}"]
+    return [] if case["dtype"] == "float32" else [f"dtype={py(case['dtype'])}"]
 
 
 def _cell_kwargs(cell):
     defaults = CELL_DEFAULTS.get(cell["kind"], {})
-    return [f"{k}={_py(v)}" for k, v in cell.items()
+    return [f"{k}={py(v)}" for k, v in cell.items()
             if k not in ("kind", "units", "variant") and not (k in defaults and v == defaults[k]
                                                              and type(v) is type(defaults[k]))]
 
 
 def _flag_kwargs(case):
-    return [f"{k}={_py(v)}" for k, v in case["flags"].items() if not (k in RNN_FLAGS and v is False)]
+    return [f"{k}={py(v)}" for k, v in case["flags"].items() if not (k in RNN_FLAGS and v is False)]
 
 
 def _stateful_kw(case):
     # A stateful layer is given its batch size by its input shape, as cases.build_layer does.
     if not flag(case, "stateful"):
         return []
-    return [f"batch_input_shape={_py((case['batch'], case['timesteps'], *case['features']))}"]
+    return [f"batch_input_shape={py((case['batch'], case['timesteps'], *case['features']))}"]
 
 
 def _cell_expr(cell, case, features, prefix="layers."):
     dtype = _dtype_kw(case)
     if cell["kind"] == "custom":
         rows = [f"rows={features[0]}"] if cell["variant"] == "hd_state" else []
-        return f"{_class_name(cell['variant'])}({', '.join([_py(cell['units'])] + rows + dtype)})"
-    args = [_py(cell["units"])] + _cell_kwargs(cell) + dtype
+        return f"{class_name(cell['variant'])}({', '.join([py(cell['units'])] + rows + dtype)})"
+    args = [py(cell["units"])] + _cell_kwargs(cell) + dtype
     return f"{prefix}{CELL_CLASSES[cell['kind']]}({', '.join(args)})"
 
 
@@ -208,7 +183,7 @@ def _layer_args(case, prefix="layers."):
     kwargs = _flag_kwargs(case) + _dtype_kw(case) + _stateful_kw(case)
     if case["layer"] in BUILTIN_LAYERS:
         cell = case["cells"][0]
-        return f"{prefix}{case['layer']}", [_py(cell["units"])] + _cell_kwargs(cell) + kwargs, None
+        return f"{prefix}{case['layer']}", [py(cell["units"])] + _cell_kwargs(cell) + kwargs, None
     cells = _cells_exprs(case, prefix)
     as_list = len(cells) > 1 or case["cell_list"]
     return f"{prefix}RNN", kwargs, (cells, as_list)
@@ -226,41 +201,22 @@ def layer_expression(case):
 def _layer_lines(case):
     lines = []
     for variant in sorted({c["variant"] for c in case["cells"] if c["kind"] == "custom"}):
-        lines.append(f"{_class_name(variant)} = {_factory_name(variant)}(layers)")
+        lines.append(f"{class_name(variant)} = {factory_name(variant)}(layers)")
     name, kwargs, cells = _layer_args(case)
     if cells is None:
-        lines.append(_call_source("layer = " + name, kwargs))
+        lines.append(call_source("layer = " + name, kwargs))
     else:
         exprs, as_list = cells
         if as_list and len(", ".join(exprs)) > 60:
-            lines.append(_call_source("cells = ", exprs, brackets="[]"))
-            lines.append(_call_source("layer = " + name, ["cells"] + kwargs))
+            lines.append(call_source("cells = ", exprs, brackets="[]"))
+            lines.append(call_source("layer = " + name, ["cells"] + kwargs))
         else:
-            lines.append(_call_source("layer = " + name, [f"[{', '.join(exprs)}]" if as_list else exprs[0]] + kwargs))
+            lines.append(call_source("layer = " + name, [f"[{', '.join(exprs)}]" if as_list else exprs[0]] + kwargs))
     if case["embedding"]:
         dtype = _dtype_kw(case)
-        args = [_py(case["embedding"]["vocab"]), _py(case["features"][0]), "mask_zero=True"] + dtype
-        lines.append(_call_source("embedding = layers.Embedding", args))
+        args = [py(case["embedding"]["vocab"]), py(case["features"][0]), "mask_zero=True"] + dtype
+        lines.append(call_source("embedding = layers.Embedding", args))
     return lines
-
-
-def _call_source(head, args, brackets="()", column=4):
-    """`head(args)` on one line, or wrapped with the arguments aligned after the bracket. `column`
-    is where `head` starts in the file; the text is for run()'s body, which is indented by 4."""
-    one = f"{head}{brackets[0]}{', '.join(args)}{brackets[1]}"
-    if column + len(one) <= WIDTH:
-        return one
-    start = column + len(head) + 1
-    lines, line = [], ""
-    for k, arg in enumerate(args):
-        piece = arg + ("," if k < len(args) - 1 else brackets[1])
-        if line and start + len(line) + 1 + len(piece) > WIDTH:
-            lines.append(line)
-            line = piece
-        else:
-            line = f"{line} {piece}" if line else piece
-    lines.append(line)
-    return head + brackets[0] + ("\n" + " " * (start - 4)).join(lines)
 
 
 # ---- weights ---------------------------------------------------------------------------------------
@@ -328,10 +284,6 @@ def _step_line(case, index, step, data, prefix, calls):
     raise ValueError(f"unknown step op {op!r}")
 
 
-def _flat(x):
-    return [leaf for item in x for leaf in _flat(item)] if isinstance(x, (list, tuple)) else [x]
-
-
 def _call_line(case, index, step, data, prefix, calls=1, column=14):
     """`layer(...)` for one call step: its inputs, the case's mask, training, initial_state and
     constants (execute.Runner.call)."""
@@ -346,7 +298,7 @@ def _call_line(case, index, step, data, prefix, calls=1, column=14):
             data.notes[name] = "(timesteps, batch): tf_keras reads the mask of a time-major layer time-major"
         kwargs.append(f"mask={name}")
     if case["training"] is not None:
-        kwargs.append(f"training={_py(case['training'])}")
+        kwargs.append(f"training={py(case['training'])}")
     states = constants = None
     bare = False
     if step.get("initial_state", case["initial_state"]):
@@ -363,13 +315,13 @@ def _call_line(case, index, step, data, prefix, calls=1, column=14):
         constants = f"tensors(layers, {data.add(name, values)})"
     if step.get("list_input"):  # [x, *initial_state's entries, *constants] as one list (execute.Runner.call)
         items = [x] + ([states if bare else "*" + states] if states else []) + (["*" + constants] if constants else [])
-        return _call_source("layer", ["[" + ", ".join(items) + "]"] + kwargs, column=column)
+        return call_source("layer", ["[" + ", ".join(items) + "]"] + kwargs, column=column)
     if states is not None:
         kwargs.append(f"initial_state={states}")
     if constants is not None:
         kwargs.append(f"constants={constants}")
     inputs = f"embedding({x})" if case["embedding"] else x
-    return _call_source("layer", [inputs] + kwargs, column=column)
+    return call_source("layer", [inputs] + kwargs, column=column)
 
 
 def _rounding_steps_line(case):
@@ -380,292 +332,11 @@ def _rounding_steps_line(case):
 
 
 # ---- data ------------------------------------------------------------------------------------------
-class _Data:
-    """The arrays the script uses (an array, or a list of arrays, per name), in order of first use;
-    equal values share one name."""
-
-    def __init__(self):
-        self.items = []
-        self.notes = {}  # name -> a comment above its definition
-
-    def add(self, name, value):
-        for known, held in self.items:
-            if _same(held, value):
-                return known
-        taken = {n for n, _ in self.items}
-        unique, k = name, 2
-        while unique in taken:
-            unique, k = f"{name}_{k}", k + 1
-        self.items.append((unique, value))
-        return unique
-
-    def float_count(self):
-        return sum(a.size for _, v in self.items for a in _flat(v) if np.issubdtype(a.dtype, np.floating))
-
-    def code(self, npz_name, order=""):
-        """(the definitions' source, the arrays stored in the .npz): float arrays go there when
-        there are more than LITERAL_LIMIT numbers and `npz_name` is given. Definitions come in the
-        order their names first appear in `order` (the code that uses them)."""
-        to_file = npz_name is not None and self.float_count() > LITERAL_LIMIT
-        stored, lines = {}, []
-        if to_file:
-            lines.append("# The arrays are in the .npz beside this script.")
-            lines.append(f"DATA = np.load(os.path.join(os.path.dirname(os.path.abspath(__file__)), {_py(npz_name)}))")
-
-        def source(key, array, column):
-            if to_file and np.issubdtype(array.dtype, np.floating):
-                stored[key] = array
-                return f"DATA[{_py(key)}]"
-            return _literal(array, column)
-        def first_use(item):
-            found = re.search(rf"\b{item[0]}\b", order)
-            return found.start() if found else len(order)
-        for name, value in sorted(self.items, key=first_use):
-            if name in self.notes:
-                lines.append(f"# {self.notes[name]}")
-            lines.append(f"{name} = {_nest_code(value, 0, len(name) + 3, name, source)}")
-        return "\n".join(lines), stored
-
-
-def _nest_code(value, indent, column, key, source):
-    """Source for an array, or a list / tuple nest of them (weights, initial states, constants)."""
-    if not isinstance(value, (list, tuple)):
-        return source(key, value, column)
-    brackets = "[]" if isinstance(value, list) else "()"
-    items = [_nest_code(v, indent + 4, indent + 4, f"{key}_{k}", source) for k, v in enumerate(value)]
-    single = "," if isinstance(value, tuple) and len(value) == 1 else ""
-    one = brackets[0] + ", ".join(items) + single + brackets[1]
-    if "\n" not in one and column + len(one) <= WIDTH:
-        return one
-    pad = " " * (indent + 4)
-    return brackets[0] + "\n" + "".join(f"{pad}{item},\n" for item in items) + " " * indent + brackets[1]
-
-
-def _same(a, b):
-    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
-        return (type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b)))
-    return a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b)
-
-
-def _number(value, dtype):
-    """A value as Python source that gives back exactly `value` once cast to `dtype`."""
-    if dtype.kind == "b":
-        return "1" if value else "0"
-    if dtype.kind in "iu":
-        return str(int(value))
-    if not np.isfinite(value):
-        return "np.nan" if np.isnan(value) else ("np.inf" if value > 0 else "-np.inf")
-    if dtype == np.float64:
-        return repr(float(value))
-    text = str(dtype.type(value))  # NumPy's shortest repr for the dtype
-    if dtype.type(float(text)) != value:  # parsed through a double it must round back to the value
-        text = repr(float(value))
-    return text
-
-
-def _literal(array, column):
-    """np.array(...) source for `array`; continuation lines align under its brackets, whose first
-    sits at `column` + len("np.array(")."""
-    array = np.asarray(array)
-    dtype = array.dtype
-    suffix = {"float64": "", "bool": ", dtype=bool"}.get(dtype.name, f", dtype=np.{dtype.name}")
-    if array.size == 0:
-        return f"np.zeros({_py(tuple(array.shape))}{suffix or ', dtype=np.float64'})"
-    start = column + len("np.array(")
-    # The closing brackets, the dtype and a list's comma follow the last row on its line.
-    return f"np.array({_nested(array, start, dtype, len(suffix) + 2)}{suffix})"
-
-
-def _nested(array, column, dtype, tail):
-    """The nested list of `array`'s values, rows wrapped at WIDTH; `tail` characters follow its last
-    row on the same line."""
-    if array.ndim == 0:
-        return _number(array.item(), dtype)
-    if array.ndim == 1:
-        items = [_number(v, dtype) for v in array]
-        lines, line = [], "["
-        for k, item in enumerate(items):
-            last = k == len(items) - 1
-            piece = item + ("]" if last else ", ")
-            room = len(piece.rstrip()) + (tail if last else 0)
-            if line.strip() not in ("", "[") and column + len(line) + room > WIDTH:
-                lines.append(line.rstrip())
-                line = " " + piece
-            else:
-                line += piece
-        lines.append(line)
-        return ("\n" + " " * column).join(lines)
-    inner = [_nested(sub, column + 1, dtype, 1 if k < len(array) - 1 else tail + 1) for k, sub in enumerate(array)]
-    return "[" + (",\n" + " " * (column + 1)).join(inner) + "]"
 
 
 # ---- custom cells ----------------------------------------------------------------------------------
-def _class_name(variant):
-    return "".join(part.title() for part in variant.split("_")) + "Cell"
 
 
-def _factory_name(variant):
-    return f"{variant}_cell"
-
-
-_MULTI = ("multi_state", "multi_no_out", "few_states")
-_CALLS = {  # the call of each variant of engine/custom_cells.py, over `core` (x @ kernel + h @ recurrent)
-    "minimal": ["def call(self, inputs, states):",
-                "    output = self._core(inputs, states[0])  # linear, as the API page's MinimalRNNCell",
-                "    return output, [output]"],
-    "multi_state": ["def call(self, inputs, states):",
-                    "    h, c = states[0], states[1]",
-                    "    h_new = ops.tanh(self._core(inputs, h) + ops.dot(c, self.carry_in))",
-                    "    c_new = ops.tanh(ops.dot(h_new, self.carry_out) + c)",
-                    "    return h_new, [h_new, c_new]"],
-    "few_states": ["def call(self, inputs, states):",
-                   "    h_new = ops.tanh(self._core(inputs, states[0]))",
-                   "    return h_new, [h_new]  # one state, though state_size declares two"],
-    "tanh": ["def call(self, inputs, states):",
-             "    output = ops.tanh(self._core(inputs, states[0]))",
-             "    return output, [output]"],
-    "bad_state": ["def call(self, inputs, states):",
-                  "    output = ops.tanh(self._core(inputs, states[0]))",
-                  "    widen = ops.fill([self.units, self.units + 2], 0.1, output.dtype)",
-                  "    return output, [ops.dot(output, widen)]  # two columns wider than state_size"],
-    "constants": ["def call(self, inputs, states, constants=None):",
-                  "    constant = ops.dot(constants[0], self.constant_kernel)",
-                  "    output = ops.tanh(self._core(inputs, states[0]) + constant)",
-                  "    return output, [output]"],
-    "needs_constants": ["def call(self, inputs, states, constants):  # constants required",
-                        "    output = ops.tanh(self._core(inputs, states[0]))",
-                        "    return output, [output]"],
-    "training": ["def call(self, inputs, states, training=None):",
-                 "    output = ops.tanh(self._core(inputs, states[0]))",
-                 "    if training:",
-                 "        output = output * ops.cast_like(2.0, output)",
-                 "    return output, [output]"],
-}
-_CALLS["multi_no_out"] = _CALLS["multi_state"]
-_CALLS["hd_state"] = _CALLS["init_state"] = _CALLS["tanh"]
-_DESCRIPTIONS = {
-    "minimal": "the API page's MinimalRNNCell (an int state_size, no output_size)",
-    "multi_state": "two states, of units and units + 1, and an output_size",
-    "multi_no_out": "two states, of units and units + 1, and no output_size",
-    "hd_state": "a (rows, units) state and output",
-    "init_state": "its own get_initial_state, 0.5 everywhere",
-    "constants": "constants feed every step",
-    "training": "its output doubled when training",
-    "few_states": "returns one state while declaring two",
-    "bad_state": "returns a state of the wrong width",
-    "needs_constants": "constants as a required argument",
-}
-
-
-def _custom_cell_source(variant, case):
-    """A factory of the custom cell `variant` (engine/custom_cells.py) as a subclass of the
-    namespace's Layer, its math through the framework's ops."""
-    name = _class_name(variant)
-    init = ["def __init__(self, units, rows=2, **kwargs):" if variant == "hd_state" else
-            "def __init__(self, units, **kwargs):",
-            "    super().__init__(**kwargs)",
-            "    self.units = units"]
-    if variant in _MULTI:
-        init.append("    self.state_size = [units, units + 1]")
-    elif variant == "hd_state":
-        init.append("    self.state_size = ops.shape([rows, units])")
-    else:
-        init.append("    self.state_size = units")
-    if variant == "multi_state":
-        init.append("    self.output_size = units")
-    elif variant == "hd_state":
-        init.append("    self.output_size = ops.shape([rows, units])")
-    build = ["def build(self, input_shape):"]
-    if case["constants"]:
-        build += ["    if isinstance(input_shape, list):  # the constants' shapes come along",
-                  "        input_shape = input_shape[0]"]
-    build += ["    u = self.units",
-              '    self.kernel = self.add_weight(shape=(int(input_shape[-1]), u), name="kernel")',
-              '    self.recurrent_kernel = self.add_weight(shape=(u, u), name="recurrent_kernel")']
-    if variant in _MULTI:
-        build += ['    self.carry_in = self.add_weight(shape=(u + 1, u), name="carry_in")',
-                  '    self.carry_out = self.add_weight(shape=(u, u + 1), name="carry_out")']
-    if variant == "constants":
-        build += ["    # the constant has `units` features",
-                  '    self.constant_kernel = self.add_weight(shape=(u, u), name="constant_kernel")']
-    build.append("    self.built = True")
-    core = ["def _core(self, inputs, h):",
-            "    return ops.dot(inputs, self.kernel) + ops.dot(h, self.recurrent_kernel)"]
-    methods = [init, build, core, _CALLS[variant]]
-    if variant == "init_state":
-        methods.append(["def get_initial_state(self, inputs=None, batch_size=None, dtype=None):",
-                        "    return ops.fill([batch_size, self.units], 0.5, dtype)"])
-    cls = f"class {name}(layers.Layer):\n" + "\n\n".join(_indent("\n".join(m)) for m in methods)
-    return (f"def {_factory_name(variant)}(layers):\n"
-            f'    """{name}: {_DESCRIPTIONS[variant]}."""\n'
-            "    ops = framework_ops(layers)\n\n"
-            f"{_indent(cls)}\n"
-            f"    return {name}")
-
-
-def _ops_needed(variants):
-    needed = {"dot", "tanh"} if variants else set()
-    for v in variants:
-        needed |= {"bad_state": {"fill"}, "init_state": {"fill"}, "training": {"cast_like"},
-                   "hd_state": {"shape"}}.get(v, set())
-    return needed
-
-
-_OPS = {  # framework: op -> source at an indent of 12 (the adapters of adapters/namespaces.py)
-    "tf_keras": {
-        "dot": "dot=lambda x, w: tf.tensordot(x, w, axes=1)",
-        "tanh": "tanh=tf.tanh",
-        "fill": "fill=lambda dims, value, dtype: tf.fill(tf.stack(dims), tf.cast(value, dtype))",
-        "cast_like": "cast_like=lambda value, x: tf.cast(value, x.dtype)",
-        "shape": "shape=tf.TensorShape",
-    },
-    "keras": {
-        "dot": "dot=lambda x, w: k.tensordot(x, w, axes=1)",
-        "tanh": "tanh=k.tanh",
-        "fill": "fill=lambda dims, value, dtype: k.full([int(d) for d in dims], value, dtype=dtype)",
-        "cast_like": "cast_like=lambda value, x: k.cast(value, x.dtype)",
-        "shape": "shape=tuple",
-    },
-    "numpy": {
-        "dot": "dot=lambda x, w: x @ w",
-        "tanh": "tanh=np.tanh",
-        "fill": "fill=lambda dims, value, dtype: np.full([int(d) for d in dims], value, np.dtype(dtype))",
-        "cast_like": "cast_like=lambda value, x: np.asarray(value, x.dtype)",
-        "shape": "shape=tuple",
-    },
-}
-
-
-def _framework_ops_source(needed):
-    order = [op for op in ("dot", "tanh", "fill", "cast_like", "shape") if op in needed]
-
-    def table(framework):
-        return "SimpleNamespace(\n" + "".join(f"            {_OPS[framework][op]},\n" for op in order) + "        )"
-    math = [op for op in order if op != "shape"]
-    own = "".join(f"            {op}=layers.ops.{op},\n" for op in math) + (
-        "            shape=ops.shape,\n" if "shape" in needed else "")
-    lines = [
-        "def framework_ops(layers):",
-        '    """The custom cells\' math in the framework under `layers` (a namespace\'s own `ops` and',
-        '    `TensorShape` win): the cell runs inside the layer, on its tensors."""',
-        '    tf_keras, keras = sys.modules.get("tf_keras"), sys.modules.get("keras")',
-        "    if tf_keras is not None and issubclass(layers.RNN, tf_keras.layers.Layer):",
-        "        import tensorflow as tf  # tf_keras' own framework",
-        "",
-        "        ops = " + table("tf_keras"),
-        '    elif keras is not None and hasattr(keras, "ops") and issubclass(layers.RNN, keras.Layer):',
-        "        k = keras.ops",
-        "        ops = " + table("keras"),
-        "    else:",
-        "        ops = " + table("numpy"),
-        '    if getattr(layers, "ops", None) is not None:',
-        "        ops = SimpleNamespace(\n" + own + "        )",
-    ]
-    if "shape" in needed:
-        lines += ['    if getattr(layers, "TensorShape", None) is not None:',
-                  "        ops.shape = layers.TensorShape"]
-    lines.append("    return ops")
-    return "\n".join(lines)
 
 
 # ---- error facts -----------------------------------------------------------------------------------
@@ -710,7 +381,7 @@ def _harness_settings(facts, timeout, stochastic, undecided):
         lines.append(f"# The oracle's error states facts from the input ({err_id} in rnnconf's error catalog).\n"
                      "# The implementation's message must state them too: by name where it has the oracle's "
                      "wording,\n# else anywhere, in order.\n"
-                     f"FACTS = re.compile(\n    {_raw(pattern)},\n    re.S | re.M)\nFACT_NAMES = {_py(tuple(names))}")
+                     f"FACTS = re.compile(\n    {raw(pattern)},\n    re.S | re.M)\nFACT_NAMES = {py(tuple(names))}")
     else:
         lines.append("FACTS, FACT_NAMES = None, ()  # no catalogued facts to compare: the class is what counts")
     lines.append(f"HANG_S = {60 if timeout else None}  # a hang of the implementation ends the script")
@@ -724,211 +395,9 @@ def _harness(custom, ops_needed):
     framework ops of the custom cells the case uses."""
     source = inspect.getsource(repro_harness)
     harness = source[source.index(HARNESS_MARKER):]
-    return (_framework_ops_source(ops_needed) + "\n\n\n" if custom else "") + harness.rstrip("\n")
-
-
-def _raw(pattern, width=88):
-    """A regex as Python source: raw strings of at most `width` characters, one per line."""
-    quote = '"' if '"' not in pattern else "'" if "'" not in pattern else None
-    if quote is None or pattern.endswith("\\"):
-        return repr(pattern)
-    pieces, rest = [], pattern
-    while len(rest) > width:
-        cut = width
-        while rest[cut - 1] == "\\":  # a raw string cannot end in a backslash
-            cut -= 1
-        pieces.append(rest[:cut])
-        rest = rest[cut:]
-    return "\n    ".join(f"r{quote}{p}{quote}" for p in pieces + [rest])
+    return (framework_ops_source(ops_needed) + "\n\n\n" if custom else "") + harness.rstrip("\n")
 
 
 # ---- words -----------------------------------------------------------------------------------------
-def _input_words(case):
-    steps = case["steps"] or [{"op": "call"}]
-    if case["embedding"]:
-        shape = (case["batch"], case["timesteps"])
-        what = f"int32 tokens of shape {shape} through Embedding(mask_zero=True)"
-    else:
-        shape = (case["batch"], case["timesteps"], *case["features"])
-        if flag(case, "time_major"):
-            shape = (shape[1], shape[0], *shape[2:])
-        what = f"a {case['dtype']} input of shape {shape}"
-    extras = []
-    if case["mask"] is not None and not case["embedding"]:
-        extras.append("a mask")
-    if case["initial_state"] or any(s.get("initial_state") for s in steps):
-        form = case.get("initial_state_form")
-        extras.append("an initial_state" + (f" ({form} form)" if form and form != "list" else ""))
-    if case["constants"]:
-        extras.append("constants")
-    if case["training"] is not None:
-        extras.append(f"training={case['training']}")
-    text = what + (" with " + ", ".join(extras) if extras else "")
-    ops = [s.get("op", "call") for s in steps]
-    if ops != ["call"]:
-        text += "; steps: " + ", ".join(_step_words(s) for s in steps)
-    return text
 
 
-def _step_words(step):
-    op = step.get("op", "call")
-    if op == "reset":
-        what = step.get("states")
-        return "reset_states(" + ("" if what is None else "states" if what == "random" else f"{what} states") + ")"
-    if op == "states":
-        return "read states"
-    extra = [k for k in ("initial_state", "list_input") if step.get(k)] + (
-        [f"batch {step['batch']}"] if step.get("batch") else [])
-    return "call" + (f" ({', '.join(extra)})" if extra else "")
-
-
-def _label(name):
-    module = namespaces.SHORT_NAMES.get(name, name)
-    return name if module == name else f"{name} ({module})"
-
-
-def _mismatch(item):
-    ms = item.get("mismatches") or []
-    m = ms[0] if ms else None
-    return m.to_dict() if hasattr(m, "to_dict") else m
-
-
-def summary(item, impl, oracle):
-    """One sentence: which layer, on what, differs how."""
-    case = normalize(item["config"])
-    core = (item.get("fingerprint") or {}).get("core", "")
-    kind = item.get("kind", "value")
-    subject = f"`{layer_expression(case)}` on {_input_words(case)}"
-    if case.get("warmup"):
-        subject += ", on a layer that has already run on other data"
-    if kind == "error":
-        return f"{subject}: {_error_words(item, impl, oracle)}."
-    if kind in ("crash", "timeout"):
-        return f"{subject}: {impl} {'crashes' if kind == 'crash' else 'hangs'} where {oracle} returns."
-    what = core.removesuffix(judgement.ON_REUSED)
-    how = {"value": "differ{} from {}'s beyond rounding", "shape": "differ{} in shape from {}'s",
-           "dtype": "differ{} in dtype from {}'s", "structure": "differ{} in nesting from {}'s"}
-    how = how.get(kind, "differ{} from {}'s")
-    if kind == "value" and is_stochastic(case):
-        how = "differ{} in distribution from {}'s under dropout"
-        what = re.sub(r"^distribution of the ", "", what)
-    if what:
-        return f"{subject}: {impl}'s {what} {how.format('s', oracle)}."
-    return f"{subject}: {impl}'s results {how.format('', oracle)}."
-
-
-def _error_words(item, impl, oracle):
-    stats = (_mismatch(item) or {}).get("stats") or {}
-    want, got = stats.get("expected"), stats.get("actual")
-
-    def said(err):
-        return f"{err['type']} ({_first_sentence(err['message'])})"
-    if want and got:
-        if stats.get("facts") is False:
-            return f"both raise {got['type']}, but {impl}'s message does not state the facts {oracle}'s does"
-        return f"{oracle} raises {said(want)} where {impl} raises {said(got)}"
-    if want:
-        return f"{oracle} raises {said(want)} where {impl} raises nothing"
-    if got:
-        return f"{impl} raises {said(got)} where {oracle} raises nothing"
-    detail = item.get("detail", "")
-    text = detail.split(": ", 1)[1] if re.match(r"step -?\d+: ", detail) else detail
-    return text.replace("the oracle", oracle).replace("the implementation", impl)[:300]
-
-
-def _first_sentence(text, limit=160):
-    first = re.split(r"(?<=[.:;])\s|\n", text.strip(), maxsplit=1)[0]
-    return first if len(first) <= limit else first[:limit] + "..."
-
-
-def _expected_actual(item):
-    """(expected, actual) in words: the two errors' first sentences, or the detail's two values."""
-    m = _mismatch(item) or {}
-    stats = m.get("stats") or {}
-    if m.get("kind") == "error" and ("expected" in stats or "actual" in stats):
-        def said(err):
-            return f"raises {err['type']}: {_first_sentence(err['message'], 400)}" if err else "raises nothing"
-        return said(stats.get("expected")), said(stats.get("actual"))
-    detail = item.get("detail", "")
-    value = re.match(r"(?P<where>[^:]+): max abs diff (?P<abs>\S+) \(max rel (?P<rel>\S+)\) at (?P<at>\([^)]*\)): "
-                     r"expected (?P<e>.*?), got (?P<a>.*)$", detail, re.S)
-    if value:
-        return (f"{value['e']} at {value['where']} {value['at']}",
-                f"{value['a']} there; the largest difference in that array is {value['abs']} "
-                f"(relative {value['rel']})")
-    match = re.search(r"expected (.*?), got (.*)$", detail, re.S)
-    if match:
-        return f"{match.group(1)} ({detail.split(':', 1)[0]})", match.group(2)
-    return detail, detail
-
-
-def report(item, impl, oracle, code, versions, npz=None):
-    """The bug report beside the script: versions, a summary, expected vs actual, the script."""
-    case = normalize(item["config"])
-    name = os.path.basename(item["repro"])
-    expected, actual = _expected_actual(item)
-    versions_line = ", ".join(f"{k} {v}" for k, v in (versions or {}).items()) or "not recorded"
-    needs = ["numpy"] + [namespaces.SHORT_NAMES.get(n, n).split(":")[0].split(".")[0] for n in (oracle, impl)]
-    files = f"`{name}` with `{npz}` beside it (attached)" if npz else f"`{name}`"
-    kind = item.get("kind", "value")
-    article = "an" if kind[0] in "aeiou" else "a"
-    title = f"{impl}: {article} {kind} discrepancy with {oracle} in {layer_expression(case)}"
-    return "\n".join([
-        f"# {title}",
-        "",
-        f"**Summary.** {summary(item, impl, oracle)}",
-        "",
-        f"**Versions.** {versions_line}",
-        "",
-        f"**Expected** ({_label(oracle)}): {expected}",
-        "",
-        f"**Actual** ({_label(impl)}): {actual}",
-        "",
-        f"**Reproduce.** Save {files} and run `python {name}` (it needs {', '.join(dict.fromkeys(needs))}). "
-        "It prints both sides' results and what differs, and exits 1 while the discrepancy persists, 0 once "
-        "both sides agree; `--impl NAME` runs it against another implementation."
-        + (" Under dropout it compares errors, nesting, shapes and dtypes only (exit 2 where those agree): "
-           "the distributions were compared by rnnconf over hundreds of samples a side."
-           if is_stochastic(case) and kind == "value" else ""),
-        "",
-        "```python",
-        code.rstrip("\n"),
-        "```",
-        "",
-        f"Found by differential testing against {oracle} (rnnconf); the case was shrunk to the smallest "
-        f"that still differs. Detail: {item.get('detail', '')[:500]}",
-        "",
-    ])
-
-
-def _docstring(item, case, impl, oracle, npz):
-    name = os.path.basename(item.get("repro") or "repro.py")
-    kind = item.get("kind", "value")
-    article = "an" if kind[0] in "aeiou" else "a"
-    head = f"{item.get('id', 'repro')}: {article} {kind} discrepancy between {impl} and {oracle}."
-    lines = [head, "", *_wrap(summary(item, impl, oracle))]
-    if item.get("detail"):
-        lines += [""] + _wrap("Found: " + item["detail"][:400])
-    if npz:
-        lines.append(f"The data is in {npz}, beside this script.")
-    lines += ["", f"Run: python {name} [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)"]
-    if _where_to_run(impl):
-        lines += _wrap(_where_to_run(impl))
-    if is_stochastic(case) and kind == "value":
-        lines += _wrap("Not reproduced here: the values differ in distribution under dropout, which needs "
-                       "rnnconf's sampled check. Exits 1 where errors, nesting, shapes or dtypes differ, else 2.")
-    else:
-        lines.append("Exits 1 while the discrepancy persists, 0 once both sides agree.")
-    text = "\n".join(lines).replace("\\", "\\\\").replace('"""', "'''")
-    return f'"""{text}\n"""'
-
-
-def _wrap(text, width=WIDTH - 4):
-    words, lines, line = text.split(), [], ""
-    for w in words:
-        if line and len(line) + 1 + len(w) > width:
-            lines.append(line)
-            line = w
-        else:
-            line = f"{line} {w}" if line else w
-    return lines + ([line] if line else [])
