@@ -5,7 +5,9 @@ model.py       a results.json dict -> what the templates show; plots.py its smal
 junit.py       junit.xml
 scoreboard.py  clause-by-implementation columns and scoreboard.json
 diff.py        what changed between two runs (--baseline)
-repro.py       one standalone reproducer script per discrepancy
+repro.py       one standalone reproducer script per discrepancy: the case as code (repro_source.py the
+               values and data, repro_cells.py custom cells), its words and bug report (repro_words.py),
+               and the comparison every script carries (repro_harness.py, a module copied in)
 
 The report is data first, HTML second (like the ONNX backend scoreboard): rnnconf.engine.results
 produces (and merges) the dict, this package only presents it.
