@@ -17,19 +17,22 @@ With --baseline, 1 only for what the baseline did not already fail (reports/diff
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
 
+from rnnconf.adapters import targets
 from rnnconf.check import DEFAULT_BUDGET_S, FULL_SUITE_BUDGET_S, check, renderer
+from rnnconf.fuzz.driver import SHRINK_BUDGET_MIN_S, SHRINK_BUDGET_S, SHRINK_SHARE, VARIANTS
+from rnnconf.reports.render import _slug
 from rnnconf.status import FOUND, INTERNAL, OK, USAGE, Incomplete, UsageError, say
 from rnnconf.suite import stop_process
 
 
 def _parser():
-    from rnnconf.fuzz.driver import SHRINK_BUDGET_MIN_S, SHRINK_BUDGET_S, SHRINK_SHARE, VARIANTS
     parser = argparse.ArgumentParser(prog="rnnconf", description="Conformance suite and differential fuzzer "
                                      "for tf.keras.layers.RNN (Keras 2).")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -109,7 +112,6 @@ def _main(args):
         if args.command == "scoreboard":
             return scoreboard(args)
         if args.command == "targets":
-            from rnnconf.adapters import targets
             print("\n".join(targets.listing()))
             return OK
         return check(args)
@@ -193,8 +195,6 @@ def scoreboard(args):
 def _scoreboard_check(args, impl, number):
     """Run `rnnconf check` of one implementation into DIR/<name>/, its output echoed with the name in
     front (and kept in DIR/<name>/check.log); (results dict or None, why it did not run or None, link)."""
-    import shutil
-    from rnnconf.reports.render import _slug
     name = _slug(impl)
     out = os.path.join(args.out, name)
     # A scoreboard measures afresh: an earlier check's folder would otherwise be resumed.
