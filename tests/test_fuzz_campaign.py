@@ -542,7 +542,10 @@ def test_a_drawn_case_the_implementation_raises_on_stops_once_the_error_is_known
             loop.examine(case)
         assert found.value.verdict["kind"] == "error" and loop.examples == 1
         loop.target = None
-        loop.known = [{"fingerprint": found.value.verdict["fingerprint"], "signature": "float64-refused"}]
+        fp = found.value.verdict["fingerprint"]  # recorded as a campaign records it: its essential feature only
+        essential = dict(fp, features=[f for f in fp["features"] if f.startswith("dtype")])
+        assert essential["features"] == ["dtype:float64"]
+        loop.known = [{"fingerprint": essential, "signature": "float64-refused"}]
         loop.examine(dict(case, seed=4))
         assert loop.examples == 1 + driver.REFUSED_VARIANTS
         loop.examine(dict(case, dtype="float32", seed=5))
