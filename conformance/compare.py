@@ -115,7 +115,7 @@ def compare(expected, actual, case, recheck_f64=None, structural_only=False, mar
     if exp_err or act_err:
         return _compare_errors(exp_err, act_err, -1, case)
     out = []
-    f64_steps = None
+    f64_steps = _Lazy(recheck_f64) if recheck_f64 is not None else None  # asked for at the first need
     for index, (exp, act) in enumerate(zip(expected["steps"], actual["steps"])):
         if "error" in exp or "error" in act:
             out += _compare_errors(exp.get("error"), act.get("error"), index, case)
@@ -126,33 +126,10 @@ def compare(expected, actual, case, recheck_f64=None, structural_only=False, mar
                                 f"expected {_describe_nest(exp['result'])}, got {_describe_nest(act['result'])}"))
             continue
         for (path, e), (_, a) in zip(exp_leaves, act_leaves):
-            if e.shape != a.shape:
-                out.append(Mismatch("shape", index, path, f"expected shape {e.shape}, got {a.shape}"))
-                continue
-            if e.dtype != a.dtype:
-                out.append(Mismatch("dtype", index, path, f"expected dtype {e.dtype}, got {a.dtype}"))
-                continue
-            if structural_only:
-                continue
-            ratio = {}
-            bad = _value_mismatch(e, a, case, index, ratio=ratio)
-            if bad is not None and e.dtype == np.float32 and recheck_f64 is not None:
-                if f64_steps is None:
-                    f64_steps = _rechecked(recheck_f64())
-                ref = _leaf_at(f64_steps["float64"], index, path)
-                if ref is not None and ref.shape == e.shape:
-                    probes = [_leaf_at(p, index, path) for p in f64_steps["perturbed"]]
-                    bad = _value_mismatch(e, a, case, index, ref64=ref, sensitivity=_sensitivity(ref, probes),
-                                          ratio=ratio)
-            if bad is None and margins is not None and "ratio" in ratio:
-                key = str(e.dtype)
-                margins[key] = max(margins.get(key, 0.0), ratio["ratio"])
+            bad = _leaf_mismatch(path, e, a, case, index, f64_steps, margins, structural_only=structural_only)
             if bad is not None:
-                out.append(Mismatch("inconclusive" if bad.get("inconclusive") else "value", index, path,
-                                    bad["detail"], bad))
+                out.append(bad)
         if not structural_only and ("gradients" in exp or "gradients" in act):
-            if f64_steps is None and recheck_f64 is not None:
-                f64_steps = _Lazy(recheck_f64)
             out += _compare_gradients(exp, act, case, index, f64_steps, margins)
     if len(expected["steps"]) != len(actual["steps"]) and not out:
         out.append(Mismatch("structure", min(len(expected["steps"]), len(actual["steps"])), "steps",
@@ -160,8 +137,33 @@ def compare(expected, actual, case, recheck_f64=None, structural_only=False, mar
     return out
 
 
+def _leaf_mismatch(path, e, a, case, index, f64_steps, margins, steps=None, structural_only=False):
+    """The mismatch of one compared array, or None: its shape, its dtype, then (unless
+    `structural_only`) its values within the bound of `steps` rounding steps, float32 values beyond it
+    rechecked against the oracle in float64 (`f64_steps`); `margins` gets a pass's ratio per dtype."""
+    if e.shape != a.shape:
+        return Mismatch("shape", index, path, f"expected shape {e.shape}, got {a.shape}")
+    if e.dtype != a.dtype:
+        return Mismatch("dtype", index, path, f"expected dtype {e.dtype}, got {a.dtype}")
+    if structural_only:
+        return None
+    ratio = {}
+    bad = _value_mismatch(e, a, case, index, ratio=ratio, steps=steps)
+    if bad is not None and e.dtype == np.float32 and f64_steps is not None:
+        ref = _leaf_at(f64_steps["float64"], index, path)
+        if ref is not None and ref.shape == e.shape:
+            probes = [_leaf_at(p, index, path) for p in f64_steps["perturbed"]]
+            bad = _value_mismatch(e, a, case, index, ref64=ref, sensitivity=_sensitivity(ref, probes),
+                                  ratio=ratio, steps=steps)
+    if bad is None and margins is not None and "ratio" in ratio:
+        margins[str(e.dtype)] = max(margins.get(str(e.dtype), 0.0), ratio["ratio"])
+    if bad is not None:
+        return Mismatch("inconclusive" if bad.get("inconclusive") else "value", index, path, bad["detail"], bad)
+    return None
+
+
 class _Lazy:
-    """The float64 recheck's answer, asked for at the first gradient that needs it."""
+    """The float64 recheck's answer, asked for at the first array that needs it."""
 
     def __init__(self, recheck):
         self._recheck, self._answer = recheck, None
@@ -190,25 +192,9 @@ def _compare_gradients(exp, act, case, index, f64_steps, margins):
             continue
         e = np.zeros_like(a) if e is None else np.asarray(e)
         a = np.zeros_like(e) if a is None else np.asarray(a)
-        if e.shape != a.shape:
-            out.append(Mismatch("shape", index, path, f"expected shape {e.shape}, got {a.shape}"))
-            continue
-        if e.dtype != a.dtype:
-            out.append(Mismatch("dtype", index, path, f"expected dtype {e.dtype}, got {a.dtype}"))
-            continue
-        ratio = {}
-        bad = _value_mismatch(e, a, case, index, ratio=ratio, steps=steps)
-        if bad is not None and e.dtype == np.float32 and f64_steps is not None:
-            ref = _leaf_at(f64_steps["float64"], index, path)
-            if ref is not None and ref.shape == e.shape:
-                probes = [_leaf_at(p, index, path) for p in f64_steps["perturbed"]]
-                bad = _value_mismatch(e, a, case, index, ref64=ref, sensitivity=_sensitivity(ref, probes),
-                                      ratio=ratio, steps=steps)
-        if bad is None and margins is not None and "ratio" in ratio:
-            margins[str(e.dtype)] = max(margins.get(str(e.dtype), 0.0), ratio["ratio"])
+        bad = _leaf_mismatch(path, e, a, case, index, f64_steps, margins, steps=steps)
         if bad is not None:
-            out.append(Mismatch("inconclusive" if bad.get("inconclusive") else "value", index, path,
-                                bad["detail"], bad))
+            out.append(bad)
     return out
 
 
