@@ -231,20 +231,21 @@ class _Handle:
         return {"$object": self._id}
 
 
-def _cell_class(name):
-    class Cell(_Handle):
+def _built_in(base, name):
+    """The class of tfjs' built-in cell or layer `name` (a Keras name), on `base` (_Handle or _Layer)."""
+    class BuiltIn(base):
         tfjs_class = name
 
         def __init__(self, units, **kwargs):
             self.units = units
             super().__init__(tfjs_arguments(name, dict(kwargs, units=units)))
-    Cell.__name__ = Cell.__qualname__ = name
-    return Cell
+    BuiltIn.__name__ = BuiltIn.__qualname__ = name
+    return BuiltIn
 
 
-SimpleRNNCell = _cell_class("SimpleRNNCell")
-GRUCell = _cell_class("GRUCell")
-LSTMCell = _cell_class("LSTMCell")
+SimpleRNNCell = _built_in(_Handle, "SimpleRNNCell")
+GRUCell = _built_in(_Handle, "GRUCell")
+LSTMCell = _built_in(_Handle, "LSTMCell")
 
 
 def _as_cell(cell):
@@ -331,20 +332,9 @@ class RNN(_Layer):
         super().__init__(dict(tfjs_arguments("RNN", kwargs), cell=ref), cells)
 
 
-def _layer_class(name):
-    class Layer(_Layer):
-        tfjs_class = name
-
-        def __init__(self, units, **kwargs):
-            self.units = units
-            super().__init__(tfjs_arguments(name, dict(kwargs, units=units)))
-    Layer.__name__ = Layer.__qualname__ = name
-    return Layer
-
-
-SimpleRNN = _layer_class("SimpleRNN")
-GRU = _layer_class("GRU")
-LSTM = _layer_class("LSTM")
+SimpleRNN = _built_in(_Layer, "SimpleRNN")
+GRU = _built_in(_Layer, "GRU")
+LSTM = _built_in(_Layer, "LSTM")
 
 
 class EmbeddingOutput:
