@@ -121,6 +121,9 @@ def tf_gradients(layer, inputs, kwargs, cotangents):
     """tf.GradientTape around one eager call (tf_keras, and Keras 3 on TensorFlow)."""
     import tensorflow as tf
     x = tf.constant(inputs)
+    # Tensors to watch: Keras 3 is handed NumPy states and constants (no rnnconf_to_tensor), tf_keras tensors.
+    kwargs = {k: (tf.nest.map_structure(tf.convert_to_tensor, v) if k in ("initial_state", "constants") and v is not None
+                  else v) for k, v in kwargs.items()}
     states = flat_leaves(kwargs.get("initial_state")) if kwargs.get("initial_state") is not None else None
     constants = list(kwargs.get("constants") or []) or None
     # tf_keras' weights are tf.Variables; Keras 3's wrap one in `.value`.
