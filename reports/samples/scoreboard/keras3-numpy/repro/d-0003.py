@@ -1,11 +1,11 @@
 #!/usr/bin/env python
-"""d-0003: a value discrepancy between keras3-numpy and tf_keras.
+"""d-0003: an error discrepancy between keras3-numpy and tf_keras.
 
-`SimpleRNN(2, activation="relu", dtype="float64")` on a float64 input of shape (2, 3, 1); steps:
-call, call: keras3-numpy's output of a later call differs from tf_keras's beyond rounding.
+`RNN([GRUCell(2)], stateful=True)` on a float32 input of shape (2, 3, 3): keras3-numpy raises
+AttributeError ('list' object has no attribute 'assign') where tf_keras raises nothing.
 
-Found: step 1 output: max abs diff 3.15e-08 (max rel 7.02e-08) at (0, 0): expected
-0.32730862662831794, got 0.32730862498283386
+Found: step 0: the implementation raises AttributeError: 'list' object has no attribute
+'assign'; the oracle does not
 
 Run: python d-0003.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
 Both sides run in this process: use an environment with target keras3-numpy's pins,
@@ -29,37 +29,39 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 IMPL = "keras3"
 ORACLE = "tf_keras"
 
-X0 = np.array([[[-0.4176407646540848],
-                [-0.41982569035312783],
-                [0.8467010112540462]],
-               [[0.32918107691584414],
-                [0.13587004133533911],
-                [1.4695879258074687]]])
+X = np.array([[[0.71931696, 0.20316437, -0.5199672],
+               [-0.39148158, 0.40783587, -1.000717],
+               [-1.2859633, -1.2220773, -0.2030824]],
+              [[-1.7616397, -0.10646271, -0.6803298],
+               [1.9351912, 0.27308518, -1.539719],
+               [-0.035821114, 1.3595634, -1.5811284]]], dtype=np.float32)
 WEIGHTS = [
-    np.array([[-0.9730149437681049, 0.18266649519625527]]),
-    np.array([[-0.5090695174145498, -0.06811114391042994],
-              [-0.030621359938487597, -0.03295781258595825]]),
-    np.array([-0.1765852347544181, -0.270039891936936]),
+    np.array([[-0.07897734, 0.41940275, 0.7734663, -0.014928613, 0.3289627, 0.33208275],
+              [-0.099909134, -1.1905855, -0.028053218, -0.2253276, 0.370735, 0.6217595],
+              [0.93296254, 0.31848228, 0.328811, 0.7758544, -0.057062283,
+               1.0434897]], dtype=np.float32),
+    np.array([[-0.69786435, 0.32551122, 0.15350515, 1.0732989, -0.49423468, 0.31679982],
+              [-0.66112596, -0.2836416, -0.0659114, -0.79979664, 0.20142956,
+               0.08559753]], dtype=np.float32),
+    np.array([[0.46178442, 0.7316939, 0.9714201, 0.13339701, 1.1823368, -0.2733897],
+              [-0.31157607, 0.025492992, -0.011637601, 0.6231493, -0.016497483,
+               0.438153]], dtype=np.float32),
 ]
-X1 = np.array([[[-1.9217839397511463],
-                [-1.3498017918922278],
-                [-0.6616220945406032]],
-               [[-0.7665962653791738],
-                [-0.7224849365474071],
-                [-0.7654356756533199]]])
 
 # Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
 # it carries), which the value bound below grows with.
-ROUNDING_STEPS = [4, 4]
+ROUNDING_STEPS = [4]
 
 
 def run(layers, steps):
     """The case on the namespace `layers`; each step's result goes to `steps`."""
-    layer = layers.SimpleRNN(2, activation="relu", dtype="float64")
-    layer(X0)  # builds the weights, replaced next
+    def build(**batch_size):
+        return layers.RNN([layers.GRUCell(2)], stateful=True, **batch_size)
+    layer = stateful_layer(build, batch_input_shape=(2, 3, 3))
+    layer(X)  # builds the weights, replaced next
     layer.set_weights(WEIGHTS)
-    steps.add(layer(X0))
-    steps.add(layer(X1))
+    layer.reset_states()  # zero states, as on a new layer
+    steps.add(layer(X))
 
 
 # ---- running both sides and comparing them: the same in every reproducer ---------------------
@@ -71,6 +73,17 @@ def namespace(name):
     module, _, attribute = SHORT_NAMES.get(name, name).partition(":")
     layers = importlib.import_module(module)
     return getattr(layers, attribute) if attribute else layers
+
+
+def stateful_layer(build, batch_input_shape):
+    """build(batch_input_shape=...): a stateful layer given its batch size Keras 2's way; where the
+    namespace has no such argument (Keras 3), build(): the layer's first call fixes its batch size."""
+    try:
+        return build(batch_input_shape=batch_input_shape)
+    except (TypeError, ValueError) as error:
+        if "batch_input_shape" not in str(error):
+            raise
+    return build()
 
 
 class Steps(list):

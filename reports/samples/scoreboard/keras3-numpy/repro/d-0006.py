@@ -1,20 +1,21 @@
 #!/usr/bin/env python
-"""d-0006: a value discrepancy between keras3-numpy and tf_keras.
+"""d-0006: an error discrepancy between keras3-numpy and tf_keras.
 
-`RNN(GRUCell(2, recurrent_activation="hard_sigmoid", recurrent_dropout=0.5))` on a float32 input
-of shape (2, 3, 3) with training=True: keras3-numpy's output of the first call differs in
-distribution from tf_keras's under dropout.
+`RNN(LSTMCell(2), stateful=True)` on a float32 input of shape (2, 3, 3); steps: call, call
+(batch 1): both raise ValueError, but keras3-numpy's message does not state the facts tf_keras's
+does.
 
-Found: step 0 output: output[0, 1] value: oracle mean -0.4254 sd 0.05638, implementation mean
--0.4603 sd 0.04878 (400 samples each); KS D=0.360, p<=2e-23 < 8.3e-08 (alpha 1e-06 over 12
-tests; 3 flag)
+Found: step 1: both raise ValueError, but ERR-30: the implementation's message does not state
+the oracle's facts (expected: '(2, None, 3)' not stated; found: '(1, 3, 3)' not stated). Oracle:
+'Input 0 of layer "rnn_17" is incompatible with the layer: expected shape=(2, None, 3), found
+shape=(1, 3, 3)'; implementation: 'If an RNN is stateful, the batch size of the input sequences
+must be the same as the ba
 
 Run: python d-0006.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
 Both sides run in this process: use an environment with target keras3-numpy's pins,
 keras==3.15.1 numpy==2.4.6 scipy==1.17.1 jax==0.10.2 jaxlib==0.10.2, and the oracle's,
 tensorflow==2.21.0 tf-keras==2.21.0.
-Not reproduced here: the values differ in distribution under dropout, which needs rnnconf's
-sampled check. Exits 1 where errors, nesting, shapes or dtypes differ, else 2.
+Exits 1 while the discrepancy persists, 0 once both sides agree.
 """
 import argparse
 import importlib
@@ -32,40 +33,45 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 IMPL = "keras3"
 ORACLE = "tf_keras"
 
-X = np.array([[[0.71931696, 0.20316437, -0.5199672],
-               [-0.39148158, 0.40783587, -1.000717],
-               [-1.2859633, -1.2220773, -0.2030824]],
-              [[-1.7616397, -0.10646271, -0.6803298],
-               [1.9351912, 0.27308518, -1.539719],
-               [-0.035821114, 1.3595634, -1.5811284]]], dtype=np.float32)
+X0 = np.array([[[0.71931696, 0.20316437, -0.5199672],
+                [-0.39148158, 0.40783587, -1.000717],
+                [-1.2859633, -1.2220773, -0.2030824]],
+               [[-1.7616397, -0.10646271, -0.6803298],
+                [1.9351912, 0.27308518, -1.539719],
+                [-0.035821114, 1.3595634, -1.5811284]]], dtype=np.float32)
 WEIGHTS = [
-    np.array([[-0.07897734, 0.41940275, 0.7734663, -0.014928613, 0.3289627, 0.33208275],
-              [-0.099909134, -1.1905855, -0.028053218, -0.2253276, 0.370735, 0.6217595],
-              [0.93296254, 0.31848228, 0.328811, 0.7758544, -0.057062283,
-               1.0434897]], dtype=np.float32),
-    np.array([[-0.69786435, 0.32551122, 0.15350515, 1.0732989, -0.49423468, 0.31679982],
-              [-0.66112596, -0.2836416, -0.0659114, -0.79979664, 0.20142956,
-               0.08559753]], dtype=np.float32),
-    np.array([[0.46178442, 0.7316939, 0.9714201, 0.13339701, 1.1823368, -0.2733897],
-              [-0.31157607, 0.025492992, -0.011637601, 0.6231493, -0.016497483,
-               0.438153]], dtype=np.float32),
+    np.array([[-0.07897734, 0.41940275, 0.7734663, -0.014928613, 0.3289627, 0.33208275,
+               -0.099909134, -1.1905855],
+              [-0.028053218, -0.2253276, 0.370735, 0.6217595, 0.93296254, 0.31848228, 0.328811,
+               0.7758544],
+              [-0.057062283, 1.0434897, -0.56980383, 0.2657788, 0.12533642, 0.87634486, -0.4035409,
+               0.25866598]], dtype=np.float32),
+    np.array([[-0.66112596, -0.2836416, -0.0659114, -0.79979664, 0.20142956, 0.08559753, 0.46178442,
+               0.7316939],
+              [0.9714201, 0.13339701, 1.1823368, -0.2733897, -0.31157607, 0.025492992, -0.011637601,
+               0.6231493]], dtype=np.float32),
+    np.array([-0.011665482, 0.30982095, -0.6086011, 0.16309315, 0.12266493, 0.18776834, 0.25203374,
+              0.059359744], dtype=np.float32),
 ]
+X1 = np.array([[[-1.0951921, -0.052992374, 1.9971294],
+                [0.4910864, -0.3269053, -1.6722918],
+                [-0.9014522, -0.2707577, -0.11154097]]], dtype=np.float32)
 
 # Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
 # it carries), which the value bound below grows with.
-ROUNDING_STEPS = [4]
-
-# Dropout while training: both sides draw random masks, so values are not compared here
-# (rnnconf compares their distributions, over hundreds of samples a side).
-VALUES_COMPARED = False
+ROUNDING_STEPS = [4, 8]
 
 
 def run(layers, steps):
     """The case on the namespace `layers`; each step's result goes to `steps`."""
-    layer = layers.RNN(layers.GRUCell(2, recurrent_activation="hard_sigmoid", recurrent_dropout=0.5))
-    layer(X, training=True)  # builds the weights, replaced next
+    def build(**batch_size):
+        return layers.RNN(layers.LSTMCell(2), stateful=True, **batch_size)
+    layer = stateful_layer(build, batch_input_shape=(2, 3, 3))
+    layer(X0)  # builds the weights, replaced next
     layer.set_weights(WEIGHTS)
-    steps.add(layer(X, training=True))
+    layer.reset_states()  # zero states, as on a new layer
+    steps.add(layer(X0))
+    steps.add(layer(X1))
 
 
 # ---- running both sides and comparing them: the same in every reproducer ---------------------
@@ -77,6 +83,17 @@ def namespace(name):
     module, _, attribute = SHORT_NAMES.get(name, name).partition(":")
     layers = importlib.import_module(module)
     return getattr(layers, attribute) if attribute else layers
+
+
+def stateful_layer(build, batch_input_shape):
+    """build(batch_input_shape=...): a stateful layer given its batch size Keras 2's way; where the
+    namespace has no such argument (Keras 3), build(): the layer's first call fixes its batch size."""
+    try:
+        return build(batch_input_shape=batch_input_shape)
+    except (TypeError, ValueError) as error:
+        if "batch_input_shape" not in str(error):
+            raise
+    return build()
 
 
 class Steps(list):
@@ -180,7 +197,7 @@ def differences(expected, actual):
                 continue
             if x.shape != y.shape or x.dtype != y.dtype:
                 found.append(f"step {i} {path}: expected {describe(x)}, got {describe(y)}")
-            elif VALUES_COMPARED and (difference := value_difference(x, y, ROUNDING_STEPS[i])):
+            elif (difference := value_difference(x, y, ROUNDING_STEPS[i])):
                 found.append(f"step {i} {path}: {difference}")
     if len(expected) != len(actual) and not found:
         found.append(f"expected {len(expected)} step results, got {len(actual)}")
@@ -216,8 +233,40 @@ def error_difference(i, expected, actual):
     return facts_difference(i, expected, actual)
 
 
+# The oracle's error states facts from the input (ERR-30 in rnnconf's error catalog).
+# The implementation's message must state them too: by name where it has the oracle's wording,
+# else anywhere, in order.
+FACTS = re.compile(
+    r'Input (?P<index>\d+) of layer \"[^\"]*\" is incompatible with the layer: expected shape='
+    r'(?P<expected>\([^)]*\)), found shape=(?P<found>\([^)]*\))',
+    re.S | re.M)
+FACT_NAMES = ("expected", "found")
+
+
 def facts_difference(i, expected, actual):
-    return []  # no catalogued facts to compare: the class is what counts
+    want, got = FACTS.search(message(expected)), FACTS.search(message(actual))
+    if want is None:
+        return []  # another error than the one this reproducer knows: its class is what counts
+    said = tokens(message(actual))
+    missing = [f"{name}={want[name]!r}" for name in FACT_NAMES if want[name] is not None and not (
+        tokens(got[name]) == tokens(want[name]) if got else contained(tokens(want[name]), said))]
+    if not missing:
+        return []
+    return [f"step {i}: both raise {type(actual).__name__}, but the implementation's message does "
+            f"not state {', '.join(missing)}: the oracle says {message(expected)[:300]!r}, the "
+            f"implementation {message(actual)[:300]!r}"]
+
+
+def tokens(text):
+    """The numbers and names of a message, without brackets, quotes and wrappers: "(2, 5)" is
+    "[2,5]"."""
+    noise = {"ListWrapper", "TensorShape", "InputSpec", "shape", "ndim", "array", "dtype"}
+    return [t for t in re.findall(r"-?\d+(?:\.\d+)?|[A-Za-z_]\w*", text or "") if t not in noise]
+
+
+def contained(needle, haystack):
+    n = len(needle)
+    return any(haystack[k:k + n] == needle for k in range(len(haystack) - n + 1))
 
 
 def main():
@@ -238,10 +287,6 @@ def main():
         for i, result in enumerate(sides[-1]):
             print(f"  step {i}: {describe(result)}")
     found = differences(*sides)
-    if not found:
-        print("values not compared: the discrepancy is in their distribution under dropout, which only "
-              "rnnconf's sampled check tests; the structure agrees")
-        return 2
     for line in found:
         print(line)
     print("discrepancy persists" if found else "no discrepancy: both sides agree")

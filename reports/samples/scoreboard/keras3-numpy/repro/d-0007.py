@@ -1,16 +1,13 @@
 #!/usr/bin/env python
 """d-0007: an error discrepancy between keras3-numpy and tf_keras.
 
-`RNN([SimpleRNNCell(2), MultiStateCell(2)])` on a float32 input of shape (1, 3, 3) with a mask,
-an initial_state (tuple form): tf_keras raises TypeError (The two structures don't have the same
-nested structure.) where keras3-numpy raises ValueError (Expected an instance of tuple, got
-[array([[-0.07162143, -0.00956591]], dtype=float32), array([[ 0.2700384 , 0.05402714,
--0.42885205]], dtype=float32)].).
+`RNN(LSTMCell(5))` on a float32 input of shape (3, 5, 3) with a mask; steps: call, call (batch
+1): tf_keras raises ValueError (Incompatible shape for value ((3, 5)), expected ((1, 5))) where
+keras3-numpy raises nothing.
 
-Found: step 0: both raise, but the oracle raises TypeError: The two structures don't have the
-same nested structure. and the implementation ValueError: Expected an instance of tuple, got
-[array([[-0.07162143, -0.00956591]], dtype=float32), array([[ 0.2700384 , 0.05402714,
--0.42885205]], dtype=float32)].
+Found: step 1: the oracle raises ValueError: Incompatible shape for value ((3, 5)), expected
+((1, 5)); the implementation does not
+The data is in d-0007.npz, beside this script.
 
 Run: python d-0007.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
 Both sides run in this process: use an environment with target keras3-numpy's pins,
@@ -23,7 +20,6 @@ import importlib
 import os
 import re
 import sys
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -35,59 +31,27 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 IMPL = "keras3"
 ORACLE = "tf_keras"
 
-X = np.array([[[0.71931696, 0.20316437, -0.5199672],
-               [-0.39148158, 0.40783587, -1.000717],
-               [-1.2859633, -1.2220773, -0.2030824]]], dtype=np.float32)
-MASK = np.array([[1, 1, 1]], dtype=bool)
-STATES = (
-    np.array([[-1.9033443, 0.07976729]], dtype=np.float32),
-    (
-        np.array([[-0.182584, -0.5070952]], dtype=np.float32),
-        np.array([[0.27958283, 0.05661243, -0.4585035]], dtype=np.float32),
-    ),
-)
+# The arrays are in the .npz beside this script.
+DATA = np.load(os.path.join(os.path.dirname(os.path.abspath(__file__)), "d-0007.npz"))
+X0 = DATA["X0"]
+MASK = np.array([[1, 1, 1, 0, 0],
+                 [0, 1, 1, 1, 1],
+                 [0, 0, 0, 0, 0]], dtype=bool)
+WEIGHTS = [DATA["WEIGHTS_0"], DATA["WEIGHTS_1"], DATA["WEIGHTS_2"]]
+X1 = DATA["X1"]
 
 # Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
 # it carries), which the value bound below grows with.
-ROUNDING_STEPS = [8]
-
-
-def multi_state_cell(layers):
-    """MultiStateCell: two states, of units and units + 1, and an output_size."""
-    ops = framework_ops(layers)
-
-    class MultiStateCell(layers.Layer):
-        def __init__(self, units, **kwargs):
-            super().__init__(**kwargs)
-            self.units = units
-            self.state_size = [units, units + 1]
-            self.output_size = units
-
-        def build(self, input_shape):
-            u = self.units
-            self.kernel = self.add_weight(shape=(int(input_shape[-1]), u), name="kernel")
-            self.recurrent_kernel = self.add_weight(shape=(u, u), name="recurrent_kernel")
-            self.carry_in = self.add_weight(shape=(u + 1, u), name="carry_in")
-            self.carry_out = self.add_weight(shape=(u, u + 1), name="carry_out")
-            self.built = True
-
-        def _core(self, inputs, h):
-            return ops.dot(inputs, self.kernel) + ops.dot(h, self.recurrent_kernel)
-
-        def call(self, inputs, states):
-            h, c = states[0], states[1]
-            h_new = ops.tanh(self._core(inputs, h) + ops.dot(c, self.carry_in))
-            c_new = ops.tanh(ops.dot(h_new, self.carry_out) + c)
-            return h_new, [h_new, c_new]
-    return MultiStateCell
+ROUNDING_STEPS = [6, 6]
 
 
 def run(layers, steps):
     """The case on the namespace `layers`; each step's result goes to `steps`."""
-    MultiStateCell = multi_state_cell(layers)
-    layer = layers.RNN([layers.SimpleRNNCell(2), MultiStateCell(2)])
-    layer(X, mask=MASK, initial_state=tensors(layers, STATES))  # builds the weights, replaced next
-    steps.add(layer(X, mask=MASK, initial_state=tensors(layers, STATES)))
+    layer = layers.RNN(layers.LSTMCell(5))
+    layer(X0, mask=MASK)  # builds the weights, replaced next
+    layer.set_weights(WEIGHTS)
+    steps.add(layer(X0, mask=MASK))
+    steps.add(layer(X1, mask=MASK))
 
 
 # ---- running both sides and comparing them: the same in every reproducer ---------------------
@@ -99,49 +63,6 @@ def namespace(name):
     module, _, attribute = SHORT_NAMES.get(name, name).partition(":")
     layers = importlib.import_module(module)
     return getattr(layers, attribute) if attribute else layers
-
-
-def tensors(layers, nest):
-    """Initial states or constants (nested as given) for `layers`: tf_keras takes NumPy inputs and
-    masks, but wants tensors here."""
-    if isinstance(nest, (list, tuple)):
-        return type(nest)(tensors(layers, x) for x in nest)
-    tf_keras = sys.modules.get("tf_keras")
-    if getattr(layers, "rnnconf_to_tensor", None) is not None:  # a namespace's own conversion
-        return layers.rnnconf_to_tensor(nest)
-    if tf_keras is not None and issubclass(layers.RNN, tf_keras.layers.Layer):
-        return tf_keras.backend.constant(nest, dtype=nest.dtype.name)
-    return nest
-
-
-def framework_ops(layers):
-    """The custom cells' math in the framework under `layers` (a namespace's own `ops` and
-    `TensorShape` win): the cell runs inside the layer, on its tensors."""
-    tf_keras, keras = sys.modules.get("tf_keras"), sys.modules.get("keras")
-    if tf_keras is not None and issubclass(layers.RNN, tf_keras.layers.Layer):
-        import tensorflow as tf  # tf_keras' own framework
-
-        ops = SimpleNamespace(
-            dot=lambda x, w: tf.tensordot(x, w, axes=1),
-            tanh=tf.tanh,
-        )
-    elif keras is not None and hasattr(keras, "ops") and issubclass(layers.RNN, keras.Layer):
-        k = keras.ops
-        ops = SimpleNamespace(
-            dot=lambda x, w: k.tensordot(x, w, axes=1),
-            tanh=k.tanh,
-        )
-    else:
-        ops = SimpleNamespace(
-            dot=lambda x, w: x @ w,
-            tanh=np.tanh,
-        )
-    if getattr(layers, "ops", None) is not None:
-        ops = SimpleNamespace(
-            dot=layers.ops.dot,
-            tanh=layers.ops.tanh,
-        )
-    return ops
 
 
 class Steps(list):

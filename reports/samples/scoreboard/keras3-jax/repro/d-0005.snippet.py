@@ -1,0 +1,21 @@
+import os
+os.environ['KERAS_BACKEND'] = 'jax'
+os.environ['JAX_ENABLE_X64'] = '1'
+os.environ['JAX_PLATFORMS'] = 'cpu'
+import numpy as np
+import keras.layers as layers
+
+x0 = np.array([[[-0.49], [-1.8], [-1.08], [0.19]]], 'float64')
+try:
+    layer = layers.RNN(layers.SimpleRNNCell(3, dtype="float64"), dtype="float64")
+    out = []
+    layer(x0)  # builds the weights
+    layer.set_weights([np.linspace(-0.6, 0.6, w.size).reshape(w.shape).astype(w.dtype)
+                       for w in layer.get_weights()])
+    out.append(layer(x0))
+    raised = None
+except Exception as e:
+    raised = e
+assert raised is None, f"the oracle raises nothing here, got {raised!r}"
+def shapes(r): return [shapes(t) for t in r] if isinstance(r, (list, tuple)) else list(np.shape(r))
+assert shapes(out) == [[1, 3]], shapes(out)

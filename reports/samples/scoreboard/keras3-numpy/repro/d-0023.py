@@ -1,0 +1,329 @@
+#!/usr/bin/env python
+"""d-0023: an error discrepancy between keras3-numpy and tf_keras.
+
+`RNN([HdStateCell(1, rows=2), HdStateCell(4, rows=2), HdStateCell(2, rows=2)])` on a float32
+input of shape (4, 1, 2, 3) with a mask, an initial_state; steps: call, call, call, call
+(initial_state): keras3-numpy raises TypeError (int() argument must be a string, a bytes-like
+object or a real number, not 'tuple') where tf_keras raises nothing.
+
+Found: step 0: the implementation raises TypeError: int() argument must be a string, a
+bytes-like object or a real number, not 'tuple'; the oracle does not
+The data is in d-0023.npz, beside this script.
+
+Run: python d-0023.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
+Both sides run in this process: use an environment with target keras3-numpy's pins,
+keras==3.15.1 numpy==2.4.6 scipy==1.17.1 jax==0.10.2 jaxlib==0.10.2, and the oracle's,
+tensorflow==2.21.0 tf-keras==2.21.0.
+Exits 1 while the discrepancy persists, 0 once both sides agree.
+"""
+import argparse
+import importlib
+import os
+import re
+import sys
+from types import SimpleNamespace
+
+import numpy as np
+
+# The implementation as target keras3-numpy runs it (set before it is imported):
+os.environ.setdefault("KERAS_BACKEND", "numpy")
+os.environ.setdefault("JAX_ENABLE_X64", "1")
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+IMPL = "keras3"
+ORACLE = "tf_keras"
+
+# The arrays are in the .npz beside this script.
+DATA = np.load(os.path.join(os.path.dirname(os.path.abspath(__file__)), "d-0023.npz"))
+X0 = DATA["X0"]
+MASK = np.array([[1],
+                 [0],
+                 [0],
+                 [1]], dtype=bool)
+STATES0 = [DATA["STATES0_0"], DATA["STATES0_1"], DATA["STATES0_2"]]
+WEIGHTS = [
+    DATA["WEIGHTS_0"],
+    DATA["WEIGHTS_1"],
+    DATA["WEIGHTS_2"],
+    DATA["WEIGHTS_3"],
+    DATA["WEIGHTS_4"],
+    DATA["WEIGHTS_5"],
+]
+X1 = DATA["X1"]
+STATES1 = [DATA["STATES1_0"], DATA["STATES1_1"], DATA["STATES1_2"]]
+X2 = DATA["X2"]
+STATES2 = [DATA["STATES2_0"], DATA["STATES2_1"], DATA["STATES2_2"]]
+X3 = DATA["X3"]
+STATES3 = [DATA["STATES3_0"], DATA["STATES3_1"], DATA["STATES3_2"]]
+
+# Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
+# it carries), which the value bound below grows with.
+ROUNDING_STEPS = [6, 6, 6, 6]
+
+
+def hd_state_cell(layers):
+    """HdStateCell: a (rows, units) state and output."""
+    ops = framework_ops(layers)
+
+    class HdStateCell(layers.Layer):
+        def __init__(self, units, rows=2, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+            self.state_size = ops.shape([rows, units])
+            self.output_size = ops.shape([rows, units])
+
+        def build(self, input_shape):
+            u = self.units
+            self.kernel = self.add_weight(shape=(int(input_shape[-1]), u), name="kernel")
+            self.recurrent_kernel = self.add_weight(shape=(u, u), name="recurrent_kernel")
+            self.built = True
+
+        def _core(self, inputs, h):
+            return ops.dot(inputs, self.kernel) + ops.dot(h, self.recurrent_kernel)
+
+        def call(self, inputs, states):
+            output = ops.tanh(self._core(inputs, states[0]))
+            return output, [output]
+    return HdStateCell
+
+
+def run(layers, steps):
+    """The case on the namespace `layers`; each step's result goes to `steps`."""
+    HdStateCell = hd_state_cell(layers)
+    cells = [HdStateCell(1, rows=2), HdStateCell(4, rows=2), HdStateCell(2, rows=2)]
+    layer = layers.RNN(cells)
+    layer(X0, mask=MASK, initial_state=tensors(layers, STATES0))  # builds the weights, replaced next
+    layer.set_weights(WEIGHTS)
+    steps.add(layer(X0, mask=MASK, initial_state=tensors(layers, STATES0)))
+    steps.add(layer(X1, mask=MASK, initial_state=tensors(layers, STATES1)))
+    steps.add(layer(X2, mask=MASK, initial_state=tensors(layers, STATES2)))
+    steps.add(layer(X3, mask=MASK, initial_state=tensors(layers, STATES3)))
+
+
+# ---- running both sides and comparing them: the same in every reproducer ---------------------
+SHORT_NAMES = {"reference": "impl", "tf_keras": "tf_keras.layers", "keras3": "keras.layers"}
+
+
+def namespace(name):
+    """The layers namespace NAME stands for: a module path, module:attribute, or a short name."""
+    module, _, attribute = SHORT_NAMES.get(name, name).partition(":")
+    layers = importlib.import_module(module)
+    return getattr(layers, attribute) if attribute else layers
+
+
+def tensors(layers, nest):
+    """Initial states or constants (nested as given) for `layers`: tf_keras takes NumPy inputs and
+    masks, but wants tensors here."""
+    if isinstance(nest, (list, tuple)):
+        return type(nest)(tensors(layers, x) for x in nest)
+    tf_keras = sys.modules.get("tf_keras")
+    if getattr(layers, "rnnconf_to_tensor", None) is not None:  # a namespace's own conversion
+        return layers.rnnconf_to_tensor(nest)
+    if tf_keras is not None and issubclass(layers.RNN, tf_keras.layers.Layer):
+        return tf_keras.backend.constant(nest, dtype=nest.dtype.name)
+    return nest
+
+
+def framework_ops(layers):
+    """The custom cells' math in the framework under `layers` (a namespace's own `ops` and
+    `TensorShape` win): the cell runs inside the layer, on its tensors."""
+    tf_keras, keras = sys.modules.get("tf_keras"), sys.modules.get("keras")
+    if tf_keras is not None and issubclass(layers.RNN, tf_keras.layers.Layer):
+        import tensorflow as tf  # tf_keras' own framework
+
+        ops = SimpleNamespace(
+            dot=lambda x, w: tf.tensordot(x, w, axes=1),
+            tanh=tf.tanh,
+            shape=tf.TensorShape,
+        )
+    elif keras is not None and hasattr(keras, "ops") and issubclass(layers.RNN, keras.Layer):
+        k = keras.ops
+        ops = SimpleNamespace(
+            dot=lambda x, w: k.tensordot(x, w, axes=1),
+            tanh=k.tanh,
+            shape=tuple,
+        )
+    else:
+        ops = SimpleNamespace(
+            dot=lambda x, w: x @ w,
+            tanh=np.tanh,
+            shape=tuple,
+        )
+    if getattr(layers, "ops", None) is not None:
+        ops = SimpleNamespace(
+            dot=layers.ops.dot,
+            tanh=layers.ops.tanh,
+            shape=ops.shape,
+        )
+    if getattr(layers, "TensorShape", None) is not None:
+        ops.shape = layers.TensorShape
+    return ops
+
+
+class Steps(list):
+    """Each step's result as NumPy arrays, copied when made (a layer's states change later)."""
+    read = ()  # indices of the steps that read layer.states
+
+    def add(self, result, read=False):
+        if read:
+            self.read = (*self.read, len(self))
+        self.append(numpy_of(result))
+
+    def clear(self):
+        super().clear()
+        self.read = ()
+
+
+def numpy_of(x):
+    if isinstance(x, (list, tuple)):
+        return [numpy_of(v) for v in x]
+    if x is None:
+        return None
+    if hasattr(x, "detach") and not isinstance(x, np.ndarray):
+        x = x.detach().cpu()  # torch: numpy() refuses a tensor that requires grad
+    return np.array(x.numpy() if hasattr(x, "numpy") and not isinstance(x, np.ndarray) else x)
+
+
+def outcome(layers):
+    """Each step's result; an error ends the run and is its last entry."""
+    steps = Steps()
+    try:
+        run(layers, steps)
+    except Exception as error:  # an error is part of the outcome
+        steps.append(error)
+    return steps
+
+
+def leaves(result, read=False):
+    """(path, array) per array of a step's result: "output", then "state[k]" (per cell:
+    "state[k][j]"); "layer.states[k]" for a step that read them."""
+    if not isinstance(result, list):
+        return [("output", result)]
+    found = []
+
+    def collect(x, path):
+        if isinstance(x, list):
+            for j, item in enumerate(x):
+                collect(item, f"{path}[{j}]")
+        else:
+            found.append((path, x))
+    for i, item in enumerate(result):
+        collect(item, f"layer.states[{i}]" if read else "output" if i == 0 else f"state[{i - 1}]")
+    return found
+
+
+def nesting(result):
+    if isinstance(result, list):
+        return [nesting(x) for x in result]
+    return None if result is None else "array"
+
+
+def describe(result):
+    if isinstance(result, Exception):
+        return error_text(result)
+    if isinstance(result, list):
+        return "[" + ", ".join(describe(x) for x in result) + "]"
+    return "None" if result is None else f"{result.dtype}{list(result.shape)}"
+
+
+def value_difference(expected, actual, steps):
+    """None where `actual` is `expected` up to rounding, else by how much and where it is not. The
+    bound, per array (rnnconf's compare.py): 32 * eps(dtype) * steps * (1 + max|expected|), and in
+    float64 times min(1.3 ** steps, 1e4) (recurrent weights up to 1.3 amplify rounding); NaN and
+    inf must sit at the same places."""
+    e, a = expected.astype(np.float64), actual.astype(np.float64)
+    both = np.isfinite(e) & np.isfinite(a)
+    bound = 0.0
+    if np.issubdtype(expected.dtype, np.floating):
+        growth = min(1.3 ** steps, 1e4) if expected.dtype == np.float64 else 1.0
+        scale = np.abs(np.where(both, e, 0)).max()
+        bound = 32 * np.finfo(expected.dtype).eps * steps * (1 + scale) * growth
+    diff = np.where(both, np.abs(e - a), 0.0)
+    bad = np.where(both, diff > bound, (e != a) & ~(np.isnan(e) & np.isnan(a)))
+    if not bad.any():
+        return None
+    at = tuple(int(k) for k in np.argwhere(bad)[0])
+    return (f"max abs diff {diff.max():.3g} where rounding allows {bound:.3g}; first at {at}: "
+            f"expected {expected[at]}, got {actual[at]}")
+
+
+def differences(expected, actual):
+    """What differs between the oracle's steps and the implementation's, one line each."""
+    found = []
+    for i, (e, a) in enumerate(zip(expected, actual)):
+        if isinstance(e, Exception) or isinstance(a, Exception):
+            return found + error_difference(i, e, a)
+        if nesting(e) != nesting(a):
+            found.append(f"step {i}: expected results {describe(e)}, got {describe(a)}")
+            continue
+        for (path, x), (_, y) in zip(leaves(e, i in expected.read), leaves(a)):
+            if x is None:
+                continue
+            if x.shape != y.shape or x.dtype != y.dtype:
+                found.append(f"step {i} {path}: expected {describe(x)}, got {describe(y)}")
+            elif (difference := value_difference(x, y, ROUNDING_STEPS[i])):
+                found.append(f"step {i} {path}: {difference}")
+    if len(expected) != len(actual) and not found:
+        found.append(f"expected {len(expected)} step results, got {len(actual)}")
+    return found
+
+
+def message(error):
+    """An error's message without colour codes or the "Exception encountered" wrapper."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(error))
+    if text.startswith("Exception encountered when calling"):
+        parts = text.split("\n\n")
+        text = parts[1] if len(parts) > 1 else text
+    return text
+
+
+def error_text(error):
+    return f"{type(error).__name__}: {message(error)[:300]}"
+
+
+# TensorFlow-only error classes may be raised as the Python class they mean.
+EQUIVALENT = {"InvalidArgumentError": "ValueError", "OutOfRangeError": "IndexError"}
+
+
+def error_difference(i, expected, actual):
+    if not isinstance(expected, Exception):
+        return [f"step {i}: the implementation raises {error_text(actual)}; the oracle does not"]
+    if not isinstance(actual, Exception):
+        return [f"step {i}: the oracle raises {error_text(expected)}; the implementation does not"]
+    classes, want = {c.__name__ for c in type(actual).__mro__}, type(expected).__name__
+    if want not in classes and EQUIVALENT.get(want) not in classes:
+        return [f"step {i}: the oracle raises {error_text(expected)}, "
+                f"the implementation {error_text(actual)}"]
+    return facts_difference(i, expected, actual)
+
+
+def facts_difference(i, expected, actual):
+    return []  # no catalogued facts to compare: the class is what counts
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--impl", default=IMPL, help="module path (or module:attribute) of a "
+                        "layers namespace, or reference, tf_keras, keras3 (default: %(default)s)")
+    parser.add_argument("--oracle", default=ORACLE, help="the same, for the expected side "
+                        "(default: %(default)s)")
+    args = parser.parse_args()
+    sides = []
+    for role, name in (("oracle", args.oracle), ("implementation", args.impl)):
+        try:
+            layers = namespace(name)
+        except (ImportError, AttributeError) as e:
+            parser.error(f"cannot load {name}: {e}")
+        sides.append(outcome(layers))
+        print(f"== {role} ({name})")
+        for i, result in enumerate(sides[-1]):
+            print(f"  step {i}: {describe(result)}")
+    found = differences(*sides)
+    for line in found:
+        print(line)
+    print("discrepancy persists" if found else "no discrepancy: both sides agree")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,319 @@
+#!/usr/bin/env python
+"""d-0017: an error discrepancy between keras3 and tf_keras.
+
+`RNN([GRUCell(3), BareStateCell(1), GRUCell(1)], stateful=True)` on a float32 input of shape (1,
+4, 3): keras3 raises ValueError (The shape of the target variable and the shape of the target
+value in `variable.assign(value)` must match.) where tf_keras raises nothing.
+
+Found: step 0: the implementation raises ValueError: The shape of the target variable and the
+shape of the target value in `variable.assign(value)` must match. variable.shape=(1, 1),
+Received: value.shape=(1,). Target variable: <Variable path=rnn_36/rnn_state, shape=(1, 1),
+dtype=float32, value=[[0.]]>; the oracle does not
+
+Run: python d-0017.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
+Exits 1 while the discrepancy persists, 0 once both sides agree.
+"""
+import argparse
+import importlib
+import re
+import sys
+from types import SimpleNamespace
+
+import numpy as np
+
+IMPL = "keras3"
+ORACLE = "tf_keras"
+
+X = np.array([[[-0.14423357, 2.03606, -2.0414348],
+               [-0.61061513, -0.66858566, 1.1397732],
+               [-0.16825712, -0.13486278, -1.0619663],
+               [-0.7463141, 2.2287452, -0.051290885]]], dtype=np.float32)
+WEIGHTS = [
+    np.array([[-0.061471324, -0.7198876, 0.008738699, -0.42816922, 0.10765709, -0.39706126,
+               -0.3138516, 0.73635584, 0.31034654],
+              [-0.6526621, 0.42976457, -0.2314409, 0.03793658, 1.8855225, -0.005244288, 0.18223684,
+               -0.053669777, -1.5859191],
+              [-0.558124, -0.13539791, 0.595621, -0.7219331, 0.29145616, -0.10317984, 1.1307725,
+               0.08662718, -0.7057081]], dtype=np.float32),
+    np.array([[-1.5767337, 0.64131176, 0.4333605, -0.15428022, 0.5674695, 0.90193135, 0.55144185,
+               -0.5909073, 0.50526816],
+              [-1.480021, -0.0608, -0.08716563, 0.17495221, 0.004997852, 0.1350125, -0.74945503,
+               0.07719545, 0.12294356],
+              [-1.0932422, -1.2333888, 0.38354483, 1.6765586, 1.1556935, 0.66650856, 0.90027857,
+               0.6059571, -0.63824576]], dtype=np.float32),
+    np.array([[0.6880343, -0.69910604, 0.8549176, -0.6873156, -0.48228037, -1.054599, -0.28271195,
+               -0.10845423, -0.20015302],
+              [0.4588659, -1.7427467, 1.6002676, -0.4457734, 0.4980735, -1.4251794, 0.002691558,
+               0.56063473, -0.574579]], dtype=np.float32),
+    np.array([[-0.7327477],
+              [-1.065101],
+              [0.5970025]], dtype=np.float32),
+    np.array([[1.4680415]], dtype=np.float32),
+    np.array([[-0.6429687, -1.2910551, -2.0427842]], dtype=np.float32),
+    np.array([[0.46543527, -1.3932155, 0.742117]], dtype=np.float32),
+    np.array([[1.2294176, 0.81549454, -0.6659805],
+              [-0.8892515, 0.14333889, 0.6281769]], dtype=np.float32),
+]
+
+# Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
+# it carries), which the value bound below grows with.
+ROUNDING_STEPS = [15]
+
+
+def bare_state_cell(layers):
+    """BareStateCell: returns its one new state as a tensor, not in a list."""
+    ops = framework_ops(layers)
+
+    class BareStateCell(layers.Layer):
+        def __init__(self, units, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+            self.state_size = units
+
+        def build(self, input_shape):
+            u = self.units
+            self.kernel = self.add_weight(shape=(int(input_shape[-1]), u), name="kernel")
+            self.recurrent_kernel = self.add_weight(shape=(u, u), name="recurrent_kernel")
+            self.built = True
+
+        def _core(self, inputs, h):
+            return ops.dot(inputs, self.kernel) + ops.dot(h, self.recurrent_kernel)
+
+        def call(self, inputs, states):
+            output = ops.tanh(self._core(inputs, states[0]))
+            return output, output  # the one new state as a tensor, not in a list
+    return BareStateCell
+
+
+def run(layers, steps):
+    """The case on the namespace `layers`; each step's result goes to `steps`."""
+    BareStateCell = bare_state_cell(layers)
+    def build(**batch_size):
+        return layers.RNN([layers.GRUCell(3), BareStateCell(1), layers.GRUCell(1)], stateful=True,
+                          **batch_size)
+    layer = stateful_layer(build, batch_input_shape=(1, 4, 3))
+    layer(X)  # builds the weights, replaced next
+    layer.set_weights(WEIGHTS)
+    layer.reset_states()  # zero states, as on a new layer
+    steps.add(layer(X))
+
+
+# ---- running both sides and comparing them: the same in every reproducer ---------------------
+SHORT_NAMES = {"reference": "impl", "tf_keras": "tf_keras.layers", "keras3": "keras.layers"}
+
+
+def namespace(name):
+    """The layers namespace NAME stands for: a module path, module:attribute, or a short name."""
+    module, _, attribute = SHORT_NAMES.get(name, name).partition(":")
+    layers = importlib.import_module(module)
+    return getattr(layers, attribute) if attribute else layers
+
+
+def stateful_layer(build, batch_input_shape):
+    """build(batch_input_shape=...): a stateful layer given its batch size Keras 2's way; where the
+    namespace has no such argument (Keras 3), build(): the layer's first call fixes its batch size."""
+    try:
+        return build(batch_input_shape=batch_input_shape)
+    except (TypeError, ValueError) as error:
+        if "batch_input_shape" not in str(error):
+            raise
+    return build()
+
+
+def framework_ops(layers):
+    """The custom cells' math in the framework under `layers` (a namespace's own `ops` and
+    `TensorShape` win): the cell runs inside the layer, on its tensors."""
+    tf_keras, keras = sys.modules.get("tf_keras"), sys.modules.get("keras")
+    if tf_keras is not None and issubclass(layers.RNN, tf_keras.layers.Layer):
+        import tensorflow as tf  # tf_keras' own framework
+
+        ops = SimpleNamespace(
+            dot=lambda x, w: tf.tensordot(x, w, axes=1),
+            tanh=tf.tanh,
+        )
+    elif keras is not None and hasattr(keras, "ops") and issubclass(layers.RNN, keras.Layer):
+        k = keras.ops
+        ops = SimpleNamespace(
+            dot=lambda x, w: k.tensordot(x, w, axes=1),
+            tanh=k.tanh,
+        )
+    else:
+        ops = SimpleNamespace(
+            dot=lambda x, w: x @ w,
+            tanh=np.tanh,
+        )
+    if getattr(layers, "ops", None) is not None:
+        ops = SimpleNamespace(
+            dot=layers.ops.dot,
+            tanh=layers.ops.tanh,
+        )
+    return ops
+
+
+class Steps(list):
+    """Each step's result as NumPy arrays, copied when made (a layer's states change later)."""
+    read = ()  # indices of the steps that read layer.states
+
+    def add(self, result, read=False):
+        if read:
+            self.read = (*self.read, len(self))
+        self.append(numpy_of(result))
+
+    def clear(self):
+        super().clear()
+        self.read = ()
+
+
+def numpy_of(x):
+    if isinstance(x, (list, tuple)):
+        return [numpy_of(v) for v in x]
+    if x is None:
+        return None
+    if hasattr(x, "detach") and not isinstance(x, np.ndarray):
+        x = x.detach().cpu()  # torch: numpy() refuses a tensor that requires grad
+    return np.array(x.numpy() if hasattr(x, "numpy") and not isinstance(x, np.ndarray) else x)
+
+
+def outcome(layers):
+    """Each step's result; an error ends the run and is its last entry."""
+    steps = Steps()
+    try:
+        run(layers, steps)
+    except Exception as error:  # an error is part of the outcome
+        steps.append(error)
+    return steps
+
+
+def leaves(result, read=False):
+    """(path, array) per array of a step's result: "output", then "state[k]" (per cell:
+    "state[k][j]"); "layer.states[k]" for a step that read them."""
+    if not isinstance(result, list):
+        return [("output", result)]
+    found = []
+
+    def collect(x, path):
+        if isinstance(x, list):
+            for j, item in enumerate(x):
+                collect(item, f"{path}[{j}]")
+        else:
+            found.append((path, x))
+    for i, item in enumerate(result):
+        collect(item, f"layer.states[{i}]" if read else "output" if i == 0 else f"state[{i - 1}]")
+    return found
+
+
+def nesting(result):
+    if isinstance(result, list):
+        return [nesting(x) for x in result]
+    return None if result is None else "array"
+
+
+def describe(result):
+    if isinstance(result, Exception):
+        return error_text(result)
+    if isinstance(result, list):
+        return "[" + ", ".join(describe(x) for x in result) + "]"
+    return "None" if result is None else f"{result.dtype}{list(result.shape)}"
+
+
+def value_difference(expected, actual, steps):
+    """None where `actual` is `expected` up to rounding, else by how much and where it is not. The
+    bound, per array (rnnconf's compare.py): 32 * eps(dtype) * steps * (1 + max|expected|), and in
+    float64 times min(1.3 ** steps, 1e4) (recurrent weights up to 1.3 amplify rounding); NaN and
+    inf must sit at the same places."""
+    e, a = expected.astype(np.float64), actual.astype(np.float64)
+    both = np.isfinite(e) & np.isfinite(a)
+    bound = 0.0
+    if np.issubdtype(expected.dtype, np.floating):
+        growth = min(1.3 ** steps, 1e4) if expected.dtype == np.float64 else 1.0
+        scale = np.abs(np.where(both, e, 0)).max()
+        bound = 32 * np.finfo(expected.dtype).eps * steps * (1 + scale) * growth
+    diff = np.where(both, np.abs(e - a), 0.0)
+    bad = np.where(both, diff > bound, (e != a) & ~(np.isnan(e) & np.isnan(a)))
+    if not bad.any():
+        return None
+    at = tuple(int(k) for k in np.argwhere(bad)[0])
+    return (f"max abs diff {diff.max():.3g} where rounding allows {bound:.3g}; first at {at}: "
+            f"expected {expected[at]}, got {actual[at]}")
+
+
+def differences(expected, actual):
+    """What differs between the oracle's steps and the implementation's, one line each."""
+    found = []
+    for i, (e, a) in enumerate(zip(expected, actual)):
+        if isinstance(e, Exception) or isinstance(a, Exception):
+            return found + error_difference(i, e, a)
+        if nesting(e) != nesting(a):
+            found.append(f"step {i}: expected results {describe(e)}, got {describe(a)}")
+            continue
+        for (path, x), (_, y) in zip(leaves(e, i in expected.read), leaves(a)):
+            if x is None:
+                continue
+            if x.shape != y.shape or x.dtype != y.dtype:
+                found.append(f"step {i} {path}: expected {describe(x)}, got {describe(y)}")
+            elif (difference := value_difference(x, y, ROUNDING_STEPS[i])):
+                found.append(f"step {i} {path}: {difference}")
+    if len(expected) != len(actual) and not found:
+        found.append(f"expected {len(expected)} step results, got {len(actual)}")
+    return found
+
+
+def message(error):
+    """An error's message without colour codes or the "Exception encountered" wrapper."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(error))
+    if text.startswith("Exception encountered when calling"):
+        parts = text.split("\n\n")
+        text = parts[1] if len(parts) > 1 else text
+    return text
+
+
+def error_text(error):
+    return f"{type(error).__name__}: {message(error)[:300]}"
+
+
+# TensorFlow-only error classes may be raised as the Python class they mean.
+EQUIVALENT = {"InvalidArgumentError": "ValueError", "OutOfRangeError": "IndexError"}
+
+
+def error_difference(i, expected, actual):
+    if not isinstance(expected, Exception):
+        return [f"step {i}: the implementation raises {error_text(actual)}; the oracle does not"]
+    if not isinstance(actual, Exception):
+        return [f"step {i}: the oracle raises {error_text(expected)}; the implementation does not"]
+    classes, want = {c.__name__ for c in type(actual).__mro__}, type(expected).__name__
+    if want not in classes and EQUIVALENT.get(want) not in classes:
+        return [f"step {i}: the oracle raises {error_text(expected)}, "
+                f"the implementation {error_text(actual)}"]
+    return facts_difference(i, expected, actual)
+
+
+def facts_difference(i, expected, actual):
+    return []  # no catalogued facts to compare: the class is what counts
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--impl", default=IMPL, help="module path (or module:attribute) of a "
+                        "layers namespace, or reference, tf_keras, keras3 (default: %(default)s)")
+    parser.add_argument("--oracle", default=ORACLE, help="the same, for the expected side "
+                        "(default: %(default)s)")
+    args = parser.parse_args()
+    sides = []
+    for role, name in (("oracle", args.oracle), ("implementation", args.impl)):
+        try:
+            layers = namespace(name)
+        except (ImportError, AttributeError) as e:
+            parser.error(f"cannot load {name}: {e}")
+        sides.append(outcome(layers))
+        print(f"== {role} ({name})")
+        for i, result in enumerate(sides[-1]):
+            print(f"  step {i}: {describe(result)}")
+    found = differences(*sides)
+    for line in found:
+        print(line)
+    print("discrepancy persists" if found else "no discrepancy: both sides agree")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+#!/usr/bin/env node
+/* rnnconf d-0008: error discrepancy between TensorFlow.js and Keras 2 (CALL-01, CALL-04, CELL-01, CELL-03, CELL-08, CELL-10, INIT-01, SHAPE-01, SHAPE-04).
+ *
+ * step 0: the implementation raises ValueError: An initialState was passed that is not compatible with cell.stateSize. Received stateSpec=[object Object],[object Object]; However cell.stateSize is 5,2; the oracle does not
+ *
+ * Run: npm install @tensorflow/tfjs@4.22.0 && node d-0008.js
+ * Exit status: 1 while tfjs differs from Keras, 0 once it matches, 2 when tfjs cannot be loaded.
+ * EXPECTED holds what Keras returns for the same layer, weights and data (per step: the values with the float32 rounding bound they are compared within, or the error class it raises).
+ * The case, as rnnconf describes it: {"layer": "RNN", "cells": [{"kind": "simple", "units": 2}, {"kind": "simple", "units": 5}], "cell_list": true, "flags": {}, "dtype": "float32", "batch": 1, "timesteps": 3, "features": [3], "mask": null, "initial_state": true, "initial_state_form": null, "constants": null, "training": null, "embedding": null, "steps": [{"op": "call"}], "reverse_inputs": false, "seed": 328, "weights_seed": null, "weight_scale": 1.0, "perturbation": null, "warmup": null, "samples": null, "explicit_args": null, "gradients": false}
+ */
+'use strict';
+let tf;
+try {
+  console.warn = () => {};  // tfjs' banner about tfjs-node
+  tf = require('@tensorflow/tfjs');
+} catch (e) {
+  console.error('cannot load @tensorflow/tfjs: ' + e.message);
+  process.exit(2);
+}
+tf.setBackend('cpu');
+
+const EXPECTED = [{"value": {"shape": [1, 5], "data": [0.9283053874969482, -0.05552855134010315, -0.27967414259910583, -0.10255710035562515, -0.9352380037307739], "tol": 5.9058776969322935e-05}}];
+const SAMPLES = 0;  // > 0: dropout while training, judged on SAMPLES runs of the steps
+
+let o11, o12, o13, x, mask, result;
+
+function setup() {
+  // Build the layer with its first call, then set the case's weights.
+  o11 = tf.layers.simpleRNNCell({"dtype": "float32", "units": 2});
+  o12 = tf.layers.simpleRNNCell({"dtype": "float32", "units": 5});
+  o13 = tf.layers.rnn({"dtype": "float32", "cell": [o11, o12]});
+  x = tf.tensor([-1.5496676, 2.6204515, -0.04472016, -0.7287844, -1.3517423, 0.598917, 1.3498131, 1.1388834, 0.30641183], [1, 3, 3], 'float32');
+  result = o13.apply(x, {initialState: [tf.tensor([0.43681186, 0.53519446], [1, 2], 'float32'), tf.tensor([-0.2874119, -0.42512238, -0.55959636, 0.36139125, 0.29153717], [1, 5], 'float32')]});
+}
+
+function steps() {
+  const actual = [];
+
+  return actual;
+}
+
+function run() {
+  try {
+    setup();
+  } catch (e) {
+    return [{error: e}];
+  }
+  if (!SAMPLES) return steps();
+  const runs = [];  // SAMPLES runs of the steps on the same layer, as a user's training loop makes them
+  for (let s = 0; s < SAMPLES; s++) {
+    
+    const actual = steps();
+    if (actual.some((r) => r.error)) return actual;
+    runs.push(actual.map((r) => flat(r.value).map((t) => Array.from(t.dataSync()))));
+  }
+  return runs[0].map((_, step) => ({samples: runs.map((r) => r[step])}));
+}
+
+function flat(x) {
+  if (x === null || x === undefined) return [];
+  return Array.isArray(x) ? x.flatMap(flat) : [x];
+}
+
+function flatExpected(x) {
+  if (x === null || x === undefined) return [];
+  return Array.isArray(x) ? x.flatMap(flatExpected) : [x];
+}
+
+function describe(x) {
+  if (x === null || x === undefined) return 'null';
+  if (Array.isArray(x)) return '[' + x.map(describe).join(', ') + ']';
+  return 'tensor' + JSON.stringify(x.shape);
+}
+
+function differences(expected, actual, where, out) {
+  if (expected === null || expected === undefined) {
+    if (actual !== null && actual !== undefined) out.push(`${where}: expected nothing, got ${describe(actual)}`);
+    return;
+  }
+  if (Array.isArray(expected)) {
+    if (!Array.isArray(actual) || actual.length !== expected.length) {
+      out.push(`${where}: expected ${expected.length} results nested as Keras nests them, got ${describe(actual)}`);
+      return;
+    }
+    expected.forEach((e, i) => differences(e, actual[i], `${where}[${i}]`, out));
+    return;
+  }
+  if (!actual || Array.isArray(actual) || !actual.shape) {
+    out.push(`${where}: expected a tensor of shape ${JSON.stringify(expected.shape)}, got ${describe(actual)}`);
+    return;
+  }
+  if (JSON.stringify(actual.shape) !== JSON.stringify(expected.shape)) {
+    out.push(`${where}: expected shape ${JSON.stringify(expected.shape)}, got ${JSON.stringify(actual.shape)}`);
+    return;
+  }
+  const values = Array.from(actual.dataSync(), Number);
+  let worst = -1, worstDiff = 0;
+  values.forEach((a, i) => {
+    const e = expected.data[i];
+    const same = (Number.isNaN(e) && Number.isNaN(a)) || a === e || Math.abs(a - e) <= expected.tol;
+    if (!same && (worst < 0 || !(Math.abs(a - e) <= worstDiff))) { worst = i; worstDiff = Math.abs(a - e); }
+  });
+  if (worst >= 0) {
+    out.push(`${where}: values differ beyond ${expected.tol.toExponential(2)}: at flat index ${worst} ` +
+             `Keras ${expected.data[worst]}, tfjs ${values[worst]}`);
+  }
+}
+
+function sampleDifferences(expected, samples, where, out) {
+  // Per element, the two sample means differ by more than 6 standard errors (a false alarm has
+  // probability about 2e-9 per element).
+  flatExpected(expected).forEach((e, leaf) => {
+    const n = samples.length;
+    e.data.forEach((keras, i) => {
+      const xs = samples.map((s) => s[leaf][i]);
+      const mean = xs.reduce((a, b) => a + b, 0) / n;
+      const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / n);
+      const bound = 6 * Math.sqrt((e.sd[i] ** 2 + sd ** 2) / n) + 1e-6;
+      if (!(Math.abs(mean - keras) <= bound)) {
+        out.push(`${where} result ${leaf} element ${i}: mean over ${n} samples Keras ${keras.toFixed(4)} ` +
+                 `(sd ${e.sd[i].toFixed(4)}), tfjs ${mean.toFixed(4)} (sd ${sd.toFixed(4)})`);
+      }
+    });
+  });
+}
+
+const actual = run();
+const found = [];
+EXPECTED.forEach((want, i) => {
+  const got = actual[i];
+  const where = `step ${i}`;
+  if (got === undefined) {
+    found.push(`${where}: tfjs stopped before it`);
+  } else if (want.error) {
+    if (!got.error) {
+      found.push(`${where}: Keras raises ${want.error[0]}: ${want.message}; tfjs does not`);
+    } else if (!want.error.includes(got.error.constructor.name)) {
+      found.push(`${where}: Keras raises ${want.error[0]} (${want.message}); tfjs ${got.error.constructor.name}: ${got.error.message}`);
+    }
+  } else if (got.error) {
+    found.push(`${where}: tfjs raises ${got.error.constructor.name}: ${got.error.message}; Keras does not`);
+  } else if (want.mean) {
+    sampleDifferences(want.mean, got.samples, where, found);
+  } else {
+    differences(want.value, got.value, where, found);
+  }
+});
+if (found.length) {
+  console.log('tfjs differs from Keras 2:\n  ' + found.slice(0, 20).join('\n  ') +
+              (found.length > 20 ? `\n  ... and ${found.length - 20} more` : ''));
+  process.exit(1);
+}
+console.log('tfjs matches Keras 2 on this case');
+process.exit(0);

@@ -1,0 +1,150 @@
+#!/usr/bin/env node
+/* rnnconf d-0016: error discrepancy between TensorFlow.js and Keras 2 (CALL-01, CELL-01, CELL-03, CELL-08, ERR-36, SHAPE-01, SHAPE-04).
+ *
+ * construct: both raise, but the oracle raises TypeError: Dimension value must be integer or None or have an __index__ method, got value '2.5' with type '<class 'float'>' and the implementation Error: Expected units to be a positive integer, but got 2.5.
+ *
+ * Run: npm install @tensorflow/tfjs@4.22.0 && node d-0016.js
+ * Exit status: 1 while tfjs differs from Keras, 0 once it matches, 2 when tfjs cannot be loaded.
+ * EXPECTED holds what Keras returns for the same layer, weights and data (per step: the values with the float32 rounding bound they are compared within, or the error class it raises).
+ * The case, as rnnconf describes it: {"layer": "LSTM", "cells": [{"kind": "simple", "units": 2.5}], "cell_list": false, "flags": {}, "dtype": "float32", "batch": 2, "timesteps": 4, "features": [3], "mask": null, "initial_state": false, "initial_state_form": null, "constants": null, "training": null, "embedding": null, "steps": [{"op": "call"}], "reverse_inputs": false, "seed": 0, "weights_seed": null, "weight_scale": 1.0, "perturbation": null, "warmup": null, "samples": null, "explicit_args": null, "gradients": false}
+ */
+'use strict';
+let tf;
+try {
+  console.warn = () => {};  // tfjs' banner about tfjs-node
+  tf = require('@tensorflow/tfjs');
+} catch (e) {
+  console.error('cannot load @tensorflow/tfjs: ' + e.message);
+  process.exit(2);
+}
+tf.setBackend('cpu');
+
+const EXPECTED = [{"error": ["TypeError"], "message": "Dimension value must be integer or None or have an __index__ method, got value '2.5' with type '<class 'float'>'"}];
+const SAMPLES = 0;  // > 0: dropout while training, judged on SAMPLES runs of the steps
+
+let o24, x, mask, result;
+
+function setup() {
+  // Build the layer with its first call, then set the case's weights.
+  o24 = tf.layers.lstm({"recurrentActivation": "sigmoid", "dtype": "float32", "units": 2.5});
+}
+
+function steps() {
+  const actual = [];
+
+  return actual;
+}
+
+function run() {
+  try {
+    setup();
+  } catch (e) {
+    return [{error: e}];
+  }
+  if (!SAMPLES) return steps();
+  const runs = [];  // SAMPLES runs of the steps on the same layer, as a user's training loop makes them
+  for (let s = 0; s < SAMPLES; s++) {
+    
+    const actual = steps();
+    if (actual.some((r) => r.error)) return actual;
+    runs.push(actual.map((r) => flat(r.value).map((t) => Array.from(t.dataSync()))));
+  }
+  return runs[0].map((_, step) => ({samples: runs.map((r) => r[step])}));
+}
+
+function flat(x) {
+  if (x === null || x === undefined) return [];
+  return Array.isArray(x) ? x.flatMap(flat) : [x];
+}
+
+function flatExpected(x) {
+  if (x === null || x === undefined) return [];
+  return Array.isArray(x) ? x.flatMap(flatExpected) : [x];
+}
+
+function describe(x) {
+  if (x === null || x === undefined) return 'null';
+  if (Array.isArray(x)) return '[' + x.map(describe).join(', ') + ']';
+  return 'tensor' + JSON.stringify(x.shape);
+}
+
+function differences(expected, actual, where, out) {
+  if (expected === null || expected === undefined) {
+    if (actual !== null && actual !== undefined) out.push(`${where}: expected nothing, got ${describe(actual)}`);
+    return;
+  }
+  if (Array.isArray(expected)) {
+    if (!Array.isArray(actual) || actual.length !== expected.length) {
+      out.push(`${where}: expected ${expected.length} results nested as Keras nests them, got ${describe(actual)}`);
+      return;
+    }
+    expected.forEach((e, i) => differences(e, actual[i], `${where}[${i}]`, out));
+    return;
+  }
+  if (!actual || Array.isArray(actual) || !actual.shape) {
+    out.push(`${where}: expected a tensor of shape ${JSON.stringify(expected.shape)}, got ${describe(actual)}`);
+    return;
+  }
+  if (JSON.stringify(actual.shape) !== JSON.stringify(expected.shape)) {
+    out.push(`${where}: expected shape ${JSON.stringify(expected.shape)}, got ${JSON.stringify(actual.shape)}`);
+    return;
+  }
+  const values = Array.from(actual.dataSync(), Number);
+  let worst = -1, worstDiff = 0;
+  values.forEach((a, i) => {
+    const e = expected.data[i];
+    const same = (Number.isNaN(e) && Number.isNaN(a)) || a === e || Math.abs(a - e) <= expected.tol;
+    if (!same && (worst < 0 || !(Math.abs(a - e) <= worstDiff))) { worst = i; worstDiff = Math.abs(a - e); }
+  });
+  if (worst >= 0) {
+    out.push(`${where}: values differ beyond ${expected.tol.toExponential(2)}: at flat index ${worst} ` +
+             `Keras ${expected.data[worst]}, tfjs ${values[worst]}`);
+  }
+}
+
+function sampleDifferences(expected, samples, where, out) {
+  // Per element, the two sample means differ by more than 6 standard errors (a false alarm has
+  // probability about 2e-9 per element).
+  flatExpected(expected).forEach((e, leaf) => {
+    const n = samples.length;
+    e.data.forEach((keras, i) => {
+      const xs = samples.map((s) => s[leaf][i]);
+      const mean = xs.reduce((a, b) => a + b, 0) / n;
+      const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / n);
+      const bound = 6 * Math.sqrt((e.sd[i] ** 2 + sd ** 2) / n) + 1e-6;
+      if (!(Math.abs(mean - keras) <= bound)) {
+        out.push(`${where} result ${leaf} element ${i}: mean over ${n} samples Keras ${keras.toFixed(4)} ` +
+                 `(sd ${e.sd[i].toFixed(4)}), tfjs ${mean.toFixed(4)} (sd ${sd.toFixed(4)})`);
+      }
+    });
+  });
+}
+
+const actual = run();
+const found = [];
+EXPECTED.forEach((want, i) => {
+  const got = actual[i];
+  const where = `step ${i}`;
+  if (got === undefined) {
+    found.push(`${where}: tfjs stopped before it`);
+  } else if (want.error) {
+    if (!got.error) {
+      found.push(`${where}: Keras raises ${want.error[0]}: ${want.message}; tfjs does not`);
+    } else if (!want.error.includes(got.error.constructor.name)) {
+      found.push(`${where}: Keras raises ${want.error[0]} (${want.message}); tfjs ${got.error.constructor.name}: ${got.error.message}`);
+    }
+  } else if (got.error) {
+    found.push(`${where}: tfjs raises ${got.error.constructor.name}: ${got.error.message}; Keras does not`);
+  } else if (want.mean) {
+    sampleDifferences(want.mean, got.samples, where, found);
+  } else {
+    differences(want.value, got.value, where, found);
+  }
+});
+if (found.length) {
+  console.log('tfjs differs from Keras 2:\n  ' + found.slice(0, 20).join('\n  ') +
+              (found.length > 20 ? `\n  ... and ${found.length - 20} more` : ''));
+  process.exit(1);
+}
+console.log('tfjs matches Keras 2 on this case');
+process.exit(0);
