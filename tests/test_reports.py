@@ -582,7 +582,7 @@ def test_a_clause_failed_by_occurrences_links_to_their_discrepancy(tmp_path):
 def test_every_fail_row_of_the_keras3_sample_links_to_evidence(tmp_path):
     """The committed Keras 3 sample (suite failures from pytest tracebacks and messages, two
     discrepancies, clauses failed by examples no item names) renders with every fail row linked."""
-    sample = Path(__file__).resolve().parent.parent / "reports" / "samples" / "keras3-vs-tf_keras" / "results.json"
+    sample = Path(__file__).resolve().parent.parent / "reports" / "samples" / "scoreboard" / "keras3" / "results.json"
     results = json.loads(sample.read_text())
     page, _ = assert_every_fail_row_links_to_evidence(rendered(results, tmp_path)[0])
     failed = results["suite"]["failed_tests"]
