@@ -64,7 +64,7 @@ def test_a_failure_with_a_known_ones_features_that_still_fails_without_them_is_i
     rounded = known_from(loop, case("float64", return_state=True))
     assert rounded["fingerprint"]["features"] == ["dtype:float64"]
     both = differential.check(case("float64", go_backwards=True, return_sequences=True), loop.oracle, loop.impl)
-    # Same kind, core and features as the known one: it used to be counted as an occurrence of it.
+    # Same kind, core and features as the known one: by those alone it would read as an occurrence of it.
     assert judge.explains(rounded["fingerprint"], both["fingerprint"])
     feature, alternative, hidden = loop._hidden(both, rounded)
     assert feature == "dtype:float64" and "flag:go_backwards" in hidden["fingerprint"]["features"]
