@@ -3,7 +3,7 @@
     python bench/dropout_self.py [--seconds 900] [--seed 1] [--impl tf_keras] [--json FILE]
 
 Draws valid cases from the fuzzer's strategy with dropout while training (fuzz/strategies.py,
-kept only where conformance.cases.is_stochastic holds), samples both sides as the suite and the
+kept only where rnnconf.engine.cases.is_stochastic holds), samples both sides as the suite and the
 reproducers do (dropout.sample_pair, each case with its own seed) and judges them with
 dropout.compare_samples. A correct implementation against the oracle (by default the oracle against
 itself) should be flagged at most ALPHA = 1e-6 of the time per check; the run prints the checks,
@@ -18,12 +18,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from conformance import dropout, namespaces  # noqa: E402
-from conformance.cases import is_stochastic, normalize  # noqa: E402
+from rnnconf.engine import dropout  # noqa: E402
+from rnnconf.adapters import namespaces  # noqa: E402
+from rnnconf.engine.cases import is_stochastic, normalize  # noqa: E402
 
 
 def stochastic_cases(seed):
-    from fuzz import strategies
+    from rnnconf.fuzz import strategies
     return strategies.draw_examples(strategies.valid_cases(), 3000, seed, keep=lambda c: is_stochastic(normalize(c)))
 
 

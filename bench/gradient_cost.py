@@ -23,7 +23,7 @@ import throughput  # noqa: E402
 
 
 def differentiating(stream):
-    from conformance.cases import is_stochastic, normalize
+    from rnnconf.engine.cases import is_stochastic, normalize
     out = []
     for block in stream:
         out.append([dict(c, gradients=True) if not normalize(c)["embedding"] and not is_stochastic(normalize(c))

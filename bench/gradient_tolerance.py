@@ -17,10 +17,11 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from conformance import compare, execute, judge, namespaces  # noqa: E402
-from conformance.cases import normalize  # noqa: E402
-from conformance.gradients import named_leaves  # noqa: E402
-from fuzz import strategies  # noqa: E402
+from rnnconf.engine import compare, execute, judge  # noqa: E402
+from rnnconf.adapters import namespaces  # noqa: E402
+from rnnconf.engine.cases import normalize  # noqa: E402
+from rnnconf.engine.gradients import named_leaves  # noqa: E402
+from rnnconf.fuzz import strategies  # noqa: E402
 
 
 def ratios(expected, actual, case):

@@ -49,7 +49,7 @@ def draw_stream(draws, variants, seed):
     """`draws` cases from the campaign's strategy, each expanded into its seed variants."""
     from hypothesis import HealthCheck, Phase, given, settings
 
-    from fuzz import differential, strategies
+    from rnnconf.fuzz import differential, strategies
     drawn = []
 
     @settings(max_examples=draws, derandomize=True, database=None, phases=[Phase.generate], deadline=None,
@@ -66,7 +66,7 @@ def draw_stream(draws, variants, seed):
 
 
 def _rss_mb(pids):
-    from fuzz.worker import rss_bytes
+    from rnnconf.adapters.worker import rss_bytes
     return sum(rss_bytes(pid) for pid in pids) / 2 ** 20
 
 
@@ -82,8 +82,8 @@ def _cpu_s(pid):
 def _drive(mode, impl, oracle_name, work, queue, started):
     """One benchmark driver (a process, like a campaign driver): its own worker processes, taking
     drawn cases (each with its variants) from the shared `work` queue until it is empty."""
-    from fuzz import differential, logs
-    from fuzz.worker import STARTUP_TIMEOUT_S, Worker
+    from rnnconf.fuzz import differential, logs
+    from rnnconf.adapters.worker import STARTUP_TIMEOUT_S, Worker
     workers = []
     # TF's start-up lines (and a dying child's last words) go here, as a campaign's go to its workers.log.
     stderr_path = os.path.join(tempfile.gettempdir(), "rnnconf-bench-workers.log")
@@ -145,8 +145,8 @@ def _drive(mode, impl, oracle_name, work, queue, started):
 
 def _oracle_alone(cases, oracle):
     """differential.check_all's pipelining with the oracle alone: the same waits, no comparison."""
-    from conformance.execute import has_error
-    from fuzz.differential import submit_until
+    from rnnconf.engine.execute import has_error
+    from rnnconf.fuzz.differential import submit_until
     submitted = 0
     try:
         for index, case in enumerate(cases):
@@ -249,7 +249,7 @@ def campaign_rate(impl, workers, seconds, variants):
 def shrink_seconds(out):
     """Seconds each driver of the campaign in `out` spent shrinking (its logs' discrepancy records, and
     its occurrences of failures that shrank into a known discrepancy), by log file."""
-    from fuzz import logs
+    from rnnconf.fuzz import logs
     return {os.path.basename(path): sum(r.get("shrink_s", 0.0) for r in logs.read_log(path)
                                         if r["type"] in ("discrepancy", "occurrence"))
             for path in logs.log_paths(out)}
@@ -265,7 +265,7 @@ def soak(impl, seconds, variants, json_path=None):
     """Run a real campaign and sample the resident memory of its whole process tree every 30 s, by
     role: the main process, the drivers, the workers (oracle and implementation). `json_path` gets
     every sample with each process's own RSS too, to tell which one grows."""
-    from fuzz.worker import rss_bytes
+    from rnnconf.adapters.worker import rss_bytes
     out = tempfile.mkdtemp(prefix="rnnconf-soak-")
     proc = subprocess.Popen([sys.executable, "-m", "rnnconf.cli", "check", "--impl", impl, "--skip-suite",
                              "--no-progress", "--budget", str(seconds), "--workers", "2", "--seed", "2",
@@ -367,7 +367,7 @@ def main(argv=None):
     if args.rounds < 1:
         parser.error(f"--rounds must be at least 1, got {args.rounds}")
     if args.variants is None:
-        from fuzz import driver
+        from rnnconf.fuzz import driver
         args.variants = driver.VARIANTS
     if args.soak:
         soak(args.impl, args.soak, args.variants, args.json)

@@ -1,5 +1,5 @@
 """How close correct results come to the value tolerance: the measured worst cases behind
-conformance/compare.py's bound, its float32 recheck and the recheck's ceiling.
+engine/compare.py's bound, its float32 recheck and the recheck's ceiling.
 
     python bench/tolerance.py [--cases 400] [--seed 1] [--impl reference] [--json FILE]
 
@@ -20,12 +20,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from conformance import compare, execute, judge, namespaces  # noqa: E402
-from conformance.cases import is_stochastic, normalize  # noqa: E402
+from rnnconf.engine import compare, execute, judge  # noqa: E402
+from rnnconf.adapters import namespaces  # noqa: E402
+from rnnconf.engine.cases import is_stochastic, normalize  # noqa: E402
 
 
 def draw_cases(n, seed):
-    from fuzz import strategies
+    from rnnconf.fuzz import strategies
     return strategies.draw_examples(strategies.valid_cases(), n, seed)
 
 

@@ -7,7 +7,7 @@ clause IDs the collected tests carry, for the coverage check).
 
 Every test carries `@pytest.mark.clauses("FLAG-03", ...)`. A test skipped with a reason starting
 "unsupported:" counts its clauses as unsupported, not failed; "inconclusive:" as inconclusive
-(conformance.judge), never passed; one naming a status of judge.NOT_FAILING ("lenient:",
+(rnnconf.engine.judge), never passed; one naming a status of judge.NOT_FAILING ("lenient:",
 "oracle-deviation:", helpers.record_verdict) as that status: reported, not failed.
 """
 import json
@@ -18,10 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from conformance import helpers, known_differences, namespaces
-from conformance.judge import NOT_FAILING
-from conformance.clauses import ALL_IDS
-from conformance.results import MarginTally
+from rnnconf.conformance import helpers
+from rnnconf.engine import known_differences
+from rnnconf.adapters import namespaces
+from rnnconf.engine.judge import NOT_FAILING
+from rnnconf.conformance.spec.clauses import ALL_IDS
+from rnnconf.engine.results import MarginTally
 
 
 def pytest_addoption(parser):
@@ -34,7 +36,7 @@ def pytest_addoption(parser):
     group.addoption("--xfail", default=os.environ.get("RNNCONF_XFAIL"),
                     help="file of clause IDs (one per line, # comments) accepted as failing")
     group.addoption("--known", default=os.environ.get("RNNCONF_KNOWN"), metavar="FILE",
-                    help="known differences of the implementation (conformance/known_differences.py): a "
+                    help="known differences of the implementation (engine/known_differences.py): a "
                          "failure one accounts for counts as differs-by-design, not as a failure")
     group.addoption("--clause-report", default=None, help="write per-clause counts as JSON here")
     group.addoption("--list-clauses", default=None, help="write the clause IDs of collected tests here")

@@ -11,13 +11,13 @@ import pprint
 import numpy as np
 import pytest
 
-from . import capabilities, compare, execute, judge, known_differences
-from .cases import minimal, normalize
+from rnnconf.engine import capabilities, compare, execute, judge, known_differences
+from rnnconf.engine.cases import minimal, normalize
 
 
 def snippet(case, impl_name, oracle_name):
     return (
-        "from conformance import judge, namespaces\n"
+        "from rnnconf.engine import judge; from rnnconf.adapters import namespaces\n"
         f"case = {pprint.pformat(minimal(case), width=100, sort_dicts=False)}\n"
         f"impl, oracle = namespaces.resolve({impl_name!r}), namespaces.resolve({oracle_name!r})\n"
         "expected, actual, verdict = judge.run_and_judge(impl, oracle, case)\n"
@@ -26,7 +26,7 @@ def snippet(case, impl_name, oracle_name):
 
 
 def run_pair(impl, oracle, case):
-    """(oracle outcome, implementation outcome, judgement) for one case (conformance.judge), with the
+    """(oracle outcome, implementation outcome, judgement) for one case (rnnconf.engine.judge), with the
     implementation's known differences (conftest's --known)."""
     return judge.run_and_judge(impl, oracle, case, known=KNOWN)
 

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from conformance import helpers as ch
-from conformance.grids import case
+from rnnconf.conformance import helpers as ch
+from rnnconf.conformance.grids import case
 
 BUILTIN = {
     "simple_relu_nobias": {"kind": "simple", "units": 4, "activation": "relu", "use_bias": False},

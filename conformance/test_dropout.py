@@ -1,6 +1,6 @@
 """CALL-03 with dropout cells: while training, dropout and recurrent_dropout act as the oracle's do.
 
-Three kinds of check (conformance/dropout.py):
+Three kinds of check (engine/dropout.py):
   - distribution: dropout.SAMPLES runs of a case on each side, compared per element (and per change
     between steps and between batch rows) with a two-sample test whose false-alarm rate is at most
     1e-6 per case, whatever the outputs' distribution;
@@ -19,9 +19,9 @@ import pprint
 import numpy as np
 import pytest
 
-from conformance import capabilities, dropout, execute, judge
-from conformance import helpers as ch
-from conformance.cases import minimal, normalize
+from rnnconf.engine import capabilities, dropout, execute, judge
+from rnnconf.conformance import helpers as ch
+from rnnconf.engine.cases import minimal, normalize
 
 SEQ = {"return_sequences": True}
 SEQ_STATE = {"return_sequences": True, "return_state": True}
@@ -91,7 +91,7 @@ DISTRIBUTION_CASES = {
 
 
 def _reproducer(case, impl, oracle, what):
-    return ("from conformance import dropout, namespaces\n"
+    return ("from rnnconf.engine import dropout; from rnnconf.adapters import namespaces\n"
             f"case = {pprint.pformat(minimal(case), width=100, sort_dicts=False)}\n"
             f"impl, oracle = namespaces.resolve({impl.name!r}), namespaces.resolve({oracle.name!r})\n" + what)
 

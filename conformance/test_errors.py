@@ -12,10 +12,10 @@ the direct calls below. A path that needs a TensorFlow feature the implementatio
 import numpy as np
 import pytest
 
-from conformance import capabilities, compare, custom_cells, error_catalog, execute
-from conformance import helpers as ch
-from conformance.cases import normalize
-from conformance.error_catalog import CATALOG, ERROR_CASE_VARIANTS, ERROR_CASES
+from rnnconf.engine import capabilities, compare, custom_cells, error_catalog, execute
+from rnnconf.conformance import helpers as ch
+from rnnconf.engine.cases import normalize
+from rnnconf.engine.error_catalog import CATALOG, ERROR_CASE_VARIANTS, ERROR_CASES
 
 X = np.ones((2, 3, 4), "float32")                  # batch 2, 3 timesteps, 4 features
 MASK = np.array([[1, 1, 0], [1, 0, 0]], bool)

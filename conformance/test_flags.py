@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from conformance import helpers as ch
-from conformance import grids
-from conformance.grids import FLAG_SETS, MASKS, case
+from rnnconf.conformance import helpers as ch
+from rnnconf.conformance import grids
+from rnnconf.conformance.grids import FLAG_SETS, MASKS, case
 
 FLAG_CLAUSES = {"return_sequences": "FLAG-01", "return_state": "FLAG-02", "go_backwards": "FLAG-03",
                 "stateful": "FLAG-04", "unroll": "FLAG-05", "time_major": "FLAG-06",

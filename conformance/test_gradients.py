@@ -9,9 +9,9 @@ An implementation without automatic differentiation (no rnnconf_gradients hook) 
 import numpy as np
 import pytest
 
-from conformance import gradients
-from conformance import helpers as ch
-from conformance.grids import CELLS, case
+from rnnconf.engine import gradients
+from rnnconf.conformance import helpers as ch
+from rnnconf.conformance.grids import CELLS, case
 
 CELL_KINDS = ["simple", "gru", "gru_reset_before", "lstm", "stack_mixed"]
 

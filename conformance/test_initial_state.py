@@ -1,6 +1,6 @@
 """CALL-04, INIT-01: `initial_state` in every form the oracle accepts and refuses.
 
-The forms are conformance/cases.py's INITIAL_STATE_FORMS (the case key `initial_state_form`): the
+The forms are engine/cases.py's INITIAL_STATE_FORMS (the case key `initial_state_form`): the
 canonical list, tuples, a flat list, a bare tensor, and wrong ones (too few, too many, wrongly
 nested). The page says "list of initial state tensors"; tf_keras 2.21 accepts more than that in
 some places and less in others. EXPECTED is what it does, per form, layer and path: the oracle must
@@ -8,15 +8,15 @@ still do it (pinned here as test_errors.py pins the error paths), and the implem
 the same: the same results, or the same error class with a message stating the same facts.
 
 Where it contradicts the page: DEV-empty-initial-state, DEV-stack-flat-initial-state,
-DEV-initial-state-nesting-mask and DEV-stateful-initial-state (conformance/deviations.py).
+DEV-initial-state-nesting-mask and DEV-stateful-initial-state (engine/deviations.py).
 """
 import numpy as np
 import pytest
 
-from conformance import error_catalog, execute
-from conformance import helpers as ch
-from conformance.cases import INITIAL_STATE_FORMS
-from conformance.grids import case
+from rnnconf.engine import error_catalog, execute
+from rnnconf.conformance import helpers as ch
+from rnnconf.engine.cases import INITIAL_STATE_FORMS
+from rnnconf.conformance.grids import case
 
 LAYERS = {  # one state; two states; a list of one cell; a stack with a two-state cell; one state per cell
     "simple": {"cells": [{"kind": "simple", "units": 3}]},

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from conformance import helpers as ch
-from conformance.grids import MASKS, case
+from rnnconf.conformance import helpers as ch
+from rnnconf.conformance.grids import MASKS, case
 
 
 @pytest.mark.clauses("MASK-01", "CALL-02")

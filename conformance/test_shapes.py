@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from conformance import helpers as ch
-from conformance.grids import case
+from rnnconf.conformance import helpers as ch
+from rnnconf.conformance.grids import case
 
 B, T = 3, 5
 CELLS = {  # cells, features, output trailing shape, state trailing shapes

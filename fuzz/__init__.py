@@ -1,8 +1,8 @@
 """rnnconf's differential fuzzer: generation, execution and comparison as separate stages.
 
-strategies.py  Hypothesis strategies drawing cases (plain dicts, conformance/cases.py)
+strategies.py  Hypothesis strategies drawing cases (plain dicts, engine/cases.py)
 worker.py      runs a case on one Target in an isolated, recyclable process (crash/hang/memory)
-differential.py  one example end to end: both outcomes, conformance.compare.compare, clause ids
+differential.py  one example end to end: both outcomes, rnnconf.engine.compare.compare, clause ids
 machine.py     stateful campaigns as a RuleBasedStateMachine
 refusals.py    features the implementation always refuses: drawn cases using them mostly not run
 campaign.py    the campaign: Hypothesis rounds, shrinking, dedup, the append-only log, results.json

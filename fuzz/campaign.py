@@ -31,7 +31,7 @@ def driver_specs(*, impl, oracle, out, seed, shard, workers, max_examples, deadl
     """One spec per driver: shard K of N is split again between the `workers` drivers. With
     `fixed_weights` a drawn case's data variants keep its weights (differential.variant). Without
     `shrink_budget_s`, each discrepancy is shrunk for driver.shrink_budget of the time to the deadline.
-    `known`: the path of the implementation's known-differences file (conformance.known_differences)."""
+    `known`: the path of the implementation's known-differences file (rnnconf.engine.known_differences)."""
     k, n = shard
     if shrink_budget_s is None:
         shrink_budget_s = shrink_budget(deadline - time.time() if deadline is not None else None)

@@ -1,17 +1,17 @@
 """One differential example: run a case on the oracle and the implementation, compare, account.
 
 The verdict is plain data (JSON-able), so the campaign can log it, dedupe it and hand it to the
-reproducer writer. Judging is conformance.judge.judge (the suite's judge too),
-clause accounting is conformance.results.exercised: nothing here re-implements them.
+reproducer writer. Judging is rnnconf.engine.judge.judge (the suite's judge too),
+clause accounting is rnnconf.engine.results.exercised: nothing here re-implements them.
 """
 import time
 
 import numpy as np
 
-from conformance import dropout, gradients, known_differences
-from conformance import judge as judgement
-from conformance.cases import is_stochastic, normalize
-from conformance.results import exercised
+from rnnconf.engine import dropout, gradients, known_differences
+from rnnconf.engine import judge as judgement
+from rnnconf.engine.cases import is_stochastic, normalize
+from rnnconf.engine.results import exercised
 
 # Cases in flight on each worker, at least, once a drawn case's first variant has passed. A worker answers
 # a message's cases together, so this is twice SEND_BATCH: while the driver judges one message's
@@ -23,7 +23,7 @@ SEND_BATCH = 4      # cases sent to a worker in one message when it runs low (Wo
 def check(case, oracle, impl, fresh=False, known=None):
     """Run `case` on both Workers (on new layers if `fresh`); the verdict dict (see `verdict`), with
     the seconds each side and the comparison took under "seconds". `known`: the implementation's
-    known differences (conformance.known_differences)."""
+    known differences (rnnconf.engine.known_differences)."""
     oracle.submit(sampled(case, oracle=True), fresh)
     impl.submit(sampled(case, oracle=False), fresh)
     return _judge_answers(case, oracle, impl, known=known)
@@ -88,7 +88,7 @@ def _judge_answers(case, oracle, impl, confirmed=None, known=None):
 
 def judge(case, oracle_result, impl_result, oracle, impl, confirmed=None, known=None):
     """The verdict on one case from both workers' answers (`oracle` may be asked for a float64 rerun),
-    through conformance.judge, the suite's and the reproducers' judge too.
+    through rnnconf.engine.judge, the suite's and the reproducers' judge too.
 
     `confirmed`: the fingerprints of failures a fresh layer showed in earlier variants of the same
     drawn case (check_all's list, extended here). A reused layer failing with one of them is not run
@@ -235,7 +235,7 @@ def _path(result):
 def verdict(case, clauses, kind=None, detail="", mismatches=(), unsupported=False, side="implementation",
             oracle_error=False, seconds=None, inconclusive=False, fingerprint=None, margin=None, missing=None,
             named=None, why=None, by_design=None):
-    """ok / unsupported / inconclusive / kind (a discrepancy, with its fingerprint: conformance.judge),
+    """ok / unsupported / inconclusive / kind (a discrepancy, with its fingerprint: rnnconf.engine.judge),
     or `named`: one of judge.NOT_FAILING (ok, and reported as that status; `why` the deviation's id or
     the ERR path),
     with the clause ids the case reached; `oracle_error` says the oracle stopped at an error (later
@@ -256,8 +256,8 @@ def named_clauses(clauses, why):
     """The clauses a judge.NOT_FAILING verdict counts for: those of its deviation (deviations.py) or
     its ERR path that the case reached; else the case's clauses less the ubiquitous ones. Its other
     clauses count nothing, as a failing example's do (results.merge_fuzz)."""
-    from conformance.deviations import BY_ID
-    from conformance.results import UBIQUITOUS
+    from rnnconf.engine.deviations import BY_ID
+    from rnnconf.engine.results import UBIQUITOUS
     own = set(BY_ID[why]["clauses"]) if why in BY_ID else {why}
     return sorted(own & set(clauses)) or sorted(set(clauses) - UBIQUITOUS) or sorted(clauses)
 

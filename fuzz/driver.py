@@ -1,5 +1,5 @@
 """A driver: one sequential campaign loop, in its own process, with its own oracle and
-implementation workers (fuzz.worker), writing its own log (fuzz.logs).
+implementation workers (rnnconf.adapters.worker), writing its own log (fuzz.logs).
 
 A driver runs Hypothesis "rounds": a @given test over strategies.cases() (or, one round in four,
 the stateful machine) whose body runs one drawn case, as data variants, through both workers and
@@ -21,15 +21,15 @@ from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase, 
 from hypothesis.errors import Flaky, Unsatisfiable
 from hypothesis.stateful import run_state_machine_as_test
 
-from conformance import judge as judgement
-from conformance import known_differences
-from conformance.cases import is_stochastic, normalize
-from conformance.results import is_xfailed, merge_versions
+from rnnconf.engine import judge as judgement
+from rnnconf.engine import known_differences
+from rnnconf.engine.cases import is_stochastic, normalize
+from rnnconf.engine.results import is_xfailed, merge_versions
 
 from . import differential, machine, strategies
 from .logs import KnownDiscrepancies, example_record, read_log, ends_with_newline
 from .refusals import Refusals
-from .worker import Worker, WorkerSetupError
+from rnnconf.adapters.worker import Worker, WorkerSetupError
 
 STATEFUL_EVERY = 4          # every 4th round drives the stateful machine
 CASES_PER_ROUND = 50
@@ -461,7 +461,7 @@ class Driver:
     def _explained(self, v, verify=True):
         """The known discrepancy this failure is an instance of, or None. The exact original of a known
         one counts: the example database replays originals. Otherwise a known one must have its kind,
-        core and features (conformance.judge.explains), and, where `verify`, the case must stop failing
+        core and features (rnnconf.engine.judge.explains), and, where `verify`, the case must stop failing
         without those features: a case that still fails without them carries another bug as well
         (_hidden). Runs cases: `verify` only while the workers are idle."""
         original = next((k for k in self.known if v["case"] == k.get("original")), None)
@@ -553,7 +553,7 @@ class Driver:
         return round(time.time() - self.shrink_started, 2)
 
     def _essential(self, v):
-        """v's fingerprint with only the features its failure needs (conformance.judge.essential),
+        """v's fingerprint with only the features its failure needs (rnnconf.engine.judge.essential),
         each tried on fresh layers; as found where the campaign is out of time. A case that fails the
         same way without a feature only because that brings in a known bug (its cell made a GRUCell,
         once the GRUCell's bug is known) does not make the feature spare."""

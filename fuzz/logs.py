@@ -15,15 +15,15 @@ A passing variant after a drawn case's first is logged by reference (`example_ca
 A killed run loses at most the line being written; readers skip a torn last line.
 
 `LogTail` follows every log of DIR incrementally and keeps the tallies results.json needs;
-`aggregate` turns them into results.json (clause accounting: conformance.results).
+`aggregate` turns them into results.json (clause accounting: rnnconf.engine.results).
 """
 import glob
 import json
 import os
 from collections import Counter
 
-from conformance.cases import case_key
-from conformance.results import MarginTally, is_xfailed
+from rnnconf.engine.cases import case_key
+from rnnconf.engine.results import MarginTally, is_xfailed
 
 from . import differential
 
@@ -230,7 +230,7 @@ class LogTail:
 
 
 def aggregate(out, results, xfail=(), since=None, tail=None):
-    """Fill a conformance.results.Results from DIR's logs (Results.merge_fuzz); returns the
+    """Fill a rnnconf.engine.results.Results from DIR's logs (Results.merge_fuzz); returns the
     results.json dict. `tail` is a LogTail already following DIR (the running campaign's), so
     nothing is read twice."""
     return results.merge_fuzz((tail or LogTail(out)).poll(xfail), xfail, since)

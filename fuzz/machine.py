@@ -13,7 +13,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition,
 from . import strategies
 
 RESETS = [None, "random", "wrong_count", "wrong_batch", "wrong_width"]
-# What every machine's layer uses (conformance.capabilities.features_used of a stateful case): an
+# What every machine's layer uses (rnnconf.engine.capabilities.features_used of a stateful case): an
 # implementation refusing one of them refuses every machine (fuzz.refusals).
 FEATURES = ("stateful",)
 

@@ -1,6 +1,6 @@
 """Features the implementation refuses every time: drawn cases using them are mostly not run.
 
-A case is "unsupported" where the implementation lacks a feature it uses (conformance.capabilities:
+A case is "unsupported" where the implementation lacks a feature it uses (rnnconf.engine.capabilities:
 Keras 3 refuses `time_major=True` at construction). Such a refusal costs a fresh layer on both sides
 and checks nothing, and a strategy drawing over the whole space keeps drawing the feature. Once the implementation has refused a feature in LEARN_AFTER
 verdicts (a refused drawn case stops after two: fuzz.driver.REFUSED_VARIANTS) and never accepted
@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections import Counter
 
-from conformance.capabilities import features_used
+from rnnconf.engine.capabilities import features_used
 
 LEARN_AFTER = 8
 SAMPLE = 8

@@ -1,4 +1,4 @@
-"""Hypothesis strategies that draw cases (the plain dicts of conformance/cases.py).
+"""Hypothesis strategies that draw cases (the plain dicts of engine/cases.py).
 
 Small composable builders, one concern each, every draw labelled. Two habits throughout:
 - optional keyword arguments are drawn as "omitted or a value", omitted first, so defaults are
@@ -14,8 +14,8 @@ import os
 
 from hypothesis import strategies as st
 
-from conformance import custom_cells
-from conformance.cases import cell_state_dims, state_count
+from rnnconf.engine import custom_cells
+from rnnconf.engine.cases import cell_state_dims, state_count
 
 OMIT = object()  # a drawn "leave this keyword out"
 
@@ -176,7 +176,7 @@ def stateful_steps(draw, batch):
     return steps
 
 
-# ---- initial_state forms (conformance/cases.py INITIAL_STATE_FORMS) --------------------------------
+# ---- initial_state forms (engine/cases.py INITIAL_STATE_FORMS) --------------------------------
 # "list", the canonical form, is first: drawn as the key left out, and the shrink target.
 VALID_INITIAL_STATE_FORMS = ("list", "tuple", "tuple_outer", "tensor")
 # Wrong for some layers or paths and right for others (flat is right where it is the canonical
@@ -267,9 +267,9 @@ def valid_cases(draw):
 # ---- invalid configurations -----------------------------------------------------------------------
 def _catalog_cases():
     """The error catalog's triggers as (ERR id, case): ERROR_CASES and ERROR_CASE_VARIANTS of
-    conformance/error_catalog.py, or nothing while it does not provide them."""
+    engine/error_catalog.py, or nothing while it does not provide them."""
     try:
-        from conformance import error_catalog
+        from rnnconf.engine import error_catalog
     except ImportError:
         return []
     cases = sorted((getattr(error_catalog, "ERROR_CASES", None) or {}).items())

@@ -394,5 +394,5 @@ def _cell_weights(cell):
 
 
 def rnnconf_gradients(layer, inputs, kwargs, cotangents):
-    """The adapter protocol's gradient hook (conformance/gradients.py): layer_gradients of one call."""
+    """The adapter protocol's gradient hook (engine/gradients.py): layer_gradients of one call."""
     return layer_gradients(layer, inputs, cotangents, **kwargs)

@@ -2,7 +2,7 @@
 
 Two paths, as in the oracle: the symbolic loop (`unroll=False`) and the unrolled one. They give the
 same numbers except where the oracle's unrolled path has a documented bug (see
-conformance/deviations.py, DEV-unroll-backwards-zero-mask), which is kept here on purpose.
+engine/deviations.py, DEV-unroll-backwards-zero-mask), which is kept here on purpose.
 """
 import numpy as np
 

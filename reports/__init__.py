@@ -1,6 +1,6 @@
 """HTML compatibility reports and junit.xml, all rendered from results.json data.
 
-The report is data first, HTML second (like the ONNX backend scoreboard): `conformance.results`
+The report is data first, HTML second (like the ONNX backend scoreboard): `rnnconf.engine.results`
 produces (and merges) the dict, this package only presents it.
 """
 from .render import render_comparison, render_report, report_command, write_junit

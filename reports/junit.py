@@ -19,7 +19,7 @@ xml.etree does the escaping.
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from conformance.judge import NOT_FAILING
+from rnnconf.engine.judge import NOT_FAILING
 
 from . import model
 

@@ -1,17 +1,17 @@
 """From a results.json dict (possibly empty, partial or merged) to what the templates show.
 
-Nothing here decides a clause's status: that is conformance.results.Results' job (statuses come from
-the dict, or from conformance.results.merge_shards for a dict that lacks them). This module only fills in defaults,
+Nothing here decides a clause's status: that is rnnconf.engine.results.Results' job (statuses come from
+the dict, or from rnnconf.engine.results.merge_shards for a dict that lacks them). This module only fills in defaults,
 groups clauses as clauses.md does, and collects what each discrepancy section needs.
 """
 import json
 import re
 from pathlib import Path
 
-from conformance.clauses import CLAUSES, GROUPS
-from conformance.judge import NOT_FAILING, message_shape
+from rnnconf.conformance.spec.clauses import CLAUSES, GROUPS
+from rnnconf.engine.judge import NOT_FAILING, message_shape
 
-from conformance.results import merge_shards
+from rnnconf.engine.results import merge_shards
 
 # judge.NOT_FAILING's statuses (differ from the oracle, never fail) sit between unsupported and pass.
 STATUSES = ("fail", "inconclusive", "unsupported", *NOT_FAILING, "pass", "untested")
@@ -372,7 +372,7 @@ def failure_counts(results):
     causes = results.get("root_causes")
     return {"clauses": len(failing), "discrepancies": len(found), "xfailed": len(discrepancies) - len(found),
             "tests": len(tests), "groups": len(suite_groups(results)),
-            # conformance.results.root_causes: one per bug, its disguises and unexplained suite failures included
+            # rnnconf.engine.results.root_causes: one per bug, its disguises and unexplained suite failures included
             "root_causes": None if causes is None else sum(1 for c in causes if not c.get("xfail"))}
 
 
@@ -448,7 +448,7 @@ def _suite_facts(suite):
 def oracle_coverage_view(results):
     """What the "Oracle coverage" section shows (results.json's `oracle_coverage`), or None: the
     contract's files and the others apart, each with its figures; the unreached raises, line ranges
-    and branches, each with its reason (conformance.oracle_coverage.UNREACHABLE) or as a gap."""
+    and branches, each with its reason (rnnconf.engine.oracle_coverage.UNREACHABLE) or as a gap."""
     data = results.get("oracle_coverage")
     if not isinstance(data, dict) or not isinstance(data.get("files"), list):
         return None

@@ -12,7 +12,7 @@ Each returns None where results.json lacks the data, and the template leaves tha
 """
 import math
 
-from conformance.results import MarginTally
+from rnnconf.engine.results import MarginTally
 
 LABEL_W, BAR_W, ROW_H = 90, 480, 22
 DTYPE_COLOURS = {"float32": "#1f77b4", "float64": "#ff7f0e", "float16": "#2ca02c"}

@@ -13,13 +13,13 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup, escape
 
-from conformance.clauses import CLAUSES, GROUPS
+from rnnconf.conformance.spec.clauses import CLAUSES, GROUPS
 
 from . import diff as diffs
 from . import model, plots
 from . import scoreboard as scoreboards
 from .junit import write_junit
-from conformance.results import merge_shards
+from rnnconf.engine.results import merge_shards
 
 __all__ = ["render_report", "render_comparison", "render_scoreboard", "write_junit", "report_command", "diff_command",
            "load_grouped", "scoreboard_from_results"]

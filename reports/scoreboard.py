@@ -25,8 +25,8 @@ _COUNTS = ("checks", "failures", "unsupported", "inconclusive")
 def main_package(implementation):
     """The package whose version names an implementation: `keras` for keras3 and its targets,
     `tf_keras`, `mypkg` for `mypkg.rnn`, `impl` for the reference."""
-    from conformance.namespaces import SHORT_NAMES
-    from rnnconf import targets
+    from rnnconf.adapters.namespaces import SHORT_NAMES
+    from rnnconf.adapters import targets
     name = implementation or ""
     if name in targets.TARGETS:
         if targets.TARGETS[name].package:

@@ -26,6 +26,8 @@ import threading
 import time
 from datetime import datetime, timezone
 
+from rnnconf import conformance
+
 USAGE, FOUND, OK = 2, 1, 0
 INTERNAL = 3  # rnnconf itself failed: never to be read as "found" (1) by a CI script
 KINDS = ("value", "shape", "dtype", "structure", "error", "crash", "timeout")
@@ -41,7 +43,7 @@ class UsageError(Exception):
 
 
 def _parser():
-    from fuzz.driver import SHRINK_BUDGET_MIN_S, SHRINK_BUDGET_S, SHRINK_SHARE, VARIANTS
+    from rnnconf.fuzz.driver import SHRINK_BUDGET_MIN_S, SHRINK_BUDGET_S, SHRINK_SHARE, VARIANTS
     parser = argparse.ArgumentParser(prog="rnnconf", description="Conformance suite and differential fuzzer "
                                      "for tf.keras.layers.RNN (Keras 2).")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -63,7 +65,7 @@ def _parser():
     check.add_argument("--known", metavar="FILE", help="known differences of the implementation from Keras 2 "
                        "(docs/known-differences.md): a failing check an entry accounts for is `differs-by-design`, "
                        "shown with its link, and does not make check exit 1. Default: the target's own file "
-                       "(rnnconf/known-differences/NAME.txt: keras3, keras3-jax, keras3-numpy, keras3-torch, "
+                       "(engine/known-differences/NAME.txt: keras3, keras3-jax, keras3-numpy, keras3-torch, "
                        "keras-nightly); `--known none` uses none")
     check.add_argument("--out", metavar="DIR", help="default reports/<impl>-<timestamp>/; an existing DIR resumes")
     check.add_argument("--shard", default="1/1", metavar="K/N", help="run shard K of N (merge with `rnnconf report`)")
@@ -129,7 +131,7 @@ def _main(args):
         if args.command == "scoreboard":
             return scoreboard(args)
         if args.command == "targets":
-            from rnnconf import targets
+            from rnnconf.adapters import targets
             print("\n".join(targets.listing()))
             return OK
         return check(args)
@@ -154,7 +156,7 @@ def _interrupt(signum, frame):
 def _render():
     """reports.render, or None while it is not there (results.json is still written)."""
     try:
-        from reports import render
+        from rnnconf.reports import render
     except ImportError:
         return None
     return render
@@ -223,7 +225,7 @@ def _scoreboard_check(args, impl, number):
     """Run `rnnconf check` of one implementation into DIR/<name>/, its output echoed with the name in
     front (and kept in DIR/<name>/check.log); (results dict or None, why it did not run or None, link)."""
     import shutil
-    from reports.render import _slug
+    from rnnconf.reports.render import _slug
     name = _slug(impl)
     out = os.path.join(args.out, name)
     # A scoreboard measures afresh: an earlier check's folder would otherwise be resumed.
@@ -316,7 +318,7 @@ def _strip_comment(line):
 def read_known_issues(path, warn=True):
     """Every entry of an --xfail file (parse_known_issue), warning about plain entries that are
     neither a clause ID nor a discrepancy kind."""
-    from conformance.clauses import ALL_IDS
+    from rnnconf.conformance.spec.clauses import ALL_IDS
     try:
         with open(path) as f:
             lines = f.read().splitlines()
@@ -397,7 +399,7 @@ def read_baseline(path):
 
 def _probe(name, out):
     """Resolve NAME the way the workers will (in a worker process): versions, or a UsageError."""
-    from fuzz.worker import Worker, WorkerSetupError
+    from rnnconf.adapters.worker import Worker, WorkerSetupError
     worker = Worker(name, stderr_path=os.path.join(out, "workers.log"))
     try:
         worker.start()
@@ -414,6 +416,9 @@ class Incomplete(Exception):
 
 
 SUITE_POLL_S = 0.5
+# The suite runs from the folder that holds the rnnconf package (a checkout's root, or site-packages).
+SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SUITE_DIR = os.path.relpath(os.path.dirname(os.path.abspath(conformance.__file__)), SOURCE_ROOT)
 
 
 def run_suite(args, out, timeout_s, workers=1, on_progress=None, quick=False):
@@ -425,16 +430,16 @@ def run_suite(args, out, timeout_s, workers=1, on_progress=None, quick=False):
     `quick` runs only the first example of every test function: every clause, in a short budget."""
     # Absolute: the suite runs in the folder that holds the conformance package, not the caller's.
     path = os.path.abspath(os.path.join(out, "conformance.json"))
-    from rnnconf import targets
+    from rnnconf.adapters import targets
     remote = targets.split_remote(args.impl)
     impl = ["--impl", remote[0], "--impl-python", remote[1]] if remote else ["--impl", args.impl]
-    cmd = [sys.executable, "-m", "pytest", "conformance", "-q", "-p", "no:cacheprovider",
+    cmd = [sys.executable, "-m", "pytest", SUITE_DIR, "-q", "-p", "no:cacheprovider",
            *impl, "--oracle", args.oracle, "--clause-report", path]
     if args.xfail:
         cmd += ["--xfail", os.path.abspath(args.xfail)]
     if getattr(args, "known_path", None):
         cmd += ["--known", os.path.abspath(args.known_path)]
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = SOURCE_ROOT
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", OPENBLAS_NUM_THREADS="1")
     env.pop("CI", None)  # the suite's own Hypothesis profiles, not the auto-loaded `ci` one
     # The suite runs in the package's folder: the caller's own modules (--impl mypkg) stay importable.
@@ -448,7 +453,7 @@ def run_suite(args, out, timeout_s, workers=1, on_progress=None, quick=False):
         cmd += ["--first-of-each"]
     if workers > 1:
         cmd += ["-n", str(workers)]
-    from conformance.oracle_coverage import suite_arguments
+    from rnnconf.engine.oracle_coverage import suite_arguments
     cmd += suite_arguments()
     if args.fail_fast:
         cmd += ["-x"]
@@ -544,8 +549,8 @@ def _say(text):
 def _target_of(args):
     """Sets up a target's environment (first use: with pip's progress) or checks --impl-python; from
     then on args.impl names the implementation as every stage resolves it (`IMPL@PYTHON` for
-    --impl-python: conformance/namespaces.py), args.impl_name as the user typed it."""
-    from rnnconf import targets
+    --impl-python: adapters/namespaces.py), args.impl_name as the user typed it."""
+    from rnnconf.adapters import targets
     args.impl_name = args.impl
     python = getattr(args, "impl_python", None)
     if python:
@@ -578,7 +583,7 @@ def check(args):
         args.xfail = _plain_xfail_file(out, xfail)
     meta = _campaign_meta(out, args)
     if getattr(args, "oracle_coverage", False):
-        from conformance.oracle_coverage import measuring, unavailable
+        from rnnconf.engine.oracle_coverage import measuring, unavailable
         if unavailable():
             raise UsageError(unavailable())
         with measuring(out, args.oracle):  # every process started from here on that runs the oracle
@@ -596,7 +601,7 @@ def _check_processes(args, start, budget, hard_end, out, meta, shard, xfail, kno
 
         def probed():
             if not versions:
-                from conformance.results import merge_versions
+                from rnnconf.engine.results import merge_versions
                 oracle, impl = (probe.result() for probe in probes)  # a UsageError of a probe is raised here
                 versions.update(merge_versions(oracle, impl, args.impl))
             return versions
@@ -606,8 +611,8 @@ def _check_processes(args, start, budget, hard_end, out, meta, shard, xfail, kno
 
 def read_known_differences(args):
     """(path, entries) of the known differences `check` judges with: --known FILE, else the file
-    shipped for the target (conformance.known_differences.target_file); (None, []) for `--known none`."""
-    from conformance import known_differences
+    shipped for the target (rnnconf.engine.known_differences.target_file); (None, []) for `--known none`."""
+    from rnnconf.engine import known_differences
     path = args.known if args.known else known_differences.target_file(args.impl_name)
     if not path or path == "none":
         return None, []
@@ -623,8 +628,9 @@ def _check_stages(args, start, budget, hard_end, out, meta, shard, xfail, probed
                   differences=()):
     """The stages of `check` once DIR and the campaign's metadata are set up; `probed()` waits for
     the implementations' probes and gives their versions."""
-    from conformance.results import Results, root_causes
-    from fuzz import campaign, logs, repro
+    from rnnconf.engine.results import Results, root_causes
+    from rnnconf.fuzz import campaign, logs
+    from rnnconf.reports import repro
 
     cores = os.cpu_count() or 1
     workers = args.workers or cores
@@ -670,7 +676,7 @@ def _check_stages(args, start, budget, hard_end, out, meta, shard, xfail, probed
             if "error" in suite_box:
                 raise suite_box["error"]
 
-    from rnnconf import targets
+    from rnnconf.adapters import targets
     specs = campaign.driver_specs(
         impl=args.impl, oracle=args.oracle, out=out, seed=meta["seed"], shard=shard, workers=fuzz_workers,
         max_examples=args.max_examples, deadline=deadline, fail_fast=args.fail_fast, xfail=xfail,
@@ -756,7 +762,7 @@ def _check_stages(args, start, budget, hard_end, out, meta, shard, xfail, probed
     if known:
         apply_known_issues(data, known, suite_box.get("report"))
     if differences:
-        from conformance import known_differences
+        from rnnconf.engine import known_differences
         rows = known_differences.annotate(data, differences)
         matched = [r for r in rows if r["status"] == "matched"]
         _say(f"known differences: {len(matched)} of {len(rows)} entries account for failing checks, which are "
@@ -765,11 +771,11 @@ def _check_stages(args, start, budget, hard_end, out, meta, shard, xfail, probed
     if known or differences:
         data["root_causes"] = root_causes(data, xfail)  # with what the known issues and differences account for
     if getattr(args, "oracle_coverage", False):
-        from conformance.oracle_coverage import data_dir_of, summarize
+        from rnnconf.engine.oracle_coverage import data_dir_of, summarize
         data["oracle_coverage"] = summarize(data_dir_of(out))
     for item in data["discrepancies"]:
         if args.impl == "tfjs":  # standalone JavaScript, fit for a tfjs issue
-            from rnnconf.tfjs import repro as tfjs_repro
+            from rnnconf.reports import tfjs_repro as tfjs_repro
             tfjs_repro.write(out, item, args.oracle, versions=data["versions"])
         else:
             repro.write(out, item, args.impl, args.oracle, versions=data["versions"])
@@ -796,7 +802,7 @@ def _check_stages(args, start, budget, hard_end, out, meta, shard, xfail, probed
 
 def _write_diff(baseline, data, out, xfail):
     """DIR/diff.json and its summary on stderr; the diff with its "gating" part (what fails CI)."""
-    from reports import diff
+    from rnnconf.reports import diff
     changes = diff.diff(baseline, data)
     changes["gating"] = diff.gating(changes, accepted=lambda item: _accepted(item, xfail))
     with open(os.path.join(out, "diff.json"), "w") as f:
@@ -810,7 +816,7 @@ def _accepted(item, xfail):
     if isinstance(item, str):
         return item in xfail
     if "kind" in item:
-        from conformance.results import is_xfailed
+        from rnnconf.engine.results import is_xfailed
         return is_xfailed(item, xfail)
     return bool(item["clauses"]) and all(c in xfail for c in item["clauses"])
 
@@ -851,7 +857,7 @@ def _exit_status(data, suite, xfail, examples, elapsed, changes=None):
          f"{tested}/{len(data['clauses'])} clauses reached"
          + (f", suite failures in {', '.join(suite_failed)}" if suite_failed else ""))
     if changes is not None:  # with a baseline, only what is new fails the run
-        from reports.diff import count
+        from rnnconf.reports.diff import count
         return FOUND if count(changes["gating"]) else OK
     return FOUND if unexpected or suite_failed else OK
 

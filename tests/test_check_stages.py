@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.clauses import ALL_IDS
+from rnnconf.conformance.spec.clauses import ALL_IDS
 from rnnconf import cli
 
 TESTS = Path(__file__).parent

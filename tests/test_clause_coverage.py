@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conformance.clauses import ALL_IDS, SPEC_DIR
+from rnnconf.conformance.spec.clauses import ALL_IDS, SPEC_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 

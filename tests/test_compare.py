@@ -1,10 +1,11 @@
-"""conformance/compare.py's value tolerance: wide enough for rounding the oracle itself amplifies,
+"""engine/compare.py's value tolerance: wide enough for rounding the oracle itself amplifies,
 narrow enough for the smallest semantic slips."""
 import numpy as np
 import pytest
 
-from conformance import compare, execute, namespaces
-from conformance.cases import normalize
+from rnnconf.engine import compare, execute
+from rnnconf.adapters import namespaces
+from rnnconf.engine.cases import normalize
 
 # Reference and oracle agree here only to 5e-13 and 1e-12 relative in float64: the bound must count
 # stacked cells, stateful calls and amplification at recurrent scale 1.3.

@@ -1,4 +1,4 @@
-"""rnnconf/converters/common.py without any converter installed: the wrapper that builds the layer
+"""adapters/converters/common.py without any converter installed: the wrapper that builds the layer
 with tf_keras, maps a call's arguments to a converted model's inputs and its outputs back to Keras'
 nesting, keeps one conversion per weights and shapes, and turns refusals into "unsupported".
 
@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conformance import execute, namespaces
-from conformance.judge import judge
-from fuzz import differential
-from rnnconf.converters import common
+from rnnconf.engine import execute
+from rnnconf.adapters import namespaces
+from rnnconf.engine.judge import judge
+from rnnconf.fuzz import differential
+from rnnconf.adapters.converters import common
 
 
 class Faithful(common.Converter):
@@ -80,7 +81,7 @@ class FailsToRun(Faithful):
 
 def target_of(converter):
     ns = types.SimpleNamespace(**common.namespace(converter))
-    return namespaces.target_for(converter.name, "rnnconf.converters.test", ns)
+    return namespaces.target_for(converter.name, "rnnconf.adapters.converters.test", ns)
 
 
 @pytest.fixture(scope="module")
@@ -296,7 +297,7 @@ def test_a_converted_model_is_sampled_unseeded(monkeypatch):
     """TensorFlow seeded before a trace gives the trace's random ops fixed seeds, which a converted
     model keeps: TFLite then returned one dropout mask at every run. A converter's namespace offers no
     seeding hook, so dropout samples of a converted model are drawn as its users get them."""
-    from conformance import dropout
+    from rnnconf.engine import dropout
     target = target_of(Faithful())
     assert target.get("rnnconf_set_seed") is None
     seeded = []

@@ -5,8 +5,9 @@ change, still fails (docs/verdicts.md)."""
 import numpy as np
 import pytest
 
-from conformance import deviations, execute, judge, namespaces
-from conformance.cases import normalize
+from rnnconf.engine import deviations, execute, judge
+from rnnconf.adapters import namespaces
+from rnnconf.engine.cases import normalize
 
 from test_deviations import FOLLOW_CASES
 

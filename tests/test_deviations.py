@@ -5,11 +5,11 @@ import sys
 
 import pytest
 
-from conformance import helpers as ch
-from conformance import namespaces
-from conformance.deviations import DEVIATIONS
-from conformance.grids import case
-from conformance.clauses import ALL_IDS
+from rnnconf.conformance import helpers as ch
+from rnnconf.adapters import namespaces
+from rnnconf.engine.deviations import DEVIATIONS
+from rnnconf.conformance.grids import case
+from rnnconf.conformance.spec.clauses import ALL_IDS
 
 
 @pytest.mark.parametrize("deviation", DEVIATIONS, ids=[d["id"] for d in DEVIATIONS])

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from reports import diff
+from rnnconf.reports import diff
 from rnnconf import cli
 
 TESTS = Path(__file__).parent

@@ -1,4 +1,4 @@
-"""Dropout judged by its values (conformance/dropout.py): the statistic's false-alarm control, the
+"""Dropout judged by its values (engine/dropout.py): the statistic's false-alarm control, the
 planted dropout bugs it must catch, the oracle behaviour it relies on, and execute.run_samples.
 
 The power table behind dropout.SAMPLES is measured by running this file:
@@ -16,8 +16,9 @@ import time
 import numpy as np
 import pytest
 
-from conformance import dropout, execute, namespaces
-from conformance.cases import normalize
+from rnnconf.engine import dropout, execute
+from rnnconf.adapters import namespaces
+from rnnconf.engine.cases import normalize
 
 BUGS = ("dropout_no_scaling", "dropout_recurrent_ignored", "dropout_ignored", "dropout_mask_per_timestep",
         "dropout_shared_across_batch", "dropout_rate_as_keep", "dropout_mask_kept_across_calls")

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance import execute
-from conformance.cases import normalize
-from fuzz import campaign, differential, driver, logs
+from rnnconf.engine import execute
+from rnnconf.engine.cases import normalize
+from rnnconf.fuzz import campaign, differential, driver, logs
 from rnnconf import cli
 
 TESTS = Path(__file__).parent
@@ -95,7 +95,8 @@ def test_several_bugs_are_each_their_own_discrepancy(tmp_path):
     """One campaign on a target with four independent bugs reports each as a discrepancy of its own:
     every reproducer fails on exactly one of the single-bug targets, and every bug has one."""
     from fuzz_targets.several_bugs import SINGLE_BUG_TARGETS
-    from conformance import judge, namespaces
+    from rnnconf.engine import judge
+    from rnnconf.adapters import namespaces
     status = check(tmp_path, "fuzz_targets.several_bugs", max_examples=1500, seed=2)
     data = results(tmp_path)
     assert status == 1
@@ -115,7 +116,8 @@ def test_several_bugs_are_each_their_own_discrepancy(tmp_path):
 def test_a_bug_only_a_reused_layer_shows_is_reported_and_replayed(tmp_path):
     """The implementation's eager reuse is judged, not retried: a layer that keeps its first mask is
     found with its warmup (the earlier case it ran), and the reproducer's judge fails on it."""
-    from conformance import judge, namespaces
+    from rnnconf.engine import judge
+    from rnnconf.adapters import namespaces
     status = check(tmp_path, "fuzz_targets.mask_cached_at_build", "--fail-fast", max_examples=400, variants=8)
     data = results(tmp_path)
     assert status == 1
@@ -127,7 +129,7 @@ def test_a_bug_only_a_reused_layer_shows_is_reported_and_replayed(tmp_path):
 
 @pytest.mark.parametrize("target", ["dropout_no_scaling", "dropout_recurrent_ignored", "dropout_mask_per_timestep"])
 def test_a_dropout_bug_is_found_by_its_distribution(tmp_path, target):
-    """Dropout while training is judged on samples of both sides (conformance/dropout.py): a planted
+    """Dropout while training is judged on samples of both sides (engine/dropout.py): a planted
     dropout bug is a value discrepancy whose detail gives the statistics on both sides."""
     status = check(tmp_path, f"fuzz_targets.{target}", "--fail-fast", "--shrink-budget", "10", max_examples=600)
     data = results(tmp_path)
@@ -336,7 +338,7 @@ def test_rnnconfs_own_failure_exits_3_not_1(tmp_path, capsys, monkeypatch):
 def test_versions_are_plain_strings_another_process_can_unpickle(monkeypatch):
     import pickle
     import types
-    from conformance import namespaces
+    from rnnconf.adapters import namespaces
 
     class OwnVersion(str):  # as torch's TorchVersion: unpicklable where its module is missing
         pass
@@ -419,7 +421,7 @@ def test_a_case_the_implementation_cannot_trace_runs_only_a_few_variants(tmp_pat
 def test_the_log_tail_tallies_passing_examples_per_clause_not_per_set_of_clauses(tmp_path):
     # Every example reaches another set of clauses (as in a long campaign, where new sets keep
     # appearing); the tally stays one entry per clause, and the results count each clause's checks.
-    from conformance.results import ALL_IDS, Results
+    from rnnconf.engine.results import ALL_IDS, Results
     clauses = sorted(ALL_IDS)[:12]
     sets = [[c for bit, c in enumerate(clauses) if n >> bit & 1] for n in range(1, 400)]
     with open(tmp_path / "log-1-1-w1.jsonl", "w") as log:
@@ -476,7 +478,7 @@ def test_a_drawn_case_the_implementation_refuses_stops_after_two_variants(tmp_pa
 
 
 def test_the_log_tail_keeps_unsupported_reasons_and_conversions(tmp_path):
-    from conformance.results import Results, merge_shards
+    from rnnconf.engine.results import Results, merge_shards
     reasons = ["lacks stateful layers: the X model keeps no state"] * 3 + ["lacks X cannot convert: op Y"]
     with open(tmp_path / "log-1-1-w1.jsonl", "w") as log:
         for n, reason in enumerate(reasons):
@@ -500,7 +502,7 @@ def test_the_log_tail_keeps_unsupported_reasons_and_conversions(tmp_path):
 
 
 def test_the_log_tail_tallies_margins_of_passing_examples_only(tmp_path):
-    from conformance.results import Results
+    from rnnconf.engine.results import Results
     records = [({"float32": 0.0}, True), ({"float32": 0.02}, True), ({"float64": 0.5}, True),
                ({"float32": 0.9}, False)]
     with open(tmp_path / "log-1-1-w1.jsonl", "w") as log:
@@ -519,8 +521,8 @@ def test_a_drawn_case_the_implementation_raises_on_stops_once_the_error_is_known
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "float32_only.py").write_text(
         "import numpy as np\n"
-        "from impl import *  # noqa\n"
-        "from impl import RNN as _RNN\n\n\n"
+        "from rnnconf.impl import *  # noqa\n"
+        "from rnnconf.impl import RNN as _RNN\n\n\n"
         "class RNN(_RNN):\n"
         "    def call(self, inputs, *args, **kwargs):\n"
         "        if np.asarray(inputs).dtype == np.float64:\n"
@@ -599,11 +601,11 @@ def test_a_failure_that_shrinks_into_a_known_one_stops_there_and_is_not_shrunk_a
 def test_cases_using_a_feature_the_implementation_always_refuses_are_mostly_skipped_and_counted(tmp_path):
     """fuzz.refusals through a campaign: once `go_backwards` was refused often enough, most drawn cases
     using it are not run; results.json and the report say how many, and its clause stays unsupported."""
-    from fuzz import refusals
+    from rnnconf.fuzz import refusals
     assert check(tmp_path, "fuzz_targets.refuses_go_backwards", max_examples=400) == 0
     data = results(tmp_path)
     skipped = data["skipped_refused"]["go_backwards"]
-    from conformance.cases import layer_flags
+    from rnnconf.engine.cases import layer_flags
     # go_backwards=False is not passed (its default), so only cases with it True use the feature.
     ran = [c for c in logged_cases(tmp_path) if "go_backwards" in layer_flags(c)]
     assert len(ran) >= refusals.LEARN_AFTER

@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import fuzz  # noqa: F401 - registers the rnnconf-* profiles
-from conformance import capabilities, custom_cells, execute
-from conformance.cases import DEFAULTS, normalize
-from fuzz import differential, strategies
+import rnnconf.fuzz as fuzz  # noqa: F401 - registers the rnnconf-* profiles
+from rnnconf.engine import capabilities, custom_cells, execute
+from rnnconf.engine.cases import DEFAULTS, normalize
+from rnnconf.fuzz import differential, strategies
 
 CI = settings.get_profile("rnnconf-ci")
 
@@ -142,7 +142,7 @@ def test_unsupported_is_a_refused_argument_or_a_missing_name():
 def test_the_stateful_machine_grows_step_sequences_and_shrinks_them():
     from hypothesis.stateful import run_state_machine_as_test
 
-    from fuzz import machine
+    from rnnconf.fuzz import machine
     seen = []
 
     class Differs(Exception):
@@ -175,7 +175,7 @@ def test_the_stateful_machine_stops_at_a_refused_step():
     sequence would repeat the refused step."""
     from hypothesis.stateful import run_state_machine_as_test
 
-    from fuzz import machine
+    from rnnconf.fuzz import machine
     seen = []
 
     def examine(case):
@@ -211,7 +211,7 @@ def test_variants_keep_the_structure_and_vary_seed_scale_and_mask():
 
 
 def test_variants_of_a_case_with_fixed_weights_vary_only_the_data():
-    from conformance.cases import inputs_for, part_weights
+    from rnnconf.engine.cases import inputs_for, part_weights
     case = {"cells": [{"kind": "gru", "units": 2}], "batch": 3, "timesteps": 4, "seed": 5, "weights_seed": 5,
             "weight_scale": 0.7, "mask": [[1, 1, 0, 0]] * 3}
     variants = [normalize(v) for v in differential.variants(case, 8)]

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance import gradients
-from conformance.cases import normalize
-from fuzz import strategies
+from rnnconf.engine import gradients
+from rnnconf.engine.cases import normalize
+from rnnconf.fuzz import strategies
 from rnnconf import cli
 
 TESTS = Path(__file__).parent
@@ -55,7 +55,7 @@ def test_gradients_are_drawn_at_the_configured_rate(monkeypatch):
 
 
 def test_a_gradient_only_failure_is_blamed_on_grad_clauses_only():
-    from conformance.compare import Mismatch
+    from rnnconf.engine.compare import Mismatch
     clauses = ["CELL-03", "FLAG-03", "GRAD-01", "GRAD-06"]
     assert gradients.blamed(clauses, [Mismatch("value", 0, "d inputs", "")]) == ["GRAD-01", "GRAD-06"]
     assert gradients.blamed(clauses, [Mismatch("value", 0, "output", ""),

@@ -1,10 +1,10 @@
-"""The gradient hooks of the frameworks rnnconf knows (conformance/gradients.py), called directly."""
+"""The gradient hooks of the frameworks rnnconf knows (engine/gradients.py), called directly."""
 import os
 
 import numpy as np
 import pytest
 
-from conformance import gradients
+from rnnconf.engine import gradients
 
 
 def test_keras3_on_tensorflow_differentiates_numpy_initial_states():

@@ -6,7 +6,7 @@ and fails here.
 """
 import itertools
 
-from conformance import grids
+from rnnconf.conformance import grids
 
 FLAGS = ("return_sequences", "return_state", "go_backwards", "unroll", "time_major", "zero_output_for_mask")
 

@@ -3,9 +3,9 @@ differences in float64, for every built-in cell and every flag that changes the 
 import numpy as np
 import pytest
 
-import impl
-from impl.gradients import layer_gradients
-from impl.nest import flatten
+import rnnconf.impl as impl
+from rnnconf.impl.gradients import layer_gradients
+from rnnconf.impl.nest import flatten
 
 H = 1e-6
 

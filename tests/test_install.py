@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.clauses import ALL_IDS
+from rnnconf.conformance.spec.clauses import ALL_IDS
 
 ROOT = Path(__file__).resolve().parents[1]
 # Where this interpreter finds the dependencies; lent to the test venv as plain folders.
@@ -73,9 +73,9 @@ def test_the_installed_packages_are_imported_not_the_checkout(installed):
     """In the test venv every rnnconf package, the contract and the templates come from the install
     (all of conformance/spec and reports/templates shipped), and the checkout is not on the path."""
     venv, env, run_dir, purelib = installed
-    probe = ("import json, sys, conformance, conformance.clauses, fuzz, impl, reports.render, rnnconf.cli\n"
+    probe = ("import json, sys, conformance, rnnconf.conformance.spec.clauses, fuzz, impl, reports.render, rnnconf.cli\n"
              "print(json.dumps({'files': [m.__file__ for m in (conformance, fuzz, impl, reports.render, rnnconf.cli)],"
-             " 'spec': str(conformance.clauses.SPEC_DIR), 'templates': str(reports.render.TEMPLATES),"
+             " 'spec': str(rnnconf.conformance.spec.clauses.SPEC_DIR), 'templates': str(reports.render.TEMPLATES),"
              " 'path': sys.path, 'finders': [repr(f) for f in sys.meta_path]}))")
     proc = subprocess.run([str(venv / "bin" / "python"), "-c", probe], cwd=run_dir, env=env,
                           capture_output=True, text=True, timeout=120)

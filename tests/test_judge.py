@@ -1,14 +1,15 @@
-"""conformance/judge.py: the one judge, its fingerprints, and the accounting that follows from them
+"""engine/judge.py: the one judge, its fingerprints, and the accounting that follows from them
 (inconclusive elements, unique result paths, errors compared by their facts, no false credit)."""
 import json
 
 import numpy as np
 import pytest
 
-from conformance import compare, execute, judge, namespaces
-from conformance.cases import normalize
-from conformance.results import Results, exercised
-from fuzz import logs
+from rnnconf.engine import compare, execute, judge
+from rnnconf.adapters import namespaces
+from rnnconf.engine.cases import normalize
+from rnnconf.engine.results import Results, exercised
+from rnnconf.fuzz import logs
 
 SIMPLE = {"cells": [{"kind": "simple", "units": 2}], "timesteps": 4}
 

@@ -1,4 +1,4 @@
-"""Known differences (conformance/known_differences.py): the shipped files parse, an entry accounts for
+"""Known differences (engine/known_differences.py): the shipped files parse, an entry accounts for
 the failure it describes and not for a nearby real bug, `--known` changes `check`'s verdict and exit
 status, and a bad file is refused with its line and what is wrong."""
 import json
@@ -8,8 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conformance import judge, known_differences, namespaces
-from rnnconf import cli, targets
+from rnnconf.engine import judge, known_differences
+from rnnconf.adapters import namespaces
+from rnnconf import cli
+from rnnconf.adapters import targets
 
 TESTS = Path(__file__).parent
 KERAS3 = os.path.join(known_differences.HERE, "keras3.txt")
@@ -109,7 +111,7 @@ def test_stack_states_nested_per_cell_differs_by_design(_importable_targets):
 
 def test_same_leaves_tells_nesting_from_a_lost_or_changed_state():
     """`same leaves` holds for the same arrays nested per cell, not for a state dropped or changed."""
-    from conformance.cases import normalize
+    from rnnconf.engine.cases import normalize
     case = normalize(STACK_STATES)
     out, h1, h2, c2 = (np.full((2, n), v, "float32") for n, v in ((3, .1), (2, .2), (3, .3), (3, .4)))
     oracle = {"steps": [{"result": [out, h1, [h2, c2]]}]}
@@ -190,8 +192,8 @@ def test_the_suite_counts_a_known_difference_per_clause_not_as_a_failure(tmp_pat
 def test_a_fuzzed_example_differs_by_design_only_for_the_clauses_its_difference_brings():
     """A case with a high-dimensional state cell and a mask counts for CELL-05/CELL-06 (what the
     cell brings), not for the mask's or the ubiquitous clauses it also reaches."""
-    from conformance.cases import normalize
-    from conformance.results import exercised
+    from rnnconf.engine.cases import normalize
+    from rnnconf.engine.results import exercised
     entry = next(e for e in known_differences.read(KERAS3) if e.get("without") == "cell:custom-hd_state")
     case = normalize({"cells": [{"kind": "custom", "variant": "hd_state", "units": 4}], "mask": [[1, 1, 0]],
                       "batch": 1, "timesteps": 3, "flags": {"return_sequences": True}})

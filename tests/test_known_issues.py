@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from reports import render
+from rnnconf.reports import render
 from rnnconf import cli
 
 TESTS = Path(__file__).parent

@@ -1,4 +1,4 @@
-"""How a case's layer is constructed (conformance.cases.build_layer): the implementation is asked for a
+"""How a case's layer is constructed (rnnconf.engine.cases.build_layer): the implementation is asked for a
 feature in the way it supports it, and no argument is passed at its default value unless the case is
 about that argument. A feature is unsupported only where the implementation refuses the feature itself.
 
@@ -11,11 +11,13 @@ import types
 import numpy as np
 import pytest
 
-import impl
-from conformance import capabilities, judge, namespaces
-from conformance.cases import build_layer, layer_flags, normalize
-from conformance.grids import case as grid_case
-from fuzz import machine, repro
+import rnnconf.impl as impl
+from rnnconf.engine import capabilities, judge
+from rnnconf.adapters import namespaces
+from rnnconf.engine.cases import build_layer, layer_flags, normalize
+from rnnconf.conformance.grids import case as grid_case
+from rnnconf.fuzz import machine
+from rnnconf.reports import repro
 
 
 def _keras3_rules(base, refuse=("batch_input_shape", "time_major")):

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance import error_catalog, execute, judge, namespaces
+from rnnconf.engine import error_catalog, execute, judge
+from rnnconf.adapters import namespaces
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", OPENBLAS_NUM_THREADS="1", PYTHONPATH=str(ROOT))

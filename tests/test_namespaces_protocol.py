@@ -1,4 +1,4 @@
-"""The adapter protocol (conformance/namespaces.py): how any tensor library sits behind a namespace.
+"""The adapter protocol (adapters/namespaces.py): how any tensor library sits behind a namespace.
 
 A namespace may expose optional hooks (`rnnconf_to_tensor`, `ops`, `TensorShape`, `rnnconf_compile`,
 `rnnconf_clear_session`, `Model`); tf_keras and Keras 3 get theirs from an adapter chosen by what the
@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import impl
-from conformance import capabilities, error_catalog, execute, namespaces
+import rnnconf.impl as impl
+from rnnconf.engine import capabilities, error_catalog, execute
+from rnnconf.adapters import namespaces
 
 ROOT = Path(__file__).resolve().parents[1]
 TFK_WRAPPER, K3_WRAPPER = "tests.wrapped_impls.tfk_wrapper", "tests.wrapped_impls.k3_wrapper"
@@ -260,9 +261,9 @@ def test_wrappers_report_what_their_frameworks_report(tmp_path):
 
 def test_a_target_shows_its_name_not_its_module_objects():
     """A failing suite test prints its fixtures into the report: no machine paths, no object ids."""
-    from conformance import namespaces
+    from rnnconf.adapters import namespaces
     text = repr(namespaces.resolve("reference"))
-    assert text == "Target('reference', module='impl')"
+    assert text == "Target('reference', module='rnnconf.impl')"
 
 
 def test_keras3_is_compiled_by_its_backends_compiler():

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance import oracle_coverage as oc
-from reports import render
+from rnnconf.engine import oracle_coverage as oc
+from rnnconf.reports import render
 from rnnconf import cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,7 +91,7 @@ def test_the_suite_processes_measure_the_oracle_and_a_reached_raise_says_so(tmp_
     env = dict(os.environ, **ENV, **{oc.ENV_DIR: str(data), oc.ENV_TARGET: "tf_keras"})
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:xdist", "-q", "conformance/test_errors.py",
-                           "-k", "test_error_case and ERR-12", "--impl", "tf_keras", "-p", "conformance.oracle_coverage"],
+                           "-k", "test_error_case and ERR-12", "--impl", "tf_keras", "-p", "rnnconf.engine.oracle_coverage"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:]
     summary = oc.summarize(str(data))

@@ -5,11 +5,11 @@ import sys
 import numpy as np
 import pytest
 
-import impl
+import rnnconf.impl as impl
 
 
 def test_reference_never_imports_tensorflow():
-    code = "import sys, impl; bad = [m for m in ('tensorflow', 'tf_keras', 'keras') if m in sys.modules]; " \
+    code = "import sys, rnnconf.impl as impl; bad = [m for m in ('tensorflow', 'tf_keras', 'keras') if m in sys.modules]; " \
            "sys.exit(f'impl imported {bad}' if bad else 0)"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr

@@ -3,9 +3,9 @@ import time
 
 from hypothesis import given, settings
 
-from conformance.capabilities import features_used
-from fuzz import campaign, differential, driver, logs, machine
-from fuzz.refusals import LEARN_AFTER, SAMPLE, Refusals
+from rnnconf.engine.capabilities import features_used
+from rnnconf.fuzz import campaign, differential, driver, logs, machine
+from rnnconf.fuzz.refusals import LEARN_AFTER, SAMPLE, Refusals
 
 TIME_MAJOR = {"cells": [{"kind": "gru", "units": 2}], "flags": {"time_major": True}}
 PLAIN = {"cells": [{"kind": "gru", "units": 2}], "flags": {}}

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance.clauses import ALL_IDS
-from reports import render
+from rnnconf.conformance.spec.clauses import ALL_IDS
+from rnnconf.reports import render
 
 try:
     from test_reports_support import REPRO_FILE_CODE, Page, sample_results

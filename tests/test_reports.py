@@ -1,7 +1,7 @@
 """reports/: the HTML report, junit.xml, shard merging, the comparison view and `rnnconf report`.
 
 Structure is checked through element ids and attributes (never whitespace snapshots); inputs are
-built with conformance.results.Results, so they have the real results.json shape.
+built with rnnconf.engine.results.Results, so they have the real results.json shape.
 """
 import json
 import re
@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from conformance.clauses import ALL_IDS, GROUPS
-from conformance.deviations import DEVIATIONS
-from conformance.results import Results, merge_shards
-from reports import render
+from rnnconf.conformance.spec.clauses import ALL_IDS, GROUPS
+from rnnconf.engine.deviations import DEVIATIONS
+from rnnconf.engine.results import Results, merge_shards
+from rnnconf.reports import render
 
 try:
     from test_reports_support import EVIL, REPRO_FILE_CODE, VALUE_CASE, Page, sample_results
@@ -353,10 +353,10 @@ def test_report_command_rejects_unreadable_input(tmp_path, capsys):
 
 
 def test_discrepancies_in_the_fuzzers_shape_use_compares_mismatches(tmp_path):
-    """The campaign keeps conformance.compare's Mismatch dicts under "mismatches" (no "stats")."""
+    """The campaign keeps rnnconf.engine.compare's Mismatch dicts under "mismatches" (no "stats")."""
     import numpy as np
 
-    from conformance import compare
+    from rnnconf.engine import compare
 
     ones = np.ones((2, 3), np.float32)
     value = compare.compare({"steps": [{"result": [ones, ones]}]},
@@ -434,7 +434,7 @@ def test_an_inconclusive_clause_is_neither_a_pass_nor_a_failure(tmp_path):
 def structure_message(batch):
     return (f"keras3 differs from tf_keras:\n  structure at step 0 result: expected [array({batch}, 3), "
             f"array({batch}, 2)], got [array({batch}, 3), [array({batch}, 2)]]\n\nReproduce with:\n"
-            f"from conformance import namespaces\ncase = {{'batch': {batch}}}\nprint('replay {batch}')\n")
+            f"from rnnconf.adapters import namespaces\ncase = {{'batch': {batch}}}\nprint('replay {batch}')\n")
 
 
 # A pytest traceback as the suite records it: the assertion's message is in the `E` lines.
@@ -529,7 +529,7 @@ def test_suite_failures_show_each_test_with_what_differed_and_its_replay(tmp_pat
     tests = {page.text[a["id"]].split()[0]: a["id"] for t, a in page.tags if t == "li" and "id" in a}
     first = tests["conformance/test_cells.py::test_stacked_cells[one]"]
     assert "structure at step 0 result: expected [array(3, 3), array(3, 2)]" in page.text[f"what-{first}"]
-    assert page.text[f"code-{first}"] == "from conformance import namespaces\ncase = {'batch': 3}\nprint('replay 3')"
+    assert page.text[f"code-{first}"] == "from rnnconf.adapters import namespaces\ncase = {'batch': 3}\nprint('replay 3')"
     err = tests["conformance/test_errors.py::test_error_direct[ERR-04-direct-1]"]
     assert page.text[f"what-{err}"] == ("ERR-04: keras3 raises IndexError: 'list index out of range'; "
                                         "the oracle raises ValueError: 'Layer has 2 states'")
@@ -582,7 +582,7 @@ def test_a_clause_failed_by_occurrences_links_to_their_discrepancy(tmp_path):
 def test_every_fail_row_of_the_keras3_sample_links_to_evidence(tmp_path):
     """The committed Keras 3 sample (suite failures from pytest tracebacks and messages, two
     discrepancies, clauses failed by examples no item names) renders with every fail row linked."""
-    sample = Path(__file__).resolve().parent.parent / "reports" / "samples" / "scoreboard" / "keras3" / "results.json"
+    sample = Path(__file__).resolve().parent.parent / "docs" / "samples" / "scoreboard" / "keras3" / "results.json"
     results = json.loads(sample.read_text())
     page, _ = assert_every_fail_row_links_to_evidence(rendered(results, tmp_path)[0])
     failed = results["suite"]["failed_tests"]
@@ -632,7 +632,7 @@ def test_junit_has_a_testcase_per_suite_failure_and_per_discrepancy(tmp_path):
     assert stacked.get("classname") == "conformance.test_cells"
     failure = stacked.find("failure")
     assert failure.get("message").startswith("structure at step 0 result")
-    assert "Reproduce with:\nfrom conformance import namespaces\ncase = {'batch': 3}" in failure.text
+    assert "Reproduce with:\nfrom rnnconf.adapters import namespaces\ncase = {'batch': 3}" in failure.text
     assert "1 other test fail" in failure.text
     assert [p.get("value") for p in stacked.iter("property")] == ["CELL-10"]
     err = cases["test_error_direct[ERR-04-direct-1]"].find("failure")
@@ -703,7 +703,7 @@ def test_report_command_keeps_the_suite_failures_of_every_shard(tmp_path):
 
 
 def test_versions_of_both_sides_are_kept_where_they_differ():
-    from conformance.results import merge_versions
+    from rnnconf.engine.results import merge_versions
     merged = merge_versions({"numpy": "2.4.6", "tf_keras": "2.21.0"}, {"numpy": "1.26.4", "keras": "3.15.1"},
                             "keras3-jax")
     assert merged == {"numpy": "2.4.6", "tf_keras": "2.21.0", "numpy (keras3-jax)": "1.26.4", "keras": "3.15.1"}

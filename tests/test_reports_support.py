@@ -1,7 +1,7 @@
 """Shared by the report tests: results built with the real Results class, and a small HTML reader."""
 from html.parser import HTMLParser
 
-from conformance.results import Results
+from rnnconf.engine.results import Results
 
 EVIL = "<script>alert(1)</script>"
 REPRO_FILE_CODE = "# reproducer d-0001, read from its file\nprint('x < y & z')\n"

@@ -1,8 +1,8 @@
-"""Standalone reproducers (fuzz/repro.py): scripts that import only NumPy, the oracle's package and
+"""Standalone reproducers (reports/repro.py): scripts that import only NumPy, the oracle's package and
 the implementation's, with the case's data as literals.
 
 Two kinds of checks. In-process, on the NumPy reference: the script's `run` computes bit for bit
-what conformance.execute.run computes, for every case feature. In a subprocess that cannot import
+what rnnconf.engine.execute.run computes, for every case feature. In a subprocess that cannot import
 rnnconf (its editable install is taken off the import system; only copies of impl/ and the planted
 targets are importable), each script, copied alone into an empty folder and run from another,
 exits 1 against its planted bug and 0 against the oracle itself and the reference. The subprocess
@@ -20,9 +20,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conformance import execute, judge, namespaces
-from conformance.cases import is_stochastic, normalize
-from fuzz import repro
+from rnnconf.engine import execute, judge
+from rnnconf.adapters import namespaces
+from rnnconf.engine.cases import is_stochastic, normalize
+from rnnconf.reports import repro
 
 TESTS = Path(__file__).parent
 ROOT = TESTS.parent
@@ -79,9 +80,10 @@ sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in (getattr(f, "_
 sys.path_hooks[:] = [h for h in sys.path_hooks if "Editable" not in repr(h)]
 sys.path[:] = [site] + [p for p in sys.path if p and "__editable__" not in p]
 sys.path_importer_cache.clear()
-for name in ("conformance", "fuzz", "rnnconf", "reports"):
+for name in ("conformance", "fuzz", "reports", "rnnconf.engine", "rnnconf.adapters", "rnnconf.cli"):
     assert importlib.util.find_spec(name) is None, f"{name} is importable"
-assert importlib.util.find_spec("impl").origin.startswith(site)
+assert importlib.util.find_spec("rnnconf").origin.startswith(site)  # only the copy of the reference
+assert importlib.util.find_spec("rnnconf.impl").origin.startswith(site)
 results = []
 for script, cwd, args in jobs:
     os.chdir(cwd)
@@ -140,7 +142,9 @@ def standalone_runs(written, tmp_path_factory):
     each from an empty folder of its own with the script (and its .npz) copied alone into another."""
     base = tmp_path_factory.mktemp("standalone")
     site = base / "site"
-    shutil.copytree(ROOT / "impl", site / "impl", ignore=shutil.ignore_patterns("__pycache__"))
+    (site / "rnnconf").mkdir(parents=True)
+    (site / "rnnconf" / "__init__.py").write_text("")
+    shutil.copytree(ROOT / "impl", site / "rnnconf" / "impl", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(TESTS / "fuzz_targets", site / "fuzz_targets", ignore=shutil.ignore_patterns("__pycache__"))
     jobs, keys = [], []
     for name, (_, path, _) in written.items():
@@ -343,7 +347,7 @@ def test_the_script_computes_what_execute_computes(case):
         else:
             assert _same(g, w if w is None else execute.to_numpy(w)), (g, w)
     if normalize(case)["gradients"]:  # and the same gradients, bit for bit, each under its name
-        from conformance.gradients import named_leaves
+        from rnnconf.engine.gradients import named_leaves
         got_gradients = scope["outcome"](target.ns).gradients
         for i, step in enumerate(outcome["steps"]):
             want = [(n, None if g is None else np.asarray(g)) for n, g in named_leaves(step["gradients"])]
@@ -354,7 +358,7 @@ def test_the_script_computes_what_execute_computes(case):
 @pytest.mark.parametrize("target, module, needs", [
     ("keras3-jax", "keras3", ['os.environ.setdefault("KERAS_BACKEND", "jax")', "keras==3.15.1 jax==0.10.2",
                               "and the oracle's, tensorflow==2.21.0 tf-keras==2.21.0"]),
-    ("onnx", "rnnconf.converters.onnx", ["tf2onnx==1.17.0", "PYTHONPATH"]),
+    ("onnx", "rnnconf.adapters.converters.onnx", ["tf2onnx==1.17.0", "PYTHONPATH"]),
 ])
 def test_a_targets_reproducer_imports_its_module_in_its_environment(target, module, needs):
     item = {"id": "d-0001", "repro": "repro/d-0001.py", "kind": "value", "clauses": ["CALL-01"],

@@ -1,7 +1,7 @@
 """One entry per root cause (docs/root-causes.md): a failure that carries a known discrepancy's
 features but still fails without them is a bug of its own; discrepancies that are one bug shown
 elsewhere are one root cause; suite failures no fuzzer root cause accounts for are root causes of
-their own. And the short snippet that leads each bug report (fuzz/snippet.py)."""
+their own. And the short snippet that leads each bug report (reports/snippet.py)."""
 import os
 import subprocess
 import sys
@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from conformance import judge, namespaces
-from conformance.results import root_causes, suite_case
-from fuzz import campaign, differential, driver, logs, repro, snippet
+from rnnconf.engine import judge
+from rnnconf.adapters import namespaces
+from rnnconf.engine.results import root_causes, suite_case
+from rnnconf.fuzz import campaign, differential, driver, logs
+from rnnconf.reports import repro, snippet
 
 TESTS = Path(__file__).parent
 ROOT = TESTS.parent
@@ -135,7 +137,7 @@ def discrepancy(n, features, core="output of the first call", kind="value", same
 def suite_test(name, c, kind="value", clauses=("FLAG-03",)):
     return {"test": name, "clauses": list(clauses),
             "message": f"x differs from y:\n  {kind} at step 0 output: max abs diff 1\n\nReproduce with:\n"
-                       f"from conformance import judge, namespaces\ncase = {c!r}\nimpl, oracle = 1, 2\n"}
+                       f"from rnnconf.engine import judge; from rnnconf.adapters import namespaces\ncase = {c!r}\nimpl, oracle = 1, 2\n"}
 
 
 def test_root_causes_group_the_same_cause_and_keep_suite_failures_no_discrepancy_explains():
@@ -208,7 +210,7 @@ def test_the_snippet_runs_alone_and_fails_while_the_bug_is_there(target, tmp_pat
     assert "rnnconf" not in text and "conformance" not in text and len(text.splitlines()) <= 25, text
     status, said = snippet.check(text, f"fuzz_targets.{target}")
     assert status not in (0, None) and ("AssertionError" in said), said
-    on_oracle = text.replace(f"import fuzz_targets.{target} as layers", "import impl as layers")
+    on_oracle = text.replace(f"import fuzz_targets.{target} as layers", "import rnnconf.impl as layers")
     assert snippet.check(on_oracle, "reference") == (0, "")
 
 

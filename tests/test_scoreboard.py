@@ -9,10 +9,10 @@ import pytest
 from hypothesis.database import (DirectoryBasedExampleDatabase, GitHubArtifactDatabase, MultiplexedDatabase,
                                  ReadOnlyDatabase)
 
-from conformance.clauses import ALL_IDS
-from conformance.results import Results
-from fuzz import driver as drivers
-from reports import render, scoreboard
+from rnnconf.conformance.spec.clauses import ALL_IDS
+from rnnconf.engine.results import Results
+from rnnconf.fuzz import driver as drivers
+from rnnconf.reports import render, scoreboard
 from rnnconf import cli
 
 try:
@@ -259,7 +259,7 @@ def test_redis_needs_its_package(monkeypatch):
 
 
 def test_a_driver_reports_an_unusable_shared_database_as_a_setup_error(tmp_path, monkeypatch):
-    from fuzz import campaign, logs
+    from rnnconf.fuzz import campaign, logs
     monkeypatch.setenv(drivers.SHARED_DB_ENV, "nope:x")
     spec = campaign.driver_specs(impl="reference", oracle="tf_keras", out=str(tmp_path), seed=1, shard=(1, 1),
                                  workers=1, max_examples=1, deadline=0, fail_fast=False, xfail=[], timeout_s=5)[0]

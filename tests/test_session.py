@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
-from conformance import compare, execute, namespaces
-from conformance.cases import normalize
+from rnnconf.engine import compare, execute
+from rnnconf.adapters import namespaces
+from rnnconf.engine.cases import normalize
 
 CASES = {
     "lstm_mask_state": {"cells": [{"kind": "lstm", "units": 3}], "flags": {"return_sequences": True, "return_state": True},
@@ -118,7 +119,7 @@ def test_a_layer_is_never_reused_for_other_steps_or_mask_shapes(valid, invalid):
 
 
 def test_a_perturbation_moves_every_generated_value_by_its_relative_size_and_keeps_the_structure():
-    from conformance.cases import inputs_for, weights_for
+    from rnnconf.engine.cases import inputs_for, weights_for
     base = normalize({"cells": [{"kind": "lstm", "units": 3}], "seed": 5})
     probes = [dict(base, perturbation=[1e-3, draw]) for draw in (0, 1)]
     specs = [((3, 12), np.dtype("float64")), ((12,), np.dtype("float64"))]
@@ -147,8 +148,8 @@ def test_results_of_tensors_that_require_grad_become_arrays():
             if self.grad:
                 raise RuntimeError("Can't call numpy() on Tensor that requires grad.")
             return self.value
-    from conformance.execute import to_numpy
-    from fuzz import repro
+    from rnnconf.engine.execute import to_numpy
+    from rnnconf.reports import repro
     harness = {"np": np}
     exec(repro._HARNESS_RUN, harness)  # the reproducers' own copy
     numpy_of = harness["numpy_of"]

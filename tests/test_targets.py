@@ -1,5 +1,5 @@
-"""rnnconf.targets and the remote path: an implementation run by another interpreter in worker
-processes (fuzz.worker), reached by the suite through namespaces.RemoteTarget. No network, no
+"""rnnconf.adapters.targets and the remote path: an implementation run by another interpreter in worker
+processes (rnnconf.adapters.worker), reached by the suite through namespaces.RemoteTarget. No network, no
 install: the "other" interpreter is rnnconf's own (`--impl reference --impl-python .venv/bin/python`),
 which proves the remote path end to end; the real targets' environments are created by hand."""
 import json
@@ -11,10 +11,11 @@ import sys
 import numpy as np
 import pytest
 
-from conformance import dropout, execute, namespaces
-from fuzz import worker_child
-from fuzz.worker import SOURCE_ROOT, Worker, spawning_with
-from rnnconf import targets
+from rnnconf.engine import dropout, execute
+from rnnconf.adapters import namespaces
+from rnnconf.adapters import worker_child
+from rnnconf.adapters.worker import SOURCE_ROOT, Worker, spawning_with
+from rnnconf.adapters import targets
 
 PYTHON = sys.executable  # rnnconf's own interpreter, standing in for a target's
 CASES = [
@@ -57,13 +58,13 @@ def test_converter_targets_build_with_the_oracles_releases_and_fix_their_weights
         assert spec.heavy and spec.fixed_weights and spec.package and all("==" in pin for pin in spec.pins)
         assert set(oracle_pins) <= set(spec.pins)
         # The adapter module is rnnconf's own (found without importing the converter it needs).
-        assert spec.impl == f"rnnconf.converters.{name}" and find_spec(spec.impl) is not None
+        assert spec.impl == f"rnnconf.adapters.converters.{name}" and find_spec(spec.impl) is not None
     assert targets.fixed_weights("onnx") and not targets.fixed_weights("keras3-jax")
     assert not targets.fixed_weights("reference")
 
 
 def test_jax_targets_keep_a_compilation_cache_that_reproducers_do_not_need(tmp_path, monkeypatch):
-    from fuzz import repro
+    from rnnconf.reports import repro
     monkeypatch.setenv("RNNCONF_CACHE", str(tmp_path))
     for name in ("keras3-jax", "keras-nightly"):
         spec = targets.TARGETS[name]
@@ -185,7 +186,7 @@ def test_remote_dropout_samples_and_probe_equal_in_process_ones(remote):
 
 
 def test_direct_triggers_run_whole_in_the_worker(remote):
-    from conformance import test_errors
+    from rnnconf.conformance import test_errors
     local = namespaces.resolve("reference")
     for err_id, trigger, stage, _ in test_errors.DIRECT:
         if err_id in ("ERR-01", "ERR-04", "ERR-16", "ERR-22"):

@@ -1,9 +1,9 @@
-"""The tfjs target (rnnconf/tfjs): Keras' arguments as tfjs', layers run by TensorFlow.js in Node and
+"""The tfjs target (adapters/tfjs): Keras' arguments as tfjs', layers run by TensorFlow.js in Node and
 judged against the oracle, and the standalone JavaScript reproducers.
 
 The argument table's tests need nothing. The others need Node and tfjs' packages already in
 `$RNNCONF_CACHE/tfjs`: `make test` installs nothing, so without them they are skipped with a reason
-(`python -m rnnconf.tfjs.install` installs them, as `rnnconf check --impl tfjs` does on first use).
+(`python -m rnnconf.adapters.tfjs.install` installs them, as `rnnconf check --impl tfjs` does on first use).
 """
 import os
 import shutil
@@ -13,13 +13,14 @@ import sys
 import numpy as np
 import pytest
 
-from conformance import compare, execute, namespaces
-from rnnconf.tfjs import install, tfjs_arguments
+from rnnconf.engine import compare, execute
+from rnnconf.adapters import namespaces
+from rnnconf.adapters.tfjs import install, tfjs_arguments
 
 needs_tfjs = pytest.mark.skipif(
     not (install.node_available() and install.installed()),
     reason="needs Node.js and @tensorflow/tfjs in $RNNCONF_CACHE/tfjs, which `make test` does not install; "
-           "run `python -m rnnconf.tfjs.install` (npm ci of rnnconf/tfjs/package-lock.json) to enable these tests")
+           "run `python -m rnnconf.adapters.tfjs.install` (npm ci of adapters/tfjs/package-lock.json) to enable these tests")
 
 
 # ---- the argument table: no Node needed ------------------------------------------------------------
@@ -124,7 +125,7 @@ def _node(script, cwd, node_path):
 
 @needs_tfjs
 def test_js_reproducer_exits_1_while_tfjs_differs_and_0_where_it_agrees(tmp_path):
-    from rnnconf.tfjs import repro
+    from rnnconf.reports import tfjs_repro as repro
     empty = tmp_path / "empty"
     empty.mkdir()
     for item, status in ((STACKED, 1), (AGREEING, 0)):
@@ -141,7 +142,7 @@ def test_js_reproducer_exits_1_while_tfjs_differs_and_0_where_it_agrees(tmp_path
 
 @needs_tfjs
 def test_js_reproducer_embeds_the_oracle_error_and_judges_the_class(tmp_path):
-    from rnnconf.tfjs import repro
+    from rnnconf.reports import tfjs_repro as repro
     item = {"id": "d-0003", "kind": "error", "clauses": ["CONST-01"], "detail": "constants",
             "config": {"cells": [{"kind": "simple", "units": 2}], "constants": [[2]]}}
     text = repro.script(item)
@@ -156,7 +157,7 @@ def test_js_reproducer_embeds_the_oracle_error_and_judges_the_class(tmp_path):
 def test_js_reproducer_of_dropout_judges_samples(tmp_path):
     # tf.layers.rnn over a cell with dropout draws the cell's masks once and keeps them: every
     # training call gives the same values, where Keras draws new masks at each call.
-    from rnnconf.tfjs import repro
+    from rnnconf.reports import tfjs_repro as repro
     item = {"id": "d-0004", "kind": "value", "clauses": ["CALL-03"], "detail": "dropout",
             "config": {"cells": [{"kind": "lstm", "units": 3, "dropout": 0.5}], "cell_list": True,
                        "training": True}}

@@ -1,11 +1,11 @@
 """The statuses of judge.NOT_FAILING (oracle-deviation, lenient) from the judge to every output: the
 suite's clause report, the fuzzer's log, results.json (counts per clause, examples), the report, the
 scoreboard, JUnit and `rnnconf check`'s exit status. None of them is a failure anywhere."""
-from conformance import judge
-from conformance.results import Results, merge_shards
-from fuzz import differential
-from fuzz.logs import LogTail, example_record
-from reports import junit, model, render, scoreboard
+from rnnconf.engine import judge
+from rnnconf.engine.results import Results, merge_shards
+from rnnconf.fuzz import differential
+from rnnconf.fuzz.logs import LogTail, example_record
+from rnnconf.reports import junit, model, render, scoreboard
 from rnnconf import cli
 
 CASE = {"cells": [{"kind": "simple", "units": 2}], "flags": {"unroll": True, "zero_output_for_mask": True},

@@ -1,9 +1,9 @@
-"""fuzz.worker.Worker: pipelined requests (several to a message too) answered in order, and a dying
+"""rnnconf.adapters.worker.Worker: pipelined requests (several to a message too) answered in order, and a dying
 child's queue answered too."""
 import pytest
 
-from conformance import execute
-from fuzz.worker import Worker
+from rnnconf.engine import execute
+from rnnconf.adapters.worker import Worker
 
 CASE = {"cells": [{"kind": "simple", "units": 2}], "batch": 2, "timesteps": 3}
 ABORTS = dict(CASE, flags={"go_backwards": True})  # fuzz_targets.aborts calls os.abort() on it
@@ -116,7 +116,7 @@ def test_a_hang_inside_a_message_times_out_that_case_and_keeps_the_answers_befor
 
 
 def test_the_schedule_sends_the_first_case_alone_then_batches_ahead_of_collection():
-    from fuzz.differential import submit_until
+    from rnnconf.fuzz.differential import submit_until
     total, depth, batch = 30, 4, 4
     submitted, messages = 0, []
     for index in range(total):
@@ -132,7 +132,7 @@ def test_the_schedule_sends_the_first_case_alone_then_batches_ahead_of_collectio
 
 @pytest.mark.parametrize("says_when_it_stops", [True, False])
 def test_check_all_sends_no_case_the_caller_said_it_will_not_judge(worker, says_when_it_stops):
-    from fuzz import differential
+    from rnnconf.fuzz import differential
     impl = Worker("reference", timeout_s=30)
     sent = []
     submit_all = worker.submit_all
@@ -164,7 +164,7 @@ def test_drain_drops_what_is_owed(worker):
 
 
 def _reference():
-    from conformance import namespaces
+    from rnnconf.adapters import namespaces
     return namespaces.resolve("reference")
 
 
@@ -242,7 +242,7 @@ def test_a_request_of_dropout_samples_gets_a_timeout_per_call_it_makes():
     case keeps timeout_s."""
     import multiprocessing
 
-    from fuzz.worker import SAMPLED_TIMEOUTS
+    from rnnconf.adapters.worker import SAMPLED_TIMEOUTS
     worker = Worker("reference", timeout_s=2.0)
     worker._started = multiprocessing.get_context("spawn").RawValue("q", 0)
     worker._answered = 0
@@ -265,7 +265,7 @@ def test_a_request_of_dropout_samples_gets_a_timeout_per_call_it_makes():
 def _check_counting_fresh_reruns(impl_name, case, count):
     """The verdicts of `count` data variants of `case` (reference oracle) and how many times the
     implementation's worker was asked to run a variant again on a fresh layer."""
-    from fuzz import differential
+    from rnnconf.fuzz import differential
     oracle, impl = Worker("reference", timeout_s=30), Worker(impl_name, timeout_s=30, retry_eager_reuse=False)
     reruns = []
     run = impl.run

@@ -1,15 +1,16 @@
-"""Target tf_keras-xla (rnnconf/converters/xla.py): tf_keras' layers whose calls after the build are
+"""Target tf_keras-xla (adapters/converters/xla.py): tf_keras' layers whose calls after the build are
 compiled by XLA. Run here in rnnconf's own environment (the module path; the target's environment
 has the same TensorFlow and tf_keras releases)."""
 import numpy as np
 import pytest
 
-from conformance import execute, judge, namespaces
+from rnnconf.engine import execute, judge
+from rnnconf.adapters import namespaces
 
 
 @pytest.fixture(scope="module")
 def xla():
-    return namespaces.resolve("rnnconf.converters.xla")
+    return namespaces.resolve("rnnconf.adapters.converters.xla")
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,7 @@ def test_later_calls_run_through_xla(xla):
 def test_outcome_is_the_compiled_one(xla):
     # Where the compiled call's result is made to differ, the outcome shows it: nothing eager hides it.
     case = {"layer": "SimpleRNN", "cells": [{"kind": "simple", "units": 2}], "steps": [{"op": "call"}]}
-    from rnnconf.converters import xla as module
+    from rnnconf.adapters.converters import xla as module
     convert = module.XlaCompiler.convert
 
     def broken(self, function, specs, layer):

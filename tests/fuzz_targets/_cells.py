@@ -1,6 +1,6 @@
 """The reference's built-in cells with one behaviour changed, and the layers built on them: what
 the planted dropout bugs share."""
-import impl as _impl
+import rnnconf.impl as _impl
 
 
 def cells_with(mixin):

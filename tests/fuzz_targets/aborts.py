@@ -1,8 +1,8 @@
 """Kills its own process (os.abort(), as a native crash would) whenever go_backwards is set."""
 import os
 
-from impl import *  # noqa: F401,F403
-from impl import RNN as _RNN
+from rnnconf.impl import *  # noqa: F401,F403
+from rnnconf.impl import RNN as _RNN
 
 
 class RNN(_RNN):

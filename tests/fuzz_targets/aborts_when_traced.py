@@ -2,7 +2,7 @@
 does tracing some zero-width stacks) when the layer has go_backwards; eager calls are fine."""
 import os
 
-from impl import *  # noqa: F401,F403
+from rnnconf.impl import *  # noqa: F401,F403
 
 
 def rnnconf_compile(fn):

@@ -2,8 +2,8 @@
 order (FLAG-03 says the returned sequence is the reversed one)."""
 import numpy as np
 
-from impl import *  # noqa: F401,F403 - the rest of the namespace is the reference's
-from impl import RNN as _RNN
+from rnnconf.impl import *  # noqa: F401,F403 - the rest of the namespace is the reference's
+from rnnconf.impl import RNN as _RNN
 
 
 class RNN(_RNN):

@@ -4,8 +4,8 @@ import time
 
 import numpy as np
 
-from impl import *  # noqa: F401,F403
-from impl import RNN as _RNN
+from rnnconf.impl import *  # noqa: F401,F403
+from rnnconf.impl import RNN as _RNN
 
 _HOARD = []
 

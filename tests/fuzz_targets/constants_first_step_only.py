@@ -2,8 +2,8 @@
 CONST-01: they must reach it at every timestep)."""
 import numpy as np
 
-from impl import *  # noqa: F401,F403
-from impl import RNN as _RNN
+from rnnconf.impl import *  # noqa: F401,F403
+from rnnconf.impl import RNN as _RNN
 
 
 class RNN(_RNN):

@@ -1,5 +1,5 @@
 """Input `dropout` is accepted and stored but never applied (recurrent dropout still is)."""
-from impl import *  # noqa: F401,F403 - the rest of the namespace is the reference's
+from rnnconf.impl import *  # noqa: F401,F403 - the rest of the namespace is the reference's
 
 from ._cells import cells_with
 

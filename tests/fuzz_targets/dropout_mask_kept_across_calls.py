@@ -1,7 +1,7 @@
 """The layer never clears its cells' cached dropout masks, so every call (every batch) after the
 first reuses the first call's masks: the same units stay dropped for the whole of training."""
-from impl import *  # noqa: F401,F403 - the rest of the namespace is the reference's
-import impl as _impl
+from rnnconf.impl import *  # noqa: F401,F403 - the rest of the namespace is the reference's
+import rnnconf.impl as _impl
 
 
 class RNN(_impl.RNN):

@@ -1,7 +1,7 @@
 """Dropout masks are drawn afresh at every timestep instead of once per call (the cached masks are
 never reused), so each step drops different units: naive per-step dropout, not the variational
 dropout of Keras' cells."""
-from impl import *  # noqa: F401,F403 - the rest of the namespace is the reference's
+from rnnconf.impl import *  # noqa: F401,F403 - the rest of the namespace is the reference's
 
 from ._cells import cells_with
 

@@ -1,6 +1,6 @@
 """Dropout masks keep units with probability 1 - rate but do not scale them by 1 / (1 - rate), so
 the kept activations are too small while training (inverted dropout half-implemented)."""
-from impl import *  # noqa: F401,F403 - the rest of the namespace is the reference's
+from rnnconf.impl import *  # noqa: F401,F403 - the rest of the namespace is the reference's
 
 from ._cells import cells_with
 

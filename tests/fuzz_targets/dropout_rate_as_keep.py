@@ -1,6 +1,6 @@
 """The dropout rate is used as the keep probability (TF1's `keep_prob` read as Keras' `rate`): units
 are kept with probability `rate` and scaled by 1 / rate. Invisible at rate 0.5, wrong anywhere else."""
-from impl import *  # noqa: F401,F403 - the rest of the namespace is the reference's
+from rnnconf.impl import *  # noqa: F401,F403 - the rest of the namespace is the reference's
 
 from ._cells import cells_with
 

@@ -1,6 +1,6 @@
 """`recurrent_dropout` is accepted and stored but never applied: the recurrent state enters every
 step whole while training."""
-from impl import *  # noqa: F401,F403 - the rest of the namespace is the reference's
+from rnnconf.impl import *  # noqa: F401,F403 - the rest of the namespace is the reference's
 
 from ._cells import cells_with
 

@@ -2,7 +2,7 @@
 batch drops the same units (the mask's shape taken from the feature axis only)."""
 import numpy as np
 
-from impl import *  # noqa: F401,F403 - the rest of the namespace is the reference's
+from rnnconf.impl import *  # noqa: F401,F403 - the rest of the namespace is the reference's
 
 from ._cells import cells_with
 

@@ -3,8 +3,8 @@ that computes in float32 whatever the dtype): a value difference of about 1e-8 o
 a float64 layer, its output, its states and, through the states, its later calls."""
 import numpy as np
 
-from impl import *  # noqa: F401,F403
-from impl import RNN as _RNN
+from rnnconf.impl import *  # noqa: F401,F403
+from rnnconf.impl import RNN as _RNN
 
 
 class RNN(_RNN):

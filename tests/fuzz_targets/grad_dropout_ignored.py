@@ -1,9 +1,9 @@
 """Forward-exact, gradient-wrong: the backward pass ignores the dropout masks the forward pass drew
 (it differentiates the cell as if nothing were dropped), so with training=True and dropout the
 gradient is not that of the forward pass with the same masks (GRAD-09)."""
-from impl import *  # noqa: F401,F403
-from impl import gradients as _gradients
-from impl import rnnconf_set_seed  # noqa: F401 - masks fixed by seeding, as the reference
+from rnnconf.impl import *  # noqa: F401,F403
+from rnnconf.impl import gradients as _gradients
+from rnnconf.impl import rnnconf_set_seed  # noqa: F401 - masks fixed by seeding, as the reference
 
 
 class _NoMasks(_gradients.Backward):

@@ -2,8 +2,8 @@
 computed from float32 copies, then cast back), so they agree to float32 precision only (GRAD-10)."""
 import numpy as _np
 
-from impl import *  # noqa: F401,F403
-from impl import gradients as _gradients
+from rnnconf.impl import *  # noqa: F401,F403
+from rnnconf.impl import gradients as _gradients
 
 
 def _f32(a):

@@ -1,8 +1,8 @@
 """Forward-exact, gradient-wrong: a masked timestep leaks gradient. The output and state gradients
 reach the cell as if the step were not masked, while the state's gradient also passes by it to the
 earlier state (GRAD-05: padding gets gradient)."""
-from impl import *  # noqa: F401,F403
-from impl import gradients as _gradients
+from rnnconf.impl import *  # noqa: F401,F403
+from rnnconf.impl import gradients as _gradients
 
 
 class _MaskLeak(_gradients.Backward):

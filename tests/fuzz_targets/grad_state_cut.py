@@ -1,8 +1,8 @@
 """Forward-exact, gradient-wrong: the carried state's gradient is cut at every step (as if each
 step's previous state went through a stop-gradient), so back-propagation reaches one step back only
 (GRAD-01, GRAD-03: the initial state gets no gradient)."""
-from impl import *  # noqa: F401,F403 - the forward pass is the reference's
-from impl import gradients as _gradients
+from rnnconf.impl import *  # noqa: F401,F403 - the forward pass is the reference's
+from rnnconf.impl import gradients as _gradients
 
 
 class _StateCut(_gradients.Backward):

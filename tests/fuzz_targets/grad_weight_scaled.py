@@ -1,8 +1,8 @@
 """Forward-exact, gradient-wrong: the recurrent kernel's gradient is scaled by the batch size's
 inverse, as if it were averaged over the rows where the loss sums them (GRAD-02); a batch of one
 hides it."""
-from impl import *  # noqa: F401,F403
-from impl import gradients as _gradients
+from rnnconf.impl import *  # noqa: F401,F403
+from rnnconf.impl import gradients as _gradients
 
 
 class _Scaled(_gradients.Backward):

@@ -1,7 +1,7 @@
 """GRUCell with reset_after=True (the default) drops its recurrent bias: a classic port bug, since
 Keras 2 keeps two bias rows for that variant."""
-from impl import *  # noqa: F401,F403
-from impl import GRUCell as _GRUCell
+from rnnconf.impl import *  # noqa: F401,F403
+from rnnconf.impl import GRUCell as _GRUCell
 
 
 class GRUCell(_GRUCell):

@@ -1,8 +1,8 @@
 """Never returns when unroll is set (a hang the per-example timeout must catch)."""
 import time
 
-from impl import *  # noqa: F401,F403
-from impl import RNN as _RNN
+from rnnconf.impl import *  # noqa: F401,F403
+from rnnconf.impl import RNN as _RNN
 
 
 class RNN(_RNN):

@@ -1,7 +1,7 @@
 """Two bugs in one: hard_sigmoid redefined as Keras 3 defines it (a known difference of Keras 3) and
 dropout masks that are not scaled by 1 / (1 - rate) (a real bug). A case with both features fails
 for the second even where the first is accepted by design."""
-from impl import *  # noqa: F401,F403 - the rest of the namespace is the reference's
+from rnnconf.impl import *  # noqa: F401,F403 - the rest of the namespace is the reference's
 
 from ._cells import cells_with
 from .dropout_no_scaling import _UnscaledMasks

@@ -2,10 +2,10 @@
 with a hard_sigmoid activation or gate compute other values (CELL-03, CELL-04)."""
 import numpy as np
 
-from impl import *  # noqa: F401,F403
-from impl import GRUCell as _GRUCell
-from impl import LSTMCell as _LSTMCell
-from impl import SimpleRNNCell as _SimpleRNNCell
+from rnnconf.impl import *  # noqa: F401,F403
+from rnnconf.impl import GRUCell as _GRUCell
+from rnnconf.impl import LSTMCell as _LSTMCell
+from rnnconf.impl import SimpleRNNCell as _SimpleRNNCell
 
 
 def _hard_sigmoid(x):

@@ -1,7 +1,7 @@
 """`initial_state` given to the call is accepted and checked, but the loop starts from zeros
 (CALL-04, INIT-01)."""
-from impl import *  # noqa: F401,F403
-from impl import RNN as _RNN
+from rnnconf.impl import *  # noqa: F401,F403
+from rnnconf.impl import RNN as _RNN
 
 
 class RNN(_RNN):

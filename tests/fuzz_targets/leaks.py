@@ -2,8 +2,8 @@
 keeps per fresh layer, that the workers' recycling must bound."""
 import numpy as np
 
-from impl import *  # noqa: F401,F403
-from impl import RNN as _RNN
+from rnnconf.impl import *  # noqa: F401,F403
+from rnnconf.impl import RNN as _RNN
 
 _KEPT = []
 

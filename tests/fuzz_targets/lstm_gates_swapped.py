@@ -2,8 +2,8 @@
 another gate order than Keras' i, f, c, o): values differ for every LSTM (CELL-04)."""
 import numpy as np
 
-from impl import *  # noqa: F401,F403
-from impl import LSTMCell as _LSTMCell
+from rnnconf.impl import *  # noqa: F401,F403
+from rnnconf.impl import LSTMCell as _LSTMCell
 
 
 class LSTMCell(_LSTMCell):

@@ -3,8 +3,8 @@ layer is right, a reused one masks with an earlier call's mask (MASK-01). Only a
 shows it."""
 import numpy as np
 
-from impl import *  # noqa: F401,F403
-from impl import RNN as _RNN
+from rnnconf.impl import *  # noqa: F401,F403
+from rnnconf.impl import RNN as _RNN
 
 
 class RNN(_RNN):

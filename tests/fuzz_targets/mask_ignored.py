@@ -1,7 +1,7 @@
 """The mask reaches the layer but the loop ignores it: masked steps update the state like any
 other step instead of carrying it (MASK-01)."""
-from impl import *  # noqa: F401,F403
-from impl import RNN as _RNN
+from rnnconf.impl import *  # noqa: F401,F403
+from rnnconf.impl import RNN as _RNN
 
 
 class RNN(_RNN):

@@ -1,10 +1,10 @@
 """The reference, except that every layer refuses the `go_backwards` argument at construction, as
 Keras 3 refuses `time_major`: a feature the implementation lacks, named in its error."""
-from impl import *  # noqa: F401,F403
-from impl import GRU as _GRU
-from impl import LSTM as _LSTM
-from impl import RNN as _RNN
-from impl import SimpleRNN as _SimpleRNN
+from rnnconf.impl import *  # noqa: F401,F403
+from rnnconf.impl import GRU as _GRU
+from rnnconf.impl import LSTM as _LSTM
+from rnnconf.impl import RNN as _RNN
+from rnnconf.impl import SimpleRNN as _SimpleRNN
 
 
 def _refusing(base):

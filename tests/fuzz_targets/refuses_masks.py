@@ -1,7 +1,7 @@
 """The reference, except that a call with a mask is refused (NotImplementedError): a feature the
 implementation lacks, so unsupported, never failed."""
-from impl import *  # noqa: F401,F403
-from impl import RNN as _RNN
+from rnnconf.impl import *  # noqa: F401,F403
+from rnnconf.impl import RNN as _RNN
 
 
 class RNN(_RNN):

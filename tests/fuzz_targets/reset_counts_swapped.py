@@ -1,8 +1,8 @@
 """reset_states(states) with the wrong number of arrays raises the right class (ValueError) but
 states the two counts the wrong way round: the error's facts differ (ERR-14)."""
-from impl import *  # noqa: F401,F403
-from impl import RNN as _RNN
-from impl.nest import flatten
+from rnnconf.impl import *  # noqa: F401,F403
+from rnnconf.impl import RNN as _RNN
+from rnnconf.impl.nest import flatten
 
 
 class RNN(_RNN):

@@ -3,7 +3,7 @@
 (backwards_not_reversed), a stack returns its states nested per cell (stack_states_nested), and
 reset_states states the wrong counts (reset_counts_swapped). A campaign must report each as a
 discrepancy of its own."""
-from impl import *  # noqa: F401,F403
+from rnnconf.impl import *  # noqa: F401,F403
 
 from . import backwards_not_reversed, reset_counts_swapped, stack_states_nested
 from .gru_recurrent_bias_dropped import GRUCell  # noqa: F401

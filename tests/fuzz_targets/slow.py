@@ -1,8 +1,8 @@
 """Takes half a second per call when time_major is set: slow, not hung."""
 import time
 
-from impl import *  # noqa: F401,F403
-from impl import RNN as _RNN
+from rnnconf.impl import *  # noqa: F401,F403
+from rnnconf.impl import RNN as _RNN
 
 
 class RNN(_RNN):

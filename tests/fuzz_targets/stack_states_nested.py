@@ -1,9 +1,9 @@
 """With return_state, a stack of cells returns each cell's states in a list of their own
 ([output, [h1], [h2]] where Keras 2 returns [output, h1, h2]): a structure difference (SHAPE-02,
 CELL-10)."""
-from impl import *  # noqa: F401,F403
-from impl import RNN as _RNN
-from impl import StackedRNNCells
+from rnnconf.impl import *  # noqa: F401,F403
+from rnnconf.impl import RNN as _RNN
+from rnnconf.impl import StackedRNNCells
 
 
 class RNN(_RNN):

@@ -1,7 +1,7 @@
 """The reference, with a "compiler" for reused layers whose compiled call raises for a stack (as
 Keras 3's traced stacks of float64 cells do: their states enter the loop as float32); eager calls
 are fine, so such structures are reused eagerly."""
-from impl import *  # noqa: F401,F403
+from rnnconf.impl import *  # noqa: F401,F403
 
 
 def rnnconf_compile(fn):

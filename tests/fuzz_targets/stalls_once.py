@@ -4,8 +4,8 @@ not repeat, so it is no hang."""
 import os
 import time
 
-from impl import *  # noqa: F401,F403
-from impl import RNN as _RNN
+from rnnconf.impl import *  # noqa: F401,F403
+from rnnconf.impl import RNN as _RNN
 
 _MARK = os.environ["RNNCONF_STALL_MARK"]
 

@@ -1,7 +1,7 @@
 """A stateful layer that starts every call from zeros: the states are kept (layer.states is right)
 but never fed back into the next call (FLAG-04, STATE-02)."""
-from impl import *  # noqa: F401,F403
-from impl import RNN as _RNN
+from rnnconf.impl import *  # noqa: F401,F403
+from rnnconf.impl import RNN as _RNN
 
 
 class RNN(_RNN):

@@ -2,8 +2,8 @@
 allocated with the default dtype): a dtype difference for float64 layers (FLAG-02)."""
 import numpy as np
 
-from impl import *  # noqa: F401,F403
-from impl import RNN as _RNN
+from rnnconf.impl import *  # noqa: F401,F403
+from rnnconf.impl import RNN as _RNN
 
 
 class RNN(_RNN):

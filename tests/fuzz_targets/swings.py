@@ -3,8 +3,8 @@ call: memory that swings by 40 MiB without growing, like a tf_keras worker's lay
 being cleared. The workers' recycling must not take that for a leak."""
 import mmap
 
-from impl import *  # noqa: F401,F403
-from impl import RNN as _RNN
+from rnnconf.impl import *  # noqa: F401,F403
+from rnnconf.impl import RNN as _RNN
 
 _HELD = []
 

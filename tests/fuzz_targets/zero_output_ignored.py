@@ -1,7 +1,7 @@
 """zero_output_for_mask is accepted and ignored: masked timesteps carry the previous output instead
 of zeros (FLAG-07)."""
-from impl import *  # noqa: F401,F403
-from impl import RNN as _RNN
+from rnnconf.impl import *  # noqa: F401,F403
+from rnnconf.impl import RNN as _RNN
 
 
 class RNN(_RNN):

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from conformance.conftest import skip_status
+from rnnconf.conformance.conftest import skip_status
 
 
 class Outcomes:

@@ -2,7 +2,7 @@
 
 The suite (helpers.assert_conforms, and the replay snippet of every failing test) and the fuzzer
 (fuzz/differential.py) call `judge`, so a case is judged the same way wherever it runs; the
-standalone reproducers (fuzz/repro.py) restate its rules in plain code, and a test checks that they
+standalone reproducers (reports/repro.py) restate its rules in plain code, and a test checks that they
 compute what execute runs:
 
     j = judge(case, expected, actual, run_oracle=..., impl_has=...)

@@ -7,7 +7,7 @@ reports (the gradients' group last).
 import re
 from pathlib import Path
 
-SPEC_DIR = Path(__file__).with_name("spec")
+SPEC_DIR = Path(__file__).parent
 _CLAUSE = re.compile(r"^- ([A-Z]+-\d\d) (.*)$")
 _GROUP = re.compile(r"^## ([A-Z]+): (.*)$")
 _ERR_ROW = re.compile(r"^\| (ERR-\d\d) \| (\w+) \| (\w+) \| (.*?) \| (.*) \|$")

@@ -12,9 +12,9 @@ The code is generated from the case by small helpers, one per concern: the layer
 its custom cells (_custom_cell_source), one call's arguments (_call_line), one step (_step_line), a
 phase of steps on one layer (_phase_lines), the data (_Data), the comparison (the fixed _HARNESS_*
 texts).
-The data is computed here with conformance.cases' own functions (inputs_for, mask_for,
+The data is computed here with rnnconf.engine.cases' own functions (inputs_for, mask_for,
 initial_state_for, random_states, part_weights), so the script feeds both sides exactly the arrays
-conformance.execute.run fed them; the weight shapes come from building the case on the NumPy
+rnnconf.engine.execute.run fed them; the weight shapes come from building the case on the NumPy
 reference, which lays its weights out as tf_keras does. The judgement is compare.py's, written
 inline: error classes (and, for a catalogued error path, the facts its message states), nesting,
 shapes, dtypes, then values within the rounding bound. Not reproduced: the float32 recheck against
@@ -27,8 +27,9 @@ import re
 
 import numpy as np
 
-from conformance import compare, error_catalog, execute, judge as judgement, namespaces
-from conformance.cases import (BUILTIN_LAYERS, CELL_CLASSES, cell_kwargs, cell_state_dims, flag, initial_state_for,
+from rnnconf.engine import compare, error_catalog, execute, judge as judgement
+from rnnconf.adapters import namespaces
+from rnnconf.engine.cases import (BUILTIN_LAYERS, CELL_CLASSES, cell_kwargs, cell_state_dims, flag, initial_state_for,
                                inputs_for, is_stochastic, layer_flags, mask_for, normalize, part_weights, perturbed,
                                reset_states_for, stateful_batch_shape, step_rng)
 
@@ -69,7 +70,7 @@ def write(out_dir, item, impl, oracle, versions=None):
 def short_snippet(item, impl, oracle):
     """(the short snippet in the implementation's own API that leads the bug report, or None; why
     there is none). A snippet that does not fail on the implementation from an empty directory is
-    not used: its ramp weights or rounded data may miss the bug (fuzz/snippet.py)."""
+    not used: its ramp weights or rounded data may miss the bug (reports/snippet.py)."""
     from . import snippet
     try:
         text = snippet.snippet(item, impl, oracle)
@@ -89,7 +90,7 @@ def short_snippet(item, impl, oracle):
 
 
 def suite_item(cause):
-    """A suite root cause (conformance.results.root_causes) as the discrepancy item write() takes."""
+    """A suite root cause (rnnconf.engine.results.root_causes) as the discrepancy item write() takes."""
     return {"id": cause["id"], "kind": cause["kind"] if cause["kind"] in judgement.KIND_ORDER else "value",
             "config": cause["config"], "clauses": cause["clauses"], "repro": cause["repro"],
             "detail": cause.get("detail", ""), "mismatches": [], "tests": cause.get("tests") or []}
@@ -155,8 +156,8 @@ def script(item, impl, oracle, npz_name=None):
 
 def runnable(impl):
     """(the module the script imports for `impl`, the environment variables it needs): a target
-    (rnnconf/targets.py) names its module and its variables (KERAS_BACKEND), `IMPL@PYTHON` its module."""
-    from rnnconf import targets
+    (adapters/targets.py) names its module and its variables (KERAS_BACKEND), `IMPL@PYTHON` its module."""
+    from rnnconf.adapters import targets
     spec = targets.TARGETS.get(impl)
     if spec is not None:
         return spec.impl, dict(spec.env)
@@ -166,7 +167,7 @@ def runnable(impl):
 
 def _where_to_run(impl):
     """The docstring's words on the environment the script needs, for a target; else None."""
-    from rnnconf import targets
+    from rnnconf.adapters import targets
     spec = targets.TARGETS.get(impl)
     if spec is None:
         return None
@@ -562,7 +563,7 @@ def _factory_name(variant):
 
 
 _MULTI = ("multi_state", "multi_no_out", "few_states")
-_CALLS = {  # the call of each variant of conformance/custom_cells.py, over `core` (x @ kernel + h @ recurrent)
+_CALLS = {  # the call of each variant of engine/custom_cells.py, over `core` (x @ kernel + h @ recurrent)
     "minimal": ["def call(self, inputs, states):",
                 "    output = self._core(inputs, states[0])  # linear, as the API page's MinimalRNNCell",
                 "    return output, [output]"],
@@ -615,7 +616,7 @@ _DESCRIPTIONS = {
 
 
 def _custom_cell_source(variant, case):
-    """A factory of the custom cell `variant` (conformance/custom_cells.py) as a subclass of the
+    """A factory of the custom cell `variant` (engine/custom_cells.py) as a subclass of the
     namespace's Layer, its math through the framework's ops."""
     name = _class_name(variant)
     init = ["def __init__(self, units, rows=2, **kwargs):" if variant == "hd_state" else
@@ -668,7 +669,7 @@ def _ops_needed(variants):
     return needed
 
 
-_OPS = {  # framework: op -> source at an indent of 12 (the adapters of conformance/namespaces.py)
+_OPS = {  # framework: op -> source at an indent of 12 (the adapters of adapters/namespaces.py)
     "tf_keras": {
         "dot": "dot=lambda x, w: tf.tensordot(x, w, axes=1)",
         "tanh": "tanh=tf.tanh",
@@ -822,11 +823,11 @@ def _raw(pattern, width=88):
     return "\n    ".join(f"r{quote}{p}{quote}" for p in pieces + [rest])
 
 
-# ---- gradients (conformance/gradients.py) ------------------------------------------------------------
+# ---- gradients (engine/gradients.py) ------------------------------------------------------------
 def _gradient_settings(case):
-    from conformance import compare as compare_module
+    from rnnconf.engine import compare as compare_module
     return (f"# The loss differentiated: sum(c * y) over every returned tensor y, c drawn per call from\n"
-            f"# this seed (rnnconf's conformance/gradients.py cotangents_for); gradients are held to\n"
+            f"# this seed (rnnconf's engine/gradients.py cotangents_for); gradients are held to\n"
             f"# GRADIENT_STEPS times each step's rounding steps.\nSEED = {case['seed']}\n"
             f"GRADIENT_STEPS = {compare_module.GRADIENT_STEPS_FACTOR}")
 
@@ -836,7 +837,7 @@ def _gradient_harness():
     the framework it is built on, the very functions rnnconf runs (their source, copied)."""
     import inspect
 
-    from conformance import gradients
+    from rnnconf.engine import gradients
     sources = [inspect.getsource(f) for f in (gradients.flat_leaves, gradients._trainable, gradients.tf_gradients,
                                               gradients.jax_gradients, gradients.torch_gradients,
                                               gradients._rebuild)]
@@ -930,7 +931,7 @@ def print_gradient_differences(expected, actual):
 
 _HARNESS_NAMESPACE = '''\
 # ---- running both sides and comparing them: the same in every reproducer ---------------------
-SHORT_NAMES = {"reference": "impl", "tf_keras": "tf_keras.layers", "keras3": "keras.layers"}
+SHORT_NAMES = {"reference": "rnnconf.impl", "tf_keras": "tf_keras.layers", "keras3": "keras.layers"}
 
 
 def namespace(name):
@@ -1291,7 +1292,7 @@ def _expected_actual(item):
 
 
 def report(item, impl, oracle, code, versions, npz=None, short=None, why_not=None):
-    """The bug report beside the script: a summary, the short snippet (fuzz/snippet.py), what the
+    """The bug report beside the script: a summary, the short snippet (reports/snippet.py), what the
     minimal case shows, versions, expected vs actual, the full script."""
     case = normalize(item["config"])
     name = os.path.basename(item["repro"])
@@ -1345,7 +1346,7 @@ FEATURE_WORDS = {
 
 
 def feature_words(feature):
-    """A case feature (conformance.judge.features) as a maintainer says it."""
+    """A case feature (rnnconf.engine.judge.features) as a maintainer says it."""
     if feature in FEATURE_WORDS:
         return FEATURE_WORDS[feature]
     name, _, value = feature.partition(":")

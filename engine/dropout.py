@@ -63,7 +63,7 @@ TIE_FACTOR = 1
 
 def sample(target, case, n=SAMPLES, per_call=1, seed=0):
     """execute.run_samples with the target's random draws seeded first (its `rnnconf_set_seed` hook:
-    conformance/namespaces.py), so that a check replays: the same verdict every run. A target in
+    adapters/namespaces.py), so that a check replays: the same verdict every run. A target in
     another interpreter (namespaces.RemoteTarget) samples in its worker."""
     if getattr(target, "remote", False):
         return target.sample(case, n, per_call=per_call, seed=seed)

@@ -6,7 +6,7 @@ module a --impl path names), never rnnconf nor the oracle. It builds the case's 
 to build its weights and then sets them to a fixed ramp (np.linspace over each weight), feeds the
 case's own inputs, mask and states rounded to two decimals as literals, runs its steps, and asserts
 what the oracle returns on exactly that code: the nesting of the results, their values within
-conformance.compare's rounding bound, or the error the oracle raises (its class, and the facts its
+rnnconf.engine.compare's rounding bound, or the error the oracle raises (its class, and the facts its
 message states for a catalogued error path). The expected values come from running the same code on
 the oracle, in this process, so the snippet passes on the oracle by construction; `check(...)`
 runs it from an empty directory on the implementation to keep only snippets that show the bug.
@@ -23,8 +23,9 @@ import tempfile
 
 import numpy as np
 
-from conformance import compare, error_catalog, namespaces
-from conformance.cases import flag, initial_state_for, inputs_for, is_stochastic, mask_for, normalize, reset_states_for
+from rnnconf.engine import compare, error_catalog
+from rnnconf.adapters import namespaces
+from rnnconf.engine.cases import flag, initial_state_for, inputs_for, is_stochastic, mask_for, normalize, reset_states_for
 
 DECIMALS = 2
 MAX_NUMBERS = 60  # data numbers beyond which no snippet is written: it would not be short
@@ -38,7 +39,7 @@ class NoSnippet(Exception):
 
 def layers_import(impl):
     """(the import line that binds `layers`, the environment lines before it) for --impl `impl`."""
-    from fuzz import repro
+    from rnnconf.reports import repro
     module, environment = repro.runnable(impl)
     if module.startswith("rnnconf."):
         raise NoSnippet(f"{impl} is rnnconf's adapter of a converted model, with no layers API of its own")
@@ -56,7 +57,7 @@ def _array(a, dtype):
 def _data_and_run(case):
     """(data lines, run lines) of the case on `layers`: the run leaves its results in `out` (one
     entry per call or read of the states) or, for an error, the exception in `raised`."""
-    from fuzz import repro
+    from rnnconf.reports import repro
     if any(c["kind"] == "custom" for c in case["cells"]):
         raise NoSnippet("custom cells need their code: see the full script")
     if case["embedding"] or case["constants"] or case.get("warmup") or is_stochastic(case):
@@ -221,7 +222,7 @@ def snippet(item, impl, oracle):
 def check(text, impl, timeout=120):
     """Run a snippet from an empty directory with the implementation's interpreter: its exit status,
     and what it printed."""
-    from rnnconf import targets
+    from rnnconf.adapters import targets
     split = targets.split_remote(impl)
     env = dict(os.environ)
     if split:

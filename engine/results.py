@@ -29,7 +29,7 @@ from . import error_catalog, gradients, known_differences
 from . import judge as judgement
 from .judge import NOT_FAILING
 from .cases import BUILTIN_LAYERS, case_key, flag, normalize
-from .clauses import ALL_IDS
+from rnnconf.conformance.spec.clauses import ALL_IDS
 from .deviations import DEVIATIONS, clauses_with_deviations
 
 _CUSTOM_VARIANT_CLAUSES = {
@@ -113,7 +113,7 @@ def is_xfailed(item, xfail):
 
 def merge_versions(oracle, impl, impl_name):
     """Both sides' package versions in one dict. Where the implementation runs another version of a
-    package (its own environment: rnnconf.targets), that one is keyed "package (impl_name)"."""
+    package (its own environment: rnnconf.adapters.targets), that one is keyed "package (impl_name)"."""
     merged = dict(oracle)
     for package, version in impl.items():
         if package in merged and merged[package] != version:
@@ -306,7 +306,7 @@ class Results:
         data["fuzz_evidence"] = {clause: sorted(ids) for clause, ids in sorted(evidence.items())}
         data["examples"] = tail.examples
         if tail.conversions:
-            data["conversions"] = tail.conversions  # models a converter target converted (rnnconf/converters)
+            data["conversions"] = tail.conversions  # models a converter target converted (adapters/converters)
         if tail.oracle_failures:
             data["oracle_failures"] = {"count": tail.oracle_failures, "examples": list(tail.oracle_failure_examples)}
         if tail.skipped:

@@ -1,7 +1,7 @@
 """A model converter served as an implementation under test: tf_keras builds the layer, the converted
 model computes it.
 
-A converter's namespace (`rnnconf.converters.onnx`, target `onnx`) has tf_keras' cells and layers,
+A converter's namespace (`rnnconf.adapters.converters.onnx`, target `onnx`) has tf_keras' cells and layers,
 except that `RNN`, `SimpleRNN`, `GRU` and `LSTM` are `Converted` wrappers around tf_keras' own:
   - The first call builds the layer in Keras, eagerly (weights exist only then), so what Keras itself
     refuses is refused as the oracle refuses it; the converter never sees such a layer.
@@ -19,7 +19,7 @@ read back after it), so `reset_states` and `layer.states` work as in Keras, and 
 arguments as the oracle does.
 
 What the converted model cannot do is unsupported, never a pass: a refused conversion raises
-NotImplementedError with the converter's reason (conformance/capabilities.py), and so does a
+NotImplementedError with the converter's reason (engine/capabilities.py), and so does a
 stateful layer where the runtime keeps no state between runs. A model that converts but fails to run
 raises RuntimeError, and a model that runs and computes something else is a discrepancy.
 """
@@ -282,12 +282,12 @@ def _first_line(exc):
 
 def namespace(converter):
     """The names a converter module exports: tf_keras' cells and layers, its recurrent layers wrapped
-    in Converted, and the protocol's hooks of tf_keras (conformance/namespaces.py) except the compiler
+    in Converted, and the protocol's hooks of tf_keras (adapters/namespaces.py) except the compiler
     and Model (a converted layer is called on arrays only) and the seeding hook: TensorFlow seeded
     before a trace gives its random ops fixed seeds, which a converted model keeps, so it would draw
     the same dropout mask at every run (TFLite: 1 distinct output in 400 runs, against 16 unseeded on
     a case with 16 possible). Its samples are drawn unseeded, as a converted model runs for its users."""
-    from conformance.namespaces import _tf_keras_adapter
+    from rnnconf.adapters.namespaces import _tf_keras_adapter
     layers = tf_keras.layers
     adapter = _tf_keras_adapter(tf_keras)
 

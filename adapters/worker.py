@@ -1,7 +1,7 @@
 """Execution stage: run a case on one Target inside an isolated, recyclable worker process.
 
 The implementation under test may segfault, abort, hang or eat memory; none of that may end the
-campaign. A Worker owns one spawned process (fuzz.worker_child) that resolves its Target once and answers
+campaign. A Worker owns one spawned process (rnnconf.adapters.worker_child) that resolves its Target once and answers
 requests (case, fresh) over a pipe with `execute.Session.run`, which reuses built layers across
 cases of the same structure; each answer carries the seconds the case took inside.
 
@@ -35,8 +35,9 @@ import sys
 import threading
 import time
 
-from conformance import execute
-from conformance.cases import normalize
+import rnnconf
+from rnnconf.engine import execute
+from rnnconf.engine.cases import normalize
 
 from .worker_child import CALL, serve
 
@@ -53,7 +54,8 @@ SAMPLED_TIMEOUTS = 10   # a request of dropout samples may take this many exampl
 _POLL_S = 0.05
 # rnnconf's source root: a worker running another interpreter imports rnnconf from here, its
 # implementation (and NumPy) from that interpreter's own environment.
-SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The folder that holds the rnnconf package: a checkout's root, or site-packages.
+SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(rnnconf.__file__)))
 # Starting a child swaps process-wide settings (the spawn executable, sys.path, os.environ): one at a time.
 _START_LOCK = threading.Lock()
 _DEFAULT_PATHS = {}  # interpreter -> its default sys.path
@@ -131,7 +133,7 @@ class Worker:
                  recycle_growth_mb=RECYCLE_GROWTH_MB, warm_answers=WARM_ANSWERS, peak_answers=PEAK_ANSWERS,
                  rss_every=RSS_EVERY, retry_eager_reuse=True, python=None, env=None, impl=None):
         self.target_name = target_name
-        # Another interpreter (a target's own environment, rnnconf.targets), the implementation name
+        # Another interpreter (a target's own environment, rnnconf.adapters.targets), the implementation name
         # resolved there, and the environment variables it needs; found at start() for a target name.
         self.python, self.extra_env, self.impl = python, dict(env or {}), impl or target_name
         self._located = python is not None
@@ -171,7 +173,7 @@ class Worker:
         use), implementation name and variables."""
         if self._located:
             return
-        from rnnconf import targets
+        from rnnconf.adapters import targets
         try:
             remote = targets.remote_spec(self.target_name)
         except targets.TargetError as e:
@@ -188,7 +190,7 @@ class Worker:
         env = {**WORKER_ENV, **self.extra_env}
         entry = serve
         if self.python is not None:
-            from rnnconf.targets import serve_worker as entry  # the same, for an environment without Hypothesis
+            from rnnconf.adapters.targets import serve_worker as entry  # the same, for an environment without Hypothesis
         with spawning_with(self._ctx, self.python, env):
             self._process = self._ctx.Process(target=entry, args=(child, self.impl, env, self.stderr_path,
                                                                   self._started, self.retry_eager_reuse),

@@ -17,10 +17,10 @@ The protocol: besides its layer classes, a namespace may expose these optional a
   rnnconf_set_seed(n)      seeds the implementation's random draws (dropout masks), so that sampling a
                            case twice gives the same samples (default: none; runs then differ)
   rnnconf_framework        "tf_keras" or "keras3": the framework whose tensors and errors the namespace
-                           has where its RNN class is not that framework's (rnnconf/converters)
+                           has where its RNN class is not that framework's (adapters/converters)
   rnnconf_gradients(layer, inputs, kwargs, cotangents)
                            one call differentiated: (result, gradients of the shared loss of
-                           gradients.md); see conformance/gradients.py (default: tf.GradientTape for
+                           gradients.md); see engine/gradients.py (default: tf.GradientTape for
                            tf_keras and Keras 3 on TensorFlow, jax.vjp on JAX, autograd on torch; none
                            otherwise, and the GRAD checks are then unsupported)
 
@@ -38,13 +38,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import gradients
+from rnnconf.engine import gradients
 
 SHORT_NAMES = {
-    "reference": "impl",
+    "reference": "rnnconf.impl",
     "tf_keras": "tf_keras.layers",
     "keras3": "keras.layers",
-    "tfjs": "rnnconf.tfjs",   # TensorFlow.js in Node (rnnconf/tfjs)
+    "tfjs": "rnnconf.adapters.tfjs",   # TensorFlow.js in Node (adapters/tfjs)
 }
 REQUIRED = ("RNN", "SimpleRNNCell", "GRUCell", "LSTMCell")
 OPTIONAL = ("StackedRNNCells", "SimpleRNN", "GRU", "LSTM", "Embedding", "Layer", "AbstractRNNCell", "Input",
@@ -76,7 +76,7 @@ class Target:
     # Frees what the framework keeps per layer built (tf_keras leaks ~0.1 MB per fresh layer).
     clear_session: object = None
     adapter: object = None    # the framework's hooks behind the namespace's own (None: none known)
-    gradients: object = None  # rnnconf_gradients (conformance/gradients.py); None: not differentiable
+    gradients: object = None  # rnnconf_gradients (engine/gradients.py); None: not differentiable
 
     def __repr__(self):
         # Short: a failing test shows its fixtures, and reports must not carry this machine's paths.
@@ -262,11 +262,11 @@ def target_for(name, module_name, ns):
 
 def resolve(name, python=None):
     """Turn `--impl NAME` into a Target, or raise SetupError with one clear line. A registered target
-    (rnnconf.targets: `keras3-jax`), or NAME run by another interpreter (`python`, or `NAME@PYTHON`),
+    (rnnconf.adapters.targets: `keras3-jax`), or NAME run by another interpreter (`python`, or `NAME@PYTHON`),
     is a RemoteTarget: its cases run in a worker process of that environment."""
     if not name:
         raise SetupError("no implementation given: pass --impl NAME (reference, tf_keras, keras3, or a module path)")
-    from rnnconf import targets
+    from rnnconf.adapters import targets
     if python:
         name = f"{name}@{python}"
     try:
@@ -303,7 +303,7 @@ REMOTE_TIMEOUT_S = 120.0  # one case of the suite in the worker; past it the cas
 
 
 class RemoteTarget:
-    """An implementation in another environment (rnnconf.targets), served by a fuzz.worker.Worker
+    """An implementation in another environment (rnnconf.adapters.targets), served by a rnnconf.adapters.worker.Worker
     running that environment's interpreter. The suite reaches it through execute.run (one fresh layer
     a case, as in-process), dropout.sample and shared_mask_violations (run in the worker), `has`,
     `name`, `versions` and `framework`.
@@ -318,7 +318,7 @@ class RemoteTarget:
     compile = clear_session = adapter = None
 
     def __init__(self, name, impl, python, env, timeout_s=REMOTE_TIMEOUT_S):
-        from fuzz.worker import Worker, WorkerSetupError
+        from rnnconf.adapters.worker import Worker, WorkerSetupError
         self.name, self.module, self.python = name, impl, python
         self.worker = Worker(name, timeout_s=timeout_s, python=python, env=env, impl=impl)
         try:

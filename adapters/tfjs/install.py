@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 
-from rnnconf import targets
+from rnnconf.adapters import targets
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TFJS_VERSION = "4.22.0"
@@ -76,5 +76,5 @@ def ensure(log=None):
     return node_modules()
 
 
-if __name__ == "__main__":  # python -m rnnconf.tfjs.install: what `rnnconf check --impl tfjs` does first
+if __name__ == "__main__":  # python -m rnnconf.adapters.tfjs.install: what `rnnconf check --impl tfjs` does first
     print(ensure())

@@ -1,5 +1,5 @@
 // rnnconf's tfjs worker: builds and calls TensorFlow.js layers for rnnconf's Python side
-// (rnnconf/tfjs/__init__.py), one JSON object a line on stdin, one answer a line on stdout.
+// (adapters/tfjs/__init__.py), one JSON object a line on stdin, one answer a line on stdout.
 //
 // A request is {"ops": [op, ...]}: the ops run in order and the answer is {"results": [...]}, one
 // entry per op that ran, ending at the first op that throws ({"error": {"type", "message"}}). So a

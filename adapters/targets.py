@@ -1,12 +1,12 @@
 """Named targets: an implementation in its own virtual environment.
 
 A target is a name, the pinned requirements of its environment, the implementation name to resolve
-inside it (conformance/namespaces.py: `keras3`, `tf_keras`, a module path) and environment variables
+inside it (adapters/namespaces.py: `keras3`, `tf_keras`, a module path) and environment variables
 its worker needs before any import (`KERAS_BACKEND`). Its environment is created on first use under
 `$RNNCONF_CACHE/envs/NAME` (default `~/.cache/rnnconf`) with `python -m venv` and `pip install` of the
 pins, and reused while its stamp records the same pins. rnnconf's own dependencies (TensorFlow, the
 oracle) are never installed there: the worker child gets rnnconf's source on its path instead
-(fuzz/worker.py), so the oracle stays in rnnconf's environment and nothing a target installs reaches it.
+(adapters/worker.py), so the oracle stays in rnnconf's environment and nothing a target installs reaches it.
 
 `IMPL@PYTHON` (what `--impl IMPL --impl-python PYTHON` becomes) names an implementation in an
 environment the user made: no pins, nothing installed.
@@ -63,16 +63,16 @@ TARGETS = {spec.name: spec for spec in (
                note="TensorFlow: about 600 MB"),
     TargetSpec("tf_keras-2.19", ("tensorflow==2.19.1", "tf-keras==2.19.0"), "tf_keras", heavy=True,
                note="TensorFlow: about 600 MB"),
-    # Converters (rnnconf/converters): the layer is tf_keras', what runs is the converted model.
+    # Converters (adapters/converters): the layer is tf_keras', what runs is the converted model.
     TargetSpec("onnx", ORACLE_PINS + ("tf2onnx==1.17.0", "onnx==1.23.2", "onnxruntime==1.32.0"),
-               "rnnconf.converters.onnx", heavy=True, note="TensorFlow: about 600 MB", fixed_weights=True,
+               "rnnconf.adapters.converters.onnx", heavy=True, note="TensorFlow: about 600 MB", fixed_weights=True,
                package="tf2onnx"),
-    TargetSpec("tflite", ORACLE_PINS + ("ai-edge-litert==2.3.0",), "rnnconf.converters.tflite", heavy=True,
+    TargetSpec("tflite", ORACLE_PINS + ("ai-edge-litert==2.3.0",), "rnnconf.adapters.converters.tflite", heavy=True,
                note="TensorFlow: about 600 MB", fixed_weights=True, package="tensorflow"),
-    TargetSpec("openvino", ORACLE_PINS + ("openvino==2026.4.1",), "rnnconf.converters.openvino", heavy=True,
+    TargetSpec("openvino", ORACLE_PINS + ("openvino==2026.4.1",), "rnnconf.adapters.converters.openvino", heavy=True,
                note="TensorFlow: about 600 MB", fixed_weights=True, package="openvino"),
-    # The oracle's own layers, their calls compiled by XLA (jit_compile=True): rnnconf/converters/xla.py.
-    TargetSpec("tf_keras-xla", ORACLE_PINS, "rnnconf.converters.xla", heavy=True, note="TensorFlow: about 600 MB",
+    # The oracle's own layers, their calls compiled by XLA (jit_compile=True): adapters/converters/xla.py.
+    TargetSpec("tf_keras-xla", ORACLE_PINS, "rnnconf.adapters.converters.xla", heavy=True, note="TensorFlow: about 600 MB",
                fixed_weights=True, package="tensorflow"),
 )}
 
@@ -241,12 +241,12 @@ def listing():
 
 
 def serve_worker(*args):
-    """A worker child's entry point in a target's environment: fuzz/worker_child.py's `serve`, imported
+    """A worker child's entry point in a target's environment: adapters/worker_child.py's `serve`, imported
     without the fuzz package's __init__ (it sets up Hypothesis, which the target's environment lacks)."""
     import types
     if "fuzz" not in sys.modules:
         package = types.ModuleType("fuzz")
         package.__path__ = [os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fuzz")]
         sys.modules["fuzz"] = package
-    from fuzz.worker_child import serve
+    from rnnconf.adapters.worker_child import serve
     return serve(*args)

@@ -5,7 +5,7 @@ rnnconf follows the oracle (the reference copies each behaviour on purpose) and 
 tests/test_deviations.py runs every repro, so an upstream fix makes that test fail and this list
 gets revisited instead of rotting.
 
-Each entry also says which cases lie inside it, for conformance.judge (docs/verdicts.md):
+Each entry also says which cases lie inside it, for rnnconf.engine.judge (docs/verdicts.md):
   applies(case)       the case (cases.py, normalized) reaches the deviating behaviour
   oracle_shows(out)   optional: the oracle's outcome shows it (e.g. it raises); outside, no attachment
   from_step(case)     optional: the first step whose results it can change (earlier steps still count)
@@ -372,7 +372,7 @@ for nesting in ([s1, (h2, c2)], [[s1], [h2, c2]]):  # a tuple for the LSTM, the 
                   "keyed by graph, and the cell is traced into the while loop's body, whose random ops run "
                   "again at each iteration. Eager calls and unroll=True keep one mask per call. With or "
                   "without a mask, for cells in a stack and for the built-in layers on the cell's path. rnnconf "
-                  "samples dropout eagerly only (conformance/dropout.py), so neither the reference nor the "
+                  "samples dropout eagerly only (engine/dropout.py), so neither the reference nor the "
                   "suite follows the traced behaviour.",
         "repro": _PRELUDE + """\
 tf.random.set_seed(0)
@@ -406,7 +406,7 @@ assert traced == 6, "deviation gone: a traced call reuses one dropout mask for e
                   "their loop, so every timestep gets a new input dropout mask, in eager calls too. Their own "
                   "cells under RNN (and the same layers with recurrent_dropout) keep one mask per call. Keras 3 "
                   "keeps one mask per call on purpose (keras-team/keras#19993). The reference copies the "
-                  "oracle (impl/layers.py); conformance/dropout.py's exact one-mask probe leaves these "
+                  "oracle (impl/layers.py); engine/dropout.py's exact one-mask probe leaves these "
                   "layers out (fused_input_dropout).",
         "applies": lambda c: bool(c["training"]) and dropout.fused_input_dropout(c),
         "page_cases": _fused_dropout_page,

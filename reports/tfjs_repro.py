@@ -6,10 +6,10 @@ pasted into a tfjs issue: tfjs API calls only, the case's weights and data as li
 oracle's (tf_keras 2.21) results embedded as the expected values.
 
 How it is written: the case is run on rnnconf's tfjs namespace with the bridge recording every
-operation it sends to tfjs (rnnconf/tfjs/__init__.py), and each recorded operation becomes a line of
+operation it sends to tfjs (adapters/tfjs/__init__.py), and each recorded operation becomes a line of
 tfjs code: the script does exactly what rnnconf's run did. The expected values come from running the
-case on the oracle (conformance.execute.run), each result with compare.py's rounding bound (the
-float64 recheck is not reproduced, as in fuzz/repro.py's Python reproducers); an expected error is
+case on the oracle (rnnconf.engine.execute.run), each result with compare.py's rounding bound (the
+float64 recheck is not reproduced, as in reports/repro.py's Python reproducers); an expected error is
 matched by class name (compare.same_error_class's classes), not by its message's facts.
 """
 import contextlib
@@ -19,10 +19,11 @@ import re
 
 import numpy as np
 
-from conformance import compare, dropout, execute, namespaces
-from conformance.cases import flag, is_stochastic, normalize
+from rnnconf.engine import compare, dropout, execute
+from rnnconf.adapters import namespaces
+from rnnconf.engine.cases import flag, is_stochastic, normalize
 
-from . import ARGUMENTS, TFJS_VERSION, _BRIDGE, decode
+from rnnconf.adapters.tfjs import ARGUMENTS, TFJS_VERSION, _BRIDGE, decode
 
 FACTORIES = {"SimpleRNNCell": "simpleRNNCell", "GRUCell": "gruCell", "LSTMCell": "lstmCell",
              "StackedRNNCells": "stackedRNNCells", "RNN": "rnn", "SimpleRNN": "simpleRNN", "GRU": "gru",

@@ -2,7 +2,7 @@
 
 Outcome: {"steps": [{"op": ..., "result": nested lists of ndarrays} or {"op": ..., "error": {...}}],
           "error": construction error or None}. Execution stops at the first error. A case with
-`gradients` differentiates each call through the target's gradient hook (conformance/gradients.py):
+`gradients` differentiates each call through the target's gradient hook (engine/gradients.py):
 its step also carries "gradients" ({"inputs", "initial_state", "constants", "weights"}, ndarrays).
 
 The first call is made twice: once to build the layer (weights exist only after it), then, after

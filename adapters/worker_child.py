@@ -1,4 +1,4 @@
-"""The child side of a fuzz.worker.Worker: the spawned process that resolves one target and runs
+"""The child side of a rnnconf.adapters.worker.Worker: the spawned process that resolves one target and runs
 the cases it is sent (execute.Session), one answer message per request message.
 
 `started` (shared memory with the parent) counts each case as it starts, so the parent knows which
@@ -10,7 +10,7 @@ import sys
 import time
 import types
 
-from conformance import execute
+from rnnconf.engine import execute
 
 CLEAR_EVERY = 100  # fresh layers between framework clear_session() calls (in execute.Session)
 # The implementation under test calls every 16th reuse of a compiled layer eagerly (execute.Session):
@@ -34,9 +34,9 @@ def serve(conn, target_name, env, stderr_path=None, started=None, retry_eager_re
     # the overflow of diverging cases. Both are expected in a fuzzer and would drown the progress.
     logging.getLogger("tensorflow").setLevel(logging.CRITICAL)
     warnings.filterwarnings("ignore")
-    from conformance import oracle_coverage
+    from rnnconf.engine import oracle_coverage
     coverage_tick = oracle_coverage.start_in_worker(target_name)  # --oracle-coverage: before tf_keras loads
-    from conformance import namespaces
+    from rnnconf.adapters import namespaces
     try:
         target = namespaces.resolve(target_name)
     except namespaces.SetupError as e:

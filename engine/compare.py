@@ -349,7 +349,7 @@ def _leaf_at(outcome, step, path):
         return None
     try:
         entry = outcome["steps"][step]
-        if path.startswith("d "):  # a gradient (conformance/gradients.py)
+        if path.startswith("d "):  # a gradient (engine/gradients.py)
             from .gradients import named_leaves
             leaf = dict(named_leaves(entry["gradients"])).get(path)
             return None if leaf is None else np.asarray(leaf)

@@ -28,7 +28,7 @@ import os
 KINDS = ("crash", "timeout", "error", "structure", "shape", "dtype", "value")
 STATUS = "differs-by-design"
 FIELDS = ("fingerprint", "signature", "unsupported")
-HERE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "rnnconf", "known-differences")
+HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "known-differences")
 
 
 class KnownDifferencesError(ValueError):

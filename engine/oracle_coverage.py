@@ -3,8 +3,8 @@
 `rnnconf check --oracle-coverage` sets ENV_DIR (the data folder) and ENV_TARGET (the oracle's name).
 Every process that runs the oracle then measures itself and writes its own data file there:
   - the suite's pytest processes (controller and xdist workers) load this module as a plugin
-    (`-p conformance.oracle_coverage`) and start measuring before the suite's conftest is loaded;
-  - a fuzz worker child (fuzz/worker_child.py) whose target is the oracle calls `start_in_worker`.
+    (`-p rnnconf.engine.oracle_coverage`) and start measuring before the suite's conftest is loaded;
+  - a fuzz worker child (adapters/worker_child.py) whose target is the oracle calls `start_in_worker`.
 `combine` merges the data files; `summarize` turns them into results.json's `oracle_coverage`: per
 file, lines and branches covered out of total, the uncovered line ranges, the missing branches and
 every `raise` with whether it was reached and the ERR ID of error-paths.md it belongs to.
@@ -220,7 +220,7 @@ def start_in_worker(target_name):
     return tick
 
 
-# As a pytest plugin (`-p conformance.oracle_coverage`, in the controller and every xdist worker):
+# As a pytest plugin (`-p rnnconf.engine.oracle_coverage`, in the controller and every xdist worker):
 # measuring starts before the suite's conftest is loaded, so tf_keras' module-level lines count too.
 def pytest_load_initial_conftests(early_config, parser, args):
     if os.environ.get(ENV_DIR) and os.environ.get(ENV_TARGET):
@@ -457,8 +457,8 @@ MIN_LITERAL = 12  # characters of a message template's literal text a raise must
 
 def direct_error_paths():
     """error-paths.md's direct rows: [(ERR ID, class, the literal fragments of its message template)],
-    read through conformance.clauses; "same text as ERR-xx" takes that row's fragments."""
-    from .clauses import _ERR_ROW, SPEC_DIR
+    read through rnnconf.conformance.spec.clauses; "same text as ERR-xx" takes that row's fragments."""
+    from rnnconf.conformance.spec.clauses import _ERR_ROW, SPEC_DIR
     rows = {}
     for line in (SPEC_DIR / "error-paths.md").read_text().splitlines():
         m = _ERR_ROW.match(line)
@@ -584,4 +584,4 @@ def unavailable():
 
 def suite_arguments():
     """pytest arguments that make the suite's processes measure themselves, while `measuring`."""
-    return ["-p", "conformance.oracle_coverage"] if os.environ.get(ENV_DIR) else []
+    return ["-p", "rnnconf.engine.oracle_coverage"] if os.environ.get(ENV_DIR) else []

@@ -1,0 +1,1 @@
+"""What reaches an implementation: namespaces and adapters, worker processes, target environments, converters."""
