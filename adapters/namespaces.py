@@ -92,6 +92,10 @@ class Target:
     def has(self, name):
         return self.get(name) is not None
 
+    def call(self, function, *args):
+        """`function(target, *args)`: code that uses the namespace itself, run where it lives (here)."""
+        return function(self, *args)
+
     def reset_states(self, layer, states=None):
         reset = getattr(layer, "reset_states", None) or layer.reset_state  # Keras 3 has both, neither takes values
         if states is None:
@@ -308,11 +312,10 @@ class RemoteTarget:
     a case, as in-process), dropout.sample and shared_mask_violations (run in the worker), `has`,
     `name`, `versions` and `framework`.
 
-    Code of the suite that uses the namespace itself (the error paths' direct triggers: a function
-    taking the target as its first argument and touching `ns`, `ops`, `to_native`...) is run whole in
-    the worker, on the worker's own Target: the outermost such function on the stack is sent there by
-    its file and line at its first touch, its error (class names and message, as execute.describe_error
-    records them) raised here, and the rest of its body here runs on stand-ins."""
+    Code that uses the namespace itself (the error paths' direct triggers) is a function of the target,
+    handed to `call`: it runs whole in the worker, on the worker's own Target, and its error (class
+    names and message, as execute.describe_error records them) is raised here. The namespace's own
+    attributes (`ns`, `ops`, `to_native`, ...) are not here to touch."""
     remote = True
     module = None
     compile = clear_session = adapter = None
@@ -328,7 +331,6 @@ class RemoteTarget:
         self.versions = dict(self.worker.versions)
         self.framework = self.worker.framework
         self._names = self.worker.available | self.worker.hooks
-        self._ran = None  # the frame of the function last run whole in the worker
 
     def __repr__(self):
         # As Target's: failing tests print their fixtures, and reports must not carry this machine's paths.
@@ -354,71 +356,11 @@ class RemoteTarget:
             raise remote_exception(answer[1]["error"])
         return answer[1]["value"]
 
-    # What only code running beside the namespace uses: the calling function runs in the worker.
-    @property
-    def ns(self):
-        return self._run_caller()
-
-    @property
-    def ops(self):
-        return self._run_caller()
-
-    @property
-    def to_native(self):
-        return self._run_caller()
-
-    @property
-    def shape_type(self):
-        return self._run_caller()
-
-    def get(self, name):
-        return self._run_caller()
-
-    def reset_states(self, layer, states=None):
-        return self._run_caller()
-
-    def _run_caller(self):
-        frame, outer = sys._getframe(1), None
-        while frame is not None and _first_argument(frame) is self:
-            outer, frame = frame, frame.f_back
-        if outer is None or outer.f_code.co_filename == __file__:
-            raise TypeError(f"{self.name} runs in another interpreter: its namespace is reached only by "
-                            "a function taking the target as its first argument")
-        if outer is not self._ran:
-            self._ran = outer
-            self.call(outer.f_code)
-        return _STAND_IN
-
-
-def _first_argument(frame):
-    code = frame.f_code
-    if not code.co_argcount:
-        return None
-    return frame.f_locals.get(code.co_varnames[0])
-
-
-class _StandIn:
-    """What the rest of a function already run in the worker gets: absorbs every use."""
-
     def __getattr__(self, name):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return self
-
-    def __call__(self, *args, **kwargs):
-        return self
-
-    def __getitem__(self, key):
-        return self
-
-    def __iter__(self):
-        return iter(())
-
-    def __mro_entries__(self, bases):  # `class Cell(target.ns.Layer)`
-        return (object,)
-
-
-_STAND_IN = _StandIn()
+        if name in ("ns", "ops", "to_native", "shape_type", "get", "reset_states"):
+            raise TypeError(f"{self.name} runs in another interpreter: its namespace is reached only by a "
+                            f"function of the target handed to target.call(function), not through .{name}")
+        raise AttributeError(name)
 
 
 def _failure_error(answer):

@@ -239,14 +239,3 @@ def listing():
         lines.append(f"    {state}" + (f"; heavy: {spec.note}" if spec.heavy else ""))
     return lines
 
-
-def serve_worker(*args):
-    """A worker child's entry point in a target's environment: adapters/worker_child.py's `serve`, imported
-    without the fuzz package's __init__ (it sets up Hypothesis, which the target's environment lacks)."""
-    import types
-    if "fuzz" not in sys.modules:
-        package = types.ModuleType("fuzz")
-        package.__path__ = [os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fuzz")]
-        sys.modules["fuzz"] = package
-    from rnnconf.adapters.worker_child import serve
-    return serve(*args)

@@ -188,11 +188,8 @@ class Worker:
         parent, child = self._ctx.Pipe()
         self._started = self._ctx.RawValue("q", 0)
         env = {**WORKER_ENV, **self.extra_env}
-        entry = serve
-        if self.python is not None:
-            from rnnconf.adapters.targets import serve_worker as entry  # the same, for an environment without Hypothesis
         with spawning_with(self._ctx, self.python, env):
-            self._process = self._ctx.Process(target=entry, args=(child, self.impl, env, self.stderr_path,
+            self._process = self._ctx.Process(target=serve, args=(child, self.impl, env, self.stderr_path,
                                                                   self._started, self.retry_eager_reuse),
                                               daemon=True, name=f"rnnconf-worker-{self.target_name}")
             self._process.start()
@@ -267,11 +264,12 @@ class Worker:
 
     def call(self, function, *args):
         """`function(target, *args)` run in the child on its target, for a function of rnnconf's own
-        source (found there by its file and line): ("ok", {"value": ...} or {"error": describe_error's
-        record}, seconds, "call"), or the failure answer of a child that died or hung on it."""
-        code = getattr(function, "__code__", function)  # a function, or its code object
-        path = os.path.relpath(os.path.abspath(code.co_filename), SOURCE_ROOT)
-        return self.run({CALL: [path, code.co_name, code.co_firstlineno], "args": list(args)}, fresh=True)
+        source, sent by reference (its module, name and first line): ("ok", {"value": ...} or
+        {"error": describe_error's record}, seconds, "call"), or the failure answer of a child that died
+        or hung on it."""
+        code = function.__code__
+        return self.run({CALL: [function.__module__, code.co_name, code.co_firstlineno], "args": list(args)},
+                        fresh=True)
 
     def submit(self, case, fresh=False):
         """Send a case (on a new layer if `fresh`); its answer comes from a later collect()."""

@@ -6,9 +6,7 @@ case a dying or hanging child was on without waiting for an answer.
 """
 import importlib
 import os
-import sys
 import time
-import types
 
 from rnnconf.engine import execute
 
@@ -99,11 +97,10 @@ def call(target, request):
         return {"value": None, "error": execute.describe_error(e, "call")}
 
 
-def find_function(path, name, line):
-    """The function defined at `path` (relative to rnnconf's source root), `line`, named `name`: a
-    module attribute, or one kept in a module-level list or dict (the suite's registries of triggers,
-    all named `_`)."""
-    module = _import(path)
+def find_function(module, name, line):
+    """The function named `name` defined at `line` of rnnconf's module `module`: a module attribute, or
+    one kept in a module-level list or dict (the registry of error triggers, all named `_`)."""
+    module_object = importlib.import_module(module)
 
     def matches(value):
         code = getattr(value, "__code__", None)
@@ -124,32 +121,8 @@ def find_function(path, name, line):
                 return found
         return None
 
-    for value in list(vars(module).values()):
+    for value in list(vars(module_object).values()):
         found = search(value, 3)
         if found is not None:
             return found
-    raise LookupError(f"no function {name} at {path}:{line} in this worker's rnnconf source")
-
-
-def _import(path):
-    """Import a module of rnnconf's source; a test module in an environment without pytest gets a
-    stand-in whose marks and parametrizations do nothing (only its functions are wanted)."""
-    try:
-        import pytest  # noqa: F401
-    except ImportError:
-        sys.modules["pytest"] = _PytestStandIn("pytest")
-    return importlib.import_module(os.path.splitext(path)[0].replace(os.sep, "."))
-
-
-class _PytestStandIn(types.ModuleType):
-    """`pytest.mark.x(...)`, `pytest.param(...)`, `@pytest.fixture`: decorators that return what they decorate."""
-
-    def __getattr__(self, name):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return self
-
-    def __call__(self, *args, **kwargs):
-        if len(args) == 1 and callable(args[0]) and not kwargs:
-            return args[0]
-        return self
+    raise LookupError(f"no function {name} at line {line} of {module} in this worker's rnnconf source")

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from rnnconf.conformance import cell_probes
 from rnnconf.conformance import helpers as ch
 from rnnconf.conformance.grids import case
 
@@ -110,35 +111,10 @@ def test_page_example_stacked_minimal_cells(impl_target, oracle_target):
 
 
 def _zero_states(target, cell_name, given):
-    """A built-in cell's (or a stack's) get_initial_state, given the step inputs or batch_size/dtype:
-    [shape, all zeros] per state, flattened."""
-    ns = target.ns
+    """cell_probes.zero_states, run where the target's namespace lives (target.call)."""
     if cell_name in ("StackedRNNCells", "AbstractRNNCell") and not target.has(cell_name):
         pytest.skip(f"unsupported: {target.name} lacks {cell_name} (CELL-08)")
-    if cell_name == "StackedRNNCells":
-        cell = ns.StackedRNNCells([ns.LSTMCell(3), ns.SimpleRNNCell(2)])
-    elif cell_name == "AbstractRNNCell":  # a subclass that keeps the base class' get_initial_state
-        class Cell(ns.AbstractRNNCell):
-            state_size = output_size = 3
-
-            def call(self, inputs, states):
-                return states[0], states
-        cell = Cell()
-    else:
-        cell = getattr(ns, cell_name)(3)
-    x = target.to_native(np.ones((2, 4), "float32"))
-    states = (cell.get_initial_state(inputs=x) if given == "inputs"
-              else cell.get_initial_state(batch_size=2, dtype="float32"))
-    flat = []
-
-    def walk(s):
-        if isinstance(s, (list, tuple)):
-            for item in s:
-                walk(item)
-        else:
-            flat.append(np.asarray(s))
-    walk(states)
-    return [(a.shape, bool(np.all(a == 0))) for a in flat]
+    return target.call(cell_probes.zero_states, cell_name, given)
 
 
 @pytest.mark.clauses("CELL-08")

@@ -13,10 +13,10 @@ import pytest
 
 from rnnconf.engine import dropout, execute
 from rnnconf.adapters import namespaces
-from rnnconf.adapters import worker_child
 from rnnconf.adapters.worker import SOURCE_ROOT, Worker, spawning_with
 from rnnconf.adapters import targets
 
+TESTS = os.path.dirname(os.path.abspath(__file__))
 PYTHON = sys.executable  # rnnconf's own interpreter, standing in for a target's
 CASES = [
     {"cells": [{"kind": "lstm", "units": 2}], "batch": 2, "timesteps": 3},
@@ -143,8 +143,10 @@ def _child_facts(target):
             "executable": sys.executable}
 
 
-def test_a_worker_child_runs_the_interpreter_it_is_given():
+def test_a_worker_child_runs_the_interpreter_it_is_given(monkeypatch):
     path = sys.path
+    # _child_facts is sent by reference (this module's name); the child finds this module on its PYTHONPATH.
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")])))
     worker = Worker("reference", python=PYTHON, env={"RNNCONF_TEST_VAR": "1"})
     try:
         worker.start()
@@ -156,15 +158,6 @@ def test_a_worker_child_runs_the_interpreter_it_is_given():
     facts = answer["value"]
     assert facts["path0"] == SOURCE_ROOT and facts["var"] == "1" and facts["executable"] == PYTHON
     assert worker.versions["numpy"] == np.__version__
-
-
-def test_the_pytest_stand_in_passes_decorated_functions_through():
-    stand_in = worker_child._PytestStandIn("pytest")
-
-    def f():
-        pass
-    assert stand_in.mark.clauses("X")(f) is f and stand_in.fixture(scope="session")(f) is f
-    assert stand_in.mark.parametrize("a", [stand_in.param(1, id="x")])(f) is f
 
 
 # ---- the suite's calls through a RemoteTarget ---------------------------------------------------------
@@ -192,6 +185,14 @@ def test_direct_triggers_run_whole_in_the_worker(remote):
         if err_id in ("ERR-01", "ERR-04", "ERR-16", "ERR-22"):
             got, want = test_errors.error_of(trigger, remote, stage), test_errors.error_of(trigger, local, stage)
             assert _no_address(got) == _no_address(want), err_id
+
+
+def test_the_remote_namespace_is_reached_only_through_call(remote):
+    """No hidden remote call: touching the namespace of a target in another interpreter is an error
+    that names the explicit way, target.call(function)."""
+    for name in ("ns", "ops", "to_native"):
+        with pytest.raises(TypeError, match=r"target\.call\(function\)"):
+            getattr(remote, name)
 
 
 def _no_address(error):
