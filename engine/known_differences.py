@@ -1,7 +1,7 @@
 """Known differences: where an implementation departs from Keras 2 on purpose, with the upstream link
 that says so. A failing check that one accounts for is judged `differs-by-design`, not `fail`.
 
-A known-differences file has the converters' known-issues format (rnnconf.cli.parse_known_issue:
+A known-differences file has the converters' known-issues format (rnnconf.engine.known_issues.parse_known_issue:
 MATCH [URL] [NOTE] [# comment]); the comment lines right above an entry describe it. Its entries
 must say how a failure is recognised, so a clause ID or kind alone is refused (--xfail takes those):
 
@@ -25,6 +25,8 @@ Every entry needs a URL: a known difference is one its upstream documents.
 import fnmatch
 import os
 
+from rnnconf.engine.known_issues import parse_known_issue
+
 KINDS = ("crash", "timeout", "error", "structure", "shape", "dtype", "value")
 STATUS = "differs-by-design"
 FIELDS = ("fingerprint", "signature", "unsupported")
@@ -44,7 +46,6 @@ def target_file(name):
 def read(path):
     """The entries of a known-differences file, each a dict: field, kind/core/features/without (for
     fingerprint entries), entry (the MATCH text), url, note, description, file, line."""
-    from rnnconf.cli import parse_known_issue
     try:
         with open(path) as f:
             lines = f.read().splitlines()

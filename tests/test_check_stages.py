@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from rnnconf.conformance.spec.clauses import ALL_IDS
-from rnnconf import cli
+from rnnconf import cli, suite
 
 TESTS = Path(__file__).parent
 
@@ -57,7 +57,7 @@ def test_a_suite_that_collects_nothing_or_crashes_fails_the_run(tmp_path, monkey
     monkeypatch.setattr(subprocess, "Popen", Exited)
     args = cli._parser().parse_args(["check", "--impl", "reference"])
     with pytest.raises(cli.Incomplete, match=words):
-        cli.run_suite(args, str(tmp_path), timeout_s=60)
+        suite.run_suite(args, str(tmp_path), timeout_s=60)
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])  # 2: pytest-xdist, whose -x stop is an "interrupted" exit

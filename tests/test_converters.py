@@ -257,7 +257,7 @@ def test_the_namespace_is_tf_keras_for_the_error_catalogue():
 def test_the_converters_known_issue_files_parse_and_point_somewhere(capsys):
     import os
     import py_compile
-    from rnnconf.cli import read_known_issues
+    from rnnconf.engine.known_issues import read_known_issues
     folder = os.path.join(os.path.dirname(common.__file__), "known-issues")
     for name in ("onnx.txt", "tflite.txt", "openvino.txt"):
         entries = read_known_issues(os.path.join(folder, name), warn=True)

@@ -6,7 +6,7 @@ from rnnconf.engine.results import Results, merge_shards
 from rnnconf.fuzz import differential
 from rnnconf.fuzz.logs import LogTail, example_record
 from rnnconf.reports import junit, model, render, scoreboard
-from rnnconf import cli
+from rnnconf import check, cli
 
 CASE = {"cells": [{"kind": "simple", "units": 2}], "flags": {"unroll": True, "zero_output_for_mask": True},
         "mask": [[1, 1, 0], [1, 0, 0]], "timesteps": 3}
@@ -60,7 +60,7 @@ def test_results_count_them_per_clause_and_never_as_failures(tmp_path):
 
 def test_the_exit_status_the_report_junit_and_the_scoreboard_do_not_fail_them(tmp_path):
     data = results(tmp_path)
-    assert cli._exit_status(data, suite_report(), xfail=set(), examples=1, elapsed=1.0) == cli.OK
+    assert check._exit_status(data, suite_report(), xfail=set(), examples=1, elapsed=1.0) == cli.OK
     assert model.verdict(data)[0] == "pass"
     html = render.render_report(data, tmp_path).read_text()
     assert 'id="not-failing"' in html and "s-lenient" in html and 'data-status="lenient"' in html
