@@ -39,6 +39,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnnconf.engine import gradients
+from rnnconf.adapters import targets
+from rnnconf.adapters.worker import Worker, WorkerSetupError
 
 SHORT_NAMES = {
     "reference": "rnnconf.impl",
@@ -270,7 +272,6 @@ def resolve(name, python=None):
     is a RemoteTarget: its cases run in a worker process of that environment."""
     if not name:
         raise SetupError("no implementation given: pass --impl NAME (reference, tf_keras, keras3, or a module path)")
-    from rnnconf.adapters import targets
     if python:
         name = f"{name}@{python}"
     try:
@@ -321,7 +322,6 @@ class RemoteTarget:
     compile = clear_session = adapter = None
 
     def __init__(self, name, impl, python, env, timeout_s=REMOTE_TIMEOUT_S):
-        from rnnconf.adapters.worker import Worker, WorkerSetupError
         self.name, self.module, self.python = name, impl, python
         self.worker = Worker(name, timeout_s=timeout_s, python=python, env=env, impl=impl)
         try:

@@ -40,6 +40,7 @@ from rnnconf.engine import execute
 from rnnconf.engine.cases import normalize
 
 from .worker_child import CALL, serve
+from rnnconf.adapters import targets
 
 # One thread per worker for every math library: workers already fill the cores, and BLAS or TF thread
 # pools fighting each other cost far more than they give (a large NumPy LSTM went from 32 ms to 1 s).
@@ -173,7 +174,6 @@ class Worker:
         use), implementation name and variables."""
         if self._located:
             return
-        from rnnconf.adapters import targets
         try:
             remote = targets.remote_spec(self.target_name)
         except targets.TargetError as e:

@@ -9,6 +9,7 @@ import os
 import time
 
 from rnnconf.engine import execute
+from rnnconf.engine import oracle_coverage
 
 CLEAR_EVERY = 100  # fresh layers between framework clear_session() calls (in execute.Session)
 # The implementation under test calls every 16th reuse of a compiled layer eagerly (execute.Session):
@@ -32,7 +33,6 @@ def serve(conn, target_name, env, stderr_path=None, started=None, retry_eager_re
     # the overflow of diverging cases. Both are expected in a fuzzer and would drown the progress.
     logging.getLogger("tensorflow").setLevel(logging.CRITICAL)
     warnings.filterwarnings("ignore")
-    from rnnconf.engine import oracle_coverage
     coverage_tick = oracle_coverage.start_in_worker(target_name)  # --oracle-coverage: before tf_keras loads
     from rnnconf.adapters import namespaces
     try:

@@ -4,6 +4,7 @@ import pytest
 
 from rnnconf.conformance import helpers as ch
 from rnnconf.conformance.grids import case
+from rnnconf.engine.cases import normalize, random_states, state_structure, step_rng
 
 CELLS = {
     "simple": [{"kind": "simple", "units": 3}],
@@ -62,7 +63,6 @@ def test_reset_states_restarts_from_zero(impl_target):
 
 @pytest.mark.clauses("STATE-04", "INIT-02")
 def test_reset_states_with_values_sets_them(impl_target):
-    from rnnconf.engine.cases import normalize, random_states, state_structure, step_rng
     the_case = normalize(stateful("lstm", [{"op": "call"}, {"op": "reset", "states": "random"}, {"op": "states"}]))
     outcome = ch.outcome_of(impl_target, the_case)
     expected = random_states(state_structure(the_case), the_case["batch"], step_rng(the_case, 1, 4), "float32")

@@ -38,6 +38,8 @@ A gradient one side reports as None (disconnected) is compared as zeros.
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from .gradients import named_leaves
+from . import error_catalog
 
 TOL_FACTOR = 32
 F64_GROWTH, F64_GROWTH_CAP = 1.3, 1e4
@@ -176,7 +178,6 @@ class _Lazy:
 
 def _compare_gradients(exp, act, case, index, f64_steps, margins):
     """Mismatches between two steps' gradients (see the module docstring)."""
-    from .gradients import named_leaves
     if "gradients" not in exp or "gradients" not in act:
         missing = "the implementation" if "gradients" not in act else "the oracle"
         return [Mismatch("structure", index, "gradients", f"{missing} computed no gradients")]
@@ -235,7 +236,6 @@ def _compare_errors(exp_err, act_err, step, case=None):
 def _compare_facts(exp_err, act_err, step, case):
     """Where the oracle's error is a catalogued path, the implementation's message must state its
     facts (error_catalog.facts_match: values from the user's input, never wording)."""
-    from . import error_catalog
     err_id = error_catalog.classify(exp_err, case) or error_catalog.classify_other(exp_err)
     if err_id is None:
         return []
@@ -350,7 +350,6 @@ def _leaf_at(outcome, step, path):
     try:
         entry = outcome["steps"][step]
         if path.startswith("d "):  # a gradient (engine/gradients.py)
-            from .gradients import named_leaves
             leaf = dict(named_leaves(entry["gradients"])).get(path)
             return None if leaf is None else np.asarray(leaf)
         result = entry["result"]

@@ -28,6 +28,7 @@ import numpy as np
 from . import gradients as grad
 from .cases import (build_embedding, build_layer, flag, inputs_for, mask_for, normalize, part_weights, perturbed,
                     reset_states_for, step_rng)
+from .cases import initial_state_for
 
 _WRAPPED = "Exception encountered when calling"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -102,7 +103,6 @@ class Runner:
         if case["training"] is not None:
             kwargs["training"] = case["training"]
         if step.get("initial_state", case["initial_state"]):
-            from .cases import initial_state_for
             kwargs["initial_state"] = initial_state_for(case, step_index, step, target.to_native)
         if case["constants"]:
             rng = step_rng(case, step_index, 3)

@@ -20,6 +20,7 @@ NumPy and the converters have no automatic differentiation: the hook is missing,
 NotImplementedError("gradients ..."), and judge counts the case unsupported, never failed.
 """
 import numpy as np
+from .cases import normalize
 
 HOOK = "rnnconf_gradients"
 UNSUPPORTED = "gradients (the implementation has no rnnconf_gradients hook and no known automatic differentiation)"
@@ -241,7 +242,6 @@ def fixed_mask_check(target, case, seed=0):
 
     Returns (status, detail): "pass", "fail", or "unsupported" where the masks cannot be fixed this
     way (no rnnconf_set_seed, no gradient hook, or two seeded runs differ)."""
-    from .cases import normalize
     from .execute import Runner, to_numpy
     case = normalize(case)
     set_seed = target.get("rnnconf_set_seed")

@@ -44,6 +44,9 @@ import re
 
 from . import capabilities, compare, dropout, gradients, known_differences
 from .cases import BUILTIN_LAYERS, is_stochastic, normalize
+from . import deviations
+from . import error_catalog
+from . import execute
 
 KIND_ORDER = ("crash", "timeout", "error", "structure", "shape", "dtype", "value")
 
@@ -117,7 +120,6 @@ def _deviation(case, expected, actual, j, run_oracle, impl_has):
     """`oracle-deviation` where the failure `j` lies inside a recorded deviation (deviations.py: its
     predicate, its oracle outcome, and no mismatch before the step it can change) and the
     implementation matches the page there (when the page's outcome can be computed); else None."""
-    from . import deviations
     case = normalize(case)
     for d in deviations.DEVIATIONS:
         if not d["applies"](case) or not d.get("oracle_shows", lambda out: True)(expected):
@@ -174,7 +176,6 @@ def _lenient(case, expected, actual, j, run_oracle, impl_has):
     legal equivalent can be built from the case (what it computed is unchecked); `pass` where the
     implementation refuses it too, with whatever class (the contract asks for no error there, so for
     no class either); else None."""
-    from . import error_catalog
     oracle_error = first_error(expected)
     if oracle_error is None:
         return None
@@ -258,7 +259,6 @@ def _first_call(case, step):
 
 
 def _error_core(m, case):
-    from . import error_catalog
     exp, act = m.stats.get("expected"), m.stats.get("actual")
     err_id = error_catalog.classify(exp, case) if exp else None
     if exp and act:
@@ -448,7 +448,6 @@ def run_and_judge(impl, oracle, case, known=None):
     """(oracle outcome, implementation outcome, judgement) of `case` run on fresh layers of both
     Targets: what the suite's tests, their replay snippets and the reproducers call. With `known`
     differences, a failure one accounts for is `differs-by-design` (judge)."""
-    from . import execute
     case = normalize(case)
     if is_stochastic(case):
         expected, actual = dropout.sample_pair(impl, oracle, case, seed=case["seed"])

@@ -26,6 +26,8 @@ import fnmatch
 import os
 
 from rnnconf.engine.known_issues import parse_known_issue
+from . import compare
+from .cases import is_stochastic
 
 KINDS = ("crash", "timeout", "error", "structure", "shape", "dtype", "value")
 STATUS = "differs-by-design"
@@ -142,8 +144,6 @@ def counterfactual(case, pattern):
 def same_leaves(expected, actual, case):
     """Whether the implementation's results hold the oracle's arrays in the same order (shapes; and
     values, judged by compare, outside dropout), however nested."""
-    from . import compare
-    from .cases import is_stochastic
     if not expected or not actual or "steps" not in expected or "steps" not in actual:
         return False
     if len(expected["steps"]) != len(actual["steps"]):

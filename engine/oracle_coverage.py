@@ -24,6 +24,7 @@ import os
 import re
 import signal
 import time
+from rnnconf.conformance.spec.clauses import _ERR_ROW, SPEC_DIR
 
 ENV_DIR = "RNNCONF_ORACLE_COVERAGE"
 ENV_TARGET = "RNNCONF_ORACLE_COVERAGE_TARGET"
@@ -458,7 +459,6 @@ MIN_LITERAL = 12  # characters of a message template's literal text a raise must
 def direct_error_paths():
     """error-paths.md's direct rows: [(ERR ID, class, the literal fragments of its message template)],
     read through rnnconf.conformance.spec.clauses; "same text as ERR-xx" takes that row's fragments."""
-    from rnnconf.conformance.spec.clauses import _ERR_ROW, SPEC_DIR
     rows = {}
     for line in (SPEC_DIR / "error-paths.md").read_text().splitlines():
         m = _ERR_ROW.match(line)

@@ -12,6 +12,8 @@ from rnnconf.engine import dropout, gradients, known_differences
 from rnnconf.engine import judge as judgement
 from rnnconf.engine.cases import is_stochastic, normalize
 from rnnconf.engine.results import exercised
+from rnnconf.engine.deviations import BY_ID
+from rnnconf.engine.results import UBIQUITOUS
 
 # Cases in flight on each worker, at least, once a drawn case's first variant has passed. A worker answers
 # a message's cases together, so this is twice SEND_BATCH: while the driver judges one message's
@@ -256,8 +258,6 @@ def named_clauses(clauses, why):
     """The clauses a judge.NOT_FAILING verdict counts for: those of its deviation (deviations.py) or
     its ERR path that the case reached; else the case's clauses less the ubiquitous ones. Its other
     clauses count nothing, as a failing example's do (results.merge_fuzz)."""
-    from rnnconf.engine.deviations import BY_ID
-    from rnnconf.engine.results import UBIQUITOUS
     own = set(BY_ID[why]["clauses"]) if why in BY_ID else {why}
     return sorted(own & set(clauses)) or sorted(set(clauses) - UBIQUITOUS) or sorted(clauses)
 

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from rnnconf.engine import custom_cells
 from rnnconf.engine.cases import cell_state_dims, state_count
+from rnnconf.engine import error_catalog
 
 OMIT = object()  # a drawn "leave this keyword out"
 
@@ -267,11 +268,7 @@ def valid_cases(draw):
 # ---- invalid configurations -----------------------------------------------------------------------
 def _catalog_cases():
     """The error catalog's triggers as (ERR id, case): ERROR_CASES and ERROR_CASE_VARIANTS of
-    engine/error_catalog.py, or nothing while it does not provide them."""
-    try:
-        from rnnconf.engine import error_catalog
-    except ImportError:
-        return []
+    engine/error_catalog.py."""
     cases = sorted((getattr(error_catalog, "ERROR_CASES", None) or {}).items())
     return cases + list(getattr(error_catalog, "ERROR_CASE_VARIANTS", None) or [])
 

@@ -32,6 +32,10 @@ from rnnconf.adapters import namespaces
 from rnnconf.engine.cases import (BUILTIN_LAYERS, CELL_CLASSES, cell_kwargs, cell_state_dims, flag, initial_state_for,
                                inputs_for, is_stochastic, layer_flags, mask_for, normalize, part_weights, perturbed,
                                reset_states_for, stateful_batch_shape, step_rng)
+from . import snippet
+from rnnconf.adapters import targets
+from rnnconf.engine import compare as compare_module
+from rnnconf.engine import gradients
 
 LITERAL_LIMIT = 200  # numbers of data beyond which the float arrays go to the .npz
 WIDTH = 100
@@ -71,7 +75,6 @@ def short_snippet(item, impl, oracle):
     """(the short snippet in the implementation's own API that leads the bug report, or None; why
     there is none). A snippet that does not fail on the implementation from an empty directory is
     not used: its ramp weights or rounded data may miss the bug (reports/snippet.py)."""
-    from . import snippet
     try:
         text = snippet.snippet(item, impl, oracle)
     except snippet.NoSnippet as e:
@@ -157,7 +160,6 @@ def script(item, impl, oracle, npz_name=None):
 def runnable(impl):
     """(the module the script imports for `impl`, the environment variables it needs): a target
     (adapters/targets.py) names its module and its variables (KERAS_BACKEND), `IMPL@PYTHON` its module."""
-    from rnnconf.adapters import targets
     spec = targets.TARGETS.get(impl)
     if spec is not None:
         return spec.impl, dict(spec.env)
@@ -167,7 +169,6 @@ def runnable(impl):
 
 def _where_to_run(impl):
     """The docstring's words on the environment the script needs, for a target; else None."""
-    from rnnconf.adapters import targets
     spec = targets.TARGETS.get(impl)
     if spec is None:
         return None
@@ -825,7 +826,6 @@ def _raw(pattern, width=88):
 
 # ---- gradients (engine/gradients.py) ------------------------------------------------------------
 def _gradient_settings(case):
-    from rnnconf.engine import compare as compare_module
     return (f"# The loss differentiated: sum(c * y) over every returned tensor y, c drawn per call from\n"
             f"# this seed (rnnconf's engine/gradients.py cotangents_for); gradients are held to\n"
             f"# GRADIENT_STEPS times each step's rounding steps.\nSEED = {case['seed']}\n"
@@ -837,7 +837,6 @@ def _gradient_harness():
     the framework it is built on, the very functions rnnconf runs (their source, copied)."""
     import inspect
 
-    from rnnconf.engine import gradients
     sources = [inspect.getsource(f) for f in (gradients.flat_leaves, gradients._trainable, gradients.tf_gradients,
                                               gradients.jax_gradients, gradients.torch_gradients,
                                               gradients._rebuild)]

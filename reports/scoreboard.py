@@ -17,6 +17,8 @@ A column is JSON-able and shaped like a (slim) results.json, so reports.diff com
 """
 from . import diff as diffs
 from . import model
+from rnnconf.adapters.namespaces import SHORT_NAMES
+from rnnconf.adapters import targets
 
 DID_NOT_RUN = "did not run"
 _COUNTS = ("checks", "failures", "unsupported", "inconclusive")
@@ -25,8 +27,6 @@ _COUNTS = ("checks", "failures", "unsupported", "inconclusive")
 def main_package(implementation):
     """The package whose version names an implementation: `keras` for keras3 and its targets,
     `tf_keras`, `mypkg` for `mypkg.rnn`, `impl` for the reference."""
-    from rnnconf.adapters.namespaces import SHORT_NAMES
-    from rnnconf.adapters import targets
     name = implementation or ""
     if name in targets.TARGETS:
         if targets.TARGETS[name].package:

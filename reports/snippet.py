@@ -26,6 +26,7 @@ import numpy as np
 from rnnconf.engine import compare, error_catalog
 from rnnconf.adapters import namespaces
 from rnnconf.engine.cases import flag, initial_state_for, inputs_for, is_stochastic, mask_for, normalize, reset_states_for
+from rnnconf.adapters import targets
 
 DECIMALS = 2
 MAX_NUMBERS = 60  # data numbers beyond which no snippet is written: it would not be short
@@ -222,7 +223,6 @@ def snippet(item, impl, oracle):
 def check(text, impl, timeout=120):
     """Run a snippet from an empty directory with the implementation's interpreter: its exit status,
     and what it printed."""
-    from rnnconf.adapters import targets
     split = targets.split_remote(impl)
     env = dict(os.environ)
     if split:

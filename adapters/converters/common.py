@@ -36,6 +36,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tf_keras  # noqa: E402
+from rnnconf.adapters.namespaces import _tf_keras_adapter
 
 CALL_ARGUMENTS = ("mask", "initial_state", "constants")  # the call's tensors besides its inputs
 _CONVERSIONS = [0]  # models converted in this process: the namespace's rnnconf_conversions()
@@ -287,7 +288,6 @@ def namespace(converter):
     before a trace gives its random ops fixed seeds, which a converted model keeps, so it would draw
     the same dropout mask at every run (TFLite: 1 distinct output in 400 runs, against 16 unseeded on
     a case with 16 possible). Its samples are drawn unseeded, as a converted model runs for its users."""
-    from rnnconf.adapters.namespaces import _tf_keras_adapter
     layers = tf_keras.layers
     adapter = _tf_keras_adapter(tf_keras)
 
