@@ -15,7 +15,7 @@ import os
 from hypothesis import strategies as st
 
 from rnnconf.engine import custom_cells
-from rnnconf.engine.cases import cell_state_dims, state_count
+from rnnconf.engine.cases import state_count
 from rnnconf.engine import error_catalog
 
 OMIT = object()  # a drawn "leave this keyword out"
@@ -195,13 +195,6 @@ def initial_state_forms(draw, states, wrong=False):
         return draw(st.sampled_from(WRONG_INITIAL_STATE_FORMS), label="wrong initial_state form")
     form = draw(st.sampled_from(VALID_INITIAL_STATE_FORMS), label="initial_state form")
     return None if form == "list" or (form == "tensor" and states > 1) else form
-
-
-def _output_features(cells, features):
-    for cell in cells:
-        dims = cell_state_dims(cell, features)
-        features = dims[0] if isinstance(dims[0], list) else dims
-    return features
 
 
 # ---- whole cases ----------------------------------------------------------------------------------
