@@ -27,6 +27,7 @@ from rnnconf.engine import compare, error_catalog
 from rnnconf.adapters import namespaces
 from rnnconf.engine.cases import flag, initial_state_for, inputs_for, is_stochastic, mask_for, normalize, reset_states_for
 from rnnconf.adapters import targets
+from rnnconf.reports.repro_source import _call_source, _layer_args, runnable
 
 DECIMALS = 2
 MAX_NUMBERS = 60  # data numbers beyond which no snippet is written: it would not be short
@@ -40,8 +41,7 @@ class NoSnippet(Exception):
 
 def layers_import(impl):
     """(the import line that binds `layers`, the environment lines before it) for --impl `impl`."""
-    from rnnconf.reports import repro
-    module, environment = repro.runnable(impl)
+    module, environment = runnable(impl)
     if module.startswith("rnnconf."):
         raise NoSnippet(f"{impl} is rnnconf's adapter of a converted model, with no layers API of its own")
     path, _, attribute = namespaces.SHORT_NAMES.get(module, module).partition(":")
@@ -58,7 +58,6 @@ def _array(a, dtype):
 def _data_and_run(case):
     """(data lines, run lines) of the case on `layers`: the run leaves its results in `out` (one
     entry per call or read of the states) or, for an error, the exception in `raised`."""
-    from rnnconf.reports import repro
     if any(c["kind"] == "custom" for c in case["cells"]):
         raise NoSnippet("custom cells need their code: see the full script")
     if case["embedding"] or case["constants"] or case.get("warmup") or is_stochastic(case):
@@ -117,9 +116,9 @@ def _data_and_run(case):
         raise NoSnippet(f"{numbers} numbers of data: too many for a short snippet, see the full script")
     # A stateful layer gets its batch size from its first call, which both APIs take (Keras 3 has no
     # batch_input_shape).
-    name, kwargs, cells = repro._layer_args(case)
+    name, kwargs, cells = _layer_args(case)
     args = kwargs if cells is None else [f"[{', '.join(cells[0])}]" if cells[1] else cells[0][0]] + kwargs
-    return data, [repro._call_source("layer = " + name, args, column=0)] + ["out = []"] + run
+    return data, [_call_source("layer = " + name, args, column=0)] + ["out = []"] + run
 
 
 def _oracle_module(oracle):

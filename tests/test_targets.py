@@ -64,7 +64,7 @@ def test_converter_targets_build_with_the_oracles_releases_and_fix_their_weights
 
 
 def test_jax_targets_keep_a_compilation_cache_that_reproducers_do_not_need(tmp_path, monkeypatch):
-    from rnnconf.reports import repro
+    from rnnconf.reports import repro_source
     monkeypatch.setenv("RNNCONF_CACHE", str(tmp_path))
     for name in ("keras3-jax", "keras-nightly"):
         spec = targets.TARGETS[name]
@@ -74,7 +74,7 @@ def test_jax_targets_keep_a_compilation_cache_that_reproducers_do_not_need(tmp_p
         assert env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] == "0"
         assert int(env["JAX_COMPILATION_CACHE_MAX_SIZE"]) == targets.JAX_CACHE_MAX_BYTES
         assert env["KERAS_BACKEND"] == "jax"
-        assert "filelock" not in repro._where_to_run(name) and "jax==0.10.2" in repro._where_to_run(name)
+        assert "filelock" not in repro_source._where_to_run(name) and "jax==0.10.2" in repro_source._where_to_run(name)
     _, _, env = targets.remote_spec("keras3-torch", install=False)
     assert not any(k.startswith("JAX_COMPILATION") for k in env)
 
