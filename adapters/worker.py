@@ -36,7 +36,7 @@ import threading
 import time
 
 import rnnconf
-from rnnconf.engine import execute
+from rnnconf.engine import execute, sampling
 from rnnconf.engine.cases import normalize
 
 from .worker_child import CALL, serve
@@ -377,11 +377,11 @@ class Worker:
     def _timeout_of_running(self):
         """The time the case the child is on may take: timeout_s, or for a request of dropout samples
         (execute: `samples` [n, per call, seed]) timeout_s per layer call it makes
-        (execute.sample_calls), up to SAMPLED_TIMEOUTS."""
+        (sampling.sample_calls), up to SAMPLED_TIMEOUTS."""
         index = self._finished_unanswered()
         case = self._in_flight[index][0] if index < len(self._in_flight) else {}
         samples = case.get("samples") if isinstance(case, dict) else None
-        calls = execute.sample_calls(case, samples[0], samples[1]) if samples else 1
+        calls = sampling.sample_calls(case, samples[0], samples[1]) if samples else 1
         return self.timeout_s * min(calls, SAMPLED_TIMEOUTS)
 
     def _finished_unanswered(self):

@@ -2,7 +2,7 @@
 
 With `training=True` and a dropout rate above 0 both sides draw random masks, so one run of each
 cannot be compared element by element. Instead each side is sampled many times on one built layer
-(execute.run_samples) and `compare_samples` tests, per element of every result, whether the two
+(sampling.run_samples) and `compare_samples` tests, per element of every result, whether the two
 sets of samples come from the same distribution.
 
 The statistic. For every result leaf of every step, scalar features of one sample:
@@ -48,7 +48,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from . import compare, execute
+from . import compare, execute, sampling
 from .cases import build_layer, flag, normalize
 from .compare import Mismatch
 
@@ -62,7 +62,7 @@ TIE_FACTOR = 1
 
 
 def sample(target, case, n=SAMPLES, per_call=1, seed=0):
-    """execute.run_samples with the target's random draws seeded first (its `rnnconf_set_seed` hook:
+    """sampling.run_samples with the target's random draws seeded first (its `rnnconf_set_seed` hook:
     adapters/namespaces.py), so that a check replays: the same verdict every run. A target in
     another interpreter (namespaces.RemoteTarget) samples in its worker."""
     if getattr(target, "remote", False):
@@ -70,7 +70,7 @@ def sample(target, case, n=SAMPLES, per_call=1, seed=0):
     set_seed = target.get("rnnconf_set_seed")
     if set_seed is not None:
         set_seed(seed)
-    return execute.run_samples(target, case, n, per_call=per_call)
+    return sampling.run_samples(target, case, n, per_call=per_call)
 
 
 def sample_pair(impl, oracle, case, n=SAMPLES, seed=0, impl_per_call=IMPL_PER_CALL):
@@ -189,7 +189,7 @@ def _take(nest, i):
 
 def compare_samples(expected, actual, case, alpha=ALPHA):
     """Mismatches between the oracle's samples `expected` and the implementation's `actual` (both from
-    execute.run_samples) of a stochastic case: errors, structure, shapes and dtypes as compare.compare
+    sampling.run_samples) of a stochastic case: errors, structure, shapes and dtypes as compare.compare
     finds them on one sample, then one "value" Mismatch per result leaf whose distributions differ
     (module docstring: at most `alpha` false alarms per call)."""
     case = normalize(case)

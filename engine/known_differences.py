@@ -26,6 +26,7 @@ import fnmatch
 import os
 
 from rnnconf.engine.known_issues import parse_known_issue
+from .exercised import UBIQUITOUS, exercised
 from . import compare
 from .cases import is_stochastic
 
@@ -194,7 +195,6 @@ def clauses_of(entry, case, clauses):
     """Which of `clauses` (those a case reaches) a check the entry accounts for counts as
     differs-by-design: the ones the difference's feature brings (reached with it, not without it),
     else all but the ubiquitous ones. Like a failing example, it counts nothing for the others."""
-    from .results import UBIQUITOUS, exercised
     other = counterfactual(case, entry["without"]) if entry.get("without") else None
     brought = set(clauses) - set(exercised(other)) - UBIQUITOUS if other is not None else set()
     return sorted(brought or (set(clauses) - UBIQUITOUS) or set(clauses))

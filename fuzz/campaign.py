@@ -14,7 +14,8 @@ resumes where it stopped.
 import os
 import time
 
-from .driver import VARIANTS, drive, shrink_budget
+from .budgets import VARIANTS, shrink_budget
+from .driver import drive
 from .logs import LogTail
 
 

@@ -2,7 +2,7 @@
 
 The verdict is plain data (JSON-able), so the campaign can log it, dedupe it and hand it to the
 reproducer writer. Judging is rnnconf.engine.judge.judge (the suite's judge too),
-clause accounting is rnnconf.engine.results.exercised: nothing here re-implements them.
+clause accounting is rnnconf.engine.exercised.exercised: nothing here re-implements them.
 """
 import time
 
@@ -11,9 +11,8 @@ import numpy as np
 from rnnconf.engine import dropout, gradients, known_differences
 from rnnconf.engine import judge as judgement
 from rnnconf.engine.cases import is_stochastic, normalize
-from rnnconf.engine.results import exercised
+from rnnconf.engine.exercised import UBIQUITOUS, exercised
 from rnnconf.engine.deviations import BY_ID
-from rnnconf.engine.results import UBIQUITOUS
 
 # Cases in flight on each worker, at least, once a drawn case's first variant has passed. A worker answers
 # a message's cases together, so this is twice SEND_BATCH: while the driver judges one message's

@@ -17,7 +17,6 @@ import signal
 import time
 
 from hypothesis import given, reject, seed as hypothesis_seed, settings
-from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase, MultiplexedDatabase
 from hypothesis.errors import Flaky, Unsatisfiable
 from hypothesis.stateful import run_state_machine_as_test
 
@@ -30,35 +29,18 @@ from . import differential, machine, strategies
 from .logs import KnownDiscrepancies, example_record, read_log, ends_with_newline
 from .refusals import Refusals
 from rnnconf.adapters.worker import Worker, WorkerSetupError
+from .databases import RoundDatabase, SHARED_DB_ENV, SharedDatabaseError, shared_database
+from .budgets import (REFUSED_VARIANTS, SHRINK_BUDGET_S, SHRINK_MAX_RUNS, STOCHASTIC_VARIANTS,
+                      UNTRACEABLE_VARIANTS, VARIANTS)
+
 
 STATEFUL_EVERY = 4          # every 4th round drives the stateful machine
 CASES_PER_ROUND = 50
 MACHINES_PER_ROUND = 8
-SHRINK_BUDGET_S = 60.0      # per discrepancy at most, and never past the campaign's deadline
-# A shorter campaign shrinks each discrepancy for SHRINK_SHARE of its fuzzing time (SHRINK_BUDGET_MIN_S at
-# least): Keras 3 shows 13-17 distinct discrepancies in five minutes, and a minute's shrink for each left
-# that campaign a third of its time to look for more. Most of a shrink's reduction comes early (bench/README).
-SHRINK_SHARE = 0.05
-SHRINK_BUDGET_MIN_S = 10.0
-SHRINK_MAX_RUNS = 400
-VARIANTS = 64               # data variants per drawn case, on the same built layers (see Driver.examine)
-# Variants of a drawn case that either side cannot trace (tf_keras: stateful stacks given initial_state;
-# Keras 3 on TensorFlow: stacks of float64 cells) run eagerly at 15-70 ms each; a few of them cover the
-# data, 64 would cost the campaign a quarter of its time.
-UNTRACEABLE_VARIANTS = 8
-# Variants of a drawn case with dropout while training: each is judged on dropout.SAMPLES samples a side.
-STOCHASTIC_VARIANTS = 2
-# A refusal is structural, not about the data: a feature the case uses or a conversion of its layer is
-# unsupported, or the implementation raises where the oracle returns (a known discrepancy: a new one ends the
-# round). A drawn case refused this many times in a row stops there: a refused run keeps no layer to reuse,
-# so each further variant would build one (a converter would try a conversion of seconds) to repeat it.
-REFUSED_VARIANTS = 2
 
 
 class StopRound(BaseException):
     """Out of time or examples: a BaseException, so Hypothesis neither shrinks nor retries it."""
-
-
 class Discrepancy(Exception):
     def __init__(self, verdict):
         super().__init__(verdict["detail"])
@@ -68,13 +50,6 @@ class Discrepancy(Exception):
 # One exception class per kind: Hypothesis tells failures apart by class, and must not trade a
 # value discrepancy for an error one while shrinking.
 DISCREPANCY_KINDS = {k: type(f"{k.title()}Discrepancy", (Discrepancy,), {}) for k in judgement.KIND_ORDER}
-
-
-def shrink_budget(fuzz_seconds):
-    """Seconds to shrink one discrepancy in a campaign of `fuzz_seconds` (None or inf: no deadline)."""
-    if fuzz_seconds is None:
-        return SHRINK_BUDGET_S
-    return min(SHRINK_BUDGET_S, max(SHRINK_BUDGET_MIN_S, SHRINK_SHARE * fuzz_seconds))
 
 
 def round_seed(seed, shard, driver, round_number):
@@ -88,89 +63,6 @@ def make_case_test(examine):
     def fuzz_cases(case):
         examine(case)
     return fuzz_cases
-
-
-SHARED_DB_ENV = "RNNCONF_SHARED_DB"
-
-
-class SharedDatabaseError(Exception):
-    """RNNCONF_SHARED_DB names a database that cannot be set up: one line for the user."""
-
-
-def shared_database(spec, implementation):
-    """The example database RNNCONF_SHARED_DB names, shared between machines, or None where unset:
-
-    github:OWNER/REPO[/ARTIFACT]  the artifact a CI workflow uploads (Hypothesis's
-                                  GitHubArtifactDatabase, default artifact hypothesis-example-db),
-                                  read-only: downloaded on first use, GITHUB_TOKEN for private repos
-    redis://HOST:PORT[/DB]        a Redis server (hypothesis.extra.redis, needs the `redis` package),
-                                  read and written; keys are per implementation, so a failure of one
-                                  implementation that passes on another is not deleted by that one
-
-    Nothing is fetched here: both connect on first use."""
-    if not spec:
-        return None
-    from hypothesis.database import GitHubArtifactDatabase, ReadOnlyDatabase
-    scheme, _, rest = spec.partition(":")
-    if scheme == "github":
-        parts = rest.split("/")
-        if len(parts) not in (2, 3) or not all(parts):
-            raise SharedDatabaseError(f"{SHARED_DB_ENV}={spec}: expected github:OWNER/REPO[/ARTIFACT]")
-        return ReadOnlyDatabase(GitHubArtifactDatabase(parts[0], parts[1], *parts[2:]))
-    if scheme in ("redis", "rediss"):
-        try:
-            import redis
-            from hypothesis.extra.redis import RedisExampleDatabase
-        except ImportError:
-            raise SharedDatabaseError(f"{SHARED_DB_ENV}={spec}: the `redis` package is not installed "
-                                      "(pip install redis)") from None
-        try:
-            client = redis.Redis.from_url(spec)
-        except ValueError as e:
-            raise SharedDatabaseError(f"{SHARED_DB_ENV}={spec}: {e}") from None
-        return RedisExampleDatabase(client, key_prefix=f"rnnconf:{implementation}:".encode())
-    raise SharedDatabaseError(f"{SHARED_DB_ENV}={spec}: unknown database; expected github:OWNER/REPO or "
-                              "redis://HOST:PORT")
-
-
-class RoundDatabase(ExampleDatabase):
-    """The campaign's example database (DirectoryBasedExampleDatabase in DIR/hypothesis/<driver>),
-    remembering what the current round saved so that `forget_round()` can take it back; with a
-    `shared` database (shared_database), read from both and written to both (a read-only one
-    ignores writes), so a failure found elsewhere is replayed first here.
-
-    Hypothesis trusts an exact failing replay from the database as already shrunk. So only a
-    round whose shrink completed may leave its examples there; a round that stopped mid-shrink
-    (budget, or merged into a known discrepancy) must not leave a half-shrunk case to be replayed
-    as a finished one, here or on another machine."""
-
-    def __init__(self, path, shared=None):
-        super().__init__()
-        self.local = DirectoryBasedExampleDatabase(path)
-        self.inner = self.local if shared is None else MultiplexedDatabase(self.local, shared)
-        self.saved = []
-
-    def save(self, key, value):
-        self.saved.append((key, value))
-        self.inner.save(key, value)
-
-    def fetch(self, key):
-        return self.inner.fetch(key)
-
-    def delete(self, key, value):
-        self.inner.delete(key, value)
-
-    def move(self, src, dest, value):
-        self.saved.append((dest, value))
-        self.inner.move(src, dest, value)
-
-    def start_round(self):
-        self.saved = []
-
-    def forget_round(self):
-        for key, value in self.saved:
-            self.inner.delete(key, value)
-        self.saved = []
 
 
 class Driver:

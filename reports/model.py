@@ -372,7 +372,7 @@ def failure_counts(results):
     causes = results.get("root_causes")
     return {"clauses": len(failing), "discrepancies": len(found), "xfailed": len(discrepancies) - len(found),
             "tests": len(tests), "groups": len(suite_groups(results)),
-            # rnnconf.engine.results.root_causes: one per bug, its disguises and unexplained suite failures included
+            # rnnconf.engine.root_causes.root_causes: one per bug, its disguises and unexplained suite failures included
             "root_causes": None if causes is None else sum(1 for c in causes if not c.get("xfail"))}
 
 

@@ -92,7 +92,7 @@ def short_snippet(item, impl, oracle):
 
 
 def suite_item(cause):
-    """A suite root cause (rnnconf.engine.results.root_causes) as the discrepancy item write() takes."""
+    """A suite root cause (rnnconf.engine.root_causes.root_causes) as the discrepancy item write() takes."""
     return {"id": cause["id"], "kind": cause["kind"] if cause["kind"] in judgement.KIND_ORDER else "value",
             "config": cause["config"], "clauses": cause["clauses"], "repro": cause["repro"],
             "detail": cause.get("detail", ""), "mismatches": [], "tests": cause.get("tests") or []}

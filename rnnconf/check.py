@@ -27,7 +27,8 @@ from rnnconf.adapters.worker import Worker, WorkerSetupError
 from rnnconf.engine import known_differences, oracle_coverage
 from rnnconf.engine.known_issues import (NO_LONGER_REPRODUCES, KnownIssuesError, apply_known_issues,
                                          plain_xfail_file, read_known_issues, read_xfail)
-from rnnconf.engine.results import Results, is_xfailed, merge_versions, root_causes
+from rnnconf.engine.results import Results, is_xfailed, merge_versions
+from rnnconf.engine.root_causes import root_causes
 from rnnconf.fuzz import campaign, logs
 from rnnconf.reports import diff, repro, tfjs_repro
 from rnnconf.status import FOUND, OK, Incomplete, UsageError, say

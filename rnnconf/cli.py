@@ -30,7 +30,7 @@ import traceback
 
 from rnnconf.adapters import targets
 from rnnconf.check import DEFAULT_BUDGET_S, FULL_SUITE_BUDGET_S, check, renderer
-from rnnconf.fuzz.driver import SHRINK_BUDGET_MIN_S, SHRINK_BUDGET_S, SHRINK_SHARE, VARIANTS
+from rnnconf.fuzz.budgets import SHRINK_BUDGET_MIN_S, SHRINK_BUDGET_S, SHRINK_SHARE, VARIANTS
 from rnnconf.reports.render import _slug
 from rnnconf.status import FOUND, INTERNAL, OK, USAGE, Incomplete, UsageError, say
 from rnnconf.suite import stop_process

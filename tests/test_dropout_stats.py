@@ -1,5 +1,5 @@
 """Dropout judged by its values (engine/dropout.py): the statistic's false-alarm control, the
-planted dropout bugs it must catch, the oracle behaviour it relies on, and execute.run_samples.
+planted dropout bugs it must catch, the oracle behaviour it relies on, and sampling.run_samples.
 
 The power table behind dropout.SAMPLES is measured by running this file:
 
@@ -16,7 +16,7 @@ import time
 import numpy as np
 import pytest
 
-from rnnconf.engine import dropout, execute
+from rnnconf.engine import dropout, execute, sampling
 from rnnconf.adapters import namespaces
 from rnnconf.engine.cases import normalize
 
@@ -211,7 +211,7 @@ def test_tiled_oracle_samples_are_distinct_copies(oracle):
     assert len({sample.tobytes() for sample in output}) == 200
 
 
-# ---- execute.run_samples --------------------------------------------------------------------------
+# ---- sampling.run_samples --------------------------------------------------------------------------
 @pytest.mark.parametrize("per_call", [1, 3])
 @pytest.mark.parametrize("flags", [{"return_sequences": True, "return_state": True, "time_major": True},
                                    {"stateful": True, "return_state": True}])
@@ -225,7 +225,7 @@ def test_run_samples_stacks_what_run_returns(per_call, flags):
                       "initial_state": not flags.get("stateful"),
                       "steps": [{"op": "call"}, {"op": "reset" if flags.get("stateful") else "call"}, {"op": "call"}]})
     plain = execute.run(reference, case)
-    samples = execute.run_samples(reference, case, 7, per_call=per_call)
+    samples = sampling.run_samples(reference, case, 7, per_call=per_call)
     assert samples["samples"] == 7 and samples["error"] is None
     for got, want in zip(samples["steps"], plain["steps"]):
         assert got["op"] == want["op"]
@@ -242,7 +242,7 @@ def test_run_samples_returns_the_first_error_untiled(oracle):
     untiled, so the error names the case's own shapes (the oracle states the batch it expected)."""
     case = normalize({"cells": [{"kind": "simple", "units": 3, "dropout": 0.5}], "training": True,
                       "flags": {"stateful": True}, "steps": [{"op": "call"}, {"op": "call", "batch": 3}]})
-    samples = execute.run_samples(oracle, case, 5, per_call=5)
+    samples = sampling.run_samples(oracle, case, 5, per_call=5)
     assert samples["steps"][0]["result"].shape == (1, 2, 3)
     error = samples["steps"][1]["error"]
     assert error["type"] == "ValueError"

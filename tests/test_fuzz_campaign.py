@@ -17,7 +17,7 @@ import pytest
 
 from rnnconf.engine import execute
 from rnnconf.engine.cases import normalize
-from rnnconf.fuzz import campaign, differential, driver, logs
+from rnnconf.fuzz import budgets, campaign, differential, driver, logs
 from rnnconf import cli
 
 TESTS = Path(__file__).parent
@@ -623,8 +623,8 @@ def test_a_shorter_campaign_shrinks_each_discrepancy_for_a_share_of_its_time():
                                         workers=1, max_examples=None, deadline=deadline, fail_fast=False,
                                         xfail=(), timeout_s=60, **given)
         return spec["shrink_budget_s"]
-    assert budget(None) == driver.SHRINK_BUDGET_S == 60  # no deadline: the whole minute
+    assert budget(None) == budgets.SHRINK_BUDGET_S == 60  # no deadline: the whole minute
     assert budget(3600) == 60
     assert 14 < budget(300) <= 15  # 5% of the fuzzing time
-    assert budget(60) == driver.SHRINK_BUDGET_MIN_S == 10
+    assert budget(60) == budgets.SHRINK_BUDGET_MIN_S == 10
     assert budget(300, shrink_budget_s=45.0) == 45.0  # --shrink-budget

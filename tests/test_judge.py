@@ -8,7 +8,8 @@ import pytest
 from rnnconf.engine import compare, execute, judge
 from rnnconf.adapters import namespaces
 from rnnconf.engine.cases import normalize
-from rnnconf.engine.results import Results, exercised
+from rnnconf.engine.exercised import exercised
+from rnnconf.engine.results import Results
 from rnnconf.fuzz import logs
 
 SIMPLE = {"cells": [{"kind": "simple", "units": 2}], "timesteps": 4}

@@ -193,7 +193,7 @@ def test_a_fuzzed_example_differs_by_design_only_for_the_clauses_its_difference_
     """A case with a high-dimensional state cell and a mask counts for CELL-05/CELL-06 (what the
     cell brings), not for the mask's or the ubiquitous clauses it also reaches."""
     from rnnconf.engine.cases import normalize
-    from rnnconf.engine.results import exercised
+    from rnnconf.engine.exercised import exercised
     entry = next(e for e in known_differences.read(KERAS3) if e.get("without") == "cell:custom-hd_state")
     case = normalize({"cells": [{"kind": "custom", "variant": "hd_state", "units": 4}], "mask": [[1, 1, 0]],
                       "batch": 1, "timesteps": 3, "flags": {"return_sequences": True}})

@@ -12,7 +12,7 @@ import pytest
 
 from rnnconf.engine import judge
 from rnnconf.adapters import namespaces
-from rnnconf.engine.results import root_causes, suite_case
+from rnnconf.engine.root_causes import root_causes, suite_case
 from rnnconf.fuzz import campaign, differential, driver, logs
 from rnnconf.reports import repro, snippet
 
