@@ -109,6 +109,12 @@ def test_no_module_writes_sys_modules():
     assert writes == []
 
 
+def test_no_module_over_500_lines_outside_tests():
+    long = [f"{p.relative_to(ROOT)}: {n}" for p in _sources() if not p.name.startswith(("test_", "conftest"))
+            and (n := len(p.read_text().splitlines())) > 500]
+    assert long == []
+
+
 @pytest.fixture(scope="module")
 def pyproject():
     import tomllib
