@@ -70,12 +70,15 @@ def installed(tmp_path_factory):
 
 
 def test_the_installed_packages_are_imported_not_the_checkout(installed):
-    """In the test venv every rnnconf package, the contract and the templates come from the install
+    """In the test venv every room of rnnconf, the contract and the templates come from the install
     (all of conformance/spec and reports/templates shipped), and the checkout is not on the path."""
     venv, env, run_dir, purelib = installed
-    probe = ("import json, sys, conformance, rnnconf.conformance.spec.clauses, fuzz, impl, reports.render, rnnconf.cli\n"
-             "print(json.dumps({'files': [m.__file__ for m in (conformance, fuzz, impl, reports.render, rnnconf.cli)],"
-             " 'spec': str(rnnconf.conformance.spec.clauses.SPEC_DIR), 'templates': str(reports.render.TEMPLATES),"
+    modules = ("rnnconf.conformance", "rnnconf.engine.judge", "rnnconf.adapters.namespaces", "rnnconf.fuzz",
+               "rnnconf.impl", "rnnconf.reports.render", "rnnconf.cli")
+    probe = (f"import importlib, json, sys; modules = {modules!r}\n"
+             "files = [importlib.import_module(m).__file__ for m in modules]\n"
+             "from rnnconf.conformance.spec import clauses; from rnnconf.reports import render\n"
+             "print(json.dumps({'files': files, 'spec': str(clauses.SPEC_DIR), 'templates': str(render.TEMPLATES),"
              " 'path': sys.path, 'finders': [repr(f) for f in sys.meta_path]}))")
     proc = subprocess.run([str(venv / "bin" / "python"), "-c", probe], cwd=run_dir, env=env,
                           capture_output=True, text=True, timeout=120)
@@ -86,10 +89,21 @@ def test_the_installed_packages_are_imported_not_the_checkout(installed):
     inside = [p for p in seen["path"] if p and Path(p).resolve().is_relative_to(ROOT) and p not in DEPS]
     assert inside == [], "the checkout is importable"
     assert not any("editable" in f.lower() for f in seen["finders"]), seen["finders"]
-    assert sorted(p.name for p in Path(seen["spec"]).iterdir()) == sorted(
-        p.name for p in (ROOT / "conformance" / "spec").iterdir())
-    assert sorted(p.name for p in Path(seen["templates"]).iterdir()) == sorted(
-        p.name for p in (ROOT / "reports" / "templates").iterdir())
+    assert _names(Path(seen["spec"])) == _names(ROOT / "conformance" / "spec")
+    assert _names(Path(seen["templates"])) == _names(ROOT / "reports" / "templates")
+
+
+def _names(folder):
+    return sorted(p.name for p in folder.iterdir() if p.name != "__pycache__")
+
+
+def test_one_top_level_name_is_installed(installed):
+    """rnnconf is one name in site-packages: its stage folders are subpackages, never top-level
+    packages (`impl`, `reports`) that could shadow a user's own."""
+    venv, env, run_dir, purelib = installed
+    names = {p.name for p in purelib.iterdir()
+             if p.name != "__pycache__" and not p.name.endswith((".dist-info", ".pth"))}
+    assert names == {"rnnconf"}
 
 
 def test_rnnconf_check_runs_suite_fuzzer_and_report_from_anywhere(installed):
