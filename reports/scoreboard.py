@@ -26,7 +26,7 @@ _COUNTS = ("checks", "failures", "unsupported", "inconclusive")
 
 def main_package(implementation):
     """The package whose version names an implementation: `keras` for keras3 and its targets,
-    `tf_keras`, `mypkg` for `mypkg.rnn`, `impl` for the reference."""
+    `tf_keras`, `mypkg` for `mypkg.rnn`, `rnnconf` for the reference (rnnconf.impl)."""
     name = implementation or ""
     if name in targets.TARGETS:
         if targets.TARGETS[name].package:

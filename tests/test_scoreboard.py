@@ -65,8 +65,8 @@ def test_columns_are_named_implementation_at_version(board):
     assert [a["data-impl"] for a in page.with_class("th", "impl")] == ["keras3", "keras3-jax", "keras3-numpy"]
     # keras3-jax's own keras (its environment's) names it, not the oracle environment's.
     assert [c["label"] for c in data["columns"]] == ["keras3@3.15.1", "keras3-jax@3.16.0", "keras3-numpy"]
-    assert scoreboard.main_version({"implementation": "reference", "versions": {"impl": "unversioned"}}) == \
-        ("impl", None)
+    assert scoreboard.main_version({"implementation": "reference", "versions": {"rnnconf": "unversioned"}}) == \
+        ("rnnconf", None)
     assert scoreboard.main_package("mypkg.rnn:layers") == "mypkg"
     assert scoreboard.main_package("tf_keras-2.17") == "tf_keras"
     # A converter is labelled by its converter's package, not by rnnconf's adapter module.
