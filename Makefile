@@ -35,17 +35,17 @@ report: $(STAMP)
 	$(VENV)/bin/rnnconf check --impl reference --budget $(BUDGET) --out reports/reference-vs-tf_keras; \
 	  status=$$?; echo "report: reports/reference-vs-tf_keras/report.html (exit $$status)"; exit $$status
 
-# One column per implementation or target (each its own `rnnconf check`, in turn): reports/scoreboard/index.html.
+# One column per implementation or target (each its own `rnnconf check`, in turn): out/scoreboard/index.html.
 .PHONY: scoreboard
 scoreboard: $(STAMP)
 	$(VENV)/bin/rnnconf scoreboard --impl reference --impl keras3 --impl keras3-numpy --impl keras3-jax \
-	  --budget $(BUDGET) --out reports/scoreboard
+	  --budget $(BUDGET) --out out/scoreboard
 
 # Converted models (tf2onnx + onnxruntime, TFLite + LiteRT, OpenVINO), each target in its own environment
-# (about 600 MB each, created on first use): reports/converters/index.html.
+# (about 600 MB each, created on first use): out/converters/index.html.
 .PHONY: converters
 converters: $(STAMP)
-	$(VENV)/bin/rnnconf scoreboard --impl onnx --impl tflite --impl openvino --budget $(BUDGET) --out reports/converters
+	$(VENV)/bin/rnnconf scoreboard --impl onnx --impl tflite --impl openvino --budget $(BUDGET) --out out/converters
 
 clean:
 	rm -rf $(VENV) .hypothesis
