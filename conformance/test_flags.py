@@ -5,10 +5,8 @@ import pytest
 from rnnconf.conformance import helpers as ch
 from rnnconf.conformance import grids
 from rnnconf.conformance.grids import FLAG_SETS, MASKS, case
+from rnnconf.engine.schema import FLAG_CLAUSES
 
-FLAG_CLAUSES = {"return_sequences": "FLAG-01", "return_state": "FLAG-02", "go_backwards": "FLAG-03",
-                "stateful": "FLAG-04", "unroll": "FLAG-05", "time_major": "FLAG-06",
-                "zero_output_for_mask": "FLAG-07"}
 
 
 def _grid():  # every flag set with every cell and mask, each in both dtypes (see tests/test_grids.py)

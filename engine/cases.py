@@ -17,6 +17,7 @@ import json
 import numpy as np
 
 from . import custom_cells
+from .schema import BUILTIN_LAYERS, CELL_CLASSES, CELL_DEFAULTS, FLAG_DEFAULTS
 
 DEFAULTS = {
     "layer": "RNN",          # "RNN" wraps `cells`; "SimpleRNN" / "GRU" / "LSTM" use the built-in layer
@@ -47,14 +48,6 @@ DEFAULTS = {
     "explicit_args": None,
     "gradients": False,      # differentiate every call: the shared loss of gradients.md (GRAD-*)
 }
-BUILTIN_LAYERS = {"SimpleRNN": "simple", "GRU": "gru", "LSTM": "lstm"}
-# Keras 2's defaults of the RNN flags and of the built-in cells' options (an option appears in a case
-# only for the kinds that take it).
-FLAG_DEFAULTS = {"return_sequences": False, "return_state": False, "go_backwards": False, "stateful": False,
-                 "unroll": False, "time_major": False, "zero_output_for_mask": False}
-CELL_DEFAULTS = {"activation": "tanh", "recurrent_activation": "sigmoid", "implementation": 2, "use_bias": True,
-                 "reset_after": True, "unit_forget_bias": True, "dropout": 0.0, "recurrent_dropout": 0.0}
-CELL_CLASSES = {"simple": "SimpleRNNCell", "gru": "GRUCell", "lstm": "LSTMCell"}
 
 
 def normalize(case):

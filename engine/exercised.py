@@ -2,6 +2,7 @@
 features become clause IDs, for the results, the root causes and the known differences."""
 from . import error_catalog, gradients
 from .cases import BUILTIN_LAYERS, flag, normalize
+from .schema import FLAG_CLAUSES
 
 
 _CUSTOM_VARIANT_CLAUSES = {
@@ -21,9 +22,7 @@ def exercised(case, oracle_outcome=None):
     ids = {"CALL-01", "SHAPE-01"}
     flags = case["flags"]
     ids.add("SHAPE-03" if flags.get("return_sequences") else "SHAPE-04")
-    for name, clause in (("return_sequences", "FLAG-01"), ("return_state", "FLAG-02"),
-                         ("go_backwards", "FLAG-03"), ("stateful", "FLAG-04"), ("unroll", "FLAG-05"),
-                         ("time_major", "FLAG-06"), ("zero_output_for_mask", "FLAG-07")):
+    for name, clause in FLAG_CLAUSES.items():
         if flags.get(name):  # checked only where set to its non-default value
             ids.add(clause)
     if flags.get("return_state"):

@@ -42,11 +42,9 @@ of every cell kind is then one discrepancy, not one per kind.
 """
 import re
 
-from . import capabilities, compare, dropout, gradients, known_differences
+from . import capabilities, compare, deviations, dropout, error_catalog, execute, gradients, known_differences
 from .cases import BUILTIN_LAYERS, is_stochastic, normalize
-from . import deviations
-from . import error_catalog
-from . import execute
+from .schema import CELL_DEFAULTS
 
 KIND_ORDER = ("crash", "timeout", "error", "structure", "shape", "dtype", "value")
 
@@ -54,12 +52,6 @@ KIND_ORDER = ("crash", "timeout", "error", "structure", "shape", "dtype", "value
 # order a clause shows them: every consumer (suite, fuzzer, results.json, report, JUnit, exit status)
 # reads this tuple, so a new one joins here.
 NOT_FAILING = ("oracle-deviation", "lenient", known_differences.STATUS)
-
-# Cell options at their Keras 2 defaults are no feature; any other value is one.
-CELL_DEFAULTS = {"activation": "tanh", "recurrent_activation": "sigmoid", "implementation": 2,
-                 "use_bias": True, "reset_after": True, "unit_forget_bias": True, "dropout": 0.0,
-                 "recurrent_dropout": 0.0}
-
 
 def judge(case, expected, actual, run_oracle=None, impl_has=None, known=None, passes=None, attach=True):
     """The judgement of the implementation's outcome `actual` against the oracle's `expected`.

@@ -14,9 +14,8 @@ import os
 
 from hypothesis import strategies as st
 
-from rnnconf.engine import custom_cells
+from rnnconf.engine import custom_cells, error_catalog, schema
 from rnnconf.engine.cases import state_count
-from rnnconf.engine import error_catalog
 
 OMIT = object()  # a drawn "leave this keyword out"
 
@@ -25,10 +24,9 @@ FEATURES = st.sampled_from([3, 2, 1, 4])
 BATCH = st.sampled_from([2, 1, 3, 4])
 TIMESTEPS = st.sampled_from([3, 1, 2, 4, 5, 8, 6, 7])
 ACTIVATIONS = ["tanh", "relu", "sigmoid", "linear"]
-FLAGS = ("return_sequences", "return_state", "go_backwards", "stateful", "unroll", "time_major",
-         "zero_output_for_mask")
-BUILTIN_KINDS = ("simple", "gru", "lstm")
-LAYER_OF_KIND = {"simple": "SimpleRNN", "gru": "GRU", "lstm": "LSTM"}
+FLAGS = schema.FLAGS
+BUILTIN_KINDS = tuple(schema.CELL_KINDS)
+LAYER_OF_KIND = schema.LAYER_OF_KIND
 INVALID_RATE = 0.1
 # One drawn case in GRADIENT_EVERY also differentiates (gradients.md): a gradient case runs eagerly on
 # both sides (the oracle's tape call costs what ~10 traced calls do), so all of them would slow a
