@@ -1,15 +1,16 @@
-"""rnnconf's differential fuzzer: generation, execution and comparison as separate stages.
+"""The differential fuzzer: generation and campaigns.
 
-strategies.py  Hypothesis strategies drawing cases (plain dicts, engine/cases.py)
-worker.py      runs a case on one Target in an isolated, recyclable process (crash/hang/memory)
-differential.py  one example end to end: both outcomes, rnnconf.engine.compare.compare, clause ids
-machine.py     stateful campaigns as a RuleBasedStateMachine
-refusals.py    features the implementation always refuses: drawn cases using them mostly not run
-campaign.py    the campaign: Hypothesis rounds, shrinking, dedup, the append-only log, results.json
-repro.py       standalone reproducer scripts
+strategies.py    Hypothesis strategies drawing cases (plain dicts, rnnconf.engine.cases)
+machine.py       stateful campaigns as a RuleBasedStateMachine
+differential.py  one example end to end: both outcomes, the engine's judge, clause ids
+refusals.py      features the implementation always refuses: drawn cases using them mostly not run
+driver.py        one driver: Hypothesis rounds over both workers (rnnconf.adapters.worker), shrinking;
+                 databases.py its example databases, budgets.py its variants and shrink budgets
+logs.py          the campaign's append-only logs, read back into results.json
+campaign.py      drivers in processes, stopped at the deadline, resumed from their logs
 
-Hypothesis profiles are registered here, explicitly, and loaded by name where they are used
-(CI=true makes Hypothesis auto-load its own `ci` profile otherwise).
+Reproducers are a report (rnnconf.reports.repro). Hypothesis profiles are registered here, explicitly,
+and loaded by name where they are used (CI=true makes Hypothesis auto-load its own `ci` profile otherwise).
 """
 from hypothesis import HealthCheck, Phase, Verbosity, settings
 
