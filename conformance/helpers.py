@@ -40,6 +40,15 @@ PASSED_MARGINS = []
 # test's checks matched (conftest attaches them to its report).
 KNOWN = []
 MATCHED_DIFFERENCES = []
+# How the current test checked its clauses where a clause can be checked more than one way (GRAD-09:
+# with fixed masks or by distribution): short lines, counted per clause in the report.
+CHECK_NOTES = []
+
+
+def note_check(way):
+    """Say in the report how this test checked its clauses and how that went (conftest attaches the
+    line to the test's report, whatever its outcome)."""
+    CHECK_NOTES.append(way)
 
 
 def record_verdict(status, detail):
@@ -52,6 +61,13 @@ def record_verdict(status, detail):
 
 def assert_conforms(impl, oracle, case):
     expected, actual, verdict = run_pair(impl, oracle, case)
+    conclude(impl, oracle, case, verdict)
+    return expected, actual
+
+
+def conclude(impl, oracle, case, verdict):
+    """End the current test as rnnconf.engine.judge's verdict on `case` says: pass (its margin kept),
+    a status that does not fail, unsupported, inconclusive, or a failure with its replay snippet."""
     if verdict["status"] == "pass" and verdict["margin"]:
         PASSED_MARGINS.append(verdict["margin"])
     skip_if_by_design(verdict)  # a NOT_FAILING status that carries its known difference to the report
@@ -65,7 +81,6 @@ def assert_conforms(impl, oracle, case):
         lines = [f"{m.kind} at step {m.step} {m.path}: {m.detail}" for m in verdict["mismatches"][:8]]
         pytest.fail(f"{impl.name} differs from {oracle.name}:\n  " + "\n  ".join(lines)
                     + "\n\nReproduce with:\n" + snippet(case, impl.name, oracle.name), pytrace=False)
-    return expected, actual
 
 
 def skip_if_by_design(verdict):

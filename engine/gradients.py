@@ -187,8 +187,8 @@ def torch_gradients(layer, inputs, kwargs, cotangents):
     import torch
     kwargs = dict(kwargs)
 
-    def leaf(a):
-        return torch.tensor(np.asarray(a), requires_grad=True)
+    def leaf(a):  # torch takes no NumPy view with negative strides (a reversed sequence): copy it
+        return torch.tensor(np.ascontiguousarray(a), requires_grad=True)
     x = leaf(inputs)
     states = constants = None
     if kwargs.get("initial_state") is not None:
@@ -202,7 +202,7 @@ def torch_gradients(layer, inputs, kwargs, cotangents):
     result = layer(x, **kwargs)
     flat = flat_leaves(result)
     c = cotangents([y.detach().cpu().numpy() for y in flat])
-    loss = sum((torch.as_tensor(ci) * y).sum() for ci, y in zip(c, flat))
+    loss = sum((torch.as_tensor(np.ascontiguousarray(ci)) * y).sum() for ci, y in zip(c, flat))
     sources = [x] + (states or []) + (constants or []) + weights
     grads = torch.autograd.grad(loss, sources, allow_unused=True)
     n_s, n_c = len(states or []), len(constants or [])
@@ -230,6 +230,15 @@ def keras3_default(backend):
 # ignores or misplaces a mask is off by a sizeable part of its norm.
 FIXED_MASK_STEP = 1e-2
 FIXED_MASK_RTOL = 1e-3
+
+
+def fixed_mask_note(label, status, detail):
+    """The report's line for one GRAD-09 check (fixed_mask_check's answer): which way it was checked
+    and how that went. Gradients under dropout are never compared with the oracle's (its masks cannot
+    be handed over), nor by their distribution."""
+    if status == "unsupported":
+        return f"{label}: not checked ({detail}); no comparison of the gradient's distribution either"
+    return f"{label}: {status}, with the masks fixed by seeding, against the implementation's own forward pass"
 
 
 def fixed_mask_check(target, case, seed=0):

@@ -64,9 +64,14 @@ def judge(case, expected, actual, run_oracle=None, impl_has=None, known=None, pa
     known difference)."""
     j = _judge(normalize(case), expected, actual, run_oracle, impl_has)
     if attach and j["status"] == "fail":
+        # The implementation's own documented difference, where one accounts for the failure, is the
+        # more specific word for its users than the oracle's deviation that may cover it too.
+        like = (lambda other: _matches_oracle_of(other, actual, run_oracle, impl_has)) if run_oracle else None
+        by_design = known_differences.by_design(j, normalize(case), known, passes, (expected, actual), like)
         j = (_lenient(case, expected, actual, j, run_oracle, impl_has)
-             or _deviation(case, expected, actual, j, run_oracle, impl_has)
-             or known_differences.by_design(j, normalize(case), known, passes, (expected, actual)))
+             or (by_design if by_design is not j else None)
+             or _deviation(case, expected, actual, j, run_oracle, impl_has, known, passes)
+             or j)
     return j
 
 
@@ -95,11 +100,19 @@ def _judge(case, expected, actual, run_oracle, impl_has):
                                        if impl_error and not said else "")
         return _judgement("unsupported", detail=detail, missing=missing)
     if not mismatches:
-        return _judgement("pass", margin=margins)
+        return _judgement("pass", margin=margins, detail=_refusal_accepted(expected, actual))
     kind = min((m.kind for m in real), key=KIND_ORDER.index)
     first = next(m for m in real if m.kind == kind)
     return _judgement("fail", kind=kind, detail=_where(first), mismatches=real,
                       fingerprint=fingerprint(case, kind, first, expected, actual))
+
+
+def _refusal_accepted(expected, actual):
+    """Where both sides raise and pass: which error of the implementation stood for the oracle's
+    (compare.error_class_match), for the verdict to say; else ""."""
+    exp, act = first_error(expected), first_error(actual)
+    match = compare.error_class_match(exp, act) if exp is not None and act is not None else None
+    return f"both raise: the implementation {match['how']}" if match else ""
 
 
 # ---- differences that are not failures --------------------------------------------------------------
@@ -108,10 +121,13 @@ def _first_mismatch_step(j):
     return min(steps) if steps else -1
 
 
-def _deviation(case, expected, actual, j, run_oracle, impl_has):
+def _deviation(case, expected, actual, j, run_oracle, impl_has, known=None, passes=None):
     """`oracle-deviation` where the failure `j` lies inside a recorded deviation (deviations.py: its
     predicate, its oracle outcome, and no mismatch before the step it can change) and the
-    implementation matches the page there (when the page's outcome can be computed); else None."""
+    implementation matches the page there (when the page's outcome can be computed), up to one of
+    its known differences (`known`, `passes`: as for judge), or refuses the case with the oracle's
+    own words (the class aside: where the page wants results, the oracle's class is no contract);
+    else None."""
     case = normalize(case)
     for d in deviations.DEVIATIONS:
         if not d["applies"](case) or not d.get("oracle_shows", lambda out: True)(expected):
@@ -127,7 +143,8 @@ def _deviation(case, expected, actual, j, run_oracle, impl_has):
         elif page is None or run_oracle is None:
             how = "the page's outcome is not computed here"
         else:
-            how = _follows_page(case, page(case), actual, run_oracle, impl_has)
+            how = (_same_refusal(expected, actual)
+                   or _follows_page(case, page(case), actual, run_oracle, impl_has, known, passes))
             if how is None:
                 continue
         return dict(_judgement("oracle-deviation", detail=f"{d['id']}: {how}; the oracle: {j['detail']}",
@@ -135,8 +152,34 @@ def _deviation(case, expected, actual, j, run_oracle, impl_has):
     return None
 
 
-def _follows_page(case, page_cases, actual, run_oracle, impl_has):
-    """How the implementation's outcome matches one of the page's (words), or None if none."""
+def _same_refusal(expected, actual):
+    """How the implementation refuses the case as the oracle does (words): the same message, at the
+    same step, whatever the class; else None."""
+    exp, act = first_error(expected), first_error(actual)
+    if exp is None or act is None or exp.get("stage") != act.get("stage") or exp["type"] == act["type"]:
+        return None
+    if message_shape(exp["message"]) != message_shape(act["message"]):
+        return None
+    return f"refuses it with the oracle's message ({act['type']} where the oracle raises {exp['type']})"
+
+
+def _matches_oracle_of(other, actual, run_oracle, impl_has):
+    """Whether the implementation's outcome `actual` is the oracle's outcome of case `other` (a
+    stochastic one by its distribution)."""
+    other = normalize(other)
+    if is_stochastic(other) and actual.get("samples"):
+        other = dict(other, samples=[dropout.SAMPLES, dropout.SAMPLES, other["seed"]])
+    outcome = run_oracle(other)
+    if outcome is None:
+        return False
+    judged = judge(dict(other, samples=None), outcome, actual, run_oracle=run_oracle, impl_has=impl_has, attach=False)
+    return judged["status"] in ("pass", "inconclusive")
+
+
+def _follows_page(case, page_cases, actual, run_oracle, impl_has, known=None, passes=None):
+    """How the implementation's outcome matches one of the page's (words), or None if none. With its
+    `known` differences, a page outcome that differs from the implementation's only by one of them
+    counts as matched, and says which."""
     for page_case in page_cases:
         if "raises" in page_case:
             err = first_error(actual)
@@ -154,6 +197,11 @@ def _follows_page(case, page_cases, actual, run_oracle, impl_has):
                        impl_has=impl_has, attach=False)
         if judged["status"] in ("pass", "inconclusive"):
             return "matches what the page says (the oracle's outcome of " + _differences(case, page_case) + ")"
+        by_design = known_differences.by_design(judged, page_case, known, passes, (page_outcome, actual))
+        if by_design["status"] == known_differences.STATUS:
+            d = by_design["difference"]
+            return (f"differs from what the page says (the oracle's outcome of {_differences(case, page_case)}) only "
+                    f"by a known difference of the implementation ({d['note'] or d['entry']}; {d['url']})")
     return None
 
 
@@ -391,8 +439,12 @@ def shared_cause(a, b):
     dtype; they share features beyond a cell kind (a cell kind alone is too common a cause: several
     bugs of one cell are no rarity); and one of them needs nothing beyond the shared features but
     its cell. Whether they are one bug is then for the runs to say (both cases pass without the
-    shared features): this only picks the candidates."""
-    if a is None or b is None or a["kind"] != b["kind"] or a["kind"] not in DISGUISED_KINDS:
+    shared features): this only picks the candidates. Where one is an error, see _shared_error_cause."""
+    if a is None or b is None:
+        return None
+    if "error" in (a["kind"], b["kind"]):
+        return _shared_error_cause(a, b)
+    if a["kind"] != b["kind"] or a["kind"] not in DISGUISED_KINDS:
         return None
     if a["kind"] == "dtype" and a["core"].rsplit(" ", 1)[-1] != b["core"].rsplit(" ", 1)[-1]:
         return None
@@ -403,6 +455,35 @@ def shared_cause(a, b):
     if not (all(map(_cell_feature, extra_a)) or all(map(_cell_feature, extra_b))):
         return None
     return shared
+
+
+def _shared_error_cause(a, b):
+    """shared_cause where one of `a`, `b` is an error. Two errors with one core (the same classes and
+    message shape: one raise) reached through other features: the features they share, where more than
+    a cell kind. Otherwise the error must need every feature of the other failure and more
+    (cause_beneath): that failure's features, where more than a cell kind. Else None."""
+    if a["kind"] == b["kind"] == "error" and a["core"] == b["core"]:
+        shared = sorted(set(a["features"]) & set(b["features"]))
+        return shared if any(not _cell_feature(f) for f in shared) else None
+    pair = cause_beneath(a, b)
+    if pair is None:
+        return None
+    cause = pair[0]
+    return sorted(cause["features"]) if any(not _cell_feature(f) for f in cause["features"]) else None
+
+
+def cause_beneath(a, b):
+    """(cause, error) where one of failures `a`, `b` is an error of another core than the other and
+    needs every feature of the other and more: a candidate for the other's cause reached through more
+    features (a float64 stack computed in float32, which a mask's select then refuses: "expected a
+    double tensor but is a float tensor"). The runs decide (fuzz.driver: the error's case without its
+    extra features fails as the cause does). None otherwise."""
+    for cause, error in ((a, b), (b, a)):
+        if error["kind"] != "error" or (cause["kind"] == "error" and cause["core"] == error["core"]):
+            continue
+        if set(cause["features"]) < set(error["features"]):
+            return cause, error
+    return None
 
 
 def signature(fp):
@@ -445,11 +526,19 @@ def run_and_judge(impl, oracle, case, known=None):
         expected, actual = dropout.sample_pair(impl, oracle, case, seed=case["seed"])
     else:
         expected, actual = execute.run(oracle, case), execute.run(impl, case)
+    j = judge(case, expected, actual, run_oracle=oracle_runner(oracle), impl_has=impl.has, known=known,
+              passes=lambda c: run_and_judge(impl, oracle, c)[2])
+    return expected, actual, j
+
+
+def oracle_runner(oracle):
+    """judge's `run_oracle` for an oracle Target: the outcome of a case on a fresh layer, or, for a
+    case asking for `samples`, its dropout samples (the page's distribution of a deviation)."""
+    from . import execute
+
     def run_oracle(c):
-        if c.get("samples"):  # the page's distribution of a deviation (dropout.sample, as the fuzzer's workers)
+        if c.get("samples"):  # as the fuzzer's workers sample
             n, per_call, seed = c["samples"]
             return dropout.sample(oracle, dict(c, samples=None), n, per_call=per_call, seed=seed)
         return execute.run(oracle, c)
-    j = judge(case, expected, actual, run_oracle=run_oracle, impl_has=impl.has, known=known,
-              passes=lambda c: run_and_judge(impl, oracle, c)[2]["status"] == "pass")
-    return expected, actual, j
+    return run_oracle

@@ -24,7 +24,7 @@ import math
 import time
 from collections import Counter
 
-from . import known_differences
+from . import known_differences, oracle_coverage
 from . import judge as judgement
 from .judge import NOT_FAILING
 from .cases import case_key
@@ -160,7 +160,17 @@ class Results:
             self.add_not_failing(t["status"], {"source": "suite", "test": t["test"], "clauses": t["clauses"],
                                                "detail": t["detail"]})
         self.margins.merge(suite.get("margins"))
+        for cid, notes in (suite.get("check_notes") or {}).items():
+            self.add_check_notes(cid, notes)
         known_differences.add_rows(self.data, suite_tests=suite.get("by_design_tests") or [])
+
+    def add_check_notes(self, clause, notes):
+        """Add how the suite's tests checked the clause and how each way went (`notes`: {line:
+        tests}, helpers.note_check), as results.json's `check_notes`."""
+        entry = self.data["clauses"].setdefault(clause, _empty_entry())
+        merged = Counter(entry.get("check_notes") or {})
+        merged.update(notes)
+        entry["check_notes"] = dict(sorted(merged.items()))
 
     def add_unsupported_reasons(self, clause, reasons):
         """Keep the most frequent of the implementation's reasons for the clause's unsupported checks
@@ -239,6 +249,9 @@ class Results:
             data["conversions"] = tail.conversions  # models a converter target converted (adapters/converters)
         if tail.oracle_failures:
             data["oracle_failures"] = {"count": tail.oracle_failures, "examples": list(tail.oracle_failure_examples)}
+        if tail.gradients:
+            # The fuzzer's gradient checks apart: per clause they mix with the forward checks.
+            data["gradient_checks"] = {"examples": sum(tail.gradients.values()), **dict(sorted(tail.gradients.items()))}
         if tail.skipped:
             data["skipped_refused"] = dict(sorted(tail.skipped.items()))  # fuzz.refusals
         data["time_to_first_discrepancy_s"] = (round(first_t - since, 3) if first_t is not None and since else None)
@@ -326,6 +339,8 @@ def merge_shards(shards):
             results.margins.merge({cid: entry.get("margin")})
             if entry.get("unsupported_reasons"):
                 results.add_unsupported_reasons(cid, entry["unsupported_reasons"])
+            if entry.get("check_notes"):
+                results.add_check_notes(cid, entry["check_notes"])
 
     for s in shards:
         for d in s.get("discrepancies") or []:
@@ -354,6 +369,11 @@ def merge_shards(shards):
     rows = known_differences.merge_rows([s.get("known_differences") or [] for s in shards])
     if rows:
         merged["known_differences"] = rows
+    gradient_checks = Counter()
+    for s in shards:
+        gradient_checks.update(s.get("gradient_checks") or {})
+    if gradient_checks:
+        merged["gradient_checks"] = dict(sorted(gradient_checks.items()))
     skipped = Counter()
     for s in shards:
         skipped.update(s.get("skipped_refused") or {})
@@ -374,5 +394,8 @@ def merge_shards(shards):
         tests = [s.get("tests") for s in suites if isinstance(s.get("tests"), int)]
         merged["suite"] = {"exit": max(s.get("exit") or 0 for s in suites), "tests": max(tests, default=None),
                            "failed_tests": list(failed.values())}
+    coverage = oracle_coverage.merge([s.get("oracle_coverage") for s in shards])
+    if coverage:
+        merged["oracle_coverage"] = coverage
     merged["root_causes"] = root_causes(merged)
     return merged

@@ -74,6 +74,7 @@ def clause_rows(results):
                 "deviations": entry.get("deviations") or [], "discrepancies": touched.get(cid, []),
                 "not_failing": {s: entry[s] for s in NOT_FAILING if entry.get(s)},
                 "unsupported_reasons": list((entry.get("unsupported_reasons") or {}).items()),
+                "check_notes": list((entry.get("check_notes") or {}).items()),
                 "suite_groups": by_suite.get(cid, []), "differences": by_design.get(cid, []),
                 # Failures that no recorded item names: linked to a note that says so.
                 "unattributed": status == "fail" and cid not in touched and cid not in by_suite}
@@ -313,6 +314,9 @@ def discrepancy_views(results, out_dir=None):
             "xfail": bool(d.get("xfail")), "oracle_side": d.get("side") == "oracle",
             "occurrences": d.get("occurrences"), "root_cause": root_of.get(d.get("id")),
             "known_issue": d.get("known_issue") if isinstance(d.get("known_issue"), dict) else None,
+            # One converted model on several runtimes (adapters/converters/onnx_runtimes.py): whose difference.
+            "attribution": d.get("attribution"),
+            "runtimes": [(r, v.get("shows"), v.get("line")) for r, v in (d.get("runtimes") or {}).items()],
         })
     return views
 

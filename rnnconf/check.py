@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from rnnconf.adapters import targets
+from rnnconf.adapters.converters import onnx_runtimes
 from rnnconf.adapters.worker import Worker, WorkerSetupError
 from rnnconf.engine import known_differences, oracle_coverage
 from rnnconf.engine.known_issues import (NO_LONGER_REPRODUCES, KnownIssuesError, apply_known_issues,
@@ -277,7 +278,8 @@ class Check:
                     repro.write(out, repro.suite_item(cause), args.impl, args.oracle, versions=data["versions"])
                 except Exception as e:  # noqa: BLE001 - the failed tests themselves stay in the report
                     say(f"warning: no reproducer for root cause {cause['id']}: {type(e).__name__}: {e}")
-                    cause["repro"] = None
+                    cause["repro"], cause["no_repro"] = None, f"writing it failed ({type(e).__name__}: {e})"[:300]
+        onnx_runtimes.attribute(out, data, args.impl, log=sys.stderr)  # one converted model, three runtimes
 
 
 # ---- option checking and set-up --------------------------------------------------------------------

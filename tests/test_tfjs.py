@@ -48,6 +48,13 @@ def test_what_tfjs_lacks_is_refused_as_unsupported_and_defaults_pass():
         tfjs_arguments("RNN", {"bogus": 1})
 
 
+def test_keras_none_activation_is_tfjs_linear():
+    # tfjs reads a null activation as "use the default" (tanh in simpleRNNCell); Keras' None is the identity
+    assert tfjs_arguments("SimpleRNNCell", {"units": 2, "activation": None})["activation"] == "linear"
+    assert tfjs_arguments("LSTMCell", {"units": 2, "recurrent_activation": None})["recurrentActivation"] == "linear"
+    assert tfjs_arguments("GRUCell", {"units": 2, "activation": "tanh"})["activation"] == "tanh"
+
+
 # ---- tfjs in Node ----------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def tfjs():
@@ -71,11 +78,23 @@ def _mismatches(oracle, tfjs, case):
     {"cells": [{"kind": "simple", "units": 2}], "flags": {"stateful": True},
      "steps": [{"op": "call"}, {"op": "call"}, {"op": "reset", "states": "random"}, {"op": "call"}, {"op": "states"}]},
     {"cells": [{"kind": "lstm", "units": 2}], "embedding": {"vocab": 5}, "mask": [[1, 1, 0, 0], [1, 1, 1, 0]]},
-], ids=["lstm-state-backwards", "gru-v1-mask", "stateful-reset", "embedding-mask"])
+    {"cells": [{"kind": "simple", "units": 2, "activation": None}], "flags": {"return_sequences": True}},
+], ids=["lstm-state-backwards", "gru-v1-mask", "stateful-reset", "embedding-mask", "linear-activation"])
 def test_tfjs_layers_agree_with_the_oracle(oracle, tfjs, case):
     outcome = execute.run(tfjs, case)
     assert not execute.has_error(outcome), outcome
     assert compare.compare(execute.run(oracle, case), outcome, case) == []
+
+
+@needs_tfjs
+@pytest.mark.parametrize("cell", ["SimpleRNNCell", "GRUCell", "LSTMCell", "StackedRNNCells"])
+def test_cells_refuse_get_initial_state_as_unsupported(tfjs, cell):
+    # tfjs' cells have no getInitialState: NotImplementedError makes CELL-08 and ERR-18 unsupported
+    make = tfjs.ns.StackedRNNCells if cell == "StackedRNNCells" else getattr(tfjs.ns, cell)
+    kwargs = {"reset_after": False} if cell == "GRUCell" else {}  # tfjs has only GRU's reset_after=False
+    instance = make([tfjs.ns.SimpleRNNCell(2)]) if cell == "StackedRNNCells" else make(2, **kwargs)
+    with pytest.raises(NotImplementedError, match="getInitialState"):
+        instance.get_initial_state(batch_size=2, dtype="float32")
 
 
 @needs_tfjs
@@ -179,3 +198,31 @@ def test_install_refuses_cleanly_without_node(monkeypatch, tmp_path):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(install.NodeSetupError, match="Node.js"):
         install.ensure(log=sys.stderr)
+
+
+# ---- tfjs' known differences (engine/known-differences/tfjs.txt) ---------------------------------------
+TFJS_STACK = {"cells": [{"kind": "simple", "units": 2}, {"kind": "lstm", "units": 3}], "seed": 1}
+
+
+@needs_tfjs
+def test_flat_reversed_stack_states_differ_by_design(oracle, tfjs):
+    from rnnconf.engine import judge, known_differences
+    known = known_differences.read(known_differences.target_file("tfjs"))
+    case = dict(TFJS_STACK, flags={"return_state": True})
+    assert judge.run_and_judge(tfjs, oracle, case)[2]["kind"] == "structure"
+    verdict = judge.run_and_judge(tfjs, oracle, case, known=known)[2]
+    assert verdict["status"] == known_differences.STATUS and "recurrent.ts" in verdict["difference"]["url"]
+    # states given in Keras' order, of different sizes: tfjs refuses them, by the same convention
+    given = {"cells": [{"kind": "simple", "units": 2}, {"kind": "simple", "units": 5}], "initial_state": True,
+             "seed": 1}
+    verdict = judge.run_and_judge(tfjs, oracle, given, known=known)[2]
+    assert verdict["status"] == known_differences.STATUS, verdict
+
+
+@needs_tfjs
+def test_the_masked_initial_state_bug_is_not_a_known_difference(oracle, tfjs):
+    from rnnconf.engine import judge, known_differences
+    known = known_differences.read(known_differences.target_file("tfjs"))
+    case = {"cells": [{"kind": "simple", "units": 2}], "mask": [[0, 1, 1], [1, 1, 1]], "initial_state": True,
+            "timesteps": 3, "flags": {"return_sequences": True}, "seed": 2}
+    assert judge.run_and_judge(tfjs, oracle, case, known=known)[2]["status"] == "fail"
