@@ -39,7 +39,7 @@ report: $(STAMP)
 .PHONY: scoreboard
 scoreboard: $(STAMP)
 	$(VENV)/bin/rnnconf scoreboard --impl reference --impl keras3 --impl keras3-numpy --impl keras3-jax \
-	  --budget $(BUDGET) --out out/scoreboard
+	  --impl keras3-torch --impl tf_keras-xla --impl tfjs --impl torch-port --budget $(BUDGET) --out out/scoreboard
 
 # Converted models (tf2onnx on onnxruntime, onnx's reference evaluator and tract; TFLite + LiteRT; OpenVINO),
 # each converter in its own environment (about 600 MB each, created on first use): out/converters/index.html.

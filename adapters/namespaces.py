@@ -358,9 +358,14 @@ class RemoteTarget:
 
     def __getattr__(self, name):
         if name in ("ns", "ops", "to_native", "shape_type", "get", "reset_states"):
-            raise TypeError(f"{self.name} runs in another interpreter: its namespace is reached only by a "
-                            f"function of the target handed to target.call(function), not through .{name}")
+            raise OutOfReach(f"{self.name} runs in another interpreter: its namespace is reached only by a "
+                             f"function of the target handed to target.call(function), not through .{name}")
         raise AttributeError(name)
+
+
+class OutOfReach(TypeError):
+    """rnnconf's code touched a RemoteTarget's namespace outside target.call: rnnconf's failure, never the
+    implementation's refusal (compare.NOT_A_REFUSAL)."""
 
 
 def _failure_error(answer):
