@@ -10,13 +10,12 @@ exploring. Each driver keeps its own example database (DIR/hypothesis/), so a fa
 replayed first when the run resumes.
 """
 import contextlib
-import hashlib
 import json
 import os
 import signal
 import time
 
-from hypothesis import given, reject, seed as hypothesis_seed, settings
+from hypothesis import reject, seed as hypothesis_seed, settings
 from hypothesis.errors import Flaky, Unsatisfiable
 from hypothesis.stateful import run_state_machine_as_test
 
@@ -28,6 +27,7 @@ from rnnconf.engine.results import is_xfailed, merge_versions
 from . import differential, machine, strategies
 from .logs import KnownDiscrepancies, example_record, read_log, ends_with_newline
 from .refusals import Refusals
+from .rounds import DISCREPANCY_KINDS, Discrepancy, StopRound, make_case_test, round_seed, seed_hypothesis
 from rnnconf.adapters.worker import Worker, WorkerSetupError
 from .databases import RoundDatabase, SHARED_DB_ENV, SharedDatabaseError, shared_database
 from .budgets import (REFUSED_VARIANTS, SHRINK_BUDGET_S, SHRINK_MAX_RUNS, STOCHASTIC_VARIANTS,
@@ -37,32 +37,6 @@ from .budgets import (REFUSED_VARIANTS, SHRINK_BUDGET_S, SHRINK_MAX_RUNS, STOCHA
 STATEFUL_EVERY = 4          # every 4th round drives the stateful machine
 CASES_PER_ROUND = 50
 MACHINES_PER_ROUND = 8
-
-
-class StopRound(BaseException):
-    """Out of time or examples: a BaseException, so Hypothesis neither shrinks nor retries it."""
-class Discrepancy(Exception):
-    def __init__(self, verdict):
-        super().__init__(verdict["detail"])
-        self.verdict = verdict
-
-
-# One exception class per kind: Hypothesis tells failures apart by class, and must not trade a
-# value discrepancy for an error one while shrinking.
-DISCREPANCY_KINDS = {k: type(f"{k.title()}Discrepancy", (Discrepancy,), {}) for k in judgement.KIND_ORDER}
-
-
-def round_seed(seed, shard, driver, round_number):
-    text = f"{seed}/{shard[0]}/{shard[1]}/{driver[0]}/{driver[1]}/{round_number}"
-    return int(hashlib.sha256(text.encode()).hexdigest()[:12], 16)
-
-
-def make_case_test(examine):
-    # The function's source names Hypothesis's database key: keep it stable so replays find it.
-    @given(case=strategies.cases())
-    def fuzz_cases(case):
-        examine(case)
-    return fuzz_cases
 
 
 class Driver:
@@ -154,7 +128,7 @@ class Driver:
                         stateful_step_count=5)
         final = None
         self.db.start_round()
-        seeded = _seed_hypothesis(rseed)
+        seeded = seed_hypothesis(rseed)
         try:
             if mode == "cases":
                 test = settings(base)(make_case_test(self.examine))
@@ -490,21 +464,6 @@ class Driver:
             known = self._explained(w, verify=False)
             return known is None or set(known["fingerprint"]["features"]) <= set(v["fingerprint"]["features"])
         return judgement.essential(v["fingerprint"], v["case"], fails_the_same)
-
-
-def _seed_hypothesis(value):
-    """Make the next Hypothesis run draw from `value`. The public @seed would do it, but it also
-    turns the example database off, and the database is what replays a found failure first; so seed
-    the generator Hypothesis uses for unseeded runs. Returns False where that is not possible (then
-    the caller falls back to @seed, without replay)."""
-    import random
-
-    from hypothesis import core
-    local = getattr(core, "threadlocal", None)
-    if local is None or not hasattr(local, "_hypothesis_global_random"):
-        return False
-    local._hypothesis_global_random = random.Random(value)
-    return True
 
 
 def _size(case):
