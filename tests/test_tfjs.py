@@ -47,6 +47,13 @@ def test_what_tfjs_lacks_is_refused_as_unsupported_and_defaults_pass():
         tfjs_arguments("RNN", {"bogus": 1})
 
 
+def test_keras_none_activation_is_tfjs_linear():
+    # tfjs reads a null activation as "use the default" (tanh in simpleRNNCell); Keras' None is the identity
+    assert tfjs_arguments("SimpleRNNCell", {"units": 2, "activation": None})["activation"] == "linear"
+    assert tfjs_arguments("LSTMCell", {"units": 2, "recurrent_activation": None})["recurrentActivation"] == "linear"
+    assert tfjs_arguments("GRUCell", {"units": 2, "activation": "tanh"})["activation"] == "tanh"
+
+
 # ---- tfjs in Node ----------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def tfjs():
@@ -70,11 +77,23 @@ def _mismatches(oracle, tfjs, case):
     {"cells": [{"kind": "simple", "units": 2}], "flags": {"stateful": True},
      "steps": [{"op": "call"}, {"op": "call"}, {"op": "reset", "states": "random"}, {"op": "call"}, {"op": "states"}]},
     {"cells": [{"kind": "lstm", "units": 2}], "embedding": {"vocab": 5}, "mask": [[1, 1, 0, 0], [1, 1, 1, 0]]},
-], ids=["lstm-state-backwards", "gru-v1-mask", "stateful-reset", "embedding-mask"])
+    {"cells": [{"kind": "simple", "units": 2, "activation": None}], "flags": {"return_sequences": True}},
+], ids=["lstm-state-backwards", "gru-v1-mask", "stateful-reset", "embedding-mask", "linear-activation"])
 def test_tfjs_layers_agree_with_the_oracle(oracle, tfjs, case):
     outcome = execute.run(tfjs, case)
     assert not execute.has_error(outcome), outcome
     assert compare.compare(execute.run(oracle, case), outcome, case) == []
+
+
+@needs_tfjs
+@pytest.mark.parametrize("cell", ["SimpleRNNCell", "GRUCell", "LSTMCell", "StackedRNNCells"])
+def test_cells_refuse_get_initial_state_as_unsupported(tfjs, cell):
+    # tfjs' cells have no getInitialState: NotImplementedError makes CELL-08 and ERR-18 unsupported
+    make = tfjs.ns.StackedRNNCells if cell == "StackedRNNCells" else getattr(tfjs.ns, cell)
+    kwargs = {"reset_after": False} if cell == "GRUCell" else {}  # tfjs has only GRU's reset_after=False
+    instance = make([tfjs.ns.SimpleRNNCell(2)]) if cell == "StackedRNNCells" else make(2, **kwargs)
+    with pytest.raises(NotImplementedError, match="getInitialState"):
+        instance.get_initial_state(batch_size=2, dtype="float32")
 
 
 @needs_tfjs

@@ -64,6 +64,7 @@ VALUES = {  # Keras' spelling of a value -> tfjs'
     "recurrent_initializer": {"orthogonal": "orthogonal", "zeros": "zeros", "glorot_uniform": "glorotUniform"},
     "bias_initializer": {"zeros": "zeros", "ones": "ones"},
 }
+ACTIVATIONS = ("activation", "recurrent_activation")
 # Keras 2's defaults where tfjs' differ, passed explicitly (by tfjs class).
 KERAS_DEFAULTS = {
     "GRUCell": {"recurrent_activation": "sigmoid", "reset_after": True},
@@ -205,6 +206,9 @@ def tfjs_arguments(cls, kwargs):
                                           f"(tfjs computes in float32)")
         if isinstance(value, tuple):
             value = list(value)
+        if value is None and key in ACTIVATIONS:
+            # Keras' None is the identity; tfjs reads null as "use the default" (tanh in simpleRNNCell).
+            value = "linear"
         args[name] = VALUES.get(key, {}).get(value, value) if isinstance(value, str) else value
     return args
 
@@ -231,6 +235,13 @@ class _Handle:
         return {"$object": self._id}
 
 
+class _Cell(_Handle):
+    """A tfjs cell: tfjs' cells have no getInitialState (its RNN layer makes the zero states)."""
+
+    def get_initial_state(self, *args, **kwargs):
+        raise NotImplementedError(f"tfjs' {self.tfjs_class} has no getInitialState (only tfjs' RNN layer has)")
+
+
 def _built_in(base, name):
     """The class of tfjs' built-in cell or layer `name` (a Keras name), on `base` (_Handle or _Layer)."""
     class BuiltIn(base):
@@ -243,19 +254,19 @@ def _built_in(base, name):
     return BuiltIn
 
 
-SimpleRNNCell = _built_in(_Handle, "SimpleRNNCell")
-GRUCell = _built_in(_Handle, "GRUCell")
-LSTMCell = _built_in(_Handle, "LSTMCell")
+SimpleRNNCell = _built_in(_Cell, "SimpleRNNCell")
+GRUCell = _built_in(_Cell, "GRUCell")
+LSTMCell = _built_in(_Cell, "LSTMCell")
 
 
 def _as_cell(cell):
-    if not isinstance(cell, _Handle):
+    if not isinstance(cell, _Cell):
         raise NotImplementedError(f"tfjs runs its own cells only, not {type(cell).__name__} "
                                   f"(rnnconf's custom cells are Python)")
     return cell
 
 
-class StackedRNNCells(_Handle):
+class StackedRNNCells(_Cell):
     tfjs_class = "StackedRNNCells"
 
     def __init__(self, cells, **kwargs):
