@@ -186,8 +186,8 @@ def torch_gradients(layer, inputs, kwargs, cotangents):
     import torch
     kwargs = dict(kwargs)
 
-    def leaf(a):
-        return torch.tensor(np.asarray(a), requires_grad=True)
+    def leaf(a):  # torch takes no NumPy view with negative strides (a reversed sequence): copy it
+        return torch.tensor(np.ascontiguousarray(a), requires_grad=True)
     x = leaf(inputs)
     states = constants = None
     if kwargs.get("initial_state") is not None:
@@ -201,7 +201,7 @@ def torch_gradients(layer, inputs, kwargs, cotangents):
     result = layer(x, **kwargs)
     flat = flat_leaves(result)
     c = cotangents([y.detach().cpu().numpy() for y in flat])
-    loss = sum((torch.as_tensor(ci) * y).sum() for ci, y in zip(c, flat))
+    loss = sum((torch.as_tensor(np.ascontiguousarray(ci)) * y).sum() for ci, y in zip(c, flat))
     sources = [x] + (states or []) + (constants or []) + weights
     grads = torch.autograd.grad(loss, sources, allow_unused=True)
     n_s, n_c = len(states or []), len(constants or [])
