@@ -197,3 +197,31 @@ def test_install_refuses_cleanly_without_node(monkeypatch, tmp_path):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(install.NodeSetupError, match="Node.js"):
         install.ensure(log=sys.stderr)
+
+
+# ---- tfjs' known differences (rnnconf/known-differences/tfjs.txt) ---------------------------------------
+TFJS_STACK = {"cells": [{"kind": "simple", "units": 2}, {"kind": "lstm", "units": 3}], "seed": 1}
+
+
+@needs_tfjs
+def test_flat_reversed_stack_states_differ_by_design(oracle, tfjs):
+    from conformance import judge, known_differences
+    known = known_differences.read(known_differences.target_file("tfjs"))
+    case = dict(TFJS_STACK, flags={"return_state": True})
+    assert judge.run_and_judge(tfjs, oracle, case)[2]["kind"] == "structure"
+    verdict = judge.run_and_judge(tfjs, oracle, case, known=known)[2]
+    assert verdict["status"] == known_differences.STATUS and "recurrent.ts" in verdict["difference"]["url"]
+    # states given in Keras' order, of different sizes: tfjs refuses them, by the same convention
+    given = {"cells": [{"kind": "simple", "units": 2}, {"kind": "simple", "units": 5}], "initial_state": True,
+             "seed": 1}
+    verdict = judge.run_and_judge(tfjs, oracle, given, known=known)[2]
+    assert verdict["status"] == known_differences.STATUS, verdict
+
+
+@needs_tfjs
+def test_the_masked_initial_state_bug_is_not_a_known_difference(oracle, tfjs):
+    from conformance import judge, known_differences
+    known = known_differences.read(known_differences.target_file("tfjs"))
+    case = {"cells": [{"kind": "simple", "units": 2}], "mask": [[0, 1, 1], [1, 1, 1]], "initial_state": True,
+            "timesteps": 3, "flags": {"return_sequences": True}, "seed": 2}
+    assert judge.run_and_judge(tfjs, oracle, case, known=known)[2]["status"] == "fail"
