@@ -126,6 +126,48 @@ def test_candidates_for_one_cause_share_more_than_a_cell_kind():
                                  "stack")[0]["cells"] == [{"kind": "gru"}]
 
 
+MASK = [[1, 1, 0], [1, 0, 0]]
+
+
+def test_an_error_is_grouped_where_it_is_one_raise_or_a_known_failure_reached_through_more_features():
+    rounded = {"kind": "value", "core": "output of the first call", "features": ["dtype:float64", "stack"]}
+    select = {"kind": "error", "core": "the implementation raises InvalidArgumentError (cannot compute SelectV_), "
+                                       "the oracle nothing", "features": ["dtype:float64", "mask", "stack"]}
+    assert judge.shared_cause(rounded, select) == ["dtype:float64", "stack"]
+    assert judge.cause_beneath(select, rounded) == (rounded, select)
+    # An error needing less than the value failure cannot be it: its case would raise.
+    assert judge.shared_cause(dict(select, features=["dtype:float64"]), rounded) is None
+    # Two errors: one raise (one core) through other flags shares features; two raises need one beneath the other.
+    stateful = {"kind": "error", "core": "the implementation raises TypeError (int_ argument)",
+                "features": ["cell:custom-hd_state", "flag:stateful", "stack"]}
+    returned = dict(stateful, features=["cell:custom-hd_state", "flag:return_state", "stack"])
+    assert judge.shared_cause(stateful, returned) == ["cell:custom-hd_state", "stack"]
+    assert judge.shared_cause(stateful, dict(returned, core="the implementation raises TypeError (other)")) is None
+    assert judge.shared_cause(dict(stateful, features=["cell:gru"]), dict(returned, features=["cell:gru"])) is None
+
+
+def test_an_error_that_is_a_known_value_bug_through_a_mask_is_its_root_cause_and_two_raises_are_two(running):
+    loop = running("fuzz_targets.float64_refused_under_mask")
+    rounded = known_from(loop, case("float64", return_state=True))
+    assert rounded["fingerprint"]["features"] == ["dtype:float64"]
+    masked = differential.check(dict(case("float64"), mask=MASK), loop.oracle, loop.impl, fresh=True)
+    fp = loop._essential(masked)
+    assert fp["kind"] == "error" and fp["features"] == ["dtype:float64", "mask"]
+    assert loop._same_cause(fp, masked["case"]) == {rounded["signature"]: ["dtype:float64"]}
+
+    loop = running("fuzz_targets.two_raises")
+    first = known_from(loop, dict(case(go_backwards=True), mask=MASK))
+    second = differential.check(case(go_backwards=True, return_state=True), loop.oracle, loop.impl, fresh=True)
+    fp = loop._essential(second)
+    assert first["fingerprint"]["features"] == ["flag:go_backwards", "mask"]
+    assert fp["features"] == ["flag:go_backwards", "flag:return_state"]
+    assert first["fingerprint"]["core"] != fp["core"]
+    assert loop._same_cause(fp, second["case"]) == {}
+    items = [dict(discrepancy(1, first["fingerprint"]["features"], kind="error", core=first["fingerprint"]["core"])),
+             dict(discrepancy(2, fp["features"], kind="error", core=fp["core"]))]
+    assert len(root_causes({"discrepancies": items})) == 2
+
+
 def discrepancy(n, features, core="output of the first call", kind="value", same=()):
     fp = {"kind": kind, "core": core, "features": features}
     return {"id": f"d-{n:04d}", "kind": kind, "clauses": ["CALL-01"], "repro": f"repro/d-{n:04d}.py",
