@@ -310,3 +310,75 @@ def test_a_cell_a_known_bug_needs_is_made_another_kind_and_a_plain_one_is_kept(r
             {"op": "call"}, {"op": "call"}, {"op": "reset", "states": "wrong_count"}]), loop.oracle, loop.impl, fresh=True)
         assert v["fingerprint"]["core"] == fp["core"]
         assert [c["kind"] for c in loop._reduced(v, fp)["case"]["cells"]] == [becomes], cell
+
+
+def _direct(err_id, n, oracle_error, impl_error):
+    """A failed direct trigger of test_errors.py, as pytest reports it (same_error_class rewritten)."""
+    return {"test": f"conformance/test_errors.py::test_error_direct[{err_id}-direct-{n}]", "clauses": [err_id],
+            "message": f" --impl x (the trigger is the @direct('{err_id}') function there)\nE       assert False\n"
+                       f"E        +  where False = <function same_error_class at 0x7fd0ec1c1580>({{'type': "
+                       f"'{oracle_error}', 'mro': ['Exception'], 'message': 'An `initial_state` w...', 'stage': "
+                       f"'call'}}, {{'type': '{impl_error[0]}', 'mro': ['Exception'], 'message': '{impl_error[1]}', "
+                       "'stage': 'call'})\n\nconformance/test_errors.py:40: AssertionError"}
+
+
+def _raising(name, c, impl_error, clauses):
+    return {"test": name, "clauses": list(clauses),
+            "message": f"x differs from y:\n  error at step 0 step 0: both raise, but the oracle raises ValueError: "
+                       f"Layer has 1 states\n but was passed 2 and the implementation {impl_error[0]}: {impl_error[1]}"
+                       f"\n\nReproduce with:\nfrom conformance import judge, namespaces\ncase = {c!r}\n"
+                       "impl, oracle = 1, 2\n"}
+
+
+def test_suite_failures_that_are_one_raise_or_one_structure_under_other_flags_are_one_root_cause():
+    index = ("IndexError", "list index out of range")
+    lstm = dict(case(cell="lstm", return_state=True), initial_state=True, initial_state_form="tensor")
+    stack = dict(case(), cells=[{"kind": "lstm", "units": 3}, {"kind": "gru", "units": 2}], dtype="float64")
+    pytest_form = {"test": "conformance/test_errors.py::test_error_case[ERR-28-1]", "clauses": ["ERR-28"],
+                   "message": "impl_target = Target('x')\ncase = {'cells': [{'kind': 'simple', 'units': 2}], "
+                              "'features': []}\n\n    def test_error_case(...):\nE       AssertionError: error at "
+                              "step 0: both raise, but the oracle raises ValueError: Shape (4, 2) must have rank "
+                              "and the implementation InvalidArgumentError: {{function_node __wrapped__StridedSlice"
+                              "}} Index out of range using input dim 2 [Op:StridedSlice]\nE   Reproduce with: ..."}
+    failed = [
+        _direct("ERR-04", 2, "ValueError", index), _direct("ERR-09", 2, "ValueError", index),
+        _raising("t_form", lstm, index, ("CALL-04", "ERR-04")),
+        # A backend op's error is where any shape mismatch lands: one per ERR path.
+        _direct("ERR-05", 1, "ValueError", ("InvalidArgumentError", "...}} Matrix size-incompatible: [Op:MatMul]")),
+        _direct("ERR-29", 1, "ValueError", ("InvalidArgumentError", "...}} Matrix size-incompatible: [Op:MatMul]")),
+        {"test": "conformance/test_errors.py::test_error_direct[ERR-13-direct-1]", "clauses": ["ERR-13"],
+         "message": "E       AssertionError: x raised nothing on the ERR-13 trigger; the oracle raises ValueError: "
+                    "'If a RNN is stateful'"},
+        suite_test("t_flags1", dict(stack, flags={"return_state": True}), kind="structure", clauses=("FLAG-02",)),
+        suite_test("t_flags2", dict(stack, flags={"go_backwards": True, "return_state": True}), kind="structure",
+                   clauses=("FLAG-02", "FLAG-03")),
+        suite_test("t_other_stack", dict(stack, dtype="float32", flags={"return_state": True}), kind="structure",
+                   clauses=("CELL-10",)),
+        pytest_form,
+    ]
+    causes = root_causes({"implementation": "x", "discrepancies": [], "suite": {"failed_tests": failed}})
+    groups = sorted((sorted(t.split("::")[-1] for t in c["tests"]), c["repro"] is not None) for c in causes)
+    assert groups == sorted([
+        (["t_flags1", "t_flags2"], True), (["t_other_stack"], True),
+        (["test_error_case[ERR-28-1]"], True),
+        (["t_form", "test_error_direct[ERR-04-direct-2]", "test_error_direct[ERR-09-direct-2]"], True),
+        (["test_error_direct[ERR-05-direct-1]"], False), (["test_error_direct[ERR-13-direct-1]"], False),
+        (["test_error_direct[ERR-29-direct-1]"], False)]), groups
+    one_raise = next(c for c in causes if "t_form" in c["tests"])
+    assert one_raise["config"] == lstm and one_raise["clauses"] == ["CALL-04", "ERR-04", "ERR-09"]
+    assert next(c for c in causes if "ERR-28" in c["clauses"])["config"] == {
+        "cells": [{"kind": "simple", "units": 2}], "features": []}
+    said = next(c for c in causes if "ERR-13" in c["clauses"])["no_repro"]
+    assert "Python code in conformance/test_errors.py" in said
+    assert "pytest 'conformance/test_errors.py::test_error_direct[ERR-13-direct-1]' --impl x" in said
+
+
+def test_a_suite_error_joins_a_fuzzer_error_only_where_it_is_the_same_raise():
+    select = dict(discrepancy(1, ["dtype:float64", "mask"], kind="error",
+                              core="the implementation raises InvalidArgumentError (cannot compute SelectV_), "
+                                   "the oracle nothing"), config=dict(case("float64"), mask=MASK))
+    masked = dict(case("float64", go_backwards=True), mask=MASK)
+    same = _raising("t_same", masked, ("InvalidArgumentError", "cannot compute SelectV2 [Op:SelectV2]"), ("FLAG-03",))
+    other = _raising("t_other", masked, ("IndexError", "list index out of range"), ("FLAG-03",))
+    causes = root_causes({"discrepancies": [select], "suite": {"failed_tests": [same, other]}})
+    assert [c["tests"] for c in causes if c["source"] == "suite"] == [["t_other"]]
