@@ -561,10 +561,13 @@ class Driver:
     def _shows_beneath(self, case, error, cause):
         """Whether the error `error`'s `case`, without the features it needs beyond those of `cause`
         (a cell kind stays: the case needs one), fails on fresh layers as `cause` does (its kind, with
-        every feature it needs), each way of taking them away; False where nothing is left to take away
-        or the campaign is out of time."""
+        every feature it needs), each way of taking them away, and passes without the features of
+        `cause`, each taken away alone. A case that still fails without one of them carries another bug
+        too (a one-cell stack under a mask, raising of its own in float32), and which of the two the
+        error is cannot be told: it joins neither. False where nothing is left to take away or the
+        campaign is out of time."""
         extra = [f for f in error["features"] if f not in cause["features"] and not f.startswith(("cell:", "layer:"))]
-        if not extra:
+        if not extra or not all(self._passes_without(case, [f]) for f in cause["features"]):
             return False
         for alternative in judgement.without_features(case, extra):
             if time.time() >= self.spec["deadline"]:
