@@ -155,6 +155,17 @@ def test_an_error_that_is_a_known_value_bug_through_a_mask_is_its_root_cause_and
     assert fp["kind"] == "error" and fp["features"] == ["dtype:float64", "mask"]
     assert loop._same_cause(fp, masked["case"]) == {rounded["signature"]: ["dtype:float64"]}
 
+    # Where the error's case also carries a second bug (a masked stack refused in float32), it still
+    # fails without float64: which bug raised cannot be told, and it joins neither.
+    loop = running("fuzz_targets.float64_refused_under_mask_and_masked_stacks")
+    rounded = known_from(loop, case("float64", return_state=True))
+    masked_stack = dict(case("float64"), mask=MASK, cell_list=True)
+    v = differential.check(masked_stack, loop.oracle, loop.impl, fresh=True)
+    fp = loop._essential(v)
+    assert fp["core"] == masked["fingerprint"]["core"] and "stack" not in fp["features"]
+    assert loop._same_cause(fp, masked_stack) == {}
+    assert loop._same_cause(fp, masked["case"]) == {rounded["signature"]: ["dtype:float64"]}
+
     loop = running("fuzz_targets.two_raises")
     first = known_from(loop, dict(case(go_backwards=True), mask=MASK))
     second = differential.check(case(go_backwards=True, return_state=True), loop.oracle, loop.impl, fresh=True)
