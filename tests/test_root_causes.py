@@ -393,3 +393,20 @@ def test_a_suite_error_joins_a_fuzzer_error_only_where_it_is_the_same_raise():
     other = _raising("t_other", masked, ("IndexError", "list index out of range"), ("FLAG-03",))
     causes = root_causes({"discrepancies": [select], "suite": {"failed_tests": [same, other]}})
     assert [c["tests"] for c in causes if c["source"] == "suite"] == [["t_other"]]
+
+
+def test_four_planted_bugs_of_four_kinds_stay_four_root_causes(running):
+    loop = running("fuzz_targets.several_bugs")
+    found = []
+    for target in ("gru_recurrent_bias_dropped", "backwards_not_reversed", "stack_states_nested",
+                   "reset_counts_swapped"):
+        kind, c = SINGLE_BUGS[target]
+        v = differential.check(c, loop.oracle, loop.impl, fresh=True)
+        fp = loop._essential(v)
+        assert fp["kind"] == kind, (target, fp)
+        same = loop._same_cause(fp, c)
+        assert same == {}, (target, same)
+        known = known_from(loop, c)
+        found.append(dict(discrepancy(len(found) + 1, known["fingerprint"]["features"], kind=kind,
+                                      core=known["fingerprint"]["core"]), same_cause_as=sorted(same)))
+    assert len(root_causes({"discrepancies": found})) == 4
