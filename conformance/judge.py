@@ -399,8 +399,12 @@ def shared_cause(a, b):
     dtype; they share features beyond a cell kind (a cell kind alone is too common a cause: several
     bugs of one cell are no rarity); and one of them needs nothing beyond the shared features but
     its cell. Whether they are one bug is then for the runs to say (both cases pass without the
-    shared features): this only picks the candidates."""
-    if a is None or b is None or a["kind"] != b["kind"] or a["kind"] not in DISGUISED_KINDS:
+    shared features): this only picks the candidates. Where one is an error, see _shared_error_cause."""
+    if a is None or b is None:
+        return None
+    if "error" in (a["kind"], b["kind"]):
+        return _shared_error_cause(a, b)
+    if a["kind"] != b["kind"] or a["kind"] not in DISGUISED_KINDS:
         return None
     if a["kind"] == "dtype" and a["core"].rsplit(" ", 1)[-1] != b["core"].rsplit(" ", 1)[-1]:
         return None
@@ -411,6 +415,35 @@ def shared_cause(a, b):
     if not (all(map(_cell_feature, extra_a)) or all(map(_cell_feature, extra_b))):
         return None
     return shared
+
+
+def _shared_error_cause(a, b):
+    """shared_cause where one of `a`, `b` is an error. Two errors with one core (the same classes and
+    message shape: one raise) reached through other features: the features they share, where more than
+    a cell kind. Otherwise the error must need every feature of the other failure and more
+    (cause_beneath): that failure's features, where more than a cell kind. Else None."""
+    if a["kind"] == b["kind"] == "error" and a["core"] == b["core"]:
+        shared = sorted(set(a["features"]) & set(b["features"]))
+        return shared if any(not _cell_feature(f) for f in shared) else None
+    pair = cause_beneath(a, b)
+    if pair is None:
+        return None
+    cause = pair[0]
+    return sorted(cause["features"]) if any(not _cell_feature(f) for f in cause["features"]) else None
+
+
+def cause_beneath(a, b):
+    """(cause, error) where one of failures `a`, `b` is an error of another core than the other and
+    needs every feature of the other and more: a candidate for the other's cause reached through more
+    features (a float64 stack computed in float32, which a mask's select then refuses: "expected a
+    double tensor but is a float tensor"). The runs decide (fuzz.driver: the error's case without its
+    extra features fails as the cause does). None otherwise."""
+    for cause, error in ((a, b), (b, a)):
+        if error["kind"] != "error" or (cause["kind"] == "error" and cause["core"] == error["core"]):
+            continue
+        if set(cause["features"]) < set(error["features"]):
+            return cause, error
+    return None
 
 
 def signature(fp):

@@ -538,15 +538,47 @@ class Driver:
         as, shown elsewhere (another call, another returned tensor, another cell): the two share
         features beyond a cell kind, one needs nothing more but its cell (judge.shared_cause), and
         both cases pass once those features are taken away. A distinct bug needing the same features
-        that still fails without them stays apart; see docs/root-causes.md."""
+        that still fails without them stays apart. An error that needs every feature of another
+        failure and more (judge.cause_beneath) is that failure where its case, without those extra
+        features, fails as that failure does; see docs/root-causes.md."""
         same = {}
         for k in self.known:
-            if k.get("alias") or k["signature"] in same:
+            if k.get("alias") or k["signature"] in same or not k.get("config"):
                 continue
             shared = judgement.shared_cause(k["fingerprint"], fp)
-            if shared and self._passes_without(case, shared) and self._passes_without(k["config"], shared):
+            if not shared:
+                continue
+            beneath = judgement.cause_beneath(k["fingerprint"], fp)
+            if beneath is not None:
+                cause, error = beneath
+                error_case = case if error is fp else k["config"]
+                if self._shows_beneath(error_case, error, cause):
+                    same[k["signature"]] = shared
+            elif self._passes_without(case, shared) and self._passes_without(k["config"], shared):
                 same[k["signature"]] = shared
         return same
+
+    def _shows_beneath(self, case, error, cause):
+        """Whether the error `error`'s `case`, without the features it needs beyond those of `cause`
+        (a cell kind stays: the case needs one), fails on fresh layers as `cause` does (its kind, with
+        every feature it needs), each way of taking them away, and passes without the features of
+        `cause`, each taken away alone. A case that still fails without one of them carries another bug
+        too (a one-cell stack under a mask, raising of its own in float32), and which of the two the
+        error is cannot be told: it joins neither. False where nothing is left to take away or the
+        campaign is out of time."""
+        extra = [f for f in error["features"] if f not in cause["features"] and not f.startswith(("cell:", "layer:"))]
+        if not extra or not all(self._passes_without(case, [f]) for f in cause["features"]):
+            return False
+        for alternative in judgement.without_features(case, extra):
+            if time.time() >= self.spec["deadline"]:
+                return False
+            w = differential.check(alternative, self.oracle, self.impl, fresh=True, known=self.differences)
+            shown = w["fingerprint"]
+            if (w["kind"] != cause["kind"] or shown is None
+                    or not set(cause["features"]) <= set(shown["features"])
+                    or (cause["kind"] == "error" and shown["core"] != cause["core"])):
+                return False
+        return True
 
     def _shrink_seconds(self):
         """Seconds from finding the failure being shrunk to now (shrinking and its essential features)."""

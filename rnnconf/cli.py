@@ -782,7 +782,7 @@ def _check_stages(args, start, budget, hard_end, out, meta, shard, xfail, probed
                 repro.write(out, repro.suite_item(cause), args.impl, args.oracle, versions=data["versions"])
             except Exception as e:  # noqa: BLE001 - the failed tests themselves stay in the report
                 _say(f"warning: no reproducer for root cause {cause['id']}: {type(e).__name__}: {e}")
-                cause["repro"] = None
+                cause["repro"], cause["no_repro"] = None, f"writing it failed ({type(e).__name__}: {e})"[:300]
     write_results(data)
     meta["elapsed_before_s"] = data["elapsed_s"]
     with open(os.path.join(out, "campaign.json"), "w") as f:

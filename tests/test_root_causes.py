@@ -126,6 +126,59 @@ def test_candidates_for_one_cause_share_more_than_a_cell_kind():
                                  "stack")[0]["cells"] == [{"kind": "gru"}]
 
 
+MASK = [[1, 1, 0], [1, 0, 0]]
+
+
+def test_an_error_is_grouped_where_it_is_one_raise_or_a_known_failure_reached_through_more_features():
+    rounded = {"kind": "value", "core": "output of the first call", "features": ["dtype:float64", "stack"]}
+    select = {"kind": "error", "core": "the implementation raises InvalidArgumentError (cannot compute SelectV_), "
+                                       "the oracle nothing", "features": ["dtype:float64", "mask", "stack"]}
+    assert judge.shared_cause(rounded, select) == ["dtype:float64", "stack"]
+    assert judge.cause_beneath(select, rounded) == (rounded, select)
+    # An error needing less than the value failure cannot be it: its case would raise.
+    assert judge.shared_cause(dict(select, features=["dtype:float64"]), rounded) is None
+    # Two errors: one raise (one core) through other flags shares features; two raises need one beneath the other.
+    stateful = {"kind": "error", "core": "the implementation raises TypeError (int_ argument)",
+                "features": ["cell:custom-hd_state", "flag:stateful", "stack"]}
+    returned = dict(stateful, features=["cell:custom-hd_state", "flag:return_state", "stack"])
+    assert judge.shared_cause(stateful, returned) == ["cell:custom-hd_state", "stack"]
+    assert judge.shared_cause(stateful, dict(returned, core="the implementation raises TypeError (other)")) is None
+    assert judge.shared_cause(dict(stateful, features=["cell:gru"]), dict(returned, features=["cell:gru"])) is None
+
+
+def test_an_error_that_is_a_known_value_bug_through_a_mask_is_its_root_cause_and_two_raises_are_two(running):
+    loop = running("fuzz_targets.float64_refused_under_mask")
+    rounded = known_from(loop, case("float64", return_state=True))
+    assert rounded["fingerprint"]["features"] == ["dtype:float64"]
+    masked = differential.check(dict(case("float64"), mask=MASK), loop.oracle, loop.impl, fresh=True)
+    fp = loop._essential(masked)
+    assert fp["kind"] == "error" and fp["features"] == ["dtype:float64", "mask"]
+    assert loop._same_cause(fp, masked["case"]) == {rounded["signature"]: ["dtype:float64"]}
+
+    # Where the error's case also carries a second bug (a masked stack refused in float32), it still
+    # fails without float64: which bug raised cannot be told, and it joins neither.
+    loop = running("fuzz_targets.float64_refused_under_mask_and_masked_stacks")
+    rounded = known_from(loop, case("float64", return_state=True))
+    masked_stack = dict(case("float64"), mask=MASK, cell_list=True)
+    v = differential.check(masked_stack, loop.oracle, loop.impl, fresh=True)
+    fp = loop._essential(v)
+    assert fp["core"] == masked["fingerprint"]["core"] and "stack" not in fp["features"]
+    assert loop._same_cause(fp, masked_stack) == {}
+    assert loop._same_cause(fp, masked["case"]) == {rounded["signature"]: ["dtype:float64"]}
+
+    loop = running("fuzz_targets.two_raises")
+    first = known_from(loop, dict(case(go_backwards=True), mask=MASK))
+    second = differential.check(case(go_backwards=True, return_state=True), loop.oracle, loop.impl, fresh=True)
+    fp = loop._essential(second)
+    assert first["fingerprint"]["features"] == ["flag:go_backwards", "mask"]
+    assert fp["features"] == ["flag:go_backwards", "flag:return_state"]
+    assert first["fingerprint"]["core"] != fp["core"]
+    assert loop._same_cause(fp, second["case"]) == {}
+    items = [dict(discrepancy(1, first["fingerprint"]["features"], kind="error", core=first["fingerprint"]["core"])),
+             dict(discrepancy(2, fp["features"], kind="error", core=fp["core"]))]
+    assert len(root_causes({"discrepancies": items})) == 2
+
+
 def discrepancy(n, features, core="output of the first call", kind="value", same=()):
     fp = {"kind": kind, "core": core, "features": features}
     return {"id": f"d-{n:04d}", "kind": kind, "clauses": ["CALL-01"], "repro": f"repro/d-{n:04d}.py",
@@ -268,3 +321,92 @@ def test_a_cell_a_known_bug_needs_is_made_another_kind_and_a_plain_one_is_kept(r
             {"op": "call"}, {"op": "call"}, {"op": "reset", "states": "wrong_count"}]), loop.oracle, loop.impl, fresh=True)
         assert v["fingerprint"]["core"] == fp["core"]
         assert [c["kind"] for c in loop._reduced(v, fp)["case"]["cells"]] == [becomes], cell
+
+
+def _direct(err_id, n, oracle_error, impl_error):
+    """A failed direct trigger of test_errors.py, as pytest reports it (same_error_class rewritten)."""
+    return {"test": f"conformance/test_errors.py::test_error_direct[{err_id}-direct-{n}]", "clauses": [err_id],
+            "message": f" --impl x (the trigger is the @direct('{err_id}') function there)\nE       assert False\n"
+                       f"E        +  where False = <function same_error_class at 0x7fd0ec1c1580>({{'type': "
+                       f"'{oracle_error}', 'mro': ['Exception'], 'message': 'An `initial_state` w...', 'stage': "
+                       f"'call'}}, {{'type': '{impl_error[0]}', 'mro': ['Exception'], 'message': '{impl_error[1]}', "
+                       "'stage': 'call'})\n\nconformance/test_errors.py:40: AssertionError"}
+
+
+def _raising(name, c, impl_error, clauses):
+    return {"test": name, "clauses": list(clauses),
+            "message": f"x differs from y:\n  error at step 0 step 0: both raise, but the oracle raises ValueError: "
+                       f"Layer has 1 states\n but was passed 2 and the implementation {impl_error[0]}: {impl_error[1]}"
+                       f"\n\nReproduce with:\nfrom conformance import judge, namespaces\ncase = {c!r}\n"
+                       "impl, oracle = 1, 2\n"}
+
+
+def test_suite_failures_that_are_one_raise_or_one_structure_under_other_flags_are_one_root_cause():
+    index = ("IndexError", "list index out of range")
+    lstm = dict(case(cell="lstm", return_state=True), initial_state=True, initial_state_form="tensor")
+    stack = dict(case(), cells=[{"kind": "lstm", "units": 3}, {"kind": "gru", "units": 2}], dtype="float64")
+    pytest_form = {"test": "conformance/test_errors.py::test_error_case[ERR-28-1]", "clauses": ["ERR-28"],
+                   "message": "impl_target = Target('x')\ncase = {'cells': [{'kind': 'simple', 'units': 2}], "
+                              "'features': []}\n\n    def test_error_case(...):\nE       AssertionError: error at "
+                              "step 0: both raise, but the oracle raises ValueError: Shape (4, 2) must have rank "
+                              "and the implementation InvalidArgumentError: {{function_node __wrapped__StridedSlice"
+                              "}} Index out of range using input dim 2 [Op:StridedSlice]\nE   Reproduce with: ..."}
+    failed = [
+        _direct("ERR-04", 2, "ValueError", index), _direct("ERR-09", 2, "ValueError", index),
+        _raising("t_form", lstm, index, ("CALL-04", "ERR-04")),
+        # A backend op's error is where any shape mismatch lands: one per ERR path.
+        _direct("ERR-05", 1, "ValueError", ("InvalidArgumentError", "...}} Matrix size-incompatible: [Op:MatMul]")),
+        _direct("ERR-29", 1, "ValueError", ("InvalidArgumentError", "...}} Matrix size-incompatible: [Op:MatMul]")),
+        {"test": "conformance/test_errors.py::test_error_direct[ERR-13-direct-1]", "clauses": ["ERR-13"],
+         "message": "E       AssertionError: x raised nothing on the ERR-13 trigger; the oracle raises ValueError: "
+                    "'If a RNN is stateful'"},
+        suite_test("t_flags1", dict(stack, flags={"return_state": True}), kind="structure", clauses=("FLAG-02",)),
+        suite_test("t_flags2", dict(stack, flags={"go_backwards": True, "return_state": True}), kind="structure",
+                   clauses=("FLAG-02", "FLAG-03")),
+        suite_test("t_other_stack", dict(stack, dtype="float32", flags={"return_state": True}), kind="structure",
+                   clauses=("CELL-10",)),
+        pytest_form,
+    ]
+    causes = root_causes({"implementation": "x", "discrepancies": [], "suite": {"failed_tests": failed}})
+    groups = sorted((sorted(t.split("::")[-1] for t in c["tests"]), c["repro"] is not None) for c in causes)
+    assert groups == sorted([
+        (["t_flags1", "t_flags2"], True), (["t_other_stack"], True),
+        (["test_error_case[ERR-28-1]"], True),
+        (["t_form", "test_error_direct[ERR-04-direct-2]", "test_error_direct[ERR-09-direct-2]"], True),
+        (["test_error_direct[ERR-05-direct-1]"], False), (["test_error_direct[ERR-13-direct-1]"], False),
+        (["test_error_direct[ERR-29-direct-1]"], False)]), groups
+    one_raise = next(c for c in causes if "t_form" in c["tests"])
+    assert one_raise["config"] == lstm and one_raise["clauses"] == ["CALL-04", "ERR-04", "ERR-09"]
+    assert next(c for c in causes if "ERR-28" in c["clauses"])["config"] == {
+        "cells": [{"kind": "simple", "units": 2}], "features": []}
+    said = next(c for c in causes if "ERR-13" in c["clauses"])["no_repro"]
+    assert "Python code in conformance/test_errors.py" in said
+    assert "pytest 'conformance/test_errors.py::test_error_direct[ERR-13-direct-1]' --impl x" in said
+
+
+def test_a_suite_error_joins_a_fuzzer_error_only_where_it_is_the_same_raise():
+    select = dict(discrepancy(1, ["dtype:float64", "mask"], kind="error",
+                              core="the implementation raises InvalidArgumentError (cannot compute SelectV_), "
+                                   "the oracle nothing"), config=dict(case("float64"), mask=MASK))
+    masked = dict(case("float64", go_backwards=True), mask=MASK)
+    same = _raising("t_same", masked, ("InvalidArgumentError", "cannot compute SelectV2 [Op:SelectV2]"), ("FLAG-03",))
+    other = _raising("t_other", masked, ("IndexError", "list index out of range"), ("FLAG-03",))
+    causes = root_causes({"discrepancies": [select], "suite": {"failed_tests": [same, other]}})
+    assert [c["tests"] for c in causes if c["source"] == "suite"] == [["t_other"]]
+
+
+def test_four_planted_bugs_of_four_kinds_stay_four_root_causes(running):
+    loop = running("fuzz_targets.several_bugs")
+    found = []
+    for target in ("gru_recurrent_bias_dropped", "backwards_not_reversed", "stack_states_nested",
+                   "reset_counts_swapped"):
+        kind, c = SINGLE_BUGS[target]
+        v = differential.check(c, loop.oracle, loop.impl, fresh=True)
+        fp = loop._essential(v)
+        assert fp["kind"] == kind, (target, fp)
+        same = loop._same_cause(fp, c)
+        assert same == {}, (target, same)
+        known = known_from(loop, c)
+        found.append(dict(discrepancy(len(found) + 1, known["fingerprint"]["features"], kind=kind,
+                                      core=known["fingerprint"]["core"]), same_cause_as=sorted(same)))
+    assert len(root_causes({"discrepancies": found})) == 4
