@@ -91,6 +91,16 @@ def test_rnnconfs_own_failures_are_no_refusal(impl_error):
     assert _judged(case, MATMUL, dict(impl_error, stage="step 0"))["status"] == "fail"
 
 
+def test_rnnconfs_own_failure_never_stands_for_its_base_class():
+    # rnnconf touching a remote target's namespace from the wrong place raises a TypeError of its own.
+    out_of_reach = _error(namespaces.OutOfReach.__name__, "keras3-torch runs in another interpreter",
+                          [c.__name__ for c in namespaces.OutOfReach.__mro__[1:]])
+    keyword = _error("TypeError", "SimpleRNN.call() got an unexpected keyword argument 'constants'")
+    assert compare.error_class_match(keyword, out_of_reach) is None
+    assert compare.error_class_match(keyword, dict(keyword, message="call() got an unexpected keyword argument "
+                                                                     "'constants'"))["facts"]
+
+
 class _Impl:
     name = "keras3-torch"
 
