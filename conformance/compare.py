@@ -2,7 +2,8 @@
 
 Three checks, each giving Mismatch records with a `kind`:
   error      one side raised and the other did not, or the classes differ (compared by name, with
-             TensorFlow-only classes matched by their Python meaning: see ERROR_EQUIVALENTS)
+             TensorFlow-only classes matched by their Python meaning: see ERROR_EQUIVALENTS, and
+             TensorFlow's runtime errors by any refusal of another framework: error_class_match)
   structure  different nesting or number of results; shape / dtype: per array
   value      outside the tolerance below; NaN and +-Inf must sit at the same places
 
@@ -98,9 +99,51 @@ def float64_recheck(run_oracle, case):
     return recheck
 
 
-def same_error_class(expected, actual):
+# tf.errors.OpError: the base of the errors TensorFlow's kernels raise at run time (InvalidArgumentError,
+# OutOfRangeError, ...). Such a class names TensorFlow's machinery, not the layer's contract.
+TF_RUNTIME_ERROR = "OpError"
+# Classes that are no refusal of the input: rnnconf's own failures (a worker that crashed, hung or was
+# lost; a target that cannot be set up) and an implementation's refusal of a feature (capabilities).
+NOT_A_REFUSAL = frozenset({"WorkerCrash", "WorkerTimeout", "WorkerLost", "WorkerSetupError", "SetupError",
+                           "TargetError", "NodeSetupError", "TfjsWorkerExited", "OutOfReach",
+                           "NotImplementedError"})
+
+
+def error_class_match(expected, actual):
+    """How the implementation's error `actual` stands for the oracle's `expected` (execute.describe_error
+    records), or None where it does not: {"how": words for the verdict, "facts": whether the message's
+    facts are then compared (error_catalog.facts_match)}.
+
+    The oracle's class, one of its bases, or its Python meaning (ERROR_EQUIVALENTS) stands for it.
+    Where the oracle's class is a TensorFlow runtime error (a subclass of tf.errors.OpError), the
+    contract is only that the input is refused: an implementation on another framework refuses it
+    through its own framework's ops, with their classes (JAX's TypeError, torch's RuntimeError, NumPy's
+    ValueError, tfjs' `Error`), so any error stands for it but another TensorFlow runtime error (a
+    TensorFlow-based implementation is held to TensorFlow's class) and the classes that are no refusal
+    (NOT_A_REFUSAL, which never stand for another class, whatever their bases). The facts of a
+    TensorFlow kernel's message (its operands' shapes) are compared only where the implementation
+    raises the oracle's own class."""
     want, got = expected["type"], actual["type"]
-    return want == got or want in actual.get("mro", []) or bool(ERROR_EQUIVALENTS.get(want, set()) & set(actual.get("mro", [got])))
+    mro = set(actual.get("mro") or [got])
+    tf_runtime = TF_RUNTIME_ERROR in expected.get("mro", ())
+    if want == got:
+        return {"how": f"raises {got}", "facts": True}
+    if NOT_A_REFUSAL & mro:  # before the bases: some of rnnconf's own failures subclass TypeError, RuntimeError
+        return None
+    if want in mro:
+        return {"how": f"raises {got}, a subclass of {want}", "facts": True}
+    if ERROR_EQUIVALENTS.get(want, set()) & mro:
+        return {"how": f"raises {got}, the Python meaning of TensorFlow's {want}", "facts": not tf_runtime}
+    if tf_runtime and TF_RUNTIME_ERROR not in mro:
+        return {"how": f"refuses the input with its own framework's {got} where the oracle's TensorFlow op "
+                       f"raises {want} (the input must be refused; TensorFlow's class and kernel message are "
+                       "TensorFlow's own)", "facts": False}
+    return None
+
+
+def same_error_class(expected, actual):
+    """Whether the implementation's error class stands for the oracle's (error_class_match)."""
+    return error_class_match(expected, actual) is not None
 
 
 def _error_text(err):
@@ -218,8 +261,9 @@ def _sensitivity(ref64, probes):
 
 def _compare_errors(exp_err, act_err, step, case=None):
     if exp_err and act_err:
-        if same_error_class(exp_err, act_err):
-            return _compare_facts(exp_err, act_err, step, case)
+        match = error_class_match(exp_err, act_err)
+        if match is not None:
+            return _compare_facts(exp_err, act_err, step, case) if match["facts"] else []
         return [Mismatch("error", step, exp_err.get("stage", ""),
                          f"both raise, but the oracle raises {_error_text(exp_err)} and the implementation "
                          f"{_error_text(act_err)}", {"expected": exp_err, "actual": act_err})]

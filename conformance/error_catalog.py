@@ -11,9 +11,13 @@ tf_keras' "Exception encountered when calling layer" wrapper already removed.
 
 How strictly an implementation's error is compared with the oracle's
 --------------------------------------------------------------------
-Class: must match. compare.same_error_class compares class names (or a base class of the
+Class: must match. compare.error_class_match compares class names (or a base class of the
 implementation's); TensorFlow-only classes also accept their Python meaning (compare.ERROR_EQUIVALENTS:
-InvalidArgumentError ~ ValueError, OutOfRangeError ~ IndexError).
+InvalidArgumentError ~ ValueError, OutOfRangeError ~ IndexError). Where the oracle's class is a
+TensorFlow runtime error (tf.errors.OpError: ERR-38, 39, 40, 43), any refusal of another framework
+stands for it (JAX's TypeError, torch's RuntimeError, tfjs' `Error`), though not another TensorFlow
+runtime error nor rnnconf's own failures; its message's facts are then not compared (a TensorFlow
+kernel names its own operands). ValueError, TypeError and the other Python classes stay exact.
 
 Message: compared on facts only, never on wording. Each catalog entry's `pattern` recognises the
 oracle's message; its `facts` name the pattern's groups that carry values from the user's input (the

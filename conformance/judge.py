@@ -100,11 +100,19 @@ def _judge(case, expected, actual, run_oracle, impl_has):
                                        if impl_error and not said else "")
         return _judgement("unsupported", detail=detail, missing=missing)
     if not mismatches:
-        return _judgement("pass", margin=margins)
+        return _judgement("pass", margin=margins, detail=_refusal_accepted(expected, actual))
     kind = min((m.kind for m in real), key=KIND_ORDER.index)
     first = next(m for m in real if m.kind == kind)
     return _judgement("fail", kind=kind, detail=_where(first), mismatches=real,
                       fingerprint=fingerprint(case, kind, first, expected, actual))
+
+
+def _refusal_accepted(expected, actual):
+    """Where both sides raise and pass: which error of the implementation stood for the oracle's
+    (compare.error_class_match), for the verdict to say; else ""."""
+    exp, act = first_error(expected), first_error(actual)
+    match = compare.error_class_match(exp, act) if exp is not None and act is not None else None
+    return f"both raise: the implementation {match['how']}" if match else ""
 
 
 # ---- differences that are not failures --------------------------------------------------------------

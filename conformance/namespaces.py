@@ -382,12 +382,17 @@ class RemoteTarget:
         while frame is not None and _first_argument(frame) is self:
             outer, frame = frame, frame.f_back
         if outer is None or outer.f_code.co_filename == __file__:
-            raise TypeError(f"{self.name} runs in another interpreter: its namespace is reached only by "
+            raise OutOfReach(f"{self.name} runs in another interpreter: its namespace is reached only by "
                             "a function taking the target as its first argument")
         if outer is not self._ran:
             self._ran = outer
             self.call(outer.f_code)
         return _STAND_IN
+
+
+class OutOfReach(TypeError):
+    """rnnconf's code touched a RemoteTarget's namespace outside a function that takes the target as its
+    first argument: rnnconf's failure, never the implementation's refusal (compare.NOT_A_REFUSAL)."""
 
 
 def _first_argument(frame):

@@ -79,6 +79,10 @@ class TfjsError(Exception):
     """A JavaScript error class of tfjs (or of Node) with no Python counterpart: `Error`, `RangeError`."""
 
 
+class TfjsWorkerExited(RuntimeError):
+    """The Node process ended: rnnconf's failure, never tfjs' refusal of an input (compare.NOT_A_REFUSAL)."""
+
+
 _PYTHON_ERRORS = {c.__name__: c for c in (ValueError, TypeError, AttributeError, NotImplementedError,
                                           RuntimeError, IndexError, AssertionError)}
 _ERROR_CLASSES = {}
@@ -139,7 +143,7 @@ class Bridge:
             if not line:
                 code = self._proc.wait()
                 self._proc = None
-                raise RuntimeError(f"the tfjs worker (node) exited with status {code}")
+                raise TfjsWorkerExited(f"the tfjs worker (node) exited with status {code}")
         results = json.loads(line)["results"]
         for result in results:
             if "error" in result:

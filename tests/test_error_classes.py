@@ -1,0 +1,113 @@
+"""Which error of an implementation stands for the oracle's (compare.error_class_match), through the
+one judge and the error-path tests' check: a TensorFlow runtime error of the oracle is matched by any
+refusal of another framework; a Python class the oracle raises is matched by that class only."""
+import pytest
+
+from conformance import compare, judge, namespaces
+from conformance.error_catalog import ERROR_CASES
+from conformance.test_errors import check_impl
+from rnnconf.tfjs import TfjsWorkerExited
+
+OP_ERROR_MRO = ["OpError", "Exception", "BaseException", "object"]
+
+
+def _error(cls, message, bases=("Exception", "BaseException", "object")):
+    return {"type": cls, "mro": [cls, *bases], "message": message, "stage": "step 0"}
+
+
+def _tf(cls, message):
+    return _error(cls, message, OP_ERROR_MRO)
+
+
+def _raises_at_step_0(error):
+    return {"steps": [{"op": "call", "error": error}], "error": None}
+
+
+def _raises_at_construction(error):
+    return {"steps": [], "error": dict(error, stage="construct")}
+
+
+MATMUL = _tf("InvalidArgumentError", "{{function_node __wrapped__MatMul_device_/job:localhost/replica:0/task:0/"
+                                     "device:CPU:0}} Matrix size-incompatible: In[0]: [2,5], In[1]: [2,2] [Op:MatMul]")
+SHORT_MASK = _tf("OutOfRangeError", "Tried to read from index 3 but array size is: 3 [Op:TensorListGetItem]")
+UNITS = _error("ValueError", "Received an invalid value for argument `units`, expected a positive integer, got 0.")
+
+TORCH_MATMUL = _error("RuntimeError", "mat1 and mat2 shapes cannot be multiplied (2x5 and 2x2)")
+JAX_DOT = _error("TypeError", "dot_general requires contracting dimensions to have the same shape, got (5,) and (2,).")
+TFJS_MATMUL = _error("Error", "Error in fused matMul: inner shapes (5) and (2) of Tensors with shapes 2,5 and 2,2 "
+                              "and transposeA=false and transposeB=false must match.",
+                     ("TfjsError", "Exception", "BaseException", "object"))
+
+
+def _judged(case, oracle_error, impl_error, at=_raises_at_step_0):
+    return judge.judge(case, at(oracle_error), at(impl_error))
+
+
+@pytest.mark.parametrize("impl_error", [TORCH_MATMUL, JAX_DOT, TFJS_MATMUL], ids=["torch", "jax", "tfjs"])
+def test_a_tensorflow_runtime_error_is_matched_by_another_frameworks_refusal(impl_error):
+    case = {"cells": [{"kind": "simple", "units": 2}], "initial_state": True}
+    j = _judged(case, MATMUL, impl_error)
+    assert j["status"] == "pass", j
+    # The verdict says what stood for the oracle's class.
+    assert impl_error["type"] in j["detail"] and "InvalidArgumentError" in j["detail"], j["detail"]
+
+
+def test_a_shorter_mask_refused_by_torch_with_its_own_message_passes():
+    # torch's IndexError does not state TensorFlow's TensorArray index and size: a kernel's operands.
+    torch_index = _error("IndexError", "index 2 is out of bounds for dimension 1 with size 2")
+    assert _judged(ERROR_CASES["ERR-40"], SHORT_MASK, torch_index)["status"] == "pass"
+
+
+def test_a_python_class_of_the_contract_stays_exact():
+    j = _judged(ERROR_CASES["ERR-19"], UNITS, _error("RuntimeError", "units must be positive"),
+                at=_raises_at_construction)
+    assert j["status"] == "fail" and j["kind"] == "error", j
+    tfjs_plain = _error("Error", "Expected units to be a positive integer, but got 0.",
+                        ("TfjsError", "Exception", "BaseException", "object"))
+    assert _judged(ERROR_CASES["ERR-19"], UNITS, tfjs_plain, at=_raises_at_construction)["status"] == "fail"
+
+
+def test_a_tensorflow_implementation_is_held_to_tensorflows_class():
+    wrong_tf_class = _tf("InvalidArgumentError", "Tried to read from index 3 but array size is: 3")
+    j = _judged(ERROR_CASES["ERR-40"], SHORT_MASK, wrong_tf_class)
+    assert j["status"] == "fail" and j["kind"] == "error", j
+
+
+def test_the_oracles_own_class_is_still_held_to_its_facts():
+    other_shapes = _tf("InvalidArgumentError", "Matrix size-incompatible: In[0]: [9,9], In[1]: [7,7]")
+    case = {"cells": [{"kind": "simple", "units": 2}], "initial_state": True}
+    assert _judged(case, MATMUL, other_shapes)["status"] == "fail"
+
+
+@pytest.mark.parametrize("impl_error", [
+    namespaces._failure_error(("crash", "the worker died")),
+    namespaces._failure_error(("timeout", "no answer in 120 s")),
+    _error(TfjsWorkerExited.__name__, "the tfjs worker (node) exited with status 1",
+           [c.__name__ for c in TfjsWorkerExited.__mro__[1:]]),
+    _error("NotImplementedError", "masks are not supported"),
+], ids=["worker-crash", "worker-timeout", "tfjs-exited", "not-implemented"])
+def test_rnnconfs_own_failures_are_no_refusal(impl_error):
+    case = {"cells": [{"kind": "simple", "units": 2}], "initial_state": True}
+    assert _judged(case, MATMUL, dict(impl_error, stage="step 0"))["status"] == "fail"
+
+
+def test_rnnconfs_own_failure_never_stands_for_its_base_class():
+    # rnnconf touching a remote target's namespace from the wrong place raises a TypeError of its own.
+    out_of_reach = _error(namespaces.OutOfReach.__name__, "keras3-torch runs in another interpreter",
+                          [c.__name__ for c in namespaces.OutOfReach.__mro__[1:]])
+    keyword = _error("TypeError", "SimpleRNN.call() got an unexpected keyword argument 'constants'")
+    assert compare.error_class_match(keyword, out_of_reach) is None
+    assert compare.error_class_match(keyword, dict(keyword, message="call() got an unexpected keyword argument "
+                                                                     "'constants'"))["facts"]
+
+
+class _Impl:
+    name = "keras3-torch"
+
+
+def test_the_error_path_tests_apply_the_same_rule():
+    check_impl("ERR-38", _Impl, MATMUL, TORCH_MATMUL, "replay")
+    with pytest.raises(AssertionError, match="raises RuntimeError"):
+        check_impl("ERR-19", _Impl, UNITS, _error("RuntimeError", "units must be positive"), "replay")
+    with pytest.raises(AssertionError, match="raises InvalidArgumentError"):
+        check_impl("ERR-40", _Impl, SHORT_MASK, _tf("InvalidArgumentError", "index 3, size 3"), "replay")
