@@ -67,6 +67,15 @@ def test_every_discrepancy_is_replayed_on_every_runtime_and_attributed(tmp_path)
                                    for t in onnx_runtimes.RUNTIMES)
 
 
+def test_replays_stop_at_their_limit_and_say_so(tmp_path, monkeypatch):
+    monkeypatch.setattr(onnx_runtimes, "MAX_REPLAYED", 2)
+    data = _results(tmp_path)
+    onnx_runtimes.attribute(str(tmp_path), data, "onnx", replay_one=lambda *_: (True, ""))
+    assert [bool(d.get("runtimes")) for d in data["discrepancies"][:2]] == [True, True]
+    assert "runtimes" not in data["root_causes"][0]
+    assert data["root_causes"][0]["attribution"].startswith("not replayed")
+
+
 def test_other_targets_are_not_replayed(tmp_path):
     data = _results(tmp_path)
     onnx_runtimes.attribute(str(tmp_path), data, "tflite", replay_one=lambda *_: pytest.fail("replayed"))
@@ -93,9 +102,10 @@ _AGREE = """
 import json, sys
 from conformance import judge, namespaces
 impl, oracle = namespaces.resolve(sys.argv[1]), namespaces.resolve("tf_keras")
-cases = [{"layer": "LSTM", "cells": [{"kind": "lstm", "units": 3}], "flags": {"return_state": True}},
-         {"cells": [{"kind": "gru", "units": 2}], "mask": [[1, 1, 0, 0], [1, 0, 1, 1]],
-          "flags": {"return_sequences": True, "go_backwards": True}}]
+# What all three run right: ONNX's fused LSTM (batch 1: tract fails on more) and GRU ops. A mask makes
+# tf2onnx write a Loop, which tract lacks and the reference evaluator mis-stacks (upstream/).
+cases = [{"layer": "LSTM", "batch": 1, "cells": [{"kind": "lstm", "units": 3}], "flags": {"return_state": True}},
+         {"layer": "GRU", "cells": [{"kind": "gru", "units": 3}], "flags": {"return_sequences": True}}]
 print(json.dumps([judge.run_and_judge(impl, oracle, case)[2]["status"] for case in cases]))
 """
 
