@@ -22,6 +22,10 @@ ALL = ("onnxruntime", "onnx-reference", "tract")
     ({"onnxruntime": True, "onnx-reference": False, "tract": True}, "not attributed"),
     ({"onnxruntime": False, "onnx-reference": False, "tract": False}, "not reproduced"),
     ({"onnxruntime": True, "onnx-reference": None, "tract": True}, "undecided"),
+    # A runtime that refuses the model has no say: the vote is among those that run it.
+    ({"onnxruntime": False, "onnx-reference": True, "tract": "unsupported"}, "the runtime's (onnx-reference)"),
+    ({"onnxruntime": True, "onnx-reference": True, "tract": "unsupported"}, "the converter's (tf2onnx)"),
+    ({"onnxruntime": "unsupported", "onnx-reference": True, "tract": "unsupported"}, "not attributed"),
 ])
 def test_whose_difference(shown, expected):
     assert onnx_runtimes.attribution(shown).startswith(expected)
@@ -88,6 +92,9 @@ def test_other_targets_are_not_replayed(tmp_path):
     ('print("no discrepancy: both sides agree"); sys.exit(0)', (False, "agrees with the oracle")),
     ('print("errors, nesting, shapes and dtypes agree"); sys.exit(2)', (None, "exit 2: errors, nesting, shapes and dtypes agree")),
     ('raise SystemExit(1)', (None, "exit 1: ")),  # died without judging: not a difference
+    ('print("step 0: the implementation raises NotImplementedError: no Loop; the oracle does not"); '
+     'print("discrepancy persists"); sys.exit(1)',
+     ("unsupported", "step 0: the implementation raises NotImplementedError: no Loop; the oracle does not")),
 ])
 def test_a_replay_reads_the_reproducers_verdict(tmp_path, body, expected):
     script = tmp_path / "d-0001.py"

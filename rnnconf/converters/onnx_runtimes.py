@@ -6,10 +6,11 @@ replayed on all three with its own reproducer (`d-XXXX.py --impl MODULE`, from a
 the targets' shared environment): the reproducer judges as the campaign did and exits 1 while a
 difference persists, 0 once the runtime agrees with the oracle. A difference that every runtime shows
 is in the converted model, so the converter's; one that a single runtime shows is that runtime's.
-Anything else (two of three, a replay that times out or cannot decide) is said as it is, never
-attributed.
+A runtime that refuses the model (NotImplementedError: tract has no ONNX Loop) has no say: the
+vote is among the runtimes that run it. Anything else (two of three, a replay that times out or
+cannot decide) is said as it is, never attributed.
 
-Each replayed item gets `runtimes` (runtime -> {"shows": true | false | null, "line": the
+Each replayed item gets `runtimes` (runtime -> {"shows": true | false | "unsupported" | null, "line": the
 reproducer's first line of difference or its last words}) and `attribution` (one sentence) in
 results.json; the report prints the sentence under the discrepancy.
 """
@@ -26,25 +27,32 @@ RUNTIMES = {
 CONVERTER = "tf2onnx"
 REPLAY_TIMEOUT_S = 300  # the reference evaluator runs the time loop in Python
 MAX_REPLAYED = 8  # items replayed per check (three reproducer runs each); the rest say they were not
+UNSUPPORTED = "unsupported"  # a replay whose runtime refused the model (NotImplementedError), as `shows`
 SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def attribution(shown):
-    """One sentence for {runtime: True (shows the difference) | False (agrees with the oracle) | None
-    (undecided)} over all of RUNTIMES' runtimes."""
-    showing = [r for r, s in shown.items() if s is True]
-    undecided = [r for r, s in shown.items() if s is None]
+    """One sentence for {runtime: True (shows the difference) | False (agrees with the oracle) |
+    UNSUPPORTED (refuses the model: no say) | None (undecided)} over all of RUNTIMES' runtimes."""
+    refusing = [r for r, s in shown.items() if s == UNSUPPORTED]
+    running = {r: s for r, s in shown.items() if s != UNSUPPORTED}
+    showing = [r for r, s in running.items() if s is True]
+    undecided = [r for r, s in running.items() if s is None]
+    refused = f"; {', '.join(refusing)} refuses the model" if refusing else ""
     if undecided:
         return (f"undecided: the replay on {', '.join(undecided)} decided nothing"
-                + (f"; shown by {', '.join(showing)}" if showing else ""))
-    if len(showing) == len(shown):
-        return f"the converter's ({CONVERTER}): all {len(shown)} runtimes show it"
+                + (f"; shown by {', '.join(showing)}" if showing else "") + refused)
+    if len(running) < 2:
+        return f"not attributed: fewer than two runtimes run the model{refused}"
+    if len(showing) == len(running):
+        every = f"all {len(shown)} runtimes" if not refusing else f"every runtime that runs the model ({len(running)})"
+        return f"the converter's ({CONVERTER}): {every} shows it{refused}"
     if len(showing) == 1:
-        return f"the runtime's ({showing[0]}): only {showing[0]} shows it"
+        return f"the runtime's ({showing[0]}): only {showing[0]} shows it{refused}"
     if not showing:
-        return "not reproduced: no runtime shows it on replay"
-    agree = [r for r, s in shown.items() if s is False]
-    return f"not attributed: {', '.join(showing)} show it, {', '.join(agree)} agree with the oracle"
+        return f"not reproduced: no runtime shows it on replay{refused}"
+    agree = [r for r, s in running.items() if s is False]
+    return f"not attributed: {', '.join(showing)} show it, {', '.join(agree)} agree with the oracle{refused}"
 
 
 def replay(script, module, python, timeout=REPLAY_TIMEOUT_S):
@@ -62,6 +70,8 @@ def replay(script, module, python, timeout=REPLAY_TIMEOUT_S):
     differing = [line for line in done.stdout.splitlines()
                  if line.strip() and not line.startswith((" ", "==")) and line != "discrepancy persists"]
     if done.returncode == 1 and "discrepancy persists" in lines:
+        if differing and all("the implementation raises NotImplementedError" in line for line in differing):
+            return UNSUPPORTED, differing[0][:300]  # unsupported, as the campaign counts it: no difference
         return True, (differing[0] if differing else "")[:300]
     if done.returncode == 0:
         return False, "agrees with the oracle"
