@@ -45,8 +45,9 @@ def attribution(shown):
     if len(running) < 2:
         return f"not attributed: fewer than two runtimes run the model{refused}"
     if len(showing) == len(running):
-        every = f"all {len(shown)} runtimes" if not refusing else f"every runtime that runs the model ({len(running)})"
-        return f"the converter's ({CONVERTER}): {every} shows it{refused}"
+        every = (f"all {len(shown)} runtimes show it" if not refusing else
+                 f"every runtime that runs the model ({len(running)}) shows it")
+        return f"the converter's ({CONVERTER}): {every}{refused}"
     if len(showing) == 1:
         return f"the runtime's ({showing[0]}): only {showing[0]} shows it{refused}"
     if not showing:
