@@ -31,6 +31,15 @@ def test_whose_difference(shown, expected):
     assert onnx_runtimes.attribution(shown).startswith(expected)
 
 
+def test_differences_of_different_sorts_are_not_one_difference():
+    shown = {"onnxruntime": True, "onnx-reference": True, "tract": True}
+    lines = {"onnxruntime": "step 0 output: max abs diff 7e-09", "onnx-reference": "step 0 output: max abs diff 7e-09",
+             "tract": "step 0: the implementation raises RuntimeError: the model failed to run"}
+    assert onnx_runtimes.attribution(shown, lines).startswith("not attributed: the runtimes differ differently")
+    lines["tract"] = "step 0 output: max abs diff 0.5"
+    assert onnx_runtimes.attribution(shown, lines).startswith("the converter's")
+
+
 def test_each_target_names_its_own_runtime_and_module():
     assert {runtime for runtime, _ in onnx_runtimes.RUNTIMES.values()} == set(ALL)
     for target, (_, module) in onnx_runtimes.RUNTIMES.items():

@@ -31,9 +31,11 @@ UNSUPPORTED = "unsupported"  # a replay whose runtime refused the model (NotImpl
 SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def attribution(shown):
+def attribution(shown, lines=None):
     """One sentence for {runtime: True (shows the difference) | False (agrees with the oracle) |
-    UNSUPPORTED (refuses the model: no say) | None (undecided)} over all of RUNTIMES' runtimes."""
+    UNSUPPORTED (refuses the model: no say) | None (undecided)} over all of RUNTIMES' runtimes.
+    `lines` (runtime -> its first line of difference): runtimes that show a difference of different
+    sorts (one raises, another computes other values) do not show one difference."""
     refusing = [r for r, s in shown.items() if s == UNSUPPORTED]
     running = {r: s for r, s in shown.items() if s != UNSUPPORTED}
     showing = [r for r, s in running.items() if s is True]
@@ -42,6 +44,11 @@ def attribution(shown):
     if undecided:
         return (f"undecided: the replay on {', '.join(undecided)} decided nothing"
                 + (f"; shown by {', '.join(showing)}" if showing else "") + refused)
+    sorts = {r: "raises" if "the implementation raises" in (lines or {}).get(r, "") else "computes other results"
+             for r in showing}
+    if len(set(sorts.values())) > 1:
+        return ("not attributed: the runtimes differ differently ("
+                + ", ".join(f"{r} {sort}" for r, sort in sorts.items()) + ")" + refused)
     if len(running) < 2:
         return f"not attributed: fewer than two runtimes run the model{refused}"
     if len(showing) == len(running):
@@ -107,7 +114,8 @@ def attribute(out, data, impl, replay_one=None, log=None):
             shows, line = replay_one(script, target)
             runtimes[runtime] = {"shows": shows, "line": line}
         item["runtimes"] = runtimes
-        item["attribution"] = attribution({r: v["shows"] for r, v in runtimes.items()})
+        item["attribution"] = attribution({r: v["shows"] for r, v in runtimes.items()},
+                                          {r: v["line"] for r, v in runtimes.items()})
         if log is not None:
             print(f"rnnconf: {item.get('id', item['repro'])}: {item['attribution']}", file=log, flush=True)
 
