@@ -83,7 +83,8 @@ def replay(script, module, python, timeout=REPLAY_TIMEOUT_S):
         return True, (differing[0] if differing else "")[:300]
     if done.returncode == 0:
         return False, "agrees with the oracle"
-    return None, f"exit {done.returncode}: {(lines[-1] if lines else '')[:300]}"
+    said = [line.strip() for line in done.stdout.splitlines() if line.strip()] or lines  # stderr: TensorFlow's logs
+    return None, f"exit {done.returncode}: {(said[-1] if said else '')[:300]}"
 
 
 def attribute(out, data, impl, replay_one=None, log=None):
