@@ -41,11 +41,11 @@ scoreboard: $(STAMP)
 	$(VENV)/bin/rnnconf scoreboard --impl reference --impl keras3 --impl keras3-numpy --impl keras3-jax \
 	  --budget $(BUDGET) --out reports/scoreboard
 
-# Converted models (tf2onnx + onnxruntime, TFLite + LiteRT, OpenVINO), each target in its own environment
-# (about 600 MB each, created on first use): reports/converters/index.html.
+# Converted models (tf2onnx on onnxruntime, onnx's reference evaluator and tract; TFLite + LiteRT; OpenVINO),
+# each converter in its own environment (about 600 MB each, created on first use): reports/converters/index.html.
 .PHONY: converters
 converters: $(STAMP)
-	$(VENV)/bin/rnnconf scoreboard --impl onnx --impl tflite --impl openvino --budget $(BUDGET) --out reports/converters
+	$(VENV)/bin/rnnconf scoreboard --impl onnx --impl onnx-reference --impl onnx-tract --impl tflite --impl openvino --budget $(BUDGET) --out reports/converters
 
 clean:
 	rm -rf $(VENV) .hypothesis

@@ -313,6 +313,9 @@ def discrepancy_views(results, out_dir=None):
             "xfail": bool(d.get("xfail")), "oracle_side": d.get("side") == "oracle",
             "occurrences": d.get("occurrences"), "root_cause": root_of.get(d.get("id")),
             "known_issue": d.get("known_issue") if isinstance(d.get("known_issue"), dict) else None,
+            # One converted model on several runtimes (rnnconf/converters/onnx_runtimes.py): whose difference.
+            "attribution": d.get("attribution"),
+            "runtimes": [(r, v.get("shows"), v.get("line")) for r, v in (d.get("runtimes") or {}).items()],
         })
     return views
 

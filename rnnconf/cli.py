@@ -783,6 +783,8 @@ def _check_stages(args, start, budget, hard_end, out, meta, shard, xfail, probed
             except Exception as e:  # noqa: BLE001 - the failed tests themselves stay in the report
                 _say(f"warning: no reproducer for root cause {cause['id']}: {type(e).__name__}: {e}")
                 cause["repro"], cause["no_repro"] = None, f"writing it failed ({type(e).__name__}: {e})"[:300]
+    from rnnconf.converters import onnx_runtimes  # one converted model on three runtimes: whose difference
+    onnx_runtimes.attribute(out, data, args.impl, log=sys.stderr)
     write_results(data)
     meta["elapsed_before_s"] = data["elapsed_s"]
     with open(os.path.join(out, "campaign.json"), "w") as f:

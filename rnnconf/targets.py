@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 STAMP = "rnnconf-target.json"
 # Distributions whose installed versions `rnnconf targets` shows.
 SHOWN = ("keras", "keras-nightly", "jax", "jaxlib", "tensorflow", "tf-keras", "torch", "numpy", "tf2onnx", "onnx",
-         "onnxruntime", "ai-edge-litert", "openvino")
+         "onnxruntime", "tract", "ai-edge-litert", "openvino")
 # A converter's environment builds the layer with the oracle's own releases, so only the conversion differs.
 ORACLE_PINS = ("tensorflow==2.21.0", "tf-keras==2.21.0")
 _JAX = {"KERAS_BACKEND": "jax", "JAX_ENABLE_X64": "1", "JAX_PLATFORMS": "cpu"}  # x64: float64 cases stay float64
@@ -32,6 +32,8 @@ _JAX = {"KERAS_BACKEND": "jax", "JAX_ENABLE_X64": "1", "JAX_PLATFORMS": "cpu"}  
 # compiled before is loaded instead (the same XLA program, so the same results). filelock: the size limit needs it.
 JAX_CACHE_PIN = "filelock==4.3.2"
 JAX_CACHE_MAX_BYTES = 512 * 2 ** 20
+# One tf2onnx conversion, three ONNX runtimes (rnnconf/converters/onnx_runtimes.py): one environment holds them all.
+ONNX_PINS = ORACLE_PINS + ("tf2onnx==1.17.0", "onnx==1.23.2", "onnxruntime==1.32.0", "tract==0.23.9")
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class TargetSpec:
     fixed_weights: bool = False  # a drawn case's data variants keep its weights (a converter converts once)
     package: str = ""         # the distribution whose version labels the target (default: the implementation's)
     jax_cache: bool = False   # JAX's compilation cache on disk (speed only: never in a reproducer's environment)
+    environment: str = ""     # the folder under envs/ (default: the name): targets with the same pins share one
 
 
 TARGETS = {spec.name: spec for spec in (
@@ -64,9 +67,13 @@ TARGETS = {spec.name: spec for spec in (
     TargetSpec("tf_keras-2.19", ("tensorflow==2.19.1", "tf-keras==2.19.0"), "tf_keras", heavy=True,
                note="TensorFlow: about 600 MB"),
     # Converters (rnnconf/converters): the layer is tf_keras', what runs is the converted model.
-    TargetSpec("onnx", ORACLE_PINS + ("tf2onnx==1.17.0", "onnx==1.23.2", "onnxruntime==1.32.0"),
-               "rnnconf.converters.onnx", heavy=True, note="TensorFlow: about 600 MB", fixed_weights=True,
-               package="tf2onnx"),
+    # tf2onnx's model on onnxruntime, on onnx's reference evaluator (pure Python), on tract (Rust).
+    TargetSpec("onnx", ONNX_PINS, "rnnconf.converters.onnx", heavy=True, note="TensorFlow: about 600 MB",
+               fixed_weights=True, package="tf2onnx", environment="onnx"),
+    TargetSpec("onnx-reference", ONNX_PINS, "rnnconf.converters.onnx_reference", heavy=True,
+               note="TensorFlow: about 600 MB", fixed_weights=True, package="onnx", environment="onnx"),
+    TargetSpec("onnx-tract", ONNX_PINS, "rnnconf.converters.onnx_tract", heavy=True, note="TensorFlow: about 600 MB",
+               fixed_weights=True, package="tract", environment="onnx"),
     TargetSpec("tflite", ORACLE_PINS + ("ai-edge-litert==2.3.0",), "rnnconf.converters.tflite", heavy=True,
                note="TensorFlow: about 600 MB", fixed_weights=True, package="tensorflow"),
     TargetSpec("openvino", ORACLE_PINS + ("openvino==2026.4.1",), "rnnconf.converters.openvino", heavy=True,
@@ -86,7 +93,8 @@ def cache_dir():
 
 
 def env_dir(name):
-    return os.path.join(cache_dir(), "envs", name)
+    spec = TARGETS.get(name)
+    return os.path.join(cache_dir(), "envs", (spec and spec.environment) or name)
 
 
 def jax_cache_env(name):

@@ -258,7 +258,7 @@ def test_the_converters_known_issue_files_parse_and_point_somewhere(capsys):
     import py_compile
     from rnnconf.cli import read_known_issues
     folder = os.path.join(os.path.dirname(common.__file__), "known-issues")
-    for name in ("onnx.txt", "tflite.txt", "openvino.txt"):
+    for name in ("onnx.txt", "onnx-reference.txt", "onnx-tract.txt", "tflite.txt", "openvino.txt"):
         entries = read_known_issues(os.path.join(folder, name), warn=True)
         assert entries and "warning" not in capsys.readouterr().err
         for entry in entries:  # an upstream report, or a reproducer fit to file one
