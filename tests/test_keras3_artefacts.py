@@ -1,0 +1,22 @@
+"""Checks that are not the implementation's failures: an error stated in other words, a trigger that
+is a real argument of the implementation, a feature it refuses, an oracle's own bug, and the
+known differences of Keras 3 recognised as they really show, without hiding a real bug."""
+from conformance import error_catalog
+
+_ERR30_ORACLE = {"type": "ValueError", "message": 'Input 0 of layer "rnn" is incompatible with the layer: '
+                                                  "expected shape=(2, None, 3), found shape=(3, 4, 3)"}
+# Keras 3's words for the same facts (RNN.call, a stateful layer given another batch).
+_ERR30_KERAS3 = ("If an RNN is stateful, the batch size of the input sequences must be the same as the batch size "
+                 "of the initial state. \n- Expected batch size: {}\n- Received batch size: {}")
+
+
+def test_err30_facts_are_the_batch_sizes_in_any_words_and_a_wrong_batch_still_fails():
+    def match(message):
+        return error_catalog.facts_match(_ERR30_ORACLE, {"type": "ValueError", "message": message}, "ERR-30")[0]
+    assert match(_ERR30_KERAS3.format(2, 3))
+    assert match('Input 0 of layer "x" is incompatible with the layer: expected shape=(2, None, 3), '
+                 "found shape=(3, 4, 3)")
+    assert not match(_ERR30_KERAS3.format(2, 4))      # another batch received
+    assert not match(_ERR30_KERAS3.format(3, 2))      # the two batch sizes swapped
+    assert not match('Input 0 of layer "x" is incompatible with the layer: expected shape=(None, None, 3), '
+                     "found shape=(3, 4, 3)")         # same words, no fixed batch
