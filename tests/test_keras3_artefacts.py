@@ -1,7 +1,7 @@
 """Checks that are not the implementation's failures: an error stated in other words, a trigger that
 is a real argument of the implementation, a feature it refuses, an oracle's own bug, and the
 known differences of Keras 3 recognised as they really show, without hiding a real bug."""
-from conformance import error_catalog
+from conformance import error_catalog, judge, namespaces
 
 _ERR30_ORACLE = {"type": "ValueError", "message": 'Input 0 of layer "rnn" is incompatible with the layer: '
                                                   "expected shape=(2, None, 3), found shape=(3, 4, 3)"}
@@ -20,3 +20,15 @@ def test_err30_facts_are_the_batch_sizes_in_any_words_and_a_wrong_batch_still_fa
     assert not match(_ERR30_KERAS3.format(3, 2))      # the two batch sizes swapped
     assert not match('Input 0 of layer "x" is incompatible with the layer: expected shape=(None, None, 3), '
                      "found shape=(3, 4, 3)")         # same words, no fixed batch
+
+
+def test_err37_trigger_is_an_argument_no_implementation_has():
+    """ERR-37's trigger is unknown to the oracle, the reference and Keras 3 alike: Keras 3 refuses it
+    (it has `seed`, the page's trigger, so that one would be read as a missing error)."""
+    case = error_catalog.ERROR_CASES["ERR-37"]
+    oracle = namespaces.resolve("tf_keras")
+    for name in ("reference", "keras3"):
+        expected, actual, j = judge.run_and_judge(namespaces.resolve(name), oracle, case)
+        assert error_catalog.classify(judge.first_error(expected), case) == "ERR-37"
+        assert judge.first_error(actual) is not None, f"{name} accepts ERR-37's trigger"
+        assert j["status"] != "fail", (name, j["detail"])
