@@ -30,15 +30,34 @@ ERR-15: the oracle prints the state variable where it means its shape (deviation
 DEV-err15-message), so only the state index and the shape found are facts. ERR-30: the facts are the
 fixed batch and the batch received, in that order (the shapes' other dimensions agree).
 
-Paths that exist only through a TensorFlow feature carry `needs` (see FEATURES): an implementation
-without the feature reports them as unsupported, not failed.
+Paths that exist only through a TensorFlow feature, or through `constants` (which Keras 3 does not
+take), carry `needs` (see FEATURES): an implementation without the feature reports them as
+unsupported, not failed.
 """
 import re
 
+from . import capabilities, execute
 from .cases import BUILTIN_LAYERS, normalize
+
+
+_TAKES_CONSTANTS = {}  # (target name, module): bool
+
+
+def _takes_constants(target):
+    """Whether `target` takes `constants` (Keras 3's RNN.call has none): the cell that needs them,
+    given them by keyword, is not refused by the argument's name. One run per target."""
+    key = (target.name, target.module)
+    if key not in _TAKES_CONSTANTS:
+        case = {"cells": [{"kind": "custom", "variant": "needs_constants", "units": 2}], "constants": [[2]]}
+        outcome = execute.run(target, case)
+        error = outcome.get("error") or next((s["error"] for s in outcome["steps"] if "error" in s), None)
+        _TAKES_CONSTANTS[key] = capabilities.missing_feature(target.has, case, error) != "constants"
+    return _TAKES_CONSTANTS[key]
+
 
 # What a feature-dependent path needs, and how to tell whether a Target has it.
 FEATURES = {
+    "constants": _takes_constants,
     "tf.distribute": lambda target: target.framework == "tf_keras",
     "symbolic": lambda target: target.has("Input"),   # Keras tensors from `Input`, functional models
     "ragged": lambda target: target.framework == "tf_keras",
@@ -138,7 +157,7 @@ CATALOG = {e["id"]: e for e in [
     _entry("ERR-46", "ValueError", r"Tensor's shape (?P<returned>\([^)]*\)) is not compatible with supplied "
            r"shape (?P<expected>\([^)]*\))", ["returned", "expected"]),
     _entry("ERR-47", "TypeError", r"[\w.<>]*\bcall\(\) missing \d+ required positional argument: "
-           r"'(?P<argument>\w+)'", ["argument"]),
+           r"'(?P<argument>\w+)'", ["argument"], needs="constants"),
 ]}
 
 # Why the oracle refuses, per path (docs/verdicts.md): a `contract` error refuses an input that is

@@ -32,3 +32,12 @@ def test_err37_trigger_is_an_argument_no_implementation_has():
         assert error_catalog.classify(judge.first_error(expected), case) == "ERR-37"
         assert judge.first_error(actual) is not None, f"{name} accepts ERR-37's trigger"
         assert j["status"] != "fail", (name, j["detail"])
+
+
+def test_err47_needs_constants_which_keras3_refuses_and_tf_keras_takes():
+    """ERR-47 (a list input whose constant is taken for a state) exists only where `constants` does:
+    Keras 3 refuses the argument itself, so the path is unsupported there, not failed."""
+    assert error_catalog.CATALOG["ERR-47"]["needs"] == "constants"
+    assert not error_catalog.has_feature(namespaces.resolve("keras3"), "constants")
+    assert error_catalog.has_feature(namespaces.resolve("reference"), "constants")
+    assert error_catalog.has_feature(namespaces.resolve("tf_keras"), "constants")
