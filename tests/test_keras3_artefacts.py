@@ -41,3 +41,16 @@ def test_err47_needs_constants_which_keras3_refuses_and_tf_keras_takes():
     assert not error_catalog.has_feature(namespaces.resolve("keras3"), "constants")
     assert error_catalog.has_feature(namespaces.resolve("reference"), "constants")
     assert error_catalog.has_feature(namespaces.resolve("tf_keras"), "constants")
+
+
+def test_err43_direct_trigger_refused_for_time_major_is_unsupported_not_a_wrong_error():
+    """Keras 3 refuses `time_major` when the ERR-43 trigger constructs its layer: a construction
+    error naming the declared argument, so the path is unsupported there; tf_keras still raises ERR-43."""
+    from conformance import capabilities, test_errors
+    [(trigger, stage, uses)] = [(t, s, u) for err_id, t, s, u in test_errors.DIRECT if err_id == "ERR-43"]
+    keras3 = namespaces.resolve("keras3")
+    error, _ = test_errors.run_trigger(trigger, keras3, stage)
+    assert error["stage"] == "construct", error
+    assert capabilities.missing_feature(keras3.has, {"flags": dict.fromkeys(uses["args"], True)}, error) == "time_major"
+    oracle_error = test_errors.error_of(trigger, namespaces.resolve("tf_keras"), stage)
+    assert oracle_error["stage"] == stage and error_catalog.classify(oracle_error) == "ERR-43"
