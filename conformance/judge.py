@@ -70,7 +70,7 @@ def judge(case, expected, actual, run_oracle=None, impl_has=None, known=None, pa
     j = _judge(normalize(case), expected, actual, run_oracle, impl_has)
     if attach and j["status"] == "fail":
         j = (_lenient(case, expected, actual, j, run_oracle, impl_has)
-             or _deviation(case, expected, actual, j, run_oracle, impl_has)
+             or _deviation(case, expected, actual, j, run_oracle, impl_has, known, passes)
              or known_differences.by_design(j, normalize(case), known, passes, (expected, actual)))
     return j
 
@@ -113,10 +113,13 @@ def _first_mismatch_step(j):
     return min(steps) if steps else -1
 
 
-def _deviation(case, expected, actual, j, run_oracle, impl_has):
+def _deviation(case, expected, actual, j, run_oracle, impl_has, known=None, passes=None):
     """`oracle-deviation` where the failure `j` lies inside a recorded deviation (deviations.py: its
     predicate, its oracle outcome, and no mismatch before the step it can change) and the
-    implementation matches the page there (when the page's outcome can be computed); else None."""
+    implementation matches the page there (when the page's outcome can be computed), up to one of
+    its known differences (`known`, `passes`: as for judge), or refuses the case with the oracle's
+    own words (the class aside: where the page wants results, the oracle's class is no contract);
+    else None."""
     from . import deviations
     case = normalize(case)
     for d in deviations.DEVIATIONS:
@@ -133,7 +136,8 @@ def _deviation(case, expected, actual, j, run_oracle, impl_has):
         elif page is None or run_oracle is None:
             how = "the page's outcome is not computed here"
         else:
-            how = _follows_page(case, page(case), actual, run_oracle, impl_has)
+            how = (_same_refusal(expected, actual)
+                   or _follows_page(case, page(case), actual, run_oracle, impl_has, known, passes))
             if how is None:
                 continue
         return dict(_judgement("oracle-deviation", detail=f"{d['id']}: {how}; the oracle: {j['detail']}",
@@ -141,8 +145,21 @@ def _deviation(case, expected, actual, j, run_oracle, impl_has):
     return None
 
 
-def _follows_page(case, page_cases, actual, run_oracle, impl_has):
-    """How the implementation's outcome matches one of the page's (words), or None if none."""
+def _same_refusal(expected, actual):
+    """How the implementation refuses the case as the oracle does (words): the same message, at the
+    same step, whatever the class; else None."""
+    exp, act = first_error(expected), first_error(actual)
+    if exp is None or act is None or exp.get("stage") != act.get("stage") or exp["type"] == act["type"]:
+        return None
+    if message_shape(exp["message"]) != message_shape(act["message"]):
+        return None
+    return f"refuses it with the oracle's message ({act['type']} where the oracle raises {exp['type']})"
+
+
+def _follows_page(case, page_cases, actual, run_oracle, impl_has, known=None, passes=None):
+    """How the implementation's outcome matches one of the page's (words), or None if none. With its
+    `known` differences, a page outcome that differs from the implementation's only by one of them
+    counts as matched, and says which."""
     for page_case in page_cases:
         if "raises" in page_case:
             err = first_error(actual)
@@ -160,6 +177,11 @@ def _follows_page(case, page_cases, actual, run_oracle, impl_has):
                        impl_has=impl_has, attach=False)
         if judged["status"] in ("pass", "inconclusive"):
             return "matches what the page says (the oracle's outcome of " + _differences(case, page_case) + ")"
+        by_design = known_differences.by_design(judged, page_case, known, passes, (page_outcome, actual))
+        if by_design["status"] == known_differences.STATUS:
+            d = by_design["difference"]
+            return (f"differs from what the page says (the oracle's outcome of {_differences(case, page_case)}) only "
+                    f"by a known difference of the implementation ({d['note'] or d['entry']}; {d['url']})")
     return None
 
 

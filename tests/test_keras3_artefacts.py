@@ -54,3 +54,74 @@ def test_err43_direct_trigger_refused_for_time_major_is_unsupported_not_a_wrong_
     assert capabilities.missing_feature(keras3.has, {"flags": dict.fromkeys(uses["args"], True)}, error) == "time_major"
     oracle_error = test_errors.error_of(trigger, namespaces.resolve("tf_keras"), stage)
     assert oracle_error["stage"] == stage and error_catalog.classify(oracle_error) == "ERR-43"
+
+
+# ---- recorded oracle deviations reached by Keras 3 ----------------------------------------------------
+# r-0013 of the Keras 3 sample, shrunk: unroll + zero_output_for_mask + a mask without
+# return_sequences (the oracle raises: DEV-unroll-zero-mask-last-output) on a stack of cells whose
+# state is 2-D, which Keras 3 refuses by design (its known difference) with or without unroll.
+UNROLLED_ZERO_MASK_HD = {"cells": [{"kind": "custom", "variant": "hd_state", "units": 3},
+                                   {"kind": "custom", "variant": "hd_state", "units": 2}],
+                         "flags": {"unroll": True, "zero_output_for_mask": True}, "features": [2, 2],
+                         "batch": 2, "timesteps": 3, "mask": [[1, 0, 0], [1, 1, 0]], "seed": 5}
+# r-0014 of the sample: a one-LSTM stack given its states as a tuple under a mask, which the oracle's
+# masked loop refuses (DEV-initial-state-nesting-mask); Keras 3's loop refuses it in the same words.
+TUPLE_STATE_MASK = {"cells": [{"kind": "lstm", "units": 2}], "cell_list": True, "initial_state": True,
+                    "initial_state_form": "tuple", "mask": [[1, 1, 0]], "batch": 1, "timesteps": 3, "seed": 2}
+
+
+def _keras3_judged(case, known=True):
+    from conformance import known_differences
+    entries = known_differences.read(known_differences.target_file("keras3")) if known else None
+    return judge.run_and_judge(namespaces.resolve("keras3"), namespaces.resolve("tf_keras"), case, known=entries)
+
+
+def test_a_deviation_attaches_where_keras3_differs_from_the_page_only_by_its_known_difference():
+    _, _, j = _keras3_judged(UNROLLED_ZERO_MASK_HD)
+    assert j["status"] == "oracle-deviation" and j["deviation"] == "DEV-unroll-zero-mask-last-output", j["detail"]
+    assert "rnn.py#L222-L226" in j["detail"]
+    # Without the known differences nothing excuses Keras 3's refusal of the page's case.
+    assert _keras3_judged(UNROLLED_ZERO_MASK_HD, known=False)[2]["status"] == "fail"
+
+
+def test_a_real_bug_inside_a_deviation_still_fails():
+    """The same deviation with a float64 stack of built-in cells: Keras 3 fails the page's case too
+    (its float64 stack bug), which no known difference accounts for."""
+    case = dict(UNROLLED_ZERO_MASK_HD, cells=[{"kind": "simple", "units": 3}, {"kind": "simple", "units": 2}],
+                features=[2], dtype="float64")
+    _, _, j = _keras3_judged(case)
+    assert j["status"] == "fail", j["detail"]
+
+
+def test_the_oracles_refusal_in_other_class_but_the_same_words_is_the_deviation():
+    expected, actual, j = _keras3_judged(TUPLE_STATE_MASK)
+    assert judge.first_error(expected)["type"] != judge.first_error(actual)["type"]
+    assert j["status"] == "oracle-deviation" and j["deviation"] == "DEV-initial-state-nesting-mask", j["detail"]
+    # Another refusal (other words) is no match of the oracle's: still a failure.
+    other = dict(judge.first_error(actual), message="int() argument must be a string, not 'tuple'")
+    wrong = dict(actual, steps=[{"op": "call", "error": other}])
+    from conformance import execute
+    oracle = namespaces.resolve("tf_keras")
+    assert judge.judge(TUPLE_STATE_MASK, expected, wrong, run_oracle=lambda c: execute.run(oracle, c))["status"] == "fail"
+
+
+class _InProcessWorker:
+    """A fuzz worker stand-in: runs cases on an in-process target (what differential.judge asks of one)."""
+
+    def __init__(self, name):
+        from conformance import execute
+        self.target, self.execute = namespaces.resolve(name), execute
+        self.available = {n for n in ("Layer", "StackedRNNCells", "SimpleRNN", "GRU", "LSTM") if self.target.has(n)}
+
+    def run(self, case, fresh=True):
+        return ("ok", self.execute.run(self.target, case), 0.0, "fresh")
+
+
+def test_the_fuzzer_attaches_the_deviation_through_the_known_difference_too():
+    from conformance import known_differences
+    from fuzz import differential
+    oracle, impl = _InProcessWorker("tf_keras"), _InProcessWorker("keras3")
+    known = known_differences.read(known_differences.target_file("keras3"))
+    answers = oracle.run(UNROLLED_ZERO_MASK_HD), impl.run(UNROLLED_ZERO_MASK_HD)
+    v = differential.judge(UNROLLED_ZERO_MASK_HD, *answers, oracle, impl, known=known)
+    assert v["ok"] and v.get("named") == "oracle-deviation", v
