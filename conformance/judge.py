@@ -476,11 +476,19 @@ def run_and_judge(impl, oracle, case, known=None):
         expected, actual = dropout.sample_pair(impl, oracle, case, seed=case["seed"])
     else:
         expected, actual = execute.run(oracle, case), execute.run(impl, case)
+    j = judge(case, expected, actual, run_oracle=oracle_runner(oracle), impl_has=impl.has, known=known,
+              passes=lambda c: run_and_judge(impl, oracle, c)[2]["status"] == "pass")
+    return expected, actual, j
+
+
+def oracle_runner(oracle):
+    """judge's `run_oracle` for an oracle Target: the outcome of a case on a fresh layer, or, for a
+    case asking for `samples`, its dropout samples (the page's distribution of a deviation)."""
+    from . import execute
+
     def run_oracle(c):
-        if c.get("samples"):  # the page's distribution of a deviation (dropout.sample, as the fuzzer's workers)
+        if c.get("samples"):  # as the fuzzer's workers sample
             n, per_call, seed = c["samples"]
             return dropout.sample(oracle, dict(c, samples=None), n, per_call=per_call, seed=seed)
         return execute.run(oracle, c)
-    j = judge(case, expected, actual, run_oracle=run_oracle, impl_has=impl.has, known=known,
-              passes=lambda c: run_and_judge(impl, oracle, c)[2]["status"] == "pass")
-    return expected, actual, j
+    return run_oracle

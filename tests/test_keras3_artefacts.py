@@ -132,12 +132,15 @@ def test_the_fuzzer_attaches_the_deviation_through_the_known_difference_too():
 
 
 def _suite_outcome(test, impl):
-    """pytest's verbose line of one conformance test run against `impl` (the suite's own conftest)."""
+    """pytest's verbose output of one conformance test run against `impl` (the suite's own conftest;
+    tests/ importable, for its planted-bug targets)."""
+    import os
     import subprocess
     import sys
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(TESTS.parent), str(TESTS), os.environ.get("PYTHONPATH", "")]))
     out = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:xdist", "-p", "no:cacheprovider", "-v", "-rs",
                           f"conformance/{test}", "--impl", impl], capture_output=True, text=True,
-                         cwd=str(TESTS.parent))
+                         cwd=str(TESTS.parent), env=env)
     return out.stdout
 
 
@@ -148,3 +151,13 @@ def test_kept_states_test_judges_the_second_calls_initial_state_through_the_devi
     keras3 = _suite_outcome(test, "keras3")
     assert "SKIPPED" in keras3 and "oracle-deviation: keras3: DEV-stateful-initial-state" in keras3, keras3[-1500:]
     assert " PASSED" in _suite_outcome(test, "reference")
+
+
+def test_fused_gru_dropout_in_the_suite_is_the_recorded_deviation_and_a_dropout_bug_still_fails():
+    """The sample's r-0019: Keras 3's GRU layer keeps one input dropout mask per call, as the page (and
+    RNN(GRUCell)) does, where the oracle's fused layer draws one per timestep: the suite's distribution
+    test judges it by DEV-fused-dropout-mask-per-step. A layer that leaves dropout unscaled still fails."""
+    test = "test_dropout.py::test_dropout_distribution_while_training[gru_layer_fused_stateful_backwards]"
+    keras3 = _suite_outcome(test, "keras3")
+    assert "oracle-deviation: keras3: DEV-fused-dropout-mask-per-step" in keras3, keras3[-1500:]
+    assert " FAILED" in _suite_outcome(test, "fuzz_targets.dropout_no_scaling")
