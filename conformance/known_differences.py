@@ -10,10 +10,13 @@ must say how a failure is recognised, so a clause ID or kind alone is refused (-
         comma-separated patterns, each matching a feature of the failing case (may be empty).
         Each CHECK must hold too:
         `without FEATURE`: the case with every feature matching FEATURE taken away
-        (judge.without_feature) is run again on both sides and passes. So a failure with a second,
-        real cause still fails.
+        (judge.without_feature) is run again on both sides and does not show this failure: it
+        passes, or fails for another bug (another kind and core, at other results: shows_failure).
+        So a failure with a second, real cause at the same results still fails, and a second bug
+        elsewhere neither hides behind the entry (the counterfactual shows it) nor blocks it.
         `same leaves`: the results hold the oracle's arrays (same shapes, in order, and, outside
-        dropout, the same values), only nested otherwise.
+        dropout, the same values), only nested otherwise. Where the case without the `without`
+        feature fails on values (another bug, which that case shows), shapes and order decide.
     signature: SIGNATURE   URL  NOTE
         one exact discrepancy signature (judge.signature).
     unsupported: FEATURE   URL  NOTE
@@ -138,9 +141,9 @@ def counterfactual(case, pattern):
     return case
 
 
-def same_leaves(expected, actual, case):
-    """Whether the implementation's results hold the oracle's arrays in the same order (shapes; and
-    values, judged by compare, outside dropout), however nested."""
+def same_leaves(expected, actual, case, values=True):
+    """Whether the implementation's results hold the oracle's arrays in the same order (shapes; and,
+    with `values`, their values, judged by compare, outside dropout), however nested."""
     from . import compare
     from .cases import is_stochastic
     if not expected or not actual or "steps" not in expected or "steps" not in actual:
@@ -160,7 +163,7 @@ def same_leaves(expected, actual, case):
             return False
         leaves = iter(act_leaves)
         renested["steps"].append(dict(act, result=_renest(exp["result"], leaves)))
-    if is_stochastic(case):
+    if is_stochastic(case) or not values:
         return True
     return not [m for m in compare.compare(expected, renested, case) if m.kind != "inconclusive"]
 
@@ -171,22 +174,75 @@ def _renest(template, leaves):
     return next(leaves)
 
 
-def recognise(entries, case, fp, passes, outcomes=None):
+def recognise(entries, case, fp, passes, outcomes=None, mismatches=()):
     """The entry that accounts for failure `fp` of `case`, or None. `passes(case)` runs another case
-    on both sides and says whether it passes: an entry with `without` accounts for the failure only
-    where the case without that feature passes. `outcomes`: (oracle's, implementation's), for
-    `same leaves`."""
+    on both sides and says whether it passes (True/False) or gives its judgement (judge.judge's, or
+    the fuzzer's verdict): an entry with `without` accounts for the failure only where the case
+    without that feature does not show it (shows_failure; `mismatches`: the failure's own).
+    `outcomes`: (oracle's, implementation's), for `same leaves`."""
     for entry in entries:
         if not matches(entry, fp):
             continue
-        if entry.get("same_leaves") and not (outcomes and same_leaves(*outcomes, case)):
-            continue
+        judged = None  # the judgement of the case without the feature
         if entry.get("without"):
             other = counterfactual(case, entry["without"])
-            if other is None or passes is None or not passes(other):
+            if other is None or passes is None:
                 continue
+            judged = passes(other)
+            if shows_failure(judged, fp, mismatches):
+                continue
+        if entry.get("same_leaves") and not (outcomes and (
+                same_leaves(*outcomes, case)
+                # Values another bug changes (the case without the feature shows it) leave the arrays
+                # and their order to tell the nesting by.
+                or (_values_differ(judged) and same_leaves(*outcomes, case, values=False)))):
+            continue
         return entry
     return None
+
+
+def _values_differ(judged):
+    """Whether a judgement (judge.judge's or a fuzzer verdict) fails on values."""
+    return isinstance(judged, dict) and any(_place(m)[0] == "value" for m in judged.get("mismatches") or ())
+
+
+def _place(m):
+    """(kind, step, path) of a mismatch: compare.Mismatch, or its dict in a fuzzer's verdict."""
+    get = m.get if isinstance(m, dict) else lambda k: getattr(m, k, None)
+    return get("kind"), get("step"), get("path")
+
+
+def shows_failure(other, fp, mismatches=()):
+    """Whether the case without a known difference's feature still shows failure `fp`: `other` is
+    whether it passes, or its judgement. It does where it fails the same way (kind and core), or
+    differs where the failure's own `mismatches` do (the same kind, step and result); where it cannot
+    be told (unsupported, inconclusive, only a bool that says it fails, or it stopped at an error
+    before those results), it does. Another error than the failure's own, or a difference at other
+    results, is another bug's: that bug is the counterfactual's to report (it
+    fails there whatever the entry says), and no reason to keep this failure."""
+    if isinstance(other, bool) or other is None:
+        return not other
+    status = other.get("status") or ("pass" if other.get("ok") else "fail" if other.get("kind") else "unknown")
+    if status in ("unsupported", "inconclusive", "unknown"):
+        return True
+    if status != "fail":
+        return False  # passes, or a difference judged not failing
+    theirs = other.get("fingerprint") or {}
+    same_core = theirs.get("core", "").removesuffix(" (on a reused layer)") == fp["core"]
+    if theirs.get("kind") == fp["kind"] and same_core:
+        return True
+    if fp["kind"] == "error":
+        return False  # an error is told by who raises what (its core): another one is another bug's
+    places = {_place(m) for m in mismatches if _place(m)[0] != "inconclusive"}
+    their_places = {_place(m) for m in other.get("mismatches") or ()}
+    # Results the counterfactual never produced (it stopped at an error first) cannot be told apart.
+    stopped = [step for kind, step, _ in their_places if kind in ERRORS and step is not None]
+    if not places or (stopped and min(stopped) <= max(step for _, step, _ in places if step is not None)):
+        return True
+    return bool(places & their_places)
+
+
+ERRORS = ("crash", "timeout", "error")
 
 
 def clauses_of(entry, case, clauses):
@@ -208,7 +264,7 @@ def by_design(j, case, entries, passes, outcomes=None):
     """Judgement `j` as `differs-by-design` where a known difference accounts for its failure, else `j`."""
     if not entries or j.get("status") != "fail":
         return j
-    entry = recognise(entries, case, j.get("fingerprint"), passes, outcomes)
+    entry = recognise(entries, case, j.get("fingerprint"), passes, outcomes, j.get("mismatches") or ())
     if entry is None:
         return j
     return dict(j, status=STATUS, difference=as_difference(entry))

@@ -3,6 +3,8 @@ is a real argument of the implementation, a feature it refuses, an oracle's own 
 known differences of Keras 3 recognised as they really show, without hiding a real bug."""
 from pathlib import Path
 
+import numpy as np
+
 from conformance import error_catalog, judge, namespaces
 
 TESTS = Path(__file__).parent
@@ -161,3 +163,64 @@ def test_fused_gru_dropout_in_the_suite_is_the_recorded_deviation_and_a_dropout_
     keras3 = _suite_outcome(test, "keras3")
     assert "oracle-deviation: keras3: DEV-fused-dropout-mask-per-step" in keras3, keras3[-1500:]
     assert " FAILED" in _suite_outcome(test, "fuzz_targets.dropout_no_scaling")
+
+
+# ---- known differences whose `without` case fails for another bug ----------------------------------------
+def _failed(kind, core, *places):
+    return {"status": "fail", "fingerprint": {"kind": kind, "core": core, "features": []},
+            "mismatches": [{"kind": k, "step": step, "path": path} for k, step, path in places]}
+
+
+def test_the_case_without_the_feature_must_not_show_this_failure_rather_than_pass():
+    from conformance.known_differences import shows_failure
+    error = {"kind": "error", "core": "the implementation raises TypeError (int_ argument), the oracle nothing"}
+    # Another error (another bug, e.g. Keras 3's reset_state on a stack) does not block the entry ...
+    assert not shows_failure(_failed("error", "the implementation raises AttributeError (_ has no _), the oracle "
+                                              "nothing", ("error", 0, "step 0")), error)
+    # ... the same error does, and so does a failure that cannot be told apart.
+    assert shows_failure(_failed("error", error["core"], ("error", 0, "step 0")), error)
+    assert shows_failure(False, error) and shows_failure({"status": "unsupported", "mismatches": []}, error)
+    assert not shows_failure(True, error) and not shows_failure({"status": "oracle-deviation"}, error)
+    value = {"kind": "value", "core": "distribution of the output of the first call"}
+    at_output = [{"kind": "value", "step": 0, "path": "output"}]
+    # A value failure without the feature at the same results is this one (a real bug would hide) ...
+    assert shows_failure(_failed("value", "output of the first call", ("value", 0, "output")), value, at_output)
+    # ... elsewhere it is another bug's; stopped at an error before those results, it cannot be told.
+    assert not shows_failure(_failed("value", "state of a later call", ("value", 1, "state[0]")), value, at_output)
+    assert shows_failure(_failed("error", "x", ("error", 0, "step 0")), value, at_output)
+
+
+def test_a_known_difference_blocked_by_another_bug_of_keras3_is_recognised():
+    """The sample's r-0009: a stateful stack of 2-D-state cells. Keras 3 refuses the cells (its known
+    difference); without them the stack still fails, on its reset_state bug: another error, so the
+    entry holds. Without the file it is a failure."""
+    case = {"cells": [{"kind": "custom", "variant": "hd_state", "units": 2},
+                      {"kind": "custom", "variant": "hd_state", "units": 2}], "flags": {"stateful": True},
+            "features": [2, 3], "batch": 2, "timesteps": 3, "seed": 4}
+    j = _keras3_judged(case)[2]
+    assert j["status"] == "differs-by-design" and j["difference"]["url"].endswith("rnn.py#L222-L226"), j["detail"]
+    assert _keras3_judged(case, known=False)[2]["status"] == "fail"
+
+
+def test_nesting_by_design_is_told_by_shapes_where_another_bug_changes_the_values():
+    """The sample's r-0034: a float64 stack with return_state. Its states nest per cell (by design),
+    and its values are at float32 precision (Keras 3's float64 stack bug, which the case without
+    return_state shows): the nesting is recognised on the arrays' shapes and order. A lost state is not."""
+    from conformance import known_differences
+    from conformance.cases import normalize
+    [entry] = [e for e in known_differences.read(known_differences.target_file("keras3")) if e.get("same_leaves")]
+    case = normalize({"cells": [{"kind": "simple", "units": 2}, {"kind": "lstm", "units": 3}],
+                      "flags": {"return_state": True}, "dtype": "float64", "seed": 1})
+    fp = {"kind": "structure", "core": "nesting of the results of the first call",
+          "features": ["cell:lstm", "cell:simple", "dtype:float64", "flag:return_state", "stack"]}
+    out, h1, h2, c2 = (np.full((2, n), v) for n, v in ((3, .1), (2, .2), (3, .3), (3, .4)))
+    oracle = {"steps": [{"op": "call", "result": [out, h1, [h2, c2]]}]}
+    renested_off = {"steps": [{"op": "call", "result": [out + 1e-7, [h1 + 1e-7], [h2, c2]]}]}
+    lost = {"steps": [{"op": "call", "result": [out + 1e-7, [h2, c2]]}]}
+    mismatches = [{"kind": "structure", "step": 0, "path": "result"}]
+    values_bug = _failed("value", "output of the first call", ("value", 0, "output"))
+    assert known_differences.recognise([entry], case, fp, lambda c: values_bug, (oracle, renested_off),
+                                       mismatches) is entry
+    assert known_differences.recognise([entry], case, fp, lambda c: values_bug, (oracle, lost), mismatches) is None
+    # Values that differ while the case without return_state passes: a real bug, not hidden.
+    assert known_differences.recognise([entry], case, fp, lambda c: True, (oracle, renested_off), mismatches) is None
