@@ -69,9 +69,14 @@ def judge(case, expected, actual, run_oracle=None, impl_has=None, known=None, pa
     known difference)."""
     j = _judge(normalize(case), expected, actual, run_oracle, impl_has)
     if attach and j["status"] == "fail":
+        # The implementation's own documented difference, where one accounts for the failure, is the
+        # more specific word for its users than the oracle's deviation that may cover it too.
+        like = (lambda other: _matches_oracle_of(other, actual, run_oracle, impl_has)) if run_oracle else None
+        by_design = known_differences.by_design(j, normalize(case), known, passes, (expected, actual), like)
         j = (_lenient(case, expected, actual, j, run_oracle, impl_has)
+             or (by_design if by_design is not j else None)
              or _deviation(case, expected, actual, j, run_oracle, impl_has, known, passes)
-             or known_differences.by_design(j, normalize(case), known, passes, (expected, actual)))
+             or j)
     return j
 
 
@@ -154,6 +159,19 @@ def _same_refusal(expected, actual):
     if message_shape(exp["message"]) != message_shape(act["message"]):
         return None
     return f"refuses it with the oracle's message ({act['type']} where the oracle raises {exp['type']})"
+
+
+def _matches_oracle_of(other, actual, run_oracle, impl_has):
+    """Whether the implementation's outcome `actual` is the oracle's outcome of case `other` (a
+    stochastic one by its distribution)."""
+    other = normalize(other)
+    if is_stochastic(other) and actual.get("samples"):
+        other = dict(other, samples=[dropout.SAMPLES, dropout.SAMPLES, other["seed"]])
+    outcome = run_oracle(other)
+    if outcome is None:
+        return False
+    judged = judge(dict(other, samples=None), outcome, actual, run_oracle=run_oracle, impl_has=impl_has, attach=False)
+    return judged["status"] in ("pass", "inconclusive")
 
 
 def _follows_page(case, page_cases, actual, run_oracle, impl_has, known=None, passes=None):

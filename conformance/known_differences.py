@@ -14,6 +14,8 @@ must say how a failure is recognised, so a clause ID or kind alone is refused (-
         passes, or fails for another bug (another kind and core, at other results: shows_failure).
         So a failure with a second, real cause at the same results still fails, and a second bug
         elsewhere neither hides behind the entry (the counterfactual shows it) nor blocks it.
+        `like without FEATURE`: the implementation's results are the oracle's for the case without
+        the feature (Keras 3's GRU layer computes what the oracle's RNN(GRUCell) computes).
         `same leaves`: the results hold the oracle's arrays (same shapes, in order, and, outside
         dropout, the same values), only nested otherwise. Where the case without the `without`
         feature fails on values (another bug, which that case shows), shapes and order decide.
@@ -92,9 +94,14 @@ def _fingerprint_pattern(text, where):
     if len(parts) < 2:
         raise KnownDifferencesError(f"{where}: a fingerprint entry is KIND | CORE [| FEATURES] [| CHECK ...]; "
                                     f"got {text!r}")
-    without, same_leaves = None, False
+    without, same_leaves, like_without = None, False, None
     for check in parts[3:]:
-        if check.startswith("without"):
+        if check.startswith("like without"):
+            like_without = check[len("like without"):].strip()
+            if not like_without:
+                raise KnownDifferencesError(f"{where}: `like without` needs a feature pattern, e.g. "
+                                            "`like without layer:[GL]*`")
+        elif check.startswith("without"):
             without = check[len("without"):].strip()
             if not without:
                 raise KnownDifferencesError(f"{where}: `without` needs a feature pattern, e.g. "
@@ -103,14 +110,15 @@ def _fingerprint_pattern(text, where):
             same_leaves = True
         else:
             raise KnownDifferencesError(f"{where}: {check!r} is no check: after KIND | CORE | FEATURES come "
-                                        "`without FEATURE` or `same leaves`")
+                                        "`without FEATURE`, `like without FEATURE` or `same leaves`")
     kind, core = parts[0], parts[1]
     if not any(fnmatch.fnmatchcase(k, kind) for k in KINDS):
         raise KnownDifferencesError(f"{where}: kind {kind!r} matches none of {', '.join(KINDS)}")
     if not core:
         raise KnownDifferencesError(f"{where}: empty CORE (use * for any)")
     features = [f.strip() for f in parts[2].split(",") if f.strip()] if len(parts) > 2 else []
-    return {"kind": kind, "core": core, "features": features, "without": without, "same_leaves": same_leaves}
+    return {"kind": kind, "core": core, "features": features, "without": without, "same_leaves": same_leaves,
+            "like_without": like_without}
 
 
 def matches(entry, fp):
@@ -174,15 +182,20 @@ def _renest(template, leaves):
     return next(leaves)
 
 
-def recognise(entries, case, fp, passes, outcomes=None, mismatches=()):
+def recognise(entries, case, fp, passes, outcomes=None, mismatches=(), like=None):
     """The entry that accounts for failure `fp` of `case`, or None. `passes(case)` runs another case
     on both sides and says whether it passes (True/False) or gives its judgement (judge.judge's, or
     the fuzzer's verdict): an entry with `without` accounts for the failure only where the case
     without that feature does not show it (shows_failure; `mismatches`: the failure's own).
-    `outcomes`: (oracle's, implementation's), for `same leaves`."""
+    `outcomes`: (oracle's, implementation's), for `same leaves`. `like(case)`: whether the
+    implementation's outcome is the oracle's for another case, for `like without`."""
     for entry in entries:
         if not matches(entry, fp):
             continue
+        if entry.get("like_without"):
+            other = counterfactual(case, entry["like_without"])
+            if other is None or like is None or not like(other):
+                continue
         judged = None  # the judgement of the case without the feature
         if entry.get("without"):
             other = counterfactual(case, entry["without"])
@@ -250,7 +263,8 @@ def clauses_of(entry, case, clauses):
     differs-by-design: the ones the difference's feature brings (reached with it, not without it),
     else all but the ubiquitous ones. Like a failing example, it counts nothing for the others."""
     from .results import UBIQUITOUS, exercised
-    other = counterfactual(case, entry["without"]) if entry.get("without") else None
+    feature = entry.get("without") or entry.get("like_without")
+    other = counterfactual(case, feature) if feature else None
     brought = set(clauses) - set(exercised(other)) - UBIQUITOUS if other is not None else set()
     return sorted(brought or (set(clauses) - UBIQUITOUS) or set(clauses))
 
@@ -260,11 +274,11 @@ def as_difference(entry):
     return {k: entry.get(k) for k in ("field", "entry", "url", "note", "description", "file", "line")}
 
 
-def by_design(j, case, entries, passes, outcomes=None):
+def by_design(j, case, entries, passes, outcomes=None, like=None):
     """Judgement `j` as `differs-by-design` where a known difference accounts for its failure, else `j`."""
     if not entries or j.get("status") != "fail":
         return j
-    entry = recognise(entries, case, j.get("fingerprint"), passes, outcomes, j.get("mismatches") or ())
+    entry = recognise(entries, case, j.get("fingerprint"), passes, outcomes, j.get("mismatches") or (), like)
     if entry is None:
         return j
     return dict(j, status=STATUS, difference=as_difference(entry))
