@@ -454,18 +454,19 @@ def _(t):
     return _masks_result(t, "LSTM", (MASK, MASK))
 
 
-class ConstructionRefused(Exception):
-    """Raised from the error of a trigger's constructor (`constructed`): the error's stage is
-    "construct", so a constructor argument the implementation refuses by name (`args` of @direct) is a
-    feature it lacks, not a wrong error of the trigger's path."""
+CONSTRUCT = "rnnconf_stage"  # the attribute `constructed` marks a construction error with
 
 
 def constructed(make):
-    """`make()`, a trigger's construction of its layer; an error there is a construction error."""
+    """`make()`, a trigger's construction of its layer. An error there is marked as a construction
+    error, so a constructor argument the implementation refuses by name (`args` of @direct) is a
+    feature it lacks, not a wrong error of the trigger's path. (A target in its own environment
+    runs the whole trigger there: its errors come back unmarked, as call errors.)"""
     try:
         return make()
-    except Exception as e:  # noqa: BLE001 - re-raised with its stage
-        raise ConstructionRefused() from e
+    except Exception as e:  # noqa: BLE001 - re-raised, marked
+        setattr(e, CONSTRUCT, "construct")
+        raise
 
 
 def error_of(trigger, target, stage):
@@ -476,10 +477,8 @@ def run_trigger(trigger, target, stage):
     """(error record or None, what the trigger returned)."""
     try:
         return None, trigger(target)
-    except ConstructionRefused as e:
-        return execute.describe_error(e.__cause__, "construct"), None
     except Exception as e:  # noqa: BLE001 - the error is what the test looks at
-        return execute.describe_error(e, stage), None
+        return execute.describe_error(e, getattr(e, CONSTRUCT, stage)), None
 
 
 def _direct_params():
