@@ -31,17 +31,37 @@ wrappers in _NOISE are ignored), so "(2, 5)", "[2,5]" and "TensorShape([2, 5])" 
 Object reprs, tensor values, generated layer names and TensorFlow decorations ("{{function_node ...}}",
 "name:") are never facts; an entry without facts is compared on its class alone.
 ERR-15: the oracle prints the state variable where it means its shape (deviations.py,
-DEV-err15-message), so only the state index and the shape found are facts.
+DEV-err15-message), so only the state index and the shape found are facts. ERR-30: the facts are the
+fixed batch and the batch received, in that order (the shapes' other dimensions agree).
 
-Paths that exist only through a TensorFlow feature carry `needs` (see FEATURES): an implementation
-without the feature reports them as unsupported, not failed.
+Paths that exist only through a TensorFlow feature, or through `constants` (which Keras 3 does not
+take), carry `needs` (see FEATURES): an implementation without the feature reports them as
+unsupported, not failed.
 """
 import re
 
+from . import capabilities, execute
 from .cases import BUILTIN_LAYERS, normalize
+
+
+_TAKES_CONSTANTS = {}  # (target name, module): bool
+
+
+def _takes_constants(target):
+    """Whether `target` takes `constants` (Keras 3's RNN.call has none): the cell that needs them,
+    given them by keyword, is not refused by the argument's name. One run per target."""
+    key = (target.name, target.module)
+    if key not in _TAKES_CONSTANTS:
+        case = {"cells": [{"kind": "custom", "variant": "needs_constants", "units": 2}], "constants": [[2]]}
+        outcome = execute.run(target, case)
+        error = outcome.get("error") or next((s["error"] for s in outcome["steps"] if "error" in s), None)
+        _TAKES_CONSTANTS[key] = capabilities.missing_feature(target.has, case, error) != "constants"
+    return _TAKES_CONSTANTS[key]
+
 
 # What a feature-dependent path needs, and how to tell whether a Target has it.
 FEATURES = {
+    "constants": _takes_constants,
     "tf.distribute": lambda target: target.framework == "tf_keras",
     "symbolic": lambda target: target.has("Input"),   # Keras tensors from `Input`, functional models
     "ragged": lambda target: target.framework == "tf_keras",
@@ -61,9 +81,9 @@ _UNEXPECTED_KW = r"\w+\.call\(\) got an unexpected keyword argument '(?P<keyword
 _EMPTY = r"\A\s*\Z"
 
 
-def _entry(err_id, cls, pattern, facts=(), needs=None):
+def _entry(err_id, cls, pattern, facts=(), needs=None, ordered=False):
     return {"id": err_id, "class": cls, "pattern": re.compile(pattern, re.S | re.M), "facts": tuple(facts),
-            "needs": needs}
+            "needs": needs, "ordered": ordered}
 
 
 CATALOG = {e["id"]: e for e in [
@@ -112,7 +132,9 @@ CATALOG = {e["id"]: e for e in [
     _entry("ERR-28", "ValueError", r"Shape (?P<shape>\([^)]*\)) must have rank at least (?P<rank>\d+)",
            ["shape", "rank"]),
     _entry("ERR-29", "ValueError", _INPUT_SHAPE, ["expected", "found"]),
-    _entry("ERR-30", "ValueError", _INPUT_SHAPE, ["expected", "found"]),
+    # The stateful layer's fixed batch and the batch received are the facts (the other dimensions
+    # agree), stated in that order: "expected batch size 2, received 3" says them in other words.
+    _entry("ERR-30", "ValueError", _INPUT_SHAPE, ["expected_batch", "found_batch"], ordered=True),
     _entry("ERR-31", "ValueError", r"Layer \"[^\"]*\" expects (?P<expected>\d+) input\(s\), but it received "
            r"(?P<received>\d+) input tensors", ["expected", "received"]),
     _entry("ERR-32", "TypeError", _DIMENSION + r"'(?P<value>[(\[].*?)'", ["value"]),
@@ -139,7 +161,7 @@ CATALOG = {e["id"]: e for e in [
     _entry("ERR-46", "ValueError", r"Tensor's shape (?P<returned>\([^)]*\)) is not compatible with supplied "
            r"shape (?P<expected>\([^)]*\))", ["returned", "expected"]),
     _entry("ERR-47", "TypeError", r"[\w.<>]*\bcall\(\) missing \d+ required positional argument: "
-           r"'(?P<argument>\w+)'", ["argument"]),
+           r"'(?P<argument>\w+)'", ["argument"], needs="constants"),
 ]}
 
 # Why the oracle refuses, per path (docs/verdicts.md): a `contract` error refuses an input that is
@@ -259,7 +281,8 @@ ERROR_CASES = {
     "ERR-33": {"layer": "SimpleRNN", "cells": _SIMPLE, "constants": [[3]]},
     "ERR-35": {"layer": "LSTM", "cells": [{"kind": "lstm", "units": None}]},
     "ERR-36": {"layer": "SimpleRNN", "cells": [{"kind": "simple", "units": 2.5}]},
-    "ERR-37": {"layer": "SimpleRNN", "cells": [{"kind": "simple", "units": 2, "seed": 1}]},
+    # An argument no implementation has (`seed`, the page's trigger, is a real argument of Keras 3's layers).
+    "ERR-37": {"layer": "SimpleRNN", "cells": [{"kind": "simple", "units": 2, "no_such_argument": 1}]},
     "ERR-40": {"cells": _SIMPLE, "mask": [[1, 1, 1], [1, 1, 0]]},
     "ERR-41": {"cells": _SIMPLE, "flags": {"unroll": True}, "mask": [[1, 1, 1], [1, 1, 0]]},
     "ERR-42": {"cells": _SIMPLE, "mask": [[1, 1, 1, 1, 1], [1, 1, 0, 0, 0]]},
@@ -369,7 +392,14 @@ def _facts(entry, match):
     if entry["id"] == "ERR-05" and match is not None:  # the shape of the first state passed
         first = re.search(r"shape=(\([^)]*\))", match["specs"])
         facts["received"] = first.group(1) if first else None
+    if entry["id"] == "ERR-30" and match is not None:  # the batch dimension of each shape
+        facts["expected_batch"], facts["found_batch"] = (next(iter(_tokens(match[name])), None)
+                                                         for name in ("expected", "found"))
     return {name: value for name, value in facts.items() if value is not None}
+
+
+def _find(haystack, needle):
+    return next(i for i in range(len(haystack) - len(needle) + 1) if haystack[i:i + len(needle)] == needle)
 
 
 def _contains(haystack, needle):
@@ -400,6 +430,8 @@ def facts_match(oracle_error, impl_error, err_id):
                 missing.append(f"{name}: expected {value!r}, got {actual_facts.get(name)!r}")
         elif not _contains(tokens, want):
             missing.append(f"{name}: {value!r} not stated")
+        elif entry.get("ordered"):  # the next fact must be stated after this one
+            tokens = tokens[_find(tokens, want) + len(want):]
     if missing:
         return False, (f"{err_id}: the implementation's message does not state the oracle's facts ("
                        + "; ".join(missing) + f"). Oracle: {oracle_error['message'][:300]!r}; "

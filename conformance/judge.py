@@ -69,9 +69,14 @@ def judge(case, expected, actual, run_oracle=None, impl_has=None, known=None, pa
     known difference)."""
     j = _judge(normalize(case), expected, actual, run_oracle, impl_has)
     if attach and j["status"] == "fail":
+        # The implementation's own documented difference, where one accounts for the failure, is the
+        # more specific word for its users than the oracle's deviation that may cover it too.
+        like = (lambda other: _matches_oracle_of(other, actual, run_oracle, impl_has)) if run_oracle else None
+        by_design = known_differences.by_design(j, normalize(case), known, passes, (expected, actual), like)
         j = (_lenient(case, expected, actual, j, run_oracle, impl_has)
-             or _deviation(case, expected, actual, j, run_oracle, impl_has)
-             or known_differences.by_design(j, normalize(case), known, passes, (expected, actual)))
+             or (by_design if by_design is not j else None)
+             or _deviation(case, expected, actual, j, run_oracle, impl_has, known, passes)
+             or j)
     return j
 
 
@@ -121,10 +126,13 @@ def _first_mismatch_step(j):
     return min(steps) if steps else -1
 
 
-def _deviation(case, expected, actual, j, run_oracle, impl_has):
+def _deviation(case, expected, actual, j, run_oracle, impl_has, known=None, passes=None):
     """`oracle-deviation` where the failure `j` lies inside a recorded deviation (deviations.py: its
     predicate, its oracle outcome, and no mismatch before the step it can change) and the
-    implementation matches the page there (when the page's outcome can be computed); else None."""
+    implementation matches the page there (when the page's outcome can be computed), up to one of
+    its known differences (`known`, `passes`: as for judge), or refuses the case with the oracle's
+    own words (the class aside: where the page wants results, the oracle's class is no contract);
+    else None."""
     from . import deviations
     case = normalize(case)
     for d in deviations.DEVIATIONS:
@@ -141,7 +149,8 @@ def _deviation(case, expected, actual, j, run_oracle, impl_has):
         elif page is None or run_oracle is None:
             how = "the page's outcome is not computed here"
         else:
-            how = _follows_page(case, page(case), actual, run_oracle, impl_has)
+            how = (_same_refusal(expected, actual)
+                   or _follows_page(case, page(case), actual, run_oracle, impl_has, known, passes))
             if how is None:
                 continue
         return dict(_judgement("oracle-deviation", detail=f"{d['id']}: {how}; the oracle: {j['detail']}",
@@ -149,8 +158,34 @@ def _deviation(case, expected, actual, j, run_oracle, impl_has):
     return None
 
 
-def _follows_page(case, page_cases, actual, run_oracle, impl_has):
-    """How the implementation's outcome matches one of the page's (words), or None if none."""
+def _same_refusal(expected, actual):
+    """How the implementation refuses the case as the oracle does (words): the same message, at the
+    same step, whatever the class; else None."""
+    exp, act = first_error(expected), first_error(actual)
+    if exp is None or act is None or exp.get("stage") != act.get("stage") or exp["type"] == act["type"]:
+        return None
+    if message_shape(exp["message"]) != message_shape(act["message"]):
+        return None
+    return f"refuses it with the oracle's message ({act['type']} where the oracle raises {exp['type']})"
+
+
+def _matches_oracle_of(other, actual, run_oracle, impl_has):
+    """Whether the implementation's outcome `actual` is the oracle's outcome of case `other` (a
+    stochastic one by its distribution)."""
+    other = normalize(other)
+    if is_stochastic(other) and actual.get("samples"):
+        other = dict(other, samples=[dropout.SAMPLES, dropout.SAMPLES, other["seed"]])
+    outcome = run_oracle(other)
+    if outcome is None:
+        return False
+    judged = judge(dict(other, samples=None), outcome, actual, run_oracle=run_oracle, impl_has=impl_has, attach=False)
+    return judged["status"] in ("pass", "inconclusive")
+
+
+def _follows_page(case, page_cases, actual, run_oracle, impl_has, known=None, passes=None):
+    """How the implementation's outcome matches one of the page's (words), or None if none. With its
+    `known` differences, a page outcome that differs from the implementation's only by one of them
+    counts as matched, and says which."""
     for page_case in page_cases:
         if "raises" in page_case:
             err = first_error(actual)
@@ -168,6 +203,11 @@ def _follows_page(case, page_cases, actual, run_oracle, impl_has):
                        impl_has=impl_has, attach=False)
         if judged["status"] in ("pass", "inconclusive"):
             return "matches what the page says (the oracle's outcome of " + _differences(case, page_case) + ")"
+        by_design = known_differences.by_design(judged, page_case, known, passes, (page_outcome, actual))
+        if by_design["status"] == known_differences.STATUS:
+            d = by_design["difference"]
+            return (f"differs from what the page says (the oracle's outcome of {_differences(case, page_case)}) only "
+                    f"by a known difference of the implementation ({d['note'] or d['entry']}; {d['url']})")
     return None
 
 
@@ -495,11 +535,19 @@ def run_and_judge(impl, oracle, case, known=None):
         expected, actual = dropout.sample_pair(impl, oracle, case, seed=case["seed"])
     else:
         expected, actual = execute.run(oracle, case), execute.run(impl, case)
+    j = judge(case, expected, actual, run_oracle=oracle_runner(oracle), impl_has=impl.has, known=known,
+              passes=lambda c: run_and_judge(impl, oracle, c)[2])
+    return expected, actual, j
+
+
+def oracle_runner(oracle):
+    """judge's `run_oracle` for an oracle Target: the outcome of a case on a fresh layer, or, for a
+    case asking for `samples`, its dropout samples (the page's distribution of a deviation)."""
+    from . import execute
+
     def run_oracle(c):
-        if c.get("samples"):  # the page's distribution of a deviation (dropout.sample, as the fuzzer's workers)
+        if c.get("samples"):  # as the fuzzer's workers sample
             n, per_call, seed = c["samples"]
             return dropout.sample(oracle, dict(c, samples=None), n, per_call=per_call, seed=seed)
         return execute.run(oracle, c)
-    j = judge(case, expected, actual, run_oracle=run_oracle, impl_has=impl.has, known=known,
-              passes=lambda c: run_and_judge(impl, oracle, c)[2]["status"] == "pass")
-    return expected, actual, j
+    return run_oracle

@@ -10,10 +10,15 @@ must say how a failure is recognised, so a clause ID or kind alone is refused (-
         comma-separated patterns, each matching a feature of the failing case (may be empty).
         Each CHECK must hold too:
         `without FEATURE`: the case with every feature matching FEATURE taken away
-        (judge.without_feature) is run again on both sides and passes. So a failure with a second,
-        real cause still fails.
+        (judge.without_feature) is run again on both sides and does not show this failure: it
+        passes, or fails for another bug (another kind and core, at other results: shows_failure).
+        So a failure with a second, real cause at the same results still fails, and a second bug
+        elsewhere neither hides behind the entry (the counterfactual shows it) nor blocks it.
+        `like without FEATURE`: the implementation's results are the oracle's for the case without
+        the feature (Keras 3's GRU layer computes what the oracle's RNN(GRUCell) computes).
         `same leaves`: the results hold the oracle's arrays (same shapes, in order, and, outside
-        dropout, the same values), only nested otherwise.
+        dropout, the same values), only nested otherwise. Where the case without the `without`
+        feature fails on values (another bug, which that case shows), shapes and order decide.
     signature: SIGNATURE   URL  NOTE
         one exact discrepancy signature (judge.signature).
     unsupported: FEATURE   URL  NOTE
@@ -89,9 +94,14 @@ def _fingerprint_pattern(text, where):
     if len(parts) < 2:
         raise KnownDifferencesError(f"{where}: a fingerprint entry is KIND | CORE [| FEATURES] [| CHECK ...]; "
                                     f"got {text!r}")
-    without, same_leaves = None, False
+    without, same_leaves, like_without = None, False, None
     for check in parts[3:]:
-        if check.startswith("without"):
+        if check.startswith("like without"):
+            like_without = check[len("like without"):].strip()
+            if not like_without:
+                raise KnownDifferencesError(f"{where}: `like without` needs a feature pattern, e.g. "
+                                            "`like without layer:[GL]*`")
+        elif check.startswith("without"):
             without = check[len("without"):].strip()
             if not without:
                 raise KnownDifferencesError(f"{where}: `without` needs a feature pattern, e.g. "
@@ -100,14 +110,15 @@ def _fingerprint_pattern(text, where):
             same_leaves = True
         else:
             raise KnownDifferencesError(f"{where}: {check!r} is no check: after KIND | CORE | FEATURES come "
-                                        "`without FEATURE` or `same leaves`")
+                                        "`without FEATURE`, `like without FEATURE` or `same leaves`")
     kind, core = parts[0], parts[1]
     if not any(fnmatch.fnmatchcase(k, kind) for k in KINDS):
         raise KnownDifferencesError(f"{where}: kind {kind!r} matches none of {', '.join(KINDS)}")
     if not core:
         raise KnownDifferencesError(f"{where}: empty CORE (use * for any)")
     features = [f.strip() for f in parts[2].split(",") if f.strip()] if len(parts) > 2 else []
-    return {"kind": kind, "core": core, "features": features, "without": without, "same_leaves": same_leaves}
+    return {"kind": kind, "core": core, "features": features, "without": without, "same_leaves": same_leaves,
+            "like_without": like_without}
 
 
 def matches(entry, fp):
@@ -138,9 +149,9 @@ def counterfactual(case, pattern):
     return case
 
 
-def same_leaves(expected, actual, case):
-    """Whether the implementation's results hold the oracle's arrays in the same order (shapes; and
-    values, judged by compare, outside dropout), however nested."""
+def same_leaves(expected, actual, case, values=True):
+    """Whether the implementation's results hold the oracle's arrays in the same order (shapes; and,
+    with `values`, their values, judged by compare, outside dropout), however nested."""
     from . import compare
     from .cases import is_stochastic
     if not expected or not actual or "steps" not in expected or "steps" not in actual:
@@ -160,7 +171,7 @@ def same_leaves(expected, actual, case):
             return False
         leaves = iter(act_leaves)
         renested["steps"].append(dict(act, result=_renest(exp["result"], leaves)))
-    if is_stochastic(case):
+    if is_stochastic(case) or not values:
         return True
     return not [m for m in compare.compare(expected, renested, case) if m.kind != "inconclusive"]
 
@@ -171,22 +182,80 @@ def _renest(template, leaves):
     return next(leaves)
 
 
-def recognise(entries, case, fp, passes, outcomes=None):
+def recognise(entries, case, fp, passes, outcomes=None, mismatches=(), like=None):
     """The entry that accounts for failure `fp` of `case`, or None. `passes(case)` runs another case
-    on both sides and says whether it passes: an entry with `without` accounts for the failure only
-    where the case without that feature passes. `outcomes`: (oracle's, implementation's), for
-    `same leaves`."""
+    on both sides and says whether it passes (True/False) or gives its judgement (judge.judge's, or
+    the fuzzer's verdict): an entry with `without` accounts for the failure only where the case
+    without that feature does not show it (shows_failure; `mismatches`: the failure's own).
+    `outcomes`: (oracle's, implementation's), for `same leaves`. `like(case)`: whether the
+    implementation's outcome is the oracle's for another case, for `like without`."""
     for entry in entries:
         if not matches(entry, fp):
             continue
-        if entry.get("same_leaves") and not (outcomes and same_leaves(*outcomes, case)):
-            continue
+        if entry.get("like_without"):
+            other = counterfactual(case, entry["like_without"])
+            if other is None or like is None or not like(other):
+                continue
+        judged = None  # the judgement of the case without the feature
         if entry.get("without"):
             other = counterfactual(case, entry["without"])
-            if other is None or passes is None or not passes(other):
+            if other is None or passes is None:
                 continue
+            judged = passes(other)
+            if shows_failure(judged, fp, mismatches):
+                continue
+        if entry.get("same_leaves") and not (outcomes and (
+                same_leaves(*outcomes, case)
+                # Values another bug changes (the case without the feature shows it) leave the arrays
+                # and their order to tell the nesting by.
+                or (_values_differ(judged) and same_leaves(*outcomes, case, values=False)))):
+            continue
         return entry
     return None
+
+
+def _values_differ(judged):
+    """Whether a judgement (judge.judge's or a fuzzer verdict) fails on values."""
+    return isinstance(judged, dict) and any(_place(m)[0] == "value" for m in judged.get("mismatches") or ())
+
+
+def _place(m):
+    """(kind, step, path) of a mismatch: compare.Mismatch, or its dict in a fuzzer's verdict."""
+    get = m.get if isinstance(m, dict) else lambda k: getattr(m, k, None)
+    return get("kind"), get("step"), get("path")
+
+
+def shows_failure(other, fp, mismatches=()):
+    """Whether the case without a known difference's feature still shows failure `fp`: `other` is
+    whether it passes, or its judgement. It does where it fails the same way (kind and core), or
+    differs where the failure's own `mismatches` do (the same kind, step and result); where it cannot
+    be told (unsupported, inconclusive, only a bool that says it fails, or it stopped at an error
+    before those results), it does. Another error than the failure's own, or a difference at other
+    results, is another bug's: that bug is the counterfactual's to report (it
+    fails there whatever the entry says), and no reason to keep this failure."""
+    if isinstance(other, bool) or other is None:
+        return not other
+    status = other.get("status") or ("pass" if other.get("ok") else "fail" if other.get("kind") else "unknown")
+    if status in ("unsupported", "inconclusive", "unknown"):
+        return True
+    if status != "fail":
+        return False  # passes, or a difference judged not failing
+    theirs = other.get("fingerprint") or {}
+    same_core = theirs.get("core", "").removesuffix(" (on a reused layer)") == fp["core"]
+    if theirs.get("kind") == fp["kind"] and same_core:
+        return True
+    if fp["kind"] == "error":
+        return False  # an error is told by who raises what (its core): another one is another bug's
+    places = {_place(m) for m in mismatches if _place(m)[0] != "inconclusive"}
+    their_places = {_place(m) for m in other.get("mismatches") or ()}
+    # Results the counterfactual never produced (it stopped at an error first) cannot be told apart.
+    stopped = [step for kind, step, _ in their_places if kind in ERRORS and step is not None]
+    if not places or (stopped and min(stopped) <= max(step for _, step, _ in places if step is not None)):
+        return True
+    return bool(places & their_places)
+
+
+ERRORS = ("crash", "timeout", "error")
 
 
 def clauses_of(entry, case, clauses):
@@ -194,7 +263,8 @@ def clauses_of(entry, case, clauses):
     differs-by-design: the ones the difference's feature brings (reached with it, not without it),
     else all but the ubiquitous ones. Like a failing example, it counts nothing for the others."""
     from .results import UBIQUITOUS, exercised
-    other = counterfactual(case, entry["without"]) if entry.get("without") else None
+    feature = entry.get("without") or entry.get("like_without")
+    other = counterfactual(case, feature) if feature else None
     brought = set(clauses) - set(exercised(other)) - UBIQUITOUS if other is not None else set()
     return sorted(brought or (set(clauses) - UBIQUITOUS) or set(clauses))
 
@@ -204,11 +274,11 @@ def as_difference(entry):
     return {k: entry.get(k) for k in ("field", "entry", "url", "note", "description", "file", "line")}
 
 
-def by_design(j, case, entries, passes, outcomes=None):
+def by_design(j, case, entries, passes, outcomes=None, like=None):
     """Judgement `j` as `differs-by-design` where a known difference accounts for its failure, else `j`."""
     if not entries or j.get("status") != "fail":
         return j
-    entry = recognise(entries, case, j.get("fingerprint"), passes, outcomes)
+    entry = recognise(entries, case, j.get("fingerprint"), passes, outcomes, j.get("mismatches") or (), like)
     if entry is None:
         return j
     return dict(j, status=STATUS, difference=as_difference(entry))

@@ -107,10 +107,14 @@ def assert_same_distribution(impl, oracle, case):
     mismatches = dropout.compare_samples(expected, actual, case)
     if mismatches:
         _skip_if_unsupported(impl, case, ch.first_error(actual))
-        if ch.KNOWN:  # a known difference of the implementation may account for it (the one judge decides)
-            ch.skip_if_by_design(judge.judge(
-                case, expected, actual, impl_has=impl.has, known=ch.KNOWN,
-                passes=lambda c: judge.run_and_judge(impl, oracle, c)[2]["status"] == "pass"))
+        # A recorded deviation (with the page's distribution, sampled from the oracle) or a known
+        # difference of the implementation may account for it: the one judge decides.
+        verdict = judge.judge(case, expected, actual, run_oracle=judge.oracle_runner(oracle), impl_has=impl.has,
+                              known=ch.KNOWN,
+                              passes=lambda c: judge.run_and_judge(impl, oracle, c)[2])
+        ch.skip_if_by_design(verdict)
+        if verdict["status"] in judge.NOT_FAILING:
+            ch.record_verdict(verdict["status"], f"{impl.name}: {verdict['detail']}")
         lines = [f"{m.kind} at step {m.step} {m.path}: {m.detail}" for m in mismatches[:8]]
         pytest.fail(f"{impl.name}'s dropout differs from {oracle.name}'s:\n  " + "\n  ".join(lines)
                     + "\n\nReproduce with:\n" + _reproducer(case, impl, oracle, (
