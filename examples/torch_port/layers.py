@@ -74,7 +74,8 @@ def _initial_values(name, shape, dtype, what):
 def _as_tensor(value, dtype):
     if isinstance(value, torch.Tensor):
         return value.to(dtype)
-    return torch.as_tensor(np.asarray(value), dtype=dtype)
+    # torch refuses NumPy views with negative strides (x[:, ::-1]): copy those.
+    return torch.as_tensor(np.ascontiguousarray(value), dtype=dtype)
 
 
 class _Cell:
@@ -521,6 +522,8 @@ class RNN:
         states = self._initial_states(x, batch, initial_state)
         if mask is not None:
             mask = _as_tensor(mask, torch.bool)
+            if self.time_major:  # Keras takes the mask in the inputs' layout
+                mask = mask.transpose(0, 1)
             if tuple(mask.shape) != (batch, steps):
                 raise ValueError(f"mask of shape {tuple(mask.shape)} does not match the inputs' (batch, "
                                  f"timesteps) = {(batch, steps)}")
