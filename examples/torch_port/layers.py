@@ -78,6 +78,13 @@ def _as_tensor(value, dtype):
     return torch.as_tensor(np.ascontiguousarray(value), dtype=dtype)
 
 
+def _flat(structure):
+    """States given as one tensor, a list, or a list nested per stacked cell, as one flat list."""
+    if isinstance(structure, (list, tuple)):
+        return [leaf for item in structure for leaf in _flat(item)]
+    return [structure]
+
+
 class _Cell:
     """What the three cells share: Keras' constructor arguments, weights in Keras' order, one step."""
     gates = 1
@@ -474,8 +481,8 @@ class RNN:
     @property
     def states(self):
         if self._states is None:
-            return [None] * len(self._state_sizes())
-        return list(self._states)
+            return self._nested([None] * len(self._state_sizes()))
+        return self._nested(self._states)
 
     def reset_states(self, states=None):
         if not self.stateful:
@@ -487,8 +494,7 @@ class RNN:
         if states is None:
             self._states = [torch.zeros(self._batch_size, size, dtype=self.dtype) for size in sizes]
             return
-        if not isinstance(states, (list, tuple)):
-            states = [states]
+        states = _flat(states)
         if len(states) != len(sizes):
             raise ValueError(f"Layer {self.name} expects {len(sizes)} states, but it received {len(states)} "
                              "state values.")
@@ -543,7 +549,18 @@ class RNN:
             output = sequence.transpose(0, 1) if self.time_major else sequence
         else:
             output = last
-        return [output, *states] if self.return_state else output
+        return [output, *self._nested(states)] if self.return_state else output
+
+    def _nested(self, flat_states):
+        """Keras' nesting of a stack's states: one entry per cell, a list where the cell has several."""
+        if not isinstance(self.cell, _StackedCells):
+            return list(flat_states)
+        nested, at = [], 0
+        for count in self.cell._counts():
+            part = list(flat_states[at:at + count])
+            nested.append(part if count > 1 else part[0])
+            at += count
+        return nested
 
     def _dropout(self):
         cells = self.cell.cells if isinstance(self.cell, _StackedCells) else [self.cell]
@@ -552,7 +569,7 @@ class RNN:
     def _initial_states(self, x, batch, initial_state):
         sizes = self._state_sizes()
         if initial_state is not None:
-            given = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+            given = _flat(initial_state)
             if len(given) != len(sizes):
                 raise ValueError(f"An `initial_state` was passed that is not compatible with `cell.state_size`. "
                                  f"Received `state_spec`={len(given)} states; however `cell.state_size` is {sizes}")
@@ -588,7 +605,9 @@ class RNN:
             last = torch.where(keep, output, last)
             outputs.append(torch.where(keep, output, torch.zeros_like(output)) if self.zero_output_for_mask
                            else last)
-        return torch.stack(outputs, dim=1), last, states
+        # The last output is the sequence's last entry: zeros for a row whose last step is masked, with
+        # zero_output_for_mask.
+        return torch.stack(outputs, dim=1), outputs[-1], states
 
 
 class _PresetRNN(RNN):
