@@ -21,6 +21,8 @@ Not ported, refused with an error that names the feature: activations other than
 relu for SimpleRNN; sigmoid for GRU/LSTM gates), regularizers and constraints, dropout when training,
 `constants`, custom cells, inputs of more than three dimensions, and dtypes other than float32/float64.
 """
+import operator
+
 import numpy as np
 import torch
 
@@ -96,14 +98,14 @@ class _Cell:
                  recurrent_constraint, bias_constraint, dropout, recurrent_dropout, dtype=None, **kwargs):
         owner = type(self).__name__
         _check_base_kwargs(owner, kwargs)
-        if int(units) <= 0:
+        if units <= 0:
             raise ValueError(f"Received an invalid value for argument `units`, expected a positive integer, "
                              f"got {units}.")
         _refuse_unless_none(owner, kernel_regularizer=kernel_regularizer,
                             recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
                             kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
                             bias_constraint=bias_constraint)
-        self.units = int(units)
+        self.units = units  # checked for an integer at build, as Keras does
         self.activation = _activation_name(activation)
         self.use_bias = bool(use_bias)
         self.initializers = (kernel_initializer, recurrent_initializer, bias_initializer)
@@ -124,14 +126,22 @@ class _Cell:
         return self.units
 
     def get_initial_state(self, inputs=None, batch_size=None, dtype=None):
-        if batch_size is None:
+        if inputs is not None:
             batch_size = inputs.shape[0]
+        if batch_size is None or (inputs is None and dtype is None):
+            raise ValueError(f"batch_size and dtype cannot be None while constructing initial state. "
+                             f"Received: batch_size={batch_size}, dtype={dtype}")
         sizes = self.state_size if isinstance(self.state_size, (list, tuple)) else [self.state_size]
         zeros = [torch.zeros(batch_size, size, dtype=self.dtype) for size in sizes]
         return zeros if len(zeros) > 1 else zeros[0]
 
     # weights
     def build(self, input_shape):
+        try:
+            self.units = operator.index(self.units)
+        except TypeError:
+            raise TypeError(f"Dimension value must be integer or None or have an __index__ method, got value "
+                            f"'{self.units!r}' with type '{type(self.units)}'") from None
         features = int(input_shape[-1])
         self.torch_cell = self._make_torch_cell(features)
         self.features = features
@@ -162,6 +172,8 @@ class _Cell:
         return shapes + ([self.keras_bias_shape()] if self.use_bias else [])
 
     def get_weights(self):
+        if not self.built:
+            return []
         order = self._keras_to_torch_order()
         with torch.no_grad():
             cell = self.torch_cell
@@ -180,6 +192,8 @@ class _Cell:
         return bias
 
     def set_weights(self, weights):
+        if not self.built and not weights:
+            return
         shapes = self.keras_weight_shapes()
         if len(weights) != len(shapes):
             raise ValueError(f"{self.name} expects {len(shapes)} weights, but received {len(weights)}")
@@ -203,7 +217,7 @@ class _Cell:
 
     @property
     def trainable_weights(self):
-        return list(self.torch_cell.parameters())
+        return list(self.torch_cell.parameters()) if self.built else []
 
     weights = trainable_weights
 
@@ -435,6 +449,13 @@ class _StackedCells:
         return [w for cell in self.cells for w in cell.trainable_weights]
 
 
+def _refuse_foreign_cells(cells):
+    for cell in cells:
+        if not isinstance(cell, _Cell):
+            raise NotImplementedError("torch_port's RNN runs torch_port's SimpleRNNCell, GRUCell and LSTMCell "
+                                      f"only, not {type(cell).__name__}")
+
+
 class RNN:
     """`tf.keras.layers.RNN` over this port's cells."""
 
@@ -442,11 +463,22 @@ class RNN:
                  unroll=False, time_major=False, zero_output_for_mask=False, dtype=None, **kwargs):
         _check_base_kwargs("RNN", kwargs)
         if isinstance(cell, (list, tuple)):
+            for each in cell:
+                if not hasattr(each, "call"):
+                    raise ValueError(f"All cells must have a `call` method. Received cell without a `call` "
+                                     f"method: {each}")
+                if not hasattr(each, "state_size"):
+                    raise ValueError(f"All cells must have a `state_size` attribute. Received cell without a "
+                                     f"`state_size`: {each}")
+            _refuse_foreign_cells(cell)
             cell = _StackedCells(cell)
-        if not isinstance(cell, (_Cell, _StackedCells)) or (
-                isinstance(cell, _StackedCells) and not all(isinstance(c, _Cell) for c in cell.cells)):
-            raise TypeError("torch_port's RNN runs torch_port's SimpleRNNCell, GRUCell and LSTMCell only, "
-                            f"not {type(cell).__name__}")
+        else:
+            if not hasattr(cell, "call"):
+                raise ValueError(f"Argument `cell` should have a `call` method. The RNN was passed: cell={cell}")
+            if not hasattr(cell, "state_size"):
+                raise ValueError("The RNN cell should have a `state_size` attribute (tuple of integers, one integer "
+                                 f"per RNN state). Received: cell={cell}")
+            _refuse_foreign_cells([cell])
         self.cell = cell
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
@@ -487,7 +519,7 @@ class RNN:
     def reset_states(self, states=None):
         if not self.stateful:
             raise AttributeError("Layer must be stateful.")
-        if self._batch_size is None:
+        if self._batch_size is None or not self.cell.built:
             raise ValueError("If a RNN is stateful, it needs to know its batch size. Specify the batch size of "
                              "your input tensors: pass `batch_input_shape=(batch, timesteps, features)` to the layer.")
         sizes = self._state_sizes()
@@ -513,16 +545,17 @@ class RNN:
             raise NotImplementedError("torch_port takes initial states through `initial_state`, not in a list "
                                       "with the inputs")
         if constants is not None:
-            raise ValueError("torch_port's cells do not take `constants`")
+            self._refuse_constants(constants)
         x = _as_tensor(inputs, self.dtype)
-        if x.ndim < 3:
-            raise ValueError(f"Input 0 of layer {self.name} is incompatible with the layer: expected ndim=3, "
-                             f"found ndim={x.ndim}. Full shape received: {tuple(x.shape)}")
+        if x.ndim < 3:  # Keras states the shape time-major, as its loop sees it
+            shape = tuple(x.shape) if self.time_major or x.ndim < 2 else (x.shape[1], x.shape[0], *x.shape[2:])
+            raise ValueError(f"Shape {shape} must have rank at least 3")
         if x.ndim > 3:
             raise NotImplementedError("torch_port takes inputs of shape (batch, timesteps, features) only")
         if self.time_major:
             x = x.transpose(0, 1)
         batch, steps = x.shape[0], x.shape[1]
+        self._check_input_shape(x)
         if not self.cell.built:
             self.cell.build(x.shape)
         states = self._initial_states(x, batch, initial_state)
@@ -533,6 +566,8 @@ class RNN:
             if tuple(mask.shape) != (batch, steps):
                 raise ValueError(f"mask of shape {tuple(mask.shape)} does not match the inputs' (batch, "
                                  f"timesteps) = {(batch, steps)}")
+        if mask is not None and bool(mask.all()):
+            mask = None  # nothing masked: the same computation as no mask, on the same path
         if self.go_backwards:
             x = x.flip(1)
             mask = None if mask is None else mask.flip(1)
@@ -562,17 +597,33 @@ class RNN:
             at += count
         return nested
 
+    def _refuse_constants(self, constants):
+        raise ValueError(f"RNN cell {self.cell} does not support constants. Received: constants={constants}")
+
     def _dropout(self):
         cells = self.cell.cells if isinstance(self.cell, _StackedCells) else [self.cell]
         return any(c.dropout or c.recurrent_dropout for c in cells)
+
+    def _check_input_shape(self, x):
+        """Keras' input spec: the features a built layer was built for, a stateful layer's batch size."""
+        features = self.cell.cells[0].features if isinstance(self.cell, _StackedCells) and self.cell.built else (
+            getattr(self.cell, "features", None) if self.cell.built else None)
+        batch = self._batch_size if self.stateful else None
+        shape = tuple(x.transpose(0, 1).shape if self.time_major else x.shape)
+        if (features is not None and shape[-1] != features) or (batch is not None and shape[0] != batch):
+            expected = (batch, None, features if features is not None else shape[-1])
+            if self.time_major:
+                expected = (None, batch, expected[2])
+            raise ValueError(f'Input 0 of layer "{self.name}" is incompatible with the layer: expected '
+                             f"shape={expected}, found shape={shape}")
 
     def _initial_states(self, x, batch, initial_state):
         sizes = self._state_sizes()
         if initial_state is not None:
             given = _flat(initial_state)
             if len(given) != len(sizes):
-                raise ValueError(f"An `initial_state` was passed that is not compatible with `cell.state_size`. "
-                                 f"Received `state_spec`={len(given)} states; however `cell.state_size` is {sizes}")
+                raise ValueError(f"Layer has {len(sizes)} states but was passed {len(given)} initial states. "
+                                 f"Received: initial_state={initial_state}")
             states = [_as_tensor(s, self.dtype) for s in given]
             for s, size in zip(states, sizes):
                 if tuple(s.shape) != (batch, size):
@@ -622,6 +673,9 @@ class _PresetRNN(RNN):
         layer_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in self._LAYER_ARGS}
         cell = self.cell_class(units, dtype=kwargs.get("dtype"), **{k: v for k, v in kwargs.items() if k != "dtype"})
         super().__init__(cell, dtype=kwargs.get("dtype"), **layer_kwargs)
+
+    def _refuse_constants(self, constants):
+        raise TypeError(f"{type(self).__name__}.call() got an unexpected keyword argument 'constants'")
 
     def __getattr__(self, name):  # units, activation, reset_after, ... as Keras' layers expose them
         if name == "cell":
