@@ -37,7 +37,7 @@ def _torch_dtype(dtype):
         return torch.float32
     name = getattr(dtype, "name", None) or str(dtype)
     if name not in _DTYPES:
-        raise ValueError(f"dtype={dtype!r} is not supported by torch_port (float32 or float64)")
+        raise ValueError(f"argument `dtype`={dtype!r} is not supported by torch_port (float32 or float64)")
     return _DTYPES[name]
 
 
@@ -50,7 +50,7 @@ def _check_base_kwargs(owner, kwargs):
 def _refuse_unless_none(owner, **options):
     for key, value in options.items():
         if value is not None:
-            raise ValueError(f"{owner}: {key}={value!r} is not supported by torch_port")
+            raise ValueError(f"{owner}: argument `{key}`={value!r} is not supported by torch_port")
 
 
 def _activation_name(value):
@@ -69,7 +69,7 @@ def _initial_values(name, shape, dtype, what):
         return torch.nn.init.zeros_(tensor)
     if name == "ones":
         return torch.nn.init.ones_(tensor)
-    raise ValueError(f"{what}={name!r} is not supported by torch_port "
+    raise ValueError(f"argument `{what}`={name!r} is not supported by torch_port "
                      "(glorot_uniform, orthogonal, zeros, ones)")
 
 
@@ -115,6 +115,7 @@ class _Cell:
         self.name = kwargs.get("name") or owner.lower()
         self.built = False
         self.torch_cell = None
+        self._torch_layer = None
 
     # Keras' structure
     @property
@@ -244,13 +245,15 @@ class _Cell:
 
     def run_full_layer(self, inputs, states):
         """(outputs over time, last states) of `inputs` (batch, time, features) by torch's full layer."""
-        layer = self.torch_layer_class(self.features, self.units, bias=self.use_bias, batch_first=True,
-                                       dtype=self.dtype, device="meta", **self._full_layer_options())
+        if self._torch_layer is None:  # the layer's structure only: it runs on the cell's parameters
+            self._torch_layer = self.torch_layer_class(self.features, self.units, bias=self.use_bias, batch_first=True,
+                                                       dtype=self.dtype, device="meta", **self._full_layer_options())
         parameters = {"weight_ih_l0": self.torch_cell.weight_ih, "weight_hh_l0": self.torch_cell.weight_hh}
         if self.use_bias:
             parameters.update(bias_ih_l0=self.torch_cell.bias_ih, bias_hh_l0=self.torch_cell.bias_hh)
         hidden = tuple(s[None] for s in states)
-        outputs, last = torch.func.functional_call(layer, parameters, (inputs, hidden if len(hidden) > 1 else hidden[0]))
+        outputs, last = torch.func.functional_call(self._torch_layer, parameters,
+                                                   (inputs, hidden if len(hidden) > 1 else hidden[0]))
         last = last if isinstance(last, tuple) else (last,)
         return outputs, [s[0] for s in last]
 
@@ -270,8 +273,8 @@ class SimpleRNNCell(_Cell):
                          kernel_regularizer, recurrent_regularizer, bias_regularizer, kernel_constraint,
                          recurrent_constraint, bias_constraint, dropout, recurrent_dropout, **kwargs)
         if self.activation not in ("tanh", "relu"):
-            raise ValueError(f"SimpleRNNCell: activation={self.activation!r} is not supported by torch_port: "
-                             "torch's RNN computes tanh or relu")
+            raise ValueError(f"SimpleRNNCell: argument `activation`={self.activation!r} is not supported by "
+                             "torch_port: torch's RNN computes tanh or relu")
 
     def _make_torch_cell(self, features):
         return torch.nn.RNNCell(features, self.units, bias=self.use_bias, nonlinearity=self.activation,
@@ -287,11 +290,11 @@ class _GatedCell(_Cell):
         self.recurrent_activation = _activation_name(recurrent_activation)
         owner = type(self).__name__
         if self.activation != "tanh":
-            raise ValueError(f"{owner}: activation={self.activation!r} is not supported by torch_port: "
-                             f"torch computes tanh")
+            raise ValueError(f"{owner}: argument `activation`={self.activation!r} is not supported by "
+                             "torch_port: torch computes tanh")
         if self.recurrent_activation != "sigmoid":
-            raise ValueError(f"{owner}: recurrent_activation={self.recurrent_activation!r} is not supported by "
-                             "torch_port: torch's gates are sigmoid")
+            raise ValueError(f"{owner}: argument `recurrent_activation`={self.recurrent_activation!r} is not "
+                             "supported by torch_port: torch's gates are sigmoid")
 
 
 class GRUCell(_GatedCell):
