@@ -55,3 +55,12 @@ def oracle():
 def test_the_port_computes_what_keras_computes(port, oracle, name):
     _, actual, verdict = judge.run_and_judge(port, oracle, dict(CASES[name], seed=11))
     assert verdict["status"] == "pass", (verdict["detail"], actual.get("error"))
+
+
+@needs_env
+def test_what_the_port_does_not_compute_is_unsupported_not_failed(port, oracle):
+    case = {"cells": [{"kind": "lstm", "units": 2, "recurrent_activation": "hard_sigmoid"}], "batch": 2,
+            "timesteps": 3, "seed": 11}
+    _, actual, verdict = judge.run_and_judge(port, oracle, case)
+    assert verdict["status"] == "unsupported", verdict["detail"]
+    assert "recurrent_activation" in actual["error"]["message"]
