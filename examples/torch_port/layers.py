@@ -495,6 +495,7 @@ class RNN:
         shape = kwargs.get("batch_input_shape")
         self._batch_size = shape[0] if shape is not None else kwargs.get("batch_size")
         self._states = None
+        self._called = False
 
     # weights and states
     def get_weights(self):
@@ -550,9 +551,8 @@ class RNN:
         if constants is not None:
             self._refuse_constants(constants)
         x = _as_tensor(inputs, self.dtype)
-        if x.ndim < 3:  # Keras states the shape time-major, as its loop sees it
-            shape = tuple(x.shape) if self.time_major or x.ndim < 2 else (x.shape[1], x.shape[0], *x.shape[2:])
-            raise ValueError(f"Shape {shape} must have rank at least 3")
+        if x.ndim < 3:
+            self._refuse_rank(x)
         if x.ndim > 3:
             raise NotImplementedError("torch_port takes inputs of shape (batch, timesteps, features) only")
         if self.time_major:
@@ -583,6 +583,7 @@ class RNN:
         if self.stateful:
             self._states = [s.detach() for s in states]
             self._batch_size = batch
+        self._called = True
         if self.return_sequences:
             output = sequence.transpose(0, 1) if self.time_major else sequence
         else:
@@ -607,6 +608,11 @@ class RNN:
         cells = self.cell.cells if isinstance(self.cell, _StackedCells) else [self.cell]
         return any(c.dropout or c.recurrent_dropout for c in cells)
 
+    def _refuse_rank(self, x):
+        # RNN(cell) finds it in its time loop, which sees the inputs time-major
+        shape = tuple(x.shape) if self.time_major or x.ndim < 2 else (x.shape[1], x.shape[0], *x.shape[2:])
+        raise ValueError(f"Shape {shape} must have rank at least 3")
+
     def _check_input_shape(self, x):
         """Keras' input spec: the features a built layer was built for, a stateful layer's batch size."""
         features = self.cell.cells[0].features if isinstance(self.cell, _StackedCells) and self.cell.built else (
@@ -620,13 +626,23 @@ class RNN:
             raise ValueError(f'Input 0 of layer "{self.name}" is incompatible with the layer: expected '
                              f"shape={expected}, found shape={shape}")
 
+    def _refuse_state_count(self, initial_state):
+        """Keras' two messages: the first call checks the states against `cell.state_size`, a built layer
+        counts them (one per cell of a stack) against what it was given."""
+        given = initial_state if isinstance(initial_state, (list, tuple)) else [initial_state]
+        if not self._called:
+            size = self.cell.state_size
+            raise ValueError("An `initial_state` was passed that is not compatible with `cell.state_size`. "
+                             f"Received `state_spec`={list(given)}; however `cell.state_size` is {size}")
+        raise ValueError(f"Layer has {len(self._nested(self._state_sizes()))} states but was passed {len(given)} "
+                         f"initial states. Received: initial_state={initial_state}")
+
     def _initial_states(self, x, batch, initial_state):
         sizes = self._state_sizes()
         if initial_state is not None:
             given = _flat(initial_state)
             if len(given) != len(sizes):
-                raise ValueError(f"Layer has {len(sizes)} states but was passed {len(given)} initial states. "
-                                 f"Received: initial_state={initial_state}")
+                self._refuse_state_count(initial_state)
             states = [_as_tensor(s, self.dtype) for s in given]
             for s, size in zip(states, sizes):
                 if tuple(s.shape) != (batch, size):
@@ -679,6 +695,10 @@ class _PresetRNN(RNN):
 
     def _refuse_constants(self, constants):
         raise TypeError(f"{type(self).__name__}.call() got an unexpected keyword argument 'constants'")
+
+    def _refuse_rank(self, x):  # the built-in layers check their input spec first
+        raise ValueError(f'Input 0 of layer "{self.name}" is incompatible with the layer: expected ndim=3, '
+                         f"found ndim={x.ndim}. Full shape received: {tuple(x.shape)}")
 
     def __getattr__(self, name):  # units, activation, reset_after, ... as Keras' layers expose them
         if name == "cell":
