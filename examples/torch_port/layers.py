@@ -634,8 +634,12 @@ class RNN:
             size = self.cell.state_size
             raise ValueError("An `initial_state` was passed that is not compatible with `cell.state_size`. "
                              f"Received `state_spec`={list(given)}; however `cell.state_size` is {size}")
-        raise ValueError(f"Layer has {len(self._nested(self._state_sizes()))} states but was passed {len(given)} "
-                         f"initial states. Received: initial_state={initial_state}")
+        expected = len(self._nested(self._state_sizes()))
+        if len(given) == expected:  # one entry per cell, but a cell's entry lacks some of its states
+            raise ValueError(f"Could not pack sequence. Structure had {len(self._state_sizes())} atoms, but "
+                             f"flat_sequence had {len(_flat(initial_state))} items.")
+        raise ValueError(f"Layer has {expected} states but was passed {len(given)} initial states. "
+                         f"Received: initial_state={initial_state}")
 
     def _initial_states(self, x, batch, initial_state):
         sizes = self._state_sizes()
