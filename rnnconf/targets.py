@@ -78,6 +78,11 @@ TARGETS = {spec.name: spec for spec in (
                note="TensorFlow: about 600 MB", fixed_weights=True, package="tensorflow"),
     TargetSpec("openvino", ORACLE_PINS + ("openvino==2026.4.1",), "rnnconf.converters.openvino", heavy=True,
                note="TensorFlow: about 600 MB", fixed_weights=True, package="openvino"),
+    # A port written by hand (examples/torch_port): Keras 2's layers over torch.nn.RNN/GRU/LSTM, weights
+    # converted from Keras' order. The worker finds it on rnnconf's source root, as a user's CI finds theirs.
+    TargetSpec("torch-port", ("torch==2.13.0", "numpy==2.4.6"), "examples.torch_port", heavy=True,
+               note="a CPU torch wheel exists only locally (PIP_FIND_LINKS) for Python 3.11; elsewhere pip "
+                    "takes a multi-GB CUDA build", package="torch"),
     # The oracle's own layers, their calls compiled by XLA (jit_compile=True): rnnconf/converters/xla.py.
     TargetSpec("tf_keras-xla", ORACLE_PINS, "rnnconf.converters.xla", heavy=True, note="TensorFlow: about 600 MB",
                fixed_weights=True, package="tensorflow"),
