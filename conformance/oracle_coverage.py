@@ -106,6 +106,18 @@ UNREACHABLE = [  # (file, where, under, category, why)
      "the step function puts a cell's bare new state in a list, so backend.rnn returns a list"),
     ("layers/rnn/base_rnn.py", r"RNN\._validate_args_if_ragged", None, "outside-contract",
      "RaggedTensor inputs (a TensorFlow type; the contract checks their error paths only)"),
+    ("layers/rnn/base_rnn.py", r"RNN\.build", "isinstance(self.cell, base_layer.Layer) and not self.cell.built",
+     "outside-contract", "a cell already built when its layer builds (one cell object in two layers, or a cell "
+     "built by hand first): no clause describes it"),
+    # gru.py, lstm.py: the cuDNN functions run on a GPU only, but a traced layer traces them on a CPU too
+    ("layers/rnn/gru.py", r"gpu_gru", "sequence_lengths is None and return_sequences", "defensive",
+     "`sequence_lengths` was filled just before where it was None, so it is never None here"),
+    ("layers/rnn/gru.py", r"gpu_gru", "if sequence_lengths is not None:", "defensive",
+     "`sequence_lengths` was filled just before where it was None, so it is never None here"),
+    ("layers/rnn/lstm.py", r"gpu_lstm", "sequence_lengths is None and return_sequences", "defensive",
+     "`sequence_lengths` was filled just before where it was None, so it is never None here"),
+    ("layers/rnn/lstm.py", r"gpu_lstm", "if sequence_lengths is not None:", "defensive",
+     "`sequence_lengths` was filled just before where it was None, so it is never None here"),
     # simple_rnn.py
     ("layers/rnn/simple_rnn.py", r"SimpleRNNCell\.call", "self.activation is not None", "defensive",
      "activations.get(None) is the linear function: the cell's activation is never None"),
@@ -114,6 +126,9 @@ UNREACHABLE = [  # (file, where, under, category, why)
      "the deprecated `reverse_state_order` argument"),
     ("layers/rnn/stacked_rnn_cells.py", r"StackedRNNCells\.output_size", None, "outside-contract",
      "the stack's own `output_size`, read only by `compute_output_shape`"),
+    ("layers/rnn/stacked_rnn_cells.py", r"StackedRNNCells\.build", "isinstance(cell, base_layer.Layer) and not cell.built",
+     "outside-contract", "a stacked cell already built when the stack builds (one cell object in two stacks, or a "
+     "cell built by hand first): no clause describes it"),
     ("layers/rnn/stacked_rnn_cells.py", r"StackedRNNCells\.build.*", "isinstance(input_shape, list)",
      "outside-contract", NESTED),
     ("layers/rnn/stacked_rnn_cells.py", r"StackedRNNCells\.build.*", "is_nested(output_dim)", "outside-contract",

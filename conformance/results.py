@@ -39,6 +39,7 @@ _CUSTOM_VARIANT_CLAUSES = {
     "hd_state": ["CELL-05", "CELL-06", "SHAPE-01"],
     "init_state": ["CELL-08"],
     "constants": ["CELL-02", "CONST-01"],
+    "constants_bare_state": ["CELL-02", "CONST-01"],
     "training": ["CALL-03"],
 }
 
