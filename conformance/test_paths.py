@@ -14,13 +14,13 @@ from conformance.grids import case
 
 TRACED = {  # (cells, flags, mask): cuDNN-eligible GRU and LSTM (the defaults), so the GPU variant is traced too
     "gru_time_major_backwards_masked": ("gru", "time_major_backwards", "right_padded"),
-    "gru_backwards": ("gru", "backwards", "none"),
+    "gru_state": ("gru", "state", "none"),
     "lstm_time_major_backwards_masked": ("lstm", "time_major_backwards", "right_padded"),
     "lstm_backwards_sequences_masked": ("lstm", "backwards_sequences", "left_padded"),
-    "lstm_backwards": ("lstm", "backwards", "none"),
+    "lstm_state": ("lstm", "state", "none"),
 }
 TRACED_CLAUSES = {"backwards": ("FLAG-03",), "time_major": ("FLAG-06",), "sequences": ("FLAG-01",),
-                  "masked": ("MASK-01", "CALL-02")}
+                  "state": ("FLAG-02",), "masked": ("MASK-01", "CALL-02")}
 
 
 def _reused(target, the_case):
