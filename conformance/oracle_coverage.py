@@ -81,7 +81,7 @@ UNREACHABLE = [  # (file, where, under, category, why)
      "SimpleRNN's ignored `implementation` argument"),
     ("*", r".*", "use_new_gru_lstm_impl()", "switched-off", "the new GRU/LSTM backend wrapper"),
     ("*", r".*", 'list_logical_devices("GPU")', "gpu", "a GPU is visible"),
-    ("*", r".*", "_could_use_gpu_kernel:", "gpu", "logs whether the layer could use cuDNN on a GPU"),
+    ("*", r".*\.__init__", "if self._could_use_gpu_kernel:", "gpu", "logs whether the layer could use cuDNN on a GPU"),
     ("*", r".*", "can_use_gpu", "gpu", "the eager call runs the cuDNN kernel on a GPU"),
     ("*", r".*", 'get_build_info()["is_cuda_build"]', "gpu", "the CUDA and ROCm builds' parameters"),
     ("*", r".*", 'get_build_info()["is_rocm_build"]', "gpu", "a ROCm build"),

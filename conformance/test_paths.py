@@ -1,7 +1,7 @@
 """Configurations that take a path of their own through the oracle's code, which the other modules'
 first examples do not take (docs/oracle-coverage.md): a reused GRU or LSTM called through the target's
 compiler (tf_keras traces the cuDNN variant beside the standard one, and picks between them by the
-mask), the built-in cells' `implementation=1` without bias, an unrolled loop that keeps the last output
+mask), GRU and LSTM layers that cannot use cuDNN, the built-in cells' `implementation=1` without bias, an unrolled loop that keeps the last output
 only, a stack whose first cell has no `output_size`, a stateful layer over a cell without
 `get_initial_state` given its states, and a constants cell that returns a bare state. The quick suite
 runs every example here: each is one small layer."""
@@ -54,6 +54,11 @@ PATHS = {  # name: (clauses, case)
         [{"kind": "gru", "units": 3, "implementation": 1, "use_bias": False, "reset_after": False}], "state")),
     "lstm_implementation_1_no_bias": (("CELL-01", "CELL-04"), case(
         [{"kind": "lstm", "units": 3, "implementation": 1, "use_bias": False}], "sequences_state", "right_padded")),
+    # GRU and LSTM layers whose configuration rules out cuDNN take the generic loop, not the fused function
+    "gru_layer_without_cudnn": (("CELL-01", "CELL-03"), case(
+        [{"kind": "gru", "units": 3, "reset_after": False}], "sequences_state", "right_padded") | {"layer": "GRU"}),
+    "lstm_layer_without_cudnn": (("CELL-01", "CELL-04"), case(
+        [{"kind": "lstm", "units": 3, "activation": "relu"}], "sequences_state", "right_padded") | {"layer": "LSTM"}),
     "unroll_last_output": (("FLAG-05", "SHAPE-04"), case("simple", {"unroll": True, "return_state": True})),
     "stack_first_cell_without_output_size": (("CELL-07", "CELL-10"), case(
         [{"kind": "custom", "variant": "multi_no_out", "units": 3}, {"kind": "simple", "units": 2}], "state",
