@@ -14,6 +14,7 @@ Variants (name: what it exercises):
   hd_state       high-dimensional state: state_size = output_size = shape (rows, units); input (rows, f)
   init_state     get_initial_state returning 0.5 everywhere
   constants      call(inputs, states, constants): constants feed every step
+  constants_bare_state  the same, returning its one new state as a tensor, not in a list
   training       call(..., training=None): output doubled when training is true
   bare_state     returns its one new state as a tensor, not in a list (int state_size)
   few_states     returns one state while declaring two (ERR-45)
@@ -21,8 +22,9 @@ Variants (name: what it exercises):
   needs_constants  constants is a required positional argument (ERR-47)
 """
 VARIANTS = ("minimal", "multi_state", "multi_no_out", "hd_state", "init_state", "constants", "training",
-            "bare_state", "few_states", "bad_state", "needs_constants")
-VALID_VARIANTS = VARIANTS[:8]
+            "bare_state", "constants_bare_state", "few_states", "bad_state", "needs_constants")
+VALID_VARIANTS = VARIANTS[:9]
+CONSTANTS_VARIANTS = ("constants", "constants_bare_state")  # the ones that take (and need) constants
 _cache = {}
 
 
@@ -93,10 +95,10 @@ def _define(target, variant):
         def call(self, inputs, states):
             output = ops.tanh(self._core(inputs, states[0]))
             return output, [ops.dot(output, ops.fill([self.units, self.units + 2], 0.1, output.dtype))]
-    elif variant == "constants":
+    elif variant in CONSTANTS_VARIANTS:
         def call(self, inputs, states, constants=None):
             output = ops.tanh(self._core(inputs, states[0]) + ops.dot(constants[0], self.constant_kernel))
-            return output, [output]
+            return output, (output if variant == "constants_bare_state" else [output])
 
         def build(self, input_shape):
             CustomCell.build(self, input_shape)
@@ -117,7 +119,7 @@ def _define(target, variant):
         raise ValueError(f"unknown custom cell variant {variant!r}; known: {', '.join(VARIANTS)}")
 
     methods = {"call": call, "__module__": __name__}
-    if variant == "constants":
+    if variant in CONSTANTS_VARIANTS:
         methods["build"] = build
     if variant == "init_state":
         def get_initial_state(self, inputs=None, batch_size=None, dtype=None):

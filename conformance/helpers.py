@@ -52,6 +52,13 @@ def record_verdict(status, detail):
 
 def assert_conforms(impl, oracle, case):
     expected, actual, verdict = run_pair(impl, oracle, case)
+    conclude(impl, oracle, case, verdict)
+    return expected, actual
+
+
+def conclude(impl, oracle, case, verdict):
+    """End the current test as conformance.judge's verdict on `case` says: pass (its margin kept),
+    a status that does not fail, unsupported, inconclusive, or a failure with its replay snippet."""
     if verdict["status"] == "pass" and verdict["margin"]:
         PASSED_MARGINS.append(verdict["margin"])
     skip_if_by_design(verdict)  # a NOT_FAILING status that carries its known difference to the report
@@ -65,7 +72,6 @@ def assert_conforms(impl, oracle, case):
         lines = [f"{m.kind} at step {m.step} {m.path}: {m.detail}" for m in verdict["mismatches"][:8]]
         pytest.fail(f"{impl.name} differs from {oracle.name}:\n  " + "\n  ".join(lines)
                     + "\n\nReproduce with:\n" + snippet(case, impl.name, oracle.name), pytrace=False)
-    return expected, actual
 
 
 def skip_if_by_design(verdict):

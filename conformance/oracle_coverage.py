@@ -81,7 +81,7 @@ UNREACHABLE = [  # (file, where, under, category, why)
      "SimpleRNN's ignored `implementation` argument"),
     ("*", r".*", "use_new_gru_lstm_impl()", "switched-off", "the new GRU/LSTM backend wrapper"),
     ("*", r".*", 'list_logical_devices("GPU")', "gpu", "a GPU is visible"),
-    ("*", r".*", "_could_use_gpu_kernel:", "gpu", "logs whether the layer could use cuDNN on a GPU"),
+    ("*", r".*\.__init__", "if self._could_use_gpu_kernel:", "gpu", "logs whether the layer could use cuDNN on a GPU"),
     ("*", r".*", "can_use_gpu", "gpu", "the eager call runs the cuDNN kernel on a GPU"),
     ("*", r".*", 'get_build_info()["is_cuda_build"]', "gpu", "the CUDA and ROCm builds' parameters"),
     ("*", r".*", 'get_build_info()["is_rocm_build"]', "gpu", "a ROCm build"),
@@ -106,6 +106,18 @@ UNREACHABLE = [  # (file, where, under, category, why)
      "the step function puts a cell's bare new state in a list, so backend.rnn returns a list"),
     ("layers/rnn/base_rnn.py", r"RNN\._validate_args_if_ragged", None, "outside-contract",
      "RaggedTensor inputs (a TensorFlow type; the contract checks their error paths only)"),
+    ("layers/rnn/base_rnn.py", r"RNN\.build", "isinstance(self.cell, base_layer.Layer) and not self.cell.built",
+     "outside-contract", "a cell already built when its layer builds (one cell object in two layers, or a cell "
+     "built by hand first): no clause describes it"),
+    # gru.py, lstm.py: the cuDNN functions run on a GPU only, but a traced layer traces them on a CPU too
+    ("layers/rnn/gru.py", r"gpu_gru", "sequence_lengths is None and return_sequences", "defensive",
+     "`sequence_lengths` was filled just before where it was None, so it is never None here"),
+    ("layers/rnn/gru.py", r"gpu_gru", "if sequence_lengths is not None:", "defensive",
+     "`sequence_lengths` was filled just before where it was None, so it is never None here"),
+    ("layers/rnn/lstm.py", r"gpu_lstm", "sequence_lengths is None and return_sequences", "defensive",
+     "`sequence_lengths` was filled just before where it was None, so it is never None here"),
+    ("layers/rnn/lstm.py", r"gpu_lstm", "if sequence_lengths is not None:", "defensive",
+     "`sequence_lengths` was filled just before where it was None, so it is never None here"),
     # simple_rnn.py
     ("layers/rnn/simple_rnn.py", r"SimpleRNNCell\.call", "self.activation is not None", "defensive",
      "activations.get(None) is the linear function: the cell's activation is never None"),
@@ -114,6 +126,9 @@ UNREACHABLE = [  # (file, where, under, category, why)
      "the deprecated `reverse_state_order` argument"),
     ("layers/rnn/stacked_rnn_cells.py", r"StackedRNNCells\.output_size", None, "outside-contract",
      "the stack's own `output_size`, read only by `compute_output_shape`"),
+    ("layers/rnn/stacked_rnn_cells.py", r"StackedRNNCells\.build", "isinstance(cell, base_layer.Layer) and not cell.built",
+     "outside-contract", "a stacked cell already built when the stack builds (one cell object in two stacks, or a "
+     "cell built by hand first): no clause describes it"),
     ("layers/rnn/stacked_rnn_cells.py", r"StackedRNNCells\.build.*", "isinstance(input_shape, list)",
      "outside-contract", NESTED),
     ("layers/rnn/stacked_rnn_cells.py", r"StackedRNNCells\.build.*", "is_nested(output_dim)", "outside-contract",
@@ -306,6 +321,65 @@ def _percent(d):
     return round(100.0 * (d["lines_covered"] + d["branches_covered"]) / total, 1) if total else None
 
 
+# ---- shards --------------------------------------------------------------------------------------
+def merge(summaries):
+    """One `oracle_coverage` from several runs' (shards of `rnnconf check`): a line or branch is
+    covered where any run covered it, a raise reached where any run reached it. Runs that measured
+    another tf_keras (a file's totals differ from the first run's) are left out; None where no run
+    measured."""
+    runs = [s for s in summaries if isinstance(s, dict) and isinstance(s.get("files"), list)]
+    if not runs:
+        return None
+    first = runs[0]
+
+    def same_source(run):  # and from a version of rnnconf that records every missing line
+        return all("missing_lines" in f for f in run["files"]) and all([(f["file"], f["lines_total"], f["branches_total"]) for f in run.get(key) or []]
+                   == [(f["file"], f["lines_total"], f["branches_total"]) for f in first.get(key) or []]
+                   for key in ("files", "outside_files"))
+    runs = [r for r in runs if same_source(r)]
+    merged = {k: v for k, v in first.items() if k not in ("files", "outside_files", "contract", "outside")}
+    for key, totals in (("files", "contract"), ("outside_files", "outside")):
+        files = [_merge_file([r[key][i] for r in runs]) for i in range(len(first.get(key) or []))]
+        merged[key], merged[totals] = files, _totals(files)
+    processes = [r.get("processes") for r in runs]
+    merged["processes"] = sum(processes) if all(isinstance(p, int) for p in processes) else None
+    merged["runs"] = len(runs)
+    return merged
+
+
+def _merge_file(entries):
+    """One file's summary from several runs' of the same source."""
+    first = entries[0]
+    merged = dict(first)
+    merged["ran"] = any(e.get("ran") for e in entries)
+    missing = set(first["missing_lines"])
+    for e in entries[1:]:
+        missing &= set(e["missing_lines"])
+    merged["missing_lines"] = sorted(missing)
+    merged["lines_covered"] = first["lines_total"] - len(missing)
+    # Two missing lines are in one range of the union where every run has them in one range (any
+    # statement between them that a run covered splits that run's range); the merged range starts
+    # where one run's range starts, whose reason it keeps.
+    ranges = first["missing_ranges"]
+    for e in entries[1:]:
+        ranges = [dict(r if r["lines"][0] >= o["lines"][0] else o,
+                       lines=[max(r["lines"][0], o["lines"][0]), min(r["lines"][1], o["lines"][1])])
+                  for r in ranges for o in e["missing_ranges"]
+                  if max(r["lines"][0], o["lines"][0]) <= min(r["lines"][1], o["lines"][1])]
+    merged["missing_ranges"] = ranges
+    branches = first["missing_branches"]
+    for e in entries[1:]:
+        other = {(b["from"], b["to"]) for b in e["missing_branches"]}
+        branches = [b for b in branches if (b["from"], b["to"]) in other]
+    merged["missing_branches"] = branches
+    merged["branches_covered"] = first["branches_total"] - len(branches)
+    reached = {r["line"] for e in entries for r in e["raises"] if r["reached"]}
+    merged["raises"] = [{k: v for k, v in r.items() if k not in ("category", "reason")} | {"reached": True}
+                        if r["line"] in reached else r for r in first["raises"]]
+    merged["raises_reached"] = sum(r["reached"] for r in merged["raises"])
+    return _count_unreached(merged)
+
+
 # ---- one file ------------------------------------------------------------------------------------
 def file_summary(root, rel, data, catalog):
     """Lines, branches and raises of one file (of backend.py: its function `rnn`); `data` is the file's
@@ -347,8 +421,13 @@ def file_summary(root, rel, data, catalog):
                "lines_covered": len(executed), "lines_total": len(statements),
                "branches_covered": len(branches_hit), "branches_total": len(branches_hit) + len(branches_missed),
                "raises_reached": sum(r["reached"] for r in raises), "raises_total": len(raises),
-               "missing_ranges": ranges, "missing_branches": branches, "raises": raises}
-    unreached = ranges + branches + [r for r in raises if not r["reached"]]
+               "missing_lines": missing, "missing_ranges": ranges, "missing_branches": branches, "raises": raises}
+    return _count_unreached(summary)
+
+
+def _count_unreached(summary):
+    unreached = summary["missing_ranges"] + summary["missing_branches"] + [r for r in summary["raises"]
+                                                                            if not r["reached"]]
     summary["gaps"] = sum(1 for item in unreached if item["category"] == "gap")
     summary["explained"] = len(unreached) - summary["gaps"]
     summary["percent"] = _percent(summary)

@@ -25,7 +25,7 @@ import re
 import time
 from collections import Counter
 
-from . import error_catalog, gradients, known_differences
+from . import error_catalog, gradients, known_differences, oracle_coverage
 from . import judge as judgement
 from .judge import NOT_FAILING
 from .cases import BUILTIN_LAYERS, case_key, flag, normalize
@@ -39,6 +39,7 @@ _CUSTOM_VARIANT_CLAUSES = {
     "hd_state": ["CELL-05", "CELL-06", "SHAPE-01"],
     "init_state": ["CELL-08"],
     "constants": ["CELL-02", "CONST-01"],
+    "constants_bare_state": ["CELL-02", "CONST-01"],
     "training": ["CALL-03"],
 }
 
@@ -444,6 +445,9 @@ def merge_shards(shards):
         tests = [s.get("tests") for s in suites if isinstance(s.get("tests"), int)]
         merged["suite"] = {"exit": max(s.get("exit") or 0 for s in suites), "tests": max(tests, default=None),
                            "failed_tests": list(failed.values())}
+    coverage = oracle_coverage.merge([s.get("oracle_coverage") for s in shards])
+    if coverage:
+        merged["oracle_coverage"] = coverage
     merged["root_causes"] = root_causes(merged)
     return merged
 

@@ -19,6 +19,7 @@ BUILTIN = {
 BUILTIN_CLAUSES = {"simple": ("CELL-01", "CELL-03"), "gru": ("CELL-01", "CELL-03"), "lstm": ("CELL-01", "CELL-04")}
 
 
+@pytest.mark.every_example  # each parameter set takes its own path through the cell's build and call
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.clauses(*BUILTIN_CLAUSES[BUILTIN[n]["kind"]]))
                                   for n in sorted(BUILTIN)])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -29,6 +30,7 @@ def test_builtin_cell_parameters(impl_target, oracle_target, name, dtype):
 
 
 @pytest.mark.clauses("CELL-01", "CELL-03")
+@pytest.mark.every_example  # GRU and LSTM have a call of their own
 @pytest.mark.parametrize("layer", ["SimpleRNN", "GRU", "LSTM"])
 def test_builtin_layers(impl_target, oracle_target, layer):
     kind = {"SimpleRNN": "simple", "GRU": "gru", "LSTM": "lstm"}[layer]

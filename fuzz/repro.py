@@ -27,7 +27,7 @@ import re
 
 import numpy as np
 
-from conformance import compare, error_catalog, execute, judge as judgement, namespaces
+from conformance import compare, custom_cells, error_catalog, execute, judge as judgement, namespaces
 from conformance.cases import (BUILTIN_LAYERS, CELL_CLASSES, cell_kwargs, cell_state_dims, flag, initial_state_for,
                                inputs_for, is_stochastic, layer_flags, mask_for, normalize, part_weights, perturbed,
                                reset_states_for, stateful_batch_shape, step_rng)
@@ -588,6 +588,10 @@ _CALLS = {  # the call of each variant of conformance/custom_cells.py, over `cor
                   "    constant = ops.dot(constants[0], self.constant_kernel)",
                   "    output = ops.tanh(self._core(inputs, states[0]) + constant)",
                   "    return output, [output]"],
+    "constants_bare_state": ["def call(self, inputs, states, constants=None):",
+                             "    constant = ops.dot(constants[0], self.constant_kernel)",
+                             "    output = ops.tanh(self._core(inputs, states[0]) + constant)",
+                             "    return output, output  # the one new state as a tensor, not in a list"],
     "needs_constants": ["def call(self, inputs, states, constants):  # constants required",
                         "    output = ops.tanh(self._core(inputs, states[0]))",
                         "    return output, [output]"],
@@ -606,6 +610,7 @@ _DESCRIPTIONS = {
     "hd_state": "a (rows, units) state and output",
     "init_state": "its own get_initial_state, 0.5 everywhere",
     "constants": "constants feed every step",
+    "constants_bare_state": "constants feed every step; returns its one new state as a tensor, not in a list",
     "training": "its output doubled when training",
     "bare_state": "returns its one new state as a tensor, not in a list",
     "few_states": "returns one state while declaring two",
@@ -642,7 +647,7 @@ def _custom_cell_source(variant, case):
     if variant in _MULTI:
         build += ['    self.carry_in = self.add_weight(shape=(u + 1, u), name="carry_in")',
                   '    self.carry_out = self.add_weight(shape=(u, u + 1), name="carry_out")']
-    if variant == "constants":
+    if variant in custom_cells.CONSTANTS_VARIANTS:
         build += ["    # the constant has `units` features",
                   '    self.constant_kernel = self.add_weight(shape=(u, u), name="constant_kernel")']
     build.append("    self.built = True")

@@ -65,7 +65,7 @@ PARAMS = {  # cell parameter: (strategy, the kinds that take it)
     "recurrent_dropout": (st.sampled_from([0.5, 0.25, 0.0]), BUILTIN_KINDS),
 }
 # hd_state is drawn only by hd stacks (its features are 2-D); constants only where the case passes them.
-FLAT_CUSTOM = tuple(v for v in custom_cells.VALID_VARIANTS if v not in ("hd_state", "constants"))
+FLAT_CUSTOM = tuple(v for v in custom_cells.VALID_VARIANTS if v != "hd_state" and v not in custom_cells.CONSTANTS_VARIANTS)
 
 
 @st.composite
@@ -243,7 +243,8 @@ def valid_cases(draw):
         # One cell becomes the constants cell; it needs a constant of its own width at every call
         # (CALL-05, CONST-01). Cells that do not take constants are not given them by the stack.
         index = draw(st.integers(0, len(cells) - 1), label="constants cell")
-        cells[index] = {"kind": "custom", "variant": "constants", "units": cells[index]["units"]}
+        variant = draw(st.sampled_from(custom_cells.CONSTANTS_VARIANTS), label="constants cell variant")
+        cells[index] = {"kind": "custom", "variant": variant, "units": cells[index]["units"]}
         case["constants"] = [[cells[index]["units"]]]
     training = draw(st.sampled_from([OMIT, True, False, None]), label="training")
     if training is not OMIT and training is not None:
@@ -304,7 +305,8 @@ def invalid_mutations(draw, base):
         case["steps"] = [{"op": "call"}, {"op": "reset"}]
     elif how == "constants_unsupported":
         case["layer"] = "RNN"
-        case["cells"] = [c for c in case["cells"] if c.get("variant") != "constants"] or [{"kind": "simple", "units": 2}]
+        case["cells"] = ([c for c in case["cells"] if c.get("variant") not in custom_cells.CONSTANTS_VARIANTS]
+                         or [{"kind": "simple", "units": 2}])
         case["constants"] = [[2]]
     elif how == "constants_builtin":
         kind = draw(st.sampled_from(BUILTIN_KINDS), label="layer kind")

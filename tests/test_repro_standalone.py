@@ -282,6 +282,7 @@ FAITHFUL = [c for _, _, c in CASES] + [
      "flags": {"return_state": True}, "initial_state": True, "initial_state_form": "too_many_in_cell"},
     {"cells": [{"kind": "custom", "variant": "needs_constants", "units": 2}], "constants": [[2]],
      "steps": [{"op": "call", "list_input": True}]},
+    {"cells": [{"kind": "custom", "variant": "constants_bare_state", "units": 2}], "constants": [[2]], "timesteps": 2},
     {"cells": [{"kind": "simple", "units": 2}], "initial_state": True, "initial_state_form": "tensor",
      "steps": [{"op": "call", "list_input": True}]},
     {"cells": [{"kind": "lstm", "units": 2, "unit_forget_bias": False, "implementation": 1}],
