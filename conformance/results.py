@@ -309,6 +309,9 @@ class Results:
             data["conversions"] = tail.conversions  # models a converter target converted (rnnconf/converters)
         if tail.oracle_failures:
             data["oracle_failures"] = {"count": tail.oracle_failures, "examples": list(tail.oracle_failure_examples)}
+        if tail.gradients:
+            # The fuzzer's gradient checks apart: per clause they mix with the forward checks.
+            data["gradient_checks"] = {"examples": sum(tail.gradients.values()), **dict(sorted(tail.gradients.items()))}
         if tail.skipped:
             data["skipped_refused"] = dict(sorted(tail.skipped.items()))  # fuzz.refusals
         data["time_to_first_discrepancy_s"] = (round(first_t - since, 3) if first_t is not None and since else None)
@@ -424,6 +427,11 @@ def merge_shards(shards):
     rows = known_differences.merge_rows([s.get("known_differences") or [] for s in shards])
     if rows:
         merged["known_differences"] = rows
+    gradient_checks = Counter()
+    for s in shards:
+        gradient_checks.update(s.get("gradient_checks") or {})
+    if gradient_checks:
+        merged["gradient_checks"] = dict(sorted(gradient_checks.items()))
     skipped = Counter()
     for s in shards:
         skipped.update(s.get("skipped_refused") or {})

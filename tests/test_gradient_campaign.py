@@ -9,7 +9,9 @@ import pytest
 
 from conformance import gradients
 from conformance.cases import normalize
-from fuzz import strategies
+from conformance.results import Results, merge_shards
+from fuzz import differential, strategies
+from fuzz.logs import LogTail, example_record
 from rnnconf import cli
 
 TESTS = Path(__file__).parent
@@ -39,6 +41,7 @@ def test_the_fuzzer_finds_a_gradient_bug_on_its_grad_clause(tmp_path, target, cl
     assert "gradients" in found["fingerprint"]["features"]
     assert clause in found["clauses"] and all(c.startswith("GRAD-") for c in found["clauses"]), found["clauses"]
     assert data["clauses"][clause]["failures"] >= 1
+    assert data["gradient_checks"]["fail"] >= 1 and data["gradient_checks"]["examples"] >= 1
     assert normalize(found["config"])["batch"] <= 2 and len(found["config"]["cells"]) == 1, found["config"]
     script = (tmp_path / found["repro"]).read_text()
     assert "differentiate(" in script
@@ -60,3 +63,23 @@ def test_a_gradient_only_failure_is_blamed_on_grad_clauses_only():
     assert gradients.blamed(clauses, [Mismatch("value", 0, "d inputs", "")]) == ["GRAD-01", "GRAD-06"]
     assert gradients.blamed(clauses, [Mismatch("value", 0, "output", ""),
                                       Mismatch("value", 0, "d inputs", "")]) == clauses
+
+
+def test_results_count_the_fuzzers_gradient_checks_per_outcome(tmp_path):
+    case = {"cells": [{"kind": "simple", "units": 2}], "timesteps": 3}
+    grad = dict(case, gradients=True)
+    verdicts = [differential.verdict(grad, ["CALL-01", "GRAD-01", "GRAD-02"]),
+                differential.verdict(grad, ["CALL-01", "GRAD-01", "GRAD-02"]),
+                differential.verdict(grad, ["GRAD-01"], inconclusive=True),
+                differential.verdict(grad, ["GRAD-01", "GRAD-02"], inconclusive=True, side="oracle"),
+                differential.verdict(grad, ["GRAD-01", "GRAD-02"], kind="value"),
+                differential.verdict(grad, ["GRAD-01"], unsupported=True, detail="no hook"),
+                differential.verdict(case, ["CALL-01"]),  # forward only: not a gradient check
+                differential.verdict(case, ["CALL-01"], inconclusive=True)]
+    lines = [json.dumps(dict(example_record(v, n, 0, n), type="example")) for n, v in enumerate(verdicts, 1)]
+    (tmp_path / "log-1-1-w1.jsonl").write_text("\n".join(lines) + "\n")
+    data = Results("reference", "tf_keras").merge_fuzz(LogTail(str(tmp_path)).poll())
+    assert data["examples"] == 8
+    assert data["gradient_checks"] == {"examples": 6, "pass": 2, "inconclusive": 1, "oracle_failure": 1,
+                                       "fail": 1, "unsupported": 1}
+    assert merge_shards([data, data])["gradient_checks"]["inconclusive"] == 2
