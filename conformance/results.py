@@ -230,7 +230,17 @@ class Results:
             self.add_not_failing(t["status"], {"source": "suite", "test": t["test"], "clauses": t["clauses"],
                                                "detail": t["detail"]})
         self.margins.merge(suite.get("margins"))
+        for cid, notes in (suite.get("check_notes") or {}).items():
+            self.add_check_notes(cid, notes)
         known_differences.add_rows(self.data, suite_tests=suite.get("by_design_tests") or [])
+
+    def add_check_notes(self, clause, notes):
+        """Add how the suite's tests checked the clause and how each way went (`notes`: {line:
+        tests}, helpers.note_check), as results.json's `check_notes`."""
+        entry = self.data["clauses"].setdefault(clause, _empty_entry())
+        merged = Counter(entry.get("check_notes") or {})
+        merged.update(notes)
+        entry["check_notes"] = dict(sorted(merged.items()))
 
     def add_unsupported_reasons(self, clause, reasons):
         """Keep the most frequent of the implementation's reasons for the clause's unsupported checks
@@ -399,6 +409,8 @@ def merge_shards(shards):
             results.margins.merge({cid: entry.get("margin")})
             if entry.get("unsupported_reasons"):
                 results.add_unsupported_reasons(cid, entry["unsupported_reasons"])
+            if entry.get("check_notes"):
+                results.add_check_notes(cid, entry["check_notes"])
 
     for s in shards:
         for d in s.get("discrepancies") or []:
