@@ -5,6 +5,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conformance import gradients
@@ -94,3 +95,13 @@ def test_results_count_the_fuzzers_gradient_checks_per_outcome(tmp_path):
     assert data["gradient_checks"] == {"examples": 6, "pass": 2, "inconclusive": 1, "oracle_failure": 1,
                                        "fail": 1, "unsupported": 1}
     assert merge_shards([data, data])["gradient_checks"]["inconclusive"] == 2
+
+
+def test_inputs_reversed_in_time_are_a_contiguous_array():
+    """torch (Keras 3 on torch) refuses NumPy views with negative strides: go_backwards' metamorphic
+    gradient check feeds it reversed inputs."""
+    from conformance.cases import inputs_for
+    case = normalize({"cells": [{"kind": "gru", "units": 3}], "timesteps": 5, "features": [4], "seed": 3})
+    x, reversed_x = inputs_for(case, 0), inputs_for(dict(case, reverse_inputs=True), 0)
+    assert reversed_x.flags["C_CONTIGUOUS"] and all(s > 0 for s in reversed_x.strides)
+    np.testing.assert_array_equal(reversed_x, x[:, ::-1])
