@@ -269,7 +269,7 @@ def inputs_for(case, step_index, batch=None):
     x = rng.normal(0.0, 1.0, [batch, case["timesteps"]] + list(case["features"])).astype(case["dtype"])
     x = perturbed(case, x, step_index, 1)
     if case["reverse_inputs"]:
-        x = x[:, ::-1]
+        x = x[:, ::-1].copy()  # a contiguous array: torch refuses NumPy views with negative strides
     return np.swapaxes(x, 0, 1).copy() if flag(case, "time_major") else x
 
 

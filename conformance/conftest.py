@@ -144,6 +144,7 @@ class ClauseTally:
         self.not_failing_tests = []  # tests judged one of NOT_FAILING: {"test", "clauses", "status", "detail"}
         self.by_design_tests = []  # of those, the ones a known difference accounts for, with its entries
         self.margins = MarginTally()
+        self.check_notes = {}  # clause -> {how a test checked it (helpers.note_check): tests}
 
     def add(self, report):
         ids = dict(report.user_properties).get("clauses", [])
@@ -167,6 +168,10 @@ class ClauseTally:
                     entry["inconclusive"] += 1
                 elif report.failed:
                     entry["failures"] += 1
+            for note in dict(report.user_properties).get("check_notes", []):
+                for cid in ids:
+                    notes = self.check_notes.setdefault(cid, {})
+                    notes[note] = notes.get(note, 0) + 1
             if report.passed:
                 for margin in dict(report.user_properties).get("margins", []):
                     self.margins.add(ids, margin)
@@ -218,6 +223,7 @@ def pytest_runtest_makereport(item, call):
     if call.when == "setup":
         helpers.PASSED_MARGINS.clear()
         helpers.MATCHED_DIFFERENCES.clear()
+        helpers.CHECK_NOTES.clear()
     outcome = yield
     if call.when == "call" and helpers.PASSED_MARGINS:
         outcome.get_result().user_properties.append(("margins", list(helpers.PASSED_MARGINS)))
@@ -225,6 +231,9 @@ def pytest_runtest_makereport(item, call):
     if call.when == "call" and helpers.MATCHED_DIFFERENCES:
         outcome.get_result().user_properties.append(("differences", list(helpers.MATCHED_DIFFERENCES)))
         helpers.MATCHED_DIFFERENCES.clear()
+    if call.when == "call" and helpers.CHECK_NOTES:
+        outcome.get_result().user_properties.append(("check_notes", list(helpers.CHECK_NOTES)))
+        helpers.CHECK_NOTES.clear()
 
 
 def pytest_runtest_logreport(report):
@@ -251,6 +260,7 @@ def pytest_sessionfinish(session, exitstatus):
                                           "clauses": tally.counts, "failed_tests": tally.failed_tests,
                                           "by_design_tests": tally.by_design_tests,
                                           "not_failing_tests": tally.not_failing_tests,
+                                          "check_notes": tally.check_notes,
                                           "margins": tally.margins.entries},
                                          indent=1))
 

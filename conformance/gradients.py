@@ -231,6 +231,15 @@ FIXED_MASK_STEP = 1e-2
 FIXED_MASK_RTOL = 1e-3
 
 
+def fixed_mask_note(label, status, detail):
+    """The report's line for one GRAD-09 check (fixed_mask_check's answer): which way it was checked
+    and how that went. Gradients under dropout are never compared with the oracle's (its masks cannot
+    be handed over), nor by their distribution."""
+    if status == "unsupported":
+        return f"{label}: not checked ({detail}); no comparison of the gradient's distribution either"
+    return f"{label}: {status}, with the masks fixed by seeding, against the implementation's own forward pass"
+
+
 def fixed_mask_check(target, case, seed=0):
     """GRAD-09 inside one implementation: with `training=True` and dropout, is its gradient that of
     its own forward pass with the same masks? The masks are fixed by seeding the implementation

@@ -231,7 +231,17 @@ class Results:
             self.add_not_failing(t["status"], {"source": "suite", "test": t["test"], "clauses": t["clauses"],
                                                "detail": t["detail"]})
         self.margins.merge(suite.get("margins"))
+        for cid, notes in (suite.get("check_notes") or {}).items():
+            self.add_check_notes(cid, notes)
         known_differences.add_rows(self.data, suite_tests=suite.get("by_design_tests") or [])
+
+    def add_check_notes(self, clause, notes):
+        """Add how the suite's tests checked the clause and how each way went (`notes`: {line:
+        tests}, helpers.note_check), as results.json's `check_notes`."""
+        entry = self.data["clauses"].setdefault(clause, _empty_entry())
+        merged = Counter(entry.get("check_notes") or {})
+        merged.update(notes)
+        entry["check_notes"] = dict(sorted(merged.items()))
 
     def add_unsupported_reasons(self, clause, reasons):
         """Keep the most frequent of the implementation's reasons for the clause's unsupported checks
@@ -310,6 +320,9 @@ class Results:
             data["conversions"] = tail.conversions  # models a converter target converted (rnnconf/converters)
         if tail.oracle_failures:
             data["oracle_failures"] = {"count": tail.oracle_failures, "examples": list(tail.oracle_failure_examples)}
+        if tail.gradients:
+            # The fuzzer's gradient checks apart: per clause they mix with the forward checks.
+            data["gradient_checks"] = {"examples": sum(tail.gradients.values()), **dict(sorted(tail.gradients.items()))}
         if tail.skipped:
             data["skipped_refused"] = dict(sorted(tail.skipped.items()))  # fuzz.refusals
         data["time_to_first_discrepancy_s"] = (round(first_t - since, 3) if first_t is not None and since else None)
@@ -397,6 +410,8 @@ def merge_shards(shards):
             results.margins.merge({cid: entry.get("margin")})
             if entry.get("unsupported_reasons"):
                 results.add_unsupported_reasons(cid, entry["unsupported_reasons"])
+            if entry.get("check_notes"):
+                results.add_check_notes(cid, entry["check_notes"])
 
     for s in shards:
         for d in s.get("discrepancies") or []:
@@ -425,6 +440,11 @@ def merge_shards(shards):
     rows = known_differences.merge_rows([s.get("known_differences") or [] for s in shards])
     if rows:
         merged["known_differences"] = rows
+    gradient_checks = Counter()
+    for s in shards:
+        gradient_checks.update(s.get("gradient_checks") or {})
+    if gradient_checks:
+        merged["gradient_checks"] = dict(sorted(gradient_checks.items()))
     skipped = Counter()
     for s in shards:
         skipped.update(s.get("skipped_refused") or {})

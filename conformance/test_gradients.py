@@ -191,14 +191,16 @@ def test_kept_states_are_not_differentiated_or_trainable(impl_target, oracle_tar
     ([{"kind": "lstm", "units": 3, "dropout": 0.3, "recurrent_dropout": 0.2}], "RNN"),
     ([{"kind": "lstm", "units": 3, "dropout": 0.3}], "LSTM"),
 ], ids=["simple", "gru_reset_before", "lstm", "lstm-layer-fused"])
-def test_dropout_gradient_is_that_of_the_forward_pass_with_the_same_masks(impl_target, cells, layer):
+def test_dropout_gradient_is_that_of_the_forward_pass_with_the_same_masks(impl_target, cells, layer, request):
     """Checked inside the implementation, with its masks fixed by seeding fresh layers
-    (gradients.fixed_mask_check); unsupported where seeding does not fix them."""
+    (gradients.fixed_mask_check); unsupported where seeding does not fix them. The report says which
+    way each check went (helpers.note_check)."""
     c = grad_case(cells, "sequences", layer=layer, dtype="float64", training=True)
     if getattr(impl_target, "remote", False):  # a target in its own environment: run in its worker
         status, detail = impl_target.call(gradients.fixed_mask_check, c)
     else:
         status, detail = gradients.fixed_mask_check(impl_target, c)
+    ch.note_check(gradients.fixed_mask_note(request.node.callspec.id, status, detail))
     if status == "unsupported":
         pytest.skip(f"unsupported: {impl_target.name}: {detail}")
     assert status == "pass", detail

@@ -202,6 +202,7 @@ class Driver:
         # The implementation's known differences: failures they account for are no discrepancies.
         self.differences = known_differences.read(spec["known"]) if spec.get("known") else None
         self.refusals = Refusals(spec["seed"])
+        self.gradient_turns = strategies.GradientTurns()  # which drawn cases differentiate
         self._log = open(self.log_path, "a", buffering=1)
         if self._log.tell() and not ends_with_newline(self.log_path):
             self._log.write("\n")  # a killed run's torn last line stays a line of its own
@@ -311,6 +312,11 @@ class Driver:
             raise StopRound()
         if not shrinking and self._finished():
             raise StopRound()
+        if shrinking:
+            if self.original["case"].get("gradients") and strategies.differentiable(case):
+                case = dict(case, gradients=True)  # the failure being shrunk differentiated
+        else:
+            case = self.gradient_turns(case)
         if not shrinking and self.refusals.skip(case) is not None:
             reject()  # Hypothesis draws another case
         if self.spec.get("fixed_weights") and case.get("weights_seed") is None:

@@ -68,6 +68,8 @@ def example_record(v, n, variant_index, drawn_example):
               "seconds": {k: round(t, 6) for k, t in v["seconds"].items() if t is not None}}
     if v["unsupported"]:
         record["detail"] = v["detail"][:UNSUPPORTED_DETAIL_CHARS]  # the reason, shown per clause
+    if v["case"].get("gradients"):
+        record["gradients"] = True  # the example differentiated: counted apart (LogTail.gradients)
     if v.get("converted"):
         record["converted"] = v["converted"]  # models a converter target converted for this example
     if v.get("inconclusive"):
@@ -151,6 +153,7 @@ class LogTail:
         self.setup_errors, self.found = [], []
         self.passed, self.failed, self.occurrences = Counter(), Counter(), Counter()
         self.inconclusive = Counter()
+        self.gradients = Counter()  # examples that differentiated, per outcome (see outcome)
         self.unsupported_reasons = {}  # clause -> Counter of the implementation's reasons
         self.conversions = 0
         self.margins = MarginTally()
@@ -176,6 +179,8 @@ class LogTail:
         if kind == "example":
             self.examples += 1
             self.conversions += record.get("converted", 0)
+            if record.get("gradients"):
+                self.gradients[outcome(record)] += 1
             if record.get("by_design"):
                 self._add_by_design(record)
             if record.get("named"):
@@ -227,6 +232,21 @@ class LogTail:
             d, examples=0, clauses=[], case=record.get("case"), fingerprint=d.get("fingerprint")))
         row["examples"] += 1
         row["clauses"] = sorted(set(row["clauses"]) | set(record["clauses"]))
+
+
+def outcome(record):
+    """What an example record says of its example, in the order LogTail._add reads it: a
+    judge.NOT_FAILING status, "unsupported", "pass", "oracle_failure" (nothing checked),
+    "inconclusive" or "fail"."""
+    if record.get("named"):
+        return record["named"]
+    if record["unsupported"]:
+        return "unsupported"
+    if record["ok"]:
+        return "pass"
+    if record.get("inconclusive"):
+        return "oracle_failure" if record.get("side") == "oracle" else "inconclusive"
+    return "fail"
 
 
 def aggregate(out, results, xfail=(), since=None, tail=None):

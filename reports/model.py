@@ -74,6 +74,7 @@ def clause_rows(results):
                 "deviations": entry.get("deviations") or [], "discrepancies": touched.get(cid, []),
                 "not_failing": {s: entry[s] for s in NOT_FAILING if entry.get(s)},
                 "unsupported_reasons": list((entry.get("unsupported_reasons") or {}).items()),
+                "check_notes": list((entry.get("check_notes") or {}).items()),
                 "suite_groups": by_suite.get(cid, []), "differences": by_design.get(cid, []),
                 # Failures that no recorded item names: linked to a note that says so.
                 "unattributed": status == "fail" and cid not in touched and cid not in by_suite}
