@@ -102,6 +102,11 @@ def float64_recheck(run_oracle, case):
 # tf.errors.OpError: the base of the errors TensorFlow's kernels raise at run time (InvalidArgumentError,
 # OutOfRangeError, ...). Such a class names TensorFlow's machinery, not the layer's contract.
 TF_RUNTIME_ERROR = "OpError"
+# An implementation in JavaScript (tfjs) refuses with the language's base Error where it has no named
+# class: its adapter raises it as a subclass of FOREIGN_LANGUAGE_ERROR, and it stands for the oracle's
+# Python class when it states the oracle's facts.
+JAVASCRIPT_BASE_ERROR = "Error"
+FOREIGN_LANGUAGE_ERROR = "TfjsError"
 # Classes that are no refusal of the input: rnnconf's own failures (a worker that crashed, hung or was
 # lost; a target that cannot be set up) and an implementation's refusal of a feature (capabilities).
 NOT_A_REFUSAL = frozenset({"WorkerCrash", "WorkerTimeout", "WorkerLost", "WorkerSetupError", "SetupError",
@@ -134,6 +139,9 @@ def error_class_match(expected, actual):
         return {"how": f"raises {got}, a subclass of {want}", "facts": True}
     if ERROR_EQUIVALENTS.get(want, set()) & mro:
         return {"how": f"raises {got}, the Python meaning of TensorFlow's {want}", "facts": not tf_runtime}
+    if got == JAVASCRIPT_BASE_ERROR and FOREIGN_LANGUAGE_ERROR in mro:
+        return {"how": f"raises JavaScript's base Error where the oracle raises {want} (JavaScript has no "
+                       f"{want}; the message must state the oracle's facts)", "facts": True}
     if tf_runtime and TF_RUNTIME_ERROR not in mro:
         return {"how": f"refuses the input with its own framework's {got} where the oracle's TensorFlow op "
                        f"raises {want} (the input must be refused; TensorFlow's class and kernel message are "

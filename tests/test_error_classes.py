@@ -62,9 +62,20 @@ def test_a_python_class_of_the_contract_stays_exact():
     j = _judged(ERROR_CASES["ERR-19"], UNITS, _error("RuntimeError", "units must be positive"),
                 at=_raises_at_construction)
     assert j["status"] == "fail" and j["kind"] == "error", j
-    tfjs_plain = _error("Error", "Expected units to be a positive integer, but got 0.",
-                        ("TfjsError", "Exception", "BaseException", "object"))
-    assert _judged(ERROR_CASES["ERR-19"], UNITS, tfjs_plain, at=_raises_at_construction)["status"] == "fail"
+
+
+def test_javascripts_base_error_stands_for_the_python_class_when_it_states_the_facts():
+    """tfjs throws JavaScript's base Error where Keras raises ValueError (JavaScript has no ValueError)."""
+    def tfjs_plain(message):
+        return _error("Error", message, ("TfjsError", "Exception", "BaseException", "object"))
+    j = _judged(ERROR_CASES["ERR-19"], UNITS, tfjs_plain("Expected units to be a positive integer, but got 0."),
+                at=_raises_at_construction)
+    assert j["status"] == "pass" and "JavaScript's base Error" in j["detail"], j
+    wrong_fact = tfjs_plain("Expected units to be a positive integer, but got 7.")
+    assert _judged(ERROR_CASES["ERR-19"], UNITS, wrong_fact, at=_raises_at_construction)["status"] == "fail"
+    # A Python implementation's class named Error (not JavaScript's) stays a wrong class.
+    python_error = _error("Error", "Expected units to be a positive integer, but got 0.")
+    assert _judged(ERROR_CASES["ERR-19"], UNITS, python_error, at=_raises_at_construction)["status"] == "fail"
 
 
 def test_a_tensorflow_implementation_is_held_to_tensorflows_class():
