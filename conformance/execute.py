@@ -33,7 +33,13 @@ _WRAPPED = "Exception encountered when calling"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
+# The attribute that marks an error with the stage it was raised at, where the code that raised it
+# knows better than its caller (an error-path trigger's construction of its layer).
+STAGE_MARK = "rnnconf_stage"
+
+
 def describe_error(exc, stage):
+    stage = getattr(exc, STAGE_MARK, stage)
     message = _ANSI.sub("", str(exc))
     if message.startswith(_WRAPPED):  # tf_keras and Keras 3 wrap errors raised inside call(): keep the core
         parts = message.split("\n\n")

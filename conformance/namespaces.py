@@ -456,4 +456,5 @@ def remote_exception(error):
         exc = cls(error["message"])
     except TypeError:  # a builtin class with another signature (UnicodeDecodeError)
         exc = type(names[0], (Exception,), {"__module__": "rnnconf.remote"})(error["message"])
+    exc.rnnconf_stage = error.get("stage")  # execute.STAGE_MARK: the stage the worker recorded
     return exc

@@ -11,6 +11,8 @@ Triggers that fit a case are error_catalog.ERROR_CASES (the fuzzer samples them 
 the direct calls below. A path that needs a TensorFlow feature the implementation lacks
 (error_catalog.FEATURES) is still run on the oracle, then skipped as "unsupported: ...".
 """
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -167,7 +169,6 @@ def _stateful_result(t, scope):
 
 
 def _err03_legal(t):
-    import contextlib
     return _stateful_result(t, contextlib.nullcontext())
 
 
@@ -439,7 +440,8 @@ def _(t):
 
 @direct("ERR-43", names=["SimpleRNN"], args=["time_major"])
 def _(t):  # a (batch, time) mask where time_major wants (time, batch), batch != time
-    layer = constructed(lambda: t.ns.SimpleRNN(2, time_major=True))
+    with constructing():  # the namespace is reached in the trigger itself (a target may run it remotely)
+        layer = t.ns.SimpleRNN(2, time_major=True)
     layer(np.ones((3, 2, 4), "float32"), mask=np.ones((2, 3), bool))
 
 
@@ -458,18 +460,16 @@ def _(t):
     return _masks_result(t, "LSTM", (MASK, MASK))
 
 
-CONSTRUCT = "rnnconf_stage"  # the attribute `constructed` marks a construction error with
-
-
-def constructed(make):
-    """`make()`, a trigger's construction of its layer. An error there is marked as a construction
-    error, so a constructor argument the implementation refuses by name (`args` of @direct) is a
-    feature it lacks, not a wrong error of the trigger's path. (A target in its own environment
-    runs the whole trigger there: its errors come back unmarked, as call errors.)"""
+@contextlib.contextmanager
+def constructing():
+    """A trigger's construction of its layer. An error there is marked as a construction error
+    (execute.STAGE_MARK; a target in its own environment sends the mark back with the error), so a
+    constructor argument the implementation refuses by name (`args` of @direct) is a feature it
+    lacks, not a wrong error of the trigger's path."""
     try:
-        return make()
+        yield
     except Exception as e:  # noqa: BLE001 - re-raised, marked
-        setattr(e, CONSTRUCT, "construct")
+        setattr(e, execute.STAGE_MARK, "construct")
         raise
 
 
@@ -482,7 +482,7 @@ def run_trigger(trigger, target, stage):
     try:
         return None, trigger(target)
     except Exception as e:  # noqa: BLE001 - the error is what the test looks at
-        return execute.describe_error(e, getattr(e, CONSTRUCT, stage)), None
+        return execute.describe_error(e, stage), None
 
 
 def _direct_params():

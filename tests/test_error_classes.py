@@ -3,7 +3,7 @@ one judge and the error-path tests' check: a TensorFlow runtime error of the ora
 refusal of another framework; a Python class the oracle raises is matched by that class only."""
 import pytest
 
-from conformance import compare, judge, namespaces
+from conformance import compare, execute, judge, namespaces
 from conformance.error_catalog import ERROR_CASES
 from conformance.test_errors import check_impl
 from rnnconf.tfjs import TfjsWorkerExited
@@ -122,3 +122,12 @@ def test_the_error_path_tests_apply_the_same_rule():
         check_impl("ERR-19", _Impl, UNITS, _error("RuntimeError", "units must be positive"), "replay")
     with pytest.raises(AssertionError, match="raises InvalidArgumentError"):
         check_impl("ERR-40", _Impl, SHORT_MASK, _tf("InvalidArgumentError", "index 3, size 3"), "replay")
+
+
+def test_a_construction_error_keeps_its_stage_across_a_worker():
+    """A target in its own environment runs a trigger there; the construction mark comes back with the
+    error, so refusing a constructor argument by name stays a missing feature, not a wrong error."""
+    record = _error("ValueError", "Unrecognized keyword arguments passed to SimpleRNN: {'time_major': True}")
+    assert execute.describe_error(namespaces.remote_exception(dict(record, stage="construct")), "call")["stage"] \
+        == "construct"
+    assert execute.describe_error(namespaces.remote_exception(dict(record, stage="call")), "call")["stage"] == "call"
