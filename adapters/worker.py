@@ -112,9 +112,12 @@ def spawning_with(ctx, python, env):
                 saved_exe = spawn.get_executable()
                 ctx.set_executable(python)
                 sys.path = child_path
+                hidden_main = _hide_main()
             os.environ.update(env)  # the spawned interpreter must see them before NumPy loads
             yield
         finally:
+            if saved_exe is not None:
+                _restore_main(hidden_main)
             sys.path = saved_path
             if saved_exe is not None:
                 ctx.set_executable(saved_exe)
@@ -123,6 +126,22 @@ def spawning_with(ctx, python, env):
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = v
+
+
+def _hide_main():
+    """Spawn re-runs the parent's main module in the child (by its module name, or its path for a
+    console script) before the child's own code. In another interpreter that would import rnnconf's
+    command line, whose dependencies (Hypothesis, Rich...) the target's environment lacks: while a
+    child starts, the main module names neither (as for `python -c`). Returns what to restore."""
+    main = sys.modules["__main__"]
+    saved = {name: main.__dict__[name] for name in ("__spec__", "__file__") if name in main.__dict__}
+    main.__spec__ = None
+    main.__dict__.pop("__file__", None)
+    return saved
+
+
+def _restore_main(saved):
+    sys.modules["__main__"].__dict__.update(saved)
 
 
 class Worker:

@@ -1,5 +1,8 @@
 """rnnconf.adapters.worker.Worker: pipelined requests (several to a message too) answered in order, and a dying
 child's queue answered too."""
+import importlib.util
+import sys
+
 import pytest
 
 from rnnconf.engine import execute
@@ -293,3 +296,19 @@ def test_a_failure_seen_only_on_reused_layers_is_rerun_fresh_each_time():
     assert verdicts[0]["ok"] and failing  # the fresh layer is right, some reused ones are not
     # Each failure was run again fresh (passing there), and kept with what the layer ran before.
     assert reruns == [True] * len(failing) and all(v["case"].get("warmup") for v in failing)
+
+
+def test_a_child_in_another_interpreter_does_not_rerun_rnnconfs_main(monkeypatch):
+    """Spawn re-runs the parent's main module in the child; a target's environment lacks the command
+    line's dependencies, so while a child of another interpreter starts, main names no module or file."""
+    import multiprocessing
+    from multiprocessing import spawn
+    from rnnconf.adapters.worker import spawning_with
+    main = sys.modules["__main__"]
+    monkeypatch.setattr(main, "__spec__", importlib.util.find_spec("rnnconf.cli"), raising=False)
+    monkeypatch.setattr(main, "__file__", "/somewhere/rnnconf/cli.py", raising=False)
+    assert spawn.get_preparation_data("w")["init_main_from_name"] == "rnnconf.cli"
+    with spawning_with(multiprocessing.get_context("spawn"), sys.executable, {}):
+        data = spawn.get_preparation_data("w")
+        assert "init_main_from_name" not in data and "init_main_from_path" not in data
+    assert main.__spec__.name == "rnnconf.cli" and main.__file__ == "/somewhere/rnnconf/cli.py"
