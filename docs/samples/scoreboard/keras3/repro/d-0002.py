@@ -1,12 +1,12 @@
 #!/usr/bin/env python
 """d-0002: a value discrepancy between keras3 and tf_keras.
 
-`RNN([SimpleRNNCell(2, dtype="float64"), SimpleRNNCell(2, dtype="float64")], dtype="float64")`
+`RNN([SimpleRNNCell(2, dtype="float64"), SimpleRNNCell(5, dtype="float64")], dtype="float64")`
 on a float64 input of shape (3, 5, 1): keras3's output of the first call differs from tf_keras's
 beyond rounding.
 
-Found: step 0 output: max abs diff 6.06e-09 (max rel 2.31e-08) at (0, 0): expected
--0.2909821852244773, got -0.29098218249048063
+Found: step 0 output: max abs diff 1.08e-08 (max rel 2.32e-08) at (0, 0): expected
+-0.3412058615399907, got -0.3412058690724838
 
 Run: python d-0002.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
 Exits 1 while the discrepancy persists, 0 once both sides agree.
@@ -41,11 +41,22 @@ WEIGHTS = [
     np.array([[0.4352588359046536, 0.34568567815826634],
               [0.4608795058761421, 1.0721207481071766]]),
     np.array([-0.04567859379106841, -0.36757920988790405]),
-    np.array([[0.849250652686018, 0.2833746903063625],
-              [0.19901894510591323, 0.4429625691734291]]),
-    np.array([[-0.5373154543792721, -0.32739826403182487],
-              [-0.11883313607818669, 0.13797984890251067]]),
-    np.array([0.16757348115548779, -0.7991616145529271]),
+    np.array([[0.849250652686018, 0.2833746903063625, 0.19901894510591323, 0.4429625691734291,
+               -0.5373154543792721],
+              [-0.32739826403182487, -0.11883313607818669, 0.13797984890251067, 0.16588928282091414,
+               -0.7911296356801104]]),
+    np.array([[0.36179719913710123, 0.029289124795241126, -0.7071797084545117, -0.45637211614915363,
+               -0.1828303014323617],
+              [-0.44584292258835406, -0.02494362810611859, -0.25129455634705533,
+               0.31732463610806205, -0.22955662392776793],
+              [0.14694113013945057, 0.797469156823142, -0.13569267392165285, 0.6513152756936685,
+               0.02572250356462482],
+              [-0.06613221329257608, 0.27680596955619774, -0.21289073702114591,
+               -0.24438362248048645, -0.6380973505599457],
+              [0.14407046843916949, -0.19107692282376054, -0.11658545698949807, -0.0718973198232257,
+               -0.31799347863065297]]),
+    np.array([-0.5249334100725538, -0.8567895624165291, 0.3960288685537853, -0.31786269303196374,
+              -0.21488087489569432]),
 ]
 
 # Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
@@ -55,7 +66,7 @@ ROUNDING_STEPS = [12]
 
 def run(layers, steps):
     """The case on the namespace `layers`; each step's result goes to `steps`."""
-    cells = [layers.SimpleRNNCell(2, dtype="float64"), layers.SimpleRNNCell(2, dtype="float64")]
+    cells = [layers.SimpleRNNCell(2, dtype="float64"), layers.SimpleRNNCell(5, dtype="float64")]
     layer = layers.RNN(cells, dtype="float64")
     layer(X)  # builds the weights, replaced next
     layer.set_weights(WEIGHTS)
@@ -63,7 +74,7 @@ def run(layers, steps):
 
 
 # ---- running both sides and comparing them: the same in every reproducer ---------------------
-SHORT_NAMES = {"reference": "impl", "tf_keras": "tf_keras.layers", "keras3": "keras.layers"}
+SHORT_NAMES = {"reference": "rnnconf.impl", "tf_keras": "tf_keras.layers", "keras3": "keras.layers"}
 
 
 def namespace(name):

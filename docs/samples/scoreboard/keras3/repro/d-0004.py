@@ -1,12 +1,14 @@
 #!/usr/bin/env python
 """d-0004: an error discrepancy between keras3 and tf_keras.
 
-`RNN([SimpleRNNCell(2), SimpleRNNCell(2)], stateful=True)` on a float32 input of shape (2, 3,
-3): keras3 raises AttributeError ('ListWrapper' object has no attribute 'assign') where tf_keras
-raises nothing.
+`RNN([SimpleRNNCell(2, dtype="float64"), SimpleRNNCell(4, recurrent_dropout=0.25,
+dtype="float64")], dtype="float64")` on a float64 input of shape (4, 6, 3) with training=True:
+keras3 raises InvalidArgumentError (cannot compute Mul as input #1(zero-based) was expected to
+be a double tensor but is a float tensor [Op:Mul] name:) where tf_keras raises nothing.
 
-Found: step 0: the implementation raises AttributeError: 'ListWrapper' object has no attribute
-'assign'; the oracle does not
+Found: step 0: the implementation raises InvalidArgumentError: cannot compute Mul as input
+#1(zero-based) was expected to be a double tensor but is a float tensor [Op:Mul] name: ; the
+oracle does not
 
 Run: python d-0004.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
 Exits 1 while the discrepancy persists, 0 once both sides agree.
@@ -21,45 +23,69 @@ import numpy as np
 IMPL = "keras3"
 ORACLE = "tf_keras"
 
-X = np.array([[[0.71931696, 0.20316437, -0.5199672],
-               [-0.39148158, 0.40783587, -1.000717],
-               [-1.2859633, -1.2220773, -0.2030824]],
-              [[-1.7616397, -0.10646271, -0.6803298],
-               [1.9351912, 0.27308518, -1.539719],
-               [-0.035821114, 1.3595634, -1.5811284]]], dtype=np.float32)
+X = np.array([[[-0.7689447887800349, 0.06909964285292096, 0.3341698872462045],
+               [-0.616376095715317, 0.06601394722616705, 0.9822755816285115],
+               [-0.20760759641163168, -0.263191666216068, 0.46510503749052057],
+               [-1.3464467812272478, -0.02427643974897794, -0.6971285071501961],
+               [0.33135934498837877, 1.6054745886474737, -1.910669721497039],
+               [-0.8687255769414324, 0.3811167617195397, 1.1248617319042145]],
+              [[0.21964360899675517, -0.8656485622089016, -2.1190348776851313],
+               [2.081635538580657, 0.6734499525975286, 0.22953680373642546],
+               [0.47509158886515834, -0.29562965215370324, 0.8182758107270132],
+               [0.3537603118587368, -0.7701644049770606, 1.4539517656661873],
+               [-0.07411856318976036, -0.18646687312633997, -1.4129336916005866],
+               [-0.22954599827101282, -0.8337349404260028, 0.7347747958677571]],
+              [[0.08250288268169154, 0.9163067070147152, 0.47706126423867606],
+               [-0.8417045694028483, -2.7321088823088258, -0.024554229001235894],
+               [0.475445726493381, 0.18648966808734774, 0.12170667815243084],
+               [-0.635791803966747, 0.07279265501037939, 0.2713938449989493],
+               [-0.435069090226112, 0.39204916872086926, 0.0825553305414246],
+               [0.6038552230365911, -0.174388900320211, -0.822384472615763]],
+              [[0.26516663971479126, 1.5748752921474198, 0.7789788952932771],
+               [-0.6770027309680078, 0.07137688973122819, 0.13547974938962837],
+               [1.0942995006200273, -1.1954232571330021, -0.2788439380940106],
+               [0.4195251595126953, -0.51757276471645, -0.7282986125094516],
+               [0.003311111436618471, 0.8166825924619523, -0.08897724333033348],
+               [-1.1995761654756973, -0.9780282311779995, 1.588380727435183]]])
 WEIGHTS = [
-    np.array([[-0.07897734, 0.41940275],
-              [0.7734663, -0.014928613],
-              [0.3289627, 0.33208275]], dtype=np.float32),
-    np.array([[-0.1223632, -1.4581635],
-              [-0.034358036, -0.27596882]], dtype=np.float32),
-    np.array([0.32106593, 0.53845954], dtype=np.float32),
-    np.array([[1.1426411, 0.39005956],
-              [0.40270957, 0.95022374]], dtype=np.float32),
-    np.array([[-0.06988674, 1.2780086],
-              [-0.69786435, 0.32551122]], dtype=np.float32),
-    np.array([0.10854453, 0.75893694], dtype=np.float32),
+    np.array([[-0.2430854372007075, 1.206774731050483],
+              [0.7661808742148595, 0.2181489751160779],
+              [0.658975506891827, 0.9970763627737984]]),
+    np.array([[-0.5820773339122721, -2.3882186175848243],
+              [0.628687641948594, -0.5226083050222412]]),
+    np.array([0.5962136565812053, -0.2541193275150643]),
+    np.array([[-1.0764370963266991, 0.4179468490800476, -0.7793409602275442, -0.6057418920809688],
+              [-1.3755747878509519, 1.897822448933603, 0.73452397462911, -0.2267751260119734]]),
+    np.array([[1.2235768617582052, -0.7067717379450991, 0.30917982072473144, 0.23667471984204325],
+              [-0.23673667717474906, -0.2828005454028636, -0.15197317290658127,
+               -1.0719590998393498],
+              [0.09685935077889356, 0.7178807073106183, 0.914263503966597, -0.34322399193897707],
+              [0.037797733278950696, -0.061775352189020756, -0.08471480430002998,
+               0.29882407160299135]]),
+    np.array([0.40614498013848527, -0.378561943005888, 0.13690733312412265, -0.24098666116084042]),
 ]
 
 # Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
 # it carries), which the value bound below grows with.
-ROUNDING_STEPS = [8]
+ROUNDING_STEPS = [14]
+
+# Dropout while training: both sides draw random masks, so values are not compared here
+# (rnnconf compares their distributions, over hundreds of samples a side).
+VALUES_COMPARED = False
 
 
 def run(layers, steps):
     """The case on the namespace `layers`; each step's result goes to `steps`."""
-    def build(**batch_size):
-        return layers.RNN([layers.SimpleRNNCell(2), layers.SimpleRNNCell(2)], stateful=True,
-                          **batch_size)
-    layer = stateful_layer(build, batch_input_shape=(2, 3, 3))
-    layer(X)  # builds the weights, replaced next
+    cells = [layers.SimpleRNNCell(2, dtype="float64"),
+             layers.SimpleRNNCell(4, recurrent_dropout=0.25, dtype="float64")]
+    layer = layers.RNN(cells, dtype="float64")
+    layer(X, training=True)  # builds the weights, replaced next
     layer.set_weights(WEIGHTS)
-    layer.reset_states()  # zero states, as on a new layer
-    steps.add(layer(X))
+    steps.add(layer(X, training=True))
 
 
 # ---- running both sides and comparing them: the same in every reproducer ---------------------
-SHORT_NAMES = {"reference": "impl", "tf_keras": "tf_keras.layers", "keras3": "keras.layers"}
+SHORT_NAMES = {"reference": "rnnconf.impl", "tf_keras": "tf_keras.layers", "keras3": "keras.layers"}
 
 
 def namespace(name):
@@ -67,17 +93,6 @@ def namespace(name):
     module, _, attribute = SHORT_NAMES.get(name, name).partition(":")
     layers = importlib.import_module(module)
     return getattr(layers, attribute) if attribute else layers
-
-
-def stateful_layer(build, batch_input_shape):
-    """build(batch_input_shape=...): a stateful layer given its batch size Keras 2's way; where the
-    namespace has no such argument (Keras 3), build(): the layer's first call fixes its batch size."""
-    try:
-        return build(batch_input_shape=batch_input_shape)
-    except (TypeError, ValueError) as error:
-        if "batch_input_shape" not in str(error):
-            raise
-    return build()
 
 
 class Steps(list):
@@ -181,7 +196,7 @@ def differences(expected, actual):
                 continue
             if x.shape != y.shape or x.dtype != y.dtype:
                 found.append(f"step {i} {path}: expected {describe(x)}, got {describe(y)}")
-            elif (difference := value_difference(x, y, ROUNDING_STEPS[i])):
+            elif VALUES_COMPARED and (difference := value_difference(x, y, ROUNDING_STEPS[i])):
                 found.append(f"step {i} {path}: {difference}")
     if len(expected) != len(actual) and not found:
         found.append(f"expected {len(expected)} step results, got {len(actual)}")

@@ -1,18 +1,20 @@
 #!/usr/bin/env python
 """d-0005: an error discrepancy between keras3 and tf_keras.
 
-`RNN([SimpleRNNCell(2)])` on a float32 input of shape (2, 3, 3) with a mask: keras3 raises
-ValueError (The two structures don't have the same nested structure.) where tf_keras raises
-nothing.
+`RNN([LSTMCell(5), SimpleRNNCell(5), SimpleRNNCell(2)], stateful=True)` on a float32 input of
+shape (2, 8, 1): keras3 raises AttributeError ('ListWrapper' object has no attribute 'assign')
+where tf_keras raises nothing.
 
-Found: step 0: the implementation raises ValueError: The two structures don't have the same
-nested structure.; the oracle does not
+Found: step 0: the implementation raises AttributeError: 'ListWrapper' object has no attribute
+'assign'; the oracle does not
+The data is in d-0005.npz, beside this script.
 
 Run: python d-0005.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
 Exits 1 while the discrepancy persists, 0 once both sides agree.
 """
 import argparse
 import importlib
+import os
 import re
 import sys
 
@@ -21,38 +23,40 @@ import numpy as np
 IMPL = "keras3"
 ORACLE = "tf_keras"
 
-X = np.array([[[0.71931696, 0.20316437, -0.5199672],
-               [-0.39148158, 0.40783587, -1.000717],
-               [-1.2859633, -1.2220773, -0.2030824]],
-              [[-1.7616397, -0.10646271, -0.6803298],
-               [1.9351912, 0.27308518, -1.539719],
-               [-0.035821114, 1.3595634, -1.5811284]]], dtype=np.float32)
-MASK = np.array([[1, 1, 1],
-                 [1, 1, 1]], dtype=bool)
+# The arrays are in the .npz beside this script.
+DATA = np.load(os.path.join(os.path.dirname(os.path.abspath(__file__)), "d-0005.npz"))
+X = DATA["X"]
 WEIGHTS = [
-    np.array([[-0.07897734, 0.41940275],
-              [0.7734663, -0.014928613],
-              [0.3289627, 0.33208275]], dtype=np.float32),
-    np.array([[-0.1223632, -1.4581635],
-              [-0.034358036, -0.27596882]], dtype=np.float32),
-    np.array([0.32106593, 0.53845954], dtype=np.float32),
+    DATA["WEIGHTS_0"],
+    DATA["WEIGHTS_1"],
+    DATA["WEIGHTS_2"],
+    DATA["WEIGHTS_3"],
+    DATA["WEIGHTS_4"],
+    DATA["WEIGHTS_5"],
+    DATA["WEIGHTS_6"],
+    DATA["WEIGHTS_7"],
+    DATA["WEIGHTS_8"],
 ]
 
 # Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
 # it carries), which the value bound below grows with.
-ROUNDING_STEPS = [4]
+ROUNDING_STEPS = [27]
 
 
 def run(layers, steps):
     """The case on the namespace `layers`; each step's result goes to `steps`."""
-    layer = layers.RNN([layers.SimpleRNNCell(2)])
-    layer(X, mask=MASK)  # builds the weights, replaced next
+    def build(**batch_size):
+        cells = [layers.LSTMCell(5), layers.SimpleRNNCell(5), layers.SimpleRNNCell(2)]
+        return layers.RNN(cells, stateful=True, **batch_size)
+    layer = stateful_layer(build, batch_input_shape=(2, 8, 1))
+    layer(X)  # builds the weights, replaced next
     layer.set_weights(WEIGHTS)
-    steps.add(layer(X, mask=MASK))
+    layer.reset_states()  # zero states, as on a new layer
+    steps.add(layer(X))
 
 
 # ---- running both sides and comparing them: the same in every reproducer ---------------------
-SHORT_NAMES = {"reference": "impl", "tf_keras": "tf_keras.layers", "keras3": "keras.layers"}
+SHORT_NAMES = {"reference": "rnnconf.impl", "tf_keras": "tf_keras.layers", "keras3": "keras.layers"}
 
 
 def namespace(name):
@@ -60,6 +64,17 @@ def namespace(name):
     module, _, attribute = SHORT_NAMES.get(name, name).partition(":")
     layers = importlib.import_module(module)
     return getattr(layers, attribute) if attribute else layers
+
+
+def stateful_layer(build, batch_input_shape):
+    """build(batch_input_shape=...): a stateful layer given its batch size Keras 2's way; where the
+    namespace has no such argument (Keras 3), build(): the layer's first call fixes its batch size."""
+    try:
+        return build(batch_input_shape=batch_input_shape)
+    except (TypeError, ValueError) as error:
+        if "batch_input_shape" not in str(error):
+            raise
+    return build()
 
 
 class Steps(list):
