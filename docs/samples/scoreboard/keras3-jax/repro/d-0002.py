@@ -1,11 +1,12 @@
 #!/usr/bin/env python
-"""d-0002: a value discrepancy between keras3-jax and tf_keras.
+"""d-0002: an error discrepancy between keras3-jax and tf_keras.
 
-`RNN(SimpleRNNCell(2))` on a float32 input of shape (1, 3, 3) with a mask, an initial_state:
-keras3-jax's output of the first call differs from tf_keras's beyond rounding.
+`RNN(SimpleRNNCell(2, dtype="float64"), dtype="float64")` on a float64 input of shape (2, 3, 3):
+keras3-jax raises TypeError (scan body function carry input and carry output must have equal
+types, but they differ:) where tf_keras raises nothing.
 
-Found: step 0 output: max abs diff 0.471 (max rel 4.71e+29) at (0, 0): expected 0.0, got
--0.006176354829221964
+Found: step 0: the implementation raises TypeError: scan body function carry input and carry
+output must have equal types, but they differ:; the oracle does not
 
 Run: python d-0002.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
 Both sides run in this process: use an environment with target keras3-jax's pins, keras==3.15.1
@@ -28,18 +29,19 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 IMPL = "keras3"
 ORACLE = "tf_keras"
 
-X = np.array([[[0.25157613, -0.44734797, -1.4054496],
-               [-0.4925469, -1.8900282, 0.26965433],
-               [-0.203842, -0.9728405, -0.97366583]]], dtype=np.float32)
-MASK = np.array([[0, 0, 0]], dtype=bool)
-STATES = [np.array([[-0.006176355, 0.47074142]], dtype=np.float32)]
+X = np.array([[[0.7193169762854567, 0.20316436235972052, -0.519967219599439],
+               [-0.39148156945040835, 0.407835873968277, -1.0007170945239763],
+               [-1.2859632551764035, -1.2220772273643348, -0.20308239707733286]],
+              [[-1.761639752433664, -0.1064627132737961, -0.6803298158756225],
+               [1.9351911504454533, 0.2730851883811366, -1.539718962287989],
+               [-0.03582111394642356, 1.3595633797548683, -1.5811283799782108]]])
 WEIGHTS = [
-    np.array([[-0.12679733, -0.14920859],
-              [-0.579803, -0.98625416],
-              [1.198874, 0.7035327]], dtype=np.float32),
-    np.array([[-0.7323732, -0.34384987],
-              [-0.23712736, -1.8625387]], dtype=np.float32),
-    np.array([-0.6713079, 0.304594], dtype=np.float32),
+    np.array([[-0.07897733735733616, 0.4194027623342137],
+              [0.7734662743644347, -0.014928612862471461],
+              [0.3289627160289846, 0.33208274978550084]]),
+    np.array([[-0.12236320311670579, -1.4581635306744773],
+              [-0.03435803562329483, -0.2759688193473175]]),
+    np.array([0.3210659180088873, 0.5384595228734378]),
 ]
 
 # Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
@@ -49,14 +51,14 @@ ROUNDING_STEPS = [4]
 
 def run(layers, steps):
     """The case on the namespace `layers`; each step's result goes to `steps`."""
-    layer = layers.RNN(layers.SimpleRNNCell(2))
-    layer(X, mask=MASK, initial_state=tensors(layers, STATES))  # builds the weights, replaced next
+    layer = layers.RNN(layers.SimpleRNNCell(2, dtype="float64"), dtype="float64")
+    layer(X)  # builds the weights, replaced next
     layer.set_weights(WEIGHTS)
-    steps.add(layer(X, mask=MASK, initial_state=tensors(layers, STATES)))
+    steps.add(layer(X))
 
 
 # ---- running both sides and comparing them: the same in every reproducer ---------------------
-SHORT_NAMES = {"reference": "impl", "tf_keras": "tf_keras.layers", "keras3": "keras.layers"}
+SHORT_NAMES = {"reference": "rnnconf.impl", "tf_keras": "tf_keras.layers", "keras3": "keras.layers"}
 
 
 def namespace(name):
@@ -64,19 +66,6 @@ def namespace(name):
     module, _, attribute = SHORT_NAMES.get(name, name).partition(":")
     layers = importlib.import_module(module)
     return getattr(layers, attribute) if attribute else layers
-
-
-def tensors(layers, nest):
-    """Initial states or constants (nested as given) for `layers`: tf_keras takes NumPy inputs and
-    masks, but wants tensors here."""
-    if isinstance(nest, (list, tuple)):
-        return type(nest)(tensors(layers, x) for x in nest)
-    tf_keras = sys.modules.get("tf_keras")
-    if getattr(layers, "rnnconf_to_tensor", None) is not None:  # a namespace's own conversion
-        return layers.rnnconf_to_tensor(nest)
-    if tf_keras is not None and issubclass(layers.RNN, tf_keras.layers.Layer):
-        return tf_keras.backend.constant(nest, dtype=nest.dtype.name)
-    return nest
 
 
 class Steps(list):

@@ -1,12 +1,13 @@
 #!/usr/bin/env python
-"""d-0005: an error discrepancy between keras3-jax and tf_keras.
+"""d-0005: a crash discrepancy between keras3-jax and tf_keras.
 
-`RNN(SimpleRNNCell(3, dtype="float64"), dtype="float64")` on a float64 input of shape (1, 4, 1):
-keras3-jax raises TypeError (scan body function carry input and carry output must have equal
-types, but they differ:) where tf_keras raises nothing.
+`RNN([MultiStateCell(5, dtype="float64"), GRUCell(5, recurrent_dropout=0.25, dtype="float64"),
+InitStateCell(4, dtype="float64")], return_sequences=True, return_state=True, go_backwards=True,
+stateful=True, zero_output_for_mask=True, dtype="float64")` on a float64 input of shape (3, 5,
+3) with a mask; steps: call, call (batch 1): keras3-jax crashes where tf_keras returns.
 
-Found: step 0: the implementation raises TypeError: scan body function carry input and carry
-output must have equal types, but they differ:; the oracle does not
+Found: keras3-jax: resident memory above 4096 MiB; worker killed
+The data is in d-0005.npz, beside this script.
 
 Run: python d-0005.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
 Both sides run in this process: use an environment with target keras3-jax's pins, keras==3.15.1
@@ -18,6 +19,7 @@ import importlib
 import os
 import re
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -29,33 +31,108 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 IMPL = "keras3"
 ORACLE = "tf_keras"
 
-X = np.array([[[-0.48906197866415163],
-               [-1.797715642194611],
-               [-1.0803408338820228],
-               [0.18536195945608566]]])
+# The arrays are in the .npz beside this script.
+DATA = np.load(os.path.join(os.path.dirname(os.path.abspath(__file__)), "d-0005.npz"))
+X0 = DATA["X0"]
+MASK = np.array([[1, 1, 1, 0, 0],
+                 [0, 1, 1, 1, 1],
+                 [0, 0, 0, 0, 0]], dtype=bool)
 WEIGHTS = [
-    np.array([[1.7221491191040457, 0.2531876483915427, 0.5107156226487756]]),
-    np.array([[-0.15195491069531683, 0.2821083490525755, 0.0226063869201542],
-              [-0.6836703835837983, 0.040700754831853904, 0.11246169967284807],
-              [-0.21809777155161855, -0.7156113876128775, -0.39159668271958875]]),
-    np.array([0.2965169825866974, 0.38328789282273035, -0.08612237389804901]),
+    DATA["WEIGHTS_0"],
+    DATA["WEIGHTS_1"],
+    DATA["WEIGHTS_2"],
+    DATA["WEIGHTS_3"],
+    DATA["WEIGHTS_4"],
+    DATA["WEIGHTS_5"],
+    DATA["WEIGHTS_6"],
+    DATA["WEIGHTS_7"],
+    DATA["WEIGHTS_8"],
 ]
+X1 = DATA["X1"]
 
 # Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
 # it carries), which the value bound below grows with.
-ROUNDING_STEPS = [5]
+ROUNDING_STEPS = [18, 36]
+
+
+def init_state_cell(layers):
+    """InitStateCell: its own get_initial_state, 0.5 everywhere."""
+    ops = framework_ops(layers)
+
+    class InitStateCell(layers.Layer):
+        def __init__(self, units, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+            self.state_size = units
+
+        def build(self, input_shape):
+            u = self.units
+            self.kernel = self.add_weight(shape=(int(input_shape[-1]), u), name="kernel")
+            self.recurrent_kernel = self.add_weight(shape=(u, u), name="recurrent_kernel")
+            self.built = True
+
+        def _core(self, inputs, h):
+            return ops.dot(inputs, self.kernel) + ops.dot(h, self.recurrent_kernel)
+
+        def call(self, inputs, states):
+            output = ops.tanh(self._core(inputs, states[0]))
+            return output, [output]
+
+        def get_initial_state(self, inputs=None, batch_size=None, dtype=None):
+            return ops.fill([batch_size, self.units], 0.5, dtype)
+    return InitStateCell
+
+
+def multi_state_cell(layers):
+    """MultiStateCell: two states, of units and units + 1, and an output_size."""
+    ops = framework_ops(layers)
+
+    class MultiStateCell(layers.Layer):
+        def __init__(self, units, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+            self.state_size = [units, units + 1]
+            self.output_size = units
+
+        def build(self, input_shape):
+            u = self.units
+            self.kernel = self.add_weight(shape=(int(input_shape[-1]), u), name="kernel")
+            self.recurrent_kernel = self.add_weight(shape=(u, u), name="recurrent_kernel")
+            self.carry_in = self.add_weight(shape=(u + 1, u), name="carry_in")
+            self.carry_out = self.add_weight(shape=(u, u + 1), name="carry_out")
+            self.built = True
+
+        def _core(self, inputs, h):
+            return ops.dot(inputs, self.kernel) + ops.dot(h, self.recurrent_kernel)
+
+        def call(self, inputs, states):
+            h, c = states[0], states[1]
+            h_new = ops.tanh(self._core(inputs, h) + ops.dot(c, self.carry_in))
+            c_new = ops.tanh(ops.dot(h_new, self.carry_out) + c)
+            return h_new, [h_new, c_new]
+    return MultiStateCell
 
 
 def run(layers, steps):
     """The case on the namespace `layers`; each step's result goes to `steps`."""
-    layer = layers.RNN(layers.SimpleRNNCell(3, dtype="float64"), dtype="float64")
-    layer(X)  # builds the weights, replaced next
+    InitStateCell = init_state_cell(layers)
+    MultiStateCell = multi_state_cell(layers)
+    def build(**batch_size):
+        cells = [MultiStateCell(5, dtype="float64"),
+                 layers.GRUCell(5, recurrent_dropout=0.25, dtype="float64"),
+                 InitStateCell(4, dtype="float64")]
+        return layers.RNN(cells, return_sequences=True, return_state=True, go_backwards=True,
+                          stateful=True, zero_output_for_mask=True, dtype="float64", **batch_size)
+    layer = stateful_layer(build, batch_input_shape=(3, 5, 3))
+    layer(X0, mask=MASK)  # builds the weights, replaced next
     layer.set_weights(WEIGHTS)
-    steps.add(layer(X))
+    layer.reset_states()  # zero states, as on a new layer
+    steps.add(layer(X0, mask=MASK))
+    steps.add(layer(X1, mask=MASK))
 
 
 # ---- running both sides and comparing them: the same in every reproducer ---------------------
-SHORT_NAMES = {"reference": "impl", "tf_keras": "tf_keras.layers", "keras3": "keras.layers"}
+SHORT_NAMES = {"reference": "rnnconf.impl", "tf_keras": "tf_keras.layers", "keras3": "keras.layers"}
 
 
 def namespace(name):
@@ -63,6 +140,51 @@ def namespace(name):
     module, _, attribute = SHORT_NAMES.get(name, name).partition(":")
     layers = importlib.import_module(module)
     return getattr(layers, attribute) if attribute else layers
+
+
+def stateful_layer(build, batch_input_shape):
+    """build(batch_input_shape=...): a stateful layer given its batch size Keras 2's way; where the
+    namespace has no such argument (Keras 3), build(): the layer's first call fixes its batch size."""
+    try:
+        return build(batch_input_shape=batch_input_shape)
+    except (TypeError, ValueError) as error:
+        if "batch_input_shape" not in str(error):
+            raise
+    return build()
+
+
+def framework_ops(layers):
+    """The custom cells' math in the framework under `layers` (a namespace's own `ops` and
+    `TensorShape` win): the cell runs inside the layer, on its tensors."""
+    tf_keras, keras = sys.modules.get("tf_keras"), sys.modules.get("keras")
+    if tf_keras is not None and issubclass(layers.RNN, tf_keras.layers.Layer):
+        import tensorflow as tf  # tf_keras' own framework
+
+        ops = SimpleNamespace(
+            dot=lambda x, w: tf.tensordot(x, w, axes=1),
+            tanh=tf.tanh,
+            fill=lambda dims, value, dtype: tf.fill(tf.stack(dims), tf.cast(value, dtype)),
+        )
+    elif keras is not None and hasattr(keras, "ops") and issubclass(layers.RNN, keras.Layer):
+        k = keras.ops
+        ops = SimpleNamespace(
+            dot=lambda x, w: k.tensordot(x, w, axes=1),
+            tanh=k.tanh,
+            fill=lambda dims, value, dtype: k.full([int(d) for d in dims], value, dtype=dtype),
+        )
+    else:
+        ops = SimpleNamespace(
+            dot=lambda x, w: x @ w,
+            tanh=np.tanh,
+            fill=lambda dims, value, dtype: np.full([int(d) for d in dims], value, np.dtype(dtype)),
+        )
+    if getattr(layers, "ops", None) is not None:
+        ops = SimpleNamespace(
+            dot=layers.ops.dot,
+            tanh=layers.ops.tanh,
+            fill=layers.ops.fill,
+        )
+    return ops
 
 
 class Steps(list):

@@ -1,11 +1,13 @@
 #!/usr/bin/env python
 """d-0003: an error discrepancy between keras3-torch and tf_keras.
 
-`RNN([SimpleRNNCell(2)], stateful=True)` on a float32 input of shape (2, 3, 3): keras3-torch
-raises AttributeError ('list' object has no attribute 'assign') where tf_keras raises nothing.
+`LSTM(2, implementation=1, dropout=0.5)` on a float32 input of shape (2, 3, 3) with
+training=True: keras3-torch raises RuntimeError (expand(torch.FloatTensor{[4, 1, 2, 3]},
+size=[2, 3, 3]):) where tf_keras raises nothing.
 
-Found: step 0: the implementation raises AttributeError: 'list' object has no attribute
-'assign'; the oracle does not
+Found: step 0: the implementation raises RuntimeError: expand(torch.FloatTensor{[4, 1, 2, 3]},
+size=[2, 3, 3]): the number of sizes provided (3) must be greater or equal to the number of
+dimensions in the tensor (4); the oracle does not
 
 Run: python d-0003.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
 Both sides run in this process: use an environment with target keras3-torch's pins,
@@ -33,32 +35,39 @@ X = np.array([[[0.71931696, 0.20316437, -0.5199672],
                [1.9351912, 0.27308518, -1.539719],
                [-0.035821114, 1.3595634, -1.5811284]]], dtype=np.float32)
 WEIGHTS = [
-    np.array([[-0.07897734, 0.41940275],
-              [0.7734663, -0.014928613],
-              [0.3289627, 0.33208275]], dtype=np.float32),
-    np.array([[-0.1223632, -1.4581635],
-              [-0.034358036, -0.27596882]], dtype=np.float32),
-    np.array([0.32106593, 0.53845954], dtype=np.float32),
+    np.array([[-0.07897734, 0.41940275, 0.7734663, -0.014928613, 0.3289627, 0.33208275,
+               -0.099909134, -1.1905855],
+              [-0.028053218, -0.2253276, 0.370735, 0.6217595, 0.93296254, 0.31848228, 0.328811,
+               0.7758544],
+              [-0.057062283, 1.0434897, -0.56980383, 0.2657788, 0.12533642, 0.87634486, -0.4035409,
+               0.25866598]], dtype=np.float32),
+    np.array([[-0.66112596, -0.2836416, -0.0659114, -0.79979664, 0.20142956, 0.08559753, 0.46178442,
+               0.7316939],
+              [0.9714201, 0.13339701, 1.1823368, -0.2733897, -0.31157607, 0.025492992, -0.011637601,
+               0.6231493]], dtype=np.float32),
+    np.array([-0.011665482, 0.30982095, -0.6086011, 0.16309315, 0.12266493, 0.18776834, 0.25203374,
+              0.059359744], dtype=np.float32),
 ]
 
 # Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
 # it carries), which the value bound below grows with.
 ROUNDING_STEPS = [4]
 
+# Dropout while training: both sides draw random masks, so values are not compared here
+# (rnnconf compares their distributions, over hundreds of samples a side).
+VALUES_COMPARED = False
+
 
 def run(layers, steps):
     """The case on the namespace `layers`; each step's result goes to `steps`."""
-    def build(**batch_size):
-        return layers.RNN([layers.SimpleRNNCell(2)], stateful=True, **batch_size)
-    layer = stateful_layer(build, batch_input_shape=(2, 3, 3))
-    layer(X)  # builds the weights, replaced next
+    layer = layers.LSTM(2, implementation=1, dropout=0.5)
+    layer(X, training=True)  # builds the weights, replaced next
     layer.set_weights(WEIGHTS)
-    layer.reset_states()  # zero states, as on a new layer
-    steps.add(layer(X))
+    steps.add(layer(X, training=True))
 
 
 # ---- running both sides and comparing them: the same in every reproducer ---------------------
-SHORT_NAMES = {"reference": "impl", "tf_keras": "tf_keras.layers", "keras3": "keras.layers"}
+SHORT_NAMES = {"reference": "rnnconf.impl", "tf_keras": "tf_keras.layers", "keras3": "keras.layers"}
 
 
 def namespace(name):
@@ -66,17 +75,6 @@ def namespace(name):
     module, _, attribute = SHORT_NAMES.get(name, name).partition(":")
     layers = importlib.import_module(module)
     return getattr(layers, attribute) if attribute else layers
-
-
-def stateful_layer(build, batch_input_shape):
-    """build(batch_input_shape=...): a stateful layer given its batch size Keras 2's way; where the
-    namespace has no such argument (Keras 3), build(): the layer's first call fixes its batch size."""
-    try:
-        return build(batch_input_shape=batch_input_shape)
-    except (TypeError, ValueError) as error:
-        if "batch_input_shape" not in str(error):
-            raise
-    return build()
 
 
 class Steps(list):
@@ -180,7 +178,7 @@ def differences(expected, actual):
                 continue
             if x.shape != y.shape or x.dtype != y.dtype:
                 found.append(f"step {i} {path}: expected {describe(x)}, got {describe(y)}")
-            elif (difference := value_difference(x, y, ROUNDING_STEPS[i])):
+            elif VALUES_COMPARED and (difference := value_difference(x, y, ROUNDING_STEPS[i])):
                 found.append(f"step {i} {path}: {difference}")
     if len(expected) != len(actual) and not found:
         found.append(f"expected {len(expected)} step results, got {len(actual)}")

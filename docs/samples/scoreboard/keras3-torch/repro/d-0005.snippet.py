@@ -1,20 +1,20 @@
 import os
 os.environ['KERAS_BACKEND'] = 'torch'
 import numpy as np
-import re
 import keras.layers as layers
 
-x0 = np.array([[[0.72, 0.2, -0.52], [-0.39, 0.41, -1.0], [-1.29, -1.22, -0.2]], [[-1.76, -0.11, -0.68], [1.94, 0.27, -1.54], [-0.04, 1.36, -1.58]]], 'float32')
+mask = np.array([[False, False, False, False, False, False, False, False], [True, True, True, True, True, True, True, True], [False, False, False, False, False, False, True, True]])
+x0 = np.array([[[-0.5], [-2.21], [0.41], [-0.27], [0.93], [-0.03], [0.59], [-0.41]], [[-0.59], [0.94], [-0.02], [-1.1], [-1.04], [0.36], [1.95], [0.05]], [[1.77], [0.81], [0.78], [-1.08], [0.43], [-0.66], [1.54], [-0.27]]], 'float32')
 try:
-    layer = layers.LSTM(2.5)
+    layer = layers.RNN(layers.SimpleRNNCell(5), go_backwards=True, unroll=True)
     out = []
-    layer(x0)  # builds the weights
+    layer(x0, mask=mask)  # builds the weights
     layer.set_weights([np.linspace(-0.6, 0.6, w.size).reshape(w.shape).astype(w.dtype)
                        for w in layer.get_weights()])
-    out.append(layer(x0))
+    out.append(layer(x0, mask=mask))
     raised = None
 except Exception as e:
     raised = e
-assert type(raised).__name__ == 'TypeError', f"expected TypeError, got {raised!r}"
-facts = re.search("Dimension value must be integer or None or have an __index__ method, got value '(?P<value>[^(\\[].*?)'", str(raised))
-assert facts and {n: facts.group(n) for n in ['value']} == {'value': '2.5'}, raised
+assert raised is None, f"the oracle raises nothing here, got {raised!r}"
+def shapes(r): return [shapes(t) for t in r] if isinstance(r, (list, tuple)) else list(np.shape(r))
+assert shapes(out) == [[3, 5]], shapes(out)

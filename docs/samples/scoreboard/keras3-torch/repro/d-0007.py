@@ -1,12 +1,14 @@
 #!/usr/bin/env python
-"""d-0007: a value discrepancy between keras3-torch and tf_keras.
+"""d-0007: an error discrepancy between keras3-torch and tf_keras.
 
-`RNN(SimpleRNNCell(3))` on int32 tokens of shape (1, 5) through Embedding(mask_zero=True) with
-an initial_state: keras3-torch's output of the first call differs from tf_keras's beyond
-rounding.
+`RNN([SimpleRNNCell(2), BareStateCell(2)], stateful=True)` on a float32 input of shape (1, 3,
+3): keras3-torch raises ValueError (The shape of the target variable and the shape of the target
+value in `variable.assign(value)` must match.) where tf_keras raises nothing.
 
-Found: step 0 output: max abs diff 0.503 (max rel 7.71) at (0, 0): expected
--0.06494998186826706, got 0.4355405867099762
+Found: step 0: the implementation raises ValueError: The shape of the target variable and the
+shape of the target value in `variable.assign(value)` must match. variable.shape=(1, 2),
+Received: value.shape=torch.Size([2]). Target variable: <Variable path=rnn_67/rnn_state,
+shape=(1, 2), dtype=float32, value=[[0. 0.]]>; the oracle does not
 
 Run: python d-0007.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
 Both sides run in this process: use an environment with target keras3-torch's pins,
@@ -18,6 +20,7 @@ import importlib
 import os
 import re
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -27,40 +30,66 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 IMPL = "keras3"
 ORACLE = "tf_keras"
 
-X = np.array([[0, 0, 0, 0, 1]], dtype=np.int32)
-STATES = [np.array([[0.7402132, -0.20558733, 0.46586812]], dtype=np.float32)]
+X = np.array([[[0.71931696, 0.20316437, -0.5199672],
+               [-0.39148158, 0.40783587, -1.000717],
+               [-1.2859633, -1.2220773, -0.2030824]]], dtype=np.float32)
 WEIGHTS = [
-    np.array([[-0.62200093, 0.48136482, 0.27219078],
-              [-0.29210022, 0.49085355, 0.45659682],
-              [0.48035923, -0.66825825, 0.1674669]], dtype=np.float32),
-    np.array([[-0.8944934, -0.0802765, 0.033184856],
-              [0.5410894, 0.5882203, 0.44200924],
-              [-0.76516575, 0.08345763, 0.20617616]], dtype=np.float32),
-    np.array([0.49249434, 0.4007238, 0.06539179], dtype=np.float32),
-]
-EMBEDDING = [
-    np.array([[-0.92935216, -0.6997407, 0.5718432],
-              [-0.43356383, 0.7972983, 1.1147934],
-              [0.2019667, 0.080378294, -1.1238843]], dtype=np.float32),
+    np.array([[-0.07897734, 0.41940275],
+              [0.7734663, -0.014928613],
+              [0.3289627, 0.33208275]], dtype=np.float32),
+    np.array([[-0.1223632, -1.4581635],
+              [-0.034358036, -0.27596882]], dtype=np.float32),
+    np.array([0.32106593, 0.53845954], dtype=np.float32),
+    np.array([[1.1426411, 0.39005956],
+              [0.40270957, 0.95022374]], dtype=np.float32),
+    np.array([[-0.06988674, 1.2780086],
+              [-0.69786435, 0.32551122]], dtype=np.float32),
 ]
 
 # Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
 # it carries), which the value bound below grows with.
-ROUNDING_STEPS = [6]
+ROUNDING_STEPS = [8]
+
+
+def bare_state_cell(layers):
+    """BareStateCell: returns its one new state as a tensor, not in a list."""
+    ops = framework_ops(layers)
+
+    class BareStateCell(layers.Layer):
+        def __init__(self, units, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+            self.state_size = units
+
+        def build(self, input_shape):
+            u = self.units
+            self.kernel = self.add_weight(shape=(int(input_shape[-1]), u), name="kernel")
+            self.recurrent_kernel = self.add_weight(shape=(u, u), name="recurrent_kernel")
+            self.built = True
+
+        def _core(self, inputs, h):
+            return ops.dot(inputs, self.kernel) + ops.dot(h, self.recurrent_kernel)
+
+        def call(self, inputs, states):
+            output = ops.tanh(self._core(inputs, states[0]))
+            return output, output  # the one new state as a tensor, not in a list
+    return BareStateCell
 
 
 def run(layers, steps):
     """The case on the namespace `layers`; each step's result goes to `steps`."""
-    layer = layers.RNN(layers.SimpleRNNCell(3))
-    embedding = layers.Embedding(3, 3, mask_zero=True)
-    layer(embedding(X), initial_state=tensors(layers, STATES))  # builds the weights, replaced next
+    BareStateCell = bare_state_cell(layers)
+    def build(**batch_size):
+        return layers.RNN([layers.SimpleRNNCell(2), BareStateCell(2)], stateful=True, **batch_size)
+    layer = stateful_layer(build, batch_input_shape=(1, 3, 3))
+    layer(X)  # builds the weights, replaced next
     layer.set_weights(WEIGHTS)
-    embedding.set_weights(EMBEDDING)
-    steps.add(layer(embedding(X), initial_state=tensors(layers, STATES)))
+    layer.reset_states()  # zero states, as on a new layer
+    steps.add(layer(X))
 
 
 # ---- running both sides and comparing them: the same in every reproducer ---------------------
-SHORT_NAMES = {"reference": "impl", "tf_keras": "tf_keras.layers", "keras3": "keras.layers"}
+SHORT_NAMES = {"reference": "rnnconf.impl", "tf_keras": "tf_keras.layers", "keras3": "keras.layers"}
 
 
 def namespace(name):
@@ -70,17 +99,45 @@ def namespace(name):
     return getattr(layers, attribute) if attribute else layers
 
 
-def tensors(layers, nest):
-    """Initial states or constants (nested as given) for `layers`: tf_keras takes NumPy inputs and
-    masks, but wants tensors here."""
-    if isinstance(nest, (list, tuple)):
-        return type(nest)(tensors(layers, x) for x in nest)
-    tf_keras = sys.modules.get("tf_keras")
-    if getattr(layers, "rnnconf_to_tensor", None) is not None:  # a namespace's own conversion
-        return layers.rnnconf_to_tensor(nest)
+def stateful_layer(build, batch_input_shape):
+    """build(batch_input_shape=...): a stateful layer given its batch size Keras 2's way; where the
+    namespace has no such argument (Keras 3), build(): the layer's first call fixes its batch size."""
+    try:
+        return build(batch_input_shape=batch_input_shape)
+    except (TypeError, ValueError) as error:
+        if "batch_input_shape" not in str(error):
+            raise
+    return build()
+
+
+def framework_ops(layers):
+    """The custom cells' math in the framework under `layers` (a namespace's own `ops` and
+    `TensorShape` win): the cell runs inside the layer, on its tensors."""
+    tf_keras, keras = sys.modules.get("tf_keras"), sys.modules.get("keras")
     if tf_keras is not None and issubclass(layers.RNN, tf_keras.layers.Layer):
-        return tf_keras.backend.constant(nest, dtype=nest.dtype.name)
-    return nest
+        import tensorflow as tf  # tf_keras' own framework
+
+        ops = SimpleNamespace(
+            dot=lambda x, w: tf.tensordot(x, w, axes=1),
+            tanh=tf.tanh,
+        )
+    elif keras is not None and hasattr(keras, "ops") and issubclass(layers.RNN, keras.Layer):
+        k = keras.ops
+        ops = SimpleNamespace(
+            dot=lambda x, w: k.tensordot(x, w, axes=1),
+            tanh=k.tanh,
+        )
+    else:
+        ops = SimpleNamespace(
+            dot=lambda x, w: x @ w,
+            tanh=np.tanh,
+        )
+    if getattr(layers, "ops", None) is not None:
+        ops = SimpleNamespace(
+            dot=layers.ops.dot,
+            tanh=layers.ops.tanh,
+        )
+    return ops
 
 
 class Steps(list):

@@ -1,12 +1,12 @@
 #!/usr/bin/env python
 """d-0009: an error discrepancy between keras3-torch and tf_keras.
 
-`RNN([HdStateCell(2, rows=2), HdStateCell(2, rows=2)], stateful=True)` on a float32 input of
-shape (2, 3, 2, 3): keras3-torch raises TypeError (int() argument must be a string, a bytes-like
-object or a real number, not 'tuple') where tf_keras raises nothing.
+`RNN([LSTMCell(2)])` on a float32 input of shape (2, 3, 3) with a mask, an initial_state (tuple
+form): tf_keras raises TypeError (The two structures don't have the same nested structure.)
+where keras3-torch raises IndexError (list index out of range).
 
-Found: step 0: the implementation raises TypeError: int() argument must be a string, a
-bytes-like object or a real number, not 'tuple'; the oracle does not
+Found: step 0: both raise, but the oracle raises TypeError: The two structures don't have the
+same nested structure. and the implementation IndexError: list index out of range
 
 Run: python d-0009.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
 Both sides run in this process: use an environment with target keras3-torch's pins,
@@ -18,7 +18,6 @@ import importlib
 import os
 import re
 import sys
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -28,76 +27,37 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 IMPL = "keras3"
 ORACLE = "tf_keras"
 
-X = np.array([[[[0.71931696, 0.20316437, -0.5199672],
-                [-0.39148158, 0.40783587, -1.000717]],
-               [[-1.2859633, -1.2220773, -0.2030824],
-                [-1.7616397, -0.10646271, -0.6803298]],
-               [[1.9351912, 0.27308518, -1.539719],
-                [-0.035821114, 1.3595634, -1.5811284]]],
-              [[[0.1688581, 0.045456454, 0.39374673],
-                [-0.30431592, -2.2347624, 0.69838613]],
-               [[-0.4176741, -2.3059766, -1.4198092],
-                [-0.49420416, -0.29860428, -0.51451015]],
-               [[0.013281391, -0.38393223, 0.5456552],
-                [-1.3695503, -0.99915236, -0.87024635]]]], dtype=np.float32)
-WEIGHTS = [
-    np.array([[-0.07897734, 0.41940275],
-              [0.7734663, -0.014928613],
-              [0.3289627, 0.33208275]], dtype=np.float32),
-    np.array([[-0.1223632, -1.4581635],
-              [-0.034358036, -0.27596882]], dtype=np.float32),
-    np.array([[0.4540558, 0.7614968],
-              [1.1426411, 0.39005956]], dtype=np.float32),
-    np.array([[0.40270957, 0.95022374],
-              [-0.06988674, 1.2780086]], dtype=np.float32),
-]
+X = np.array([[[0.71931696, 0.20316437, -0.5199672],
+               [-0.39148158, 0.40783587, -1.000717],
+               [-1.2859633, -1.2220773, -0.2030824]],
+              [[-1.7616397, -0.10646271, -0.6803298],
+               [1.9351912, 0.27308518, -1.539719],
+               [-0.035821114, 1.3595634, -1.5811284]]], dtype=np.float32)
+MASK = np.array([[1, 1, 1],
+                 [1, 1, 1]], dtype=bool)
+STATES = (
+    (
+        np.array([[-1.9033443, 0.07976729],
+                  [-0.182584, -0.5070952]], dtype=np.float32),
+        np.array([[0.27958283, 0.05661243],
+                  [-0.4585035, -0.8666567]], dtype=np.float32),
+    ),
+)
 
 # Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
 # it carries), which the value bound below grows with.
-ROUNDING_STEPS = [8]
-
-
-def hd_state_cell(layers):
-    """HdStateCell: a (rows, units) state and output."""
-    ops = framework_ops(layers)
-
-    class HdStateCell(layers.Layer):
-        def __init__(self, units, rows=2, **kwargs):
-            super().__init__(**kwargs)
-            self.units = units
-            self.state_size = ops.shape([rows, units])
-            self.output_size = ops.shape([rows, units])
-
-        def build(self, input_shape):
-            u = self.units
-            self.kernel = self.add_weight(shape=(int(input_shape[-1]), u), name="kernel")
-            self.recurrent_kernel = self.add_weight(shape=(u, u), name="recurrent_kernel")
-            self.built = True
-
-        def _core(self, inputs, h):
-            return ops.dot(inputs, self.kernel) + ops.dot(h, self.recurrent_kernel)
-
-        def call(self, inputs, states):
-            output = ops.tanh(self._core(inputs, states[0]))
-            return output, [output]
-    return HdStateCell
+ROUNDING_STEPS = [4]
 
 
 def run(layers, steps):
     """The case on the namespace `layers`; each step's result goes to `steps`."""
-    HdStateCell = hd_state_cell(layers)
-    def build(**batch_size):
-        return layers.RNN([HdStateCell(2, rows=2), HdStateCell(2, rows=2)], stateful=True,
-                          **batch_size)
-    layer = stateful_layer(build, batch_input_shape=(2, 3, 2, 3))
-    layer(X)  # builds the weights, replaced next
-    layer.set_weights(WEIGHTS)
-    layer.reset_states()  # zero states, as on a new layer
-    steps.add(layer(X))
+    layer = layers.RNN([layers.LSTMCell(2)])
+    layer(X, mask=MASK, initial_state=tensors(layers, STATES))  # builds the weights, replaced next
+    steps.add(layer(X, mask=MASK, initial_state=tensors(layers, STATES)))
 
 
 # ---- running both sides and comparing them: the same in every reproducer ---------------------
-SHORT_NAMES = {"reference": "impl", "tf_keras": "tf_keras.layers", "keras3": "keras.layers"}
+SHORT_NAMES = {"reference": "rnnconf.impl", "tf_keras": "tf_keras.layers", "keras3": "keras.layers"}
 
 
 def namespace(name):
@@ -107,51 +67,17 @@ def namespace(name):
     return getattr(layers, attribute) if attribute else layers
 
 
-def stateful_layer(build, batch_input_shape):
-    """build(batch_input_shape=...): a stateful layer given its batch size Keras 2's way; where the
-    namespace has no such argument (Keras 3), build(): the layer's first call fixes its batch size."""
-    try:
-        return build(batch_input_shape=batch_input_shape)
-    except (TypeError, ValueError) as error:
-        if "batch_input_shape" not in str(error):
-            raise
-    return build()
-
-
-def framework_ops(layers):
-    """The custom cells' math in the framework under `layers` (a namespace's own `ops` and
-    `TensorShape` win): the cell runs inside the layer, on its tensors."""
-    tf_keras, keras = sys.modules.get("tf_keras"), sys.modules.get("keras")
+def tensors(layers, nest):
+    """Initial states or constants (nested as given) for `layers`: tf_keras takes NumPy inputs and
+    masks, but wants tensors here."""
+    if isinstance(nest, (list, tuple)):
+        return type(nest)(tensors(layers, x) for x in nest)
+    tf_keras = sys.modules.get("tf_keras")
+    if getattr(layers, "rnnconf_to_tensor", None) is not None:  # a namespace's own conversion
+        return layers.rnnconf_to_tensor(nest)
     if tf_keras is not None and issubclass(layers.RNN, tf_keras.layers.Layer):
-        import tensorflow as tf  # tf_keras' own framework
-
-        ops = SimpleNamespace(
-            dot=lambda x, w: tf.tensordot(x, w, axes=1),
-            tanh=tf.tanh,
-            shape=tf.TensorShape,
-        )
-    elif keras is not None and hasattr(keras, "ops") and issubclass(layers.RNN, keras.Layer):
-        k = keras.ops
-        ops = SimpleNamespace(
-            dot=lambda x, w: k.tensordot(x, w, axes=1),
-            tanh=k.tanh,
-            shape=tuple,
-        )
-    else:
-        ops = SimpleNamespace(
-            dot=lambda x, w: x @ w,
-            tanh=np.tanh,
-            shape=tuple,
-        )
-    if getattr(layers, "ops", None) is not None:
-        ops = SimpleNamespace(
-            dot=layers.ops.dot,
-            tanh=layers.ops.tanh,
-            shape=ops.shape,
-        )
-    if getattr(layers, "TensorShape", None) is not None:
-        ops.shape = layers.TensorShape
-    return ops
+        return tf_keras.backend.constant(nest, dtype=nest.dtype.name)
+    return nest
 
 
 class Steps(list):
