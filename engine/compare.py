@@ -141,13 +141,13 @@ def error_class_match(expected, actual):
         return {"how": f"raises {got}, a subclass of {want}", "facts": True}
     if ERROR_EQUIVALENTS.get(want, set()) & mro:
         return {"how": f"raises {got}, the Python meaning of TensorFlow's {want}", "facts": not tf_runtime}
-    if got == JAVASCRIPT_BASE_ERROR and FOREIGN_LANGUAGE_ERROR in mro:
-        return {"how": f"raises JavaScript's base Error where the oracle raises {want} (JavaScript has no "
-                       f"{want}; the message must state the oracle's facts)", "facts": True}
     if tf_runtime and TF_RUNTIME_ERROR not in mro:
         return {"how": f"refuses the input with its own framework's {got} where the oracle's TensorFlow op "
                        f"raises {want} (the input must be refused; TensorFlow's class and kernel message are "
                        "TensorFlow's own)", "facts": False}
+    if got == JAVASCRIPT_BASE_ERROR and FOREIGN_LANGUAGE_ERROR in mro:
+        return {"how": f"raises JavaScript's base Error where the oracle raises {want} (JavaScript has no "
+                       f"{want}; the message must state the oracle's facts)", "facts": True}
     return None
 
 

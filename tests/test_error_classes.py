@@ -132,3 +132,11 @@ def test_a_construction_error_keeps_its_stage_across_a_worker():
     assert execute.describe_error(namespaces.remote_exception(dict(record, stage="construct")), "call")["stage"] \
         == "construct"
     assert execute.describe_error(namespaces.remote_exception(dict(record, stage="call")), "call")["stage"] == "call"
+
+
+def test_javascripts_base_error_on_a_tensorflow_runtime_path_is_held_to_no_kernel_facts():
+    """tfjs refuses a shorter mask with its own words; the oracle's TensorArray index and size are
+    TensorFlow's kernel's facts, not the contract's."""
+    tfjs_error = _error("Error", "Cannot read properties of undefined (reading 'shape')",
+                        ("TfjsError", "Exception", "BaseException", "object"))
+    assert _judged(ERROR_CASES["ERR-40"], SHORT_MASK, tfjs_error)["status"] == "pass"
