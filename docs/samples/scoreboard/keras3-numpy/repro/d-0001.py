@@ -50,7 +50,7 @@ def run(layers, steps):
 
 
 # ---- running both sides and comparing them: the same in every reproducer ---------------------
-SHORT_NAMES = {"reference": "impl", "tf_keras": "tf_keras.layers", "keras3": "keras.layers"}
+SHORT_NAMES = {"reference": "rnnconf.impl", "tf_keras": "tf_keras.layers", "keras3": "keras.layers"}
 
 
 def namespace(name):

@@ -1,12 +1,13 @@
 #!/usr/bin/env python
 """d-0005: an error discrepancy between keras3-numpy and tf_keras.
 
-`RNN([HdStateCell(2, rows=2), HdStateCell(2, rows=2)], stateful=True)` on a float32 input of
-shape (2, 3, 2, 3): keras3-numpy raises TypeError (int() argument must be a string, a bytes-like
-object or a real number, not 'tuple') where tf_keras raises nothing.
+`RNN(LSTMCell(5))` on a float32 input of shape (3, 5, 3) with a mask; steps: call, call (batch
+1): tf_keras raises ValueError (Incompatible shape for value ((3, 5)), expected ((1, 5))) where
+keras3-numpy raises nothing.
 
-Found: step 0: the implementation raises TypeError: int() argument must be a string, a
-bytes-like object or a real number, not 'tuple'; the oracle does not
+Found: step 1: the oracle raises ValueError: Incompatible shape for value ((3, 5)), expected
+((1, 5)); the implementation does not
+The data is in d-0005.npz, beside this script.
 
 Run: python d-0005.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
 Both sides run in this process: use an environment with target keras3-numpy's pins,
@@ -19,7 +20,6 @@ import importlib
 import os
 import re
 import sys
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -31,76 +31,31 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 IMPL = "keras3"
 ORACLE = "tf_keras"
 
-X = np.array([[[[0.71931696, 0.20316437, -0.5199672],
-                [-0.39148158, 0.40783587, -1.000717]],
-               [[-1.2859633, -1.2220773, -0.2030824],
-                [-1.7616397, -0.10646271, -0.6803298]],
-               [[1.9351912, 0.27308518, -1.539719],
-                [-0.035821114, 1.3595634, -1.5811284]]],
-              [[[0.1688581, 0.045456454, 0.39374673],
-                [-0.30431592, -2.2347624, 0.69838613]],
-               [[-0.4176741, -2.3059766, -1.4198092],
-                [-0.49420416, -0.29860428, -0.51451015]],
-               [[0.013281391, -0.38393223, 0.5456552],
-                [-1.3695503, -0.99915236, -0.87024635]]]], dtype=np.float32)
-WEIGHTS = [
-    np.array([[-0.07897734, 0.41940275],
-              [0.7734663, -0.014928613],
-              [0.3289627, 0.33208275]], dtype=np.float32),
-    np.array([[-0.1223632, -1.4581635],
-              [-0.034358036, -0.27596882]], dtype=np.float32),
-    np.array([[0.4540558, 0.7614968],
-              [1.1426411, 0.39005956]], dtype=np.float32),
-    np.array([[0.40270957, 0.95022374],
-              [-0.06988674, 1.2780086]], dtype=np.float32),
-]
+# The arrays are in the .npz beside this script.
+DATA = np.load(os.path.join(os.path.dirname(os.path.abspath(__file__)), "d-0005.npz"))
+X0 = DATA["X0"]
+MASK = np.array([[1, 1, 1, 0, 0],
+                 [0, 1, 1, 1, 1],
+                 [0, 0, 0, 0, 0]], dtype=bool)
+WEIGHTS = [DATA["WEIGHTS_0"], DATA["WEIGHTS_1"], DATA["WEIGHTS_2"]]
+X1 = DATA["X1"]
 
 # Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
 # it carries), which the value bound below grows with.
-ROUNDING_STEPS = [8]
-
-
-def hd_state_cell(layers):
-    """HdStateCell: a (rows, units) state and output."""
-    ops = framework_ops(layers)
-
-    class HdStateCell(layers.Layer):
-        def __init__(self, units, rows=2, **kwargs):
-            super().__init__(**kwargs)
-            self.units = units
-            self.state_size = ops.shape([rows, units])
-            self.output_size = ops.shape([rows, units])
-
-        def build(self, input_shape):
-            u = self.units
-            self.kernel = self.add_weight(shape=(int(input_shape[-1]), u), name="kernel")
-            self.recurrent_kernel = self.add_weight(shape=(u, u), name="recurrent_kernel")
-            self.built = True
-
-        def _core(self, inputs, h):
-            return ops.dot(inputs, self.kernel) + ops.dot(h, self.recurrent_kernel)
-
-        def call(self, inputs, states):
-            output = ops.tanh(self._core(inputs, states[0]))
-            return output, [output]
-    return HdStateCell
+ROUNDING_STEPS = [6, 6]
 
 
 def run(layers, steps):
     """The case on the namespace `layers`; each step's result goes to `steps`."""
-    HdStateCell = hd_state_cell(layers)
-    def build(**batch_size):
-        return layers.RNN([HdStateCell(2, rows=2), HdStateCell(2, rows=2)], stateful=True,
-                          **batch_size)
-    layer = stateful_layer(build, batch_input_shape=(2, 3, 2, 3))
-    layer(X)  # builds the weights, replaced next
+    layer = layers.RNN(layers.LSTMCell(5))
+    layer(X0, mask=MASK)  # builds the weights, replaced next
     layer.set_weights(WEIGHTS)
-    layer.reset_states()  # zero states, as on a new layer
-    steps.add(layer(X))
+    steps.add(layer(X0, mask=MASK))
+    steps.add(layer(X1, mask=MASK))
 
 
 # ---- running both sides and comparing them: the same in every reproducer ---------------------
-SHORT_NAMES = {"reference": "impl", "tf_keras": "tf_keras.layers", "keras3": "keras.layers"}
+SHORT_NAMES = {"reference": "rnnconf.impl", "tf_keras": "tf_keras.layers", "keras3": "keras.layers"}
 
 
 def namespace(name):
@@ -108,53 +63,6 @@ def namespace(name):
     module, _, attribute = SHORT_NAMES.get(name, name).partition(":")
     layers = importlib.import_module(module)
     return getattr(layers, attribute) if attribute else layers
-
-
-def stateful_layer(build, batch_input_shape):
-    """build(batch_input_shape=...): a stateful layer given its batch size Keras 2's way; where the
-    namespace has no such argument (Keras 3), build(): the layer's first call fixes its batch size."""
-    try:
-        return build(batch_input_shape=batch_input_shape)
-    except (TypeError, ValueError) as error:
-        if "batch_input_shape" not in str(error):
-            raise
-    return build()
-
-
-def framework_ops(layers):
-    """The custom cells' math in the framework under `layers` (a namespace's own `ops` and
-    `TensorShape` win): the cell runs inside the layer, on its tensors."""
-    tf_keras, keras = sys.modules.get("tf_keras"), sys.modules.get("keras")
-    if tf_keras is not None and issubclass(layers.RNN, tf_keras.layers.Layer):
-        import tensorflow as tf  # tf_keras' own framework
-
-        ops = SimpleNamespace(
-            dot=lambda x, w: tf.tensordot(x, w, axes=1),
-            tanh=tf.tanh,
-            shape=tf.TensorShape,
-        )
-    elif keras is not None and hasattr(keras, "ops") and issubclass(layers.RNN, keras.Layer):
-        k = keras.ops
-        ops = SimpleNamespace(
-            dot=lambda x, w: k.tensordot(x, w, axes=1),
-            tanh=k.tanh,
-            shape=tuple,
-        )
-    else:
-        ops = SimpleNamespace(
-            dot=lambda x, w: x @ w,
-            tanh=np.tanh,
-            shape=tuple,
-        )
-    if getattr(layers, "ops", None) is not None:
-        ops = SimpleNamespace(
-            dot=layers.ops.dot,
-            tanh=layers.ops.tanh,
-            shape=ops.shape,
-        )
-    if getattr(layers, "TensorShape", None) is not None:
-        ops.shape = layers.TensorShape
-    return ops
 
 
 class Steps(list):

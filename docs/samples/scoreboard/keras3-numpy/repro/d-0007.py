@@ -1,13 +1,11 @@
 #!/usr/bin/env python
 """d-0007: an error discrepancy between keras3-numpy and tf_keras.
 
-`RNN(LSTMCell(5))` on a float32 input of shape (3, 5, 3) with a mask; steps: call, call (batch
-1): tf_keras raises ValueError (Incompatible shape for value ((3, 5)), expected ((1, 5))) where
-keras3-numpy raises nothing.
+`RNN([LSTMCell(2)])` on a float32 input of shape (2, 3, 3): keras3-numpy raises IndexError (list
+index out of range) where tf_keras raises nothing.
 
-Found: step 1: the oracle raises ValueError: Incompatible shape for value ((3, 5)), expected
-((1, 5)); the implementation does not
-The data is in d-0007.npz, beside this script.
+Found: step 0: the implementation raises IndexError: list index out of range; the oracle does
+not
 
 Run: python d-0007.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
 Both sides run in this process: use an environment with target keras3-numpy's pins,
@@ -31,31 +29,42 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 IMPL = "keras3"
 ORACLE = "tf_keras"
 
-# The arrays are in the .npz beside this script.
-DATA = np.load(os.path.join(os.path.dirname(os.path.abspath(__file__)), "d-0007.npz"))
-X0 = DATA["X0"]
-MASK = np.array([[1, 1, 1, 0, 0],
-                 [0, 1, 1, 1, 1],
-                 [0, 0, 0, 0, 0]], dtype=bool)
-WEIGHTS = [DATA["WEIGHTS_0"], DATA["WEIGHTS_1"], DATA["WEIGHTS_2"]]
-X1 = DATA["X1"]
+X = np.array([[[0.71931696, 0.20316437, -0.5199672],
+               [-0.39148158, 0.40783587, -1.000717],
+               [-1.2859633, -1.2220773, -0.2030824]],
+              [[-1.7616397, -0.10646271, -0.6803298],
+               [1.9351912, 0.27308518, -1.539719],
+               [-0.035821114, 1.3595634, -1.5811284]]], dtype=np.float32)
+WEIGHTS = [
+    np.array([[-0.07897734, 0.41940275, 0.7734663, -0.014928613, 0.3289627, 0.33208275,
+               -0.099909134, -1.1905855],
+              [-0.028053218, -0.2253276, 0.370735, 0.6217595, 0.93296254, 0.31848228, 0.328811,
+               0.7758544],
+              [-0.057062283, 1.0434897, -0.56980383, 0.2657788, 0.12533642, 0.87634486, -0.4035409,
+               0.25866598]], dtype=np.float32),
+    np.array([[-0.66112596, -0.2836416, -0.0659114, -0.79979664, 0.20142956, 0.08559753, 0.46178442,
+               0.7316939],
+              [0.9714201, 0.13339701, 1.1823368, -0.2733897, -0.31157607, 0.025492992, -0.011637601,
+               0.6231493]], dtype=np.float32),
+    np.array([-0.011665482, 0.30982095, -0.6086011, 0.16309315, 0.12266493, 0.18776834, 0.25203374,
+              0.059359744], dtype=np.float32),
+]
 
 # Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
 # it carries), which the value bound below grows with.
-ROUNDING_STEPS = [6, 6]
+ROUNDING_STEPS = [4]
 
 
 def run(layers, steps):
     """The case on the namespace `layers`; each step's result goes to `steps`."""
-    layer = layers.RNN(layers.LSTMCell(5))
-    layer(X0, mask=MASK)  # builds the weights, replaced next
+    layer = layers.RNN([layers.LSTMCell(2)])
+    layer(X)  # builds the weights, replaced next
     layer.set_weights(WEIGHTS)
-    steps.add(layer(X0, mask=MASK))
-    steps.add(layer(X1, mask=MASK))
+    steps.add(layer(X))
 
 
 # ---- running both sides and comparing them: the same in every reproducer ---------------------
-SHORT_NAMES = {"reference": "impl", "tf_keras": "tf_keras.layers", "keras3": "keras.layers"}
+SHORT_NAMES = {"reference": "rnnconf.impl", "tf_keras": "tf_keras.layers", "keras3": "keras.layers"}
 
 
 def namespace(name):

@@ -1,10 +1,12 @@
 #!/usr/bin/env python
-"""d-0008: a value discrepancy between keras3-numpy and tf_keras.
+"""d-0008: an error discrepancy between keras3-numpy and tf_keras.
 
-`RNN(InitStateCell(2), return_sequences=True)` on a float32 input of shape (4, 7, 2) with a
-mask: keras3-numpy's output of the first call differs from tf_keras's beyond rounding.
+`GRU(2, implementation=1, dropout=0.5)` on a float32 input of shape (2, 3, 3) with
+training=True: keras3-numpy raises ValueError (input operand has more dimensions than allowed by
+the axis remapping) where tf_keras raises nothing.
 
-Found: step 0 output: max abs diff 0.5 (max rel 5e+29) at (3, 0, 0): expected 0.0, got 0.5
+Found: step 0: the implementation raises ValueError: input operand has more dimensions than
+allowed by the axis remapping; the oracle does not
 
 Run: python d-0008.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
 Both sides run in this process: use an environment with target keras3-numpy's pins,
@@ -17,7 +19,6 @@ import importlib
 import os
 import re
 import sys
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -29,89 +30,44 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 IMPL = "keras3"
 ORACLE = "tf_keras"
 
-X = np.array([[[1.1803585, -0.36230564],
-               [0.08591697, -0.30745822],
-               [-0.38778755, 0.46857622],
-               [0.4300479, 1.4221431],
-               [0.5747789, -0.49574542],
-               [-0.15592788, -0.39178565],
-               [0.5951993, -0.07116742]],
-              [[1.2513961, 1.4524277],
-               [0.23582827, -0.9530741],
-               [-0.83895284, 0.08426173],
-               [-0.8048747, -0.015320778],
-               [0.96145386, -0.7669728],
-               [-0.29963502, 0.21346499],
-               [-0.05978101, 1.4575443]],
-              [[-1.5759784, 0.57347566],
-               [-0.04097729, 0.23460077],
-               [1.9479033, -0.42726764],
-               [1.4724783, -0.12372093],
-               [-0.8866326, -0.15053563],
-               [1.0976481, 0.3564664],
-               [-0.4253403, -0.11009578]],
-              [[1.0426805, -0.40022114],
-               [0.03874533, -0.63687897],
-               [1.0911225, 0.35934472],
-               [-1.0461535, -0.78654414],
-               [0.4543212, 2.2778628],
-               [-1.2553141, 0.8877901],
-               [0.9529652, -0.12318803]]], dtype=np.float32)
-MASK = np.array([[1, 0, 0, 0, 0, 0, 0],
-                 [1, 1, 1, 0, 0, 0, 0],
-                 [1, 1, 1, 0, 0, 1, 0],
-                 [0, 0, 0, 1, 1, 1, 1]], dtype=bool)
+X = np.array([[[0.71931696, 0.20316437, -0.5199672],
+               [-0.39148158, 0.40783587, -1.000717],
+               [-1.2859633, -1.2220773, -0.2030824]],
+              [[-1.7616397, -0.10646271, -0.6803298],
+               [1.9351912, 0.27308518, -1.539719],
+               [-0.035821114, 1.3595634, -1.5811284]]], dtype=np.float32)
 WEIGHTS = [
-    np.array([[-0.7129713, -1.2437814],
-              [-0.70355946, 1.5137528]], dtype=np.float32),
-    np.array([[-0.83248746, 1.6163585],
-              [0.4595985, -1.2873291]], dtype=np.float32),
+    np.array([[-0.07897734, 0.41940275, 0.7734663, -0.014928613, 0.3289627, 0.33208275],
+              [-0.099909134, -1.1905855, -0.028053218, -0.2253276, 0.370735, 0.6217595],
+              [0.93296254, 0.31848228, 0.328811, 0.7758544, -0.057062283,
+               1.0434897]], dtype=np.float32),
+    np.array([[-0.69786435, 0.32551122, 0.15350515, 1.0732989, -0.49423468, 0.31679982],
+              [-0.66112596, -0.2836416, -0.0659114, -0.79979664, 0.20142956,
+               0.08559753]], dtype=np.float32),
+    np.array([[0.46178442, 0.7316939, 0.9714201, 0.13339701, 1.1823368, -0.2733897],
+              [-0.31157607, 0.025492992, -0.011637601, 0.6231493, -0.016497483,
+               0.438153]], dtype=np.float32),
 ]
 
 # Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
 # it carries), which the value bound below grows with.
-ROUNDING_STEPS = [8]
+ROUNDING_STEPS = [4]
 
-
-def init_state_cell(layers):
-    """InitStateCell: its own get_initial_state, 0.5 everywhere."""
-    ops = framework_ops(layers)
-
-    class InitStateCell(layers.Layer):
-        def __init__(self, units, **kwargs):
-            super().__init__(**kwargs)
-            self.units = units
-            self.state_size = units
-
-        def build(self, input_shape):
-            u = self.units
-            self.kernel = self.add_weight(shape=(int(input_shape[-1]), u), name="kernel")
-            self.recurrent_kernel = self.add_weight(shape=(u, u), name="recurrent_kernel")
-            self.built = True
-
-        def _core(self, inputs, h):
-            return ops.dot(inputs, self.kernel) + ops.dot(h, self.recurrent_kernel)
-
-        def call(self, inputs, states):
-            output = ops.tanh(self._core(inputs, states[0]))
-            return output, [output]
-
-        def get_initial_state(self, inputs=None, batch_size=None, dtype=None):
-            return ops.fill([batch_size, self.units], 0.5, dtype)
-    return InitStateCell
+# Dropout while training: both sides draw random masks, so values are not compared here
+# (rnnconf compares their distributions, over hundreds of samples a side).
+VALUES_COMPARED = False
 
 
 def run(layers, steps):
     """The case on the namespace `layers`; each step's result goes to `steps`."""
-    InitStateCell = init_state_cell(layers)
-    layer = layers.RNN(InitStateCell(2), return_sequences=True)
-    layer(X, mask=MASK)  # builds the weights, replaced next
+    layer = layers.GRU(2, implementation=1, dropout=0.5)
+    layer(X, training=True)  # builds the weights, replaced next
     layer.set_weights(WEIGHTS)
-    steps.add(layer(X, mask=MASK))
+    steps.add(layer(X, training=True))
 
 
 # ---- running both sides and comparing them: the same in every reproducer ---------------------
-SHORT_NAMES = {"reference": "impl", "tf_keras": "tf_keras.layers", "keras3": "keras.layers"}
+SHORT_NAMES = {"reference": "rnnconf.impl", "tf_keras": "tf_keras.layers", "keras3": "keras.layers"}
 
 
 def namespace(name):
@@ -119,40 +75,6 @@ def namespace(name):
     module, _, attribute = SHORT_NAMES.get(name, name).partition(":")
     layers = importlib.import_module(module)
     return getattr(layers, attribute) if attribute else layers
-
-
-def framework_ops(layers):
-    """The custom cells' math in the framework under `layers` (a namespace's own `ops` and
-    `TensorShape` win): the cell runs inside the layer, on its tensors."""
-    tf_keras, keras = sys.modules.get("tf_keras"), sys.modules.get("keras")
-    if tf_keras is not None and issubclass(layers.RNN, tf_keras.layers.Layer):
-        import tensorflow as tf  # tf_keras' own framework
-
-        ops = SimpleNamespace(
-            dot=lambda x, w: tf.tensordot(x, w, axes=1),
-            tanh=tf.tanh,
-            fill=lambda dims, value, dtype: tf.fill(tf.stack(dims), tf.cast(value, dtype)),
-        )
-    elif keras is not None and hasattr(keras, "ops") and issubclass(layers.RNN, keras.Layer):
-        k = keras.ops
-        ops = SimpleNamespace(
-            dot=lambda x, w: k.tensordot(x, w, axes=1),
-            tanh=k.tanh,
-            fill=lambda dims, value, dtype: k.full([int(d) for d in dims], value, dtype=dtype),
-        )
-    else:
-        ops = SimpleNamespace(
-            dot=lambda x, w: x @ w,
-            tanh=np.tanh,
-            fill=lambda dims, value, dtype: np.full([int(d) for d in dims], value, np.dtype(dtype)),
-        )
-    if getattr(layers, "ops", None) is not None:
-        ops = SimpleNamespace(
-            dot=layers.ops.dot,
-            tanh=layers.ops.tanh,
-            fill=layers.ops.fill,
-        )
-    return ops
 
 
 class Steps(list):
@@ -256,7 +178,7 @@ def differences(expected, actual):
                 continue
             if x.shape != y.shape or x.dtype != y.dtype:
                 found.append(f"step {i} {path}: expected {describe(x)}, got {describe(y)}")
-            elif (difference := value_difference(x, y, ROUNDING_STEPS[i])):
+            elif VALUES_COMPARED and (difference := value_difference(x, y, ROUNDING_STEPS[i])):
                 found.append(f"step {i} {path}: {difference}")
     if len(expected) != len(actual) and not found:
         found.append(f"expected {len(expected)} step results, got {len(actual)}")

@@ -1,13 +1,16 @@
 #!/usr/bin/env python
 """d-0009: an error discrepancy between keras3-numpy and tf_keras.
 
-`RNN([GRUCell(4), GRUCell(4), GRUCell(3)])` on a float32 input of shape (3, 7, 1) with a mask,
-an initial_state: keras3-numpy raises ValueError (operands could not be broadcast together with
-shapes (3,1) (3,4) (3,3)) where tf_keras raises nothing.
+`RNN([LSTMCell(2), LSTMCell(2)])` on a float32 input of shape (1, 3, 3) with a mask, an
+initial_state (tuple form): tf_keras raises TypeError (The two structures don't have the same
+nested structure.) where keras3-numpy raises ValueError (Expected an instance of tuple, got
+[array([[-0.04337879, -0.15792778]], dtype=float32), array([[-0.10101344, -0.34584284]],
+dtype=float32)].).
 
-Found: step 0: the implementation raises ValueError: operands could not be broadcast together
-with shapes (3,1) (3,4) (3,3) ; the oracle does not
-The data is in d-0009.npz, beside this script.
+Found: step 0: both raise, but the oracle raises TypeError: The two structures don't have the
+same nested structure. and the implementation ValueError: Expected an instance of tuple, got
+[array([[-0.04337879, -0.15792778]], dtype=float32), array([[-0.10101344, -0.34584284]],
+dtype=float32)].
 
 Run: python d-0009.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
 Both sides run in this process: use an environment with target keras3-numpy's pins,
@@ -31,40 +34,35 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 IMPL = "keras3"
 ORACLE = "tf_keras"
 
-# The arrays are in the .npz beside this script.
-DATA = np.load(os.path.join(os.path.dirname(os.path.abspath(__file__)), "d-0009.npz"))
-X = DATA["X"]
-MASK = np.array([[0, 0, 1, 0, 0, 1, 1],
-                 [0, 1, 0, 1, 1, 0, 1],
-                 [1, 1, 1, 1, 1, 1, 1]], dtype=bool)
-STATES = [DATA["STATES_0"], DATA["STATES_1"], DATA["STATES_2"]]
-WEIGHTS = [
-    DATA["WEIGHTS_0"],
-    DATA["WEIGHTS_1"],
-    DATA["WEIGHTS_2"],
-    DATA["WEIGHTS_3"],
-    DATA["WEIGHTS_4"],
-    DATA["WEIGHTS_5"],
-    DATA["WEIGHTS_6"],
-    DATA["WEIGHTS_7"],
-    DATA["WEIGHTS_8"],
-]
+X = np.array([[[0.62889004, 0.4259213, 0.80746543],
+               [0.7643225, 0.28860065, 0.63931155],
+               [0.6871334, -0.86394954, 1.4860799]]], dtype=np.float32)
+MASK = np.array([[1, 1, 0]], dtype=bool)
+STATES = (
+    (
+        np.array([[0.11089498, 0.92270875]], dtype=np.float32),
+        np.array([[0.51060957, -0.42495328]], dtype=np.float32),
+    ),
+    (
+        np.array([[-0.2839889, 0.66863203]], dtype=np.float32),
+        np.array([[-0.07991856, -0.42540887]], dtype=np.float32),
+    ),
+)
 
 # Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
 # it carries), which the value bound below grows with.
-ROUNDING_STEPS = [24]
+ROUNDING_STEPS = [8]
 
 
 def run(layers, steps):
     """The case on the namespace `layers`; each step's result goes to `steps`."""
-    layer = layers.RNN([layers.GRUCell(4), layers.GRUCell(4), layers.GRUCell(3)])
+    layer = layers.RNN([layers.LSTMCell(2), layers.LSTMCell(2)])
     layer(X, mask=MASK, initial_state=tensors(layers, STATES))  # builds the weights, replaced next
-    layer.set_weights(WEIGHTS)
     steps.add(layer(X, mask=MASK, initial_state=tensors(layers, STATES)))
 
 
 # ---- running both sides and comparing them: the same in every reproducer ---------------------
-SHORT_NAMES = {"reference": "impl", "tf_keras": "tf_keras.layers", "keras3": "keras.layers"}
+SHORT_NAMES = {"reference": "rnnconf.impl", "tf_keras": "tf_keras.layers", "keras3": "keras.layers"}
 
 
 def namespace(name):
