@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-/* rnnconf d-0001: error discrepancy between TensorFlow.js and Keras 2 (CALL-01, CELL-01, CELL-03, CELL-08, ERR-19, SHAPE-01, SHAPE-04).
+/* rnnconf d-0001: value discrepancy between TensorFlow.js and Keras 2 (CALL-01, CALL-02, CALL-04, CELL-01, CELL-03, CELL-08, INIT-01, MASK-01, SHAPE-01, SHAPE-04).
  *
- * construct: both raise, but the oracle raises ValueError: Received an invalid value for argument `units`, expected a positive integer, got 0. and the implementation Error: Expected units to be a positive integer, but got 0.
+ * step 0 output: max abs diff 1.9 (max rel 1.9e+30) at (0, 0): expected 0.0, got -1.9033442735671997
  *
  * Run: npm install @tensorflow/tfjs@4.22.0 && node d-0001.js
  * Exit status: 1 while tfjs differs from Keras, 0 once it matches, 2 when tfjs cannot be loaded.
  * EXPECTED holds what Keras returns for the same layer, weights and data (per step: the values with the float32 rounding bound they are compared within, or the error class it raises).
- * The case, as rnnconf describes it: {"cells": [{"kind": "simple", "units": 0}], "seed": 0, "features": [3], "batch": 2, "timesteps": 3, "dtype": "float32", "flags": {}}
+ * The case, as rnnconf describes it: {"layer": "RNN", "cells": [{"kind": "simple", "units": 2}], "cell_list": false, "flags": {}, "dtype": "float32", "batch": 1, "timesteps": 3, "features": [3], "mask": [[0, 0, 0]], "initial_state": true, "initial_state_form": null, "constants": null, "training": null, "embedding": null, "steps": [{"op": "call"}], "reverse_inputs": false, "seed": 0, "weights_seed": null, "weight_scale": 1.0, "perturbation": null, "warmup": null, "samples": null, "explicit_args": null, "gradients": false}
  */
 'use strict';
 let tf;
@@ -19,19 +19,31 @@ try {
 }
 tf.setBackend('cpu');
 
-const EXPECTED = [{"error": ["ValueError"], "message": "Received an invalid value for argument `units`, expected a positive integer, got 0."}];
+const EXPECTED = [{"value": {"shape": [1, 2], "data": [0.0, 0.0], "tol": 1.52587890625e-05}}];
 const SAMPLES = 0;  // > 0: dropout while training, judged on SAMPLES runs of the steps
 
-let o1, x, mask, result;
+let o1, o2, x, mask, result;
 
 function setup() {
   // Build the layer with its first call, then set the case's weights.
-  o1 = tf.layers.simpleRNNCell({"dtype": "float32", "units": 0});
+  o1 = tf.layers.simpleRNNCell({"dtype": "float32", "units": 2});
+  o2 = tf.layers.rnn({"dtype": "float32", "cell": o1});
+  x = tf.tensor([0.71931696, 0.20316437, -0.5199672, -0.39148158, 0.40783587, -1.000717, -1.2859633, -1.2220773, -0.2030824], [1, 3, 3], 'float32');
+  result = o2.apply(x, {mask: tf.tensor([false, false, false], [1, 3], 'bool'), initialState: [tf.tensor([-1.9033443, 0.07976729], [1, 2], 'float32')]});
 }
 
 function steps() {
   const actual = [];
-
+  // step 0
+  try {
+    o2.setWeights([tf.tensor([-0.07897734, 0.41940275, 0.7734663, -0.014928613, 0.3289627, 0.33208275], [3, 2], 'float32'), tf.tensor([-0.1223632, -1.4581635, -0.034358036, -0.27596882], [2, 2], 'float32'), tf.tensor([0.32106593, 0.53845954], [2], 'float32')]);
+    x = tf.tensor([0.71931696, 0.20316437, -0.5199672, -0.39148158, 0.40783587, -1.000717, -1.2859633, -1.2220773, -0.2030824], [1, 3, 3], 'float32');
+    result = o2.apply(x, {mask: tf.tensor([false, false, false], [1, 3], 'bool'), initialState: [tf.tensor([-1.9033443, 0.07976729], [1, 2], 'float32')]});
+    actual.push({value: result});
+  } catch (e) {
+    actual.push({error: e});
+    return actual;
+  }
   return actual;
 }
 

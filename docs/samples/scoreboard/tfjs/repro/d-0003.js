@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-/* rnnconf d-0003: value discrepancy between TensorFlow.js and Keras 2 (CALL-01, CELL-01, CELL-03, CELL-08, SHAPE-01, SHAPE-04).
+/* rnnconf d-0003: error discrepancy between TensorFlow.js and Keras 2 (CALL-01, CELL-01, CELL-03, CELL-08, ERR-27, SHAPE-01, SHAPE-04).
  *
- * step 0 output: max abs diff 0.155 (max rel 0.96) at (0, 0): expected -0.6066495180130005, got -0.542963445186615
+ * step 0: both raise ValueError, but ERR-27: the implementation's message does not state the oracle's facts (shape: '(2, 4)' not stated). Oracle: 'Input 0 of layer "simple_rnn_22" is incompatible with the layer: expected ndim=3, found ndim=2. Full shape received: (2, 4)'; implementation: 'Input 0 is incompatible with layer simple_rnn_SimpleRNN98: expected ndim=3, found ndim=2'; the oracle says ValueError: Input 0 of layer "simple_rnn_22" is incompatible with the layer: expected ndim=3, found ndim=2. Full shape received: (2, 4), the implementation ValueError: Input 0 is incompatible with layer simple_rnn_SimpleRNN98: expected ndim=3, found ndim=2
  *
  * Run: npm install @tensorflow/tfjs@4.22.0 && node d-0003.js
  * Exit status: 1 while tfjs differs from Keras, 0 once it matches, 2 when tfjs cannot be loaded.
  * EXPECTED holds what Keras returns for the same layer, weights and data (per step: the values with the float32 rounding bound they are compared within, or the error class it raises).
- * The case, as rnnconf describes it: {"layer": "RNN", "cells": [{"kind": "simple", "units": 2, "activation": null}], "cell_list": false, "flags": {}, "dtype": "float32", "batch": 2, "timesteps": 3, "features": [3], "mask": null, "initial_state": false, "initial_state_form": null, "constants": null, "training": null, "embedding": null, "steps": [{"op": "call"}], "reverse_inputs": false, "seed": 0, "weights_seed": null, "weight_scale": 1.0, "perturbation": null, "warmup": null, "samples": null, "explicit_args": null, "gradients": false}
+ * The case, as rnnconf describes it: {"layer": "SimpleRNN", "cells": [{"kind": "gru", "units": 2}], "cell_list": false, "flags": {}, "dtype": "float32", "batch": 2, "timesteps": 4, "features": [], "mask": null, "initial_state": false, "initial_state_form": null, "constants": null, "training": null, "embedding": null, "steps": [{"op": "call"}], "reverse_inputs": false, "seed": 0, "weights_seed": null, "weight_scale": 1.0, "perturbation": null, "warmup": null, "samples": null, "explicit_args": null, "gradients": false}
  */
 'use strict';
 let tf;
@@ -19,31 +19,21 @@ try {
 }
 tf.setBackend('cpu');
 
-const EXPECTED = [{"value": {"shape": [2, 2], "data": [-0.6066495180130005, -0.32386791706085205, 0.8464195132255554, -0.031151318922638893], "tol": 2.817412587319268e-05}}];
+const EXPECTED = [{"error": ["ValueError"], "message": "Input 0 of layer \"simple_rnn\" is incompatible with the layer: expected ndim=3, found ndim=2. Full shape received: (2, 4)"}];
 const SAMPLES = 0;  // > 0: dropout while training, judged on SAMPLES runs of the steps
 
-let o3, o4, x, mask, result;
+let o5, x, mask, result;
 
 function setup() {
   // Build the layer with its first call, then set the case's weights.
-  o3 = tf.layers.simpleRNNCell({"dtype": "float32", "activation": null, "units": 2});
-  o4 = tf.layers.rnn({"dtype": "float32", "cell": o3});
-  x = tf.tensor([0.71931696, 0.20316437, -0.5199672, -0.39148158, 0.40783587, -1.000717, -1.2859633, -1.2220773, -0.2030824, -1.7616397, -0.10646271, -0.6803298, 1.9351912, 0.27308518, -1.539719, -0.035821114, 1.3595634, -1.5811284], [2, 3, 3], 'float32');
-  result = o4.apply(x);
+  o5 = tf.layers.simpleRNN({"dtype": "float32", "units": 2});
+  x = tf.tensor([0.71931696, 0.20316437, -0.5199672, -0.39148158, 0.40783587, -1.000717, -1.2859633, -1.2220773], [2, 4], 'float32');
+  result = o5.apply(x);
 }
 
 function steps() {
   const actual = [];
-  // step 0
-  try {
-    o4.setWeights([tf.tensor([-0.07897734, 0.41940275, 0.7734663, -0.014928613, 0.3289627, 0.33208275], [3, 2], 'float32'), tf.tensor([-0.1223632, -1.4581635, -0.034358036, -0.27596882], [2, 2], 'float32'), tf.tensor([0.32106593, 0.53845954], [2], 'float32')]);
-    x = tf.tensor([0.71931696, 0.20316437, -0.5199672, -0.39148158, 0.40783587, -1.000717, -1.2859633, -1.2220773, -0.2030824, -1.7616397, -0.10646271, -0.6803298, 1.9351912, 0.27308518, -1.539719, -0.035821114, 1.3595634, -1.5811284], [2, 3, 3], 'float32');
-    result = o4.apply(x);
-    actual.push({value: result});
-  } catch (e) {
-    actual.push({error: e});
-    return actual;
-  }
+
   return actual;
 }
 

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-/* rnnconf d-0005: value discrepancy between TensorFlow.js and Keras 2 (CALL-01, CALL-03, CELL-01, CELL-03, CELL-08, SHAPE-01, SHAPE-04).
+/* rnnconf d-0005: error discrepancy between TensorFlow.js and Keras 2 (CALL-01, CELL-01, CELL-04, CELL-08, ERR-28, SHAPE-01, SHAPE-04).
  *
- * step 0 output: output[1, 2] minus the previous batch row (axis 0), spread (distance from the pooled median): oracle mean 0.4595 sd 0.3971, implementation mean 0.2627 sd 0.3222 (400 samples each); KS D=0.378, p<=9e-26 < 2.5e-08 (alpha 1e-06 over 40 tests; 24 flag)
+ * step 0: both raise ValueError, but ERR-28: the implementation's message does not state the oracle's facts (shape: '(4, 2)' not stated). Oracle: 'Shape (4, 2) must have rank at least 3'; implementation: 'Input 0 is incompatible with layer rnn_RNN40: expected ndim=3, found ndim=2'; the oracle says ValueError: Shape (4, 2) must have rank at least 3, the implementation ValueError: Input 0 is incompatible with layer rnn_RNN40: expected ndim=3, found ndim=2
  *
  * Run: npm install @tensorflow/tfjs@4.22.0 && node d-0005.js
  * Exit status: 1 while tfjs differs from Keras, 0 once it matches, 2 when tfjs cannot be loaded.
- * EXPECTED holds what Keras returns over the same number of samples: per element its mean and standard deviation (dropout while training draws random masks on both sides).
- * The case, as rnnconf describes it: {"layer": "RNN", "cells": [{"kind": "simple", "units": 4, "dropout": 0.5}], "cell_list": false, "flags": {}, "dtype": "float32", "batch": 3, "timesteps": 3, "features": [2], "mask": null, "initial_state": false, "initial_state_form": "tensor", "constants": null, "training": true, "embedding": null, "steps": [{"op": "call"}], "reverse_inputs": false, "seed": 247, "weights_seed": null, "weight_scale": 1.0, "perturbation": null, "warmup": null, "samples": null, "explicit_args": null, "gradients": false}
+ * EXPECTED holds what Keras returns for the same layer, weights and data (per step: the values with the float32 rounding bound they are compared within, or the error class it raises).
+ * The case, as rnnconf describes it: {"layer": "RNN", "cells": [{"kind": "lstm", "units": 2}], "cell_list": false, "flags": {}, "dtype": "float32", "batch": 2, "timesteps": 4, "features": [], "mask": null, "initial_state": false, "initial_state_form": null, "constants": null, "training": null, "embedding": null, "steps": [{"op": "call"}], "reverse_inputs": false, "seed": 0, "weights_seed": null, "weight_scale": 1.0, "perturbation": null, "warmup": null, "samples": null, "explicit_args": null, "gradients": false}
  */
 'use strict';
 let tf;
@@ -19,31 +19,22 @@ try {
 }
 tf.setBackend('cpu');
 
-const EXPECTED = [{"mean": {"shape": [3, 4], "data": [0.9172529476881027, 0.04043570265173912, -0.6852204871177673, 0.8572381603717804, 0.23774504859000445, -0.14245704602450132, -0.32249142102897166, 0.8906694096326828, 0.27849935352103783, 0.32879507906734945, 0.10884476073086262, 0.81941550552845], "sd": [0.06417112069102346, 0.26819763617395, 0.05302150631548931, 0.11813478340160913, 0.672519169890591, 0.08803835992867413, 0.47159171643625947, 0.1229605905259157, 0.4797818108808253, 0.5482970779535526, 0.5638851291900384, 0.10887457340314328]}}];
-const SAMPLES = 400;  // > 0: dropout while training, judged on SAMPLES runs of the steps
+const EXPECTED = [{"error": ["ValueError"], "message": "Shape (4, 2) must have rank at least 3"}];
+const SAMPLES = 0;  // > 0: dropout while training, judged on SAMPLES runs of the steps
 
-let o6, o7, x, mask, result;
+let o8, o9, x, mask, result;
 
 function setup() {
   // Build the layer with its first call, then set the case's weights.
-  o6 = tf.layers.simpleRNNCell({"dtype": "float32", "dropout": 0.5, "units": 4});
-  o7 = tf.layers.rnn({"dtype": "float32", "cell": o6});
-  x = tf.tensor([-1.0421038, 1.2009742, -0.91801566, -1.3154241, -0.5474818, 0.43213484, 1.2291116, -0.15898941, 0.4598585, -1.2636753, 0.86737806, -0.23299167, 0.5829766, -1.8383167, 2.606036, 1.1901113, -0.39118928, 0.27374887], [3, 3, 2], 'float32');
-  result = o7.apply(x, {training: true});
+  o8 = tf.layers.lstmCell({"recurrentActivation": "sigmoid", "dtype": "float32", "units": 2});
+  o9 = tf.layers.rnn({"dtype": "float32", "cell": o8});
+  x = tf.tensor([0.71931696, 0.20316437, -0.5199672, -0.39148158, 0.40783587, -1.000717, -1.2859633, -1.2220773], [2, 4], 'float32');
+  result = o9.apply(x);
 }
 
 function steps() {
   const actual = [];
-  // step 0
-  try {
-    o7.setWeights([tf.tensor([-0.77526516, -0.47794408, 0.041489024, -0.07734642, -0.34744647, -0.063517965, 0.24814013, -0.9334424], [2, 4], 'float32'), tf.tensor([0.7630862, -0.7032194, -0.7132561, 0.042347547, 0.6952401, -6.0469303e-03, 0.019719092, -0.23111066, 0.1356161, -0.24746616, 0.012490662, -0.721894, 0.058642704, 0.19295517, -0.30842212, 0.20238614], [4, 4], 'float32'), tf.tensor([0.7586138, 0.16365285, 0.044325903, 1.1929829], [4], 'float32')]);
-    x = tf.tensor([-1.0421038, 1.2009742, -0.91801566, -1.3154241, -0.5474818, 0.43213484, 1.2291116, -0.15898941, 0.4598585, -1.2636753, 0.86737806, -0.23299167, 0.5829766, -1.8383167, 2.606036, 1.1901113, -0.39118928, 0.27374887], [3, 3, 2], 'float32');
-    result = o7.apply(x, {training: true});
-    actual.push({value: result});
-  } catch (e) {
-    actual.push({error: e});
-    return actual;
-  }
+
   return actual;
 }
 
