@@ -34,6 +34,7 @@ from rnnconf.engine.known_issues import parse_known_issue
 from .exercised import UBIQUITOUS, exercised
 from . import compare
 from .cases import is_stochastic
+from .features import features, without_feature
 
 KINDS = ("crash", "timeout", "error", "structure", "shape", "dtype", "value")
 STATUS = "differs-by-design"
@@ -141,7 +142,6 @@ def matches(entry, fp):
 def counterfactual(case, pattern):
     """`case` with every feature that matches `pattern` taken away (judge.without_feature, its first
     alternative), or None where some cannot be."""
-    from .judge import features, without_feature
     hits = [f for f in features(case) if fnmatch.fnmatchcase(f, pattern)]
     if not hits:
         return None
