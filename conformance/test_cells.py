@@ -125,16 +125,12 @@ def _zero_states(target, cell_name, given):
 def test_builtin_cell_initial_state(impl_target, oracle_target, cell_name, given):
     """get_initial_state from the step inputs (their batch) or from batch_size and dtype: zeros shaped
     [batch, state_size] per state (a stack: its cells' states in order)."""
-    expected = _zero_states(oracle_target, cell_name, given)
+    expected = [(tuple(shape), zero) for shape, zero in _zero_states(oracle_target, cell_name, given)]
     assert all(zero for _, zero in expected)
     passed = ("inputs",) if given == "inputs" else ("batch_size", "dtype")
     try:
-        if getattr(impl_target, "remote", False):  # a target in its own environment: run in its worker
-            if cell_name in ("StackedRNNCells", "AbstractRNNCell") and not impl_target.has(cell_name):
-                pytest.skip(f"unsupported: {impl_target.name} lacks {cell_name} (CELL-08)")
-            actual = [(tuple(shape), zero) for shape, zero in impl_target.call(_zero_states, cell_name, given)]
-        else:
-            actual = _zero_states(impl_target, cell_name, given)
+        # (a target in its own environment runs cell_probes.zero_states in its worker, without pytest)
+        actual = [(tuple(shape), zero) for shape, zero in _zero_states(impl_target, cell_name, given)]
     except (TypeError, ValueError, AttributeError, NotImplementedError) as e:
         refused = [arg for arg in passed if f"'{arg}'" in str(e) or f"`{arg}`" in str(e)]
         if refused or isinstance(e, NotImplementedError):  # interfaces.md section 1: a refused argument

@@ -1,15 +1,28 @@
 """CELL-08's test on a target in another interpreter: the cells' get_initial_state runs in the target's
-worker, with the test's parameters (the reference behind a worker stands in for such a target)."""
+worker, with the test's parameters (the reference behind a worker stands in for such a target). The
+worker's environment has no pytest, as a target's own environment need not."""
 import os
+import stat
 import subprocess
 import sys
 
 SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def test_builtin_cell_initial_state_runs_on_a_target_in_another_interpreter():
+def _interpreter_without_pytest(folder):
+    """An interpreter for the worker in which `import pytest` fails."""
+    blocked = folder / "blocked"
+    blocked.mkdir()
+    (blocked / "pytest.py").write_text("raise ModuleNotFoundError(\"No module named 'pytest'\")\n")
+    script = folder / "python"
+    script.write_text(f'#!/bin/sh\nPYTHONPATH="{blocked}:$PYTHONPATH" exec "{sys.executable}" "$@"\n')
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return str(script)
+
+
+def test_builtin_cell_initial_state_runs_on_a_target_in_another_interpreter(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "pytest", "conformance/test_cells.py", "-q", "-p", "no:xdist",
                            "-p", "no:cacheprovider", "-k", "test_builtin_cell_initial_state and SimpleRNNCell",
-                           "--impl", "reference", "--impl-python", sys.executable],
+                           "--impl", "reference", "--impl-python", _interpreter_without_pytest(tmp_path)],
                           cwd=SOURCE_ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0 and "2 passed" in proc.stdout, proc.stdout[-3000:]
