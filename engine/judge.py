@@ -146,10 +146,35 @@ def _deviation(case, expected, actual, j, run_oracle, impl_has, known=None, pass
             how = (_same_refusal(expected, actual)
                    or _follows_page(case, page(case), actual, run_oracle, impl_has, known, passes))
             if how is None:
-                continue
+                return _against_page(case, d, page(case), actual, run_oracle, impl_has)
         return dict(_judgement("oracle-deviation", detail=f"{d['id']}: {how}; the oracle: {j['detail']}",
                                mismatches=j["mismatches"]), deviation=d["id"])
     return None
+
+
+def _against_page(case, deviation, page_cases, actual, run_oracle, impl_has):
+    """The failure inside a recorded deviation where the implementation follows neither the oracle
+    nor the page: judged against what the page says (the oracle's outcome of the first page case),
+    which is the difference its maintainers can act on; None where that outcome cannot be computed
+    or the page case passes (another deviation may still account for it)."""
+    page_case = next((p for p in page_cases if "raises" not in p), None)
+    if page_case is None:
+        return None
+    page_case = normalize(page_case)
+    if is_stochastic(page_case) and actual.get("samples"):
+        page_case = dict(page_case, samples=[dropout.SAMPLES, dropout.SAMPLES, page_case["seed"]])
+    page_outcome = run_oracle(page_case)
+    if page_outcome is None:
+        return None
+    judged = judge(dict(page_case, samples=None), page_outcome, actual, run_oracle=run_oracle,
+                   impl_has=impl_has, attach=False)
+    if judged["status"] != "fail":
+        return None
+    first = next(m for m in judged["mismatches"] if m.kind == judged["kind"])
+    return dict(judged, detail=f"{judged['detail']} (against what the page says, the oracle's outcome of "
+                               f"{_differences(case, page_case)}: the oracle itself raises here, "
+                               f"{deviation['id']})",
+                fingerprint=fingerprint(case, judged["kind"], first, page_outcome, actual))
 
 
 def _same_refusal(expected, actual):
