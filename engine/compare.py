@@ -141,6 +141,10 @@ def error_class_match(expected, actual):
         return {"how": f"raises {got}, a subclass of {want}", "facts": True}
     if ERROR_EQUIVALENTS.get(want, set()) & mro:
         return {"how": f"raises {got}, the Python meaning of TensorFlow's {want}", "facts": not tf_runtime}
+    if error_catalog.classify_other(expected) in error_catalog.ANY_REFUSAL:
+        return {"how": f"refuses the input with {got} where the oracle crashes inside its own code ({want}: "
+                       f"{expected.get('message', '')[:80]}); the contract is only that it is refused",
+                "facts": False}
     if tf_runtime and TF_RUNTIME_ERROR not in mro:
         return {"how": f"refuses the input with its own framework's {got} where the oracle's TensorFlow op "
                        f"raises {want} (the input must be refused; TensorFlow's class and kernel message are "

@@ -240,6 +240,7 @@ LIMITATIONS = {_id: {"reason": reason, "legal_case": None}
 # format: classify() never returns their ids, classify_other() does, and facts_match() takes them.
 OTHER_ERRORS = {e["id"]: e for e in [
     # A state nested a level too deep (`initial_state=[[s]]` for one cell): backend.dot reads `.shape`.
+    # A crash of the oracle's machinery, no designed error: any refusal stands for it (ANY_REFUSAL).
     _entry("state-not-a-tensor", "AttributeError", r"'(?P<type>\w+)' object has no attribute 'shape'", ["type"]),
     # The masked loop's eager tf.while_loop finds its states after the first step nested unlike those
     # it started from (DEV-initial-state-nesting-mask): ValueError, or TypeError for a tuple against a list.
@@ -250,6 +251,11 @@ OTHER_ERRORS = {e["id"]: e for e in [
            r"shape (?P<variable>\([^)]*\)), and the assigned value shape (?P<value>\([^)]*\)) are incompatible",
            ["variable", "value"]),
 ]}
+
+
+# Oracle errors that are crashes inside its machinery, not errors it raises on purpose: the contract is
+# that the input is refused, with whatever class and message.
+ANY_REFUSAL = frozenset({"state-not-a-tensor"})
 
 
 def classify_other(error):

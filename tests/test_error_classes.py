@@ -140,3 +140,19 @@ def test_javascripts_base_error_on_a_tensorflow_runtime_path_is_held_to_no_kerne
     tfjs_error = _error("Error", "Cannot read properties of undefined (reading 'shape')",
                         ("TfjsError", "Exception", "BaseException", "object"))
     assert _judged(ERROR_CASES["ERR-40"], SHORT_MASK, tfjs_error)["status"] == "pass"
+
+
+def test_a_crash_inside_the_oracle_is_matched_by_any_refusal_but_not_by_results():
+    """initial_state=[[s]] for one cell: tf_keras' backend.dot reads `.shape` of a list (AttributeError,
+    no error it raises on purpose); any refusal stands for it, returning results does not."""
+    case = {"cells": [{"kind": "simple", "units": 3}], "initial_state": True, "initial_state_form": "wrapped"}
+    crash = _error("AttributeError", "'list' object has no attribute 'shape'")
+    refusal = _error("ValueError", "Incompatible shape for value ((1, 1, 3, 3)), expected ((1, 3, 3))")
+    j = _judged(case, crash, refusal)
+    assert j["status"] == "pass" and "crashes inside its own code" in j["detail"], j
+    assert _judged(case, crash, _tf("InvalidArgumentError", "Shapes of all inputs must match"))["status"] == "pass"
+    # A crash of rnnconf's own stands for nothing.
+    lost = _error("WorkerCrash", "the worker died", ("RuntimeError", "Exception", "BaseException", "object"))
+    assert _judged(case, crash, lost)["status"] == "fail"
+    results = {"steps": [{"op": "call", "result": [[0.0]]}], "error": None}
+    assert judge.judge(case, _raises_at_step_0(crash), results)["status"] == "fail"
