@@ -5,6 +5,8 @@ worker (`target.call(function, ...)`), which imports this module there.
 """
 import numpy as np
 
+from rnnconf.engine import execute
+
 
 def zero_states(target, cell_name, given):
     """A built-in cell's (or a stack's) get_initial_state, given the step inputs or batch_size/dtype:
@@ -34,3 +36,12 @@ def zero_states(target, cell_name, given):
             flat.append(np.asarray(s))
     walk(states)
     return [(a.shape, bool(np.all(a == 0))) for a in flat]
+
+
+def reused_outcome(target, case):
+    """(outcome, path) of `case` on a layer an earlier call of the same structure built, called through
+    the target's compiler where it has one (execute.Session, as the fuzzer reuses layers)."""
+    session = execute.Session(target, compile_after=0)
+    session.run(dict(case, seed=case["seed"] + 1))
+    outcome = session.run(case)
+    return outcome, session.last_path

@@ -8,7 +8,7 @@ runs every example here: each is one small layer."""
 import pytest
 
 from rnnconf.engine import execute, judge
-from rnnconf.conformance import helpers as ch
+from rnnconf.conformance import cell_probes, helpers as ch
 from rnnconf.engine.cases import normalize
 from rnnconf.conformance.grids import case
 
@@ -24,12 +24,8 @@ TRACED_CLAUSES = {"backwards": ("FLAG-03",), "time_major": ("FLAG-06",), "sequen
 
 
 def _reused(target, the_case):
-    """(outcome, path) of `the_case` on a layer an earlier call of the same structure built, called
-    through the target's compiler where it has one (execute.Session, as the fuzzer reuses layers)."""
-    session = execute.Session(target, compile_after=0)
-    session.run(dict(the_case, seed=the_case["seed"] + 1))
-    outcome = session.run(the_case)
-    return outcome, session.last_path
+    """cell_probes.reused_outcome, run where the target's namespace lives (target.call)."""
+    return target.call(cell_probes.reused_outcome, the_case)
 
 
 @pytest.mark.every_example
