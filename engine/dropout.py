@@ -306,11 +306,11 @@ def probe_applies(case):
 
 
 def probe_case(case):
-    """The metamorphic twin of `case` for shared_mask_violations: its cells, layer and flags, float64,
-    training, returning sequences, on a fixed geometry (PROBE), with a holed mask if `case` has one."""
+    """The metamorphic twin of `case` for shared_mask_violations: its cells, layer, flags and dtype (a
+    recurrence that keeps 1e-3 of its state settles below float32's rounding too), training, returning sequences, on a fixed geometry (PROBE), with a holed mask if `case` has one."""
     case = normalize(case)
     flags = dict(case["flags"], return_sequences=True)
-    return normalize(dict(case, **PROBE, dtype="float64", training=True, flags=flags, initial_state=False,
+    return normalize(dict(case, **PROBE, training=True, flags=flags, initial_state=False,
                           mask=PROBE_MASK if case["mask"] is not None else None,
                           steps=[{"op": "call"}] * (2 if flag(case, "stateful") else 1)))
 
@@ -357,7 +357,8 @@ def shared_mask_violations(target, case, call=None):
     probe = probe_case(case)
     rng = np.random.default_rng([probe["seed"], 1914])
     b, t, f = probe["batch"], probe["timesteps"], probe["features"][0]
-    x = np.repeat(rng.normal(0.0, 1.0, (b, 1, f)), t, axis=1)
+    # In the layer's dtype: an implementation need not cast float64 inputs to a float32 layer's.
+    x = np.repeat(rng.normal(0.0, 1.0, (b, 1, f)), t, axis=1).astype(probe["dtype"])
     time_major = flag(probe, "time_major")
     kwargs = {"training": True}
     if probe["mask"] is not None:
@@ -386,7 +387,7 @@ def shared_mask_violations(target, case, call=None):
             return out + [_error(e, f"step {number}", number)]
         seq = result[0] if isinstance(result, list) else result
         seq = np.swapaxes(seq, 0, 1) if time_major else seq  # (batch, position, units)
-        bound = compare.tolerance(np.float64, compare.recurrent_steps(probe), seq)
+        bound = compare.tolerance(seq.dtype, compare.recurrent_steps(probe), seq)
         for row in range(b):
             # Output position p is processing step p: input time p, or t-1-p going backwards.
             positions = [p for p in range(t) if mask[row, t - 1 - p if backwards else p]]
