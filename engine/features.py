@@ -48,8 +48,8 @@ def features(case):
 
 def without_feature(case, feature):
     """Cases like `case` but without `feature` (one of features(case)): each cell of that kind made
-    another built-in kind, an option, flag or argument dropped, float32 for float64, a stack's first
-    cell alone, the list form of initial states. Empty where the feature cannot be taken away alone
+    another built-in kind, an option, flag or argument dropped, float32 for float64, each cell of a stack
+    alone, the list form of initial states. Empty where the feature cannot be taken away alone
     (the steps of a stateful run)."""
     case = normalize(case)
     name, _, value = feature.partition(":")
@@ -79,8 +79,12 @@ def without_feature(case, feature):
         return [dict(case, gradients=False)]
     if name == "layer":
         return [dict(case, layer="RNN")]
-    if feature == "stack":  # its first cell alone
-        return [dict(case, cells=case["cells"][:1], cell_list=False)]
+    if feature == "stack":  # each of its cells alone, the first one first
+        alone = []
+        for cell in case["cells"]:
+            if cell not in alone:
+                alone.append(cell)
+        return [dict(case, cells=[cell], cell_list=False) for cell in alone]
     if feature.startswith("initial_state_form="):
         return [dict(case, initial_state_form=None)]
     return []
