@@ -10,6 +10,8 @@ Every test runs the path's trigger on the oracle and on the implementation and c
 Triggers that fit a case are error_catalog.ERROR_CASES (the fuzzer samples them too); the others are
 the direct calls of error_triggers.py, run through target.call. A path that needs a TensorFlow feature the implementation lacks
 (error_catalog.FEATURES) is still run on the oracle, then skipped as "unsupported: ...".
+A failure that one of the implementation's known differences (--known) names is differs-by-design,
+a direct trigger's too (judge.direct_failure: its features are the trigger's API).
 """
 import pytest
 
