@@ -92,6 +92,15 @@ def test_keras3_direct_triggers_differ_by_design(err_id, number, url):
     assert _by_design(KERAS3, err_id, oracle_error, other, uses["features"])["status"] == "fail"
 
 
+def test_keras3_entry_for_err18_is_not_a_backend_refusing_a_missing_batch_size():
+    """StackedRNNCells.get_initial_state() without a batch size: JAX, NumPy and torch refuse it in their
+    `zeros` with TypeError, which no Keras 3 check says; the TypeError entry is the cell's signature only."""
+    _, stage, uses = _direct("ERR-18", 2)
+    too_few = {"type": "TypeError", "message": "Shapes must be 1D sequences of concrete values of integer type, "
+                                               "got (None, 2).", "stage": stage}
+    assert _by_design(KERAS3, "ERR-18", ERR18, too_few, uses["features"])["status"] == "fail"
+
+
 def test_keras3_stateful_reset_before_the_first_call_is_the_err13_entry():
     """conformance/test_stateful.py::test_reset_states_before_the_batch_size_is_known, judged on Keras 3
     by the entry that also names the direct ERR-13 trigger."""
