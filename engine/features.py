@@ -53,8 +53,8 @@ def features(case):
 def without_feature(case, feature):
     """Cases like `case` but without `feature` (one of features(case)): each cell of that kind made
     another built-in kind, an option, flag or argument dropped, float32 for float64, a stack's first
-    cell alone, the list form of initial states, fractional units rounded. Empty where the feature cannot be taken away alone
-    (the steps of a stateful run)."""
+    cell alone, the list form of initial states, fractional units rounded. Empty where the feature
+    cannot be taken away alone (the steps of a stateful run)."""
     case = normalize(case)
     name, _, value = feature.partition(":")
     if name == "cell":

@@ -299,22 +299,19 @@ def _first_call(case, step):
 
 
 def _error_core(m, case, actual=None):
-    """Who raises what at the failure's first error mismatch `m`. Where the implementation raises
-    nothing there but refuses the case at a later step (an argument the oracle refuses when the layer
-    is made, the implementation when it is built), the core says so: "the implementation CLASS later"."""
+    """Who raises what at the first error mismatch `m`: "the implementation CLASS later" where it raises
+    nothing there but refuses the case at a later step (the oracle refuses when the layer is made)."""
     exp, act = m.stats.get("expected"), m.stats.get("actual")
     err_id = error_catalog.classify(exp, case) if exp else None
     if exp and act:
-        if m.stats.get("facts") is False:
-            return _other_facts(err_id)
-        return _refused_otherwise(err_id or exp["type"], act["type"])
+        return _other_facts(err_id) if m.stats.get("facts") is False else _raises(err_id or exp["type"], act["type"])
     if exp:
         later = first_error(actual) if actual else None
-        return _refused_otherwise(err_id or exp["type"], f"{later['type']} later" if later else None)
+        return _raises(err_id or exp["type"], later and f"{later['type']} later")
     return f"the implementation raises {act['type']} ({message_shape(act['message'])}), the oracle nothing"
 
 
-def _refused_otherwise(oracle_raises, impl_raises):
+def _raises(oracle_raises, impl_raises):
     return f"oracle raises {oracle_raises}, the implementation {impl_raises or 'nothing'}"
 
 
@@ -323,30 +320,18 @@ def _other_facts(err_id):
 
 
 def direct_failure(err_id, oracle_error, impl_error, features=()):
-    """The judgement of a direct error trigger (conformance/error_triggers.py: calls, not a case) of
-    path `err_id`: `pass` where the implementation's error stands for the oracle's (its class, and
-    the facts of its message where they are compared: compare.error_class_match), else `fail` with a
-    fingerprint in a case's words (`oracle raises ERR-NN, the implementation CLASS` or `... nothing`,
-    `ERR-NN raised with other facts`) with `features` (the trigger's API: `api:NAME`, `flag:ARG`;
-    conformance/error_triggers.direct) and its path as `trigger`: there is no case, so nothing can be
-    rerun without a feature (known_differences matches such a failure only to an entry that names
-    the path and asks for no rerun)."""
-    if impl_error is None:
-        core, detail = _refused_otherwise(err_id, None), f"{err_id}: the implementation raises nothing"
-    else:
-        match = compare.error_class_match(oracle_error, impl_error)
-        if match is None:
-            core, detail = (_refused_otherwise(err_id, impl_error["type"]),
-                            f"{err_id}: the implementation raises {_said(impl_error)}")
-        elif not match["facts"]:
-            return _judgement("pass", detail=f"both raise: the implementation {match['how']}")
-        else:
-            ok, detail = error_catalog.facts_match(oracle_error, impl_error, err_id)
-            if ok:
-                return _judgement("pass", detail=f"both raise: the implementation {match['how']}; {detail}")
-            core = _other_facts(err_id)
+    """The judgement of a direct error trigger of path `err_id` (conformance/error_triggers.py: calls,
+    no case): `pass` where the implementation's error stands for the oracle's (compare.error_class_match,
+    and the facts where compared), else `fail` with a case's error core, the trigger's API as its
+    features (`api:NAME`, `flag:ARG`) and its path as `trigger` (no case to rerun: known_differences)."""
+    match = compare.error_class_match(oracle_error, impl_error) if impl_error else None
+    ok, facts = error_catalog.facts_match(oracle_error, impl_error, err_id) if match and match["facts"] else (True, "")
+    if match and ok:
+        return _judgement("pass", detail=f"both raise: the implementation {match['how']}")
+    core = _other_facts(err_id) if match else _raises(err_id, impl_error and impl_error["type"])
+    said = facts if match else f"{err_id}: the implementation raises {_said(impl_error) if impl_error else 'nothing'}"
     fp = {"kind": "error", "core": core, "features": sorted(set(features)), "trigger": err_id}
-    return _judgement("fail", kind="error", fingerprint=fp, detail=f"{detail}; the oracle raises {_said(oracle_error)}")
+    return _judgement("fail", kind="error", fingerprint=fp, detail=f"{said}; the oracle raises {_said(oracle_error)}")
 
 
 def _said(error):

@@ -47,7 +47,8 @@ def test_a_direct_trigger_failure_has_the_judges_error_wording():
 
 
 def test_an_entry_naming_the_path_accounts_for_a_direct_trigger_failure(tmp_path):
-    entries = _entries(tmp_path, "fingerprint: error | oracle raises ERR-18, the implementation * | api:*.get_initial_state")
+    entries = _entries(tmp_path,
+                       "fingerprint: error | oracle raises ERR-18, the implementation * | api:*.get_initial_state")
     verdict = _by_design(entries, "ERR-18", ERR18, TOO_MANY, ON_GET_INITIAL_STATE)
     assert verdict["status"] == known_differences.STATUS and verdict["difference"]["url"] == URL
     # Another path, or the same path reached through another API, is not this entry's.
