@@ -18,13 +18,18 @@ MASK = np.array([[1, 1, 0], [1, 0, 0]], bool)
 DIRECT = []   # (err_id, trigger(target), stage, optional namespace names and constructor arguments it uses)
 
 
-def direct(err_id, stage="call", names=(), args=(), legal=None):
+def direct(err_id, stage="call", names=(), args=(), legal=None, api=()):
     """Register a trigger. On an oracle-limitation path (error_catalog.LIMITATIONS) the trigger returns
     its results, computed with seeded weights, where the implementation accepts the input, and
     `legal(target)` computes the same with the equivalent input the oracle accepts: an implementation
-    that accepts is judged on that meaning (lenient where it matches)."""
+    that accepts is judged on that meaning (lenient where it matches). A failure's features (what a
+    known difference names: engine/known_differences.py) are the trigger's API: `api:NAME` for the
+    namespace names it needs and the calls in `api` (e.g. "SimpleRNNCell.get_initial_state"), and
+    `flag:ARG` for the constructor arguments it passes, as a case's features name them."""
+    features = sorted({f"api:{name}" for name in (*names, *api)} | {f"flag:{arg}" for arg in args})
     def register(trigger):
-        DIRECT.append((err_id, trigger, stage, {"names": tuple(names), "args": tuple(args), "legal": legal}))
+        DIRECT.append((err_id, trigger, stage, {"names": tuple(names), "args": tuple(args), "legal": legal,
+                                                "features": tuple(features)}))
         return trigger
     return register
 
@@ -216,7 +221,7 @@ def _(t):
     return _seeded(layer, lambda: layer(_ragged()))
 
 
-@direct("ERR-13", names=["SimpleRNN"])
+@direct("ERR-13", names=["SimpleRNN"], args=["stateful"], api=["SimpleRNN.reset_states"])
 def _(t):
     t.ns.SimpleRNN(2, stateful=True).reset_states()
 
@@ -241,17 +246,17 @@ def _(t):
     t.ns.StackedRNNCells([CellWithoutStateSize()])
 
 
-@direct("ERR-18")
+@direct("ERR-18", api=["SimpleRNNCell.get_initial_state"])
 def _(t):
     t.ns.SimpleRNNCell(2).get_initial_state(None, None, None)
 
 
-@direct("ERR-18", names=["StackedRNNCells"])
+@direct("ERR-18", names=["StackedRNNCells"], api=["StackedRNNCells.get_initial_state"])
 def _(t):
     t.ns.StackedRNNCells([t.ns.LSTMCell(2)]).get_initial_state()
 
 
-@direct("ERR-18", names=["StackedRNNCells", "Layer"])
+@direct("ERR-18", names=["StackedRNNCells", "Layer"], api=["StackedRNNCells.get_initial_state"])
 def _(t):  # a cell without get_initial_state, in a stack: dtype stays None
     t.ns.StackedRNNCells([custom_cells.make_cell(t, "minimal", 2, "float32")]).get_initial_state(batch_size=2)
 
@@ -330,7 +335,7 @@ def _(t):
     t.ns.SimpleRNN(2)((X, _state(t, 2, 2)))
 
 
-@direct("ERR-32")
+@direct("ERR-32", api=["RNN", "SimpleRNNCell"])
 def _(t):
     t.ns.RNN(t.ns.SimpleRNNCell(2))((X, _state(t, 2, 2)))
 

@@ -10,10 +10,12 @@ Every test runs the path's trigger on the oracle and on the implementation and c
 Triggers that fit a case are error_catalog.ERROR_CASES (the fuzzer samples them too); the others are
 the direct calls of error_triggers.py, run through target.call. A path that needs a TensorFlow feature the implementation lacks
 (error_catalog.FEATURES) is still run on the oracle, then skipped as "unsupported: ...".
+A failure that one of the implementation's known differences (--known) names is differs-by-design,
+a direct trigger's too (judge.direct_failure: its features are the trigger's API).
 """
 import pytest
 
-from rnnconf.engine import capabilities, compare, error_catalog, execute
+from rnnconf.engine import capabilities, compare, error_catalog, execute, judge, known_differences
 from rnnconf.conformance import helpers as ch
 from rnnconf.conformance.error_triggers import DIRECT, X
 from rnnconf.engine.cases import normalize
@@ -33,16 +35,13 @@ def check_oracle(err_id, oracle, error, case=None):
         f"({entry['class']} matching {entry['pattern'].pattern!r}): {_describe(error)}")
 
 
-def check_impl(err_id, impl, oracle_error, impl_error, replay):
-    assert impl_error, (f"{impl.name} raised nothing on the {err_id} trigger; the oracle raises "
-                        f"{_describe(oracle_error)}\n\n{replay}")
-    match = compare.error_class_match(oracle_error, impl_error)
-    assert match is not None, (
-        f"{err_id}: {impl.name} raises {_describe(impl_error)}; the oracle raises {_describe(oracle_error)}"
-        f"\n\n{replay}")
-    if match["facts"]:
-        ok, detail = error_catalog.facts_match(oracle_error, impl_error, err_id)
-        assert ok, detail + "\n\n" + replay
+def check_impl(err_id, impl, oracle_error, impl_error, replay, features=()):
+    """The implementation's error on a trigger of path `err_id` (rnnconf.engine.judge.direct_failure),
+    differs-by-design where one of its known differences (conftest's --known) names this failure;
+    `features`: the failure's features (the trigger's API: error_triggers.direct)."""
+    verdict = judge.direct_failure(err_id, oracle_error, impl_error, features)
+    ch.skip_if_by_design(known_differences.by_design(verdict, None, ch.KNOWN, None))
+    assert verdict["status"] == "pass", f"{impl.name}: {verdict['detail']}\n\n{replay}"
 
 
 def skip_if_unsupported(err_id, impl, names=()):
@@ -119,7 +118,7 @@ def test_error_direct(impl_target, oracle_target, err_id, trigger, stage, uses):
             pytest.skip(f"unsupported: {impl_target.name} lacks {missing} ({err_id})")
     replay = (f"Reproduce with: pytest conformance/test_errors.py -k {err_id} --impl {impl_target.name} "
               f"(the trigger is the @direct({err_id!r}) function of conformance/error_triggers.py)")
-    check_impl(err_id, impl_target, oracle_error, impl_error, replay)
+    check_impl(err_id, impl_target, oracle_error, impl_error, replay, uses["features"])
 
 
 # The call arguments the direct triggers pass, as a case names them (capabilities.missing_feature).

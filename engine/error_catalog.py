@@ -27,7 +27,8 @@ values from the oracle's message and
   - otherwise requires each fact to appear in the implementation's message: its tokens, in order and
     adjacent, among the message's tokens ("expected 2 states, got 3" states both 2 and 3).
 Values are compared as tokens (numbers, None and identifiers; brackets, commas, quotes and the
-wrappers in _NOISE are ignored), so "(2, 5)", "[2,5]" and "TensorShape([2, 5])" are the same fact.
+wrappers in _NOISE are ignored), so "(2, 5)", "[2,5]" and "TensorShape([2, 5])" are the same fact,
+and so are "(None, None, 4)" and tfjs' ",,4" (a JavaScript array printed: null as nothing).
 Object reprs, tensor values, generated layer names and TensorFlow decorations ("{{function_node ...}}",
 "name:") are never facts; an entry without facts is compared on its class alone.
 ERR-15: the oracle prints the state variable where it means its shape (deviations.py,
@@ -389,8 +390,15 @@ _NOISE = {"ListWrapper", "TensorShape", "InputSpec", "shape", "ndim", "array", "
 _TOKEN = re.compile(r"-?\d+(?:\.\d+)?|[A-Za-z_]\w*")
 
 
+# A shape as JavaScript prints an array (tfjs: `expected shape=${spec.shape}`): its entries joined by bare
+# commas, null printed as nothing, so (None, None, 4) reads ",,4" and (1, None, 4) "1,,4". A comma
+# followed by a space is the sentence's, not the array's ("expected shape=,,4, found shape=2,3,5.").
+_JS_SHAPE = re.compile(r"(?<![\w.,])(?=[\d,]*\d)(?:\d*,(?!\s))+\d*(?![\w.]\w)")
+
+
 def _tokens(text):
-    return [t for t in _TOKEN.findall(text or "") if t not in _NOISE]
+    text = _JS_SHAPE.sub(lambda m: ", ".join(d or "None" for d in m.group(0).split(",")), text or "")
+    return [t for t in _TOKEN.findall(text) if t not in _NOISE]
 
 
 def _facts(entry, match):

@@ -1,5 +1,7 @@
 """A case's features: its non-default parts as strings (fingerprints, root causes and known
 differences are stated in them), and the cases like it without one of them."""
+import math
+
 from .cases import BUILTIN_LAYERS, normalize
 from .schema import CELL_DEFAULTS
 
@@ -12,6 +14,8 @@ def features(case):
         out.add(f"layer:{case['layer']}")
     for cell in case["cells"]:
         out.add(f"cell:{_cell_name(cell)}")
+        if _fractional(cell.get("units")):
+            out.add(FRACTIONAL_UNITS)
         for key, value in cell.items():
             if key in CELL_DEFAULTS and value != CELL_DEFAULTS[key]:
                 out.add(f"{cell['kind']}.{key}={value}")
@@ -49,8 +53,8 @@ def features(case):
 def without_feature(case, feature):
     """Cases like `case` but without `feature` (one of features(case)): each cell of that kind made
     another built-in kind, an option, flag or argument dropped, float32 for float64, each cell of a stack
-    alone, the list form of initial states. Empty where the feature cannot be taken away alone
-    (the steps of a stateful run)."""
+    alone, the list form of initial states, fractional units rounded. Empty where the feature cannot
+    be taken away alone (the steps of a stateful run)."""
     case = normalize(case)
     name, _, value = feature.partition(":")
     if name == "cell":
@@ -87,7 +91,18 @@ def without_feature(case, feature):
         return [dict(case, cells=[cell], cell_list=False) for cell in alone]
     if feature.startswith("initial_state_form="):
         return [dict(case, initial_state_form=None)]
+    if feature == FRACTIONAL_UNITS:  # the nearest positive integer
+        return [dict(case, cells=[dict(c, units=max(1, round(c["units"]))) if _fractional(c.get("units")) else c
+                                  for c in case["cells"]])]
     return []
+
+
+# A cell whose `units` is a number with a fractional part (2.5): no width a weight can have.
+FRACTIONAL_UNITS = "units:fractional"
+
+
+def _fractional(units):
+    return isinstance(units, float) and math.isfinite(units) and not units.is_integer()
 
 
 def _cell_name(cell):

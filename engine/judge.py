@@ -293,7 +293,7 @@ def fingerprint(case, kind, first, expected, actual):
     """{"kind", "core", "features"} of a failure whose first mismatch of `kind` is `first`."""
     case = normalize(case)
     if kind == "error":
-        core = _error_core(first, case)
+        core = _error_core(first, case, actual)
     elif first.path == "steps":
         core = "number of step results"
     elif kind == "structure":
@@ -323,16 +323,44 @@ def _first_call(case, step):
     return step < 0 or not calls or step <= calls[0]
 
 
-def _error_core(m, case):
+def _error_core(m, case, actual=None):
+    """Who raises what at the first error mismatch `m`: "the implementation CLASS later" where it raises
+    nothing there but refuses the case at a later step (the oracle refuses when the layer is made)."""
     exp, act = m.stats.get("expected"), m.stats.get("actual")
     err_id = error_catalog.classify(exp, case) if exp else None
     if exp and act:
-        if m.stats.get("facts") is False:
-            return f"{err_id} raised with other facts"
-        return f"oracle raises {err_id or exp['type']}, the implementation {act['type']}"
+        return _other_facts(err_id) if m.stats.get("facts") is False else _raises(err_id or exp["type"], act["type"])
     if exp:
-        return f"oracle raises {err_id or exp['type']}, the implementation nothing"
+        later = first_error(actual) if actual else None
+        return _raises(err_id or exp["type"], later and f"{later['type']} later")
     return f"the implementation raises {act['type']} ({message_shape(act['message'])}), the oracle nothing"
+
+
+def _raises(oracle_raises, impl_raises):
+    return f"oracle raises {oracle_raises}, the implementation {impl_raises or 'nothing'}"
+
+
+def _other_facts(err_id):
+    return f"{err_id} raised with other facts"
+
+
+def direct_failure(err_id, oracle_error, impl_error, features=()):
+    """The judgement of a direct error trigger of path `err_id` (conformance/error_triggers.py: calls,
+    no case): `pass` where the implementation's error stands for the oracle's (compare.error_class_match,
+    and the facts where compared), else `fail` with a case's error core, the trigger's API as its
+    features (`api:NAME`, `flag:ARG`) and its path as `trigger` (no case to rerun: known_differences)."""
+    match = compare.error_class_match(oracle_error, impl_error) if impl_error else None
+    ok, facts = error_catalog.facts_match(oracle_error, impl_error, err_id) if match and match["facts"] else (True, "")
+    if match and ok:
+        return _judgement("pass", detail=f"both raise: the implementation {match['how']}")
+    core = _other_facts(err_id) if match else _raises(err_id, impl_error and impl_error["type"])
+    said = facts if match else f"{err_id}: the implementation raises {_said(impl_error) if impl_error else 'nothing'}"
+    fp = {"kind": "error", "core": core, "features": sorted(set(features)), "trigger": err_id}
+    return _judgement("fail", kind="error", fingerprint=fp, detail=f"{said}; the oracle raises {_said(oracle_error)}")
+
+
+def _said(error):
+    return f"{error['type']}: {error['message'][:400]!r}"
 
 
 _VALUES = re.compile(r"(\d+(\.\d+)?(e-?\d+)?|0x[0-9a-f]+|'[^']*'|\"[^\"]*\"|`[^`]*`|\([^()]*\)|\[[^\[\]]*\])")

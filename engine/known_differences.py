@@ -29,6 +29,7 @@ Every entry needs a URL: a known difference is one its upstream documents.
 """
 import fnmatch
 import os
+import re
 
 from rnnconf.engine.known_issues import parse_known_issue
 from .exercised import UBIQUITOUS, exercised
@@ -194,6 +195,8 @@ def recognise(entries, case, fp, passes, outcomes=None, mismatches=(), like=None
     for entry in entries:
         if not matches(entry, fp):
             continue
+        if fp.get("trigger") and not fits_direct_trigger(entry, fp["trigger"]):
+            continue
         if entry.get("like_without"):
             other = counterfactual(case, entry["like_without"])
             if other is None or like is None or not like(other):
@@ -214,6 +217,19 @@ def recognise(entries, case, fp, passes, outcomes=None, mismatches=(), like=None
             continue
         return entry
     return None
+
+
+def fits_direct_trigger(entry, err_id):
+    """Whether `entry` may account for a failure of a direct error trigger of path `err_id`
+    (judge.direct_failure: calls, not a case). Such a failure has no case to rerun, so an entry with
+    a check (`without`, `like without`, `same leaves`) cannot be confirmed and does not account for
+    it; and its features (the trigger's API) say little, so the entry's core must name the path
+    itself, as `oracle raises ERR-18, the implementation *` does. A signature entry is exact."""
+    if entry["field"] == "signature":
+        return True
+    if entry.get("without") or entry.get("like_without") or entry.get("same_leaves"):
+        return False
+    return re.search(rf"(?<![\w-]){re.escape(err_id)}(?![\w])", entry["core"]) is not None
 
 
 def _values_differ(judged):
