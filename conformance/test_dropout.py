@@ -210,5 +210,7 @@ def test_no_dropout_unless_training(impl_target, oracle_target, name, training):
         if ch.KNOWN:  # not training, the case is deterministic: the one judge says whether a known difference is all
             ch.skip_if_by_design(judge.run_and_judge(impl_target, oracle_target, case, known=ch.KNOWN)[2])
         lines = [f"{m.kind} at step {m.step} {m.path}: {m.detail}" for m in mismatches[:8]]
+        # Not training, the case is deterministic: the judge's replay of it is this comparison.
         pytest.fail(f"{impl_target.name} with training={training} is not its dropout-free self:\n  "
-                    + "\n  ".join(lines), pytrace=False)
+                    + "\n  ".join(lines) + "\n\nReproduce with:\n"
+                    + ch.snippet(case, impl_target.name, oracle_target.name), pytrace=False)
