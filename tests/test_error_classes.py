@@ -5,7 +5,7 @@ import pytest
 
 from rnnconf.engine import compare, execute, judge
 from rnnconf.adapters import namespaces
-from rnnconf.engine.error_catalog import ERROR_CASES
+from rnnconf.engine.error_catalog import ERROR_CASES, facts_match
 from rnnconf.conformance.test_errors import check_impl
 from rnnconf.adapters.tfjs import TfjsWorkerExited
 
@@ -156,3 +156,19 @@ def test_a_crash_inside_the_oracle_is_matched_by_any_refusal_but_not_by_results(
     assert _judged(case, crash, lost)["status"] == "fail"
     results = {"steps": [{"op": "call", "result": [[0.0]]}], "error": None}
     assert judge.judge(case, _raises_at_step_0(crash), results)["status"] == "fail"
+
+
+def test_a_rank_path_takes_the_rank_found_for_the_shape_fact():
+    """ERR-27/28 are about the input's rank: tfjs says "expected ndim=3, found ndim=2" and prints no
+    shape; that states the shape's rank, not another one."""
+    oracle = {"type": "ValueError", "message": "Shape (4, 2) must have rank at least 3"}
+
+    def tfjs(message):
+        return {"type": "Error", "message": message}
+    assert facts_match(oracle, tfjs("Input 0 is incompatible with layer rnn: expected ndim=3, found ndim=2."), "ERR-28")[0]
+    assert not facts_match(oracle, tfjs("expected ndim=3, found ndim=4."), "ERR-28")[0]  # another rank
+    assert not facts_match(oracle, tfjs("expected ndim=4, found ndim=2."), "ERR-28")[0]  # another rank wanted
+    # Only on the rank paths: ERR-29's shapes must be stated.
+    wide = {"type": "ValueError", "message": 'Input 0 of layer "rnn" is incompatible with the layer: expected '
+                                             "shape=(None, None, 4), found shape=(2, 3, 5)"}
+    assert not facts_match(wide, tfjs("expected ndim=3, found ndim=3"), "ERR-29")[0]
