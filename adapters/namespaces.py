@@ -29,9 +29,11 @@ for a namespace whose `RNN` class subclasses tf_keras' or Keras 3's `Layer`, so 
 `keras.layers` and any package that wraps or subclasses them need no hook of their own. A hook the
 namespace defines itself wins over its adapter's.
 """
+import builtins
 import importlib
 import inspect
 import os
+import platform
 import sys
 import types
 from dataclasses import dataclass, field
@@ -225,7 +227,6 @@ def adapter_for(ns):
 
 
 def _versions(module_name):
-    import platform
     out = {"python": platform.python_version(), "numpy": np.__version__}
     for dist in ("tensorflow", "tf_keras", "keras", "jax", "jaxlib", "torch", "tf2onnx", "onnx", "onnxruntime",
                  "openvino", "ai_edge_litert"):
@@ -384,7 +385,6 @@ def _answer_outcome(answer):
 def remote_exception(error):
     """An exception whose class name, class names of its MRO and message are those of the worker's
     error record: what execute.describe_error reads of it."""
-    import builtins
     names = list(error.get("mro") or [error["type"], "Exception", "BaseException", "object"])
     first = next((i for i, n in enumerate(names)
                   if isinstance(getattr(builtins, n, None), type) and issubclass(getattr(builtins, n), BaseException)),

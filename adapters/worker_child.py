@@ -4,9 +4,13 @@ the cases it is sent (execute.Session), one answer message per request message.
 `started` (shared memory with the parent) counts each case as it starts, so the parent knows which
 case a dying or hanging child was on without waiting for an answer.
 """
+import ctypes
+import gc
 import importlib
+import logging
 import os
 import time
+import warnings
 
 from rnnconf.engine import execute
 from rnnconf.engine import oracle_coverage
@@ -27,8 +31,6 @@ def serve(conn, target_name, env, stderr_path=None, started=None, retry_eager_re
         fd = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         os.dup2(fd, 2)
         os.close(fd)
-    import logging
-    import warnings
     # TF's Python logger reports unused TensorArrays of failing calls as ERRORs; NumPy warns about
     # the overflow of diverging cases. Both are expected in a fuzzer and would drown the progress.
     logging.getLogger("tensorflow").setLevel(logging.CRITICAL)
@@ -79,8 +81,6 @@ def serve(conn, target_name, env, stderr_path=None, started=None, retry_eager_re
 
 def release_memory():
     """Hand memory freed by the framework back to the system: collect cycles, then trim glibc's heap."""
-    import ctypes
-    import gc
     gc.collect()
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)

@@ -9,6 +9,7 @@ compare.py         the one comparison of two outcomes (tolerances, the float64 r
 dropout.py         dropout's statistics: masks, rates and scaling judged on samples
 gradients.py       the shared loss and its gradients (gradients.md), the gradient hooks' contract
 judge.py           the one verdict of a case and its fingerprint, for the suite, the fuzzer and the reproducers
+                   (signatures.py: a fingerprint as one string)
 deviations.py      where the oracle contradicts its page (deviation_scopes.py: which cases lie inside each)
 known_differences.py, known_issues.py  an implementation's documented differences; --xfail files
 capabilities.py    what an implementation lacks (unsupported, not failed)
