@@ -1,5 +1,6 @@
 """The child side of a rnnconf.adapters.worker.Worker: the spawned process that resolves one target and runs
-the cases it is sent (execute.Session), one answer message per request message.
+the cases it is sent (execute.Session; dropout.sample for a request of samples), one answer message per
+request message.
 
 `started` (shared memory with the parent) counts each case as it starts, so the parent knows which
 case a dying or hanging child was on without waiting for an answer.
@@ -12,8 +13,9 @@ import os
 import time
 import warnings
 
-from rnnconf.engine import execute
+from rnnconf.engine import dropout, execute
 from rnnconf.engine import oracle_coverage
+from rnnconf.engine.cases import normalize
 
 CLEAR_EVERY = 100  # fresh layers between framework clear_session() calls (in execute.Session)
 # The implementation under test calls every 16th reuse of a compiled layer eagerly (execute.Session):
@@ -72,11 +74,20 @@ def serve(conn, target_name, env, stderr_path=None, started=None, retry_eager_re
                 answers.append(("ok", call(target, case), time.perf_counter() - start, "call"))
                 continue
             before = conversions() if conversions else 0
-            outcome = session.run(case, fresh=fresh, trace=trace)
+            outcome = sample(session, case) if case.get("samples") else session.run(case, fresh=fresh, trace=trace)
             converted = (conversions() - before) if conversions else 0
             answers.append(("ok", outcome, time.perf_counter() - start, session.last_path, converted))
         conn.send(answers)
         coverage_tick()
+
+
+def sample(session, case):
+    """dropout.sample's outcome of a request of dropout samples (`samples`: [n, per call, seed]) on the
+    session's target: always a fresh, eager layer (traced tf_keras draws a mask per step)."""
+    case = normalize(case)
+    n, per_call, seed = case["samples"]
+    session.count_fresh("sampled")
+    return dropout.sample(session.target, dict(case, samples=None), n, per_call=per_call, seed=seed)
 
 
 def release_memory():
