@@ -16,6 +16,7 @@ import warnings
 from rnnconf.engine import dropout, execute
 from rnnconf.engine import oracle_coverage
 from rnnconf.engine.cases import normalize
+from rnnconf.adapters import in_process
 
 CLEAR_EVERY = 100  # fresh layers between framework clear_session() calls (in execute.Session)
 # The implementation under test calls every 16th reuse of a compiled layer eagerly (execute.Session):
@@ -38,17 +39,16 @@ def serve(conn, target_name, env, stderr_path=None, started=None, retry_eager_re
     logging.getLogger("tensorflow").setLevel(logging.CRITICAL)
     warnings.filterwarnings("ignore")
     coverage_tick = oracle_coverage.start_in_worker(target_name)  # --oracle-coverage: before tf_keras loads
-    from rnnconf.adapters import namespaces
     try:
-        target = namespaces.resolve(target_name)
-    except namespaces.SetupError as e:
+        target = in_process.resolve_in_process(target_name)
+    except in_process.SetupError as e:
         conn.send(("setup_error", str(e)))
         return
     except Exception as e:  # noqa: BLE001
         conn.send(("setup_error", f"cannot set up '{target_name}': {type(e).__name__}: {e}"))
         return
-    available = [name for name in namespaces.REQUIRED + namespaces.OPTIONAL if target.has(name)]
-    hooks = [name for name in namespaces.HOOKS if target.has(name) and name not in available]
+    available = [name for name in in_process.REQUIRED + in_process.OPTIONAL if target.has(name)]
+    hooks = [name for name in in_process.HOOKS if target.has(name) and name not in available]
     conn.send(("ready", {"versions": target.versions, "available": available, "hooks": hooks,
                          "compiles": target.compile is not None, "framework": target.framework}))
     # The oracle retries an eager reuse's error fresh; the implementation under test is judged on it,
