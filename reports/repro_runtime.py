@@ -225,14 +225,15 @@ def error_difference(i, expected, actual):
     if want not in classes and EQUIVALENT.get(want) not in classes:
         return [f"step {i}: the oracle raises {error_text(expected)}, "
                 f"the implementation {error_text(actual)}"]
+    if FACTS is None:
+        return []  # no catalogued facts to compare: the class is what counts
     return facts_difference(i, expected, actual)
 
 
+# ---- part facts ---------------------------------------------------------------------------------------
 def facts_difference(i, expected, actual):
     """Of two errors of the same class: the FACT_NAMES the oracle's message states (FACTS) and the
     implementation's does not, by name where it has the oracle's wording, else anywhere, in order."""
-    if FACTS is None:
-        return []  # no catalogued facts to compare: the class is what counts
     want, got = FACTS.search(message(expected)), FACTS.search(message(actual))
     if want is None:
         return []  # another error than the one this reproducer knows: its class is what counts
@@ -246,7 +247,6 @@ def facts_difference(i, expected, actual):
             f"implementation {message(actual)[:300]!r}"]
 
 
-# ---- part facts ---------------------------------------------------------------------------------------
 def tokens(text):
     """The numbers and names of a message, without brackets, quotes and wrappers: "(2, 5)" is
     "[2,5]"."""

@@ -113,7 +113,7 @@ FACTS = re.compile(r"expects (?P<expected>\d+) states?, but it received (?P<rece
 
 def test_facts_difference_names_a_fact_the_implementation_does_not_state(monkeypatch):
     oracle = ValueError("Layer expects 2 states, but it received 3 state tensors")
-    assert rt.facts_difference(0, oracle, ValueError("wrong count")) == []  # no FACTS: the class is what counts
+    assert rt.error_difference(0, oracle, ValueError("wrong count")) == []  # no FACTS: the class is what counts
     monkeypatch.setattr(rt, "FACTS", FACTS)
     monkeypatch.setattr(rt, "FACT_NAMES", ("expected", "received"))
     assert rt.facts_difference(0, oracle, ValueError("Layer expects 2 states, but it received 3 tensors")) == []
@@ -183,11 +183,11 @@ def test_a_reproducer_holds_the_runtimes_functions_verbatim():
     graded = _script({"cells": [{"kind": "lstm", "units": 2}], "gradients": True, "initial_state": True,
                       "flags": {"stateful": True}})
     for function in (rt.namespace, rt.builds_layers_of, rt.Steps, rt.outcome, rt.value_difference, rt.differences,
-                     rt.error_difference, rt.facts_difference, rt.main):
+                     rt.error_difference, rt.main):
         assert inspect.getsource(function) in plain and inspect.getsource(function) in graded, function.__name__
     for function in (rt.gradients_of, rt.gradient_differences, rt.stateful_layer, rt.tensors) + rt.GRADIENT_FUNCTIONS:
         assert inspect.getsource(function) in graded and inspect.getsource(function) not in plain, function.__name__
-    for function in (rt.tokens, rt.hung, rt.run):
+    for function in (rt.facts_difference, rt.tokens, rt.hung, rt.run):
         assert inspect.getsource(function) not in plain and inspect.getsource(function) not in graded
     assert list(repro_harness.runtime_parts()) == ["settings", "namespace", "stateful", "tensors", "run", "compare",
                                                    "errors", "facts", "timeout", "gradients", "main"]
