@@ -93,7 +93,8 @@ def _settings(case, facts, timeout, stochastic, undecided, gradients):
                   f"FACT_NAMES = {_py(tuple(names))}"]
     else:
         lines.append("FACTS = None  # no catalogued facts to compare: an error's class is what counts")
-    lines.append("TIMEOUT_S = 60  # a hang of the implementation ends the script" if timeout else "TIMEOUT_S = None  # seconds the implementation may run")
+    lines.append("TIMEOUT_S = 60  # a hang of the implementation ends the script" if timeout
+                 else "TIMEOUT_S = None  # seconds the implementation may run")
     if gradients:
         lines += ["# The loss differentiated: sum(c * y) over every returned tensor y, c drawn per call from",
                   "# this seed (rnnconf's engine/gradients.py cotangents_for); gradients are held to",

@@ -97,8 +97,9 @@ def _local_imports(path, text=None):
     tree = ast.parse(path.read_text() if text is None else text)
     optional = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Try) and any(
-                isinstance(h.type, ast.Name) and h.type.id in ("ImportError", "ModuleNotFoundError") for h in node.handlers):
+        if isinstance(node, ast.Try) and any(isinstance(h.type, ast.Name) and h.type.id in ("ImportError",
+                                                                                          "ModuleNotFoundError")
+                                             for h in node.handlers):
             optional |= {id(n) for stmt in node.body for n in ast.walk(stmt)}
     for function in ast.walk(tree):
         if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
