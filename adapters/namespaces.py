@@ -28,6 +28,9 @@ tf_keras and Keras 3 are served through the same protocol: an adapter object pro
 for a namespace whose `RNN` class subclasses tf_keras' or Keras 3's `Layer`, so `tf_keras.layers`,
 `keras.layers` and any package that wraps or subclasses them need no hook of their own. A hook the
 namespace defines itself wins over its adapter's.
+
+The protocol's code (Target, the adapters) is in_process.py, which a worker's child process resolves its
+namespace with; this module adds the targets of other interpreters (RemoteTarget).
 """
 import builtins
 
