@@ -30,6 +30,7 @@ import contextlib
 import json
 import multiprocessing
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -443,7 +444,6 @@ def _key(case):
 def _signal_name(code):
     if code is None or code >= 0:
         return ""
-    import signal
     try:
         return f", {signal.Signals(-code).name}"
     except ValueError:

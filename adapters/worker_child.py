@@ -1,15 +1,22 @@
 """The child side of a rnnconf.adapters.worker.Worker: the spawned process that resolves one target and runs
-the cases it is sent (execute.Session), one answer message per request message.
+the cases it is sent (execute.Session; dropout.sample for a request of samples), one answer message per
+request message.
 
 `started` (shared memory with the parent) counts each case as it starts, so the parent knows which
 case a dying or hanging child was on without waiting for an answer.
 """
+import ctypes
+import gc
 import importlib
+import logging
 import os
 import time
+import warnings
 
-from rnnconf.engine import execute
+from rnnconf.engine import dropout, execute
 from rnnconf.engine import oracle_coverage
+from rnnconf.engine.cases import normalize
+from rnnconf.adapters import in_process
 
 CLEAR_EVERY = 100  # fresh layers between framework clear_session() calls (in execute.Session)
 # The implementation under test calls every 16th reuse of a compiled layer eagerly (execute.Session):
@@ -27,24 +34,21 @@ def serve(conn, target_name, env, stderr_path=None, started=None, retry_eager_re
         fd = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         os.dup2(fd, 2)
         os.close(fd)
-    import logging
-    import warnings
     # TF's Python logger reports unused TensorArrays of failing calls as ERRORs; NumPy warns about
     # the overflow of diverging cases. Both are expected in a fuzzer and would drown the progress.
     logging.getLogger("tensorflow").setLevel(logging.CRITICAL)
     warnings.filterwarnings("ignore")
     coverage_tick = oracle_coverage.start_in_worker(target_name)  # --oracle-coverage: before tf_keras loads
-    from rnnconf.adapters import namespaces
     try:
-        target = namespaces.resolve(target_name)
-    except namespaces.SetupError as e:
+        target = in_process.resolve_in_process(target_name)
+    except in_process.SetupError as e:
         conn.send(("setup_error", str(e)))
         return
     except Exception as e:  # noqa: BLE001
         conn.send(("setup_error", f"cannot set up '{target_name}': {type(e).__name__}: {e}"))
         return
-    available = [name for name in namespaces.REQUIRED + namespaces.OPTIONAL if target.has(name)]
-    hooks = [name for name in namespaces.HOOKS if target.has(name) and name not in available]
+    available = [name for name in in_process.REQUIRED + in_process.OPTIONAL if target.has(name)]
+    hooks = [name for name in in_process.HOOKS if target.has(name) and name not in available]
     conn.send(("ready", {"versions": target.versions, "available": available, "hooks": hooks,
                          "compiles": target.compile is not None, "framework": target.framework}))
     # The oracle retries an eager reuse's error fresh; the implementation under test is judged on it,
@@ -70,17 +74,24 @@ def serve(conn, target_name, env, stderr_path=None, started=None, retry_eager_re
                 answers.append(("ok", call(target, case), time.perf_counter() - start, "call"))
                 continue
             before = conversions() if conversions else 0
-            outcome = session.run(case, fresh=fresh, trace=trace)
+            outcome = sample(session, case) if case.get("samples") else session.run(case, fresh=fresh, trace=trace)
             converted = (conversions() - before) if conversions else 0
             answers.append(("ok", outcome, time.perf_counter() - start, session.last_path, converted))
         conn.send(answers)
         coverage_tick()
 
 
+def sample(session, case):
+    """dropout.sample's outcome of a request of dropout samples (`samples`: [n, per call, seed]) on the
+    session's target: always a fresh, eager layer (traced tf_keras draws a mask per step)."""
+    case = normalize(case)
+    n, per_call, seed = case["samples"]
+    session.count_fresh("sampled")
+    return dropout.sample(session.target, dict(case, samples=None), n, per_call=per_call, seed=seed)
+
+
 def release_memory():
     """Hand memory freed by the framework back to the system: collect cycles, then trim glibc's heap."""
-    import ctypes
-    import gc
     gc.collect()
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)

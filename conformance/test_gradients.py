@@ -9,7 +9,7 @@ An implementation without automatic differentiation (no rnnconf_gradients hook) 
 import numpy as np
 import pytest
 
-from rnnconf.engine import gradients
+from rnnconf.engine import fixed_masks, gradients
 from rnnconf.conformance import helpers as ch
 from rnnconf.conformance.grids import CELLS, case
 
@@ -193,14 +193,14 @@ def test_kept_states_are_not_differentiated_or_trainable(impl_target, oracle_tar
 ], ids=["simple", "gru_reset_before", "lstm", "lstm-layer-fused"])
 def test_dropout_gradient_is_that_of_the_forward_pass_with_the_same_masks(impl_target, cells, layer, request):
     """Checked inside the implementation, with its masks fixed by seeding fresh layers
-    (gradients.fixed_mask_check); unsupported where seeding does not fix them. The report says which
+    (fixed_masks.fixed_mask_check); unsupported where seeding does not fix them. The report says which
     way each check went (helpers.note_check)."""
     c = grad_case(cells, "sequences", layer=layer, dtype="float64", training=True)
     if getattr(impl_target, "remote", False):  # a target in its own environment: run in its worker
-        status, detail = impl_target.call(gradients.fixed_mask_check, c)
+        status, detail = impl_target.call(fixed_masks.fixed_mask_check, c)
     else:
-        status, detail = gradients.fixed_mask_check(impl_target, c)
-    ch.note_check(gradients.fixed_mask_note(request.node.callspec.id, status, detail))
+        status, detail = fixed_masks.fixed_mask_check(impl_target, c)
+    ch.note_check(fixed_masks.fixed_mask_note(request.node.callspec.id, status, detail))
     if status == "unsupported":
         pytest.skip(f"unsupported: {impl_target.name}: {detail}")
     assert status == "pass", detail

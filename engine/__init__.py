@@ -7,8 +7,10 @@ execute.py         running a case on a Target: an outcome of NumPy results and e
 sampling.py        a stochastic case run many times a side (dropout while training)
 compare.py         the one comparison of two outcomes (tolerances, the float64 recheck)
 dropout.py         dropout's statistics: masks, rates and scaling judged on samples
-gradients.py       the shared loss and its gradients (gradients.md), the gradient hooks' contract
+gradients.py       the shared loss and its gradients (gradients.md), the gradient hooks' contract;
+                   fixed_masks.py the GRAD-09 check of gradients under dropout, inside one implementation
 judge.py           the one verdict of a case and its fingerprint, for the suite, the fuzzer and the reproducers
+                   (signatures.py: a fingerprint as one string)
 deviations.py      where the oracle contradicts its page (deviation_scopes.py: which cases lie inside each)
 known_differences.py, known_issues.py  an implementation's documented differences; --xfail files
 capabilities.py    what an implementation lacks (unsupported, not failed)

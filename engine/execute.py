@@ -294,14 +294,6 @@ class Session:
         """The case's outcome; `fresh=True` forces a new layer (construction-time behaviour);
         `trace=False` keeps this structure off the target's compiler from now on."""
         case = normalize(case)
-        if case.get("samples"):
-            # Dropout samples: always a fresh, eager layer (traced tf_keras draws a mask per step).
-            from . import dropout
-            n, per_call, seed = case["samples"]
-            self._count_fresh()
-            self.stats["fresh"] += 1
-            self.last_path = "sampled"
-            return dropout.sample(self.target, dict(case, samples=None), n, per_call=per_call, seed=seed)
         key = structure_key(case)
         if not trace:
             self._eager_only.add(key)
@@ -370,6 +362,12 @@ class Session:
         if has_error(outcome) and ((runner.compiled and not eager) or self.retry_eager_reuse):
             return None
         return outcome
+
+    def count_fresh(self, path):
+        """Count a fresh layer built beside run() (a worker's dropout samples), towards clear_every."""
+        self._count_fresh()
+        self.stats["fresh"] += 1
+        self.last_path = path
 
     def _count_fresh(self):
         self._fresh_since_clear += 1

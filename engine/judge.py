@@ -45,6 +45,7 @@ import re
 from . import capabilities, compare, deviations, dropout, error_catalog, execute, gradients, known_differences
 from .cases import is_stochastic, normalize
 from .features import essential, features, without_feature, without_features  # noqa: F401 - the judge's vocabulary
+from .signatures import signature  # noqa: F401 - the judge's vocabulary
 
 KIND_ORDER = ("crash", "timeout", "error", "structure", "shape", "dtype", "value")
 
@@ -436,11 +437,6 @@ def cause_beneath(a, b):
     return None
 
 
-def signature(fp):
-    """A fingerprint as one string (what the campaign's log and results.json key discrepancies by)."""
-    return f"{fp['kind']} | {fp['core']} | {', '.join(fp['features'])}"
-
-
 def same_failure(target, fp):
     """Whether `fp` is the failure `target` while shrinking: same kind and core, whatever the features."""
     return fp is not None and fp["kind"] == target["kind"] and fp["core"] == target["core"]
@@ -484,8 +480,6 @@ def run_and_judge(impl, oracle, case, known=None):
 def oracle_runner(oracle):
     """judge's `run_oracle` for an oracle Target: the outcome of a case on a fresh layer, or, for a
     case asking for `samples`, its dropout samples (the page's distribution of a deviation)."""
-    from . import execute
-
     def run_oracle(c):
         if c.get("samples"):  # as the fuzzer's workers sample
             n, per_call, seed = c["samples"]

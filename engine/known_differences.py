@@ -36,6 +36,7 @@ from .exercised import UBIQUITOUS, exercised
 from . import compare
 from .cases import is_stochastic
 from .features import features, without_feature
+from .signatures import signature
 
 KINDS = ("crash", "timeout", "error", "structure", "shape", "dtype", "value")
 STATUS = "differs-by-design"
@@ -132,7 +133,6 @@ def matches(entry, fp):
     if not fp:
         return False
     if entry["field"] == "signature":
-        from .judge import signature
         return signature(fp) == entry["entry"]
     if entry["field"] != "fingerprint":
         return False

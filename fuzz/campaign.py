@@ -11,6 +11,7 @@ them, calls back while they run (progress, results.json), and stops them at the 
 --fail-fast's first discrepancy, or when asked. A re-run with the same DIR reads the logs back and
 resumes where it stopped.
 """
+import multiprocessing
 import os
 import time
 
@@ -51,7 +52,6 @@ def run_drivers(specs, on_tick=None, tick_s=0.5, grace_s=None, tail=None, stop=N
     """Start the drivers, call `on_tick(tail)` while they run, stop them at the deadline (plus grace),
     with fail_fast once one logged a discrepancy, or once `stop()` is true. Returns the final
     LogTail; its `driver_failures` say which drivers ended on an error of their own."""
-    import multiprocessing
     ctx = multiprocessing.get_context("spawn")
     out, deadline = specs[0]["out"], specs[0]["deadline"]
     xfail = specs[0]["xfail"]

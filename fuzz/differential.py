@@ -267,7 +267,6 @@ def named_clauses(clauses, why):
 
 
 def _jsonable(x):
-    import numpy as np
     if isinstance(x, dict):
         return {str(k): _jsonable(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):

@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import time
+import warnings
 
 from hypothesis import reject, seed as hypothesis_seed, settings
 from hypothesis.errors import Flaky, Unsatisfiable
@@ -477,7 +478,6 @@ def _exit_on_term(signum, frame):
 def drive(spec):
     """Entry point of a driver process."""
     os.environ.update({"OPENBLAS_NUM_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"})
-    import warnings
     warnings.filterwarnings("ignore", category=RuntimeWarning)  # inf - inf in comparisons of diverging cases
     signal.signal(signal.SIGTERM, _exit_on_term)  # so `finally` stops this driver's workers
     Driver(spec).run()

@@ -6,8 +6,9 @@ junit.py       junit.xml
 scoreboard.py  clause-by-implementation columns and scoreboard.json
 diff.py        what changed between two runs (--baseline)
 repro.py       one standalone reproducer script per discrepancy: repro_source.py (values and the layer as
-               source), repro_data.py (arrays), repro_cells.py (custom cells), repro_harness.py (the fixed
-               harness), repro_words.py (docstring and bug report); tfjs_repro.py the JavaScript ones
+               source), repro_data.py (arrays), repro_cells.py (custom cells), repro_harness.py (copies the
+               harness, repro_runtime.py, into each), repro_words.py (docstring and bug report);
+               tfjs_repro.py the JavaScript ones
 snippet.py     the short snippet of a case shown in reports and test failures
 
 The report is data first, HTML second (like the ONNX backend scoreboard): rnnconf.engine.results

@@ -11,8 +11,8 @@ directory: the only file it reads is its .npz, found beside itself.
 The code is generated from the case by small helpers, one per concern: the layer (_layer_lines, here;
 its expression in repro_source.py) and its custom cells (repro_cells.py), one call's arguments
 (_call_line), one step (_step_line), a phase of steps on one layer (_phase_lines), the data
-(repro_data.py), the comparison (the fixed _HARNESS_* texts of repro_harness.py), the docstring and
-the bug report (repro_words.py).
+(repro_data.py), the comparison (repro_runtime.py's functions, copied by repro_harness.py), the
+docstring and the bug report (repro_words.py).
 The data is computed here with rnnconf.engine.cases' own functions (inputs_for, mask_for,
 initial_state_for, random_states, part_weights), so the script feeds both sides exactly the arrays
 rnnconf.engine.execute.run fed them; the weight shapes come from building the case on the NumPy
@@ -33,7 +33,7 @@ from rnnconf.engine.cases import (flag, initial_state_for, inputs_for, is_stocha
 from . import snippet
 from .repro_cells import _custom_cell_source, _factory_name, _ops_needed
 from .repro_data import _Data
-from .repro_harness import _facts_of, _gradient_settings, _harness, _imports, _recorded_oracle_error
+from .repro_harness import _facts_of, _harness, _imports, _recorded_oracle_error, _settings
 from .repro_source import _call_source, _class_name, _dtype_kw, _indent, _layer_args, _py, _target, runnable
 from .repro_words import _docstring, _first_sentence, report
 
@@ -137,21 +137,17 @@ def script(item, impl, oracle, npz_name=None):
     header = "\n".join(["#!/usr/bin/env python", _docstring(item, case, impl, oracle, npz_name if arrays else None),
                         _imports(bool(arrays) or bool(environment), bool(variants), kind == "timeout")])
     settings = [f"IMPL = {_py(module)}\nORACLE = {_py(oracle)}", definitions, _rounding_steps_line(case)]
-    if "differentiate(" in uses:
-        settings.append(_gradient_settings(case))
     if environment:
         settings.insert(0, f"# The implementation as target {impl} runs it (set before it is imported):\n" + "\n".join(
             f"os.environ.setdefault({_py(k)}, {_py(v)})" for k, v in environment.items()))
-    if is_stochastic(case):
-        settings.append("# Dropout while training: both sides draw random masks, so values are not compared here\n"
-                        "# (rnnconf compares their distributions, over hundreds of samples a side).\n"
-                        "VALUES_COMPARED = False")
+    gradients = "differentiate(" in uses
+    settings.append(_settings(case, facts, kind == "timeout", stochastic=is_stochastic(case),
+                              undecided=is_stochastic(case) and kind == "value", gradients=gradients))
     functions = [_custom_cell_source(variant, case) for variant in variants]
     functions.append('def run(layers, steps):\n    """The case on the namespace `layers`; each step\'s result '
                      'goes to `steps`."""\n' + _indent(uses))
     functions.append(_harness(needs_tensor, bool(variants), _ops_needed(variants), facts, kind == "timeout",
-                              stochastic=is_stochastic(case), undecided=is_stochastic(case) and kind == "value",
-                              stateful="stateful_layer(" in uses, gradients="differentiate(" in uses))
+                              stateful="stateful_layer(" in uses, gradients=gradients))
     text = header + "\n\n" + "\n\n".join(settings) + "\n\n\n" + "\n\n\n".join(functions) + "\n"
     return text, arrays
 

@@ -1,8 +1,11 @@
-"""The fixed parts of a reproducer: the harness that runs both sides and compares them, the same in every
-reproducer, assembled from the parts a case needs (errors and their facts, gradients, stateful layers)."""
+"""The fixed parts of a reproducer: the harness that runs both sides and compares them, copied from
+repro_runtime.py (the parts a case needs: stateful layers, tensors, gradients, error facts, a
+timeout), and the settings by which the copied functions judge this case."""
+import inspect
+import re
+
 from rnnconf.engine import compare, error_catalog, execute
-from rnnconf.engine import compare as compare_module
-from rnnconf.engine import gradients
+from . import repro_runtime
 from .repro_cells import _framework_ops_source
 from .repro_source import _py, _target
 
@@ -33,7 +36,16 @@ def _facts_of(item, case, oracle):
     return err_id, entry["pattern"].pattern, names
 
 
-# ---- fixed parts -----------------------------------------------------------------------------------
+# ---- the copied harness ----------------------------------------------------------------------------
+_PART = re.compile(r"^# ---- part (\w+)\b.*\n", re.M)
+
+
+def runtime_parts():
+    """{part name: its source} of repro_runtime.py, in the file's order."""
+    pieces = _PART.split(inspect.getsource(repro_runtime))
+    return {name: body.strip("\n") for name, body in zip(pieces[1::2], pieces[2::2])}
+
+
 def _imports(npz, custom, timeout):
     names = ["argparse", "importlib"] + (["os"] if npz or timeout else []) + ["re"] \
         + (["signal"] if timeout else []) + ["sys"]
@@ -43,50 +55,56 @@ def _imports(npz, custom, timeout):
     return "\n".join(lines) + "\n\nimport numpy as np"
 
 
-def _harness(tensor, custom, ops_needed, facts, timeout, stochastic, undecided, stateful=False, gradients=False):
-    parts = [_HARNESS_NAMESPACE]
-    if stateful:
-        parts.append(_HARNESS_STATEFUL)
-    if gradients:
-        parts.append(_gradient_harness())
-    if tensor:
-        parts.append(_HARNESS_TENSOR)
+def _harness(tensor, custom, ops_needed, facts, timeout, stateful=False, gradients=False):
+    """The harness's source: repro_runtime's parts this case needs, copied, and the custom cells' ops."""
+    parts = runtime_parts()
+    wanted = ["namespace"] + (["stateful"] if stateful else []) + (["tensors"] if tensor else [])
+    copied = [parts[name] for name in wanted]
     if custom:
-        parts.append(_framework_ops_source(ops_needed))
-    parts.append(_HARNESS_RUN)
-    compare_values = "VALUES_COMPARED and " if stochastic else ""
-    compare = _HARNESS_COMPARE.replace("@VALUES@", compare_values)
-    if gradients:
-        assert _COMPARE_STEP_END.replace("@VALUES@", compare_values) in compare  # the anchor of the insertion
-        compare = compare.replace(_COMPARE_STEP_END.replace("@VALUES@", compare_values),
-                                  _COMPARE_STEP_END.replace("@VALUES@", compare_values) + _COMPARE_GRADIENTS)
-        compare += "\n\n\n" + _HARNESS_GRADIENT_COMPARE
-    parts.append(compare)
-    parts.append(_HARNESS_ERRORS)
+        copied.append(_framework_ops_source(ops_needed))
+    copied += [parts[name] for name in ["run", "compare", "errors"] + (["facts"] if facts else [])
+               + (["timeout"] if timeout else []) + (["gradients"] if gradients else [])]
+    if gradients:  # the framework defaults, rnnconf's own (engine/gradients.py)
+        copied.append("\n\n".join(inspect.getsource(f).rstrip() for f in repro_runtime.GRADIENT_FUNCTIONS))
+    copied += [parts["main"], 'if __name__ == "__main__":\n    sys.exit(main())']
+    return "# ---- running both sides and comparing them: the same in every reproducer " + "-" * 21 + "\n" \
+        + "\n\n\n".join(copied)
+
+
+def _settings(case, facts, timeout, stochastic, undecided, gradients):
+    """The module-level settings the copied harness reads (repro_runtime's "settings" part), as source."""
+    lines = ["# How the harness below judges this case:"]
+    if stochastic:
+        lines += ["# Dropout while training: both sides draw random masks, so values are not compared here",
+                  "# (rnnconf compares their distributions, over hundreds of samples a side).",
+                  "VALUES_COMPARED = False"]
+    else:
+        lines.append("VALUES_COMPARED = True  # values are held to the rounding bound of ROUNDING_STEPS")
+    if undecided:
+        lines.append("UNDECIDED = True  # the discrepancy is a distribution's: agreeing structure decides nothing")
+    else:
+        lines.append("UNDECIDED = False  # True: agreeing structure leaves a distribution's discrepancy open (exit 2)")
     if facts:
         err_id, pattern, names = facts
-        parts.append(_HARNESS_FACTS.replace("@ERR@", err_id).replace("@PATTERN@", _raw(pattern))
-                     .replace("@NAMES@", _py(tuple(names))))
+        lines += [f"# The oracle's error states facts from the input ({err_id} in rnnconf's error catalog).",
+                  "# The implementation's message must state them too: by name where it has the oracle's wording,",
+                  "# else anywhere, in order.",
+                  f"FACTS = re.compile(\n    {_raw(pattern)},\n    re.S | re.M)",
+                  f"FACT_NAMES = {_py(tuple(names))}"]
     else:
-        parts.append("def facts_difference(i, expected, actual):\n    return []  # no catalogued facts to "
-                     "compare: the class is what counts")
-    alarm = ""
-    if timeout:
-        alarm = ('        if role == "implementation":  # a hang of the implementation ends the script\n'
-                 "            signal.signal(signal.SIGALRM, hung)\n            signal.alarm(60)\n")
-        parts.append(_HARNESS_TIMEOUT)
-    main = _HARNESS_MAIN.replace("@ALARM@", alarm)
+        lines.append("FACTS = None  # no catalogued facts to compare: an error's class is what counts")
+    lines.append("TIMEOUT_S = 60  # a hang of the implementation ends the script" if timeout
+                 else "TIMEOUT_S = None  # seconds the implementation may run")
     if gradients:
-        assert _MAIN_LISTING in main  # the anchor of the insertion
-        main = main.replace(_MAIN_LISTING, _MAIN_LISTING + _MAIN_GRADIENTS)
-    if undecided:  # a difference of distributions: what this script cannot test, it does not pass
-        main = main.replace('''    for line in found:''', '''    if not found:
-        print("values not compared: the discrepancy is in their distribution under dropout, which only "
-              "rnnconf's sampled check tests; the structure agrees")
-        return 2
-    for line in found:''')
-    parts.append(main)
-    return "\n\n\n".join(parts)
+        lines += ["# The loss differentiated: sum(c * y) over every returned tensor y, c drawn per call from",
+                  "# this seed (rnnconf's engine/gradients.py cotangents_for); gradients are held to",
+                  "# GRADIENT_STEPS times each step's rounding steps.",
+                  "GRADIENTS = True",
+                  f"SEED = {case['seed']}",
+                  f"GRADIENT_STEPS = {compare.GRADIENT_STEPS_FACTOR}"]
+    else:
+        lines.append("GRADIENTS = False  # whether gradients are compared too")
+    return "\n".join(lines)
 
 
 def _raw(pattern, width=88):
@@ -102,365 +120,3 @@ def _raw(pattern, width=88):
         pieces.append(rest[:cut])
         rest = rest[cut:]
     return "\n    ".join(f"r{quote}{p}{quote}" for p in pieces + [rest])
-
-
-# ---- gradients (engine/gradients.py) ------------------------------------------------------------
-def _gradient_settings(case):
-    return (f"# The loss differentiated: sum(c * y) over every returned tensor y, c drawn per call from\n"
-            f"# this seed (rnnconf's engine/gradients.py cotangents_for); gradients are held to\n"
-            f"# GRADIENT_STEPS times each step's rounding steps.\nSEED = {case['seed']}\n"
-            f"GRADIENT_STEPS = {compare_module.GRADIENT_STEPS_FACTOR}")
-
-
-def _gradient_harness():
-    """The script's differentiation: the namespace's own rnnconf_gradients hook, else the default of
-    the framework it is built on, the very functions rnnconf runs (their source, copied)."""
-    import inspect
-
-    sources = [inspect.getsource(f) for f in (gradients.flat_leaves, gradients._trainable, gradients.tf_gradients,
-                                              gradients.jax_gradients, gradients.torch_gradients,
-                                              gradients._rebuild)]
-    return _HARNESS_GRADIENTS + "\n\n\n" + "\n\n".join(s.rstrip() for s in sources)
-
-
-_HARNESS_GRADIENTS = '''\
-def cotangents_at(at):
-    """The loss's weights c for the results of the call at step `at`."""
-    def cotangents(flat):
-        rng = np.random.default_rng([SEED, at, 5])
-        return [rng.standard_normal(np.shape(y)).astype(np.asarray(y).dtype if np.asarray(y).dtype.kind == "f"
-                                                           else np.float32) for y in flat]
-    return cotangents
-
-
-def differentiate(steps, layers, layer, x, at, **kwargs):
-    """Call `layer` on `x` and differentiate the loss: the result goes to `steps`, its gradients
-    (inputs, each initial state, each constant, each trainable weight) to steps.gradients."""
-    result, grads = gradients_of(layers)(layer, x, kwargs, cotangents_at(at))
-    named = [("d inputs", grads.get("inputs"))] + [
-        (f"d {key}[{i}]", g) for key in ("initial_state", "constants", "weights") for i, g in enumerate(grads.get(key) or [])]
-    if not hasattr(steps, "gradients"):
-        steps.gradients = {}
-    steps.gradients[len(steps)] = [(name, numpy_of(g)) for name, g in named]
-    steps.add(result)
-
-
-def gradients_of(layers):
-    """How to differentiate a layer of `layers`: its own hook, or its framework's automatic
-    differentiation (tf.GradientTape, jax.vjp, torch autograd)."""
-    own = getattr(layers, "rnnconf_gradients", None)
-    if own is not None:
-        return own
-    tf_keras, keras = sys.modules.get("tf_keras"), sys.modules.get("keras")
-    if tf_keras is not None and issubclass(layers.RNN, tf_keras.layers.Layer):
-        return tf_gradients
-    if keras is not None and hasattr(keras, "ops") and issubclass(layers.RNN, keras.Layer):
-        found = {"tensorflow": tf_gradients, "jax": jax_gradients, "torch": torch_gradients}.get(keras.backend.backend())
-        if found is not None:
-            return found
-    raise NotImplementedError("no automatic differentiation known for this namespace")'''
-
-
-_COMPARE_STEP_END = '''            elif @VALUES@(difference := value_difference(x, y, ROUNDING_STEPS[i])):
-                found.append(f"step {i} {path}: {difference}")
-'''
-
-
-_COMPARE_GRADIENTS = '''        found += gradient_differences(i, expected, actual)
-'''
-
-
-_MAIN_LISTING = '''        for i, result in enumerate(sides[-1]):
-            print(f"  step {i}: {describe(result)}")
-'''
-
-
-_MAIN_GRADIENTS = '''    print_gradient_differences(*sides)
-'''
-
-
-_HARNESS_GRADIENT_COMPARE = '''\
-def paired_gradients(i, expected, actual):
-    """(name, oracle's, implementation's) per gradient of step i; None (disconnected) is zeros."""
-    mine, theirs = getattr(actual, "gradients", {}).get(i), getattr(expected, "gradients", {}).get(i)
-    if mine is None or theirs is None:
-        return []
-    pairs = []
-    for (name, e), (_, a) in zip(theirs, mine):
-        if e is None and a is None:
-            continue
-        pairs.append((name, np.zeros_like(a) if e is None else e, np.zeros_like(e) if a is None else a))
-    return pairs
-
-
-def gradient_differences(i, expected, actual):
-    found = []
-    mine, theirs = getattr(actual, "gradients", {}).get(i), getattr(expected, "gradients", {}).get(i)
-    if (mine is None) != (theirs is None) or (mine and [n for n, _ in mine] != [n for n, _ in theirs]):
-        return [f"step {i}: expected gradients of {[n for n, _ in theirs or []]}, got {[n for n, _ in mine or []]}"]
-    for name, e, a in paired_gradients(i, expected, actual):
-        if e.shape != a.shape or e.dtype != a.dtype:
-            found.append(f"step {i} {name}: expected {describe(e)}, got {describe(a)}")
-        elif (difference := value_difference(e, a, GRADIENT_STEPS * ROUNDING_STEPS[i])):
-            found.append(f"step {i} {name}: {difference}")
-    return found
-
-
-def print_gradient_differences(expected, actual):
-    """Per differentiated call, each gradient's largest difference between the two sides."""
-    for i in sorted(getattr(expected, "gradients", {})):
-        for name, e, a in paired_gradients(i, expected, actual):
-            if e.shape == a.shape:
-                diff = float(np.abs(e.astype(np.float64) - a.astype(np.float64)).max()) if e.size else 0.0
-                print(f"  step {i} {name}: max abs difference {diff:.3g} (largest |oracle's| "
-                      f"{float(np.abs(e).max()) if e.size else 0.0:.3g})")'''
-
-
-_HARNESS_NAMESPACE = '''\
-# ---- running both sides and comparing them: the same in every reproducer ---------------------
-SHORT_NAMES = {"reference": "rnnconf.impl", "tf_keras": "tf_keras.layers", "keras3": "keras.layers"}
-
-
-def namespace(name):
-    """The layers namespace NAME stands for: a module path, module:attribute, or a short name."""
-    module, _, attribute = SHORT_NAMES.get(name, name).partition(":")
-    layers = importlib.import_module(module)
-    return getattr(layers, attribute) if attribute else layers'''
-
-
-_HARNESS_STATEFUL = '''\
-def stateful_layer(build, batch_input_shape):
-    """build(batch_input_shape=...): a stateful layer given its batch size Keras 2's way; where the
-    namespace has no such argument (Keras 3), build(): the layer's first call fixes its batch size."""
-    try:
-        return build(batch_input_shape=batch_input_shape)
-    except (TypeError, ValueError) as error:
-        if "batch_input_shape" not in str(error):
-            raise
-    return build()'''
-
-
-_HARNESS_TENSOR = '''\
-def tensors(layers, nest):
-    """Initial states or constants (nested as given) for `layers`: tf_keras takes NumPy inputs and
-    masks, but wants tensors here."""
-    if isinstance(nest, (list, tuple)):
-        return type(nest)(tensors(layers, x) for x in nest)
-    tf_keras = sys.modules.get("tf_keras")
-    if getattr(layers, "rnnconf_to_tensor", None) is not None:  # a namespace's own conversion
-        return layers.rnnconf_to_tensor(nest)
-    if tf_keras is not None and issubclass(layers.RNN, tf_keras.layers.Layer):
-        return tf_keras.backend.constant(nest, dtype=nest.dtype.name)
-    return nest'''
-
-
-_HARNESS_RUN = '''\
-class Steps(list):
-    """Each step's result as NumPy arrays, copied when made (a layer's states change later)."""
-    read = ()  # indices of the steps that read layer.states
-
-    def add(self, result, read=False):
-        if read:
-            self.read = (*self.read, len(self))
-        self.append(numpy_of(result))
-
-    def clear(self):
-        super().clear()
-        self.read = ()
-
-
-def numpy_of(x):
-    if isinstance(x, (list, tuple)):
-        return [numpy_of(v) for v in x]
-    if x is None:
-        return None
-    if hasattr(x, "detach") and not isinstance(x, np.ndarray):
-        x = x.detach().cpu()  # torch: numpy() refuses a tensor that requires grad
-    return np.array(x.numpy() if hasattr(x, "numpy") and not isinstance(x, np.ndarray) else x)
-
-
-def outcome(layers):
-    """Each step's result; an error ends the run and is its last entry."""
-    steps = Steps()
-    try:
-        run(layers, steps)
-    except Exception as error:  # an error is part of the outcome
-        steps.append(error)
-    return steps'''
-
-
-_HARNESS_COMPARE = '''\
-def leaves(result, read=False):
-    """(path, array) per array of a step's result: "output", then "state[k]" (per cell:
-    "state[k][j]"); "layer.states[k]" for a step that read them."""
-    if not isinstance(result, list):
-        return [("output", result)]
-    found = []
-
-    def collect(x, path):
-        if isinstance(x, list):
-            for j, item in enumerate(x):
-                collect(item, f"{path}[{j}]")
-        else:
-            found.append((path, x))
-    for i, item in enumerate(result):
-        collect(item, f"layer.states[{i}]" if read else "output" if i == 0 else f"state[{i - 1}]")
-    return found
-
-
-def nesting(result):
-    if isinstance(result, list):
-        return [nesting(x) for x in result]
-    return None if result is None else "array"
-
-
-def describe(result):
-    if isinstance(result, Exception):
-        return error_text(result)
-    if isinstance(result, list):
-        return "[" + ", ".join(describe(x) for x in result) + "]"
-    return "None" if result is None else f"{result.dtype}{list(result.shape)}"
-
-
-def value_difference(expected, actual, steps):
-    """None where `actual` is `expected` up to rounding, else by how much and where it is not. The
-    bound, per array (rnnconf's compare.py): 32 * eps(dtype) * steps * (1 + max|expected|), and in
-    float64 times min(1.3 ** steps, 1e4) (recurrent weights up to 1.3 amplify rounding); NaN and
-    inf must sit at the same places."""
-    e, a = expected.astype(np.float64), actual.astype(np.float64)
-    both = np.isfinite(e) & np.isfinite(a)
-    bound = 0.0
-    if np.issubdtype(expected.dtype, np.floating):
-        growth = min(1.3 ** steps, 1e4) if expected.dtype == np.float64 else 1.0
-        scale = np.abs(np.where(both, e, 0)).max()
-        bound = 32 * np.finfo(expected.dtype).eps * steps * (1 + scale) * growth
-    diff = np.where(both, np.abs(e - a), 0.0)
-    bad = np.where(both, diff > bound, (e != a) & ~(np.isnan(e) & np.isnan(a)))
-    if not bad.any():
-        return None
-    at = tuple(int(k) for k in np.argwhere(bad)[0])
-    return (f"max abs diff {diff.max():.3g} where rounding allows {bound:.3g}; first at {at}: "
-            f"expected {expected[at]}, got {actual[at]}")
-
-
-def differences(expected, actual):
-    """What differs between the oracle's steps and the implementation's, one line each."""
-    found = []
-    for i, (e, a) in enumerate(zip(expected, actual)):
-        if isinstance(e, Exception) or isinstance(a, Exception):
-            return found + error_difference(i, e, a)
-        if nesting(e) != nesting(a):
-            found.append(f"step {i}: expected results {describe(e)}, got {describe(a)}")
-            continue
-        for (path, x), (_, y) in zip(leaves(e, i in expected.read), leaves(a)):
-            if x is None:
-                continue
-            if x.shape != y.shape or x.dtype != y.dtype:
-                found.append(f"step {i} {path}: expected {describe(x)}, got {describe(y)}")
-            elif @VALUES@(difference := value_difference(x, y, ROUNDING_STEPS[i])):
-                found.append(f"step {i} {path}: {difference}")
-    if len(expected) != len(actual) and not found:
-        found.append(f"expected {len(expected)} step results, got {len(actual)}")
-    return found'''
-
-
-_HARNESS_ERRORS = '''\
-def message(error):
-    """An error's message without colour codes or the "Exception encountered" wrapper."""
-    text = re.sub(r"\\x1b\\[[0-9;]*m", "", str(error))
-    if text.startswith("Exception encountered when calling"):
-        parts = text.split("\\n\\n")
-        text = parts[1] if len(parts) > 1 else text
-    return text
-
-
-def error_text(error):
-    return f"{type(error).__name__}: {message(error)[:300]}"
-
-
-# TensorFlow-only error classes may be raised as the Python class they mean.
-EQUIVALENT = {"InvalidArgumentError": "ValueError", "OutOfRangeError": "IndexError"}
-
-
-def error_difference(i, expected, actual):
-    if not isinstance(expected, Exception):
-        return [f"step {i}: the implementation raises {error_text(actual)}; the oracle does not"]
-    if not isinstance(actual, Exception):
-        return [f"step {i}: the oracle raises {error_text(expected)}; the implementation does not"]
-    classes, want = {c.__name__ for c in type(actual).__mro__}, type(expected).__name__
-    if want not in classes and EQUIVALENT.get(want) not in classes:
-        return [f"step {i}: the oracle raises {error_text(expected)}, "
-                f"the implementation {error_text(actual)}"]
-    return facts_difference(i, expected, actual)'''
-
-
-_HARNESS_FACTS = '''\
-# The oracle's error states facts from the input (@ERR@ in rnnconf's error catalog).
-# The implementation's message must state them too: by name where it has the oracle's wording,
-# else anywhere, in order.
-FACTS = re.compile(
-    @PATTERN@,
-    re.S | re.M)
-FACT_NAMES = @NAMES@
-
-
-def facts_difference(i, expected, actual):
-    want, got = FACTS.search(message(expected)), FACTS.search(message(actual))
-    if want is None:
-        return []  # another error than the one this reproducer knows: its class is what counts
-    said = tokens(message(actual))
-    missing = [f"{name}={want[name]!r}" for name in FACT_NAMES if want[name] is not None and not (
-        tokens(got[name]) == tokens(want[name]) if got else contained(tokens(want[name]), said))]
-    if not missing:
-        return []
-    return [f"step {i}: both raise {type(actual).__name__}, but the implementation's message does "
-            f"not state {', '.join(missing)}: the oracle says {message(expected)[:300]!r}, the "
-            f"implementation {message(actual)[:300]!r}"]
-
-
-def tokens(text):
-    """The numbers and names of a message, without brackets, quotes and wrappers: "(2, 5)" is
-    "[2,5]"."""
-    noise = {"ListWrapper", "TensorShape", "InputSpec", "shape", "ndim", "array", "dtype"}
-    return [t for t in re.findall(r"-?\\d+(?:\\.\\d+)?|[A-Za-z_]\\w*", text or "") if t not in noise]
-
-
-def contained(needle, haystack):
-    n = len(needle)
-    return any(haystack[k:k + n] == needle for k in range(len(haystack) - n + 1))'''
-
-
-_HARNESS_TIMEOUT = '''\
-def hung(*_):
-    print("the implementation has not finished after 60 s")
-    print("discrepancy persists")
-    os._exit(1)'''
-
-
-_HARNESS_MAIN = '''\
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\\n")[0])
-    parser.add_argument("--impl", default=IMPL, help="module path (or module:attribute) of a "
-                        "layers namespace, or reference, tf_keras, keras3 (default: %(default)s)")
-    parser.add_argument("--oracle", default=ORACLE, help="the same, for the expected side "
-                        "(default: %(default)s)")
-    args = parser.parse_args()
-    sides = []
-    for role, name in (("oracle", args.oracle), ("implementation", args.impl)):
-        try:
-            layers = namespace(name)
-        except (ImportError, AttributeError) as e:
-            parser.error(f"cannot load {name}: {e}")
-@ALARM@        sides.append(outcome(layers))
-        print(f"== {role} ({name})")
-        for i, result in enumerate(sides[-1]):
-            print(f"  step {i}: {describe(result)}")
-    found = differences(*sides)
-    for line in found:
-        print(line)
-    print("discrepancy persists" if found else "no discrepancy: both sides agree")
-    return 1 if found else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())'''

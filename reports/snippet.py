@@ -15,6 +15,7 @@ Not written (the full replay script stands alone then): custom cells, an Embeddi
 dropout while training (random), a layer reused from an earlier case, calls with another batch or
 the list-input form, and converter targets (no layers API of their own).
 """
+import importlib
 import os
 import re
 import subprocess
@@ -125,7 +126,6 @@ def _oracle_module(oracle):
     path, _, attribute = namespaces.SHORT_NAMES.get(oracle, oracle).partition(":")
     if path.startswith("tf_keras"):
         os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-    import importlib
     module = importlib.import_module(path)
     return getattr(module, attribute) if attribute else module
 

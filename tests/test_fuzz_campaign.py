@@ -338,12 +338,12 @@ def test_rnnconfs_own_failure_exits_3_not_1(tmp_path, capsys, monkeypatch):
 def test_versions_are_plain_strings_another_process_can_unpickle(monkeypatch):
     import pickle
     import types
-    from rnnconf.adapters import namespaces
+    from rnnconf.adapters import in_process
 
     class OwnVersion(str):  # as torch's TorchVersion: unpicklable where its module is missing
         pass
     monkeypatch.setitem(sys.modules, "torch", types.SimpleNamespace(__version__=OwnVersion("2.13.0")))
-    versions = namespaces._versions("impl")
+    versions = in_process._versions("impl")
     assert type(versions["torch"]) is str and b"OwnVersion" not in pickle.dumps(versions)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rnnconf.engine import gradients
+from rnnconf.engine import fixed_masks
 from rnnconf.engine.results import Results, merge_shards
 from rnnconf.reports import render
 
@@ -39,5 +39,5 @@ def test_the_report_says_which_way_each_dropout_gradient_check_went(impl, went, 
 
 
 def test_an_unchecked_dropout_gradient_says_no_way_was_taken():
-    note = gradients.fixed_mask_note("lstm", "unsupported", "the masks cannot be fixed: no rnnconf_set_seed")
+    note = fixed_masks.fixed_mask_note("lstm", "unsupported", "the masks cannot be fixed: no rnnconf_set_seed")
     assert note.startswith("lstm: not checked (the masks cannot be fixed") and "distribution" in note

@@ -90,6 +90,40 @@ def test_the_rule_sees_an_upward_import():
         "engine/cases.py:2 imports rnnconf.fuzz.strategies (engine -> fuzz)"]
 
 
+def _local_imports(path, text=None):
+    """rnnconf's own modules imported inside a function of `path` (a relative import is one), except
+    under `try: ... except ImportError` (an optional part): where such an import stands, the top
+    would do unless it dodges a cycle."""
+    tree = ast.parse(path.read_text() if text is None else text)
+    optional = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Try) and any(isinstance(h.type, ast.Name) and h.type.id in ("ImportError",
+                                                                                          "ModuleNotFoundError")
+                                             for h in node.handlers):
+            optional |= {id(n) for stmt in node.body for n in ast.walk(stmt)}
+    for function in ast.walk(tree):
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for node in ast.walk(function):
+            own = (isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").split(".")[0] == "rnnconf")
+                   or isinstance(node, ast.Import) and any(a.name.split(".")[0] == "rnnconf" for a in node.names))
+            if own and id(node) not in optional:
+                yield f"{path.relative_to(ROOT)}:{node.lineno}"
+
+
+def test_no_function_imports_rnnconf():
+    """rnnconf's modules import each other at the top: no import inside a function to dodge a cycle
+    (third-party frameworks, imported where they are used, are another matter)."""
+    assert sorted({line for path in _sources() for line in _local_imports(path)}) == []
+
+
+def test_the_local_import_rule_sees_one():
+    code = ("def f():\n    from .judge import signature\n\n\ndef g():\n    import tensorflow\n"
+            "    from rnnconf.engine import execute\n\n\ndef h():\n    try:\n        from rnnconf.reports import x\n"
+            "    except ImportError:\n        pass\n")
+    assert list(_local_imports(ROOT / "engine" / "cases.py", code)) == ["engine/cases.py:2", "engine/cases.py:7"]
+
+
 def test_nothing_imports_a_folder_by_its_own_name():
     """`rnnconf.impl`, never `impl`: in a checkout the folders are on the path too, so an import by the
     folder's name would work here and fail installed."""

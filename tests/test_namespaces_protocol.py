@@ -19,7 +19,7 @@ import pytest
 
 import rnnconf.impl as impl
 from rnnconf.engine import capabilities, error_catalog, execute
-from rnnconf.adapters import namespaces
+from rnnconf.adapters import in_process, namespaces
 
 ROOT = Path(__file__).resolve().parents[1]
 TFK_WRAPPER, K3_WRAPPER = "tests.wrapped_impls.tfk_wrapper", "tests.wrapped_impls.k3_wrapper"
@@ -275,12 +275,12 @@ def test_keras3_is_compiled_by_its_backends_compiler():
     recompile their loop; none on the other backends."""
     import keras
     assert keras.backend.backend() == "tensorflow"
-    assert namespaces._keras3_adapter(keras).rnnconf_compile is namespaces._tf_compile
+    assert in_process._keras3_adapter(keras).rnnconf_compile is in_process._tf_compile
 
     def on(backend):
         return types.SimpleNamespace(backend=types.SimpleNamespace(backend=lambda: backend, clear_session=None),
                                      Model=None, utils=types.SimpleNamespace(set_random_seed=None))
-    assert namespaces._keras3_adapter(on("torch")).rnnconf_compile is None
-    assert namespaces._keras3_adapter(on("numpy")).rnnconf_compile is None
+    assert in_process._keras3_adapter(on("torch")).rnnconf_compile is None
+    assert in_process._keras3_adapter(on("numpy")).rnnconf_compile is None
     on_jax = on("jax")
-    assert namespaces._keras3_adapter(on_jax).rnnconf_compile is namespaces._jax_compile
+    assert in_process._keras3_adapter(on_jax).rnnconf_compile is in_process._jax_compile

@@ -149,10 +149,7 @@ def test_results_of_tensors_that_require_grad_become_arrays():
                 raise RuntimeError("Can't call numpy() on Tensor that requires grad.")
             return self.value
     from rnnconf.engine.execute import to_numpy
-    from rnnconf.reports import repro_harness
-    harness = {"np": np}
-    exec(repro_harness._HARNESS_RUN, harness)  # the reproducers' own copy
-    numpy_of = harness["numpy_of"]
+    from rnnconf.reports.repro_runtime import numpy_of  # the reproducers' own, copied into each
     out = to_numpy([GradTensor([1.0, 2.0]), [GradTensor([[3.0]])]])
     assert np.array_equal(out[0], [1.0, 2.0]) and np.array_equal(out[1][0], [[3.0]])
     assert np.array_equal(numpy_of(GradTensor([4.0])), [4.0])

@@ -36,7 +36,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tf_keras  # noqa: E402
-from rnnconf.adapters.namespaces import _tf_keras_adapter
+from rnnconf.adapters.in_process import _tf_keras_adapter
 
 CALL_ARGUMENTS = ("mask", "initial_state", "constants")  # the call's tensors besides its inputs
 _CONVERSIONS = [0]  # models converted in this process: the namespace's rnnconf_conversions()

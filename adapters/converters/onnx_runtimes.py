@@ -18,6 +18,8 @@ import os
 import subprocess
 import tempfile
 
+from rnnconf.adapters import targets
+
 # target -> (the runtime's name, the module the reproducer runs with --impl)
 RUNTIMES = {
     "onnx": ("onnxruntime", "rnnconf.adapters.converters.onnx"),
@@ -95,8 +97,6 @@ def attribute(out, data, impl, replay_one=None, log=None):
     if impl not in RUNTIMES:
         return
     if replay_one is None:
-        from rnnconf.adapters import targets
-
         def replay_one(script, target):
             return replay(script, RUNTIMES[target][1], targets.python_of(target))
     items = list(data.get("discrepancies") or []) + [c for c in data.get("root_causes") or []
