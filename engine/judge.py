@@ -130,6 +130,7 @@ def _deviation(case, expected, actual, j, run_oracle, impl_has, known=None, pass
     own words (the class aside: where the page wants results, the oracle's class is no contract);
     else None."""
     case = normalize(case)
+    unfollowed = []  # deviations whose page the implementation does not follow either
     for d in deviations.DEVIATIONS:
         if not d["applies"](case) or not d.get("oracle_shows", lambda out: True)(expected):
             continue
@@ -147,9 +148,13 @@ def _deviation(case, expected, actual, j, run_oracle, impl_has, known=None, pass
             how = (_same_refusal(expected, actual)
                    or _follows_page(case, page(case), actual, run_oracle, impl_has, known, passes))
             if how is None:
-                return _against_page(case, d, page(case), actual, run_oracle, impl_has)
+                unfollowed.append(d)
+                continue
         return dict(_judgement("oracle-deviation", detail=f"{d['id']}: {how}; the oracle: {j['detail']}",
                                mismatches=j["mismatches"]), deviation=d["id"])
+    if unfollowed and first_error(expected) is not None:  # the oracle raises: the page is what to differ from
+        d = unfollowed[0]
+        return _against_page(case, d, d["page_cases"](case), actual, run_oracle, impl_has)
     return None
 
 
