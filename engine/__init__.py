@@ -12,6 +12,7 @@ gradients.py       the shared loss and its gradients (gradients.md), the gradien
 judge.py           the one verdict of a case and its fingerprint, for the suite, the fuzzer and the reproducers
                    (signatures.py: a fingerprint as one string)
 deviations.py      where the oracle contradicts its page (deviation_scopes.py: which cases lie inside each)
+features.py        a case's features (its non-default parts) and the cases like it without one of them
 known_differences.py, known_issues.py  an implementation's documented differences; --xfail files
 capabilities.py    what an implementation lacks (unsupported, not failed)
 error_catalog.py   the oracle's error paths (error-paths.md): triggers and the facts of their messages
