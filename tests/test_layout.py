@@ -167,3 +167,15 @@ def test_one_import_root_and_every_package_shipped(pyproject):
             rel = init.parent.relative_to(ROOT / folder).parts
             found.add(".".join((package,) + rel))
     assert sorted(found) == sorted(setuptools["packages"])
+
+
+MAPPED_ROOMS = ("rnnconf", "conformance", "fuzz", "reports", "adapters", "engine", "impl")
+
+
+@pytest.mark.parametrize("room", MAPPED_ROOMS)
+def test_each_rooms_map_names_its_modules(room):
+    """A room's __init__ docstring is its module map: every module of the room is in it."""
+    package = ROOT / room
+    mapped = ast.get_docstring(ast.parse((package / "__init__.py").read_text())) or ""
+    modules = [p.stem for p in package.glob("*.py") if p.stem != "__init__" and not p.stem.startswith("test_")]
+    assert [m for m in modules if m not in mapped] == []
