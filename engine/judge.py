@@ -154,33 +154,26 @@ def _deviation(case, expected, actual, j, run_oracle, impl_has, known=None, pass
                                mismatches=j["mismatches"]), deviation=d["id"])
     if unfollowed and first_error(expected) is not None:  # the oracle raises: the page is what to differ from
         d = unfollowed[0]
-        return _against_page(case, d, d["page_cases"](case), actual, run_oracle, impl_has)
+        return _against_page(j, case, d, d["page_cases"](case), actual, run_oracle, impl_has)
     return None
 
 
-def _against_page(case, deviation, page_cases, actual, run_oracle, impl_has):
-    """The failure inside a recorded deviation where the implementation follows neither the oracle
-    nor the page: judged against what the page says (the oracle's outcome of the first page case),
-    which is the difference its maintainers can act on; None where that outcome cannot be computed
-    or the page case passes (another deviation may still account for it)."""
+def _against_page(j, case, deviation, page_cases, actual, run_oracle, impl_has):
+    """The failure `j` inside a recorded deviation where the oracle raises and the implementation
+    follows the page neither: still `j` (its kind and fingerprint, as the fuzzer shrinks and groups
+    it), its detail adding how the implementation differs from what the page says (the oracle's
+    outcome of the first page case), which is what its maintainers can act on."""
     page_case = next((p for p in page_cases if "raises" not in p), None)
-    if page_case is None:
+    page_outcome = run_oracle(normalize(page_case)) if page_case is not None else None
+    if page_outcome is None or is_stochastic(normalize(page_case)):
         return None
-    page_case = normalize(page_case)
-    if is_stochastic(page_case) and actual.get("samples"):
-        page_case = dict(page_case, samples=[dropout.SAMPLES, dropout.SAMPLES, page_case["seed"]])
-    page_outcome = run_oracle(page_case)
-    if page_outcome is None:
-        return None
-    judged = judge(dict(page_case, samples=None), page_outcome, actual, run_oracle=run_oracle,
-                   impl_has=impl_has, attach=False)
+    judged = judge(normalize(page_case), page_outcome, actual, run_oracle=run_oracle, impl_has=impl_has,
+                   attach=False)
     if judged["status"] != "fail":
         return None
-    first = next(m for m in judged["mismatches"] if m.kind == judged["kind"])
-    return dict(judged, detail=f"{judged['detail']} (against what the page says, the oracle's outcome of "
-                               f"{_differences(case, page_case)}: the oracle itself raises here, "
-                               f"{deviation['id']})",
-                fingerprint=fingerprint(case, judged["kind"], first, page_outcome, actual))
+    return dict(j, detail=f"{j['detail']}; inside {deviation['id']}, where the oracle raises, and against what "
+                          f"the page says (the oracle's outcome of {_differences(case, page_case)}): "
+                          f"{judged['detail']}")
 
 
 def _same_refusal(expected, actual):
