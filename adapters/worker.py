@@ -23,7 +23,10 @@ memory and, once it has grown `recycle_growth_mb` above its warm peak, restarts 
 next moment nothing is in flight (a TF import, ~4 s). The warm peak is the highest sample between
 `warm_answers` and `peak_answers`: a tf_keras worker's memory swings by 60-80 MB as its layer pool
 fills and is cleared, so a peak taken from one sample at a low point would make that swing look
-like a leak and restart healthy workers every few minutes.
+like a leak and restart healthy workers every few minutes. A child found past `memory_limit_mb`
+while on a case, after answering others, is restarted and what it owed runs again in the new
+child: the memory may be what earlier cases left (JAX's compilation caches); only a case past the
+limit in a fresh child is a "crash".
 """
 import collections
 import contextlib
@@ -351,6 +354,14 @@ class Worker:
             if not self._process.is_alive():
                 return self._died()
             failure = self._hung_or_bloated(pid)
+            if failure is not None and failure[0] == "crash" and self._answered:
+                # Memory the child gathered over the cases it answered before (compilation caches,
+                # reused layers) is the harness's, not this case's: what it owes runs again in a
+                # fresh child, which decides.
+                owed = self._terminate()
+                self.start()
+                self._send(owed)
+                return self._receive()
             if failure is not None:
                 return self._fail(failure)
 

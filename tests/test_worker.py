@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from rnnconf.engine import execute
-from rnnconf.adapters.worker import Worker
+from rnnconf.adapters.worker import Worker, rss_bytes
 
 CASE = {"cells": [{"kind": "simple", "units": 2}], "batch": 2, "timesteps": 3}
 ABORTS = dict(CASE, flags={"go_backwards": True})  # fuzz_targets.aborts calls os.abort() on it
@@ -179,6 +179,26 @@ def test_a_child_whose_memory_keeps_growing_is_restarted_between_cases():
         for seed in range(40):  # 4 MiB kept per case: 160 MiB without restarts
             assert worker.run(dict(leaking, seed=seed))[0] == "ok"
         assert worker.recycles >= 2 and worker.restarts == 0
+    finally:
+        worker.stop()
+
+
+def test_memory_gathered_over_earlier_cases_is_no_crash_of_the_case_that_passes_the_limit():
+    """A child past its memory limit after answering other cases runs what it owes again in a fresh
+    child: only a case that passes the limit on its own is a crash. fuzz_targets.bloats keeps 512
+    MiB per layer call (1 GiB a case): the second case passes a limit of 1.5 GiB above the child's
+    start, the first one alone does not."""
+    worker = Worker("fuzz_targets.bloats", timeout_s=30, recycle_growth_mb=10 ** 6)  # no recycling
+    try:
+        hoarding = dict(CASE, flags={"return_state": True})
+        assert worker.run(dict(CASE, seed=0))[0] == "ok"
+        worker.memory_limit = rss_bytes(worker._process.pid) + 1536 * 2 ** 20
+        assert worker.run(dict(hoarding, seed=1))[0] == "ok"
+        assert worker.run(dict(hoarding, seed=2))[0] == "ok" and worker.restarts == 1
+        # On its own past the limit: a crash.
+        worker.memory_limit = 600 * 2 ** 20
+        answer = worker.run(dict(hoarding, seed=3))
+        assert answer[0] == "crash" and "resident memory" in answer[1], answer
     finally:
         worker.stop()
 
