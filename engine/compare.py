@@ -116,7 +116,7 @@ NOT_A_REFUSAL = frozenset({"WorkerCrash", "WorkerTimeout", "WorkerLost", "Worker
                            "NotImplementedError"})
 
 
-def error_class_match(expected, actual):
+def error_class_match(expected, actual, case=None):
     """How the implementation's error `actual` stands for the oracle's `expected` (execute.describe_error
     records), or None where it does not: {"how": words for the verdict, "facts": whether the message's
     facts are then compared (error_catalog.facts_match)}.
@@ -141,7 +141,7 @@ def error_class_match(expected, actual):
         return {"how": f"raises {got}, a subclass of {want}", "facts": True}
     if ERROR_EQUIVALENTS.get(want, set()) & mro:
         return {"how": f"raises {got}, the Python meaning of TensorFlow's {want}", "facts": not tf_runtime}
-    if error_catalog.classify_other(expected) in error_catalog.ANY_REFUSAL:
+    if error_catalog.refused_by_its_machinery(expected, case):
         return {"how": f"refuses the input with {got} where the oracle crashes inside its own code ({want}: "
                        f"{expected.get('message', '')[:80]}); the contract is only that it is refused",
                 "facts": False}
@@ -274,7 +274,7 @@ def _sensitivity(ref64, probes):
 
 def _compare_errors(exp_err, act_err, step, case=None):
     if exp_err and act_err:
-        match = error_class_match(exp_err, act_err)
+        match = error_class_match(exp_err, act_err, case)
         if match is not None:
             return _compare_facts(exp_err, act_err, step, case) if match["facts"] else []
         return [Mismatch("error", step, exp_err.get("stage", ""),

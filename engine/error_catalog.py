@@ -271,6 +271,16 @@ OTHER_ERRORS = {e["id"]: e for e in [
 ANY_REFUSAL = frozenset({"state-not-a-tensor"})
 
 
+def refused_by_its_machinery(error, case=None):
+    """Whether the oracle's `error` is a crash of its own code, not an error it raises on purpose:
+    an ANY_REFUSAL path, or any error on a case whose mask has another batch than its input (tf_keras
+    broadcasts the mask and fails later, writing the loop's outputs or assigning its states)."""
+    if classify_other(error) in ANY_REFUSAL:
+        return True
+    mask = (case or {}).get("mask")
+    return mask is not None and not (case or {}).get("embedding") and len(mask) != case.get("batch", len(mask))
+
+
 def classify_other(error):
     """The OTHER_ERRORS id of an oracle error, or None."""
     if not error:

@@ -172,3 +172,17 @@ def test_a_rank_path_takes_the_rank_found_for_the_shape_fact():
     wide = {"type": "ValueError", "message": 'Input 0 of layer "rnn" is incompatible with the layer: expected '
                                              "shape=(None, None, 4), found shape=(2, 3, 5)"}
     assert not facts_match(wide, tfjs("expected ndim=3, found ndim=3"), "ERR-29")[0]
+
+
+def test_a_mask_of_another_batch_is_refused_by_any_error_but_not_accepted():
+    """tf_keras broadcasts a mask of batch 2 over an input of batch 1 and fails later in its loop (a
+    ValueError of its machinery): JAX's scan TypeError refuses the input as well; results do not."""
+    wider = {"cells": [{"kind": "simple", "units": 2}], "batch": 1, "timesteps": 3, "mask": [[1, 1, 1], [1, 0, 1]]}
+    loop = _error("ValueError", "Tensor's shape (1, 2, 2) is not compatible with supplied shape (1, 1, 2).")
+    scan = _error("TypeError", "scan body function carry input and carry output must have equal types")
+    assert _judged(wider, loop, scan)["status"] == "pass"
+    results = {"steps": [{"op": "call", "result": [[0.0, 0.0], [0.0, 0.0]]}], "error": None}
+    assert judge.judge(wider, _raises_at_step_0(loop), results)["status"] == "fail"
+    # The same errors where the mask fits the batch: the oracle's class holds.
+    fitting = dict(wider, mask=[[1, 1, 1]])
+    assert _judged(fitting, loop, scan)["status"] == "fail"
