@@ -181,7 +181,10 @@ class Runner:
             self.reset(index, step)
             return None
         if op == "states":
-            return to_numpy(list(self.layer.states))
+            # A layer that keeps no states (not stateful) says so as None (Keras 3) or as one None per
+            # state (Keras 2): both are "no states".
+            states = self.layer.states
+            return None if states is None or all(s is None for s in states) else to_numpy(list(states))
         raise ValueError(f"unknown step op {op!r}")
 
 

@@ -237,7 +237,7 @@ def _step_line(case, index, step, data, prefix, calls):
             return _call_source("differentiate", ["steps", "layers", "layer", x, f"at={index}"] + kwargs)
         return f"steps.add({_call_line(case, index, step, data, prefix, calls)})"
     if op == "states":
-        return "steps.add(list(layer.states), read=True)"
+        return "steps.add(states_of(layer), read=True)"
     if op == "reset":
         what = step.get("states")
         states = "" if what is None else data.add(f"{prefix}RESET{index}", reset_states_for(case, index, what))

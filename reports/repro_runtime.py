@@ -101,6 +101,12 @@ class Steps(list):
         self.read = ()
 
 
+def states_of(layer):
+    """layer.states, or None where the layer keeps none (Keras 3 says None, Keras 2 one None per state)."""
+    states = layer.states
+    return None if states is None or all(s is None for s in states) else list(states)
+
+
 def numpy_of(x):
     if isinstance(x, (list, tuple)):
         return [numpy_of(v) for v in x]

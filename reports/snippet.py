@@ -110,7 +110,7 @@ def _data_and_run(case):
                 data.append(f"r{index} = {literal}")
                 run.append(f"layer.reset_states(r{index})")
         elif op == "states":
-            run.append("out.append([np.array(s) for s in layer.states])")
+            run.append("out.append([np.array(s) for s in layer.states or []])")
     if calls == 0:
         raise NoSnippet("no call to build the layer: see the full script")
     if numbers > MAX_NUMBERS:

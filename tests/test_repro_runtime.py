@@ -220,3 +220,21 @@ def test_a_timeout_reproducer_ends_a_hang_of_the_implementation(tmp_path, hangs,
     proc = subprocess.run([sys.executable, str(path), "--impl", impl, "--oracle", "reference"], cwd=tmp_path,
                           env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == status and proc.stdout.endswith(said), proc.stdout + proc.stderr
+
+
+def test_a_layer_that_keeps_no_states_reads_as_none_on_both_apis():
+    """Keras 3 says layer.states is None on a layer that is not stateful, Keras 2 [None] per state:
+    both read as None; states that are there read as themselves."""
+    assert rt.states_of(SimpleNamespace(states=None)) is None
+    assert rt.states_of(SimpleNamespace(states=[None, None])) is None
+    kept = [np.zeros((2, 3)), np.ones((2, 3))]
+    assert rt.states_of(SimpleNamespace(states=tuple(kept))) == kept
+
+
+def test_reading_no_states_is_the_same_outcome_in_keras_2_and_keras_3():
+    """The engine's `states` step (execute.Session) reads a layer that keeps no states as None too."""
+    from rnnconf.engine import execute
+    from rnnconf.adapters import namespaces
+    case = {"cells": [{"kind": "simple", "units": 2}], "steps": [{"op": "call"}, {"op": "states"}]}
+    outcome = execute.run(namespaces.resolve("reference"), case)
+    assert outcome["steps"][1]["result"] is None
