@@ -184,8 +184,15 @@ class Runner:
             # A layer that keeps no states (not stateful) says so as None (Keras 3) or as one None per
             # state (Keras 2): both are "no states".
             states = self.layer.states
-            return None if states is None or all(s is None for s in states) else to_numpy(list(states))
+            return None if _no_states(states) else to_numpy(list(states))
         raise ValueError(f"unknown step op {op!r}")
+
+
+def _no_states(states):
+    """Whether layer.states holds no state: None, or Nones however nested (a stack's per cell)."""
+    if isinstance(states, (list, tuple)):
+        return all(_no_states(s) for s in states)
+    return states is None
 
 
 def run(target, case):

@@ -227,6 +227,7 @@ def test_a_layer_that_keeps_no_states_reads_as_none_on_both_apis():
     both read as None; states that are there read as themselves."""
     assert rt.states_of(SimpleNamespace(states=None)) is None
     assert rt.states_of(SimpleNamespace(states=[None, None])) is None
+    assert rt.states_of(SimpleNamespace(states=[[None, None], None])) is None  # a stack's, per cell
     kept = [np.zeros((2, 3)), np.ones((2, 3))]
     assert rt.states_of(SimpleNamespace(states=tuple(kept))) == kept
 
@@ -235,6 +236,7 @@ def test_reading_no_states_is_the_same_outcome_in_keras_2_and_keras_3():
     """The engine's `states` step (execute.Session) reads a layer that keeps no states as None too."""
     from rnnconf.engine import execute
     from rnnconf.adapters import namespaces
-    case = {"cells": [{"kind": "simple", "units": 2}], "steps": [{"op": "call"}, {"op": "states"}]}
-    outcome = execute.run(namespaces.resolve("reference"), case)
-    assert outcome["steps"][1]["result"] is None
+    for cells in ([{"kind": "simple", "units": 2}], [{"kind": "lstm", "units": 2}, {"kind": "simple", "units": 3}]):
+        case = {"cells": cells, "steps": [{"op": "call"}, {"op": "states"}]}
+        for name in ("reference", "tf_keras"):
+            assert execute.run(namespaces.resolve(name), case)["steps"][1]["result"] is None, (name, cells)
