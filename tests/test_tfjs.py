@@ -111,6 +111,20 @@ def test_weights_cross_bit_for_bit_in_keras_order(tfjs):
 
 
 @needs_tfjs
+def test_a_let_go_layers_deferred_weights_do_not_fail_the_next_request(tfjs):
+    """set_weights is deferred to the layer's next call; a layer dropped before that call takes its
+    deferred op with it, not into the next case's first request (there: "no tfjs object N")."""
+    import gc
+    layer = tfjs.ns.SimpleRNN(2)
+    layer(np.zeros((1, 3, 4), np.float32))
+    layer.set_weights(layer.get_weights())
+    del layer
+    gc.collect()
+    other = tfjs.ns.SimpleRNN(3)
+    assert other(np.zeros((1, 3, 4), np.float32)).shape == (1, 3)
+
+
+@needs_tfjs
 def test_tfjs_errors_keep_their_class_and_message(tfjs):
     with pytest.raises(NotImplementedError, match="reset_after"):
         tfjs.ns.GRU(2)  # Keras 2's default reset_after=True: tfjs' GRUCell refuses it

@@ -134,6 +134,9 @@ class Bridge:
                 self._start()
             pending, self._pending = self._pending, []
             if self._freed:
+                # A deferred op of an object Python let go of has no call to belong to (a set_weights
+                # before a call that never came): it goes with the object.
+                pending = [op for op in pending if op.get("id") not in self._freed]
                 pending.insert(0, {"op": "dispose", "ids": self._freed})
                 self._freed = []
             sent = pending + list(ops)
