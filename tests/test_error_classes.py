@@ -186,3 +186,14 @@ def test_a_mask_of_another_batch_is_refused_by_any_error_but_not_accepted():
     # The same errors where the mask fits the batch: the oracle's class holds.
     fitting = dict(wider, mask=[[1, 1, 1]])
     assert _judged(fitting, loop, scan)["status"] == "fail"
+
+
+def test_the_unrolled_loops_index_error_on_a_short_mask_is_matched_by_any_refusal():
+    """ERR-41: tf_keras' unrolled loop indexes past a mask shorter than the input (IndexError "list
+    index out of range", no check of its own); a port that says so in a ValueError refuses it too."""
+    short = ERROR_CASES["ERR-41"]
+    crash = _error("IndexError", "list index out of range", ("LookupError", "Exception", "BaseException", "object"))
+    clear = _error("ValueError", "mask of shape (2, 3) does not match the inputs' (batch, timesteps) = (2, 4)")
+    assert _judged(short, crash, clear)["status"] == "pass"
+    results = {"steps": [{"op": "call", "result": [[0.0, 0.0], [0.0, 0.0]]}], "error": None}
+    assert judge.judge(short, _raises_at_step_0(crash), results)["status"] == "fail"
