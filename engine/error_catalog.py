@@ -155,7 +155,9 @@ CATALOG = {e["id"]: e for e in [
     _entry("ERR-34", "TypeError", _UNEXPECTED_KW, ["keyword"], needs="symbolic"),
     _entry("ERR-35", "TypeError", r"'(?:<=|<|>=|>)' not supported between instances of '(?P<type>\w+)' and "
            r"'int'", ["type"]),
-    _entry("ERR-36", "TypeError", _DIMENSION + r"'(?P<value>[^(\[].*?)'", ["value"]),
+    # The dimension the oracle names is its kernel's (units times the gates: 10.0 for LSTM(2.5)), not
+    # the user's input: the class is what counts.
+    _entry("ERR-36", "TypeError", _DIMENSION + r"'(?P<value>[^(\[].*?)'"),
     _entry("ERR-37", "TypeError", r"\('Keyword argument not understood:', '(?P<keyword>\w+)'\)", ["keyword"]),
     _entry("ERR-38", "InvalidArgumentError", r"Matrix size-incompatible: In\[0\]: \[(?P<left>[^\]]*)\], "
            r"In\[1\]: \[(?P<right>[^\]]*)\]", ["left", "right"]),
