@@ -18,8 +18,9 @@ def test_all_true_mask_equals_no_mask(impl_target):
     with_mask = ch.results(ch.outcome_of(impl_target, case("lstm", "sequences_state", "all_true")))
     seed = case("lstm", "sequences_state", "all_true")["seed"]
     without = ch.results(ch.outcome_of(impl_target, case("lstm", "sequences_state", seed=seed)))
+    # To rounding: a compiler (XLA) may order the masked path's arithmetic otherwise (1 ulp apart).
     for got, want in zip(with_mask, without):
-        np.testing.assert_array_equal(got, want)
+        ch.assert_close(got, want, case("lstm", "sequences_state"), "an all-true mask against no mask")
 
 
 @pytest.mark.clauses("MASK-01")
