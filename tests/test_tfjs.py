@@ -231,6 +231,13 @@ def test_flat_reversed_stack_states_differ_by_design(oracle, tfjs):
              "seed": 1}
     verdict = judge.run_and_judge(tfjs, oracle, given, known=known)[2]
     assert verdict["status"] == known_differences.STATUS, verdict
+    # single-state cells: the reversed list nests like Keras' and differs in shapes, or values
+    for units in (3, 2):
+        single = {"cells": [{"kind": "simple", "units": units}, {"kind": "simple", "units": 2}], "cell_list": True,
+                  "flags": {"return_state": True}, "seed": 3}
+        plain = judge.run_and_judge(tfjs, oracle, single)[2]
+        assert plain["status"] == "fail" and plain["kind"] == ("shape" if units == 3 else "value"), plain
+        assert judge.run_and_judge(tfjs, oracle, single, known=known)[2]["status"] == known_differences.STATUS
 
 
 @needs_tfjs
