@@ -369,6 +369,9 @@ def message_shape(message):
     """An error message with its values (numbers, quoted names, shapes) blanked and cut to its first
     sentence: what stays the same when the same check fails on other inputs."""
     first = re.split(r"(?<=[.:;])\s|\n", message.strip(), maxsplit=1)[0]
+    # The missing attribute names the raise ('list' object has no attribute 'assign' is another bug
+    # than 'tuple' object has no attribute 'shape'); the object's type is a value.
+    first = re.sub(r"has no attribute '(\w+)'", r"has no attribute \1", first)
     return " ".join(_VALUES.sub("_", first).split()[:12])
 
 

@@ -412,3 +412,20 @@ def test_four_planted_bugs_of_four_kinds_stay_four_root_causes(running):
         found.append(dict(discrepancy(len(found) + 1, known["fingerprint"]["features"], kind=kind,
                                       core=known["fingerprint"]["core"]), same_cause_as=sorted(same)))
     assert len(root_causes({"discrepancies": found})) == 4
+
+
+def test_two_missing_attributes_are_two_raises():
+    """Keras 3's `'list' object has no attribute 'assign'` (a stateful stack's reset) and torch's
+    `'tuple' object has no attribute 'shape'` (go_backwards + unroll + mask) are two bugs: the
+    attribute names the raise, the object's type is a value."""
+    shape = judge.message_shape
+    assert shape("'list' object has no attribute 'assign'") == shape("'ListWrapper' object has no attribute 'assign'")
+    assert shape("'list' object has no attribute 'assign'") != shape("'tuple' object has no attribute 'shape'")
+
+    def failed(test, message):
+        return {"test": test, "clauses": ["STATE-01"], "message": f"x differs from tf_keras:\n  error at step 0 step 0: "
+                                                                  f"the implementation raises AttributeError: {message}; "
+                                                                  "the oracle does not\n"}
+    data = {"discrepancies": [], "suite": {"failed_tests": [failed("a", "'list' object has no attribute 'assign'"),
+                                                            failed("b", "'tuple' object has no attribute 'shape'")]}}
+    assert len(root_causes(data)) == 2
