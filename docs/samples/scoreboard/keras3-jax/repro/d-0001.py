@@ -1,12 +1,11 @@
 #!/usr/bin/env python
-"""d-0001: an error discrepancy between keras3-jax and tf_keras.
+"""d-0001: a value discrepancy between keras3-jax and tf_keras.
 
-`RNN(SimpleRNNCell(2.5))` on a float32 input of shape (2, 3, 3): keras3-jax raises ValueError
-(state_size must be an integer, or a list/tuple of integers (one for each state tensor).) where
-tf_keras raises nothing.
+`RNN(SimpleRNNCell(2))` on a float32 input of shape (1, 3, 3) with a mask, an initial_state:
+keras3-jax's output of the first call differs from tf_keras's beyond rounding.
 
-Found: construct: the implementation raises ValueError: state_size must be an integer, or a
-list/tuple of integers (one for each state tensor).; the oracle does not
+Found: step 0 output: max abs diff 1.9 (max rel 1.9e+30) at (0, 0): expected 0.0, got
+-1.9033442735671997
 
 Run: python d-0001.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
 Both sides run in this process: use an environment with target keras3-jax's pins, keras==3.15.1
@@ -31,21 +30,36 @@ ORACLE = "tf_keras"
 
 X = np.array([[[0.71931696, 0.20316437, -0.5199672],
                [-0.39148158, 0.40783587, -1.000717],
-               [-1.2859633, -1.2220773, -0.2030824]],
-              [[-1.7616397, -0.10646271, -0.6803298],
-               [1.9351912, 0.27308518, -1.539719],
-               [-0.035821114, 1.3595634, -1.5811284]]], dtype=np.float32)
+               [-1.2859633, -1.2220773, -0.2030824]]], dtype=np.float32)
+MASK = np.array([[0, 0, 0]], dtype=bool)
+STATES = [np.array([[-1.9033443, 0.07976729]], dtype=np.float32)]
+WEIGHTS = [
+    np.array([[-0.07897734, 0.41940275],
+              [0.7734663, -0.014928613],
+              [0.3289627, 0.33208275]], dtype=np.float32),
+    np.array([[-0.1223632, -1.4581635],
+              [-0.034358036, -0.27596882]], dtype=np.float32),
+    np.array([0.32106593, 0.53845954], dtype=np.float32),
+]
 
 # Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
 # it carries), which the value bound below grows with.
 ROUNDING_STEPS = [4]
 
+# How the harness below judges this case:
+VALUES_COMPARED = True  # values are held to the rounding bound of ROUNDING_STEPS
+UNDECIDED = False  # True: agreeing structure leaves a distribution's discrepancy open (exit 2)
+FACTS = None  # no catalogued facts to compare: an error's class is what counts
+TIMEOUT_S = None  # seconds the implementation may run
+GRADIENTS = False  # whether gradients are compared too
+
 
 def run(layers, steps):
     """The case on the namespace `layers`; each step's result goes to `steps`."""
-    layer = layers.RNN(layers.SimpleRNNCell(2.5))
-    layer(X)  # builds the weights, replaced next
-    steps.add(layer(X))
+    layer = layers.RNN(layers.SimpleRNNCell(2))
+    layer(X, mask=MASK, initial_state=tensors(layers, STATES))  # builds the weights, replaced next
+    layer.set_weights(WEIGHTS)
+    steps.add(layer(X, mask=MASK, initial_state=tensors(layers, STATES)))
 
 
 # ---- running both sides and comparing them: the same in every reproducer ---------------------
@@ -57,6 +71,24 @@ def namespace(name):
     module, _, attribute = SHORT_NAMES.get(name, name).partition(":")
     layers = importlib.import_module(module)
     return getattr(layers, attribute) if attribute else layers
+
+
+def builds_layers_of(layers, base):
+    """Whether the namespace's RNN is a subclass of `base`; a converter's RNN may be a factory function."""
+    return isinstance(layers.RNN, type) and issubclass(layers.RNN, base)
+
+
+def tensors(layers, nest):
+    """Initial states or constants (nested as given) for `layers`: tf_keras takes NumPy inputs and
+    masks, but wants tensors here."""
+    if isinstance(nest, (list, tuple)):
+        return type(nest)(tensors(layers, x) for x in nest)
+    tf_keras = sys.modules.get("tf_keras")
+    if getattr(layers, "rnnconf_to_tensor", None) is not None:  # a namespace's own conversion
+        return layers.rnnconf_to_tensor(nest)
+    if tf_keras is not None and builds_layers_of(layers, tf_keras.layers.Layer):
+        return tf_keras.backend.constant(nest, dtype=nest.dtype.name)
+    return nest
 
 
 class Steps(list):
@@ -71,6 +103,12 @@ class Steps(list):
     def clear(self):
         super().clear()
         self.read = ()
+
+
+def states_of(layer):
+    """layer.states, or None where the layer keeps none (Keras 3 says None, Keras 2 one None per state)."""
+    states = layer.states
+    return None if states is None or all(s is None for s in states) else list(states)
 
 
 def numpy_of(x):
@@ -160,8 +198,10 @@ def differences(expected, actual):
                 continue
             if x.shape != y.shape or x.dtype != y.dtype:
                 found.append(f"step {i} {path}: expected {describe(x)}, got {describe(y)}")
-            elif (difference := value_difference(x, y, ROUNDING_STEPS[i])):
+            elif VALUES_COMPARED and (difference := value_difference(x, y, ROUNDING_STEPS[i])):
                 found.append(f"step {i} {path}: {difference}")
+        if GRADIENTS:
+            found += gradient_differences(i, expected, actual)
     if len(expected) != len(actual) and not found:
         found.append(f"expected {len(expected)} step results, got {len(actual)}")
     return found
@@ -193,43 +233,9 @@ def error_difference(i, expected, actual):
     if want not in classes and EQUIVALENT.get(want) not in classes:
         return [f"step {i}: the oracle raises {error_text(expected)}, "
                 f"the implementation {error_text(actual)}"]
+    if FACTS is None:
+        return []  # no catalogued facts to compare: the class is what counts
     return facts_difference(i, expected, actual)
-
-
-# The oracle's error states facts from the input (ERR-36 in rnnconf's error catalog).
-# The implementation's message must state them too: by name where it has the oracle's wording,
-# else anywhere, in order.
-FACTS = re.compile(
-    r"Dimension value must be integer or None or have an __index__ method, got value '(?P<valu"
-    r"e>[^(\[].*?)'",
-    re.S | re.M)
-FACT_NAMES = ("value",)
-
-
-def facts_difference(i, expected, actual):
-    want, got = FACTS.search(message(expected)), FACTS.search(message(actual))
-    if want is None:
-        return []  # another error than the one this reproducer knows: its class is what counts
-    said = tokens(message(actual))
-    missing = [f"{name}={want[name]!r}" for name in FACT_NAMES if want[name] is not None and not (
-        tokens(got[name]) == tokens(want[name]) if got else contained(tokens(want[name]), said))]
-    if not missing:
-        return []
-    return [f"step {i}: both raise {type(actual).__name__}, but the implementation's message does "
-            f"not state {', '.join(missing)}: the oracle says {message(expected)[:300]!r}, the "
-            f"implementation {message(actual)[:300]!r}"]
-
-
-def tokens(text):
-    """The numbers and names of a message, without brackets, quotes and wrappers: "(2, 5)" is
-    "[2,5]"."""
-    noise = {"ListWrapper", "TensorShape", "InputSpec", "shape", "ndim", "array", "dtype"}
-    return [t for t in re.findall(r"-?\d+(?:\.\d+)?|[A-Za-z_]\w*", text or "") if t not in noise]
-
-
-def contained(needle, haystack):
-    n = len(needle)
-    return any(haystack[k:k + n] == needle for k in range(len(haystack) - n + 1))
 
 
 def main():
@@ -245,11 +251,20 @@ def main():
             layers = namespace(name)
         except (ImportError, AttributeError) as e:
             parser.error(f"cannot load {name}: {e}")
+        if TIMEOUT_S and role == "implementation":  # a hang of the implementation ends the script
+            signal.signal(signal.SIGALRM, hung)
+            signal.alarm(TIMEOUT_S)
         sides.append(outcome(layers))
         print(f"== {role} ({name})")
         for i, result in enumerate(sides[-1]):
             print(f"  step {i}: {describe(result)}")
+    if GRADIENTS:
+        print_gradient_differences(*sides)
     found = differences(*sides)
+    if UNDECIDED and not found:  # a difference of distributions: what this script cannot test, it does not pass
+        print("values not compared: the discrepancy is in their distribution under dropout, which only "
+              "rnnconf's sampled check tests; the structure agrees")
+        return 2
     for line in found:
         print(line)
     print("discrepancy persists" if found else "no discrepancy: both sides agree")

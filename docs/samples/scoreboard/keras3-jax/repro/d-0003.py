@@ -1,11 +1,12 @@
 #!/usr/bin/env python
-"""d-0003: a value discrepancy between keras3-jax and tf_keras.
+"""d-0003: an error discrepancy between keras3-jax and tf_keras.
 
-`RNN(GRUCell(2, dtype="float64"), dtype="float64")` on a float64 input of shape (2, 3, 3):
-keras3-jax's output of the first call differs from tf_keras's beyond rounding.
+`RNN(SimpleRNNCell(2, dtype="float64"), dtype="float64")` on a float64 input of shape (2, 3, 3):
+keras3-jax raises TypeError (scan body function carry input and carry output must have equal
+types, but they differ:) where tf_keras raises nothing.
 
-Found: step 0 output: max abs diff 5.14e-08 (max rel 5.83e-08) at (0, 0): expected
-0.3947924651173665, got 0.3947924738591255
+Found: step 0: the implementation raises TypeError: scan body function carry input and carry
+output must have equal types, but they differ:; the oracle does not
 
 Run: python d-0003.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
 Both sides run in this process: use an environment with target keras3-jax's pins, keras==3.15.1
@@ -35,30 +36,29 @@ X = np.array([[[0.7193169762854567, 0.20316436235972052, -0.519967219599439],
                [1.9351911504454533, 0.2730851883811366, -1.539718962287989],
                [-0.03582111394642356, 1.3595633797548683, -1.5811283799782108]]])
 WEIGHTS = [
-    np.array([[-0.07897733735733616, 0.4194027623342137, 0.7734662743644347, -0.014928612862471461,
-               0.3289627160289846, 0.33208274978550084],
-              [-0.09990913697615517, -1.1905855372292122, -0.028053218613813245,
-               -0.22532759743974606, 0.37073498838009084, 0.6217595009573936],
-              [0.9329625621612464, 0.3184822943245715, 0.3288110006874456, 0.7758544309097136,
-               -0.0570622827240536, 1.043489640626625]]),
-    np.array([[-0.697864353127669, 0.3255112255108887, 0.153505146191185, 1.0732988879030518,
-               -0.49423466828716284, 0.316799813714285],
-              [-0.6611259606058596, -0.28364160809252353, -0.0659114008527741, -0.7997966439476446,
-               0.20142955613757405, 0.08559753220712617]]),
-    np.array([[0.4617844080836884, 0.7316939117850938, 0.9714201176710613, 0.13339700625891707,
-               1.1823368432790615, -0.2733896903131627],
-              [-0.31157605755696816, 0.025492991657111795, -0.011637601346963329,
-               0.6231492740506529, -0.016497482718416098, 0.4381530086382773]]),
+    np.array([[-0.07897733735733616, 0.4194027623342137],
+              [0.7734662743644347, -0.014928612862471461],
+              [0.3289627160289846, 0.33208274978550084]]),
+    np.array([[-0.12236320311670579, -1.4581635306744773],
+              [-0.03435803562329483, -0.2759688193473175]]),
+    np.array([0.3210659180088873, 0.5384595228734378]),
 ]
 
 # Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
 # it carries), which the value bound below grows with.
 ROUNDING_STEPS = [4]
 
+# How the harness below judges this case:
+VALUES_COMPARED = True  # values are held to the rounding bound of ROUNDING_STEPS
+UNDECIDED = False  # True: agreeing structure leaves a distribution's discrepancy open (exit 2)
+FACTS = None  # no catalogued facts to compare: an error's class is what counts
+TIMEOUT_S = None  # seconds the implementation may run
+GRADIENTS = False  # whether gradients are compared too
+
 
 def run(layers, steps):
     """The case on the namespace `layers`; each step's result goes to `steps`."""
-    layer = layers.RNN(layers.GRUCell(2, dtype="float64"), dtype="float64")
+    layer = layers.RNN(layers.SimpleRNNCell(2, dtype="float64"), dtype="float64")
     layer(X)  # builds the weights, replaced next
     layer.set_weights(WEIGHTS)
     steps.add(layer(X))
@@ -75,6 +75,11 @@ def namespace(name):
     return getattr(layers, attribute) if attribute else layers
 
 
+def builds_layers_of(layers, base):
+    """Whether the namespace's RNN is a subclass of `base`; a converter's RNN may be a factory function."""
+    return isinstance(layers.RNN, type) and issubclass(layers.RNN, base)
+
+
 class Steps(list):
     """Each step's result as NumPy arrays, copied when made (a layer's states change later)."""
     read = ()  # indices of the steps that read layer.states
@@ -87,6 +92,12 @@ class Steps(list):
     def clear(self):
         super().clear()
         self.read = ()
+
+
+def states_of(layer):
+    """layer.states, or None where the layer keeps none (Keras 3 says None, Keras 2 one None per state)."""
+    states = layer.states
+    return None if states is None or all(s is None for s in states) else list(states)
 
 
 def numpy_of(x):
@@ -176,8 +187,10 @@ def differences(expected, actual):
                 continue
             if x.shape != y.shape or x.dtype != y.dtype:
                 found.append(f"step {i} {path}: expected {describe(x)}, got {describe(y)}")
-            elif (difference := value_difference(x, y, ROUNDING_STEPS[i])):
+            elif VALUES_COMPARED and (difference := value_difference(x, y, ROUNDING_STEPS[i])):
                 found.append(f"step {i} {path}: {difference}")
+        if GRADIENTS:
+            found += gradient_differences(i, expected, actual)
     if len(expected) != len(actual) and not found:
         found.append(f"expected {len(expected)} step results, got {len(actual)}")
     return found
@@ -209,11 +222,9 @@ def error_difference(i, expected, actual):
     if want not in classes and EQUIVALENT.get(want) not in classes:
         return [f"step {i}: the oracle raises {error_text(expected)}, "
                 f"the implementation {error_text(actual)}"]
+    if FACTS is None:
+        return []  # no catalogued facts to compare: the class is what counts
     return facts_difference(i, expected, actual)
-
-
-def facts_difference(i, expected, actual):
-    return []  # no catalogued facts to compare: the class is what counts
 
 
 def main():
@@ -229,11 +240,20 @@ def main():
             layers = namespace(name)
         except (ImportError, AttributeError) as e:
             parser.error(f"cannot load {name}: {e}")
+        if TIMEOUT_S and role == "implementation":  # a hang of the implementation ends the script
+            signal.signal(signal.SIGALRM, hung)
+            signal.alarm(TIMEOUT_S)
         sides.append(outcome(layers))
         print(f"== {role} ({name})")
         for i, result in enumerate(sides[-1]):
             print(f"  step {i}: {describe(result)}")
+    if GRADIENTS:
+        print_gradient_differences(*sides)
     found = differences(*sides)
+    if UNDECIDED and not found:  # a difference of distributions: what this script cannot test, it does not pass
+        print("values not compared: the discrepancy is in their distribution under dropout, which only "
+              "rnnconf's sampled check tests; the structure agrees")
+        return 2
     for line in found:
         print(line)
     print("discrepancy persists" if found else "no discrepancy: both sides agree")

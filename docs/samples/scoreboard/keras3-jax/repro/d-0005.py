@@ -1,13 +1,12 @@
 #!/usr/bin/env python
-"""d-0005: a crash discrepancy between keras3-jax and tf_keras.
+"""d-0005: an error discrepancy between keras3-jax and tf_keras.
 
-`RNN([MultiStateCell(5, dtype="float64"), GRUCell(5, recurrent_dropout=0.25, dtype="float64"),
-InitStateCell(4, dtype="float64")], return_sequences=True, return_state=True, go_backwards=True,
-stateful=True, zero_output_for_mask=True, dtype="float64")` on a float64 input of shape (3, 5,
-3) with a mask; steps: call, call (batch 1): keras3-jax crashes where tf_keras returns.
+`RNN([SimpleRNNCell(5, dropout=0.5), BareStateCell(5)], stateful=True)` on a float32 input of
+shape (2, 3, 3): keras3-jax raises AttributeError ('list' object has no attribute 'assign')
+where tf_keras raises nothing.
 
-Found: keras3-jax: resident memory above 4096 MiB; worker killed
-The data is in d-0005.npz, beside this script.
+Found: step 0: the implementation raises AttributeError: 'list' object has no attribute
+'assign'; the oracle does not
 
 Run: python d-0005.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
 Both sides run in this process: use an environment with target keras3-jax's pins, keras==3.15.1
@@ -31,35 +30,51 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 IMPL = "keras3"
 ORACLE = "tf_keras"
 
-# The arrays are in the .npz beside this script.
-DATA = np.load(os.path.join(os.path.dirname(os.path.abspath(__file__)), "d-0005.npz"))
-X0 = DATA["X0"]
-MASK = np.array([[1, 1, 1, 0, 0],
-                 [0, 1, 1, 1, 1],
-                 [0, 0, 0, 0, 0]], dtype=bool)
+X = np.array([[[0.71931696, 0.20316437, -0.5199672],
+               [-0.39148158, 0.40783587, -1.000717],
+               [-1.2859633, -1.2220773, -0.2030824]],
+              [[-1.7616397, -0.10646271, -0.6803298],
+               [1.9351912, 0.27308518, -1.539719],
+               [-0.035821114, 1.3595634, -1.5811284]]], dtype=np.float32)
 WEIGHTS = [
-    DATA["WEIGHTS_0"],
-    DATA["WEIGHTS_1"],
-    DATA["WEIGHTS_2"],
-    DATA["WEIGHTS_3"],
-    DATA["WEIGHTS_4"],
-    DATA["WEIGHTS_5"],
-    DATA["WEIGHTS_6"],
-    DATA["WEIGHTS_7"],
-    DATA["WEIGHTS_8"],
+    np.array([[-0.055284135, 0.29358193, 0.5414264, -0.010450029, 0.2302739],
+              [0.23245792, -0.069936395, -0.8334099, -0.019637253, -0.15772931],
+              [0.25951448, 0.43523166, 0.6530738, 0.2229376, 0.2301677]], dtype=np.float32),
+    np.array([[0.42068198, -0.030940179, 0.5657985, -0.30895773, 0.14410996],
+              [0.06795962, 0.47516966, -0.21880701, 0.14025326, -0.29269293],
+              [-0.12557349, -0.029180221, -0.35408506, 0.08917666, 0.037895642],
+              [0.20444067, 0.3239347, 0.43006602, 0.059057374, 0.5234428],
+              [-0.12103478, -0.1379406, 0.011286229, -0.005152186, 0.27587995]], dtype=np.float32),
+    np.array([-0.011665482, 0.30982095, -0.6086011, 0.16309315, 0.12266493], dtype=np.float32),
+    np.array([[0.11756157, 0.1577981, 0.03716508, 0.4229227, -0.37046018],
+              [-0.6067819, -0.37537766, 0.2538441, 0.35051975, -0.21240468],
+              [-0.14849925, -0.3191048, -0.1969696, 0.10178349, -0.7880493],
+              [0.33531174, 0.30577636, 0.018469008, -0.10097035, -0.26105818],
+              [0.0698826, 0.4303456, -0.035471752, 0.37197435, -0.030504052]], dtype=np.float32),
+    np.array([[0.16830164, 0.12453955, 0.19928522, 0.014116491, 0.28132743],
+              [-0.12096669, 0.5240135, -0.15135352, -0.005226537, 0.25193956],
+              [0.34708524, -0.5446986, 0.021154879, 0.48577556, -0.18672],
+              [0.10902413, -0.21979801, 0.19874796, -0.097516105, 0.22238673],
+              [0.324813, 0.20617935, 0.36208558, -0.16325024, 0.24731225]], dtype=np.float32),
 ]
-X1 = DATA["X1"]
 
 # Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
 # it carries), which the value bound below grows with.
-ROUNDING_STEPS = [18, 36]
+ROUNDING_STEPS = [8]
+
+# How the harness below judges this case:
+VALUES_COMPARED = True  # values are held to the rounding bound of ROUNDING_STEPS
+UNDECIDED = False  # True: agreeing structure leaves a distribution's discrepancy open (exit 2)
+FACTS = None  # no catalogued facts to compare: an error's class is what counts
+TIMEOUT_S = None  # seconds the implementation may run
+GRADIENTS = False  # whether gradients are compared too
 
 
-def init_state_cell(layers):
-    """InitStateCell: its own get_initial_state, 0.5 everywhere."""
+def bare_state_cell(layers):
+    """BareStateCell: returns its one new state as a tensor, not in a list."""
     ops = framework_ops(layers)
 
-    class InitStateCell(layers.Layer):
+    class BareStateCell(layers.Layer):
         def __init__(self, units, **kwargs):
             super().__init__(**kwargs)
             self.units = units
@@ -76,59 +91,21 @@ def init_state_cell(layers):
 
         def call(self, inputs, states):
             output = ops.tanh(self._core(inputs, states[0]))
-            return output, [output]
-
-        def get_initial_state(self, inputs=None, batch_size=None, dtype=None):
-            return ops.fill([batch_size, self.units], 0.5, dtype)
-    return InitStateCell
-
-
-def multi_state_cell(layers):
-    """MultiStateCell: two states, of units and units + 1, and an output_size."""
-    ops = framework_ops(layers)
-
-    class MultiStateCell(layers.Layer):
-        def __init__(self, units, **kwargs):
-            super().__init__(**kwargs)
-            self.units = units
-            self.state_size = [units, units + 1]
-            self.output_size = units
-
-        def build(self, input_shape):
-            u = self.units
-            self.kernel = self.add_weight(shape=(int(input_shape[-1]), u), name="kernel")
-            self.recurrent_kernel = self.add_weight(shape=(u, u), name="recurrent_kernel")
-            self.carry_in = self.add_weight(shape=(u + 1, u), name="carry_in")
-            self.carry_out = self.add_weight(shape=(u, u + 1), name="carry_out")
-            self.built = True
-
-        def _core(self, inputs, h):
-            return ops.dot(inputs, self.kernel) + ops.dot(h, self.recurrent_kernel)
-
-        def call(self, inputs, states):
-            h, c = states[0], states[1]
-            h_new = ops.tanh(self._core(inputs, h) + ops.dot(c, self.carry_in))
-            c_new = ops.tanh(ops.dot(h_new, self.carry_out) + c)
-            return h_new, [h_new, c_new]
-    return MultiStateCell
+            return output, output  # the one new state as a tensor, not in a list
+    return BareStateCell
 
 
 def run(layers, steps):
     """The case on the namespace `layers`; each step's result goes to `steps`."""
-    InitStateCell = init_state_cell(layers)
-    MultiStateCell = multi_state_cell(layers)
+    BareStateCell = bare_state_cell(layers)
     def build(**batch_size):
-        cells = [MultiStateCell(5, dtype="float64"),
-                 layers.GRUCell(5, recurrent_dropout=0.25, dtype="float64"),
-                 InitStateCell(4, dtype="float64")]
-        return layers.RNN(cells, return_sequences=True, return_state=True, go_backwards=True,
-                          stateful=True, zero_output_for_mask=True, dtype="float64", **batch_size)
-    layer = stateful_layer(build, batch_input_shape=(3, 5, 3))
-    layer(X0, mask=MASK)  # builds the weights, replaced next
+        return layers.RNN([layers.SimpleRNNCell(5, dropout=0.5), BareStateCell(5)], stateful=True,
+                          **batch_size)
+    layer = stateful_layer(build, batch_input_shape=(2, 3, 3))
+    layer(X)  # builds the weights, replaced next
     layer.set_weights(WEIGHTS)
     layer.reset_states()  # zero states, as on a new layer
-    steps.add(layer(X0, mask=MASK))
-    steps.add(layer(X1, mask=MASK))
+    steps.add(layer(X))
 
 
 # ---- running both sides and comparing them: the same in every reproducer ---------------------
@@ -140,6 +117,11 @@ def namespace(name):
     module, _, attribute = SHORT_NAMES.get(name, name).partition(":")
     layers = importlib.import_module(module)
     return getattr(layers, attribute) if attribute else layers
+
+
+def builds_layers_of(layers, base):
+    """Whether the namespace's RNN is a subclass of `base`; a converter's RNN may be a factory function."""
+    return isinstance(layers.RNN, type) and issubclass(layers.RNN, base)
 
 
 def stateful_layer(build, batch_input_shape):
@@ -157,32 +139,28 @@ def framework_ops(layers):
     """The custom cells' math in the framework under `layers` (a namespace's own `ops` and
     `TensorShape` win): the cell runs inside the layer, on its tensors."""
     tf_keras, keras = sys.modules.get("tf_keras"), sys.modules.get("keras")
-    if tf_keras is not None and issubclass(layers.RNN, tf_keras.layers.Layer):
+    if tf_keras is not None and builds_layers_of(layers, tf_keras.layers.Layer):
         import tensorflow as tf  # tf_keras' own framework
 
         ops = SimpleNamespace(
             dot=lambda x, w: tf.tensordot(x, w, axes=1),
             tanh=tf.tanh,
-            fill=lambda dims, value, dtype: tf.fill(tf.stack(dims), tf.cast(value, dtype)),
         )
-    elif keras is not None and hasattr(keras, "ops") and issubclass(layers.RNN, keras.Layer):
+    elif keras is not None and hasattr(keras, "ops") and builds_layers_of(layers, keras.Layer):
         k = keras.ops
         ops = SimpleNamespace(
             dot=lambda x, w: k.tensordot(x, w, axes=1),
             tanh=k.tanh,
-            fill=lambda dims, value, dtype: k.full([int(d) for d in dims], value, dtype=dtype),
         )
     else:
         ops = SimpleNamespace(
             dot=lambda x, w: x @ w,
             tanh=np.tanh,
-            fill=lambda dims, value, dtype: np.full([int(d) for d in dims], value, np.dtype(dtype)),
         )
     if getattr(layers, "ops", None) is not None:
         ops = SimpleNamespace(
             dot=layers.ops.dot,
             tanh=layers.ops.tanh,
-            fill=layers.ops.fill,
         )
     return ops
 
@@ -199,6 +177,12 @@ class Steps(list):
     def clear(self):
         super().clear()
         self.read = ()
+
+
+def states_of(layer):
+    """layer.states, or None where the layer keeps none (Keras 3 says None, Keras 2 one None per state)."""
+    states = layer.states
+    return None if states is None or all(s is None for s in states) else list(states)
 
 
 def numpy_of(x):
@@ -288,8 +272,10 @@ def differences(expected, actual):
                 continue
             if x.shape != y.shape or x.dtype != y.dtype:
                 found.append(f"step {i} {path}: expected {describe(x)}, got {describe(y)}")
-            elif (difference := value_difference(x, y, ROUNDING_STEPS[i])):
+            elif VALUES_COMPARED and (difference := value_difference(x, y, ROUNDING_STEPS[i])):
                 found.append(f"step {i} {path}: {difference}")
+        if GRADIENTS:
+            found += gradient_differences(i, expected, actual)
     if len(expected) != len(actual) and not found:
         found.append(f"expected {len(expected)} step results, got {len(actual)}")
     return found
@@ -321,11 +307,9 @@ def error_difference(i, expected, actual):
     if want not in classes and EQUIVALENT.get(want) not in classes:
         return [f"step {i}: the oracle raises {error_text(expected)}, "
                 f"the implementation {error_text(actual)}"]
+    if FACTS is None:
+        return []  # no catalogued facts to compare: the class is what counts
     return facts_difference(i, expected, actual)
-
-
-def facts_difference(i, expected, actual):
-    return []  # no catalogued facts to compare: the class is what counts
 
 
 def main():
@@ -341,11 +325,20 @@ def main():
             layers = namespace(name)
         except (ImportError, AttributeError) as e:
             parser.error(f"cannot load {name}: {e}")
+        if TIMEOUT_S and role == "implementation":  # a hang of the implementation ends the script
+            signal.signal(signal.SIGALRM, hung)
+            signal.alarm(TIMEOUT_S)
         sides.append(outcome(layers))
         print(f"== {role} ({name})")
         for i, result in enumerate(sides[-1]):
             print(f"  step {i}: {describe(result)}")
+    if GRADIENTS:
+        print_gradient_differences(*sides)
     found = differences(*sides)
+    if UNDECIDED and not found:  # a difference of distributions: what this script cannot test, it does not pass
+        print("values not compared: the discrepancy is in their distribution under dropout, which only "
+              "rnnconf's sampled check tests; the structure agrees")
+        return 2
     for line in found:
         print(line)
     print("discrepancy persists" if found else "no discrepancy: both sides agree")

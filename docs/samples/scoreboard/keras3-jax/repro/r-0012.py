@@ -1,17 +1,14 @@
 #!/usr/bin/env python
 """r-0012: an error discrepancy between keras3-jax and tf_keras.
 
-`RNN(FewStatesCell(2))` on a float32 input of shape (2, 4, 3): impl_target =
-RemoteTarget('keras3-jax', module='keras3') oracle_target = Target('tf_keras',
-module='tf_keras.layers'), err_id = 'ERR-45' case = {'cells': [{'kind': 'custom', 'variant':
-'few_states', 'units': 2}]} @pytest.mark.parametrize("err_id, case", list(_case_params())) def
-test_error.
+`RNN(SimpleRNNCell(3, dtype="float64"), zero_output_for_mask=True, unroll=True,
+dtype="float64")` on a float64 input of shape (3, 5, 4) with a mask: keras3-jax differs from
+tf_keras: error at step 0 step 0: tf_keras raises ValueError: Tensor's shape (5, 3, 3) is not
+compatible with supplied shape (1, 3, 3).; keras3-jax does not.
 
-Found: impl_target = RemoteTarget('keras3-jax', module='keras3') oracle_target =
-Target('tf_keras', module='tf_keras.layers'), err_id = 'ERR-45' case = {'cells': [{'kind':
-'custom', 'variant': 'few_states', 'units': 2}]} @pytest.mark.parametrize("err_id, case",
-list(_case_params())) def test_error_case(impl_target, oracle_target, err_id, case): expected =
-execute.run(oracle_target, case)
+Found: keras3-jax differs from tf_keras: error at step 0 step 0: the oracle raises ValueError:
+Tensor's shape (5, 3, 3) is not compatible with supplied shape (1, 3, 3).; the implementation
+does not
 
 Run: python r-0012.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
 Both sides run in this process: use an environment with target keras3-jax's pins, keras==3.15.1
@@ -23,7 +20,6 @@ import importlib
 import os
 import re
 import sys
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -35,53 +31,45 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 IMPL = "keras3"
 ORACLE = "tf_keras"
 
-X = np.array([[[0.71931696, 0.20316437, -0.5199672],
-               [-0.39148158, 0.40783587, -1.000717],
-               [-1.2859633, -1.2220773, -0.2030824],
-               [-1.7616397, -0.10646271, -0.6803298]],
-              [[1.9351912, 0.27308518, -1.539719],
-               [-0.035821114, 1.3595634, -1.5811284],
-               [0.1688581, 0.045456454, 0.39374673],
-               [-0.30431592, -2.2347624, 0.69838613]]], dtype=np.float32)
+X = np.array([[[-2.3713150539720695, -1.1474146201223863, 0.6303108649184208, 0.10730780995198592],
+               [-0.5059921217956961, -0.31074304102634853, -0.8128432338974961,
+                0.41003718017673185],
+               [0.9506646285222633, 0.3773509287339719, 0.5507188888713133, -1.5034706614828763],
+               [1.1199179109482242, 0.14070277847336313, -1.2309010262764615, 0.5031167928785781],
+               [0.7556113825222358, -0.5561350728585346, 0.33576126781474136, 0.43846501647891634]],
+              [[0.005904691158365567, -0.9451832126243477, 0.573347469249581, 0.17011501930208042],
+               [-0.6900276736698076, -0.685137903796086, 1.4200268436064536, -0.18112242947009888],
+               [1.4383627352508874, 0.9168072168049114, 0.36993981982309326, -2.173077786023953],
+               [-1.0202697686596602, -0.17438141190586254, 1.1811112161903412, 0.34441437083596194],
+               [1.2403705768904776, 0.2271855467170305, 1.2088467544339416, -0.5626315186770939]],
+              [[-0.4299053089865164, -0.40716894001306153, 0.06915034776154413, 1.898155659999877],
+               [0.6862187435700797, -0.6469437108086353, -1.2236093350151052, 1.2927859014993792],
+               [1.0085463438987683, 0.4521205715334839, 1.217701716875768, 0.7264406959762242],
+               [-0.4253997688248991, -1.5393939950514401, -1.9695647216663055, 0.13179681700872575],
+               [-2.3152348707708996, 0.8851139215688326, 0.21510743283600658,
+                -1.1726219014503738]]])
+MASK = np.array([[1, 1, 1, 1, 1],
+                 [1, 1, 1, 0, 0],
+                 [1, 0, 0, 0, 0]], dtype=bool)
 
 # Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
 # it carries), which the value bound below grows with.
-ROUNDING_STEPS = [5]
+ROUNDING_STEPS = [6]
 
-
-def few_states_cell(layers):
-    """FewStatesCell: returns one state while declaring two."""
-    ops = framework_ops(layers)
-
-    class FewStatesCell(layers.Layer):
-        def __init__(self, units, **kwargs):
-            super().__init__(**kwargs)
-            self.units = units
-            self.state_size = [units, units + 1]
-
-        def build(self, input_shape):
-            u = self.units
-            self.kernel = self.add_weight(shape=(int(input_shape[-1]), u), name="kernel")
-            self.recurrent_kernel = self.add_weight(shape=(u, u), name="recurrent_kernel")
-            self.carry_in = self.add_weight(shape=(u + 1, u), name="carry_in")
-            self.carry_out = self.add_weight(shape=(u, u + 1), name="carry_out")
-            self.built = True
-
-        def _core(self, inputs, h):
-            return ops.dot(inputs, self.kernel) + ops.dot(h, self.recurrent_kernel)
-
-        def call(self, inputs, states):
-            h_new = ops.tanh(self._core(inputs, states[0]))
-            return h_new, [h_new]  # one state, though state_size declares two
-    return FewStatesCell
+# How the harness below judges this case:
+VALUES_COMPARED = True  # values are held to the rounding bound of ROUNDING_STEPS
+UNDECIDED = False  # True: agreeing structure leaves a distribution's discrepancy open (exit 2)
+FACTS = None  # no catalogued facts to compare: an error's class is what counts
+TIMEOUT_S = None  # seconds the implementation may run
+GRADIENTS = False  # whether gradients are compared too
 
 
 def run(layers, steps):
     """The case on the namespace `layers`; each step's result goes to `steps`."""
-    FewStatesCell = few_states_cell(layers)
-    layer = layers.RNN(FewStatesCell(2))
-    layer(X)  # builds the weights, replaced next
-    steps.add(layer(X))
+    layer = layers.RNN(layers.SimpleRNNCell(3, dtype="float64"), zero_output_for_mask=True,
+                       unroll=True, dtype="float64")
+    layer(X, mask=MASK)  # builds the weights, replaced next
+    steps.add(layer(X, mask=MASK))
 
 
 # ---- running both sides and comparing them: the same in every reproducer ---------------------
@@ -95,34 +83,9 @@ def namespace(name):
     return getattr(layers, attribute) if attribute else layers
 
 
-def framework_ops(layers):
-    """The custom cells' math in the framework under `layers` (a namespace's own `ops` and
-    `TensorShape` win): the cell runs inside the layer, on its tensors."""
-    tf_keras, keras = sys.modules.get("tf_keras"), sys.modules.get("keras")
-    if tf_keras is not None and issubclass(layers.RNN, tf_keras.layers.Layer):
-        import tensorflow as tf  # tf_keras' own framework
-
-        ops = SimpleNamespace(
-            dot=lambda x, w: tf.tensordot(x, w, axes=1),
-            tanh=tf.tanh,
-        )
-    elif keras is not None and hasattr(keras, "ops") and issubclass(layers.RNN, keras.Layer):
-        k = keras.ops
-        ops = SimpleNamespace(
-            dot=lambda x, w: k.tensordot(x, w, axes=1),
-            tanh=k.tanh,
-        )
-    else:
-        ops = SimpleNamespace(
-            dot=lambda x, w: x @ w,
-            tanh=np.tanh,
-        )
-    if getattr(layers, "ops", None) is not None:
-        ops = SimpleNamespace(
-            dot=layers.ops.dot,
-            tanh=layers.ops.tanh,
-        )
-    return ops
+def builds_layers_of(layers, base):
+    """Whether the namespace's RNN is a subclass of `base`; a converter's RNN may be a factory function."""
+    return isinstance(layers.RNN, type) and issubclass(layers.RNN, base)
 
 
 class Steps(list):
@@ -137,6 +100,12 @@ class Steps(list):
     def clear(self):
         super().clear()
         self.read = ()
+
+
+def states_of(layer):
+    """layer.states, or None where the layer keeps none (Keras 3 says None, Keras 2 one None per state)."""
+    states = layer.states
+    return None if states is None or all(s is None for s in states) else list(states)
 
 
 def numpy_of(x):
@@ -226,8 +195,10 @@ def differences(expected, actual):
                 continue
             if x.shape != y.shape or x.dtype != y.dtype:
                 found.append(f"step {i} {path}: expected {describe(x)}, got {describe(y)}")
-            elif (difference := value_difference(x, y, ROUNDING_STEPS[i])):
+            elif VALUES_COMPARED and (difference := value_difference(x, y, ROUNDING_STEPS[i])):
                 found.append(f"step {i} {path}: {difference}")
+        if GRADIENTS:
+            found += gradient_differences(i, expected, actual)
     if len(expected) != len(actual) and not found:
         found.append(f"expected {len(expected)} step results, got {len(actual)}")
     return found
@@ -259,43 +230,9 @@ def error_difference(i, expected, actual):
     if want not in classes and EQUIVALENT.get(want) not in classes:
         return [f"step {i}: the oracle raises {error_text(expected)}, "
                 f"the implementation {error_text(actual)}"]
+    if FACTS is None:
+        return []  # no catalogued facts to compare: the class is what counts
     return facts_difference(i, expected, actual)
-
-
-# The oracle's error states facts from the input (ERR-45 in rnnconf's error catalog).
-# The implementation's message must state them too: by name where it has the oracle's wording,
-# else anywhere, in order.
-FACTS = re.compile(
-    r"Could not pack sequence\. Structure had (?P<declared>\d+) atoms, but flat_sequence had ("
-    r"?P<returned>\d+) items",
-    re.S | re.M)
-FACT_NAMES = ("declared", "returned")
-
-
-def facts_difference(i, expected, actual):
-    want, got = FACTS.search(message(expected)), FACTS.search(message(actual))
-    if want is None:
-        return []  # another error than the one this reproducer knows: its class is what counts
-    said = tokens(message(actual))
-    missing = [f"{name}={want[name]!r}" for name in FACT_NAMES if want[name] is not None and not (
-        tokens(got[name]) == tokens(want[name]) if got else contained(tokens(want[name]), said))]
-    if not missing:
-        return []
-    return [f"step {i}: both raise {type(actual).__name__}, but the implementation's message does "
-            f"not state {', '.join(missing)}: the oracle says {message(expected)[:300]!r}, the "
-            f"implementation {message(actual)[:300]!r}"]
-
-
-def tokens(text):
-    """The numbers and names of a message, without brackets, quotes and wrappers: "(2, 5)" is
-    "[2,5]"."""
-    noise = {"ListWrapper", "TensorShape", "InputSpec", "shape", "ndim", "array", "dtype"}
-    return [t for t in re.findall(r"-?\d+(?:\.\d+)?|[A-Za-z_]\w*", text or "") if t not in noise]
-
-
-def contained(needle, haystack):
-    n = len(needle)
-    return any(haystack[k:k + n] == needle for k in range(len(haystack) - n + 1))
 
 
 def main():
@@ -311,11 +248,20 @@ def main():
             layers = namespace(name)
         except (ImportError, AttributeError) as e:
             parser.error(f"cannot load {name}: {e}")
+        if TIMEOUT_S and role == "implementation":  # a hang of the implementation ends the script
+            signal.signal(signal.SIGALRM, hung)
+            signal.alarm(TIMEOUT_S)
         sides.append(outcome(layers))
         print(f"== {role} ({name})")
         for i, result in enumerate(sides[-1]):
             print(f"  step {i}: {describe(result)}")
+    if GRADIENTS:
+        print_gradient_differences(*sides)
     found = differences(*sides)
+    if UNDECIDED and not found:  # a difference of distributions: what this script cannot test, it does not pass
+        print("values not compared: the discrepancy is in their distribution under dropout, which only "
+              "rnnconf's sampled check tests; the structure agrees")
+        return 2
     for line in found:
         print(line)
     print("discrepancy persists" if found else "no discrepancy: both sides agree")

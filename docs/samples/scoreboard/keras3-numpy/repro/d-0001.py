@@ -1,12 +1,11 @@
 #!/usr/bin/env python
-"""d-0001: an error discrepancy between keras3-numpy and tf_keras.
+"""d-0001: a value discrepancy between keras3-numpy and tf_keras.
 
-`RNN(SimpleRNNCell(2.5))` on a float32 input of shape (2, 3, 3): keras3-numpy raises ValueError
-(state_size must be an integer, or a list/tuple of integers (one for each state tensor).) where
-tf_keras raises nothing.
+`RNN(SimpleRNNCell(2, dtype="float64"), dtype="float64")` on a float64 input of shape (2, 3, 3):
+keras3-numpy's output of the first call differs from tf_keras's beyond rounding.
 
-Found: construct: the implementation raises ValueError: state_size must be an integer, or a
-list/tuple of integers (one for each state tensor).; the oracle does not
+Found: step 0 output: max abs diff 6.97e-08 (max rel 1.11e-05) at (0, 0): expected
+-0.5429634351313621, got -0.5429635047912598
 
 Run: python d-0001.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
 Both sides run in this process: use an environment with target keras3-numpy's pins,
@@ -30,22 +29,38 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 IMPL = "keras3"
 ORACLE = "tf_keras"
 
-X = np.array([[[0.71931696, 0.20316437, -0.5199672],
-               [-0.39148158, 0.40783587, -1.000717],
-               [-1.2859633, -1.2220773, -0.2030824]],
-              [[-1.7616397, -0.10646271, -0.6803298],
-               [1.9351912, 0.27308518, -1.539719],
-               [-0.035821114, 1.3595634, -1.5811284]]], dtype=np.float32)
+X = np.array([[[0.7193169762854567, 0.20316436235972052, -0.519967219599439],
+               [-0.39148156945040835, 0.407835873968277, -1.0007170945239763],
+               [-1.2859632551764035, -1.2220772273643348, -0.20308239707733286]],
+              [[-1.761639752433664, -0.1064627132737961, -0.6803298158756225],
+               [1.9351911504454533, 0.2730851883811366, -1.539718962287989],
+               [-0.03582111394642356, 1.3595633797548683, -1.5811283799782108]]])
+WEIGHTS = [
+    np.array([[-0.07897733735733616, 0.4194027623342137],
+              [0.7734662743644347, -0.014928612862471461],
+              [0.3289627160289846, 0.33208274978550084]]),
+    np.array([[-0.12236320311670579, -1.4581635306744773],
+              [-0.03435803562329483, -0.2759688193473175]]),
+    np.array([0.3210659180088873, 0.5384595228734378]),
+]
 
 # Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
 # it carries), which the value bound below grows with.
 ROUNDING_STEPS = [4]
 
+# How the harness below judges this case:
+VALUES_COMPARED = True  # values are held to the rounding bound of ROUNDING_STEPS
+UNDECIDED = False  # True: agreeing structure leaves a distribution's discrepancy open (exit 2)
+FACTS = None  # no catalogued facts to compare: an error's class is what counts
+TIMEOUT_S = None  # seconds the implementation may run
+GRADIENTS = False  # whether gradients are compared too
+
 
 def run(layers, steps):
     """The case on the namespace `layers`; each step's result goes to `steps`."""
-    layer = layers.RNN(layers.SimpleRNNCell(2.5))
+    layer = layers.RNN(layers.SimpleRNNCell(2, dtype="float64"), dtype="float64")
     layer(X)  # builds the weights, replaced next
+    layer.set_weights(WEIGHTS)
     steps.add(layer(X))
 
 
@@ -60,6 +75,11 @@ def namespace(name):
     return getattr(layers, attribute) if attribute else layers
 
 
+def builds_layers_of(layers, base):
+    """Whether the namespace's RNN is a subclass of `base`; a converter's RNN may be a factory function."""
+    return isinstance(layers.RNN, type) and issubclass(layers.RNN, base)
+
+
 class Steps(list):
     """Each step's result as NumPy arrays, copied when made (a layer's states change later)."""
     read = ()  # indices of the steps that read layer.states
@@ -72,6 +92,14 @@ class Steps(list):
     def clear(self):
         super().clear()
         self.read = ()
+
+
+def states_of(layer):
+    """layer.states, or None where the layer keeps none (Keras 3 says None, Keras 2 one None per state,
+    nested per cell in a stack)."""
+    def none(x):
+        return all(none(s) for s in x) if isinstance(x, (list, tuple)) else x is None
+    return None if none(layer.states) else list(layer.states)
 
 
 def numpy_of(x):
@@ -161,8 +189,10 @@ def differences(expected, actual):
                 continue
             if x.shape != y.shape or x.dtype != y.dtype:
                 found.append(f"step {i} {path}: expected {describe(x)}, got {describe(y)}")
-            elif (difference := value_difference(x, y, ROUNDING_STEPS[i])):
+            elif VALUES_COMPARED and (difference := value_difference(x, y, ROUNDING_STEPS[i])):
                 found.append(f"step {i} {path}: {difference}")
+        if GRADIENTS:
+            found += gradient_differences(i, expected, actual)
     if len(expected) != len(actual) and not found:
         found.append(f"expected {len(expected)} step results, got {len(actual)}")
     return found
@@ -194,43 +224,9 @@ def error_difference(i, expected, actual):
     if want not in classes and EQUIVALENT.get(want) not in classes:
         return [f"step {i}: the oracle raises {error_text(expected)}, "
                 f"the implementation {error_text(actual)}"]
+    if FACTS is None:
+        return []  # no catalogued facts to compare: the class is what counts
     return facts_difference(i, expected, actual)
-
-
-# The oracle's error states facts from the input (ERR-36 in rnnconf's error catalog).
-# The implementation's message must state them too: by name where it has the oracle's wording,
-# else anywhere, in order.
-FACTS = re.compile(
-    r"Dimension value must be integer or None or have an __index__ method, got value '(?P<valu"
-    r"e>[^(\[].*?)'",
-    re.S | re.M)
-FACT_NAMES = ("value",)
-
-
-def facts_difference(i, expected, actual):
-    want, got = FACTS.search(message(expected)), FACTS.search(message(actual))
-    if want is None:
-        return []  # another error than the one this reproducer knows: its class is what counts
-    said = tokens(message(actual))
-    missing = [f"{name}={want[name]!r}" for name in FACT_NAMES if want[name] is not None and not (
-        tokens(got[name]) == tokens(want[name]) if got else contained(tokens(want[name]), said))]
-    if not missing:
-        return []
-    return [f"step {i}: both raise {type(actual).__name__}, but the implementation's message does "
-            f"not state {', '.join(missing)}: the oracle says {message(expected)[:300]!r}, the "
-            f"implementation {message(actual)[:300]!r}"]
-
-
-def tokens(text):
-    """The numbers and names of a message, without brackets, quotes and wrappers: "(2, 5)" is
-    "[2,5]"."""
-    noise = {"ListWrapper", "TensorShape", "InputSpec", "shape", "ndim", "array", "dtype"}
-    return [t for t in re.findall(r"-?\d+(?:\.\d+)?|[A-Za-z_]\w*", text or "") if t not in noise]
-
-
-def contained(needle, haystack):
-    n = len(needle)
-    return any(haystack[k:k + n] == needle for k in range(len(haystack) - n + 1))
 
 
 def main():
@@ -246,11 +242,20 @@ def main():
             layers = namespace(name)
         except (ImportError, AttributeError) as e:
             parser.error(f"cannot load {name}: {e}")
+        if TIMEOUT_S and role == "implementation":  # a hang of the implementation ends the script
+            signal.signal(signal.SIGALRM, hung)
+            signal.alarm(TIMEOUT_S)
         sides.append(outcome(layers))
         print(f"== {role} ({name})")
         for i, result in enumerate(sides[-1]):
             print(f"  step {i}: {describe(result)}")
+    if GRADIENTS:
+        print_gradient_differences(*sides)
     found = differences(*sides)
+    if UNDECIDED and not found:  # a difference of distributions: what this script cannot test, it does not pass
+        print("values not compared: the discrepancy is in their distribution under dropout, which only "
+              "rnnconf's sampled check tests; the structure agrees")
+        return 2
     for line in found:
         print(line)
     print("discrepancy persists" if found else "no discrepancy: both sides agree")

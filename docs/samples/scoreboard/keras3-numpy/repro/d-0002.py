@@ -1,11 +1,12 @@
 #!/usr/bin/env python
-"""d-0002: a value discrepancy between keras3-numpy and tf_keras.
+"""d-0002: an error discrepancy between keras3-numpy and tf_keras.
 
-`RNN(SimpleRNNCell(2, dtype="float64"), dtype="float64")` on a float64 input of shape (2, 3, 3):
-keras3-numpy's output of the first call differs from tf_keras's beyond rounding.
+`LSTM(2, implementation=1, dropout=0.5)` on a float32 input of shape (3, 8, 3) with
+training=True: keras3-numpy raises ValueError (input operand has more dimensions than allowed by
+the axis remapping) where tf_keras raises nothing.
 
-Found: step 0 output: max abs diff 6.97e-08 (max rel 1.11e-05) at (0, 0): expected
--0.5429634351313621, got -0.5429635047912598
+Found: step 0: the implementation raises ValueError: input operand has more dimensions than
+allowed by the axis remapping; the oracle does not
 
 Run: python d-0002.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
 Both sides run in this process: use an environment with target keras3-numpy's pins,
@@ -29,32 +30,65 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 IMPL = "keras3"
 ORACLE = "tf_keras"
 
-X = np.array([[[0.7193169762854567, 0.20316436235972052, -0.519967219599439],
-               [-0.39148156945040835, 0.407835873968277, -1.0007170945239763],
-               [-1.2859632551764035, -1.2220772273643348, -0.20308239707733286]],
-              [[-1.761639752433664, -0.1064627132737961, -0.6803298158756225],
-               [1.9351911504454533, 0.2730851883811366, -1.539718962287989],
-               [-0.03582111394642356, 1.3595633797548683, -1.5811283799782108]]])
+X = np.array([[[0.27338654, -0.58669955, 0.6875936],
+               [1.0557323, -0.7434318, -2.0256977],
+               [-1.6507779, 0.4927184, 0.28106704],
+               [0.7040162, -0.5546867, 0.019148441],
+               [0.69481283, 1.1350389, -0.093003884],
+               [0.29490036, 0.21264604, 0.71004593],
+               [-0.18451378, -3.1602566, -0.13904555],
+               [0.6188617, -0.07328043, -1.4309957]],
+              [[-1.1582217, 0.14201012, -0.7946227],
+               [-1.632388, -0.25685585, 1.0064298],
+               [-0.448829, 1.3019493, -1.3792717],
+               [1.1806855, 0.9613815, 0.006613416],
+               [0.1068105, 0.8480688, 0.12932509],
+               [-0.5666231, -1.0040977, -1.5183635],
+               [-0.11085338, 1.0247478, 0.9604197],
+               [-0.7211208, -0.5615733, 1.1436216]],
+              [[1.00091, 0.31910777, 1.1009333],
+               [-0.53383386, -2.3284938, -0.94039583],
+               [0.990587, 0.27141246, -0.92784745],
+               [0.586735, -1.4721884, 0.61407244],
+               [-1.4040608, 0.8374507, 2.22173],
+               [-0.36667758, 0.72245514, 0.87567735],
+               [1.2307934, 1.0195732, 1.0381974],
+               [-0.3119944, -1.9218107, 0.39017907]]], dtype=np.float32)
 WEIGHTS = [
-    np.array([[-0.07897733735733616, 0.4194027623342137],
-              [0.7734662743644347, -0.014928612862471461],
-              [0.3289627160289846, 0.33208274978550084]]),
-    np.array([[-0.12236320311670579, -1.4581635306744773],
-              [-0.03435803562329483, -0.2759688193473175]]),
-    np.array([0.3210659180088873, 0.5384595228734378]),
+    np.array([[-0.2596829, 0.7658888, 0.38676137, 0.5108227, 0.79655474, 0.758328, -0.26652268,
+               -0.34260646],
+              [0.23718382, 0.3632093, -0.20838407, 0.39107615, -0.13087432, 0.23265834, 0.5906034,
+               -0.29148945],
+              [-0.034007587, -0.4310657, 0.41949648, 0.15693161, -0.5964875, 0.14797138,
+               -0.27415937, -0.09053174]], dtype=np.float32),
+    np.array([[-0.48134458, -0.035341326, 0.13088126, 0.262114, 0.42276597, 0.63634956, -0.5413327,
+               -0.7003418],
+              [-0.49511772, -0.82243925, 0.21653467, 0.30939704, 0.2583042, -0.72948813, 0.63206637,
+               0.5939691]], dtype=np.float32),
+    np.array([0.3201754, 0.19445272, 0.8102847, -0.13496125, 0.540805, 0.12395243, 0.94345844,
+              -0.883478], dtype=np.float32),
 ]
 
 # Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
 # it carries), which the value bound below grows with.
-ROUNDING_STEPS = [4]
+ROUNDING_STEPS = [9]
+
+# How the harness below judges this case:
+# Dropout while training: both sides draw random masks, so values are not compared here
+# (rnnconf compares their distributions, over hundreds of samples a side).
+VALUES_COMPARED = False
+UNDECIDED = False  # True: agreeing structure leaves a distribution's discrepancy open (exit 2)
+FACTS = None  # no catalogued facts to compare: an error's class is what counts
+TIMEOUT_S = None  # seconds the implementation may run
+GRADIENTS = False  # whether gradients are compared too
 
 
 def run(layers, steps):
     """The case on the namespace `layers`; each step's result goes to `steps`."""
-    layer = layers.RNN(layers.SimpleRNNCell(2, dtype="float64"), dtype="float64")
-    layer(X)  # builds the weights, replaced next
+    layer = layers.LSTM(2, implementation=1, dropout=0.5)
+    layer(X, training=True)  # builds the weights, replaced next
     layer.set_weights(WEIGHTS)
-    steps.add(layer(X))
+    steps.add(layer(X, training=True))
 
 
 # ---- running both sides and comparing them: the same in every reproducer ---------------------
@@ -66,6 +100,11 @@ def namespace(name):
     module, _, attribute = SHORT_NAMES.get(name, name).partition(":")
     layers = importlib.import_module(module)
     return getattr(layers, attribute) if attribute else layers
+
+
+def builds_layers_of(layers, base):
+    """Whether the namespace's RNN is a subclass of `base`; a converter's RNN may be a factory function."""
+    return isinstance(layers.RNN, type) and issubclass(layers.RNN, base)
 
 
 class Steps(list):
@@ -80,6 +119,14 @@ class Steps(list):
     def clear(self):
         super().clear()
         self.read = ()
+
+
+def states_of(layer):
+    """layer.states, or None where the layer keeps none (Keras 3 says None, Keras 2 one None per state,
+    nested per cell in a stack)."""
+    def none(x):
+        return all(none(s) for s in x) if isinstance(x, (list, tuple)) else x is None
+    return None if none(layer.states) else list(layer.states)
 
 
 def numpy_of(x):
@@ -169,8 +216,10 @@ def differences(expected, actual):
                 continue
             if x.shape != y.shape or x.dtype != y.dtype:
                 found.append(f"step {i} {path}: expected {describe(x)}, got {describe(y)}")
-            elif (difference := value_difference(x, y, ROUNDING_STEPS[i])):
+            elif VALUES_COMPARED and (difference := value_difference(x, y, ROUNDING_STEPS[i])):
                 found.append(f"step {i} {path}: {difference}")
+        if GRADIENTS:
+            found += gradient_differences(i, expected, actual)
     if len(expected) != len(actual) and not found:
         found.append(f"expected {len(expected)} step results, got {len(actual)}")
     return found
@@ -202,11 +251,9 @@ def error_difference(i, expected, actual):
     if want not in classes and EQUIVALENT.get(want) not in classes:
         return [f"step {i}: the oracle raises {error_text(expected)}, "
                 f"the implementation {error_text(actual)}"]
+    if FACTS is None:
+        return []  # no catalogued facts to compare: the class is what counts
     return facts_difference(i, expected, actual)
-
-
-def facts_difference(i, expected, actual):
-    return []  # no catalogued facts to compare: the class is what counts
 
 
 def main():
@@ -222,11 +269,20 @@ def main():
             layers = namespace(name)
         except (ImportError, AttributeError) as e:
             parser.error(f"cannot load {name}: {e}")
+        if TIMEOUT_S and role == "implementation":  # a hang of the implementation ends the script
+            signal.signal(signal.SIGALRM, hung)
+            signal.alarm(TIMEOUT_S)
         sides.append(outcome(layers))
         print(f"== {role} ({name})")
         for i, result in enumerate(sides[-1]):
             print(f"  step {i}: {describe(result)}")
+    if GRADIENTS:
+        print_gradient_differences(*sides)
     found = differences(*sides)
+    if UNDECIDED and not found:  # a difference of distributions: what this script cannot test, it does not pass
+        print("values not compared: the discrepancy is in their distribution under dropout, which only "
+              "rnnconf's sampled check tests; the structure agrees")
+        return 2
     for line in found:
         print(line)
     print("discrepancy persists" if found else "no discrepancy: both sides agree")

@@ -1,11 +1,10 @@
 #!/usr/bin/env python
-"""d-0003: an error discrepancy between keras3-numpy and tf_keras.
+"""d-0003: a shape discrepancy between keras3-numpy and tf_keras.
 
-`RNN([GRUCell(2)], stateful=True)` on a float32 input of shape (2, 3, 3): keras3-numpy raises
-AttributeError ('list' object has no attribute 'assign') where tf_keras raises nothing.
+`RNN([SimpleRNNCell(2), SimpleRNNCell(1)])` on a float32 input of shape (1, 3, 1) with a mask,
+an initial_state: keras3-numpy's output of the first call differs in shape from tf_keras's.
 
-Found: step 0: the implementation raises AttributeError: 'list' object has no attribute
-'assign'; the oracle does not
+Found: step 0 output: expected shape (1, 1), got (1, 2)
 
 Run: python d-0003.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
 Both sides run in this process: use an environment with target keras3-numpy's pins,
@@ -29,39 +28,43 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 IMPL = "keras3"
 ORACLE = "tf_keras"
 
-X = np.array([[[0.71931696, 0.20316437, -0.5199672],
-               [-0.39148158, 0.40783587, -1.000717],
-               [-1.2859633, -1.2220773, -0.2030824]],
-              [[-1.7616397, -0.10646271, -0.6803298],
-               [1.9351912, 0.27308518, -1.539719],
-               [-0.035821114, 1.3595634, -1.5811284]]], dtype=np.float32)
+X = np.array([[[-0.7825834],
+               [-2.1908598],
+               [0.4862487]]], dtype=np.float32)
+MASK = np.array([[1, 1, 1]], dtype=bool)
+STATES = [
+    np.array([[-0.25286362, -0.67928463]], dtype=np.float32),
+    np.array([[-0.58724624]], dtype=np.float32),
+]
 WEIGHTS = [
-    np.array([[-0.07897734, 0.41940275, 0.7734663, -0.014928613, 0.3289627, 0.33208275],
-              [-0.099909134, -1.1905855, -0.028053218, -0.2253276, 0.370735, 0.6217595],
-              [0.93296254, 0.31848228, 0.328811, 0.7758544, -0.057062283,
-               1.0434897]], dtype=np.float32),
-    np.array([[-0.69786435, 0.32551122, 0.15350515, 1.0732989, -0.49423468, 0.31679982],
-              [-0.66112596, -0.2836416, -0.0659114, -0.79979664, 0.20142956,
-               0.08559753]], dtype=np.float32),
-    np.array([[0.46178442, 0.7316939, 0.9714201, 0.13339701, 1.1823368, -0.2733897],
-              [-0.31157607, 0.025492992, -0.011637601, 0.6231493, -0.016497483,
-               0.438153]], dtype=np.float32),
+    np.array([[1.032148, 0.38680735]], dtype=np.float32),
+    np.array([[-0.03548225, 0.2841415],
+              [-0.19739616, 0.12787282]], dtype=np.float32),
+    np.array([0.5615866, -0.19208956], dtype=np.float32),
+    np.array([[0.2855791],
+              [0.104805715]], dtype=np.float32),
+    np.array([[0.064993575]], dtype=np.float32),
+    np.array([-0.48286572], dtype=np.float32),
 ]
 
 # Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
 # it carries), which the value bound below grows with.
-ROUNDING_STEPS = [4]
+ROUNDING_STEPS = [8]
+
+# How the harness below judges this case:
+VALUES_COMPARED = True  # values are held to the rounding bound of ROUNDING_STEPS
+UNDECIDED = False  # True: agreeing structure leaves a distribution's discrepancy open (exit 2)
+FACTS = None  # no catalogued facts to compare: an error's class is what counts
+TIMEOUT_S = None  # seconds the implementation may run
+GRADIENTS = False  # whether gradients are compared too
 
 
 def run(layers, steps):
     """The case on the namespace `layers`; each step's result goes to `steps`."""
-    def build(**batch_size):
-        return layers.RNN([layers.GRUCell(2)], stateful=True, **batch_size)
-    layer = stateful_layer(build, batch_input_shape=(2, 3, 3))
-    layer(X)  # builds the weights, replaced next
+    layer = layers.RNN([layers.SimpleRNNCell(2), layers.SimpleRNNCell(1)])
+    layer(X, mask=MASK, initial_state=tensors(layers, STATES))  # builds the weights, replaced next
     layer.set_weights(WEIGHTS)
-    layer.reset_states()  # zero states, as on a new layer
-    steps.add(layer(X))
+    steps.add(layer(X, mask=MASK, initial_state=tensors(layers, STATES)))
 
 
 # ---- running both sides and comparing them: the same in every reproducer ---------------------
@@ -75,15 +78,22 @@ def namespace(name):
     return getattr(layers, attribute) if attribute else layers
 
 
-def stateful_layer(build, batch_input_shape):
-    """build(batch_input_shape=...): a stateful layer given its batch size Keras 2's way; where the
-    namespace has no such argument (Keras 3), build(): the layer's first call fixes its batch size."""
-    try:
-        return build(batch_input_shape=batch_input_shape)
-    except (TypeError, ValueError) as error:
-        if "batch_input_shape" not in str(error):
-            raise
-    return build()
+def builds_layers_of(layers, base):
+    """Whether the namespace's RNN is a subclass of `base`; a converter's RNN may be a factory function."""
+    return isinstance(layers.RNN, type) and issubclass(layers.RNN, base)
+
+
+def tensors(layers, nest):
+    """Initial states or constants (nested as given) for `layers`: tf_keras takes NumPy inputs and
+    masks, but wants tensors here."""
+    if isinstance(nest, (list, tuple)):
+        return type(nest)(tensors(layers, x) for x in nest)
+    tf_keras = sys.modules.get("tf_keras")
+    if getattr(layers, "rnnconf_to_tensor", None) is not None:  # a namespace's own conversion
+        return layers.rnnconf_to_tensor(nest)
+    if tf_keras is not None and builds_layers_of(layers, tf_keras.layers.Layer):
+        return tf_keras.backend.constant(nest, dtype=nest.dtype.name)
+    return nest
 
 
 class Steps(list):
@@ -98,6 +108,14 @@ class Steps(list):
     def clear(self):
         super().clear()
         self.read = ()
+
+
+def states_of(layer):
+    """layer.states, or None where the layer keeps none (Keras 3 says None, Keras 2 one None per state,
+    nested per cell in a stack)."""
+    def none(x):
+        return all(none(s) for s in x) if isinstance(x, (list, tuple)) else x is None
+    return None if none(layer.states) else list(layer.states)
 
 
 def numpy_of(x):
@@ -187,8 +205,10 @@ def differences(expected, actual):
                 continue
             if x.shape != y.shape or x.dtype != y.dtype:
                 found.append(f"step {i} {path}: expected {describe(x)}, got {describe(y)}")
-            elif (difference := value_difference(x, y, ROUNDING_STEPS[i])):
+            elif VALUES_COMPARED and (difference := value_difference(x, y, ROUNDING_STEPS[i])):
                 found.append(f"step {i} {path}: {difference}")
+        if GRADIENTS:
+            found += gradient_differences(i, expected, actual)
     if len(expected) != len(actual) and not found:
         found.append(f"expected {len(expected)} step results, got {len(actual)}")
     return found
@@ -220,11 +240,9 @@ def error_difference(i, expected, actual):
     if want not in classes and EQUIVALENT.get(want) not in classes:
         return [f"step {i}: the oracle raises {error_text(expected)}, "
                 f"the implementation {error_text(actual)}"]
+    if FACTS is None:
+        return []  # no catalogued facts to compare: the class is what counts
     return facts_difference(i, expected, actual)
-
-
-def facts_difference(i, expected, actual):
-    return []  # no catalogued facts to compare: the class is what counts
 
 
 def main():
@@ -240,11 +258,20 @@ def main():
             layers = namespace(name)
         except (ImportError, AttributeError) as e:
             parser.error(f"cannot load {name}: {e}")
+        if TIMEOUT_S and role == "implementation":  # a hang of the implementation ends the script
+            signal.signal(signal.SIGALRM, hung)
+            signal.alarm(TIMEOUT_S)
         sides.append(outcome(layers))
         print(f"== {role} ({name})")
         for i, result in enumerate(sides[-1]):
             print(f"  step {i}: {describe(result)}")
+    if GRADIENTS:
+        print_gradient_differences(*sides)
     found = differences(*sides)
+    if UNDECIDED and not found:  # a difference of distributions: what this script cannot test, it does not pass
+        print("values not compared: the discrepancy is in their distribution under dropout, which only "
+              "rnnconf's sampled check tests; the structure agrees")
+        return 2
     for line in found:
         print(line)
     print("discrepancy persists" if found else "no discrepancy: both sides agree")

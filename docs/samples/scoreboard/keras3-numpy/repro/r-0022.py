@@ -1,14 +1,12 @@
 #!/usr/bin/env python
 """r-0022: an error discrepancy between keras3-numpy and tf_keras.
 
-`RNN(SimpleRNNCell(3, dtype="float64"), zero_output_for_mask=True, unroll=True,
-dtype="float64")` on a float64 input of shape (3, 5, 4) with a mask: keras3-numpy differs from
-tf_keras: error at step 0 step 0: tf_keras raises ValueError: Tensor's shape (5, 3, 3) is not
-compatible with supplied shape (1, 3, 3).; keras3-numpy does not.
+`RNN(SimpleRNNCell(2))` on a float32 input of shape (1, 3, 3) with a mask: keras3-numpy differs
+from tf_keras: error at step 0 step 0: tf_keras raises ValueError: Incompatible shape for value
+((2, 2)), expected ((1, 2)); keras3-numpy does not.
 
 Found: keras3-numpy differs from tf_keras: error at step 0 step 0: the oracle raises ValueError:
-Tensor's shape (5, 3, 3) is not compatible with supplied shape (1, 3, 3).; the implementation
-does not
+Incompatible shape for value ((2, 2)), expected ((1, 2)); the implementation does not
 
 Run: python r-0022.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
 Both sides run in this process: use an environment with target keras3-numpy's pins,
@@ -32,36 +30,27 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 IMPL = "keras3"
 ORACLE = "tf_keras"
 
-X = np.array([[[-2.3713150539720695, -1.1474146201223863, 0.6303108649184208, 0.10730780995198592],
-               [-0.5059921217956961, -0.31074304102634853, -0.8128432338974961,
-                0.41003718017673185],
-               [0.9506646285222633, 0.3773509287339719, 0.5507188888713133, -1.5034706614828763],
-               [1.1199179109482242, 0.14070277847336313, -1.2309010262764615, 0.5031167928785781],
-               [0.7556113825222358, -0.5561350728585346, 0.33576126781474136, 0.43846501647891634]],
-              [[0.005904691158365567, -0.9451832126243477, 0.573347469249581, 0.17011501930208042],
-               [-0.6900276736698076, -0.685137903796086, 1.4200268436064536, -0.18112242947009888],
-               [1.4383627352508874, 0.9168072168049114, 0.36993981982309326, -2.173077786023953],
-               [-1.0202697686596602, -0.17438141190586254, 1.1811112161903412, 0.34441437083596194],
-               [1.2403705768904776, 0.2271855467170305, 1.2088467544339416, -0.5626315186770939]],
-              [[-0.4299053089865164, -0.40716894001306153, 0.06915034776154413, 1.898155659999877],
-               [0.6862187435700797, -0.6469437108086353, -1.2236093350151052, 1.2927859014993792],
-               [1.0085463438987683, 0.4521205715334839, 1.217701716875768, 0.7264406959762242],
-               [-0.4253997688248991, -1.5393939950514401, -1.9695647216663055, 0.13179681700872575],
-               [-2.3152348707708996, 0.8851139215688326, 0.21510743283600658,
-                -1.1726219014503738]]])
-MASK = np.array([[1, 1, 1, 1, 1],
-                 [1, 1, 1, 0, 0],
-                 [1, 0, 0, 0, 0]], dtype=bool)
+X = np.array([[[0.71931696, 0.20316437, -0.5199672],
+               [-0.39148158, 0.40783587, -1.000717],
+               [-1.2859633, -1.2220773, -0.2030824]]], dtype=np.float32)
+MASK = np.array([[1, 1, 1],
+                 [1, 0, 1]], dtype=bool)
 
 # Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
 # it carries), which the value bound below grows with.
-ROUNDING_STEPS = [6]
+ROUNDING_STEPS = [4]
+
+# How the harness below judges this case:
+VALUES_COMPARED = True  # values are held to the rounding bound of ROUNDING_STEPS
+UNDECIDED = False  # True: agreeing structure leaves a distribution's discrepancy open (exit 2)
+FACTS = None  # no catalogued facts to compare: an error's class is what counts
+TIMEOUT_S = None  # seconds the implementation may run
+GRADIENTS = False  # whether gradients are compared too
 
 
 def run(layers, steps):
     """The case on the namespace `layers`; each step's result goes to `steps`."""
-    layer = layers.RNN(layers.SimpleRNNCell(3, dtype="float64"), zero_output_for_mask=True,
-                       unroll=True, dtype="float64")
+    layer = layers.RNN(layers.SimpleRNNCell(2))
     layer(X, mask=MASK)  # builds the weights, replaced next
     steps.add(layer(X, mask=MASK))
 
@@ -77,6 +66,11 @@ def namespace(name):
     return getattr(layers, attribute) if attribute else layers
 
 
+def builds_layers_of(layers, base):
+    """Whether the namespace's RNN is a subclass of `base`; a converter's RNN may be a factory function."""
+    return isinstance(layers.RNN, type) and issubclass(layers.RNN, base)
+
+
 class Steps(list):
     """Each step's result as NumPy arrays, copied when made (a layer's states change later)."""
     read = ()  # indices of the steps that read layer.states
@@ -89,6 +83,14 @@ class Steps(list):
     def clear(self):
         super().clear()
         self.read = ()
+
+
+def states_of(layer):
+    """layer.states, or None where the layer keeps none (Keras 3 says None, Keras 2 one None per state,
+    nested per cell in a stack)."""
+    def none(x):
+        return all(none(s) for s in x) if isinstance(x, (list, tuple)) else x is None
+    return None if none(layer.states) else list(layer.states)
 
 
 def numpy_of(x):
@@ -178,8 +180,10 @@ def differences(expected, actual):
                 continue
             if x.shape != y.shape or x.dtype != y.dtype:
                 found.append(f"step {i} {path}: expected {describe(x)}, got {describe(y)}")
-            elif (difference := value_difference(x, y, ROUNDING_STEPS[i])):
+            elif VALUES_COMPARED and (difference := value_difference(x, y, ROUNDING_STEPS[i])):
                 found.append(f"step {i} {path}: {difference}")
+        if GRADIENTS:
+            found += gradient_differences(i, expected, actual)
     if len(expected) != len(actual) and not found:
         found.append(f"expected {len(expected)} step results, got {len(actual)}")
     return found
@@ -211,11 +215,9 @@ def error_difference(i, expected, actual):
     if want not in classes and EQUIVALENT.get(want) not in classes:
         return [f"step {i}: the oracle raises {error_text(expected)}, "
                 f"the implementation {error_text(actual)}"]
+    if FACTS is None:
+        return []  # no catalogued facts to compare: the class is what counts
     return facts_difference(i, expected, actual)
-
-
-def facts_difference(i, expected, actual):
-    return []  # no catalogued facts to compare: the class is what counts
 
 
 def main():
@@ -231,11 +233,20 @@ def main():
             layers = namespace(name)
         except (ImportError, AttributeError) as e:
             parser.error(f"cannot load {name}: {e}")
+        if TIMEOUT_S and role == "implementation":  # a hang of the implementation ends the script
+            signal.signal(signal.SIGALRM, hung)
+            signal.alarm(TIMEOUT_S)
         sides.append(outcome(layers))
         print(f"== {role} ({name})")
         for i, result in enumerate(sides[-1]):
             print(f"  step {i}: {describe(result)}")
+    if GRADIENTS:
+        print_gradient_differences(*sides)
     found = differences(*sides)
+    if UNDECIDED and not found:  # a difference of distributions: what this script cannot test, it does not pass
+        print("values not compared: the discrepancy is in their distribution under dropout, which only "
+              "rnnconf's sampled check tests; the structure agrees")
+        return 2
     for line in found:
         print(line)
     print("discrepancy persists" if found else "no discrepancy: both sides agree")

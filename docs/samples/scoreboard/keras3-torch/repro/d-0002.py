@@ -1,12 +1,12 @@
 #!/usr/bin/env python
 """d-0002: an error discrepancy between keras3-torch and tf_keras.
 
-`RNN(SimpleRNNCell(2.5))` on a float32 input of shape (2, 3, 3): keras3-torch raises ValueError
-(state_size must be an integer, or a list/tuple of integers (one for each state tensor).) where
-tf_keras raises nothing.
+`RNN([SimpleRNNCell(2), SimpleRNNCell(2)], stateful=True)` on a float32 input of shape (2, 5,
+4); steps: call, call, call, reset_states(states): keras3-torch raises AttributeError ('list'
+object has no attribute 'assign') where tf_keras raises nothing.
 
-Found: construct: the implementation raises ValueError: state_size must be an integer, or a
-list/tuple of integers (one for each state tensor).; the oracle does not
+Found: step 0: the implementation raises AttributeError: 'list' object has no attribute
+'assign'; the oracle does not
 
 Run: python d-0002.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
 Both sides run in this process: use an environment with target keras3-torch's pins,
@@ -27,23 +27,83 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 IMPL = "keras3"
 ORACLE = "tf_keras"
 
-X = np.array([[[0.71931696, 0.20316437, -0.5199672],
-               [-0.39148158, 0.40783587, -1.000717],
-               [-1.2859633, -1.2220773, -0.2030824]],
-              [[-1.7616397, -0.10646271, -0.6803298],
-               [1.9351912, 0.27308518, -1.539719],
-               [-0.035821114, 1.3595634, -1.5811284]]], dtype=np.float32)
+X0 = np.array([[[-0.32385048, -0.9801421, 1.0166798, 1.331264],
+                [0.45454097, 0.4019786, -0.9152868, -1.1441575],
+                [-0.96756506, -0.39923793, -0.2578659, 1.0611771],
+                [0.50784475, -0.015870318, -0.32979545, -0.9134114],
+                [0.3419729, 0.14998451, 0.09721725, -0.68157643]],
+               [[-0.58060735, 1.3759137, -0.7189346, -0.28684235],
+                [-1.4822482, -1.2486535, -0.38267314, -0.46790588],
+                [-0.075366125, 0.42421597, -1.0803477, -0.4230016],
+                [-1.8709438, -1.987468, 1.5659624, 0.78294885],
+                [-0.38611922, 0.06566451, -0.5593546, -1.5919987]]], dtype=np.float32)
+WEIGHTS = [
+    np.array([[0.025363851, 0.40648383],
+              [0.26187724, 0.8293774],
+              [-0.22536464, 0.119877025],
+              [0.39320606, -0.063919194]], dtype=np.float32),
+    np.array([[0.78818303, 0.008404407],
+              [-0.22661217, -0.0912369]], dtype=np.float32),
+    np.array([-0.34901512, -0.30989695], dtype=np.float32),
+    np.array([[0.022797149, -0.19534212],
+              [-0.7032187, -0.9904048]], dtype=np.float32),
+    np.array([[-0.25740534, 0.21718308],
+              [0.284029, 0.21277593]], dtype=np.float32),
+    np.array([-0.43064204, 0.19197452], dtype=np.float32),
+]
+X1 = np.array([[[-0.37421706, -0.14624676, 1.4405007, -0.018556178],
+                [2.6132984, -0.24375308, -1.1078562, 1.63109],
+                [2.8319066, 0.68695587, 0.1994815, -0.5772912],
+                [0.64410657, 1.5849606, -0.31151924, -0.13169892],
+                [-0.11877381, -1.2095802, 0.6333227, -0.09626749]],
+               [[0.23218791, 1.0684898, -0.62027496, -0.20019831],
+                [-1.2802474, -0.8183473, 0.6086923, 1.1677675],
+                [1.1532295, -0.43986246, -0.42334676, 0.30792892],
+                [-0.99108475, -1.4535203, 0.810635, -0.51721764],
+                [0.44351634, -1.4588228, -0.80535907, -0.5174958]]], dtype=np.float32)
+X2 = np.array([[[-0.6814854, -0.30671635, 0.4858577, -1.0101728],
+                [0.1949205, -0.11262583, 0.6511126, -0.40935323],
+                [1.8785158, -0.0891615, -0.4612663, 0.53659785],
+                [-0.17910656, -1.6977735, -0.9653426, 1.1461633],
+                [-1.043865, 0.28535295, 0.25923732, 1.0364587]],
+               [[0.9051973, -0.45878217, 1.6276672, 0.5631491],
+                [0.4550559, -0.71872205, -0.6880244, -0.7299988],
+                [1.2840923, 0.22811973, 0.5523017, 0.83152676],
+                [0.6324493, 1.257965, -0.04971032, -0.27959123],
+                [0.15325814, -0.31054524, -1.1043886, -0.62211263]]], dtype=np.float32)
+RESET3 = [
+    np.array([[0.09389353, 0.30444106],
+              [-0.26928875, 0.9593448]], dtype=np.float32),
+    np.array([[0.31568107, 0.069772385],
+              [0.16548713, -0.11093135]], dtype=np.float32),
+]
 
 # Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
 # it carries), which the value bound below grows with.
-ROUNDING_STEPS = [4]
+ROUNDING_STEPS = [12, 24, 36, 48]
+
+# How the harness below judges this case:
+VALUES_COMPARED = True  # values are held to the rounding bound of ROUNDING_STEPS
+UNDECIDED = False  # True: agreeing structure leaves a distribution's discrepancy open (exit 2)
+FACTS = None  # no catalogued facts to compare: an error's class is what counts
+TIMEOUT_S = None  # seconds the implementation may run
+GRADIENTS = False  # whether gradients are compared too
 
 
 def run(layers, steps):
     """The case on the namespace `layers`; each step's result goes to `steps`."""
-    layer = layers.RNN(layers.SimpleRNNCell(2.5))
-    layer(X)  # builds the weights, replaced next
-    steps.add(layer(X))
+    def build(**batch_size):
+        return layers.RNN([layers.SimpleRNNCell(2), layers.SimpleRNNCell(2)], stateful=True,
+                          **batch_size)
+    layer = stateful_layer(build, batch_input_shape=(2, 5, 4))
+    layer(X0)  # builds the weights, replaced next
+    layer.set_weights(WEIGHTS)
+    layer.reset_states()  # zero states, as on a new layer
+    steps.add(layer(X0))
+    steps.add(layer(X1))
+    steps.add(layer(X2))
+    layer.reset_states(RESET3)
+    steps.add(None)  # a reset has no result
 
 
 # ---- running both sides and comparing them: the same in every reproducer ---------------------
@@ -55,6 +115,22 @@ def namespace(name):
     module, _, attribute = SHORT_NAMES.get(name, name).partition(":")
     layers = importlib.import_module(module)
     return getattr(layers, attribute) if attribute else layers
+
+
+def builds_layers_of(layers, base):
+    """Whether the namespace's RNN is a subclass of `base`; a converter's RNN may be a factory function."""
+    return isinstance(layers.RNN, type) and issubclass(layers.RNN, base)
+
+
+def stateful_layer(build, batch_input_shape):
+    """build(batch_input_shape=...): a stateful layer given its batch size Keras 2's way; where the
+    namespace has no such argument (Keras 3), build(): the layer's first call fixes its batch size."""
+    try:
+        return build(batch_input_shape=batch_input_shape)
+    except (TypeError, ValueError) as error:
+        if "batch_input_shape" not in str(error):
+            raise
+    return build()
 
 
 class Steps(list):
@@ -69,6 +145,12 @@ class Steps(list):
     def clear(self):
         super().clear()
         self.read = ()
+
+
+def states_of(layer):
+    """layer.states, or None where the layer keeps none (Keras 3 says None, Keras 2 one None per state)."""
+    states = layer.states
+    return None if states is None or all(s is None for s in states) else list(states)
 
 
 def numpy_of(x):
@@ -158,8 +240,10 @@ def differences(expected, actual):
                 continue
             if x.shape != y.shape or x.dtype != y.dtype:
                 found.append(f"step {i} {path}: expected {describe(x)}, got {describe(y)}")
-            elif (difference := value_difference(x, y, ROUNDING_STEPS[i])):
+            elif VALUES_COMPARED and (difference := value_difference(x, y, ROUNDING_STEPS[i])):
                 found.append(f"step {i} {path}: {difference}")
+        if GRADIENTS:
+            found += gradient_differences(i, expected, actual)
     if len(expected) != len(actual) and not found:
         found.append(f"expected {len(expected)} step results, got {len(actual)}")
     return found
@@ -191,43 +275,9 @@ def error_difference(i, expected, actual):
     if want not in classes and EQUIVALENT.get(want) not in classes:
         return [f"step {i}: the oracle raises {error_text(expected)}, "
                 f"the implementation {error_text(actual)}"]
+    if FACTS is None:
+        return []  # no catalogued facts to compare: the class is what counts
     return facts_difference(i, expected, actual)
-
-
-# The oracle's error states facts from the input (ERR-36 in rnnconf's error catalog).
-# The implementation's message must state them too: by name where it has the oracle's wording,
-# else anywhere, in order.
-FACTS = re.compile(
-    r"Dimension value must be integer or None or have an __index__ method, got value '(?P<valu"
-    r"e>[^(\[].*?)'",
-    re.S | re.M)
-FACT_NAMES = ("value",)
-
-
-def facts_difference(i, expected, actual):
-    want, got = FACTS.search(message(expected)), FACTS.search(message(actual))
-    if want is None:
-        return []  # another error than the one this reproducer knows: its class is what counts
-    said = tokens(message(actual))
-    missing = [f"{name}={want[name]!r}" for name in FACT_NAMES if want[name] is not None and not (
-        tokens(got[name]) == tokens(want[name]) if got else contained(tokens(want[name]), said))]
-    if not missing:
-        return []
-    return [f"step {i}: both raise {type(actual).__name__}, but the implementation's message does "
-            f"not state {', '.join(missing)}: the oracle says {message(expected)[:300]!r}, the "
-            f"implementation {message(actual)[:300]!r}"]
-
-
-def tokens(text):
-    """The numbers and names of a message, without brackets, quotes and wrappers: "(2, 5)" is
-    "[2,5]"."""
-    noise = {"ListWrapper", "TensorShape", "InputSpec", "shape", "ndim", "array", "dtype"}
-    return [t for t in re.findall(r"-?\d+(?:\.\d+)?|[A-Za-z_]\w*", text or "") if t not in noise]
-
-
-def contained(needle, haystack):
-    n = len(needle)
-    return any(haystack[k:k + n] == needle for k in range(len(haystack) - n + 1))
 
 
 def main():
@@ -243,11 +293,20 @@ def main():
             layers = namespace(name)
         except (ImportError, AttributeError) as e:
             parser.error(f"cannot load {name}: {e}")
+        if TIMEOUT_S and role == "implementation":  # a hang of the implementation ends the script
+            signal.signal(signal.SIGALRM, hung)
+            signal.alarm(TIMEOUT_S)
         sides.append(outcome(layers))
         print(f"== {role} ({name})")
         for i, result in enumerate(sides[-1]):
             print(f"  step {i}: {describe(result)}")
+    if GRADIENTS:
+        print_gradient_differences(*sides)
     found = differences(*sides)
+    if UNDECIDED and not found:  # a difference of distributions: what this script cannot test, it does not pass
+        print("values not compared: the discrepancy is in their distribution under dropout, which only "
+              "rnnconf's sampled check tests; the structure agrees")
+        return 2
     for line in found:
         print(line)
     print("discrepancy persists" if found else "no discrepancy: both sides agree")

@@ -1,18 +1,19 @@
 #!/usr/bin/env python
-"""d-0003: an error discrepancy between keras3-torch and tf_keras.
+"""d-0003: a value discrepancy between keras3-torch and tf_keras.
 
-`LSTM(2, implementation=1, dropout=0.5)` on a float32 input of shape (2, 3, 3) with
-training=True: keras3-torch raises RuntimeError (expand(torch.FloatTensor{[4, 1, 2, 3]},
-size=[2, 3, 3]):) where tf_keras raises nothing.
+`SimpleRNN(2, recurrent_dropout=0.5)` on int32 tokens of shape (1, 3) through
+Embedding(mask_zero=True) with an initial_state (tensor form), training=True: keras3-torch's
+output of the first call differs in distribution from tf_keras's under dropout.
 
-Found: step 0: the implementation raises RuntimeError: expand(torch.FloatTensor{[4, 1, 2, 3]},
-size=[2, 3, 3]): the number of sizes provided (3) must be greater or equal to the number of
-dimensions in the tensor (4); the oracle does not
+Found: step 0 output: output[0, 0] value, spread (distance from the pooled median): oracle mean
+0.1174 sd 0.09979, implementation mean 0.0462 sd 0.04598 (400 samples each); KS D=0.535,
+p<=9.1e-53 < 2.5e-07 (alpha 1e-06 over 4 tests; 4 flag)
 
 Run: python d-0003.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
 Both sides run in this process: use an environment with target keras3-torch's pins,
 keras==3.15.1 torch==2.13.0 numpy==2.4.6, and the oracle's, tensorflow==2.21.0 tf-keras==2.21.0.
-Exits 1 while the discrepancy persists, 0 once both sides agree.
+Not reproduced here: the values differ in distribution under dropout, which needs rnnconf's
+sampled check. Exits 1 where errors, nesting, shapes or dtypes differ, else 2.
 """
 import argparse
 import importlib
@@ -28,42 +29,51 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 IMPL = "keras3"
 ORACLE = "tf_keras"
 
-X = np.array([[[0.71931696, 0.20316437, -0.5199672],
-               [-0.39148158, 0.40783587, -1.000717],
-               [-1.2859633, -1.2220773, -0.2030824]],
-              [[-1.7616397, -0.10646271, -0.6803298],
-               [1.9351912, 0.27308518, -1.539719],
-               [-0.035821114, 1.3595634, -1.5811284]]], dtype=np.float32)
+X = np.array([[0, 0, 4]], dtype=np.int32)
+STATES = np.array([[-0.24476412, -0.24175559]], dtype=np.float32)
 WEIGHTS = [
-    np.array([[-0.07897734, 0.41940275, 0.7734663, -0.014928613, 0.3289627, 0.33208275,
-               -0.099909134, -1.1905855],
-              [-0.028053218, -0.2253276, 0.370735, 0.6217595, 0.93296254, 0.31848228, 0.328811,
-               0.7758544],
-              [-0.057062283, 1.0434897, -0.56980383, 0.2657788, 0.12533642, 0.87634486, -0.4035409,
-               0.25866598]], dtype=np.float32),
-    np.array([[-0.66112596, -0.2836416, -0.0659114, -0.79979664, 0.20142956, 0.08559753, 0.46178442,
-               0.7316939],
-              [0.9714201, 0.13339701, 1.1823368, -0.2733897, -0.31157607, 0.025492992, -0.011637601,
-               0.6231493]], dtype=np.float32),
-    np.array([-0.011665482, 0.30982095, -0.6086011, 0.16309315, 0.12266493, 0.18776834, 0.25203374,
-              0.059359744], dtype=np.float32),
+    np.array([[0.39407307, 0.65754783],
+              [0.32912895, -1.2268013],
+              [0.28868866, -0.8626709]], dtype=np.float32),
+    np.array([[-0.990441, -0.38072053],
+              [0.32582316, 0.76806176]], dtype=np.float32),
+    np.array([-1.1022245, -0.4807112], dtype=np.float32),
+]
+EMBEDDING = [
+    np.array([[-0.37590083, -0.116024576, -0.52080977],
+              [0.25076506, 0.12094383, 0.14818113],
+              [0.020857953, 0.6727753, 0.00734705],
+              [-0.07193163, -0.14415254, 0.16232765],
+              [0.0043797013, 0.37287176, -0.2731456],
+              [-0.47418663, 0.15885781, -0.43165904],
+              [0.29976296, 0.07117829, -0.261156],
+              [0.013769432, -0.28315684, -0.3109297],
+              [-1.0065942, -0.06984952, 0.09030453],
+              [-0.3324434, -0.40267608, -0.05431595]], dtype=np.float32),
 ]
 
 # Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
 # it carries), which the value bound below grows with.
 ROUNDING_STEPS = [4]
 
+# How the harness below judges this case:
 # Dropout while training: both sides draw random masks, so values are not compared here
 # (rnnconf compares their distributions, over hundreds of samples a side).
 VALUES_COMPARED = False
+UNDECIDED = True  # the discrepancy is a distribution's: agreeing structure decides nothing
+FACTS = None  # no catalogued facts to compare: an error's class is what counts
+TIMEOUT_S = None  # seconds the implementation may run
+GRADIENTS = False  # whether gradients are compared too
 
 
 def run(layers, steps):
     """The case on the namespace `layers`; each step's result goes to `steps`."""
-    layer = layers.LSTM(2, implementation=1, dropout=0.5)
-    layer(X, training=True)  # builds the weights, replaced next
+    layer = layers.SimpleRNN(2, recurrent_dropout=0.5)
+    embedding = layers.Embedding(10, 3, mask_zero=True)
+    layer(embedding(X), training=True, initial_state=tensors(layers, STATES))  # builds the weights, replaced next
     layer.set_weights(WEIGHTS)
-    steps.add(layer(X, training=True))
+    embedding.set_weights(EMBEDDING)
+    steps.add(layer(embedding(X), training=True, initial_state=tensors(layers, STATES)))
 
 
 # ---- running both sides and comparing them: the same in every reproducer ---------------------
@@ -75,6 +85,24 @@ def namespace(name):
     module, _, attribute = SHORT_NAMES.get(name, name).partition(":")
     layers = importlib.import_module(module)
     return getattr(layers, attribute) if attribute else layers
+
+
+def builds_layers_of(layers, base):
+    """Whether the namespace's RNN is a subclass of `base`; a converter's RNN may be a factory function."""
+    return isinstance(layers.RNN, type) and issubclass(layers.RNN, base)
+
+
+def tensors(layers, nest):
+    """Initial states or constants (nested as given) for `layers`: tf_keras takes NumPy inputs and
+    masks, but wants tensors here."""
+    if isinstance(nest, (list, tuple)):
+        return type(nest)(tensors(layers, x) for x in nest)
+    tf_keras = sys.modules.get("tf_keras")
+    if getattr(layers, "rnnconf_to_tensor", None) is not None:  # a namespace's own conversion
+        return layers.rnnconf_to_tensor(nest)
+    if tf_keras is not None and builds_layers_of(layers, tf_keras.layers.Layer):
+        return tf_keras.backend.constant(nest, dtype=nest.dtype.name)
+    return nest
 
 
 class Steps(list):
@@ -89,6 +117,12 @@ class Steps(list):
     def clear(self):
         super().clear()
         self.read = ()
+
+
+def states_of(layer):
+    """layer.states, or None where the layer keeps none (Keras 3 says None, Keras 2 one None per state)."""
+    states = layer.states
+    return None if states is None or all(s is None for s in states) else list(states)
 
 
 def numpy_of(x):
@@ -180,6 +214,8 @@ def differences(expected, actual):
                 found.append(f"step {i} {path}: expected {describe(x)}, got {describe(y)}")
             elif VALUES_COMPARED and (difference := value_difference(x, y, ROUNDING_STEPS[i])):
                 found.append(f"step {i} {path}: {difference}")
+        if GRADIENTS:
+            found += gradient_differences(i, expected, actual)
     if len(expected) != len(actual) and not found:
         found.append(f"expected {len(expected)} step results, got {len(actual)}")
     return found
@@ -211,11 +247,9 @@ def error_difference(i, expected, actual):
     if want not in classes and EQUIVALENT.get(want) not in classes:
         return [f"step {i}: the oracle raises {error_text(expected)}, "
                 f"the implementation {error_text(actual)}"]
+    if FACTS is None:
+        return []  # no catalogued facts to compare: the class is what counts
     return facts_difference(i, expected, actual)
-
-
-def facts_difference(i, expected, actual):
-    return []  # no catalogued facts to compare: the class is what counts
 
 
 def main():
@@ -231,11 +265,20 @@ def main():
             layers = namespace(name)
         except (ImportError, AttributeError) as e:
             parser.error(f"cannot load {name}: {e}")
+        if TIMEOUT_S and role == "implementation":  # a hang of the implementation ends the script
+            signal.signal(signal.SIGALRM, hung)
+            signal.alarm(TIMEOUT_S)
         sides.append(outcome(layers))
         print(f"== {role} ({name})")
         for i, result in enumerate(sides[-1]):
             print(f"  step {i}: {describe(result)}")
+    if GRADIENTS:
+        print_gradient_differences(*sides)
     found = differences(*sides)
+    if UNDECIDED and not found:  # a difference of distributions: what this script cannot test, it does not pass
+        print("values not compared: the discrepancy is in their distribution under dropout, which only "
+              "rnnconf's sampled check tests; the structure agrees")
+        return 2
     for line in found:
         print(line)
     print("discrepancy persists" if found else "no discrepancy: both sides agree")

@@ -1,17 +1,15 @@
 #!/usr/bin/env python
 """r-0011: an error discrepancy between keras3-torch and tf_keras.
 
-`RNN(SimpleRNNCell(2))` on a float32 input of shape (2, 4, 3) with a mask: impl_target =
-RemoteTarget('keras3-torch', module='keras3') oracle_target = Target('tf_keras',
-module='tf_keras.layers'), err_id = 'ERR-42' case = {'cells': [{'kind': 'simple', 'units': 2}],
-'mask': [[1, 1, 1, 1, 1], [1, 1, 0, 0, 0]]} @pytest.mark.parametrize("err_id, case",
-list(_case_params().
+`RNN([LSTMCell(3, dtype="float64"), GRUCell(2, dtype="float64"), SimpleRNNCell(4,
+dtype="float64")], zero_output_for_mask=True, unroll=True, dtype="float64")` on a float64 input
+of shape (3, 5, 4) with a mask: keras3-torch differs from tf_keras: error at step 0 step 0:
+tf_keras raises ValueError: Tensor's shape (5, 3, 4) is not compatible with supplied shape (1,
+3, 4).; keras3-torch does not.
 
-Found: impl_target = RemoteTarget('keras3-torch', module='keras3') oracle_target =
-Target('tf_keras', module='tf_keras.layers'), err_id = 'ERR-42' case = {'cells': [{'kind':
-'simple', 'units': 2}], 'mask': [[1, 1, 1, 1, 1], [1, 1, 0, 0, 0]]}
-@pytest.mark.parametrize("err_id, case", list(_case_params())) def test_error_case(impl_target,
-oracle_target, err_id, case): expected = execute.run
+Found: keras3-torch differs from tf_keras: error at step 0 step 0: the oracle raises ValueError:
+Tensor's shape (5, 3, 4) is not compatible with supplied shape (1, 3, 4).; the implementation
+does not
 
 Run: python r-0011.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
 Both sides run in this process: use an environment with target keras3-torch's pins,
@@ -32,25 +30,47 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 IMPL = "keras3"
 ORACLE = "tf_keras"
 
-X = np.array([[[0.71931696, 0.20316437, -0.5199672],
-               [-0.39148158, 0.40783587, -1.000717],
-               [-1.2859633, -1.2220773, -0.2030824],
-               [-1.7616397, -0.10646271, -0.6803298]],
-              [[1.9351912, 0.27308518, -1.539719],
-               [-0.035821114, 1.3595634, -1.5811284],
-               [0.1688581, 0.045456454, 0.39374673],
-               [-0.30431592, -2.2347624, 0.69838613]]], dtype=np.float32)
+X = np.array([[[-1.2891016081802507, -1.8768147025932012, -0.16156206135877454,
+                -0.31584687473041484],
+               [0.1591135265489104, 0.19886820909436048, -0.8347428806366124, -1.618380663756521],
+               [-0.6863048113899135, 0.9796570242826994, -1.1402445927149694, -0.5660494823049005],
+               [0.7344353487360892, 0.12756239818541928, 1.6848808782092526, 1.1471130609111369],
+               [1.0791813573535902, -1.1745781199400467, 0.7114266846684087, -0.17964386868211873]],
+              [[0.003179002219956479, 0.6830911588785492, -0.6792400087571877,
+                -0.26320768356393065],
+               [-1.3455178125812577, 1.6840237449586262, -0.34912172603230934, 0.9372563293766427],
+               [0.10289216828682275, -0.8495730379010223, 0.8556482452405005, -1.2185054151285117],
+               [-0.6386177868837553, -0.4532171617592776, -0.486043935615648, 0.2506232389305977],
+               [-0.6276351017179809, 0.6232229337218868, -1.3980329126745195, 0.8242266314481419]],
+              [[-1.1702237722917987, -0.3409088850006604, -1.0586204744397596, 0.7613348349136614],
+               [-1.6360419282015841, -0.6629614579944418, -1.4172107647613588,
+                -0.22959218597007378],
+               [0.660785009241425, 1.234573614382154, 1.5698808701485722, 0.8431346249493706],
+               [-0.018013521836417454, -1.3753598373497902, -1.478155273499104,
+                0.03233981917549777],
+               [-0.007480698893082446, 0.5320074626636844, -0.7071169968011415,
+                -1.0029460679391353]]])
 MASK = np.array([[1, 1, 1, 1, 1],
-                 [1, 1, 0, 0, 0]], dtype=bool)
+                 [1, 1, 1, 0, 0],
+                 [1, 0, 0, 0, 0]], dtype=bool)
 
 # Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
 # it carries), which the value bound below grows with.
-ROUNDING_STEPS = [5]
+ROUNDING_STEPS = [18]
+
+# How the harness below judges this case:
+VALUES_COMPARED = True  # values are held to the rounding bound of ROUNDING_STEPS
+UNDECIDED = False  # True: agreeing structure leaves a distribution's discrepancy open (exit 2)
+FACTS = None  # no catalogued facts to compare: an error's class is what counts
+TIMEOUT_S = None  # seconds the implementation may run
+GRADIENTS = False  # whether gradients are compared too
 
 
 def run(layers, steps):
     """The case on the namespace `layers`; each step's result goes to `steps`."""
-    layer = layers.RNN(layers.SimpleRNNCell(2))
+    cells = [layers.LSTMCell(3, dtype="float64"), layers.GRUCell(2, dtype="float64"),
+             layers.SimpleRNNCell(4, dtype="float64")]
+    layer = layers.RNN(cells, zero_output_for_mask=True, unroll=True, dtype="float64")
     layer(X, mask=MASK)  # builds the weights, replaced next
     steps.add(layer(X, mask=MASK))
 
@@ -66,6 +86,11 @@ def namespace(name):
     return getattr(layers, attribute) if attribute else layers
 
 
+def builds_layers_of(layers, base):
+    """Whether the namespace's RNN is a subclass of `base`; a converter's RNN may be a factory function."""
+    return isinstance(layers.RNN, type) and issubclass(layers.RNN, base)
+
+
 class Steps(list):
     """Each step's result as NumPy arrays, copied when made (a layer's states change later)."""
     read = ()  # indices of the steps that read layer.states
@@ -78,6 +103,12 @@ class Steps(list):
     def clear(self):
         super().clear()
         self.read = ()
+
+
+def states_of(layer):
+    """layer.states, or None where the layer keeps none (Keras 3 says None, Keras 2 one None per state)."""
+    states = layer.states
+    return None if states is None or all(s is None for s in states) else list(states)
 
 
 def numpy_of(x):
@@ -167,8 +198,10 @@ def differences(expected, actual):
                 continue
             if x.shape != y.shape or x.dtype != y.dtype:
                 found.append(f"step {i} {path}: expected {describe(x)}, got {describe(y)}")
-            elif (difference := value_difference(x, y, ROUNDING_STEPS[i])):
+            elif VALUES_COMPARED and (difference := value_difference(x, y, ROUNDING_STEPS[i])):
                 found.append(f"step {i} {path}: {difference}")
+        if GRADIENTS:
+            found += gradient_differences(i, expected, actual)
     if len(expected) != len(actual) and not found:
         found.append(f"expected {len(expected)} step results, got {len(actual)}")
     return found
@@ -200,42 +233,9 @@ def error_difference(i, expected, actual):
     if want not in classes and EQUIVALENT.get(want) not in classes:
         return [f"step {i}: the oracle raises {error_text(expected)}, "
                 f"the implementation {error_text(actual)}"]
+    if FACTS is None:
+        return []  # no catalogued facts to compare: the class is what counts
     return facts_difference(i, expected, actual)
-
-
-# The oracle's error states facts from the input (ERR-42 in rnnconf's error catalog).
-# The implementation's message must state them too: by name where it has the oracle's wording,
-# else anywhere, in order.
-FACTS = re.compile(
-    r"Cannot unstack (?P<count>\d+) tensors into a TensorArray of static size (?P<size>\d+)",
-    re.S | re.M)
-FACT_NAMES = ("count", "size")
-
-
-def facts_difference(i, expected, actual):
-    want, got = FACTS.search(message(expected)), FACTS.search(message(actual))
-    if want is None:
-        return []  # another error than the one this reproducer knows: its class is what counts
-    said = tokens(message(actual))
-    missing = [f"{name}={want[name]!r}" for name in FACT_NAMES if want[name] is not None and not (
-        tokens(got[name]) == tokens(want[name]) if got else contained(tokens(want[name]), said))]
-    if not missing:
-        return []
-    return [f"step {i}: both raise {type(actual).__name__}, but the implementation's message does "
-            f"not state {', '.join(missing)}: the oracle says {message(expected)[:300]!r}, the "
-            f"implementation {message(actual)[:300]!r}"]
-
-
-def tokens(text):
-    """The numbers and names of a message, without brackets, quotes and wrappers: "(2, 5)" is
-    "[2,5]"."""
-    noise = {"ListWrapper", "TensorShape", "InputSpec", "shape", "ndim", "array", "dtype"}
-    return [t for t in re.findall(r"-?\d+(?:\.\d+)?|[A-Za-z_]\w*", text or "") if t not in noise]
-
-
-def contained(needle, haystack):
-    n = len(needle)
-    return any(haystack[k:k + n] == needle for k in range(len(haystack) - n + 1))
 
 
 def main():
@@ -251,11 +251,20 @@ def main():
             layers = namespace(name)
         except (ImportError, AttributeError) as e:
             parser.error(f"cannot load {name}: {e}")
+        if TIMEOUT_S and role == "implementation":  # a hang of the implementation ends the script
+            signal.signal(signal.SIGALRM, hung)
+            signal.alarm(TIMEOUT_S)
         sides.append(outcome(layers))
         print(f"== {role} ({name})")
         for i, result in enumerate(sides[-1]):
             print(f"  step {i}: {describe(result)}")
+    if GRADIENTS:
+        print_gradient_differences(*sides)
     found = differences(*sides)
+    if UNDECIDED and not found:  # a difference of distributions: what this script cannot test, it does not pass
+        print("values not compared: the discrepancy is in their distribution under dropout, which only "
+              "rnnconf's sampled check tests; the structure agrees")
+        return 2
     for line in found:
         print(line)
     print("discrepancy persists" if found else "no discrepancy: both sides agree")

@@ -1,12 +1,14 @@
 #!/usr/bin/env python
-"""d-0002: a value discrepancy between keras3 and tf_keras.
+"""d-0002: an error discrepancy between keras3 and tf_keras.
 
-`RNN([SimpleRNNCell(2, dtype="float64"), SimpleRNNCell(5, dtype="float64")], dtype="float64")`
-on a float64 input of shape (3, 5, 1): keras3's output of the first call differs from tf_keras's
-beyond rounding.
+`RNN([SimpleRNNCell(2, dtype="float64"), SimpleRNNCell(2, dtype="float64")], dtype="float64")`
+on a float64 input of shape (2, 3, 3) with a mask: keras3 raises InvalidArgumentError (cannot
+compute SelectV2 as input #2(zero-based) was expected to be a double tensor but is a float
+tensor [Op:SelectV2] name:) where tf_keras raises nothing.
 
-Found: step 0 output: max abs diff 1.08e-08 (max rel 2.32e-08) at (0, 0): expected
--0.3412058615399907, got -0.3412058690724838
+Found: step 0: the implementation raises InvalidArgumentError: cannot compute SelectV2 as input
+#2(zero-based) was expected to be a double tensor but is a float tensor [Op:SelectV2] name: ;
+the oracle does not
 
 Run: python d-0002.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
 Exits 1 while the discrepancy persists, 0 once both sides agree.
@@ -21,56 +23,47 @@ import numpy as np
 IMPL = "keras3"
 ORACLE = "tf_keras"
 
-X = np.array([[[1.2683905915721732],
-               [1.342471648029955],
-               [-0.6255724522874548],
-               [-1.0644842053076335],
-               [0.9158191606387581]],
-              [[-0.27784557187978354],
-               [0.2952066781637187],
-               [0.6799074220137953],
-               [0.32174313606082505],
-               [-0.4521034197987291]],
-              [[2.044134191293993],
-               [0.2831572749591566],
-               [0.7717673415733889],
-               [2.260513287757156],
-               [3.014886234075693]]])
+X = np.array([[[0.7193169762854567, 0.20316436235972052, -0.519967219599439],
+               [-0.39148156945040835, 0.407835873968277, -1.0007170945239763],
+               [-1.2859632551764035, -1.2220772273643348, -0.20308239707733286]],
+              [[-1.761639752433664, -0.1064627132737961, -0.6803298158756225],
+               [1.9351911504454533, 0.2730851883811366, -1.539718962287989],
+               [-0.03582111394642356, 1.3595633797548683, -1.5811283799782108]]])
+MASK = np.array([[1, 1, 1],
+                 [1, 1, 1]], dtype=bool)
 WEIGHTS = [
-    np.array([[-0.04571697380854303, -0.4316748064204268]]),
-    np.array([[0.4352588359046536, 0.34568567815826634],
-              [0.4608795058761421, 1.0721207481071766]]),
-    np.array([-0.04567859379106841, -0.36757920988790405]),
-    np.array([[0.849250652686018, 0.2833746903063625, 0.19901894510591323, 0.4429625691734291,
-               -0.5373154543792721],
-              [-0.32739826403182487, -0.11883313607818669, 0.13797984890251067, 0.16588928282091414,
-               -0.7911296356801104]]),
-    np.array([[0.36179719913710123, 0.029289124795241126, -0.7071797084545117, -0.45637211614915363,
-               -0.1828303014323617],
-              [-0.44584292258835406, -0.02494362810611859, -0.25129455634705533,
-               0.31732463610806205, -0.22955662392776793],
-              [0.14694113013945057, 0.797469156823142, -0.13569267392165285, 0.6513152756936685,
-               0.02572250356462482],
-              [-0.06613221329257608, 0.27680596955619774, -0.21289073702114591,
-               -0.24438362248048645, -0.6380973505599457],
-              [0.14407046843916949, -0.19107692282376054, -0.11658545698949807, -0.0718973198232257,
-               -0.31799347863065297]]),
-    np.array([-0.5249334100725538, -0.8567895624165291, 0.3960288685537853, -0.31786269303196374,
-              -0.21488087489569432]),
+    np.array([[-0.07897733735733616, 0.4194027623342137],
+              [0.7734662743644347, -0.014928612862471461],
+              [0.3289627160289846, 0.33208274978550084]]),
+    np.array([[-0.12236320311670579, -1.4581635306744773],
+              [-0.03435803562329483, -0.2759688193473175]]),
+    np.array([0.3210659180088873, 0.5384595228734378]),
+    np.array([[1.1426411132073429, 0.3900595566030454],
+              [0.4027095867490852, 0.9502237352031115]]),
+    np.array([[-0.0698867381161815, 1.2780085857077108],
+              [-0.697864353127669, 0.3255112255108887]]),
+    np.array([0.10854452981881925, 0.7589369218762282]),
 ]
 
 # Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
 # it carries), which the value bound below grows with.
-ROUNDING_STEPS = [12]
+ROUNDING_STEPS = [8]
+
+# How the harness below judges this case:
+VALUES_COMPARED = True  # values are held to the rounding bound of ROUNDING_STEPS
+UNDECIDED = False  # True: agreeing structure leaves a distribution's discrepancy open (exit 2)
+FACTS = None  # no catalogued facts to compare: an error's class is what counts
+TIMEOUT_S = None  # seconds the implementation may run
+GRADIENTS = False  # whether gradients are compared too
 
 
 def run(layers, steps):
     """The case on the namespace `layers`; each step's result goes to `steps`."""
-    cells = [layers.SimpleRNNCell(2, dtype="float64"), layers.SimpleRNNCell(5, dtype="float64")]
+    cells = [layers.SimpleRNNCell(2, dtype="float64"), layers.SimpleRNNCell(2, dtype="float64")]
     layer = layers.RNN(cells, dtype="float64")
-    layer(X)  # builds the weights, replaced next
+    layer(X, mask=MASK)  # builds the weights, replaced next
     layer.set_weights(WEIGHTS)
-    steps.add(layer(X))
+    steps.add(layer(X, mask=MASK))
 
 
 # ---- running both sides and comparing them: the same in every reproducer ---------------------
@@ -82,6 +75,11 @@ def namespace(name):
     module, _, attribute = SHORT_NAMES.get(name, name).partition(":")
     layers = importlib.import_module(module)
     return getattr(layers, attribute) if attribute else layers
+
+
+def builds_layers_of(layers, base):
+    """Whether the namespace's RNN is a subclass of `base`; a converter's RNN may be a factory function."""
+    return isinstance(layers.RNN, type) and issubclass(layers.RNN, base)
 
 
 class Steps(list):
@@ -185,8 +183,10 @@ def differences(expected, actual):
                 continue
             if x.shape != y.shape or x.dtype != y.dtype:
                 found.append(f"step {i} {path}: expected {describe(x)}, got {describe(y)}")
-            elif (difference := value_difference(x, y, ROUNDING_STEPS[i])):
+            elif VALUES_COMPARED and (difference := value_difference(x, y, ROUNDING_STEPS[i])):
                 found.append(f"step {i} {path}: {difference}")
+        if GRADIENTS:
+            found += gradient_differences(i, expected, actual)
     if len(expected) != len(actual) and not found:
         found.append(f"expected {len(expected)} step results, got {len(actual)}")
     return found
@@ -218,11 +218,9 @@ def error_difference(i, expected, actual):
     if want not in classes and EQUIVALENT.get(want) not in classes:
         return [f"step {i}: the oracle raises {error_text(expected)}, "
                 f"the implementation {error_text(actual)}"]
+    if FACTS is None:
+        return []  # no catalogued facts to compare: the class is what counts
     return facts_difference(i, expected, actual)
-
-
-def facts_difference(i, expected, actual):
-    return []  # no catalogued facts to compare: the class is what counts
 
 
 def main():
@@ -238,11 +236,20 @@ def main():
             layers = namespace(name)
         except (ImportError, AttributeError) as e:
             parser.error(f"cannot load {name}: {e}")
+        if TIMEOUT_S and role == "implementation":  # a hang of the implementation ends the script
+            signal.signal(signal.SIGALRM, hung)
+            signal.alarm(TIMEOUT_S)
         sides.append(outcome(layers))
         print(f"== {role} ({name})")
         for i, result in enumerate(sides[-1]):
             print(f"  step {i}: {describe(result)}")
+    if GRADIENTS:
+        print_gradient_differences(*sides)
     found = differences(*sides)
+    if UNDECIDED and not found:  # a difference of distributions: what this script cannot test, it does not pass
+        print("values not compared: the discrepancy is in their distribution under dropout, which only "
+              "rnnconf's sampled check tests; the structure agrees")
+        return 2
     for line in found:
         print(line)
     print("discrepancy persists" if found else "no discrepancy: both sides agree")

@@ -1,14 +1,14 @@
 #!/usr/bin/env python
 """d-0003: an error discrepancy between keras3 and tf_keras.
 
-`RNN([SimpleRNNCell(2, dtype="float64")], dtype="float64")` on a float64 input of shape (2, 3,
-3) with a mask: keras3 raises InvalidArgumentError (cannot compute SelectV2 as input
-#2(zero-based) was expected to be a double tensor but is a float tensor [Op:SelectV2] name:)
-where tf_keras raises nothing.
+`RNN([SimpleRNNCell(2, dtype="float64"), SimpleRNNCell(2, recurrent_dropout=0.5,
+dtype="float64")], dtype="float64")` on a float64 input of shape (2, 3, 3) with training=True:
+keras3 raises InvalidArgumentError (cannot compute Mul as input #1(zero-based) was expected to
+be a double tensor but is a float tensor [Op:Mul] name:) where tf_keras raises nothing.
 
-Found: step 0: the implementation raises InvalidArgumentError: cannot compute SelectV2 as input
-#2(zero-based) was expected to be a double tensor but is a float tensor [Op:SelectV2] name: ;
-the oracle does not
+Found: step 0: the implementation raises InvalidArgumentError: cannot compute Mul as input
+#1(zero-based) was expected to be a double tensor but is a float tensor [Op:Mul] name: ; the
+oracle does not
 
 Run: python d-0003.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
 Exits 1 while the discrepancy persists, 0 once both sides agree.
@@ -23,34 +23,48 @@ import numpy as np
 IMPL = "keras3"
 ORACLE = "tf_keras"
 
-X = np.array([[[0.7193169762854567, 0.20316436235972052, -0.519967219599439],
-               [-0.39148156945040835, 0.407835873968277, -1.0007170945239763],
-               [-1.2859632551764035, -1.2220772273643348, -0.20308239707733286]],
-              [[-1.761639752433664, -0.1064627132737961, -0.6803298158756225],
-               [1.9351911504454533, 0.2730851883811366, -1.539718962287989],
-               [-0.03582111394642356, 1.3595633797548683, -1.5811283799782108]]])
-MASK = np.array([[1, 1, 1],
-                 [1, 1, 1]], dtype=bool)
+X = np.array([[[-0.7689447887800349, 0.06909964285292096, 0.3341698872462045],
+               [-0.616376095715317, 0.06601394722616705, 0.9822755816285115],
+               [-0.20760759641163168, -0.263191666216068, 0.46510503749052057]],
+              [[-1.3464467812272478, -0.02427643974897794, -0.6971285071501961],
+               [0.33135934498837877, 1.6054745886474737, -1.910669721497039],
+               [-0.8687255769414324, 0.3811167617195397, 1.1248617319042145]]])
 WEIGHTS = [
-    np.array([[-0.07897733735733616, 0.4194027623342137],
-              [0.7734662743644347, -0.014928612862471461],
-              [0.3289627160289846, 0.33208274978550084]]),
-    np.array([[-0.12236320311670579, -1.4581635306744773],
-              [-0.03435803562329483, -0.2759688193473175]]),
-    np.array([0.3210659180088873, 0.5384595228734378]),
+    np.array([[-0.2430854372007075, 1.206774731050483],
+              [0.7661808742148595, 0.2181489751160779],
+              [0.658975506891827, 0.9970763627737984]]),
+    np.array([[-0.5820773339122721, -2.3882186175848243],
+              [0.628687641948594, -0.5226083050222412]]),
+    np.array([0.5962136565812053, -0.2541193275150643]),
+    np.array([[-1.0764370963266991, 0.4179468490800476],
+              [-0.7793409602275442, -0.6057418920809688]]),
+    np.array([[-1.3755747878509519, 1.897822448933603],
+              [0.73452397462911, -0.2267751260119734]]),
+    np.array([0.9412129705832347, -0.5436705676500762]),
 ]
 
 # Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
 # it carries), which the value bound below grows with.
-ROUNDING_STEPS = [4]
+ROUNDING_STEPS = [8]
+
+# How the harness below judges this case:
+# Dropout while training: both sides draw random masks, so values are not compared here
+# (rnnconf compares their distributions, over hundreds of samples a side).
+VALUES_COMPARED = False
+UNDECIDED = False  # True: agreeing structure leaves a distribution's discrepancy open (exit 2)
+FACTS = None  # no catalogued facts to compare: an error's class is what counts
+TIMEOUT_S = None  # seconds the implementation may run
+GRADIENTS = False  # whether gradients are compared too
 
 
 def run(layers, steps):
     """The case on the namespace `layers`; each step's result goes to `steps`."""
-    layer = layers.RNN([layers.SimpleRNNCell(2, dtype="float64")], dtype="float64")
-    layer(X, mask=MASK)  # builds the weights, replaced next
+    cells = [layers.SimpleRNNCell(2, dtype="float64"),
+             layers.SimpleRNNCell(2, recurrent_dropout=0.5, dtype="float64")]
+    layer = layers.RNN(cells, dtype="float64")
+    layer(X, training=True)  # builds the weights, replaced next
     layer.set_weights(WEIGHTS)
-    steps.add(layer(X, mask=MASK))
+    steps.add(layer(X, training=True))
 
 
 # ---- running both sides and comparing them: the same in every reproducer ---------------------
@@ -62,6 +76,11 @@ def namespace(name):
     module, _, attribute = SHORT_NAMES.get(name, name).partition(":")
     layers = importlib.import_module(module)
     return getattr(layers, attribute) if attribute else layers
+
+
+def builds_layers_of(layers, base):
+    """Whether the namespace's RNN is a subclass of `base`; a converter's RNN may be a factory function."""
+    return isinstance(layers.RNN, type) and issubclass(layers.RNN, base)
 
 
 class Steps(list):
@@ -165,8 +184,10 @@ def differences(expected, actual):
                 continue
             if x.shape != y.shape or x.dtype != y.dtype:
                 found.append(f"step {i} {path}: expected {describe(x)}, got {describe(y)}")
-            elif (difference := value_difference(x, y, ROUNDING_STEPS[i])):
+            elif VALUES_COMPARED and (difference := value_difference(x, y, ROUNDING_STEPS[i])):
                 found.append(f"step {i} {path}: {difference}")
+        if GRADIENTS:
+            found += gradient_differences(i, expected, actual)
     if len(expected) != len(actual) and not found:
         found.append(f"expected {len(expected)} step results, got {len(actual)}")
     return found
@@ -198,11 +219,9 @@ def error_difference(i, expected, actual):
     if want not in classes and EQUIVALENT.get(want) not in classes:
         return [f"step {i}: the oracle raises {error_text(expected)}, "
                 f"the implementation {error_text(actual)}"]
+    if FACTS is None:
+        return []  # no catalogued facts to compare: the class is what counts
     return facts_difference(i, expected, actual)
-
-
-def facts_difference(i, expected, actual):
-    return []  # no catalogued facts to compare: the class is what counts
 
 
 def main():
@@ -218,11 +237,20 @@ def main():
             layers = namespace(name)
         except (ImportError, AttributeError) as e:
             parser.error(f"cannot load {name}: {e}")
+        if TIMEOUT_S and role == "implementation":  # a hang of the implementation ends the script
+            signal.signal(signal.SIGALRM, hung)
+            signal.alarm(TIMEOUT_S)
         sides.append(outcome(layers))
         print(f"== {role} ({name})")
         for i, result in enumerate(sides[-1]):
             print(f"  step {i}: {describe(result)}")
+    if GRADIENTS:
+        print_gradient_differences(*sides)
     found = differences(*sides)
+    if UNDECIDED and not found:  # a difference of distributions: what this script cannot test, it does not pass
+        print("values not compared: the discrepancy is in their distribution under dropout, which only "
+              "rnnconf's sampled check tests; the structure agrees")
+        return 2
     for line in found:
         print(line)
     print("discrepancy persists" if found else "no discrepancy: both sides agree")

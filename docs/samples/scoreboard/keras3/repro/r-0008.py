@@ -1,16 +1,16 @@
 #!/usr/bin/env python
 """r-0008: an error discrepancy between keras3 and tf_keras.
 
-`LSTM(2.5)` on a float32 input of shape (2, 4, 3): impl_target = Target('keras3',
+`RNN(BadStateCell(2))` on a float32 input of shape (2, 4, 3): impl_target = Target('keras3',
 module='keras.layers') oracle_target = Target('tf_keras', module='tf_keras.layers'), err_id =
-'ERR-36' case = {'layer': 'LSTM', 'cells': [{'kind': 'lstm', 'units': 2.5}]}
-@pytest.mark.parametrize("err_id, case", list(_case_params())) def test_error_case(impl_t.
+'ERR-46' case = {'cells': [{'kind': 'custom', 'variant': 'bad_state', 'units': 2}]}
+@pytest.mark.parametrize("err_id, case", list(_case_params())) def test_error_case.
 
 Found: impl_target = Target('keras3', module='keras.layers') oracle_target = Target('tf_keras',
-module='tf_keras.layers'), err_id = 'ERR-36' case = {'layer': 'LSTM', 'cells': [{'kind': 'lstm',
-'units': 2.5}]} @pytest.mark.parametrize("err_id, case", list(_case_params())) def
+module='tf_keras.layers'), err_id = 'ERR-46' case = {'cells': [{'kind': 'custom', 'variant':
+'bad_state', 'units': 2}]} @pytest.mark.parametrize("err_id, case", list(_case_params())) def
 test_error_case(impl_target, oracle_target, err_id, case): expected = execute.run(oracle_target,
-case) che
+case)
 
 Run: python r-0008.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
 Exits 1 while the discrepancy persists, 0 once both sides agree.
@@ -19,6 +19,7 @@ import argparse
 import importlib
 import re
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -38,10 +39,51 @@ X = np.array([[[0.71931696, 0.20316437, -0.5199672],
 # it carries), which the value bound below grows with.
 ROUNDING_STEPS = [5]
 
+# How the harness below judges this case:
+VALUES_COMPARED = True  # values are held to the rounding bound of ROUNDING_STEPS
+UNDECIDED = False  # True: agreeing structure leaves a distribution's discrepancy open (exit 2)
+# The oracle's error states facts from the input (ERR-46 in rnnconf's error catalog).
+# The implementation's message must state them too: by name where it has the oracle's wording,
+# else anywhere, in order.
+FACTS = re.compile(
+    r"Tensor's shape (?P<returned>\([^)]*\)) is not compatible with supplied shape (?P<expecte"
+    r"d>\([^)]*\))",
+    re.S | re.M)
+FACT_NAMES = ("returned", "expected")
+TIMEOUT_S = None  # seconds the implementation may run
+GRADIENTS = False  # whether gradients are compared too
+
+
+def bad_state_cell(layers):
+    """BadStateCell: returns a state of the wrong width."""
+    ops = framework_ops(layers)
+
+    class BadStateCell(layers.Layer):
+        def __init__(self, units, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+            self.state_size = units
+
+        def build(self, input_shape):
+            u = self.units
+            self.kernel = self.add_weight(shape=(int(input_shape[-1]), u), name="kernel")
+            self.recurrent_kernel = self.add_weight(shape=(u, u), name="recurrent_kernel")
+            self.built = True
+
+        def _core(self, inputs, h):
+            return ops.dot(inputs, self.kernel) + ops.dot(h, self.recurrent_kernel)
+
+        def call(self, inputs, states):
+            output = ops.tanh(self._core(inputs, states[0]))
+            widen = ops.fill([self.units, self.units + 2], 0.1, output.dtype)
+            return output, [ops.dot(output, widen)]  # two columns wider than state_size
+    return BadStateCell
+
 
 def run(layers, steps):
     """The case on the namespace `layers`; each step's result goes to `steps`."""
-    layer = layers.LSTM(2.5)
+    BadStateCell = bad_state_cell(layers)
+    layer = layers.RNN(BadStateCell(2))
     layer(X)  # builds the weights, replaced next
     steps.add(layer(X))
 
@@ -55,6 +97,45 @@ def namespace(name):
     module, _, attribute = SHORT_NAMES.get(name, name).partition(":")
     layers = importlib.import_module(module)
     return getattr(layers, attribute) if attribute else layers
+
+
+def builds_layers_of(layers, base):
+    """Whether the namespace's RNN is a subclass of `base`; a converter's RNN may be a factory function."""
+    return isinstance(layers.RNN, type) and issubclass(layers.RNN, base)
+
+
+def framework_ops(layers):
+    """The custom cells' math in the framework under `layers` (a namespace's own `ops` and
+    `TensorShape` win): the cell runs inside the layer, on its tensors."""
+    tf_keras, keras = sys.modules.get("tf_keras"), sys.modules.get("keras")
+    if tf_keras is not None and builds_layers_of(layers, tf_keras.layers.Layer):
+        import tensorflow as tf  # tf_keras' own framework
+
+        ops = SimpleNamespace(
+            dot=lambda x, w: tf.tensordot(x, w, axes=1),
+            tanh=tf.tanh,
+            fill=lambda dims, value, dtype: tf.fill(tf.stack(dims), tf.cast(value, dtype)),
+        )
+    elif keras is not None and hasattr(keras, "ops") and builds_layers_of(layers, keras.Layer):
+        k = keras.ops
+        ops = SimpleNamespace(
+            dot=lambda x, w: k.tensordot(x, w, axes=1),
+            tanh=k.tanh,
+            fill=lambda dims, value, dtype: k.full([int(d) for d in dims], value, dtype=dtype),
+        )
+    else:
+        ops = SimpleNamespace(
+            dot=lambda x, w: x @ w,
+            tanh=np.tanh,
+            fill=lambda dims, value, dtype: np.full([int(d) for d in dims], value, np.dtype(dtype)),
+        )
+    if getattr(layers, "ops", None) is not None:
+        ops = SimpleNamespace(
+            dot=layers.ops.dot,
+            tanh=layers.ops.tanh,
+            fill=layers.ops.fill,
+        )
+    return ops
 
 
 class Steps(list):
@@ -158,8 +239,10 @@ def differences(expected, actual):
                 continue
             if x.shape != y.shape or x.dtype != y.dtype:
                 found.append(f"step {i} {path}: expected {describe(x)}, got {describe(y)}")
-            elif (difference := value_difference(x, y, ROUNDING_STEPS[i])):
+            elif VALUES_COMPARED and (difference := value_difference(x, y, ROUNDING_STEPS[i])):
                 found.append(f"step {i} {path}: {difference}")
+        if GRADIENTS:
+            found += gradient_differences(i, expected, actual)
     if len(expected) != len(actual) and not found:
         found.append(f"expected {len(expected)} step results, got {len(actual)}")
     return found
@@ -191,20 +274,14 @@ def error_difference(i, expected, actual):
     if want not in classes and EQUIVALENT.get(want) not in classes:
         return [f"step {i}: the oracle raises {error_text(expected)}, "
                 f"the implementation {error_text(actual)}"]
+    if FACTS is None:
+        return []  # no catalogued facts to compare: the class is what counts
     return facts_difference(i, expected, actual)
 
 
-# The oracle's error states facts from the input (ERR-36 in rnnconf's error catalog).
-# The implementation's message must state them too: by name where it has the oracle's wording,
-# else anywhere, in order.
-FACTS = re.compile(
-    r"Dimension value must be integer or None or have an __index__ method, got value '(?P<valu"
-    r"e>[^(\[].*?)'",
-    re.S | re.M)
-FACT_NAMES = ("value",)
-
-
 def facts_difference(i, expected, actual):
+    """Of two errors of the same class: the FACT_NAMES the oracle's message states (FACTS) and the
+    implementation's does not, by name where it has the oracle's wording, else anywhere, in order."""
     want, got = FACTS.search(message(expected)), FACTS.search(message(actual))
     if want is None:
         return []  # another error than the one this reproducer knows: its class is what counts
@@ -243,11 +320,20 @@ def main():
             layers = namespace(name)
         except (ImportError, AttributeError) as e:
             parser.error(f"cannot load {name}: {e}")
+        if TIMEOUT_S and role == "implementation":  # a hang of the implementation ends the script
+            signal.signal(signal.SIGALRM, hung)
+            signal.alarm(TIMEOUT_S)
         sides.append(outcome(layers))
         print(f"== {role} ({name})")
         for i, result in enumerate(sides[-1]):
             print(f"  step {i}: {describe(result)}")
+    if GRADIENTS:
+        print_gradient_differences(*sides)
     found = differences(*sides)
+    if UNDECIDED and not found:  # a difference of distributions: what this script cannot test, it does not pass
+        print("values not compared: the discrepancy is in their distribution under dropout, which only "
+              "rnnconf's sampled check tests; the structure agrees")
+        return 2
     for line in found:
         print(line)
     print("discrepancy persists" if found else "no discrepancy: both sides agree")

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-/* rnnconf d-0003: error discrepancy between TensorFlow.js and Keras 2 (CALL-01, CELL-01, CELL-03, CELL-08, ERR-27, SHAPE-01, SHAPE-04).
+/* rnnconf d-0003: value discrepancy between TensorFlow.js and Keras 2 (CALL-01, CALL-04, CELL-01, CELL-03, CELL-08, CELL-10, INIT-01, SHAPE-01, SHAPE-04).
  *
- * step 0: both raise ValueError, but ERR-27: the implementation's message does not state the oracle's facts (shape: '(2, 4)' not stated). Oracle: 'Input 0 of layer "simple_rnn_22" is incompatible with the layer: expected ndim=3, found ndim=2. Full shape received: (2, 4)'; implementation: 'Input 0 is incompatible with layer simple_rnn_SimpleRNN98: expected ndim=3, found ndim=2'; the oracle says ValueError: Input 0 of layer "simple_rnn_22" is incompatible with the layer: expected ndim=3, found ndim=2. Full shape received: (2, 4), the implementation ValueError: Input 0 is incompatible with layer simple_rnn_SimpleRNN98: expected ndim=3, found ndim=2
+ * step 0 output: max abs diff 0.181 (max rel 0.369) at (0, 0): expected -0.9942068457603455, got -0.993429958820343
  *
  * Run: npm install @tensorflow/tfjs@4.22.0 && node d-0003.js
  * Exit status: 1 while tfjs differs from Keras, 0 once it matches, 2 when tfjs cannot be loaded.
  * EXPECTED holds what Keras returns for the same layer, weights and data (per step: the values with the float32 rounding bound they are compared within, or the error class it raises).
- * The case, as rnnconf describes it: {"layer": "SimpleRNN", "cells": [{"kind": "gru", "units": 2}], "cell_list": false, "flags": {}, "dtype": "float32", "batch": 2, "timesteps": 4, "features": [], "mask": null, "initial_state": false, "initial_state_form": null, "constants": null, "training": null, "embedding": null, "steps": [{"op": "call"}], "reverse_inputs": false, "seed": 0, "weights_seed": null, "weight_scale": 1.0, "perturbation": null, "warmup": null, "samples": null, "explicit_args": null, "gradients": false}
+ * The case, as rnnconf describes it: {"layer": "RNN", "cells": [{"kind": "simple", "units": 2}, {"kind": "simple", "units": 2}], "cell_list": true, "flags": {"stateful": false}, "dtype": "float32", "batch": 4, "timesteps": 3, "features": [2], "mask": null, "initial_state": true, "initial_state_form": null, "constants": null, "training": null, "embedding": null, "steps": [{"op": "call"}], "reverse_inputs": false, "seed": 44757, "weights_seed": null, "weight_scale": 1.0, "perturbation": null, "warmup": null, "samples": null, "explicit_args": null, "gradients": false}
  */
 'use strict';
 let tf;
@@ -19,21 +19,32 @@ try {
 }
 tf.setBackend('cpu');
 
-const EXPECTED = [{"error": ["ValueError"], "message": "Input 0 of layer \"simple_rnn\" is incompatible with the layer: expected ndim=3, found ndim=2. Full shape received: (2, 4)"}];
+const EXPECTED = [{"value": {"shape": [4, 2], "data": [-0.9942068457603455, 0.9704089164733887, -0.4916839301586151, 0.37808626890182495, -0.8643127679824829, 0.6931199431419373, 0.35197001695632935, -0.5924281477928162], "tol": 6.085836321290117e-05}}];
 const SAMPLES = 0;  // > 0: dropout while training, judged on SAMPLES runs of the steps
 
-let o5, x, mask, result;
+let o5, o6, o7, x, mask, result;
 
 function setup() {
   // Build the layer with its first call, then set the case's weights.
-  o5 = tf.layers.simpleRNN({"dtype": "float32", "units": 2});
-  x = tf.tensor([0.71931696, 0.20316437, -0.5199672, -0.39148158, 0.40783587, -1.000717, -1.2859633, -1.2220773], [2, 4], 'float32');
-  result = o5.apply(x);
+  o5 = tf.layers.simpleRNNCell({"dtype": "float32", "units": 2});
+  o6 = tf.layers.simpleRNNCell({"dtype": "float32", "units": 2});
+  o7 = tf.layers.rnn({"dtype": "float32", "cell": [o5, o6]});
+  x = tf.tensor([1.3893, -0.23097378, 0.43504247, -1.5718448, 0.60795, -2.5555272, 0.51205665, -0.7841045, -0.5744555, 0.5919621, 0.3891093, 0.61965895, 1.3371241, -0.5550763, 1.1232398, -1.0158916, 0.16874187, -1.08252, -0.5394715, -0.930879, 1.3197392, 0.094403274, 0.10135774, 1.5587054], [4, 3, 2], 'float32');
+  result = o7.apply(x, {initialState: [tf.tensor([-0.858927, -0.7190221, -0.7687807, -0.32207286, -1.9086008e-04, -0.36610013, 0.19944187, -0.49851558], [4, 2], 'float32'), tf.tensor([-0.19916214, 0.7451924, 0.9247301, -1.0731213, -0.78163064, 0.017541628, 0.5941775, -0.43167463], [4, 2], 'float32')]});
 }
 
 function steps() {
   const actual = [];
-
+  // step 0
+  try {
+    o7.setWeights([tf.tensor([0.0009395191, -0.799718, -0.9159521, 0.09593436], [2, 2], 'float32'), tf.tensor([0.30549183, -0.39205614, 1.3697941, -0.55590653], [2, 2], 'float32'), tf.tensor([0.16628937, -0.02108231], [2], 'float32'), tf.tensor([-1.2885251, 1.2589767, 0.8488917, -0.3818428], [2, 2], 'float32'), tf.tensor([-1.2994249e-03, 0.4157787, -0.7961845, 0.85858667], [2, 2], 'float32'), tf.tensor([-0.3746397, 0.25372127], [2], 'float32')]);
+    x = tf.tensor([1.3893, -0.23097378, 0.43504247, -1.5718448, 0.60795, -2.5555272, 0.51205665, -0.7841045, -0.5744555, 0.5919621, 0.3891093, 0.61965895, 1.3371241, -0.5550763, 1.1232398, -1.0158916, 0.16874187, -1.08252, -0.5394715, -0.930879, 1.3197392, 0.094403274, 0.10135774, 1.5587054], [4, 3, 2], 'float32');
+    result = o7.apply(x, {initialState: [tf.tensor([-0.858927, -0.7190221, -0.7687807, -0.32207286, -1.9086008e-04, -0.36610013, 0.19944187, -0.49851558], [4, 2], 'float32'), tf.tensor([-0.19916214, 0.7451924, 0.9247301, -1.0731213, -0.78163064, 0.017541628, 0.5941775, -0.43167463], [4, 2], 'float32')]});
+    actual.push({value: result});
+  } catch (e) {
+    actual.push({error: e});
+    return actual;
+  }
   return actual;
 }
 

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-/* rnnconf d-0005: error discrepancy between TensorFlow.js and Keras 2 (CALL-01, CELL-01, CELL-04, CELL-08, ERR-28, SHAPE-01, SHAPE-04).
+/* rnnconf d-0005: value discrepancy between TensorFlow.js and Keras 2 (CALL-01, CALL-02, CELL-01, CELL-04, CELL-08, FLAG-04, INIT-02, MASK-01, SHAPE-01, SHAPE-04, STATE-01, STATE-02, STATE-03, STATE-04).
  *
- * step 0: both raise ValueError, but ERR-28: the implementation's message does not state the oracle's facts (shape: '(4, 2)' not stated). Oracle: 'Shape (4, 2) must have rank at least 3'; implementation: 'Input 0 is incompatible with layer rnn_RNN40: expected ndim=3, found ndim=2'; the oracle says ValueError: Shape (4, 2) must have rank at least 3, the implementation ValueError: Input 0 is incompatible with layer rnn_RNN40: expected ndim=3, found ndim=2
+ * step 3 output: max abs diff 0.186 (max rel 1.86e+29) at (0, 0): expected 0.0, got 0.18614792823791504
  *
  * Run: npm install @tensorflow/tfjs@4.22.0 && node d-0005.js
  * Exit status: 1 while tfjs differs from Keras, 0 once it matches, 2 when tfjs cannot be loaded.
  * EXPECTED holds what Keras returns for the same layer, weights and data (per step: the values with the float32 rounding bound they are compared within, or the error class it raises).
- * The case, as rnnconf describes it: {"layer": "RNN", "cells": [{"kind": "lstm", "units": 2}], "cell_list": false, "flags": {}, "dtype": "float32", "batch": 2, "timesteps": 4, "features": [], "mask": null, "initial_state": false, "initial_state_form": null, "constants": null, "training": null, "embedding": null, "steps": [{"op": "call"}], "reverse_inputs": false, "seed": 0, "weights_seed": null, "weight_scale": 1.0, "perturbation": null, "warmup": null, "samples": null, "explicit_args": null, "gradients": false}
+ * The case, as rnnconf describes it: {"layer": "RNN", "cells": [{"kind": "lstm", "units": 1, "implementation": 2}], "cell_list": false, "flags": {"stateful": true, "unroll": false}, "dtype": "float32", "batch": 2, "timesteps": 6, "features": [4], "mask": [[0, 0, 0, 0, 0, 0], [1, 0, 1, 0, 1, 1]], "initial_state": false, "initial_state_form": "tuple_outer", "constants": null, "training": null, "embedding": null, "steps": [{"op": "call"}, {"op": "reset", "states": "random"}, {"op": "states"}, {"op": "call"}], "reverse_inputs": false, "seed": 519076394, "weights_seed": null, "weight_scale": 1.0, "perturbation": null, "warmup": null, "samples": null, "explicit_args": null, "gradients": false}
  */
 'use strict';
 let tf;
@@ -19,22 +19,59 @@ try {
 }
 tf.setBackend('cpu');
 
-const EXPECTED = [{"error": ["ValueError"], "message": "Shape (4, 2) must have rank at least 3"}];
+const EXPECTED = [{"value": {"shape": [2, 1], "data": [0.0, -0.11465393751859665], "tol": 2.976447129299231e-05}}, {"value": null}, {"value": [{"shape": [2, 1], "data": [0.18614792823791504, 0.8478214740753174], "tol": 0.00014802647001488367}, {"shape": [2, 1], "data": [-0.07381519675254822, -0.5141419172286987], "tol": 0.00012129585365983075}]}, {"value": {"shape": [2, 1], "data": [0.0, -0.07132502645254135], "tol": 0.00011442985817211593}}];
 const SAMPLES = 0;  // > 0: dropout while training, judged on SAMPLES runs of the steps
 
-let o8, o9, x, mask, result;
+let o10, o11, x, mask, result;
 
 function setup() {
   // Build the layer with its first call, then set the case's weights.
-  o8 = tf.layers.lstmCell({"recurrentActivation": "sigmoid", "dtype": "float32", "units": 2});
-  o9 = tf.layers.rnn({"dtype": "float32", "cell": o8});
-  x = tf.tensor([0.71931696, 0.20316437, -0.5199672, -0.39148158, 0.40783587, -1.000717, -1.2859633, -1.2220773], [2, 4], 'float32');
-  result = o9.apply(x);
+  o10 = tf.layers.lstmCell({"recurrentActivation": "sigmoid", "dtype": "float32", "units": 1});
+  o11 = tf.layers.rnn({"stateful": true, "dtype": "float32", "batchInputShape": [2, 6, 4], "cell": o10});
+  x = tf.tensor([-0.16542391, 0.8634604, -0.6451831, 2.158063, 0.2463482, 2.6201382, 0.42904615, -0.8283586, 0.58236015, -0.99407613, -1.9054694, 0.23486687, 0.75491637, 1.1565168, -0.5686078, -0.05946913, -0.20390682, 0.7431917, -1.5810608, -0.7905329, 0.9574247, -0.7166695, -1.6915176, 0.38662592, -0.1641134, -0.52114207, -1.5807227, -1.7628026, -2.658369, 1.685531, -1.1805214, 0.39184055, -0.7082551, 0.67142916, -0.44515964, 0.5642868, -1.7367872, 2.1015368, -0.87141263, 0.9720217, 0.92475325, -0.49587235, 2.4575806, -0.2692854, -1.6433365, -0.36017096, -0.7879633, 0.86303914], [2, 6, 4], 'float32');
+  result = o11.apply(x, {mask: tf.tensor([false, false, false, false, false, false, true, false, true, false, true, true], [2, 6], 'bool')});
+  o11.setWeights([tf.tensor([-0.7782417, -1.0267144, -0.06780905, 0.2101978, 0.053955328, 0.15753284, 0.22754224, 0.23700386, 0.9256876, 0.020414323, 0.01136674, -0.062537424, 0.66078734, -0.1460162, 0.317121, 0.3773021], [4, 4], 'float32'), tf.tensor([-0.46095458, -0.21793942, 1.301308, 1.3642199], [1, 4], 'float32'), tf.tensor([0.106094606, -0.44405743, -0.20511103, -0.07020353], [4], 'float32')]);
+  o11.resetStates();
+  result = null;
 }
 
 function steps() {
   const actual = [];
-
+  // step 0
+  try {
+    x = tf.tensor([-0.16542391, 0.8634604, -0.6451831, 2.158063, 0.2463482, 2.6201382, 0.42904615, -0.8283586, 0.58236015, -0.99407613, -1.9054694, 0.23486687, 0.75491637, 1.1565168, -0.5686078, -0.05946913, -0.20390682, 0.7431917, -1.5810608, -0.7905329, 0.9574247, -0.7166695, -1.6915176, 0.38662592, -0.1641134, -0.52114207, -1.5807227, -1.7628026, -2.658369, 1.685531, -1.1805214, 0.39184055, -0.7082551, 0.67142916, -0.44515964, 0.5642868, -1.7367872, 2.1015368, -0.87141263, 0.9720217, 0.92475325, -0.49587235, 2.4575806, -0.2692854, -1.6433365, -0.36017096, -0.7879633, 0.86303914], [2, 6, 4], 'float32');
+    result = o11.apply(x, {mask: tf.tensor([false, false, false, false, false, false, true, false, true, false, true, true], [2, 6], 'bool')});
+    actual.push({value: result});
+  } catch (e) {
+    actual.push({error: e});
+    return actual;
+  }
+  // step 1
+  try {
+    o11.resetStates([tf.tensor([0.18614793, 0.8478215], [2, 1], 'float32'), tf.tensor([-0.0738152, -0.5141419], [2, 1], 'float32')]);
+    result = null;
+    actual.push({value: result});
+  } catch (e) {
+    actual.push({error: e});
+    return actual;
+  }
+  // step 2
+  try {
+    result = o11.states;
+    actual.push({value: result});
+  } catch (e) {
+    actual.push({error: e});
+    return actual;
+  }
+  // step 3
+  try {
+    x = tf.tensor([-1.4466649, -0.82177466, -0.356142, 0.3161641, 1.3047925, -0.85459924, 0.4044292, -0.21237408, -0.1594044, 0.2538621, -0.25151965, -1.4950376, -1.5931314, -1.0101725, 1.5384707, 1.28709, -0.62176526, 1.1784288, -1.0478947, -1.3482076, 1.7091799, 0.33580446, -3.4229302, -0.007361644, 0.5775673, -1.6251528, -0.0960423, 1.2091329, -0.23786025, 1.4016091, 0.19485843, 0.7265594, -0.27029613, -0.3885033, -1.2988644, -1.274108, -0.6456094, 1.0779049, -0.72562796, 1.2999996, 0.4495754, -0.021745794, -1.3317263e-03, -1.123148, -0.47178277, -0.038776413, -0.15050137, 0.30763653], [2, 6, 4], 'float32');
+    result = o11.apply(x, {mask: tf.tensor([false, false, false, false, false, false, true, false, true, false, true, true], [2, 6], 'bool')});
+    actual.push({value: result});
+  } catch (e) {
+    actual.push({error: e});
+    return actual;
+  }
   return actual;
 }
 

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-/* rnnconf d-0006: value discrepancy between TensorFlow.js and Keras 2 (CALL-01, CALL-02, CELL-01, CELL-04, CELL-08, FLAG-04, INIT-02, MASK-01, SHAPE-01, SHAPE-04, STATE-01, STATE-02, STATE-03, STATE-04).
+/* rnnconf d-0006: structure discrepancy between TensorFlow.js and Keras 2 (CALL-01, CELL-01, CELL-04, CELL-08, CELL-10, FLAG-04, SHAPE-01, SHAPE-04, STATE-01, STATE-02).
  *
- * step 3 output: max abs diff 0.186 (max rel 1.86e+29) at (0, 0): expected 0.0, got 0.18614792823791504
+ * step 1 result: expected [[array(2, 2), array(2, 2)], [array(2, 2), array(2, 2)], [array(2, 2), array(2, 2)]], got [array(2, 2), array(2, 2), array(2, 2), array(2, 2), array(2, 2), array(2, 2)]
  *
  * Run: npm install @tensorflow/tfjs@4.22.0 && node d-0006.js
  * Exit status: 1 while tfjs differs from Keras, 0 once it matches, 2 when tfjs cannot be loaded.
  * EXPECTED holds what Keras returns for the same layer, weights and data (per step: the values with the float32 rounding bound they are compared within, or the error class it raises).
- * The case, as rnnconf describes it: {"layer": "RNN", "cells": [{"kind": "lstm", "units": 1, "implementation": 2}], "cell_list": false, "flags": {"stateful": true, "unroll": false}, "dtype": "float32", "batch": 2, "timesteps": 6, "features": [4], "mask": [[0, 0, 0, 0, 0, 0], [1, 0, 1, 0, 1, 1]], "initial_state": false, "initial_state_form": "tuple_outer", "constants": null, "training": null, "embedding": null, "steps": [{"op": "call"}, {"op": "reset", "states": "random"}, {"op": "states"}, {"op": "call"}], "reverse_inputs": false, "seed": 519076394, "weights_seed": null, "weight_scale": 1.0, "perturbation": null, "warmup": null, "samples": null, "explicit_args": null, "gradients": false}
+ * The case, as rnnconf describes it: {"layer": "RNN", "cells": [{"kind": "lstm", "units": 2}, {"kind": "lstm", "units": 2}, {"kind": "lstm", "units": 2}], "cell_list": true, "flags": {"stateful": true}, "dtype": "float32", "batch": 2, "timesteps": 3, "features": [3], "mask": null, "initial_state": false, "initial_state_form": null, "constants": null, "training": null, "embedding": null, "steps": [{"op": "call"}, {"op": "states"}], "reverse_inputs": false, "seed": 0, "weights_seed": null, "weight_scale": 1.0, "perturbation": null, "warmup": null, "samples": null, "explicit_args": null, "gradients": false}
  */
 'use strict';
 let tf;
@@ -19,19 +19,21 @@ try {
 }
 tf.setBackend('cpu');
 
-const EXPECTED = [{"value": {"shape": [2, 1], "data": [0.0, -0.11465393751859665], "tol": 2.976447129299231e-05}}, {"value": null}, {"value": [{"shape": [2, 1], "data": [0.18614792823791504, 0.8478214740753174], "tol": 0.00014802647001488367}, {"shape": [2, 1], "data": [-0.07381519675254822, -0.5141419172286987], "tol": 0.00012129585365983075}]}, {"value": {"shape": [2, 1], "data": [0.0, -0.07132502645254135], "tol": 0.00011442985817211593}}];
+const EXPECTED = [{"value": {"shape": [2, 2], "data": [-0.10037506371736526, -0.019937679171562195, -0.10058840364217758, -0.020589107647538185], "tol": 5.038093888742878e-05}}, {"value": [[{"shape": [2, 2], "data": [-0.20410291850566864, -0.21562637388706207, 0.34129559993743896, -0.17828401923179626], "tol": 0.00012279927977942862}, {"shape": [2, 2], "data": [-0.40263423323631287, -0.34109702706336975, 0.45852893590927124, -0.26716774702072144], "tol": 0.0001335323122475529}], [{"shape": [2, 2], "data": [-0.1889386922121048, 0.021965010091662407, -0.1323799192905426, 0.05724339932203293], "tol": 0.00010885058827625471}, {"shape": [2, 2], "data": [-0.476876437664032, 0.03605838119983673, -0.38700002431869507, 0.10387475788593292], "tol": 0.00013521207620215137}], [{"shape": [2, 2], "data": [-0.10037506371736526, -0.019937679171562195, -0.10058840364217758, -0.020589107647538185], "tol": 0.00010076187777485757}, {"shape": [2, 2], "data": [-0.2185361534357071, -0.03339704871177673, -0.21886274218559265, -0.033671390265226364], "tol": 0.00011159021687490167}]]}];
 const SAMPLES = 0;  // > 0: dropout while training, judged on SAMPLES runs of the steps
 
-let o10, o11, x, mask, result;
+let o12, o13, o14, o15, x, mask, result;
 
 function setup() {
   // Build the layer with its first call, then set the case's weights.
-  o10 = tf.layers.lstmCell({"recurrentActivation": "sigmoid", "dtype": "float32", "units": 1});
-  o11 = tf.layers.rnn({"stateful": true, "dtype": "float32", "batchInputShape": [2, 6, 4], "cell": o10});
-  x = tf.tensor([-0.16542391, 0.8634604, -0.6451831, 2.158063, 0.2463482, 2.6201382, 0.42904615, -0.8283586, 0.58236015, -0.99407613, -1.9054694, 0.23486687, 0.75491637, 1.1565168, -0.5686078, -0.05946913, -0.20390682, 0.7431917, -1.5810608, -0.7905329, 0.9574247, -0.7166695, -1.6915176, 0.38662592, -0.1641134, -0.52114207, -1.5807227, -1.7628026, -2.658369, 1.685531, -1.1805214, 0.39184055, -0.7082551, 0.67142916, -0.44515964, 0.5642868, -1.7367872, 2.1015368, -0.87141263, 0.9720217, 0.92475325, -0.49587235, 2.4575806, -0.2692854, -1.6433365, -0.36017096, -0.7879633, 0.86303914], [2, 6, 4], 'float32');
-  result = o11.apply(x, {mask: tf.tensor([false, false, false, false, false, false, true, false, true, false, true, true], [2, 6], 'bool')});
-  o11.setWeights([tf.tensor([-0.7782417, -1.0267144, -0.06780905, 0.2101978, 0.053955328, 0.15753284, 0.22754224, 0.23700386, 0.9256876, 0.020414323, 0.01136674, -0.062537424, 0.66078734, -0.1460162, 0.317121, 0.3773021], [4, 4], 'float32'), tf.tensor([-0.46095458, -0.21793942, 1.301308, 1.3642199], [1, 4], 'float32'), tf.tensor([0.106094606, -0.44405743, -0.20511103, -0.07020353], [4], 'float32')]);
-  o11.resetStates();
+  o12 = tf.layers.lstmCell({"recurrentActivation": "sigmoid", "dtype": "float32", "units": 2});
+  o13 = tf.layers.lstmCell({"recurrentActivation": "sigmoid", "dtype": "float32", "units": 2});
+  o14 = tf.layers.lstmCell({"recurrentActivation": "sigmoid", "dtype": "float32", "units": 2});
+  o15 = tf.layers.rnn({"stateful": true, "dtype": "float32", "batchInputShape": [2, 3, 3], "cell": [o12, o13, o14]});
+  x = tf.tensor([0.71931696, 0.20316437, -0.5199672, -0.39148158, 0.40783587, -1.000717, -1.2859633, -1.2220773, -0.2030824, -1.7616397, -0.10646271, -0.6803298, 1.9351912, 0.27308518, -1.539719, -0.035821114, 1.3595634, -1.5811284], [2, 3, 3], 'float32');
+  result = o15.apply(x);
+  o15.setWeights([tf.tensor([-0.07897734, 0.41940275, 0.7734663, -0.014928613, 0.3289627, 0.33208275, -0.099909134, -1.1905855, -0.028053218, -0.2253276, 0.370735, 0.6217595, 0.93296254, 0.31848228, 0.328811, 0.7758544, -0.057062283, 1.0434897, -0.56980383, 0.2657788, 0.12533642, 0.87634486, -0.4035409, 0.25866598], [3, 8], 'float32'), tf.tensor([-0.66112596, -0.2836416, -0.0659114, -0.79979664, 0.20142956, 0.08559753, 0.46178442, 0.7316939, 0.9714201, 0.13339701, 1.1823368, -0.2733897, -0.31157607, 0.025492992, -0.011637601, 0.6231493], [2, 8], 'float32'), tf.tensor([-0.011665482, 0.30982095, -0.6086011, 0.16309315, 0.12266493, 0.18776834, 0.25203374, 0.059359744], [8], 'float32'), tf.tensor([0.955285, -0.83678424, -1.3705807, -0.84789175, 0.5733754, 0.7917434, -0.47977328, -0.33542562, -0.72078425, -0.44490898, 0.22990549, -1.7800219, 0.75739205, 0.6906784, 0.041717235, -0.22806877], [2, 8], 'float32'), tf.tensor([-0.58967036, 0.15784872, 0.9720516, -0.08012252, 0.8402044, -0.06890163, 0.38015467, 0.28130615, 0.45013943, 0.031885903, 0.6354539, -0.2732359, 1.1836258, -0.34187278, -0.011805544, 0.5690735], [2, 8], 'float32'), tf.tensor([0.5543616, -0.8699879, 0.03378839, 0.7758766, -0.29822758, 0.17413239, -0.3510595, 0.31743854], [8], 'float32'), tf.tensor([-0.22026643, 0.5023204, 0.7336778, 0.46571168, 0.817868, -0.3687447, 0.5586214, 0.47441038, 0.07370472, -0.23297092, -0.79094875, 0.31382224, -0.6853278, -0.45219755, -1.1214509, 0.6430233], [2, 8], 'float32'), tf.tensor([0.8105979, 0.7196344, -0.23481746, -0.029587498, 0.0055915285, -0.7580718, -1.3234721, -1.3086303, -0.64174044, 1.0075407, -0.40722886, 0.46423644, -0.6621851, 0.47536767, 0.0015609805, 0.13246599], [2, 8], 'float32'), tf.tensor([-0.20371756, -0.5272378, 0.124337785, -0.5269271, -0.16027236, -0.14213394, -0.104983866, 0.37370047], [8], 'float32')]);
+  o15.resetStates();
   result = null;
 }
 
@@ -39,8 +41,8 @@ function steps() {
   const actual = [];
   // step 0
   try {
-    x = tf.tensor([-0.16542391, 0.8634604, -0.6451831, 2.158063, 0.2463482, 2.6201382, 0.42904615, -0.8283586, 0.58236015, -0.99407613, -1.9054694, 0.23486687, 0.75491637, 1.1565168, -0.5686078, -0.05946913, -0.20390682, 0.7431917, -1.5810608, -0.7905329, 0.9574247, -0.7166695, -1.6915176, 0.38662592, -0.1641134, -0.52114207, -1.5807227, -1.7628026, -2.658369, 1.685531, -1.1805214, 0.39184055, -0.7082551, 0.67142916, -0.44515964, 0.5642868, -1.7367872, 2.1015368, -0.87141263, 0.9720217, 0.92475325, -0.49587235, 2.4575806, -0.2692854, -1.6433365, -0.36017096, -0.7879633, 0.86303914], [2, 6, 4], 'float32');
-    result = o11.apply(x, {mask: tf.tensor([false, false, false, false, false, false, true, false, true, false, true, true], [2, 6], 'bool')});
+    x = tf.tensor([0.71931696, 0.20316437, -0.5199672, -0.39148158, 0.40783587, -1.000717, -1.2859633, -1.2220773, -0.2030824, -1.7616397, -0.10646271, -0.6803298, 1.9351912, 0.27308518, -1.539719, -0.035821114, 1.3595634, -1.5811284], [2, 3, 3], 'float32');
+    result = o15.apply(x);
     actual.push({value: result});
   } catch (e) {
     actual.push({error: e});
@@ -48,25 +50,7 @@ function steps() {
   }
   // step 1
   try {
-    o11.resetStates([tf.tensor([0.18614793, 0.8478215], [2, 1], 'float32'), tf.tensor([-0.0738152, -0.5141419], [2, 1], 'float32')]);
-    result = null;
-    actual.push({value: result});
-  } catch (e) {
-    actual.push({error: e});
-    return actual;
-  }
-  // step 2
-  try {
-    result = o11.states;
-    actual.push({value: result});
-  } catch (e) {
-    actual.push({error: e});
-    return actual;
-  }
-  // step 3
-  try {
-    x = tf.tensor([-1.4466649, -0.82177466, -0.356142, 0.3161641, 1.3047925, -0.85459924, 0.4044292, -0.21237408, -0.1594044, 0.2538621, -0.25151965, -1.4950376, -1.5931314, -1.0101725, 1.5384707, 1.28709, -0.62176526, 1.1784288, -1.0478947, -1.3482076, 1.7091799, 0.33580446, -3.4229302, -0.007361644, 0.5775673, -1.6251528, -0.0960423, 1.2091329, -0.23786025, 1.4016091, 0.19485843, 0.7265594, -0.27029613, -0.3885033, -1.2988644, -1.274108, -0.6456094, 1.0779049, -0.72562796, 1.2999996, 0.4495754, -0.021745794, -1.3317263e-03, -1.123148, -0.47178277, -0.038776413, -0.15050137, 0.30763653], [2, 6, 4], 'float32');
-    result = o11.apply(x, {mask: tf.tensor([false, false, false, false, false, false, true, false, true, false, true, true], [2, 6], 'bool')});
+    result = o15.states;
     actual.push({value: result});
   } catch (e) {
     actual.push({error: e});

@@ -1,0 +1,278 @@
+#!/usr/bin/env python
+"""r-0006: an error discrepancy between keras3-jax and tf_keras.
+
+`RNN([SimpleRNNCell(2)], return_sequences=True, return_state=True)` on a float32 input of shape
+(3, 5, 4) with a mask: keras3-jax differs from tf_keras: error at step 0 step 0: keras3-jax
+raises ValueError: Expected an instance of list, got JitTracer(float32[3,2]).; tf_keras does
+not.
+
+Found: keras3-jax differs from tf_keras: error at step 0 step 0: the implementation raises
+ValueError: Expected an instance of list, got JitTracer(float32[3,2]).; the oracle does not
+
+Run: python r-0006.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
+Both sides run in this process: use an environment with target keras3-jax's pins, keras==3.15.1
+jax==0.10.2 jaxlib==0.10.2 numpy==2.4.6, and the oracle's, tensorflow==2.21.0 tf-keras==2.21.0.
+Exits 1 while the discrepancy persists, 0 once both sides agree.
+"""
+import argparse
+import importlib
+import os
+import re
+import sys
+
+import numpy as np
+
+# The implementation as target keras3-jax runs it (set before it is imported):
+os.environ.setdefault("KERAS_BACKEND", "jax")
+os.environ.setdefault("JAX_ENABLE_X64", "1")
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+IMPL = "keras3"
+ORACLE = "tf_keras"
+
+X = np.array([[[-2.371315, -1.1474146, 0.6303109, 0.10730781],
+               [-0.5059921, -0.31074303, -0.81284326, 0.4100372],
+               [0.95066464, 0.37735093, 0.5507189, -1.5034707],
+               [1.1199179, 0.14070278, -1.230901, 0.5031168],
+               [0.75561136, -0.55613506, 0.33576128, 0.43846503]],
+              [[0.0059046913, -0.9451832, 0.57334745, 0.17011502],
+               [-0.69002765, -0.6851379, 1.4200269, -0.18112242],
+               [1.4383627, 0.91680723, 0.36993983, -2.1730778],
+               [-1.0202698, -0.1743814, 1.1811112, 0.34441438],
+               [1.2403706, 0.22718555, 1.2088468, -0.56263155]],
+              [[-0.4299053, -0.40716895, 0.06915035, 1.8981557],
+               [0.68621874, -0.6469437, -1.2236093, 1.2927859],
+               [1.0085464, 0.45212057, 1.2177017, 0.72644067],
+               [-0.42539978, -1.539394, -1.9695647, 0.13179682],
+               [-2.315235, 0.8851139, 0.21510743, -1.1726218]]], dtype=np.float32)
+MASK = np.array([[1, 1, 1, 1, 1],
+                 [1, 1, 1, 0, 0],
+                 [1, 0, 0, 0, 0]], dtype=bool)
+WEIGHTS = [
+    np.array([[0.25393763, -0.33993864],
+              [-0.7651656, -0.12855433],
+              [-0.49359605, -0.1846465],
+              [-0.78262186, -0.1820063]], dtype=np.float32),
+    np.array([[-0.5589238, 1.1063082],
+              [0.45390263, -1.230397]], dtype=np.float32),
+    np.array([-0.9566125, 1.631122], dtype=np.float32),
+]
+
+# Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
+# it carries), which the value bound below grows with.
+ROUNDING_STEPS = [6]
+
+# How the harness below judges this case:
+VALUES_COMPARED = True  # values are held to the rounding bound of ROUNDING_STEPS
+UNDECIDED = False  # True: agreeing structure leaves a distribution's discrepancy open (exit 2)
+FACTS = None  # no catalogued facts to compare: an error's class is what counts
+TIMEOUT_S = None  # seconds the implementation may run
+GRADIENTS = False  # whether gradients are compared too
+
+
+def run(layers, steps):
+    """The case on the namespace `layers`; each step's result goes to `steps`."""
+    layer = layers.RNN([layers.SimpleRNNCell(2)], return_sequences=True, return_state=True)
+    layer(X, mask=MASK)  # builds the weights, replaced next
+    layer.set_weights(WEIGHTS)
+    steps.add(layer(X, mask=MASK))
+
+
+# ---- running both sides and comparing them: the same in every reproducer ---------------------
+SHORT_NAMES = {"reference": "rnnconf.impl", "tf_keras": "tf_keras.layers", "keras3": "keras.layers"}
+
+
+def namespace(name):
+    """The layers namespace NAME stands for: a module path, module:attribute, or a short name."""
+    module, _, attribute = SHORT_NAMES.get(name, name).partition(":")
+    layers = importlib.import_module(module)
+    return getattr(layers, attribute) if attribute else layers
+
+
+def builds_layers_of(layers, base):
+    """Whether the namespace's RNN is a subclass of `base`; a converter's RNN may be a factory function."""
+    return isinstance(layers.RNN, type) and issubclass(layers.RNN, base)
+
+
+class Steps(list):
+    """Each step's result as NumPy arrays, copied when made (a layer's states change later)."""
+    read = ()  # indices of the steps that read layer.states
+
+    def add(self, result, read=False):
+        if read:
+            self.read = (*self.read, len(self))
+        self.append(numpy_of(result))
+
+    def clear(self):
+        super().clear()
+        self.read = ()
+
+
+def states_of(layer):
+    """layer.states, or None where the layer keeps none (Keras 3 says None, Keras 2 one None per state)."""
+    states = layer.states
+    return None if states is None or all(s is None for s in states) else list(states)
+
+
+def numpy_of(x):
+    if isinstance(x, (list, tuple)):
+        return [numpy_of(v) for v in x]
+    if x is None:
+        return None
+    if hasattr(x, "detach") and not isinstance(x, np.ndarray):
+        x = x.detach().cpu()  # torch: numpy() refuses a tensor that requires grad
+    return np.array(x.numpy() if hasattr(x, "numpy") and not isinstance(x, np.ndarray) else x)
+
+
+def outcome(layers):
+    """Each step's result; an error ends the run and is its last entry."""
+    steps = Steps()
+    try:
+        run(layers, steps)
+    except Exception as error:  # an error is part of the outcome
+        steps.append(error)
+    return steps
+
+
+def leaves(result, read=False):
+    """(path, array) per array of a step's result: "output", then "state[k]" (per cell:
+    "state[k][j]"); "layer.states[k]" for a step that read them."""
+    if not isinstance(result, list):
+        return [("output", result)]
+    found = []
+
+    def collect(x, path):
+        if isinstance(x, list):
+            for j, item in enumerate(x):
+                collect(item, f"{path}[{j}]")
+        else:
+            found.append((path, x))
+    for i, item in enumerate(result):
+        collect(item, f"layer.states[{i}]" if read else "output" if i == 0 else f"state[{i - 1}]")
+    return found
+
+
+def nesting(result):
+    if isinstance(result, list):
+        return [nesting(x) for x in result]
+    return None if result is None else "array"
+
+
+def describe(result):
+    if isinstance(result, Exception):
+        return error_text(result)
+    if isinstance(result, list):
+        return "[" + ", ".join(describe(x) for x in result) + "]"
+    return "None" if result is None else f"{result.dtype}{list(result.shape)}"
+
+
+def value_difference(expected, actual, steps):
+    """None where `actual` is `expected` up to rounding, else by how much and where it is not. The
+    bound, per array (rnnconf's compare.py): 32 * eps(dtype) * steps * (1 + max|expected|), and in
+    float64 times min(1.3 ** steps, 1e4) (recurrent weights up to 1.3 amplify rounding); NaN and
+    inf must sit at the same places."""
+    e, a = expected.astype(np.float64), actual.astype(np.float64)
+    both = np.isfinite(e) & np.isfinite(a)
+    bound = 0.0
+    if np.issubdtype(expected.dtype, np.floating):
+        growth = min(1.3 ** steps, 1e4) if expected.dtype == np.float64 else 1.0
+        scale = np.abs(np.where(both, e, 0)).max()
+        bound = 32 * np.finfo(expected.dtype).eps * steps * (1 + scale) * growth
+    diff = np.where(both, np.abs(e - a), 0.0)
+    bad = np.where(both, diff > bound, (e != a) & ~(np.isnan(e) & np.isnan(a)))
+    if not bad.any():
+        return None
+    at = tuple(int(k) for k in np.argwhere(bad)[0])
+    return (f"max abs diff {diff.max():.3g} where rounding allows {bound:.3g}; first at {at}: "
+            f"expected {expected[at]}, got {actual[at]}")
+
+
+def differences(expected, actual):
+    """What differs between the oracle's steps and the implementation's, one line each."""
+    found = []
+    for i, (e, a) in enumerate(zip(expected, actual)):
+        if isinstance(e, Exception) or isinstance(a, Exception):
+            return found + error_difference(i, e, a)
+        if nesting(e) != nesting(a):
+            found.append(f"step {i}: expected results {describe(e)}, got {describe(a)}")
+            continue
+        for (path, x), (_, y) in zip(leaves(e, i in expected.read), leaves(a)):
+            if x is None:
+                continue
+            if x.shape != y.shape or x.dtype != y.dtype:
+                found.append(f"step {i} {path}: expected {describe(x)}, got {describe(y)}")
+            elif VALUES_COMPARED and (difference := value_difference(x, y, ROUNDING_STEPS[i])):
+                found.append(f"step {i} {path}: {difference}")
+        if GRADIENTS:
+            found += gradient_differences(i, expected, actual)
+    if len(expected) != len(actual) and not found:
+        found.append(f"expected {len(expected)} step results, got {len(actual)}")
+    return found
+
+
+def message(error):
+    """An error's message without colour codes or the "Exception encountered" wrapper."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(error))
+    if text.startswith("Exception encountered when calling"):
+        parts = text.split("\n\n")
+        text = parts[1] if len(parts) > 1 else text
+    return text
+
+
+def error_text(error):
+    return f"{type(error).__name__}: {message(error)[:300]}"
+
+
+# TensorFlow-only error classes may be raised as the Python class they mean.
+EQUIVALENT = {"InvalidArgumentError": "ValueError", "OutOfRangeError": "IndexError"}
+
+
+def error_difference(i, expected, actual):
+    if not isinstance(expected, Exception):
+        return [f"step {i}: the implementation raises {error_text(actual)}; the oracle does not"]
+    if not isinstance(actual, Exception):
+        return [f"step {i}: the oracle raises {error_text(expected)}; the implementation does not"]
+    classes, want = {c.__name__ for c in type(actual).__mro__}, type(expected).__name__
+    if want not in classes and EQUIVALENT.get(want) not in classes:
+        return [f"step {i}: the oracle raises {error_text(expected)}, "
+                f"the implementation {error_text(actual)}"]
+    if FACTS is None:
+        return []  # no catalogued facts to compare: the class is what counts
+    return facts_difference(i, expected, actual)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--impl", default=IMPL, help="module path (or module:attribute) of a "
+                        "layers namespace, or reference, tf_keras, keras3 (default: %(default)s)")
+    parser.add_argument("--oracle", default=ORACLE, help="the same, for the expected side "
+                        "(default: %(default)s)")
+    args = parser.parse_args()
+    sides = []
+    for role, name in (("oracle", args.oracle), ("implementation", args.impl)):
+        try:
+            layers = namespace(name)
+        except (ImportError, AttributeError) as e:
+            parser.error(f"cannot load {name}: {e}")
+        if TIMEOUT_S and role == "implementation":  # a hang of the implementation ends the script
+            signal.signal(signal.SIGALRM, hung)
+            signal.alarm(TIMEOUT_S)
+        sides.append(outcome(layers))
+        print(f"== {role} ({name})")
+        for i, result in enumerate(sides[-1]):
+            print(f"  step {i}: {describe(result)}")
+    if GRADIENTS:
+        print_gradient_differences(*sides)
+    found = differences(*sides)
+    if UNDECIDED and not found:  # a difference of distributions: what this script cannot test, it does not pass
+        print("values not compared: the discrepancy is in their distribution under dropout, which only "
+              "rnnconf's sampled check tests; the structure agrees")
+        return 2
+    for line in found:
+        print(line)
+    print("discrepancy persists" if found else "no discrepancy: both sides agree")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,280 @@
+#!/usr/bin/env python
+"""r-0018: an error discrepancy between keras3-numpy and tf_keras.
+
+`RNN([LSTMCell(3, dtype="float64"), GRUCell(2, dtype="float64"), SimpleRNNCell(4,
+dtype="float64")], zero_output_for_mask=True, unroll=True, dtype="float64")` on a float64 input
+of shape (3, 5, 4) with a mask: keras3-numpy differs from tf_keras: error at step 0 step 0:
+tf_keras raises ValueError: Tensor's shape (5, 3, 4) is not compatible with supplied shape (1,
+3, 4).; keras3-numpy does not.
+
+Found: keras3-numpy differs from tf_keras: error at step 0 step 0: the oracle raises ValueError:
+Tensor's shape (5, 3, 4) is not compatible with supplied shape (1, 3, 4).; the implementation
+does not
+
+Run: python r-0018.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
+Both sides run in this process: use an environment with target keras3-numpy's pins,
+keras==3.15.1 numpy==2.4.6 scipy==1.17.1 jax==0.10.2 jaxlib==0.10.2, and the oracle's,
+tensorflow==2.21.0 tf-keras==2.21.0.
+Exits 1 while the discrepancy persists, 0 once both sides agree.
+"""
+import argparse
+import importlib
+import os
+import re
+import sys
+
+import numpy as np
+
+# The implementation as target keras3-numpy runs it (set before it is imported):
+os.environ.setdefault("KERAS_BACKEND", "numpy")
+os.environ.setdefault("JAX_ENABLE_X64", "1")
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+IMPL = "keras3"
+ORACLE = "tf_keras"
+
+X = np.array([[[-1.2891016081802507, -1.8768147025932012, -0.16156206135877454,
+                -0.31584687473041484],
+               [0.1591135265489104, 0.19886820909436048, -0.8347428806366124, -1.618380663756521],
+               [-0.6863048113899135, 0.9796570242826994, -1.1402445927149694, -0.5660494823049005],
+               [0.7344353487360892, 0.12756239818541928, 1.6848808782092526, 1.1471130609111369],
+               [1.0791813573535902, -1.1745781199400467, 0.7114266846684087, -0.17964386868211873]],
+              [[0.003179002219956479, 0.6830911588785492, -0.6792400087571877,
+                -0.26320768356393065],
+               [-1.3455178125812577, 1.6840237449586262, -0.34912172603230934, 0.9372563293766427],
+               [0.10289216828682275, -0.8495730379010223, 0.8556482452405005, -1.2185054151285117],
+               [-0.6386177868837553, -0.4532171617592776, -0.486043935615648, 0.2506232389305977],
+               [-0.6276351017179809, 0.6232229337218868, -1.3980329126745195, 0.8242266314481419]],
+              [[-1.1702237722917987, -0.3409088850006604, -1.0586204744397596, 0.7613348349136614],
+               [-1.6360419282015841, -0.6629614579944418, -1.4172107647613588,
+                -0.22959218597007378],
+               [0.660785009241425, 1.234573614382154, 1.5698808701485722, 0.8431346249493706],
+               [-0.018013521836417454, -1.3753598373497902, -1.478155273499104,
+                0.03233981917549777],
+               [-0.007480698893082446, 0.5320074626636844, -0.7071169968011415,
+                -1.0029460679391353]]])
+MASK = np.array([[1, 1, 1, 1, 1],
+                 [1, 1, 1, 0, 0],
+                 [1, 0, 0, 0, 0]], dtype=bool)
+
+# Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
+# it carries), which the value bound below grows with.
+ROUNDING_STEPS = [18]
+
+# How the harness below judges this case:
+VALUES_COMPARED = True  # values are held to the rounding bound of ROUNDING_STEPS
+UNDECIDED = False  # True: agreeing structure leaves a distribution's discrepancy open (exit 2)
+FACTS = None  # no catalogued facts to compare: an error's class is what counts
+TIMEOUT_S = None  # seconds the implementation may run
+GRADIENTS = False  # whether gradients are compared too
+
+
+def run(layers, steps):
+    """The case on the namespace `layers`; each step's result goes to `steps`."""
+    cells = [layers.LSTMCell(3, dtype="float64"), layers.GRUCell(2, dtype="float64"),
+             layers.SimpleRNNCell(4, dtype="float64")]
+    layer = layers.RNN(cells, zero_output_for_mask=True, unroll=True, dtype="float64")
+    layer(X, mask=MASK)  # builds the weights, replaced next
+    steps.add(layer(X, mask=MASK))
+
+
+# ---- running both sides and comparing them: the same in every reproducer ---------------------
+SHORT_NAMES = {"reference": "rnnconf.impl", "tf_keras": "tf_keras.layers", "keras3": "keras.layers"}
+
+
+def namespace(name):
+    """The layers namespace NAME stands for: a module path, module:attribute, or a short name."""
+    module, _, attribute = SHORT_NAMES.get(name, name).partition(":")
+    layers = importlib.import_module(module)
+    return getattr(layers, attribute) if attribute else layers
+
+
+def builds_layers_of(layers, base):
+    """Whether the namespace's RNN is a subclass of `base`; a converter's RNN may be a factory function."""
+    return isinstance(layers.RNN, type) and issubclass(layers.RNN, base)
+
+
+class Steps(list):
+    """Each step's result as NumPy arrays, copied when made (a layer's states change later)."""
+    read = ()  # indices of the steps that read layer.states
+
+    def add(self, result, read=False):
+        if read:
+            self.read = (*self.read, len(self))
+        self.append(numpy_of(result))
+
+    def clear(self):
+        super().clear()
+        self.read = ()
+
+
+def states_of(layer):
+    """layer.states, or None where the layer keeps none (Keras 3 says None, Keras 2 one None per state,
+    nested per cell in a stack)."""
+    def none(x):
+        return all(none(s) for s in x) if isinstance(x, (list, tuple)) else x is None
+    return None if none(layer.states) else list(layer.states)
+
+
+def numpy_of(x):
+    if isinstance(x, (list, tuple)):
+        return [numpy_of(v) for v in x]
+    if x is None:
+        return None
+    if hasattr(x, "detach") and not isinstance(x, np.ndarray):
+        x = x.detach().cpu()  # torch: numpy() refuses a tensor that requires grad
+    return np.array(x.numpy() if hasattr(x, "numpy") and not isinstance(x, np.ndarray) else x)
+
+
+def outcome(layers):
+    """Each step's result; an error ends the run and is its last entry."""
+    steps = Steps()
+    try:
+        run(layers, steps)
+    except Exception as error:  # an error is part of the outcome
+        steps.append(error)
+    return steps
+
+
+def leaves(result, read=False):
+    """(path, array) per array of a step's result: "output", then "state[k]" (per cell:
+    "state[k][j]"); "layer.states[k]" for a step that read them."""
+    if not isinstance(result, list):
+        return [("output", result)]
+    found = []
+
+    def collect(x, path):
+        if isinstance(x, list):
+            for j, item in enumerate(x):
+                collect(item, f"{path}[{j}]")
+        else:
+            found.append((path, x))
+    for i, item in enumerate(result):
+        collect(item, f"layer.states[{i}]" if read else "output" if i == 0 else f"state[{i - 1}]")
+    return found
+
+
+def nesting(result):
+    if isinstance(result, list):
+        return [nesting(x) for x in result]
+    return None if result is None else "array"
+
+
+def describe(result):
+    if isinstance(result, Exception):
+        return error_text(result)
+    if isinstance(result, list):
+        return "[" + ", ".join(describe(x) for x in result) + "]"
+    return "None" if result is None else f"{result.dtype}{list(result.shape)}"
+
+
+def value_difference(expected, actual, steps):
+    """None where `actual` is `expected` up to rounding, else by how much and where it is not. The
+    bound, per array (rnnconf's compare.py): 32 * eps(dtype) * steps * (1 + max|expected|), and in
+    float64 times min(1.3 ** steps, 1e4) (recurrent weights up to 1.3 amplify rounding); NaN and
+    inf must sit at the same places."""
+    e, a = expected.astype(np.float64), actual.astype(np.float64)
+    both = np.isfinite(e) & np.isfinite(a)
+    bound = 0.0
+    if np.issubdtype(expected.dtype, np.floating):
+        growth = min(1.3 ** steps, 1e4) if expected.dtype == np.float64 else 1.0
+        scale = np.abs(np.where(both, e, 0)).max()
+        bound = 32 * np.finfo(expected.dtype).eps * steps * (1 + scale) * growth
+    diff = np.where(both, np.abs(e - a), 0.0)
+    bad = np.where(both, diff > bound, (e != a) & ~(np.isnan(e) & np.isnan(a)))
+    if not bad.any():
+        return None
+    at = tuple(int(k) for k in np.argwhere(bad)[0])
+    return (f"max abs diff {diff.max():.3g} where rounding allows {bound:.3g}; first at {at}: "
+            f"expected {expected[at]}, got {actual[at]}")
+
+
+def differences(expected, actual):
+    """What differs between the oracle's steps and the implementation's, one line each."""
+    found = []
+    for i, (e, a) in enumerate(zip(expected, actual)):
+        if isinstance(e, Exception) or isinstance(a, Exception):
+            return found + error_difference(i, e, a)
+        if nesting(e) != nesting(a):
+            found.append(f"step {i}: expected results {describe(e)}, got {describe(a)}")
+            continue
+        for (path, x), (_, y) in zip(leaves(e, i in expected.read), leaves(a)):
+            if x is None:
+                continue
+            if x.shape != y.shape or x.dtype != y.dtype:
+                found.append(f"step {i} {path}: expected {describe(x)}, got {describe(y)}")
+            elif VALUES_COMPARED and (difference := value_difference(x, y, ROUNDING_STEPS[i])):
+                found.append(f"step {i} {path}: {difference}")
+        if GRADIENTS:
+            found += gradient_differences(i, expected, actual)
+    if len(expected) != len(actual) and not found:
+        found.append(f"expected {len(expected)} step results, got {len(actual)}")
+    return found
+
+
+def message(error):
+    """An error's message without colour codes or the "Exception encountered" wrapper."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(error))
+    if text.startswith("Exception encountered when calling"):
+        parts = text.split("\n\n")
+        text = parts[1] if len(parts) > 1 else text
+    return text
+
+
+def error_text(error):
+    return f"{type(error).__name__}: {message(error)[:300]}"
+
+
+# TensorFlow-only error classes may be raised as the Python class they mean.
+EQUIVALENT = {"InvalidArgumentError": "ValueError", "OutOfRangeError": "IndexError"}
+
+
+def error_difference(i, expected, actual):
+    if not isinstance(expected, Exception):
+        return [f"step {i}: the implementation raises {error_text(actual)}; the oracle does not"]
+    if not isinstance(actual, Exception):
+        return [f"step {i}: the oracle raises {error_text(expected)}; the implementation does not"]
+    classes, want = {c.__name__ for c in type(actual).__mro__}, type(expected).__name__
+    if want not in classes and EQUIVALENT.get(want) not in classes:
+        return [f"step {i}: the oracle raises {error_text(expected)}, "
+                f"the implementation {error_text(actual)}"]
+    if FACTS is None:
+        return []  # no catalogued facts to compare: the class is what counts
+    return facts_difference(i, expected, actual)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--impl", default=IMPL, help="module path (or module:attribute) of a "
+                        "layers namespace, or reference, tf_keras, keras3 (default: %(default)s)")
+    parser.add_argument("--oracle", default=ORACLE, help="the same, for the expected side "
+                        "(default: %(default)s)")
+    args = parser.parse_args()
+    sides = []
+    for role, name in (("oracle", args.oracle), ("implementation", args.impl)):
+        try:
+            layers = namespace(name)
+        except (ImportError, AttributeError) as e:
+            parser.error(f"cannot load {name}: {e}")
+        if TIMEOUT_S and role == "implementation":  # a hang of the implementation ends the script
+            signal.signal(signal.SIGALRM, hung)
+            signal.alarm(TIMEOUT_S)
+        sides.append(outcome(layers))
+        print(f"== {role} ({name})")
+        for i, result in enumerate(sides[-1]):
+            print(f"  step {i}: {describe(result)}")
+    if GRADIENTS:
+        print_gradient_differences(*sides)
+    found = differences(*sides)
+    if UNDECIDED and not found:  # a difference of distributions: what this script cannot test, it does not pass
+        print("values not compared: the discrepancy is in their distribution under dropout, which only "
+              "rnnconf's sampled check tests; the structure agrees")
+        return 2
+    for line in found:
+        print(line)
+    print("discrepancy persists" if found else "no discrepancy: both sides agree")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

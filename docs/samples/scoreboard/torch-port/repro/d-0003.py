@@ -1,0 +1,309 @@
+#!/usr/bin/env python
+"""d-0003: an error discrepancy between torch-port and tf_keras.
+
+`RNN([SimpleRNNCell(5, dropout=0.5, dtype="float64")], stateful=True, dtype="float64")` on a
+float64 input of shape (1, 5, 2) with constants, training=True; steps: call, call: torch-port
+raises ValueError (RNN cell <examples.torch_port.cells._StackedCells object at 0x7fede0efbe10>
+does not support constants.) where tf_keras raises nothing.
+
+Found: step 0: the implementation raises ValueError: RNN cell
+<examples.torch_port.cells._StackedCells object at 0x7fede0efbe10> does not support constants.
+Received: constants=[array([[-0.14215345, -0.72031945]])]; the oracle does not
+
+Run: python d-0003.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
+Both sides run in this process: use an environment with target torch-port's pins, torch==2.13.0
+numpy==2.4.6, and the oracle's, tensorflow==2.21.0 tf-keras==2.21.0.
+Exits 1 while the discrepancy persists, 0 once both sides agree.
+"""
+import argparse
+import importlib
+import re
+import sys
+
+import numpy as np
+
+IMPL = "examples.torch_port"
+ORACLE = "tf_keras"
+
+X0 = np.array([[[0.7193169762854567, 0.20316436235972052],
+                [-0.519967219599439, -0.39148156945040835],
+                [0.407835873968277, -1.0007170945239763],
+                [-1.2859632551764035, -1.2220772273643348],
+                [-0.20308239707733286, -1.761639752433664]]])
+CONSTANTS0 = [np.array([[-0.14215344730857557, -0.7203194529360324]])]
+WEIGHTS = [
+    np.array([[-0.12574521554992904, 0.6677597968811818, 1.2314885085388614, -0.023768864652393158,
+               0.5237640191362104],
+              [0.528731638080631, -0.15907216405171754, -1.8956125898768206, -0.044665446310283276,
+               -0.35875946515151275]]),
+    np.array([[0.37332111332164786, 0.6260966900640971, 0.9394706011302323, 0.3207039217150585,
+               0.3311046777251908],
+              [0.7812665353985839, -0.057460330378578076, 1.0507686800225888, -0.5737786219681061,
+               0.2676327879074498],
+              [0.12621073257552903, 0.8824579649338407, -0.40635588510535836, 0.26047033315008883,
+               -0.5435726025031302],
+              [-0.23320791539895772, -0.05419183912145396, -0.6575865555566529, 0.16561380822258556,
+               0.07037762260467599],
+              [0.3796755345492529, 0.6015930209429959, 0.7986940355548273, 0.1096779769347379,
+               0.9721081204367984]]),
+    np.array([-0.19331570392692754, -0.22031754315390223, 0.018026267273475834,
+              -0.00822902682918347, 0.440633077372691]),
+]
+X1 = np.array([[[-1.0951921317094229, -0.05299237536409781],
+                [1.997129388578394, 0.49108638114636477],
+                [-0.326905309738415, -1.672291796174182],
+                [-0.9014522065120832, -0.2707576978619512],
+                [-0.11154097243018048, 0.5031862622181524]]])
+CONSTANTS1 = [np.array([[0.3226268743128546, -0.7398120396977383]])]
+
+# Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
+# it carries), which the value bound below grows with.
+ROUNDING_STEPS = [6, 12]
+
+# How the harness below judges this case:
+# Dropout while training: both sides draw random masks, so values are not compared here
+# (rnnconf compares their distributions, over hundreds of samples a side).
+VALUES_COMPARED = False
+UNDECIDED = False  # True: agreeing structure leaves a distribution's discrepancy open (exit 2)
+FACTS = None  # no catalogued facts to compare: an error's class is what counts
+TIMEOUT_S = None  # seconds the implementation may run
+GRADIENTS = False  # whether gradients are compared too
+
+
+def run(layers, steps):
+    """The case on the namespace `layers`; each step's result goes to `steps`."""
+    def build(**batch_size):
+        return layers.RNN([layers.SimpleRNNCell(5, dropout=0.5, dtype="float64")], stateful=True,
+                          dtype="float64", **batch_size)
+    layer = stateful_layer(build, batch_input_shape=(1, 5, 2))
+    layer(X0, training=True, constants=tensors(layers, CONSTANTS0))  # builds the weights, replaced next
+    layer.set_weights(WEIGHTS)
+    layer.reset_states()  # zero states, as on a new layer
+    steps.add(layer(X0, training=True, constants=tensors(layers, CONSTANTS0)))
+    steps.add(layer(X1, training=True, constants=tensors(layers, CONSTANTS1)))
+
+
+# ---- running both sides and comparing them: the same in every reproducer ---------------------
+SHORT_NAMES = {"reference": "rnnconf.impl", "tf_keras": "tf_keras.layers", "keras3": "keras.layers"}
+
+
+def namespace(name):
+    """The layers namespace NAME stands for: a module path, module:attribute, or a short name."""
+    module, _, attribute = SHORT_NAMES.get(name, name).partition(":")
+    layers = importlib.import_module(module)
+    return getattr(layers, attribute) if attribute else layers
+
+
+def builds_layers_of(layers, base):
+    """Whether the namespace's RNN is a subclass of `base`; a converter's RNN may be a factory function."""
+    return isinstance(layers.RNN, type) and issubclass(layers.RNN, base)
+
+
+def stateful_layer(build, batch_input_shape):
+    """build(batch_input_shape=...): a stateful layer given its batch size Keras 2's way; where the
+    namespace has no such argument (Keras 3), build(): the layer's first call fixes its batch size."""
+    try:
+        return build(batch_input_shape=batch_input_shape)
+    except (TypeError, ValueError) as error:
+        if "batch_input_shape" not in str(error):
+            raise
+    return build()
+
+
+def tensors(layers, nest):
+    """Initial states or constants (nested as given) for `layers`: tf_keras takes NumPy inputs and
+    masks, but wants tensors here."""
+    if isinstance(nest, (list, tuple)):
+        return type(nest)(tensors(layers, x) for x in nest)
+    tf_keras = sys.modules.get("tf_keras")
+    if getattr(layers, "rnnconf_to_tensor", None) is not None:  # a namespace's own conversion
+        return layers.rnnconf_to_tensor(nest)
+    if tf_keras is not None and builds_layers_of(layers, tf_keras.layers.Layer):
+        return tf_keras.backend.constant(nest, dtype=nest.dtype.name)
+    return nest
+
+
+class Steps(list):
+    """Each step's result as NumPy arrays, copied when made (a layer's states change later)."""
+    read = ()  # indices of the steps that read layer.states
+
+    def add(self, result, read=False):
+        if read:
+            self.read = (*self.read, len(self))
+        self.append(numpy_of(result))
+
+    def clear(self):
+        super().clear()
+        self.read = ()
+
+
+def states_of(layer):
+    """layer.states, or None where the layer keeps none (Keras 3 says None, Keras 2 one None per state,
+    nested per cell in a stack)."""
+    def none(x):
+        return all(none(s) for s in x) if isinstance(x, (list, tuple)) else x is None
+    return None if none(layer.states) else list(layer.states)
+
+
+def numpy_of(x):
+    if isinstance(x, (list, tuple)):
+        return [numpy_of(v) for v in x]
+    if x is None:
+        return None
+    if hasattr(x, "detach") and not isinstance(x, np.ndarray):
+        x = x.detach().cpu()  # torch: numpy() refuses a tensor that requires grad
+    return np.array(x.numpy() if hasattr(x, "numpy") and not isinstance(x, np.ndarray) else x)
+
+
+def outcome(layers):
+    """Each step's result; an error ends the run and is its last entry."""
+    steps = Steps()
+    try:
+        run(layers, steps)
+    except Exception as error:  # an error is part of the outcome
+        steps.append(error)
+    return steps
+
+
+def leaves(result, read=False):
+    """(path, array) per array of a step's result: "output", then "state[k]" (per cell:
+    "state[k][j]"); "layer.states[k]" for a step that read them."""
+    if not isinstance(result, list):
+        return [("output", result)]
+    found = []
+
+    def collect(x, path):
+        if isinstance(x, list):
+            for j, item in enumerate(x):
+                collect(item, f"{path}[{j}]")
+        else:
+            found.append((path, x))
+    for i, item in enumerate(result):
+        collect(item, f"layer.states[{i}]" if read else "output" if i == 0 else f"state[{i - 1}]")
+    return found
+
+
+def nesting(result):
+    if isinstance(result, list):
+        return [nesting(x) for x in result]
+    return None if result is None else "array"
+
+
+def describe(result):
+    if isinstance(result, Exception):
+        return error_text(result)
+    if isinstance(result, list):
+        return "[" + ", ".join(describe(x) for x in result) + "]"
+    return "None" if result is None else f"{result.dtype}{list(result.shape)}"
+
+
+def value_difference(expected, actual, steps):
+    """None where `actual` is `expected` up to rounding, else by how much and where it is not. The
+    bound, per array (rnnconf's compare.py): 32 * eps(dtype) * steps * (1 + max|expected|), and in
+    float64 times min(1.3 ** steps, 1e4) (recurrent weights up to 1.3 amplify rounding); NaN and
+    inf must sit at the same places."""
+    e, a = expected.astype(np.float64), actual.astype(np.float64)
+    both = np.isfinite(e) & np.isfinite(a)
+    bound = 0.0
+    if np.issubdtype(expected.dtype, np.floating):
+        growth = min(1.3 ** steps, 1e4) if expected.dtype == np.float64 else 1.0
+        scale = np.abs(np.where(both, e, 0)).max()
+        bound = 32 * np.finfo(expected.dtype).eps * steps * (1 + scale) * growth
+    diff = np.where(both, np.abs(e - a), 0.0)
+    bad = np.where(both, diff > bound, (e != a) & ~(np.isnan(e) & np.isnan(a)))
+    if not bad.any():
+        return None
+    at = tuple(int(k) for k in np.argwhere(bad)[0])
+    return (f"max abs diff {diff.max():.3g} where rounding allows {bound:.3g}; first at {at}: "
+            f"expected {expected[at]}, got {actual[at]}")
+
+
+def differences(expected, actual):
+    """What differs between the oracle's steps and the implementation's, one line each."""
+    found = []
+    for i, (e, a) in enumerate(zip(expected, actual)):
+        if isinstance(e, Exception) or isinstance(a, Exception):
+            return found + error_difference(i, e, a)
+        if nesting(e) != nesting(a):
+            found.append(f"step {i}: expected results {describe(e)}, got {describe(a)}")
+            continue
+        for (path, x), (_, y) in zip(leaves(e, i in expected.read), leaves(a)):
+            if x is None:
+                continue
+            if x.shape != y.shape or x.dtype != y.dtype:
+                found.append(f"step {i} {path}: expected {describe(x)}, got {describe(y)}")
+            elif VALUES_COMPARED and (difference := value_difference(x, y, ROUNDING_STEPS[i])):
+                found.append(f"step {i} {path}: {difference}")
+        if GRADIENTS:
+            found += gradient_differences(i, expected, actual)
+    if len(expected) != len(actual) and not found:
+        found.append(f"expected {len(expected)} step results, got {len(actual)}")
+    return found
+
+
+def message(error):
+    """An error's message without colour codes or the "Exception encountered" wrapper."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(error))
+    if text.startswith("Exception encountered when calling"):
+        parts = text.split("\n\n")
+        text = parts[1] if len(parts) > 1 else text
+    return text
+
+
+def error_text(error):
+    return f"{type(error).__name__}: {message(error)[:300]}"
+
+
+# TensorFlow-only error classes may be raised as the Python class they mean.
+EQUIVALENT = {"InvalidArgumentError": "ValueError", "OutOfRangeError": "IndexError"}
+
+
+def error_difference(i, expected, actual):
+    if not isinstance(expected, Exception):
+        return [f"step {i}: the implementation raises {error_text(actual)}; the oracle does not"]
+    if not isinstance(actual, Exception):
+        return [f"step {i}: the oracle raises {error_text(expected)}; the implementation does not"]
+    classes, want = {c.__name__ for c in type(actual).__mro__}, type(expected).__name__
+    if want not in classes and EQUIVALENT.get(want) not in classes:
+        return [f"step {i}: the oracle raises {error_text(expected)}, "
+                f"the implementation {error_text(actual)}"]
+    if FACTS is None:
+        return []  # no catalogued facts to compare: the class is what counts
+    return facts_difference(i, expected, actual)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--impl", default=IMPL, help="module path (or module:attribute) of a "
+                        "layers namespace, or reference, tf_keras, keras3 (default: %(default)s)")
+    parser.add_argument("--oracle", default=ORACLE, help="the same, for the expected side "
+                        "(default: %(default)s)")
+    args = parser.parse_args()
+    sides = []
+    for role, name in (("oracle", args.oracle), ("implementation", args.impl)):
+        try:
+            layers = namespace(name)
+        except (ImportError, AttributeError) as e:
+            parser.error(f"cannot load {name}: {e}")
+        if TIMEOUT_S and role == "implementation":  # a hang of the implementation ends the script
+            signal.signal(signal.SIGALRM, hung)
+            signal.alarm(TIMEOUT_S)
+        sides.append(outcome(layers))
+        print(f"== {role} ({name})")
+        for i, result in enumerate(sides[-1]):
+            print(f"  step {i}: {describe(result)}")
+    if GRADIENTS:
+        print_gradient_differences(*sides)
+    found = differences(*sides)
+    if UNDECIDED and not found:  # a difference of distributions: what this script cannot test, it does not pass
+        print("values not compared: the discrepancy is in their distribution under dropout, which only "
+              "rnnconf's sampled check tests; the structure agrees")
+        return 2
+    for line in found:
+        print(line)
+    print("discrepancy persists" if found else "no discrepancy: both sides agree")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
