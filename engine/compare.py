@@ -127,7 +127,8 @@ def error_class_match(expected, actual, case=None):
     through its own framework's ops, with their classes (JAX's TypeError, torch's RuntimeError, NumPy's
     ValueError, tfjs' `Error`), so any error stands for it but another TensorFlow runtime error (a
     TensorFlow-based implementation is held to TensorFlow's class) and the classes that are no refusal
-    (NOT_A_REFUSAL, which never stand for another class, whatever their bases). The facts of a
+    (NOT_A_REFUSAL, which never stand for another class, whatever their bases). So for an oracle
+    error that is a crash of its own code on `case` (error_catalog.refused_by_its_machinery). The facts of a
     TensorFlow kernel's message (its operands' shapes) are compared only where the implementation
     raises the oracle's own class."""
     want, got = expected["type"], actual["type"]

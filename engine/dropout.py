@@ -307,7 +307,8 @@ def probe_applies(case):
 
 def probe_case(case):
     """The metamorphic twin of `case` for shared_mask_violations: its cells, layer, flags and dtype (a
-    recurrence that keeps 1e-3 of its state settles below float32's rounding too), training, returning sequences, on a fixed geometry (PROBE), with a holed mask if `case` has one."""
+    recurrence that keeps 1e-3 of its state settles below float32's rounding too), training,
+    returning sequences, on a fixed geometry (PROBE), with a holed mask if `case` has one."""
     case = normalize(case)
     flags = dict(case["flags"], return_sequences=True)
     return normalize(dict(case, **PROBE, training=True, flags=flags, initial_state=False,

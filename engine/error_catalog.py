@@ -268,18 +268,17 @@ OTHER_ERRORS = {e["id"]: e for e in [
 ]}
 
 
-# Oracle errors that are crashes inside its machinery, not errors it raises on purpose: the contract is
-# that the input is refused, with whatever class and message. Among the numbered paths: ERR-41, the
-# unrolled loop indexing past a short mask (Python's IndexError "list index out of range").
-ANY_REFUSAL = frozenset({"state-not-a-tensor"})
-CRASH_PATHS = frozenset({"ERR-41"})
+# Oracle errors that are crashes inside its machinery, not errors it raises on purpose (ids of
+# OTHER_ERRORS or of the catalog): the contract is that the input is refused, with whatever class and
+# message. ERR-41 is the unrolled loop indexing past a short mask (IndexError "list index out of range").
+ANY_REFUSAL = frozenset({"state-not-a-tensor", "ERR-41"})
 
 
 def refused_by_its_machinery(error, case=None):
     """Whether the oracle's `error` is a crash of its own code, not an error it raises on purpose:
     an ANY_REFUSAL path, or any error on a case whose mask has another batch than its input (tf_keras
     broadcasts the mask and fails later, writing the loop's outputs or assigning its states)."""
-    if classify_other(error) in ANY_REFUSAL or classify(error, case or {}) in CRASH_PATHS:
+    if classify_other(error) in ANY_REFUSAL or classify(error, case or {}) in ANY_REFUSAL:
         return True
     mask = (case or {}).get("mask")
     return mask is not None and not (case or {}).get("embedding") and len(mask) != case.get("batch", len(mask))

@@ -163,12 +163,13 @@ def _against_page(j, case, deviation, page_cases, actual, run_oracle, impl_has):
     follows the page neither: still `j` (its kind and fingerprint, as the fuzzer shrinks and groups
     it), its detail adding how the implementation differs from what the page says (the oracle's
     outcome of the first page case), which is what its maintainers can act on."""
-    page_case = next((p for p in page_cases if "raises" not in p), None)
-    page_outcome = run_oracle(normalize(page_case)) if page_case is not None else None
-    if page_outcome is None or is_stochastic(normalize(page_case)):
+    page_case = next((normalize(p) for p in page_cases if "raises" not in p), None)
+    if page_case is None or is_stochastic(page_case):
         return None
-    judged = judge(normalize(page_case), page_outcome, actual, run_oracle=run_oracle, impl_has=impl_has,
-                   attach=False)
+    page_outcome = run_oracle(page_case)
+    if page_outcome is None:
+        return None
+    judged = judge(page_case, page_outcome, actual, run_oracle=run_oracle, impl_has=impl_has, attach=False)
     if judged["status"] != "fail":
         return None
     return dict(j, detail=f"{j['detail']}; inside {deviation['id']}, where the oracle raises, and against what "
