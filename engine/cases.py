@@ -47,6 +47,9 @@ DEFAULTS = {
     # (FLAG_SETS["explicit_defaults"]); any other argument at its default is left out (layer_kwargs).
     "explicit_args": None,
     "gradients": False,      # differentiate every call: the shared loss of gradients.md (GRAD-*)
+    # A stack's given states (initial_state, reset_states) in reverse cell order, last cell first:
+    # the oracle's side of tfjs' documented convention (known_differences, `like in reverse cell order`).
+    "reverse_cell_order": False,
 }
 
 
@@ -113,10 +116,21 @@ def state_structure(case):
     for cell in case["cells"]:
         per_cell.append(cell_state_dims(cell, features))
         features = _output_dims(cell, features)
-    if len(case["cells"]) == 1 and not case["cell_list"]:
+    if not is_stack(case):
         dims = per_cell[0]
         return dims if isinstance(dims[0], list) else [dims]
     return per_cell
+
+
+def is_stack(case):
+    """Whether the layer's cell is a StackedRNNCells (several cells, or a list of one)."""
+    return len(case["cells"]) > 1 or bool(case["cell_list"])
+
+
+def in_cell_order(case, per_cell):
+    """A stack's per-cell `per_cell` (states, as state_structure nests them) in the order the case
+    gives them: reversed where it asks for `reverse_cell_order`."""
+    return per_cell[::-1] if case.get("reverse_cell_order") and is_stack(case) else per_cell
 
 
 def state_count(case):
@@ -221,7 +235,7 @@ def initial_state_for(case, step_index, step, native):
     the case's), their leaves made native by `native`. Every form draws the same arrays."""
     batch = step.get("batch", case["batch"])
     states = random_states(state_structure(case), batch, step_rng(case, step_index, 2), case["dtype"])
-    states = perturbed(case, states, step_index, 2)
+    states = in_cell_order(case, perturbed(case, states, step_index, 2))
     nested = _map_leaves(native, states)
     return shape_initial_state(nested, step.get("initial_state_form", case.get("initial_state_form")))
 
@@ -378,7 +392,7 @@ def reset_states_for(case, step_index, what):
     case's structure, or wrong on purpose (one too many, one row too many, one column too many);
     a bare array where there is one state."""
     states = random_states(state_structure(case), case["batch"], step_rng(case, step_index, 4), case["dtype"])
-    flat = _leaves(states)
+    flat = _leaves(in_cell_order(case, states))
     if what == "wrong_count":
         flat = flat + flat[:1]
     elif what == "wrong_batch":

@@ -67,7 +67,8 @@ def judge(case, expected, actual, run_oracle=None, impl_has=None, known=None, pa
     if attach and j["status"] == "fail":
         # The implementation's own documented difference, where one accounts for the failure, is the
         # more specific word for its users than the oracle's deviation that may cover it too.
-        like = (lambda other: _matches_oracle_of(other, actual, run_oracle, impl_has)) if run_oracle else None
+        like = ((lambda other, reorder=None: _matches_oracle_of(other, actual, run_oracle, impl_has, reorder))
+                if run_oracle else None)
         by_design = known_differences.by_design(j, normalize(case), known, passes, (expected, actual), like)
         j = (_lenient(case, expected, actual, j, run_oracle, impl_has)
              or (by_design if by_design is not j else None)
@@ -188,15 +189,18 @@ def _same_refusal(expected, actual):
     return f"refuses it with the oracle's message ({act['type']} where the oracle raises {exp['type']})"
 
 
-def _matches_oracle_of(other, actual, run_oracle, impl_has):
+def _matches_oracle_of(other, actual, run_oracle, impl_has, reorder=None):
     """Whether the implementation's outcome `actual` is the oracle's outcome of case `other` (a
-    stochastic one by its distribution)."""
+    stochastic one by its distribution); with `reorder(outcome, other)`, whether it holds the arrays
+    of the oracle's outcome so reordered, however nested."""
     other = normalize(other)
     if is_stochastic(other) and actual.get("samples"):
         other = dict(other, samples=[dropout.SAMPLES, dropout.SAMPLES, other["seed"]])
     outcome = run_oracle(other)
     if outcome is None:
         return False
+    if reorder is not None:
+        return known_differences.same_leaves(reorder(outcome, other), actual, dict(other, samples=None))
     judged = judge(dict(other, samples=None), outcome, actual, run_oracle=run_oracle, impl_has=impl_has, attach=False)
     return judged["status"] in ("pass", "inconclusive")
 

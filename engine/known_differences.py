@@ -16,6 +16,9 @@ must say how a failure is recognised, so a clause ID or kind alone is refused (-
         elsewhere neither hides behind the entry (the counterfactual shows it) nor blocks it.
         `like without FEATURE`: the implementation's results are the oracle's for the case without
         the feature (Keras 3's GRU layer computes what the oracle's RNN(GRUCell) computes).
+        `like in reverse cell order`: on a stack, the implementation's results hold the oracle's
+        arrays (as `same leaves`) for the case whose given states (initial, reset) come last cell
+        first, its returned and read states reversed per cell the same way (tfjs' convention).
         `same leaves`: the results hold the oracle's arrays (same shapes, in order, and, outside
         dropout, the same values), only nested otherwise. Where the case without the `without`
         feature fails on values (another bug, which that case shows), shapes and order decide.
@@ -34,7 +37,7 @@ import re
 from rnnconf.engine.known_issues import parse_known_issue
 from .exercised import UBIQUITOUS, exercised
 from . import compare
-from .cases import is_stochastic
+from .cases import is_stack, is_stochastic
 from .features import features, without_feature
 from .signatures import signature
 
@@ -101,9 +104,11 @@ def _fingerprint_pattern(text, where):
     if len(parts) < 2:
         raise KnownDifferencesError(f"{where}: a fingerprint entry is KIND | CORE [| FEATURES] [| CHECK ...]; "
                                     f"got {text!r}")
-    without, same_leaves, like_without = None, False, None
+    without, same_leaves, like_without, reverse_cell_order = None, False, None, False
     for check in parts[3:]:
-        if check.startswith("like without"):
+        if check == REVERSE_CELL_ORDER:
+            reverse_cell_order = True
+        elif check.startswith("like without"):
             like_without = check[len("like without"):].strip()
             if not like_without:
                 raise KnownDifferencesError(f"{where}: `like without` needs a feature pattern, e.g. "
@@ -117,7 +122,8 @@ def _fingerprint_pattern(text, where):
             same_leaves = True
         else:
             raise KnownDifferencesError(f"{where}: {check!r} is no check: after KIND | CORE | FEATURES come "
-                                        "`without FEATURE`, `like without FEATURE` or `same leaves`")
+                                        f"`without FEATURE`, `like without FEATURE`, `{REVERSE_CELL_ORDER}` or "
+                                        "`same leaves`")
     kind, core = parts[0], parts[1]
     if not any(fnmatch.fnmatchcase(k, kind) for k in KINDS):
         raise KnownDifferencesError(f"{where}: kind {kind!r} matches none of {', '.join(KINDS)}")
@@ -125,7 +131,33 @@ def _fingerprint_pattern(text, where):
         raise KnownDifferencesError(f"{where}: empty CORE (use * for any)")
     features = [f.strip() for f in parts[2].split(",") if f.strip()] if len(parts) > 2 else []
     return {"kind": kind, "core": core, "features": features, "without": without, "same_leaves": same_leaves,
-            "like_without": like_without}
+            "like_without": like_without, "reverse_cell_order": reverse_cell_order}
+
+
+REVERSE_CELL_ORDER = "like in reverse cell order"
+
+
+def in_reverse_cell_order(case):
+    """The stack `case` with its given states in reverse cell order, or None where it is no stack."""
+    return dict(case, reverse_cell_order=True) if is_stack(case) else None
+
+
+def states_reversed(outcome, case):
+    """The oracle's `outcome` of a stack with each result's per-cell states reversed: a call's
+    states after its output (with return_state), a read of layer.states."""
+    if not outcome or "steps" not in outcome:
+        return outcome
+    steps = []
+    for step, result in zip(case["steps"], outcome["steps"]):
+        states = result.get("result") if isinstance(result, dict) else None
+        if isinstance(states, (list, tuple)):
+            op = step.get("op", "call")
+            if op == "states":
+                result = dict(result, result=list(states)[::-1])
+            elif op == "call" and case["flags"].get("return_state"):
+                result = dict(result, result=[states[0], *list(states[1:])[::-1]])
+        steps.append(result)
+    return dict(outcome, steps=steps)
 
 
 def matches(entry, fp):
@@ -165,7 +197,7 @@ def same_leaves(expected, actual, case, values=True):
     for exp, act in zip(expected["steps"], actual["steps"]):
         if ("result" in exp) != ("result" in act):
             return False
-        if "result" not in exp:
+        if exp.get("result") is None:  # an error, or a step that returns nothing (reset): compare judges it
             renested["steps"].append(act)
             continue
         exp_leaves = [a for _, a in compare._leaves(exp["result"])]
@@ -191,12 +223,18 @@ def recognise(entries, case, fp, passes, outcomes=None, mismatches=(), like=None
     the fuzzer's verdict): an entry with `without` accounts for the failure only where the case
     without that feature does not show it (shows_failure; `mismatches`: the failure's own).
     `outcomes`: (oracle's, implementation's), for `same leaves`. `like(case)`: whether the
-    implementation's outcome is the oracle's for another case, for `like without`."""
+    implementation's outcome is the oracle's for another case, for `like without`; `like(case,
+    reorder)` whether it holds the arrays of the oracle's outcome of that case, reordered by
+    `reorder(outcome, case)`, for `like in reverse cell order`."""
     for entry in entries:
         if not matches(entry, fp):
             continue
         if fp.get("trigger") and not fits_direct_trigger(entry, fp["trigger"]):
             continue
+        if entry.get("reverse_cell_order"):
+            other = in_reverse_cell_order(case)
+            if other is None or like is None or not like(other, states_reversed):
+                continue
         if entry.get("like_without"):
             other = counterfactual(case, entry["like_without"])
             if other is None or like is None or not like(other):
@@ -227,7 +265,7 @@ def fits_direct_trigger(entry, err_id):
     itself, as `oracle raises ERR-18, the implementation *` does. A signature entry is exact."""
     if entry["field"] == "signature":
         return True
-    if entry.get("without") or entry.get("like_without") or entry.get("same_leaves"):
+    if entry.get("without") or entry.get("like_without") or entry.get("same_leaves") or entry.get("reverse_cell_order"):
         return False
     return re.search(rf"(?<![\w-]){re.escape(err_id)}(?![\w])", entry["core"]) is not None
 
