@@ -180,7 +180,7 @@ def _(t):
     layer(X, initial_state=[_state(t, 2, 2), _state(t, 2, 2)])
 
 
-@direct("ERR-09")
+@direct("ERR-09", names=["RNN", "LSTMCell"])
 def _(t):  # stacked LSTM cells given the flat [h1, c1, h2]
     layer = t.ns.RNN([t.ns.LSTMCell(2), t.ns.LSTMCell(3)])
     layer(X)

@@ -82,15 +82,27 @@ _UNEXPECTED_KW = r"\w+\.call\(\) got an unexpected keyword argument '(?P<keyword
 _EMPTY = r"\A\s*\Z"
 
 
-def _entry(err_id, cls, pattern, facts=(), needs=None, ordered=False, shape_as_rank=False):
+def _entry(err_id, cls, pattern, facts=(), needs=None, ordered=False, shape_as_rank=False, type_as_value=False):
     """A catalogued error path. `shape_as_rank`: the path is about the input's rank, so its `shape`
     fact is stated too by a message that states that shape's rank as the one found ("found
-    ndim=2": tfjs does not print the shape)."""
+    ndim=2": tfjs does not print the shape). `type_as_value`: its `type` fact (the type of an
+    argument given) is stated too by the value it names ("got null", "got '3'")."""
     return {"id": err_id, "class": cls, "pattern": re.compile(pattern, re.S | re.M), "facts": tuple(facts),
-            "needs": needs, "ordered": ordered, "shape_as_rank": shape_as_rank}
+            "needs": needs, "ordered": ordered, "shape_as_rank": shape_as_rank, "type_as_value": type_as_value}
 
 
 _FOUND_RANK = re.compile(r"found ndim\s*=\s*(\d+)|received (?:an input of )?rank\s*(\d+)", re.I)
+
+
+# How a value of a Python type reads where a message prints it (Python's repr or JavaScript's).
+_VALUE_OF_TYPE = {"NoneType": re.compile(r"\b(?:None|null|undefined)\b"),
+                  "str": re.compile(r"""'[^']*'|"[^"]*"|`[^`]*`""")}
+
+
+def _states_type_by_value(message, type_name):
+    """Whether `message` prints a value of Python type `type_name` (None as null, a quoted text)."""
+    pattern = _VALUE_OF_TYPE.get(type_name)
+    return bool(pattern and pattern.search(message))
 
 
 def _states_rank_of(message, shape):
@@ -154,7 +166,7 @@ CATALOG = {e["id"]: e for e in [
     _entry("ERR-33", "TypeError", _UNEXPECTED_KW, ["keyword"]),
     _entry("ERR-34", "TypeError", _UNEXPECTED_KW, ["keyword"], needs="symbolic"),
     _entry("ERR-35", "TypeError", r"'(?:<=|<|>=|>)' not supported between instances of '(?P<type>\w+)' and "
-           r"'int'", ["type"]),
+           r"'int'", ["type"], type_as_value=True),
     # The dimension the oracle names is its kernel's (units times the gates: 10.0 for LSTM(2.5)), not
     # the user's input: the class is what counts.
     _entry("ERR-36", "TypeError", _DIMENSION + r"'(?P<value>[^(\[].*?)'"),
@@ -468,7 +480,8 @@ def facts_match(oracle_error, impl_error, err_id):
             if _tokens(actual_facts.get(name)) != want:
                 missing.append(f"{name}: expected {value!r}, got {actual_facts.get(name)!r}")
         elif not _contains(tokens, want):
-            if not (name == "shape" and entry.get("shape_as_rank") and _states_rank_of(message, value)):
+            if not ((name == "shape" and entry.get("shape_as_rank") and _states_rank_of(message, value))
+                    or (name == "type" and entry.get("type_as_value") and _states_type_by_value(message, value))):
                 missing.append(f"{name}: {value!r} not stated")
         elif entry.get("ordered"):  # the next fact must be stated after this one
             tokens = tokens[_find(tokens, want) + len(want):]

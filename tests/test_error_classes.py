@@ -174,6 +174,21 @@ def test_a_rank_path_takes_the_rank_found_for_the_shape_fact():
     assert not facts_match(wide, tfjs("expected ndim=3, found ndim=3"), "ERR-29")[0]
 
 
+def test_a_units_type_is_stated_by_the_value_the_message_prints():
+    """ERR-35's fact is the type of `units` (tf_keras' comparison names it); a message that prints the
+    value states it: tfjs' "got null" for None, "got \"3\"" for a string. Another value does not."""
+    def oracle(type_name):
+        return {"type": "TypeError", "message": f"'<=' not supported between instances of '{type_name}' and 'int'"}
+
+    def tfjs(value):
+        return {"type": "Error", "message": f"Expected units to be a positive integer, but got {value}."}
+    assert facts_match(oracle("NoneType"), tfjs("null"), "ERR-35")[0]
+    assert facts_match(oracle("str"), tfjs('"3"'), "ERR-35")[0]
+    assert facts_match(oracle("str"), {"type": "TypeError", "message": "units must be int, not str"}, "ERR-35")[0]
+    assert not facts_match(oracle("NoneType"), tfjs("2.5"), "ERR-35")[0]
+    assert not facts_match(oracle("str"), tfjs("null"), "ERR-35")[0]
+
+
 def test_a_mask_of_another_batch_is_refused_by_any_error_but_not_accepted():
     """tf_keras broadcasts a mask of batch 2 over an input of batch 1 and fails later in its loop (a
     ValueError of its machinery): JAX's scan TypeError refuses the input as well; results do not."""

@@ -191,3 +191,16 @@ def test_facts_read_shapes_as_tfjs_prints_them():
 ])
 def test_facts_in_tfjs_format_still_tell_other_numbers(err, err_id, expected, found):
     assert not error_catalog.facts_match(err, _tfjs(expected, found), err_id)[0]
+
+
+def test_tfjs_counts_a_stacks_flat_states_on_the_lstm_stack_trigger_only():
+    """tfjs' "RNN Layer has 4 state(s)" for a stack of two LSTM cells is its flat list of states;
+    the same count mismatch on a single SimpleRNN (Keras 2 and tfjs count alike there) still fails."""
+    oracle = {"type": "ValueError", "message": "Layer has 2 states but was passed 3 initial states. Received: ...",
+              "stage": "call"}
+    tfjs = {"type": "ValueError", "message": "RNN Layer has 4 state(s) but was passed 3 initial state(s).",
+            "stage": "call"}
+    assert _by_design(TFJS, "ERR-09", oracle, tfjs, ("api:LSTMCell", "api:RNN"))["status"] == known_differences.STATUS
+    assert _by_design(TFJS, "ERR-09", oracle, tfjs, ("api:SimpleRNN",))["status"] == "fail"
+    stack_trigger = [uses for err_id, _, _, uses in error_triggers.DIRECT if err_id == "ERR-09"][-1]
+    assert set(stack_trigger["features"]) == {"api:LSTMCell", "api:RNN"}
