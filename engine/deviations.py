@@ -119,6 +119,33 @@ else:
 """,
     },
     {
+        "id": "DEV-unroll-longer-mask",
+        "clauses": ["CALL-02", "FLAG-05"],
+        "applies": lambda c: (flag(c, "unroll") and c["mask"] is not None and not c["embedding"]
+                              and not flag(c, "time_major") and len(c["mask"][0]) > c["timesteps"]),
+        "page_cases": lambda c: [{"raises": True}],
+        "scope": "unroll=True with a mask longer than the input in time; a refusal follows the page (and the "
+                 "oracle's own loop, ERR-42).",
+        "page": "mask: binary tensor of shape [batch_size, timesteps]. unroll: the unrolled and the "
+                "symbolic loop compute the same thing.",
+        "oracle": "The unrolled loop reads the first `timesteps` steps of a longer mask and ignores the rest, "
+                  "where the symbolic loop refuses it (ERR-42, \"Cannot unstack 5 tensors into a TensorArray of "
+                  "static size 3\").",
+        "repro": _PRELUDE + """\
+x = rng.normal(size=(2, 3, 3)).astype("float32")
+mask = np.array([[1, 1, 0, 1], [1, 0, 1, 0]], bool)  # 4 steps for an input of 3
+unrolled = keras.layers.SimpleRNN(2, unroll=True, return_sequences=True)
+out = unrolled(x, mask=mask).numpy()
+np.testing.assert_array_equal(out, unrolled(x, mask=mask[:, :3]).numpy())  # the 4th step ignored
+try:
+    keras.layers.SimpleRNN(2, return_sequences=True)(x, mask=mask)
+except ValueError as e:
+    print("the loop refuses the longer mask; the unrolled loop reads its first 3 steps")
+else:
+    raise AssertionError("the symbolic loop accepts a longer mask too")
+""",
+    },
+    {
         "id": "DEV-zero-output-last-step",
         "clauses": ["FLAG-07", "FLAG-01"],
         "applies": lambda c: (flag(c, "zero_output_for_mask") and not flag(c, "return_sequences")

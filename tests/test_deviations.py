@@ -32,6 +32,8 @@ FOLLOW_CASES = {
     "DEV-unroll-zero-mask-last-output": case("lstm", {"unroll": True, "zero_output_for_mask": True}, "all_true"),
     "DEV-time-major-mask": case("lstm", {"time_major": True, "return_sequences": True}, "holes_and_empty_row"),
     "DEV-zero-output-last-step": case("gru", "zero_mask_last", "right_padded"),
+    "DEV-unroll-longer-mask": {"cells": [{"kind": "simple", "units": 2}], "timesteps": 3, "seed": 3,
+                               "mask": [[1, 1, 0, 1], [1, 0, 1, 0]], "flags": {"unroll": True, "return_sequences": True}},
     "DEV-reset-states-dtype": None,  # arrays of another dtype: see test_reference.py
     "DEV-stateful-initial-state": case("simple", {"stateful": True}, steps=[
         {"op": "call"}, {"op": "call", "initial_state": True}]),
