@@ -187,8 +187,9 @@ class RNN:
         features = self.cell.cells[0].features if isinstance(self.cell, _StackedCells) and self.cell.built else (
             getattr(self.cell, "features", None) if self.cell.built else None)
         batch = self._batch_size if self.stateful else None
-        shape = tuple(x.transpose(0, 1).shape if self.time_major else x.shape)
-        if (features is not None and shape[-1] != features) or (batch is not None and shape[0] != batch):
+        shape = tuple(x.transpose(0, 1).shape if self.time_major else x.shape)  # the inputs' own layout
+        batch_axis = 1 if self.time_major else 0
+        if (features is not None and shape[-1] != features) or (batch is not None and shape[batch_axis] != batch):
             expected = (batch, None, features if features is not None else shape[-1])
             if self.time_major:
                 expected = (None, batch, expected[2])
@@ -226,7 +227,7 @@ class RNN:
                 self._batch_size = batch
             if self._states is None:
                 self.reset_states()
-            if self._states[0].shape[0] != batch:
+            if self._states[0].shape[batch_axis] != batch:
                 raise ValueError(f"{self.name} is stateful with batch size {self._states[0].shape[0]}, "
                                  f"called on a batch of {batch}")
             return list(self._states)
