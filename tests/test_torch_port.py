@@ -32,6 +32,9 @@ CASES = {
     # the fixed batch is the inputs' second axis when time-major (timesteps and batch differ)
     "stateful-time_major": {"cells": [{"kind": "simple", "units": 2}], "batch": 2, "timesteps": 3,
                             "flags": {"stateful": True, "time_major": True}, "steps": [{"op": "call"}, {"op": "call"}]},
+    # a stack takes constants and gives them to no cell (none of Keras' built-in cells takes them)
+    "stack-constants": {"cells": [{"kind": "simple", "units": 2}, {"kind": "gru", "units": 2}], "batch": 2,
+                        "timesteps": 3, "constants": [[2]]},
     # with unroll, a mask longer than the inputs: the port refuses it, as the page and the oracle's loop do
     "unroll-longer-mask": {"cells": [{"kind": "simple", "units": 2}], "batch": 2, "timesteps": 3,
                            "flags": {"unroll": True}, "mask": [[1, 1, 0, 1], [1, 0, 1, 0]]},

@@ -117,7 +117,8 @@ class RNN:
         if isinstance(inputs, (list, tuple)):
             raise NotImplementedError("torch_port takes initial states through `initial_state`, not in a list "
                                       "with the inputs")
-        if constants is not None:
+        if constants is not None and not isinstance(self.cell, _StackedCells):
+            # Keras' stack takes `constants` and hands them only to cells that accept them (none here)
             self._refuse_constants(constants)
         x = _as_tensor(inputs, self.dtype)
         if x.ndim < 3:
