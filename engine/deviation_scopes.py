@@ -1,6 +1,6 @@
 """Which cases lie inside each of the oracle's deviations (deviations.py): predicates over normalized cases
 and outcomes, and the cases whose oracle outcome is what the API page says instead."""
-from .cases import flag
+from .cases import flag, state_count
 
 
 # ---- which cases lie inside a deviation --------------------------------------------------------------
@@ -56,9 +56,11 @@ def _stateful_initial_state_step(case):
 
 
 def _empty_on_built_layer_step(case):
-    """The first call step after the first that passes initial_state=[]."""
+    """The first call step after the first that passes initial_state=[]: the `empty` form, or one
+    state fewer where the layer has one state."""
     calls = [i for i, s in enumerate(case["steps"] or [{"op": "call"}]) if s.get("op", "call") == "call"]
-    return next((i for i, form in _forms(case).items() if form == "empty" and calls and i != calls[0]), None)
+    empty = ("empty", "too_few", "too_few_in_cell") if state_count(case) == 1 else ("empty",)
+    return next((i for i, form in _forms(case).items() if form in empty and calls and i != calls[0]), None)
 
 
 def _wrong_batch_reset_step(case):

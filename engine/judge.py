@@ -67,9 +67,8 @@ def judge(case, expected, actual, run_oracle=None, impl_has=None, known=None, pa
     if attach and j["status"] == "fail":
         # The implementation's own documented difference, where one accounts for the failure, is the
         # more specific word for its users than the oracle's deviation that may cover it too.
-        like = ((lambda other, reorder=None: _matches_oracle_of(other, actual, run_oracle, impl_has, reorder))
-                if run_oracle else None)
-        by_design = known_differences.by_design(j, normalize(case), known, passes, (expected, actual), like)
+        by_design = known_differences.by_design(j, normalize(case), known, passes, (expected, actual),
+                                                _like(actual, run_oracle, impl_has))
         j = (_lenient(case, expected, actual, j, run_oracle, impl_has)
              or (by_design if by_design is not j else None)
              or _deviation(case, expected, actual, j, run_oracle, impl_has, known, passes)
@@ -138,8 +137,11 @@ def _deviation(case, expected, actual, j, run_oracle, impl_has, known=None, pass
         if "explains" in d and not d["explains"]([m for m in j["mismatches"] if m.kind != "inconclusive"]):
             continue  # a difference the deviation does not account for
         from_step = d.get("from_step", lambda c: 0)(case)
+        before = None  # the known difference that accounts for the steps before the deviation acts
         if from_step and _first_mismatch_step(j) < from_step:
-            continue  # it differs before the deviation can act: a failure of its own
+            before = _known_before(case, expected, actual, from_step, run_oracle, impl_has, known, passes)
+            if before is None:
+                continue  # it differs before the deviation can act: a failure of its own
         page = d.get("page_cases")
         if "explains" in d:
             how = "the difference is the one the deviation makes"
@@ -151,12 +153,25 @@ def _deviation(case, expected, actual, j, run_oracle, impl_has, known=None, pass
             if how is None:
                 unfollowed.append(d)
                 continue
+        if before is not None:
+            how += f"; before step {from_step}, a known difference: {before['note']} ({before['url']})"
         return dict(_judgement("oracle-deviation", detail=f"{d['id']}: {how}; the oracle: {j['detail']}",
                                mismatches=j["mismatches"]), deviation=d["id"])
     if unfollowed and first_error(expected) is not None:  # the oracle raises: the page is what to differ from
         d = unfollowed[0]
         return _against_page(j, case, d, d["page_cases"](case), actual, run_oracle, impl_has)
     return None
+
+
+def _known_before(case, expected, actual, step, run_oracle, impl_has, known, passes):
+    """The implementation's known difference (as_difference) that accounts for every difference in
+    the steps before `step`, those steps judged alone; None where there is none or another failure."""
+    if not known or not expected.get("steps") or not actual.get("steps") or not case["steps"]:
+        return None
+    head = dict(case, steps=case["steps"][:step])
+    judged = judge(head, dict(expected, steps=expected["steps"][:step]), dict(actual, steps=actual["steps"][:step]),
+                   run_oracle=run_oracle, impl_has=impl_has, known=known, passes=passes)
+    return judged.get("difference") if judged["status"] == known_differences.STATUS else None
 
 
 def _against_page(j, case, deviation, page_cases, actual, run_oracle, impl_has):
@@ -187,6 +202,13 @@ def _same_refusal(expected, actual):
     if message_shape(exp["message"]) != message_shape(act["message"]):
         return None
     return f"refuses it with the oracle's message ({act['type']} where the oracle raises {exp['type']})"
+
+
+def _like(actual, run_oracle, impl_has):
+    """known_differences' `like(case, reorder=None)` for the implementation's outcome `actual`."""
+    if run_oracle is None:
+        return None
+    return lambda other, reorder=None: _matches_oracle_of(other, actual, run_oracle, impl_has, reorder)
 
 
 def _matches_oracle_of(other, actual, run_oracle, impl_has, reorder=None):
@@ -226,7 +248,8 @@ def _follows_page(case, page_cases, actual, run_oracle, impl_has, known=None, pa
                        impl_has=impl_has, attach=False)
         if judged["status"] in ("pass", "inconclusive"):
             return "matches what the page says (the oracle's outcome of " + _differences(case, page_case) + ")"
-        by_design = known_differences.by_design(judged, page_case, known, passes, (page_outcome, actual))
+        by_design = known_differences.by_design(judged, page_case, known, passes, (page_outcome, actual),
+                                                _like(actual, run_oracle, impl_has))
         if by_design["status"] == known_differences.STATUS:
             d = by_design["difference"]
             return (f"differs from what the page says (the oracle's outcome of {_differences(case, page_case)}) only "

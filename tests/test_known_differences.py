@@ -120,6 +120,64 @@ def test_same_leaves_tells_nesting_from_a_lost_or_changed_state():
     assert not known_differences.same_leaves(oracle, {"steps": [{"result": [out, [h1 + 1], [h2, c2]]}]}, case)
 
 
+TFJS = os.path.join(known_differences.HERE, "tfjs.txt")
+
+
+def _in_reverse_cell_order(oracle, case):
+    """What an implementation with tfjs' convention returns for `case`: the oracle's results for the
+    states given last cell first, each result's states reversed per cell and flat."""
+    from rnnconf.engine import execute
+    from rnnconf.engine.cases import normalize
+    reordered = known_differences.states_reversed(execute.run(oracle, dict(case, reverse_cell_order=True)),
+                                                  normalize(case))
+
+    def flat(x):
+        return [leaf for item in x for leaf in flat(item)] if isinstance(x, list) else [x]
+    return dict(reordered, steps=[dict(s, result=[s["result"][0], *flat(s["result"][1:])])
+                                  if isinstance(s.get("result"), list) else s for s in reordered["steps"]])
+
+
+def test_states_in_reverse_cell_order_are_recognised_by_rerunning_the_oracle_reversed():
+    """tfjs' convention, checked exactly: the outputs of a stack given states of one width, its returned
+    states flat and reversed. A value changed beside it still fails."""
+    from rnnconf.engine import execute
+    oracle = namespaces.resolve("reference")
+    known = known_differences.read(TFJS)
+    case = {"cells": [{"kind": "simple", "units": 2}, {"kind": "gru", "units": 2}], "initial_state": True,
+            "flags": {"return_state": True}, "seed": 4}
+    expected, actual = execute.run(oracle, case), _in_reverse_cell_order(oracle, case)
+    # the states given last cell first land on the other cell: another output
+    assert not np.allclose(actual["steps"][0]["result"][0], expected["steps"][0]["result"][0])
+    run_oracle = judge.oracle_runner(oracle)
+    assert judge.judge(case, expected, actual, run_oracle=run_oracle)["status"] == "fail"
+    assert judge.judge(case, expected, actual, run_oracle=run_oracle, known=known)["status"] == known_differences.STATUS
+    step = actual["steps"][0]
+    wrong = dict(actual, steps=[dict(step, result=[step["result"][0] + 0.25, *step["result"][1:]])])
+    assert judge.judge(case, expected, wrong, run_oracle=run_oracle, known=known)["status"] == "fail"
+
+
+def test_a_deviation_after_a_known_difference_is_the_deviation():
+    """A built stack given initial_state=[] (DEV-empty-initial-state from step 1) by an implementation
+    that refuses it, after a first call whose states differ only by the reverse cell order: the
+    oracle's deviation, naming the known difference before it. Another difference at step 0 fails."""
+    from rnnconf.engine import execute
+    oracle = namespaces.resolve("reference")
+    known = known_differences.read(TFJS)
+    case = {"cells": [{"kind": "simple", "units": 3}, {"kind": "lstm", "units": 2}], "flags": {"return_state": True},
+            "initial_state_form": "empty", "steps": [{"op": "call"}, {"op": "call", "initial_state": True}], "seed": 5}
+    expected = execute.run(oracle, case)
+    refused = {"op": "call", "error": {"type": "ValueError", "mro": ["ValueError", "Exception"], "stage": "step 1",
+                                       "message": "RNN Layer has 3 state(s) but was passed 0 initial state(s)."}}
+    first = _in_reverse_cell_order(oracle, dict(case, steps=case["steps"][:1]))["steps"][0]
+    run_oracle = judge.oracle_runner(oracle)
+    j = judge.judge(case, expected, {"steps": [first, refused], "error": None}, run_oracle=run_oracle, known=known)
+    assert j["status"] == "oracle-deviation" and j["deviation"] == "DEV-empty-initial-state", j["detail"]
+    assert "before step 1, a known difference" in j["detail"]
+    shifted = dict(first, result=[first["result"][0] + 0.25, *first["result"][1:]])
+    j = judge.judge(case, expected, {"steps": [shifted, refused], "error": None}, run_oracle=run_oracle, known=known)
+    assert j["status"] == "fail", j["detail"]
+
+
 def test_an_entry_needs_its_check_to_hold():
     """Matching the fingerprint is not enough where the entry has `without`: the rerun must pass."""
     entry = known_differences.read(KERAS3)[0]
