@@ -200,16 +200,21 @@ def script(item, oracle="tf_keras", samples=dropout.SAMPLES):
 
 
 def _expected_samples(outcome):
-    """The oracle's samples as EXPECTED: per step {"mean": nest of {"shape", "data", "sd"}} (data the
-    per-element mean, sd its standard deviation over the samples), or its error."""
+    """The oracle's samples as EXPECTED: per step {"mean": nest of {"shape", "data", "sd", "spread",
+    "spread_sd"}} (data the per-element mean, sd its standard deviation over the samples; spread the
+    mean distance of a sample from that mean, spread_sd that distance's standard deviation: dropout
+    that keeps the mean can still change it), or its error."""
     def nest(x):
         if x is None:
             return None
         if isinstance(x, list):
             return [nest(v) for v in x]
         x = np.asarray(x, np.float64)
+        distance = np.abs(x - x.mean(axis=0))
         return {"shape": list(x.shape[1:]), "data": [float(v) for v in x.mean(axis=0).ravel()],
-                "sd": [float(v) for v in x.std(axis=0).ravel()]}
+                "sd": [float(v) for v in x.std(axis=0).ravel()],
+                "spread": [float(v) for v in distance.mean(axis=0).ravel()],
+                "spread_sd": [float(v) for v in distance.std(axis=0).ravel()]}
     out = []
     if outcome["error"]:
         return [{"error": [outcome["error"]["type"]], "message": outcome["error"]["message"][:300]}]
@@ -344,19 +349,31 @@ function differences(expected, actual, where, out) {{
   }}
 }}
 
+function meanAndSd(xs) {{
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  return [mean, Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length)];
+}}
+
 function sampleDifferences(expected, samples, where, out) {{
   // Per element, the two sample means differ by more than 6 standard errors (a false alarm has
-  // probability about 2e-9 per element).
+  // probability about 2e-9 per element); so do the mean distances of a sample from Keras' mean
+  // (dropout that keeps the mean can still spread the values otherwise).
   flatExpected(expected).forEach((e, leaf) => {{
     const n = samples.length;
     e.data.forEach((keras, i) => {{
       const xs = samples.map((s) => s[leaf][i]);
-      const mean = xs.reduce((a, b) => a + b, 0) / n;
-      const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / n);
+      const [mean, sd] = meanAndSd(xs);
       const bound = 6 * Math.sqrt((e.sd[i] ** 2 + sd ** 2) / n) + 1e-6;
       if (!(Math.abs(mean - keras) <= bound)) {{
         out.push(`${{where}} result ${{leaf}} element ${{i}}: mean over ${{n}} samples Keras ${{keras.toFixed(4)}} ` +
                  `(sd ${{e.sd[i].toFixed(4)}}), tfjs ${{mean.toFixed(4)}} (sd ${{sd.toFixed(4)}})`);
+        return;
+      }}
+      const [spread, spreadSd] = meanAndSd(xs.map((x) => Math.abs(x - keras)));
+      const spreadBound = 6 * Math.sqrt((e.spread_sd[i] ** 2 + spreadSd ** 2) / n) + 1e-6;
+      if (!(Math.abs(spread - e.spread[i]) <= spreadBound)) {{
+        out.push(`${{where}} result ${{leaf}} element ${{i}}: mean distance from Keras' mean over ${{n}} samples ` +
+                 `Keras ${{e.spread[i].toFixed(4)}}, tfjs ${{spread.toFixed(4)}} (the same mean, spread otherwise)`);
       }}
     }});
   }});

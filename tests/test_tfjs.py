@@ -207,6 +207,21 @@ def test_js_reproducer_of_dropout_judges_samples(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+@needs_tfjs
+def test_js_reproducer_of_dropout_judges_the_spread_too(tmp_path):
+    # tfjs' GRU drops the state it carries with its one recurrent mask (h = z * dropped h_tm1 + ...):
+    # inverted dropout keeps the mean, so only the spread of the samples tells it from Keras'.
+    from rnnconf.reports import tfjs_repro as repro
+    item = {"id": "d-0005", "kind": "value", "clauses": ["CALL-03"], "detail": "dropout",
+            "config": {"layer": "GRU", "cells": [{"kind": "gru", "units": 3, "reset_after": False,
+                                                  "recurrent_dropout": 0.5}],
+                       "timesteps": 1, "initial_state": True, "training": True, "seed": 1091}}
+    path = tmp_path / "d-0005.js"
+    path.write_text(repro.script(item, samples=400))
+    done = _node(str(path), str(tmp_path), install.node_modules())
+    assert done.returncode == 1 and "spread otherwise" in done.stdout, done.stdout + done.stderr
+
+
 def test_install_refuses_cleanly_without_node(monkeypatch, tmp_path):
     monkeypatch.setenv("RNNCONF_CACHE", str(tmp_path))
     monkeypatch.setattr(shutil, "which", lambda name: None)
