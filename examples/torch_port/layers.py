@@ -228,7 +228,7 @@ class RNN:
                 self._batch_size = batch
             if self._states is None:
                 self.reset_states()
-            if self._states[0].shape[batch_axis] != batch:
+            if self._states[0].shape[0] != batch:
                 raise ValueError(f"{self.name} is stateful with batch size {self._states[0].shape[0]}, "
                                  f"called on a batch of {batch}")
             return list(self._states)
