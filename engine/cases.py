@@ -144,6 +144,14 @@ def _is_dims(x):
     return isinstance(x, list) and all(isinstance(d, int) for d in x)
 
 
+def passes_no_states(case, form):
+    """Whether the case's initial states given in `form` are an empty list (`empty`; or one entry
+    fewer where there is one, such as a single-state cell's or a one-cell stack's)."""
+    def placeholders(structure):
+        return "state" if _is_dims(structure) else [placeholders(s) for s in structure]
+    return shape_initial_state(placeholders(state_structure(case)), form) == []
+
+
 def random_states(structure, batch, rng, dtype):
     if _is_dims(structure):
         return rng.normal(0.0, 0.5, [batch] + structure).astype(dtype)

@@ -1,6 +1,6 @@
 """Which cases lie inside each of the oracle's deviations (deviations.py): predicates over normalized cases
 and outcomes, and the cases whose oracle outcome is what the API page says instead."""
-from .cases import flag, state_count
+from .cases import flag, passes_no_states
 
 
 # ---- which cases lie inside a deviation --------------------------------------------------------------
@@ -56,11 +56,11 @@ def _stateful_initial_state_step(case):
 
 
 def _empty_on_built_layer_step(case):
-    """The first call step after the first that passes initial_state=[]: the `empty` form, or one
-    state fewer where the layer has one state."""
+    """The first call step after the first that passes initial_state=[] (the `empty` form, or a form
+    that leaves nothing: cases.passes_no_states)."""
     calls = [i for i, s in enumerate(case["steps"] or [{"op": "call"}]) if s.get("op", "call") == "call"]
-    empty = ("empty", "too_few", "too_few_in_cell") if state_count(case) == 1 else ("empty",)
-    return next((i for i, form in _forms(case).items() if form in empty and calls and i != calls[0]), None)
+    return next((i for i, form in _forms(case).items()
+                 if calls and i != calls[0] and passes_no_states(case, form)), None)
 
 
 def _wrong_batch_reset_step(case):

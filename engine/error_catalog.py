@@ -286,6 +286,29 @@ OTHER_ERRORS = {e["id"]: e for e in [
 ANY_REFUSAL = frozenset({"state-not-a-tensor", "ERR-41"})
 
 
+def _unwrapped(case):
+    """The case with its `wrapped` initial states (each single state in a list of its own) given as
+    the plain list, or None where none is wrapped."""
+    if case.get("initial_state_form") != "wrapped" and not any(
+            s.get("initial_state_form") == "wrapped" for s in case.get("steps") or ()):
+        return None
+    form = "list" if case.get("initial_state_form") == "wrapped" else case.get("initial_state_form")
+    unwrapped = dict(case, initial_state_form=form)
+    if case.get("steps"):
+        unwrapped["steps"] = [dict(s, initial_state_form="list") if s.get("initial_state_form") == "wrapped" else s
+                              for s in case["steps"]]
+    return unwrapped
+
+
+# Crashes of the oracle's machinery (ANY_REFUSAL) on an input that means something: `legal_case(case)`
+# states that meaning legally, or None. An implementation that computes it is lenient, as on an
+# oracle-limitation path (judge._lenient); one that computes something else fails.
+CRASH_EQUIVALENTS = {
+    "state-not-a-tensor": {"reason": "a single state wrapped in a list of its own reaches backend.dot, which "
+                                     "reads the list's `.shape`", "legal_case": _unwrapped},
+}
+
+
 def refused_by_its_machinery(error, case=None):
     """Whether the oracle's `error` is a crash of its own code, not an error it raises on purpose:
     an ANY_REFUSAL path, or any error on a case whose mask has another batch than its input (tf_keras

@@ -263,8 +263,9 @@ def _differences(case, other):
 
 
 def _lenient(case, expected, actual, j, run_oracle, impl_has):
-    """`lenient` where the oracle refuses the case on an oracle-limitation ERR path, the implementation
-    returns, and its results are the oracle's for the equivalent legal case; `inconclusive` where no
+    """`lenient` where the oracle refuses the case on an oracle-limitation ERR path (or crashes on an
+    input that means something: error_catalog.CRASH_EQUIVALENTS), the implementation returns, and
+    its results are the oracle's for the equivalent legal case; `inconclusive` where no
     legal equivalent can be built from the case (what it computed is unchecked); `pass` where the
     implementation refuses it too, with whatever class (the contract asks for no error there, so for
     no class either); else None."""
@@ -272,13 +273,18 @@ def _lenient(case, expected, actual, j, run_oracle, impl_has):
     if oracle_error is None:
         return None
     err_id = error_catalog.classify(oracle_error, case)
-    if err_id not in error_catalog.LIMITATIONS:
-        return None
+    limitation = error_catalog.LIMITATIONS.get(err_id)
     impl_error = first_error(actual)
+    if limitation is None:  # a crash of the oracle's machinery on an input that means something
+        err_id = error_catalog.classify_other(oracle_error)
+        limitation = error_catalog.CRASH_EQUIVALENTS.get(err_id)
+        if (limitation is None or limitation["legal_case"](case) is None or impl_error is not None
+                or run_oracle is None):
+            return None  # a refusal there is judged by the crash rule (compare.error_class_match), results fail
     if impl_error is not None:
         return _judgement("pass", detail=f"both refuse {err_id} (an oracle limitation): the implementation "
                                          f"with {impl_error['type']}")
-    legal = error_catalog.LIMITATIONS[err_id].get("legal_case")
+    legal = limitation.get("legal_case")
     if legal is None or run_oracle is None:
         return _judgement("inconclusive", detail=f"{err_id} (an oracle limitation) accepted; what it computed is "
                                                  "not checked: no legal equivalent of the case")
@@ -288,7 +294,7 @@ def _lenient(case, expected, actual, j, run_oracle, impl_has):
     if judged["status"] not in ("pass", "inconclusive"):
         return None
     return dict(_judgement("lenient", detail=f"accepts what the oracle refuses for its own reasons ({err_id}: "
-                                             f"{error_catalog.LIMITATIONS[err_id]['reason']}), and computes what "
+                                             f"{limitation['reason']}), and computes what "
                                              "the oracle computes for the legal equivalent",
                            mismatches=j["mismatches"]), err_id=err_id)
 

@@ -147,3 +147,16 @@ def test_a_dropout_bug_in_a_fused_layer_still_fails(oracle):
     """Unscaled masks in the fused GRU: neither the oracle's distribution nor the page's."""
     _, _, j = judge.run_and_judge(namespaces.resolve("tests.fuzz_targets.dropout_no_scaling"), oracle, FUSED_GRU)
     assert j["status"] == "fail", j["detail"]
+
+
+def test_any_form_that_leaves_no_state_is_inside_the_empty_initial_state_deviation():
+    """One state fewer of a single-state cell, or of a one-cell stack, is `initial_state=[]` too; one
+    fewer of an LSTM's two states is not."""
+    dev = deviations.BY_ID["DEV-empty-initial-state"]
+    steps = [{"op": "call"}, {"op": "call", "initial_state": True}]
+    simple, lstm = [{"kind": "simple", "units": 2}], [{"kind": "lstm", "units": 2}]
+    for cells, cell_list, form in ((simple, False, "empty"), (simple, False, "too_few_in_cell"),
+                                   (lstm, True, "too_few")):
+        case = normalize({"cells": cells, "cell_list": cell_list, "initial_state_form": form, "steps": steps})
+        assert dev["applies"](case) and dev["from_step"](case) == 1, (cells, cell_list, form)
+    assert not dev["applies"](normalize({"cells": lstm, "initial_state_form": "too_few", "steps": steps}))

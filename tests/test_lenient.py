@@ -55,6 +55,22 @@ def test_accepting_a_limitation_is_lenient_where_it_computes_the_legal_equivalen
     assert judge.judge(CASE, refused(NUMPY_STATE), wrong, run_oracle=run_oracle)["status"] == "fail"
 
 
+def test_computing_a_wrapped_single_state_where_the_oracle_crashes_is_lenient(oracle):
+    """`initial_state=[[s]]` for a one-state cell: tf_keras' backend.dot reads the inner list's `.shape`
+    (a crash of its machinery). An implementation that takes it as `[s]` computes what the page
+    means: lenient. One that computes something else fails; a case with no wrapped state is no such crash."""
+    wrapped = dict(CASE, initial_state=True, initial_state_form="wrapped")
+    expected = execute.run(oracle, wrapped)
+    assert error_catalog.classify_other(judge.first_error(expected)) == "state-not-a-tensor"
+    run_oracle = lambda c: execute.run(oracle, c)  # noqa: E731
+    legal = execute.run(oracle, dict(wrapped, initial_state_form="list"))
+    j = judge.judge(wrapped, expected, legal, run_oracle=run_oracle)
+    assert j["status"] == "lenient" and j["err_id"] == "state-not-a-tensor", j["detail"]
+    wrong = dict(legal, steps=[dict(s, result=s["result"] + 0.5) for s in legal["steps"]])
+    assert judge.judge(wrapped, expected, wrong, run_oracle=run_oracle)["status"] == "fail"
+    assert error_catalog.CRASH_EQUIVALENTS["state-not-a-tensor"]["legal_case"](dict(CASE, steps=[{"op": "call"}])) is None
+
+
 def test_accepting_a_limitation_without_a_legal_equivalent_is_inconclusive_never_a_pass(oracle):
     assert error_catalog.LIMITATIONS["ERR-25"]["legal_case"] is None
     j = judge.judge(CASE, refused(NUMPY_STATE), execute.run(oracle, CASE),
