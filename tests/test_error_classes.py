@@ -196,6 +196,9 @@ def test_a_mask_of_another_batch_is_refused_by_any_error_but_not_accepted():
     loop = _error("ValueError", "Tensor's shape (1, 2, 2) is not compatible with supplied shape (1, 1, 2).")
     scan = _error("TypeError", "scan body function carry input and carry output must have equal types")
     assert _judged(wider, loop, scan)["status"] == "pass"
+    # the oracle's class with other words: its machinery's facts are not the input's
+    clear = _error("ValueError", "mask of shape (2, 3) does not match the inputs' (batch, timesteps) = (1, 3)")
+    assert _judged(wider, loop, clear)["status"] == "pass"
     results = {"steps": [{"op": "call", "result": [[0.0, 0.0], [0.0, 0.0]]}], "error": None}
     assert judge.judge(wider, _raises_at_step_0(loop), results)["status"] == "fail"
     # The same errors where the mask fits the batch: the oracle's class holds.
