@@ -42,7 +42,7 @@ unsupported, not failed.
 import re
 
 from . import capabilities, execute
-from .cases import BUILTIN_LAYERS, normalize
+from .cases import BUILTIN_LAYERS, is_stack, normalize
 
 
 _TAKES_CONSTANTS = {}  # (target name, module): bool
@@ -287,15 +287,16 @@ ANY_REFUSAL = frozenset({"state-not-a-tensor", "ERR-41"})
 
 
 def _unwrapped(case):
-    """The case with its `wrapped` initial states (each single state in a list of its own) given as
-    the plain list, or None where none is wrapped."""
-    if case.get("initial_state_form") != "wrapped" and not any(
-            s.get("initial_state_form") == "wrapped" for s in case.get("steps") or ()):
+    """The case with its initial states given as the plain list where they came with each single state
+    in a list of its own (`wrapped`; `regrouped` where there is one cell), or None where none did."""
+    wrapped = ("wrapped",) if is_stack(normalize(case)) else ("wrapped", "regrouped")
+    if case.get("initial_state_form") not in wrapped and not any(
+            s.get("initial_state_form") in wrapped for s in case.get("steps") or ()):
         return None
-    form = "list" if case.get("initial_state_form") == "wrapped" else case.get("initial_state_form")
+    form = "list" if case.get("initial_state_form") in wrapped else case.get("initial_state_form")
     unwrapped = dict(case, initial_state_form=form)
     if case.get("steps"):
-        unwrapped["steps"] = [dict(s, initial_state_form="list") if s.get("initial_state_form") == "wrapped" else s
+        unwrapped["steps"] = [dict(s, initial_state_form="list") if s.get("initial_state_form") in wrapped else s
                               for s in case["steps"]]
     return unwrapped
 

@@ -71,6 +71,21 @@ def test_computing_a_wrapped_single_state_where_the_oracle_crashes_is_lenient(or
     assert error_catalog.CRASH_EQUIVALENTS["state-not-a-tensor"]["legal_case"](dict(CASE, steps=[{"op": "call"}])) is None
 
 
+def test_the_lenient_results_may_nest_their_states_as_the_initial_states_were_given(oracle):
+    """Keras 2 returns the final states nested as the initial states were given ([[h]] for [[s]]):
+    an implementation that does so on the input the oracle crashes on is lenient too; one that nests
+    them in yet another way is not."""
+    wrapped = dict(CASE, initial_state=True, initial_state_form="wrapped", flags={"return_state": True})
+    expected = execute.run(oracle, wrapped)
+    run_oracle = lambda c: execute.run(oracle, c)  # noqa: E731
+    legal = execute.run(oracle, dict(wrapped, initial_state_form="list"))
+    out, state = legal["steps"][0]["result"]
+    as_given = dict(legal, steps=[dict(legal["steps"][0], result=[out, [state]])])
+    assert judge.judge(wrapped, expected, as_given, run_oracle=run_oracle)["status"] == "lenient"
+    deeper = dict(legal, steps=[dict(legal["steps"][0], result=[out, [[state]]])])
+    assert judge.judge(wrapped, expected, deeper, run_oracle=run_oracle)["status"] == "fail"
+
+
 def test_accepting_a_limitation_without_a_legal_equivalent_is_inconclusive_never_a_pass(oracle):
     assert error_catalog.LIMITATIONS["ERR-25"]["legal_case"] is None
     j = judge.judge(CASE, refused(NUMPY_STATE), execute.run(oracle, CASE),

@@ -158,7 +158,13 @@ class RNN:
             output = sequence.transpose(0, 1) if self.time_major else sequence
         else:
             output = last
-        return [output, *self._nested(states)] if self.return_state else output
+        if not self.return_state:
+            return output
+        # Keras 2 returns the final states nested as the initial states were given (an LSTM's pair as a
+        # tuple, a single state wrapped in a list); without them, one entry per cell.
+        nested = self._nested(states) if initial_state is None or not isinstance(initial_state, (list, tuple)) \
+            else _nested_like(list(initial_state), iter(states))
+        return [output, *nested]
 
     def _nested(self, flat_states):
         """Keras' nesting of a stack's states: one entry per cell, a list where the cell has several."""
@@ -291,3 +297,10 @@ class GRU(_PresetRNN):
 
 class LSTM(_PresetRNN):
     cell_class = LSTMCell
+
+
+def _nested_like(given, states):
+    """The `states` (an iterator over the flat final states) nested as `given`, the initial states."""
+    if isinstance(given, (list, tuple)):
+        return type(given)(_nested_like(item, states) for item in given)
+    return next(states)
