@@ -215,3 +215,23 @@ def test_the_unrolled_loops_index_error_on_a_short_mask_is_matched_by_any_refusa
     assert _judged(short, crash, clear)["status"] == "pass"
     results = {"steps": [{"op": "call", "result": [[0.0, 0.0], [0.0, 0.0]]}], "error": None}
     assert judge.judge(short, _raises_at_step_0(crash), results)["status"] == "fail"
+
+
+def test_a_path_given_at_build_may_be_refused_at_the_first_call():
+    """ERR-36 is raised at build (error-paths.md); tf_keras' LSTM layer reaches it in its constructor
+    (its states' InputSpec). The same refusal at the first call is that path; results are not, nor is
+    another path refused later."""
+    case = {"layer": "LSTM", "cells": [{"kind": "lstm", "units": 2.5}]}
+    dimension = "Dimension value must be integer or None or have an __index__ method, got value '2.5' with type " \
+                "'<class 'float'>'"
+    made = {"error": dict(_error("TypeError", dimension), stage="construct")}
+    later = {"steps": [{"op": "call", "error": dict(_error("TypeError", dimension), stage="step 0")}], "error": None}
+    assert compare.compare(made, later, case) == []
+    results = {"steps": [{"op": "call", "result": [[0.0]]}], "error": None}
+    assert compare.compare(made, results, case)
+    other = {"steps": [{"op": "call", "error": _error("ValueError", "units must be an integer")}], "error": None}
+    assert compare.compare(made, other, case)
+    units_type = {"error": dict(_error("TypeError", "'<=' not supported between instances of 'str' and 'int'"),
+                                stage="construct")}
+    assert compare.compare(units_type, {"steps": [{"op": "call", "error": units_type["error"]}], "error": None},
+                           {"cells": [{"kind": "simple", "units": "3"}]})
