@@ -145,7 +145,9 @@ cases = [  # a float64 LSTM cell (tract's Sigmoid is f16/f32 only); an ONNX LSTM
     {"cells": [{"kind": "lstm", "units": 2}], "flags": {"unroll": True}, "dtype": "float64", "batch": 3,
      "timesteps": 5, "features": [1]},
     {"cells": [{"kind": "lstm", "units": 3}], "flags": {"return_sequences": True, "return_state": True}, "batch": 3,
-     "timesteps": 5}]
+     "timesteps": 5},
+    # tract's fused LSTM cell: "LstmEpilogue only supports f32 and f16 preactivations, got F64"
+    {"cells": [{"kind": "lstm", "units": 3}], "flags": {"return_sequences": True}, "dtype": "float64", "batch": 3}]
 verdicts = [judge.run_and_judge(impl, oracle, case)[2] for case in cases]
 print(json.dumps([{"status": v["status"], "detail": v["detail"]} for v in verdicts]))
 """
@@ -157,8 +159,10 @@ def test_tract_lacking_a_kernel_is_unsupported_and_its_other_failures_fail():
     done = subprocess.run([targets.python_of("onnx-tract"), "-c", _TRACT, targets.TARGETS["onnx-tract"].impl],
                           capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
-    no_f64_sigmoid, clashing = json.loads(done.stdout.strip().splitlines()[-1])
+    no_f64_sigmoid, clashing, no_f64_lstm_cell = json.loads(done.stdout.strip().splitlines()[-1])
     assert no_f64_sigmoid["status"] == "unsupported", no_f64_sigmoid
     assert "tract: Sigmoid does not support F64" in no_f64_sigmoid["detail"]
     # fails to run (upstream/tract_lstm_batch_over_one.py): tract's bug, a failure
     assert clashing["status"] == "fail" and "model failed to run" in clashing["detail"], clashing
+    assert no_f64_lstm_cell["status"] == "unsupported", no_f64_lstm_cell
+    assert "tract: LstmEpilogue only supports f32 and f16 preactivations, got F64" in no_f64_lstm_cell["detail"]

@@ -4,7 +4,7 @@ optimized (`into_model().into_runnable()`).
 
 tract loads some models whose operators it has no kernel for at the tensors' type and says so only
 when it evaluates them ("Sigmoid does not support F64": its Sigmoid is for f16 and f32,
-core/src/ops/nn/mod.rs). That is tract's own refusal, so the case is unsupported with tract's words
+core/src/ops/nn/mod.rs; "LstmEpilogue only supports f32 and f16 preactivations, got F64"). That is tract's own refusal, so the case is unsupported with tract's words
 (common.py); any other failure to run is a failure."""
 import os
 import re
@@ -16,14 +16,21 @@ import tract
 from .common import namespace
 from .onnx import OnnxConverter
 
-# tract's element-wise and binary operators refusing a datum type (core/src/ops/element_wise.rs, binary.rs)
-_NO_KERNEL_FOR_TYPE = re.compile(r"\b(\w+) does not support ([FIU]\d+|Bool|TDim|String|Blob)\b")
+_TYPE = r"([FIU]\d+|Bool|TDim|String|Blob)\b"
+# tract's operators refusing a datum type: element-wise and binary ones (core/src/ops/element_wise.rs,
+# binary.rs: "Sigmoid does not support F64"), the fused LSTM and GRU cells (core/src/ops/lstm_cell.rs,
+# gru_cell.rs: "LstmEpilogue only supports f32 and f16 preactivations, got F64").
+_NO_KERNEL_FOR_TYPE = (re.compile(r"\b\w+ does not support " + _TYPE),
+                       re.compile(r"\b\w+ only supports [^,]*, got " + _TYPE))
 
 
 def refusal(error):
     """tract's words where `error` (a TractError) says an operator has no kernel for a type, else None."""
-    found = _NO_KERNEL_FOR_TYPE.search(str(error))
-    return f"tract: {found.group(1)} does not support {found.group(2)}" if found else None
+    for pattern in _NO_KERNEL_FOR_TYPE:
+        found = pattern.search(str(error))
+        if found:
+            return f"tract: {found.group(0)}"
+    return None
 
 
 class OnnxTractConverter(OnnxConverter):
