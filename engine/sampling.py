@@ -35,7 +35,8 @@ def run_samples(target, case, n, per_call=1):
     are (drawn per element): sample the implementation under test with per_call=1, so that a mask
     shared across rows, or reused across calls, shows. Steps that reset to given states or pass a
     list input are run untiled. The first error ends the run and is the outcome, as in run(); a tiled
-    run that fails is run again untiled, so that the error speaks of the case's own shapes."""
+    run that fails, or whose results cannot be split back into the copies (an implementation that
+    returns a wrong shape), is run again untiled, so that the outcome speaks of the case's own shapes."""
     case = normalize(case)
     steps = case["steps"] or [{"op": "call"}]
     per_call = samples_per_call(case, n, per_call)
@@ -72,7 +73,13 @@ def run_samples(target, case, n, per_call=1):
                 outcome["steps"].append({"op": step.get("op", "call"), "error": describe_error(e, f"step {index}")})
                 outcome["samples"] = len(samples[index])
                 return outcome
-            samples[index].extend(_split_copies(result, per_call, case, step))
+            try:
+                copies = _split_copies(result, per_call, case, step)
+            except ValueError:
+                # A result that is not `per_call` copies of the batch (a wrong shape): run untiled, so
+                # the outcome has the implementation's own shapes for the judge, not a split's error.
+                return run_samples(target, case, n, per_call=1)
+            samples[index].extend(copies)
     outcome["steps"] = [{"op": s.get("op", "call"), "result": _stack(r[:n])} for s, r in zip(steps, samples)]
     outcome["samples"] = n
     return outcome
@@ -104,10 +111,11 @@ def _tiled_forward(runner, copies):
 
 
 def _split_copies(result, copies, case, step):
-    """A step result of a tiled call as `copies` results, one per copy of the batch."""
+    """A step result of a tiled call as `copies` results, one per copy of the batch. ValueError where a
+    result's batch axis does not hold `copies` batches (a wrong shape would split into wrong pieces)."""
     if copies == 1:
         return [result]
-    first = [True]
+    first, batch = [True], step.get("batch", case["batch"])
 
     def split(x):
         if x is None:
@@ -119,6 +127,9 @@ def _split_copies(result, copies, case, step):
         axis = 1 if (first[0] and step.get("op", "call") == "call" and flag(case, "time_major")
                      and flag(case, "return_sequences")) else 0
         first[0] = False
+        if np.ndim(x) <= axis or np.shape(x)[axis] != copies * batch:
+            raise ValueError(f"a tiled result of shape {np.shape(x)} is not {copies} copies of a batch of "
+                             f"{batch} on axis {axis}")
         return np.split(x, copies, axis=axis)
     return split(result)
 

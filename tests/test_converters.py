@@ -164,6 +164,27 @@ def test_a_model_that_fails_to_run_is_a_failure(oracle):
     assert judge(case, execute.run(oracle, case), actual, impl_has=target.has)["status"] == "fail"
 
 
+class LacksAKernelAtRunTime(Faithful):
+    """A runtime that loads the model and says, when it runs it, that it has no kernel for an
+    operator at this dtype (tract's float64 Sigmoid): its adapter raises NotImplementedError."""
+    def convert(self, function, specs, layer):
+        def run(arrays):
+            raise NotImplementedError("tract: Sigmoid does not support F64")
+        return run
+
+
+def test_a_runtimes_refusal_at_run_time_is_unsupported_with_its_words(oracle):
+    target = target_of(LacksAKernelAtRunTime())
+    case = CASES[0]
+    actual = execute.run(target, case)
+    error = actual["steps"][0]["error"]
+    assert error["type"] == "NotImplementedError"
+    assert error["message"] == "tract: Sigmoid does not support F64"
+    verdict = judge(case, execute.run(oracle, case), actual, impl_has=target.has)
+    assert verdict["status"] == "unsupported"
+    assert verdict["detail"] == "lacks tract: Sigmoid does not support F64"
+
+
 def test_stateful_layers_are_unsupported_where_the_runtime_keeps_no_state(oracle):
     converter = Faithful()
     target = target_of(converter)

@@ -16,7 +16,7 @@ import time
 import numpy as np
 import pytest
 
-from rnnconf.engine import dropout, execute, sampling
+from rnnconf.engine import dropout, execute, judge, sampling
 from rnnconf.adapters import namespaces
 from rnnconf.engine.cases import normalize
 
@@ -247,6 +247,20 @@ def test_run_samples_returns_the_first_error_untiled(oracle):
     error = samples["steps"][1]["error"]
     assert error["type"] == "ValueError"
     assert "(2, None, 3)" in error["message"] and "(10, None, 3)" not in error["message"]
+
+
+def test_run_samples_reruns_untiled_a_result_it_cannot_split_into_copies():
+    """An implementation whose last output has the wrong shape (one row, rank 1) cannot have its tiled
+    result split back into copies: the samples run untiled and carry that shape for the judge, which
+    fails the case on its shape (run by a worker, a split's ValueError would end the worker)."""
+    target, oracle = namespaces.resolve("fuzz_targets.last_output_one_row"), namespaces.resolve("reference")
+    case = normalize({"cells": [{"kind": "simple", "units": 3, "dropout": 0.5}], "training": True, "batch": 2})
+    samples = sampling.run_samples(target, case, 6, per_call=3)
+    assert samples["error"] is None and samples["samples"] == 6
+    assert samples["steps"][0]["result"].shape == (6, 3)  # six samples of (units,): the target's own shape
+    expected, actual = dropout.sample_pair(target, oracle, case, seed=0)
+    verdict = judge.judge(case, expected, actual)
+    assert verdict["status"] == "fail" and verdict["kind"] == "shape", verdict["detail"]
 
 
 # ---- the power table ------------------------------------------------------------------------------

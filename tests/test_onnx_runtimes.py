@@ -134,3 +134,35 @@ def test_each_runtime_runs_the_converted_model_as_keras_computes_it(target):
                           capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout.strip().splitlines()[-1]) == ["pass", "pass"]
+
+
+_TRACT = """
+import json, sys
+from rnnconf.engine import execute, judge; from rnnconf.adapters import namespaces
+impl, oracle = namespaces.resolve(sys.argv[1]), namespaces.resolve("tf_keras")
+cases = [  # a float64 LSTM cell (tract's Sigmoid is f16/f32 only); an ONNX LSTM of batch 3 over 5 steps whose
+    # cell state is an output besides another (return_state)
+    {"cells": [{"kind": "lstm", "units": 2}], "flags": {"unroll": True}, "dtype": "float64", "batch": 3,
+     "timesteps": 5, "features": [1]},
+    {"cells": [{"kind": "lstm", "units": 3}], "flags": {"return_sequences": True, "return_state": True}, "batch": 3,
+     "timesteps": 5},
+    # tract's fused LSTM cell: "LstmEpilogue only supports f32 and f16 preactivations, got F64"
+    {"cells": [{"kind": "lstm", "units": 3}], "flags": {"return_sequences": True}, "dtype": "float64", "batch": 3}]
+verdicts = [judge.run_and_judge(impl, oracle, case)[2] for case in cases]
+print(json.dumps([{"status": v["status"], "detail": v["detail"]} for v in verdicts]))
+"""
+
+
+@needs_env
+def test_tract_lacking_a_kernel_is_unsupported_and_its_other_failures_fail():
+    env = dict(os.environ, PYTHONPATH=onnx_runtimes.SOURCE_ROOT, TF_CPP_MIN_LOG_LEVEL="3")
+    done = subprocess.run([targets.python_of("onnx-tract"), "-c", _TRACT, targets.TARGETS["onnx-tract"].impl],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    no_f64_sigmoid, clashing, no_f64_lstm_cell = json.loads(done.stdout.strip().splitlines()[-1])
+    assert no_f64_sigmoid["status"] == "unsupported", no_f64_sigmoid
+    assert "tract: Sigmoid does not support F64" in no_f64_sigmoid["detail"]
+    # fails to run (upstream/tract_lstm_batch_over_one.py): tract's bug, a failure
+    assert clashing["status"] == "fail" and "model failed to run" in clashing["detail"], clashing
+    assert no_f64_lstm_cell["status"] == "unsupported", no_f64_lstm_cell
+    assert "tract: LstmEpilogue only supports f32 and f16 preactivations, got F64" in no_f64_lstm_cell["detail"]

@@ -20,8 +20,10 @@ arguments as the oracle does.
 
 What the converted model cannot do is unsupported, never a pass: a refused conversion raises
 NotImplementedError with the converter's reason (engine/capabilities.py), and so does a
-stateful layer where the runtime keeps no state between runs. A model that converts but fails to run
-raises RuntimeError, and a model that runs and computes something else is a discrepancy.
+stateful layer where the runtime keeps no state between runs, and a runtime that says at run time
+that it lacks a kernel (the converter's `run` raises NotImplementedError with the runtime's words).
+Any other failure to run raises RuntimeError, and a model that runs and computes something else is
+a discrepancy.
 """
 import contextlib
 import hashlib
@@ -156,6 +158,8 @@ class Converted:
             if states:
                 for variable, value in zip(states, model["read"]()):
                     variable.assign(value)
+        except NotImplementedError:
+            raise  # the runtime's own refusal at run time (an op it lacks for a dtype): unsupported
         except Exception as e:  # noqa: BLE001 - the runtime's failure is the implementation's
             raise RuntimeError(f"the {self.converter.name} model failed to run: {type(e).__name__}: "
                                f"{_first_line(e)}") from e

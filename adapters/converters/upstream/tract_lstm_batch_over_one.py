@@ -1,11 +1,14 @@
-"""tract: an ONNX LSTM with batch > 1 and more than one step fails to run.
+"""tract: an ONNX LSTM with batch > 1 and more than one step fails to run when its cell state Y_c is
+an output beside Y or Y_h.
 
 A plain ONNX LSTM node (opset 15, no initial states, no sequence lengths; X of shape
-(seq_length, batch_size, input_size) = (2, 3, 2)) loads and runs in onnxruntime. tract 0.23.9's Python
-bindings load it (`tract.onnx().load(path).into_model().into_runnable()`) and fail when it runs:
-'Evaluating #6 "Y" Scan / Setting body inputs / Clashing resolution for expression. 1=1 != 3'. Batch 1
-runs, and so does one step with batch 3. tf2onnx converts tf_keras' LSTM (and GRU) without a mask to
-this op, so every such layer with a batch over one fails on tract.
+(seq_length, batch_size, input_size) = (2, 3, 2)) with its three outputs loads and runs in
+onnxruntime. tract 0.23.9's Python bindings load it (`tract.onnx().load(path).into_model().into_runnable()`)
+and fail when it runs: 'Evaluating #6 "Y" Scan / Setting body inputs / Clashing resolution for
+expression. 1=1 != 3'. Measured 2026-12-07: any one output alone, and Y with Y_h, run (and agree
+with onnxruntime); Y_c with Y or with Y_h fails; batch 1, or one step with batch 3, runs.
+tf2onnx converts tf_keras' LSTM without a mask to this op, and `return_state=True` makes Y_c an
+output beside Y_h, so such a layer with a batch over one fails on tract.
 
 Needs: tract==0.23.9 onnx==1.23.2 onnxruntime==1.32.0 (numpy).
 Run: python tract_lstm_batch_over_one.py   (exit 1 while the failure persists)
