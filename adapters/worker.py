@@ -149,8 +149,8 @@ def _restore_main(saved):
 
 
 class Worker:
-    """One target in one child process. `run(case)` -> ("ok", outcome, seconds, path, models converted,
-    new oracle arcs (engine.coverage_feedback; None when off)) | ("crash"|"timeout", detail);
+    """One target in one child process. `run(case)` -> ("ok", outcome, seconds, path, models converted)
+    | ("crash"|"timeout", detail);
     `submit(case)` ... `collect()` pipelines requests."""
 
     def __init__(self, target_name, timeout_s=20.0, memory_limit_mb=4096, stderr_path=None,
@@ -321,7 +321,7 @@ class Worker:
             pass  # the child has died: _receive finds out, and which case it died on
 
     def collect(self):
-        """The oldest uncollected answer: ("ok", outcome, seconds, path, models converted, new arcs), or "crash" /
+        """The oldest uncollected answer: ("ok", outcome, seconds, path, models converted), or "crash" /
         "timeout" / "lost" with a detail line."""
         if not self._ready:
             if not self._in_flight:

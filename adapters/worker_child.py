@@ -14,7 +14,7 @@ import time
 import warnings
 
 from rnnconf.engine import dropout, execute
-from rnnconf.engine import coverage_feedback, oracle_coverage
+from rnnconf.engine import oracle_coverage
 from rnnconf.engine.cases import normalize
 from rnnconf.adapters import in_process
 
@@ -39,7 +39,6 @@ def serve(conn, target_name, env, stderr_path=None, started=None, retry_eager_re
     logging.getLogger("tensorflow").setLevel(logging.CRITICAL)
     warnings.filterwarnings("ignore")
     coverage_tick = oracle_coverage.start_in_worker(target_name)  # --oracle-coverage: before tf_keras loads
-    new_arcs = coverage_feedback.start_in_worker()  # the oracle's worker, under RNNCONF_COVERAGE_FEEDBACK
     try:
         target = in_process.resolve_in_process(target_name)
     except in_process.SetupError as e:
@@ -77,8 +76,7 @@ def serve(conn, target_name, env, stderr_path=None, started=None, retry_eager_re
             before = conversions() if conversions else 0
             outcome = sample(session, case) if case.get("samples") else session.run(case, fresh=fresh, trace=trace)
             converted = (conversions() - before) if conversions else 0
-            answers.append(("ok", outcome, time.perf_counter() - start, session.last_path, converted,
-                            new_arcs() if new_arcs else None))
+            answers.append(("ok", outcome, time.perf_counter() - start, session.last_path, converted))
         conn.send(answers)
         coverage_tick()
 

@@ -69,14 +69,8 @@ def _include(root):
 _active = None
 
 
-def active():
-    """The Coverage object measuring this process, or None."""
-    return _active
-
-
 def start(data_dir):
-    """Measure this process into data_dir (a file of its own), saved at exit; the Coverage object.
-    data_dir None: measure without writing a data file (coverage_feedback)."""
+    """Measure this process into data_dir (a file of its own), saved at exit; the Coverage object."""
     global _active
     if _active is not None:
         return _active
@@ -87,10 +81,8 @@ def start(data_dir):
     root = tf_keras_root()
     if root is None:
         return None
-    if data_dir is not None:
-        os.makedirs(data_dir, exist_ok=True)
-    cov = coverage.Coverage(data_file=os.path.join(data_dir, DATA_NAME) if data_dir is not None else None,
-                            data_suffix=True, branch=True,
+    os.makedirs(data_dir, exist_ok=True)
+    cov = coverage.Coverage(data_file=os.path.join(data_dir, DATA_NAME), data_suffix=True, branch=True,
                             include=_include(root), config_file=False)
     cov.set_option("run:disable_warnings", ["no-data-collected"])  # pytest-xdist's controller runs no layer
     cov.start()

@@ -84,8 +84,6 @@ def _judge_answers(case, oracle, impl, confirmed=None, known=None):
     v = judge(case, oracle_result, impl_result, oracle, impl, confirmed, known=known)
     v["paths"] = {"oracle": _path(oracle_result), "impl": _path(impl_result)}
     v["converted"] = impl_result[4] if impl_result[0] == "ok" and len(impl_result) > 4 else 0
-    # oracle arcs this case reached first (engine.coverage_feedback; 0 when off)
-    v["new_oracle_arcs"] = (oracle_result[5] or 0) if oracle_result[0] == "ok" and len(oracle_result) > 5 else 0
     return v
 
 

@@ -16,12 +16,12 @@ import signal
 import time
 import warnings
 
-from hypothesis import Phase, reject, seed as hypothesis_seed, settings, target
+from hypothesis import reject, seed as hypothesis_seed, settings
 from hypothesis.errors import Flaky, Unsatisfiable
 from hypothesis.stateful import run_state_machine_as_test
 
 from rnnconf.engine import judge as judgement
-from rnnconf.engine import coverage_feedback, known_differences
+from rnnconf.engine import known_differences
 from rnnconf.engine.cases import is_stochastic, normalize
 from rnnconf.engine.results import is_xfailed, merge_versions
 
@@ -73,11 +73,7 @@ class Driver:
         if self._log.tell() and not ends_with_newline(self.log_path):
             self._log.write("\n")  # a killed run's torn last line stays a line of its own
         stderr_path = os.path.join(spec["out"], "workers.log")
-        # RNNCONF_COVERAGE_FEEDBACK: oracle arcs a drawn case reached first are Hypothesis' target
-        self.feedback = coverage_feedback.enabled()
-        self.mode = None  # the round's: "cases" or "stateful"
-        self.oracle = Worker(spec["oracle"], spec["timeout_s"], spec["memory_mb"], stderr_path,
-                             env=coverage_feedback.worker_env())
+        self.oracle = Worker(spec["oracle"], spec["timeout_s"], spec["memory_mb"], stderr_path)
         self.impl = Worker(spec["impl"], spec["timeout_s"], spec["memory_mb"], stderr_path, retry_eager_reuse=False)
 
     def write(self, record):
@@ -131,9 +127,6 @@ class Driver:
         base = settings(settings.get_profile("rnnconf-campaign"), database=self.db,
                         max_examples=CASES_PER_ROUND if mode == "cases" else MACHINES_PER_ROUND,
                         stateful_step_count=5)
-        if self.feedback and mode == "cases":
-            base = settings(base, phases=[*base.phases, Phase.target])
-        self.mode = mode
         final = None
         self.db.start_round()
         seeded = seed_hypothesis(rseed)
@@ -196,7 +189,7 @@ class Driver:
             variants = [self._stripped(variants[min(self.failing_variant, len(variants) - 1)])]
         elif self.spec["max_examples"] is not None:
             variants = variants[:max(1, self.spec["max_examples"] - self.examples)]
-        v, untraceable, refused, new_arcs = None, 0, 0, 0
+        v, untraceable, refused = None, 0, 0
         self.suspect = None
 
         def wanted():
@@ -210,7 +203,6 @@ class Driver:
         with contextlib.closing(differential.check_all(variants, self.oracle, self.impl, wanted=wanted,
                                                        known=self.differences)) as verdicts:
             for index, v in enumerate(verdicts):
-                new_arcs += v["new_oracle_arcs"]
                 self._judge(v, shrinking, index)
                 if v["oracle_error"]:
                     break  # an error path: more seeds would only repeat it
@@ -221,8 +213,6 @@ class Driver:
                     break
         if self.suspect is not None:
             self._settle_suspect()
-        if self.feedback and self.mode == "cases" and not shrinking:
-            target(new_arcs, label=coverage_feedback.LABEL)  # one call per example: a machine step is not one
         return v
 
     def _settle_suspect(self):

@@ -72,8 +72,6 @@ def example_record(v, n, variant_index, drawn_example):
         record["gradients"] = True  # the example differentiated: counted apart (LogTail.gradients)
     if v.get("converted"):
         record["converted"] = v["converted"]  # models a converter target converted for this example
-    if v.get("new_oracle_arcs"):
-        record["new_oracle_arcs"] = v["new_oracle_arcs"]  # reached first by this example (coverage_feedback)
     if v.get("inconclusive"):
         record["inconclusive"] = True
         if v["side"] == "oracle":
