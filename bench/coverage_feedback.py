@@ -69,9 +69,9 @@ def measure(out, code):
                 new_arcs += r.get("new_oracle_arcs", 0)
                 if first is None and r.get("kind") is not None:
                     first = (r["t"], r["n"])
-    fuzz_s = (last - ready) if ready and last else None
+    fuzz_s = (last - ready) if ready is not None and last is not None else None
     return {"exit": code, "found": first is not None,
-            "first_s": round(first[0] - ready, 1) if first and ready else None,
+            "first_s": round(first[0] - ready, 1) if first and ready is not None else None,
             "first_examples": first[1] if first else None, "examples": examples,
             "rate": round(examples / fuzz_s, 1) if fuzz_s else None, "new_arcs": new_arcs}
 
