@@ -148,11 +148,20 @@ def test_keras3_refuses_fractional_units_by_design_and_returning_values_still_fa
 
 
 def test_a_refusal_later_than_the_oracles_is_told_from_raising_nothing():
-    """The oracle's LSTM layer refuses units=2.5 when made; Keras 3 when built: its core says so."""
+    """The oracle refuses units=0 when the layer is made (ERR-19); an implementation that refuses it
+    only when it runs gets a core that says so. ERR-36 is given at build: the oracle's LSTM layer
+    refuses units=2.5 when made, Keras 3 when built, and that is compared as the same path (its
+    class, ValueError for TypeError, differs)."""
+    case = {"cells": [{"kind": "simple", "units": 0}]}
+    message = "Received an invalid value for argument `units`, expected a positive integer, got 0."
+    made = {"error": {"type": "ValueError", "mro": ["ValueError", "Exception"], "message": message,
+                      "stage": "construct"}}
+    run = {"steps": [{"op": "call", "error": dict(made["error"], stage="step 0")}], "error": None}
+    assert judge.judge(case, made, run)["fingerprint"]["core"] == "oracle raises ERR-19, the implementation ValueError later"
     case = error_catalog.ERROR_CASE_VARIANTS[[e for e, _ in error_catalog.ERROR_CASE_VARIANTS].index("ERR-36") + 1][1]
     assert case.get("layer") == "LSTM"
     _, _, verdict = judge.run_and_judge(namespaces.resolve("keras3"), namespaces.resolve("tf_keras"), case)
-    assert verdict["fingerprint"]["core"] == "oracle raises ERR-36, the implementation ValueError later"
+    assert verdict["fingerprint"]["core"] == "oracle raises ERR-36, the implementation ValueError"
 
 
 def test_tfjs_entry_recognises_its_units_message_only():
