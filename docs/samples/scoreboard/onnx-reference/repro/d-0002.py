@@ -91,9 +91,11 @@ class Steps(list):
 
 
 def states_of(layer):
-    """layer.states, or None where the layer keeps none (Keras 3 says None, Keras 2 one None per state)."""
-    states = layer.states
-    return None if states is None or all(s is None for s in states) else list(states)
+    """layer.states, or None where the layer keeps none (Keras 3 says None, Keras 2 one None per state,
+    nested per cell in a stack)."""
+    def none(x):
+        return all(none(s) for s in x) if isinstance(x, (list, tuple)) else x is None
+    return None if none(layer.states) else list(layer.states)
 
 
 def numpy_of(x):

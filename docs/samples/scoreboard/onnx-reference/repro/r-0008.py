@@ -1,13 +1,14 @@
 #!/usr/bin/env python
-"""r-0008: a value discrepancy between onnx-reference and tf_keras.
+"""r-0008: an error discrepancy between onnx-reference and tf_keras.
 
-`RNN([LSTMCell(3, dtype="float64"), GRUCell(2, dtype="float64"), SimpleRNNCell(4,
-dtype="float64")], unroll=True, return_sequences=True, dtype="float64")` on a float64 input of
-shape (3, 5, 4) with a mask: onnx-reference's results differ from tf_keras's beyond rounding.
+`LSTM(3, dropout=0.5, recurrent_dropout=0.25, return_state=True)` on a float32 input of shape
+(2, 4, 3) with training=True: onnx-reference's dropout differs from tf_keras's: error at step -1
+construct: onnx-reference raises WorkerCrash: onnx-reference: worker process died (exit code 1);
+tf_keras does not.
 
-Found: onnx-reference differs from tf_keras: value at step 0 output: max abs diff 7.29e-09 (max
-rel 2.09e-07) at (0, 0, 0): expected 0.4965633652626311, got 0.4965633649745048
-The data is in r-0008.npz, beside this script.
+Found: onnx-reference's dropout differs from tf_keras's: error at step -1 construct: the
+implementation raises WorkerCrash: onnx-reference: worker process died (exit code 1); the oracle
+does not
 
 Run: python r-0008.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
 Both sides run in this process: use an environment with target onnx-reference's pins,
@@ -18,7 +19,6 @@ Exits 1 while the discrepancy persists, 0 once both sides agree.
 """
 import argparse
 import importlib
-import os
 import re
 import sys
 
@@ -27,30 +27,40 @@ import numpy as np
 IMPL = "rnnconf.adapters.converters.onnx_reference"
 ORACLE = "tf_keras"
 
-# The arrays are in the .npz beside this script.
-DATA = np.load(os.path.join(os.path.dirname(os.path.abspath(__file__)), "r-0008.npz"))
-X = DATA["X"]
-MASK = np.array([[1, 1, 1, 1, 1],
-                 [1, 1, 1, 0, 0],
-                 [1, 0, 0, 0, 0]], dtype=bool)
+X = np.array([[[-1.0081108, -1.8856778, 0.918155],
+               [-0.59335655, 0.54690856, 0.25833017],
+               [-0.23866779, -0.51429135, -0.9849587],
+               [1.2027053, 0.6870411, 0.43960714]],
+              [[0.040068906, -0.89114904, -1.6289546],
+               [0.8321286, 1.7130907, 0.3625634],
+               [0.71177566, -0.88709, 0.8574427],
+               [-0.46509147, -1.037566, 0.93460846]]], dtype=np.float32)
 WEIGHTS = [
-    DATA["WEIGHTS_0"],
-    DATA["WEIGHTS_1"],
-    DATA["WEIGHTS_2"],
-    DATA["WEIGHTS_3"],
-    DATA["WEIGHTS_4"],
-    DATA["WEIGHTS_5"],
-    DATA["WEIGHTS_6"],
-    DATA["WEIGHTS_7"],
-    DATA["WEIGHTS_8"],
+    np.array([[0.50345147, -0.72452164, 0.756476, -0.49740976, -0.5174766, 0.867866, 0.15814956,
+               0.5280202, 0.1828717, 0.23599955, -0.46407908, -0.50884855],
+              [-0.7248027, -0.13271014, 0.15417312, -0.91730833, -0.38007796, -0.5023962,
+               0.31320962, -0.8035826, -0.35787842, -0.75034416, -0.14595908, -0.1919487],
+              [-0.54428214, -0.48255277, -0.25987816, -0.2457604, 1.3978407, 0.4026391, 0.58046955,
+               0.2587731, -0.4363368, 1.105863, -0.63499695, -0.3439382]], dtype=np.float32),
+    np.array([[-1.0949377, 1.0604639, -0.16502267, -0.307542, 0.42040873, 0.4119721, 0.37458202,
+               0.20041658, -0.052230608, -0.14852327, 0.447918, 0.6005254],
+              [0.56146777, 0.43174374, 0.27514893, -0.029873952, -0.41737905, -0.324599, 0.33137524,
+               -0.31044963, 0.7961559, -0.52509284, 0.7056959, 0.32620695],
+              [-0.5788739, -0.60297436, 0.596543, 0.85282207, 0.6607784, 0.21274085, -0.5801868,
+               0.80752826, -0.9915929, -0.8246954, -0.7759064, -0.17208262]], dtype=np.float32),
+    np.array([0.061992638, 0.16568132, -0.17324373, -0.75612634, -0.14570293, -0.31517994,
+              -0.7490181, -0.4605008, 0.5372742, -0.112703115, -0.15494125,
+              0.07391963], dtype=np.float32),
 ]
 
 # Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
 # it carries), which the value bound below grows with.
-ROUNDING_STEPS = [18]
+ROUNDING_STEPS = [5]
 
 # How the harness below judges this case:
-VALUES_COMPARED = True  # values are held to the rounding bound of ROUNDING_STEPS
+# Dropout while training: both sides draw random masks, so values are not compared here
+# (rnnconf compares their distributions, over hundreds of samples a side).
+VALUES_COMPARED = False
 UNDECIDED = False  # True: agreeing structure leaves a distribution's discrepancy open (exit 2)
 FACTS = None  # no catalogued facts to compare: an error's class is what counts
 TIMEOUT_S = None  # seconds the implementation may run
@@ -59,12 +69,10 @@ GRADIENTS = False  # whether gradients are compared too
 
 def run(layers, steps):
     """The case on the namespace `layers`; each step's result goes to `steps`."""
-    cells = [layers.LSTMCell(3, dtype="float64"), layers.GRUCell(2, dtype="float64"),
-             layers.SimpleRNNCell(4, dtype="float64")]
-    layer = layers.RNN(cells, unroll=True, return_sequences=True, dtype="float64")
-    layer(X, mask=MASK)  # builds the weights, replaced next
+    layer = layers.LSTM(3, dropout=0.5, recurrent_dropout=0.25, return_state=True)
+    layer(X, training=True)  # builds the weights, replaced next
     layer.set_weights(WEIGHTS)
-    steps.add(layer(X, mask=MASK))
+    steps.add(layer(X, training=True))
 
 
 # ---- running both sides and comparing them: the same in every reproducer ---------------------
@@ -98,9 +106,11 @@ class Steps(list):
 
 
 def states_of(layer):
-    """layer.states, or None where the layer keeps none (Keras 3 says None, Keras 2 one None per state)."""
-    states = layer.states
-    return None if states is None or all(s is None for s in states) else list(states)
+    """layer.states, or None where the layer keeps none (Keras 3 says None, Keras 2 one None per state,
+    nested per cell in a stack)."""
+    def none(x):
+        return all(none(s) for s in x) if isinstance(x, (list, tuple)) else x is None
+    return None if none(layer.states) else list(layer.states)
 
 
 def numpy_of(x):

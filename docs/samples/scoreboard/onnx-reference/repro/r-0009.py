@@ -1,28 +1,24 @@
 #!/usr/bin/env python
 """r-0009: a value discrepancy between onnx-reference and tf_keras.
 
-`RNN([LSTMCell(3, dtype="float64"), GRUCell(2, dtype="float64"), SimpleRNNCell(4,
-dtype="float64")], unroll=True, go_backwards=True, return_sequences=True, return_state=True,
-dtype="float64")` on a float64 input of shape (3, 5, 4): onnx-reference's results differ from
-tf_keras's beyond rounding.
+`RNN(GRUCell(3, seed=1, dropout=0.25, recurrent_dropout=0.5), return_sequences=True,
+time_major=True, unroll=True)` on a float32 input of shape (4, 2, 3) with training=True:
+onnx-reference's results differ in distribution from tf_keras's under dropout.
 
-Found: onnx-reference differs from tf_keras: value at step 0 output: max abs diff 1.64e-09 (max
-rel 8.57e-08) at (0, 0, 1): expected 0.11225839663834827, got 0.11225839654255182 value at step
-0 state[0][0]: max abs diff 6.94e-09 (max rel 1.02e-07) at (0, 0): expected
--0.23983111075399988, got -0.2398311087685772 value at step 0 state[0][1]: max abs diff 1.36e-08
-(max rel 1.15e-07) at (0, 0): expect
-The data is in r-0009.npz, beside this script.
+Found: onnx-reference's dropout differs from tf_keras's: value at step 0 output: output[2, 0, 1]
+value: oracle mean -0.5974 sd 0.1226, implementation mean -0.6942 sd 0.1211 (400 samples each);
+KS D=0.535, p<=9.1e-53 < 9.3e-09 (alpha 1e-06 over 108 tests; 86 flag)
 
 Run: python r-0009.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
 Both sides run in this process: use an environment with target onnx-reference's pins,
 tensorflow==2.21.0 tf-keras==2.21.0 tf2onnx==1.17.0 onnx==1.23.2 onnxruntime==1.32.0
 tract==0.23.9. Its adapter is rnnconf's (rnnconf.adapters.converters.onnx_reference): put
 rnnconf's source on PYTHONPATH.
-Exits 1 while the discrepancy persists, 0 once both sides agree.
+Not reproduced here: the values differ in distribution under dropout, which needs rnnconf's
+sampled check. Exits 1 where errors, nesting, shapes or dtypes differ, else 2.
 """
 import argparse
 import importlib
-import os
 import re
 import sys
 
@@ -31,28 +27,42 @@ import numpy as np
 IMPL = "rnnconf.adapters.converters.onnx_reference"
 ORACLE = "tf_keras"
 
-# The arrays are in the .npz beside this script.
-DATA = np.load(os.path.join(os.path.dirname(os.path.abspath(__file__)), "r-0009.npz"))
-X = DATA["X"]
+X = np.array([[[-1.0081108, -1.8856778, 0.918155],
+               [0.040068906, -0.89114904, -1.6289546]],
+              [[-0.59335655, 0.54690856, 0.25833017],
+               [0.8321286, 1.7130907, 0.3625634]],
+              [[-0.23866779, -0.51429135, -0.9849587],
+               [0.71177566, -0.88709, 0.8574427]],
+              [[1.2027053, 0.6870411, 0.43960714],
+               [-0.46509147, -1.037566, 0.93460846]]], dtype=np.float32)
 WEIGHTS = [
-    DATA["WEIGHTS_0"],
-    DATA["WEIGHTS_1"],
-    DATA["WEIGHTS_2"],
-    DATA["WEIGHTS_3"],
-    DATA["WEIGHTS_4"],
-    DATA["WEIGHTS_5"],
-    DATA["WEIGHTS_6"],
-    DATA["WEIGHTS_7"],
-    DATA["WEIGHTS_8"],
+    np.array([[0.50345147, -0.72452164, 0.756476, -0.49740976, -0.5174766, 0.867866, 0.15814956,
+               0.5280202, 0.1828717],
+              [0.23599955, -0.46407908, -0.50884855, -0.7248027, -0.13271014, 0.15417312,
+               -0.91730833, -0.38007796, -0.5023962],
+              [0.31320962, -0.8035826, -0.35787842, -0.75034416, -0.14595908, -0.1919487,
+               -0.54428214, -0.48255277, -0.25987816]], dtype=np.float32),
+    np.array([[-0.2457604, 1.3978407, 0.4026391, 0.58046955, 0.2587731, -0.4363368, 1.105863,
+               -0.63499695, -0.3439382],
+              [-1.0949377, 1.0604639, -0.16502267, -0.307542, 0.42040873, 0.4119721, 0.37458202,
+               0.20041658, -0.052230608],
+              [-0.14852327, 0.447918, 0.6005254, 0.56146777, 0.43174374, 0.27514893, -0.029873952,
+               -0.41737905, -0.324599]], dtype=np.float32),
+    np.array([[0.4058501, -0.3802216, 0.9750879, -0.6431048, 0.8642975, 0.3995203, -0.7089728,
+               -0.7384898, 0.730613],
+              [1.0444895, 0.809285, 0.26055327, -0.7105808, 0.98901606, -1.2144482, -1.0100415,
+               -0.9502874, -0.2107573]], dtype=np.float32),
 ]
 
 # Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
 # it carries), which the value bound below grows with.
-ROUNDING_STEPS = [18]
+ROUNDING_STEPS = [5]
 
 # How the harness below judges this case:
-VALUES_COMPARED = True  # values are held to the rounding bound of ROUNDING_STEPS
-UNDECIDED = False  # True: agreeing structure leaves a distribution's discrepancy open (exit 2)
+# Dropout while training: both sides draw random masks, so values are not compared here
+# (rnnconf compares their distributions, over hundreds of samples a side).
+VALUES_COMPARED = False
+UNDECIDED = True  # the discrepancy is a distribution's: agreeing structure decides nothing
 FACTS = None  # no catalogued facts to compare: an error's class is what counts
 TIMEOUT_S = None  # seconds the implementation may run
 GRADIENTS = False  # whether gradients are compared too
@@ -60,13 +70,11 @@ GRADIENTS = False  # whether gradients are compared too
 
 def run(layers, steps):
     """The case on the namespace `layers`; each step's result goes to `steps`."""
-    cells = [layers.LSTMCell(3, dtype="float64"), layers.GRUCell(2, dtype="float64"),
-             layers.SimpleRNNCell(4, dtype="float64")]
-    layer = layers.RNN(cells, unroll=True, go_backwards=True, return_sequences=True,
-                       return_state=True, dtype="float64")
-    layer(X)  # builds the weights, replaced next
+    layer = layers.RNN(layers.GRUCell(3, seed=1, dropout=0.25, recurrent_dropout=0.5),
+                       return_sequences=True, time_major=True, unroll=True)
+    layer(X, training=True)  # builds the weights, replaced next
     layer.set_weights(WEIGHTS)
-    steps.add(layer(X))
+    steps.add(layer(X, training=True))
 
 
 # ---- running both sides and comparing them: the same in every reproducer ---------------------
@@ -100,9 +108,11 @@ class Steps(list):
 
 
 def states_of(layer):
-    """layer.states, or None where the layer keeps none (Keras 3 says None, Keras 2 one None per state)."""
-    states = layer.states
-    return None if states is None or all(s is None for s in states) else list(states)
+    """layer.states, or None where the layer keeps none (Keras 3 says None, Keras 2 one None per state,
+    nested per cell in a stack)."""
+    def none(x):
+        return all(none(s) for s in x) if isinstance(x, (list, tuple)) else x is None
+    return None if none(layer.states) else list(layer.states)
 
 
 def numpy_of(x):

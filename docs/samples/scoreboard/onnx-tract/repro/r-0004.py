@@ -1,23 +1,22 @@
 #!/usr/bin/env python
-"""r-0004: an error discrepancy between onnx-tract and tf_keras.
+"""r-0004: a value discrepancy between onnx-tract and tf_keras.
 
-`RNN(LSTMCell(3), return_sequences=True, return_state=True)` on a float32 input of shape (3, 5,
-4): onnx-tract raised RuntimeError: the tf2onnx/tract model failed to run: TractError:
-Evaluating #7 "LSTM__843" Scan Case: { "cells": [ { "kind": "lstm", "units": 3 } ], "flags": {
-"return_sequences": true, "return_state": true }, "batch": 3, "timesteps": 5, "features": [ 4 ],
-.
+`RNN(GRUCell(3, seed=1, dropout=0.25, recurrent_dropout=0.5), return_sequences=True,
+time_major=True, unroll=True)` on a float32 input of shape (4, 2, 3) with training=True:
+onnx-tract's results differ in distribution from tf_keras's under dropout.
 
-Found: onnx-tract raised RuntimeError: the tf2onnx/tract model failed to run: TractError:
-Evaluating #7 "LSTM__843" Scan Case: { "cells": [ { "kind": "lstm", "units": 3 } ], "flags": {
-"return_sequences": true, "return_state": true }, "batch": 3, "timesteps": 5, "features": [ 4 ],
-"seed": 4284 }
+Found: onnx-tract's dropout differs from tf_keras's: value at step 0 output: output[1, 1, 2]
+change from the step before (axis 0), spread (distance from the pooled median): oracle mean
+0.1308 sd 0.09635, implementation mean 0.07808 sd 0.08801 (400 samples each); KS D=0.500,
+p<=8.2e-46 < 9.3e-09 (alpha 1e-06 over 108 tests; 72 flag)
 
 Run: python r-0004.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
 Both sides run in this process: use an environment with target onnx-tract's pins,
 tensorflow==2.21.0 tf-keras==2.21.0 tf2onnx==1.17.0 onnx==1.23.2 onnxruntime==1.32.0
 tract==0.23.9. Its adapter is rnnconf's (rnnconf.adapters.converters.onnx_tract): put rnnconf's
 source on PYTHONPATH.
-Exits 1 while the discrepancy persists, 0 once both sides agree.
+Not reproduced here: the values differ in distribution under dropout, which needs rnnconf's
+sampled check. Exits 1 where errors, nesting, shapes or dtypes differ, else 2.
 """
 import argparse
 import importlib
@@ -29,48 +28,42 @@ import numpy as np
 IMPL = "rnnconf.adapters.converters.onnx_tract"
 ORACLE = "tf_keras"
 
-X = np.array([[[-0.34585145, 0.7380263, -0.4426632, -0.79750717],
-               [-0.6390775, -1.7475402, -0.37505388, -1.4939617],
-               [0.35096645, 1.449815, -1.3089662, 0.19832313],
-               [1.7350764, 1.6076108, -0.02016743, 0.12565815],
-               [-0.6880487, -0.53813213, 0.33835042, 1.7603595]],
-              [[0.5076678, -0.95986855, -0.41454142, 0.47874275],
-               [-0.6661313, 0.15239684, 0.24725825, -1.0397649],
-               [0.16788836, -0.50591594, -0.25480253, 0.43108398],
-               [0.73433346, 0.097468115, 1.067259, 0.09499021],
-               [0.14873862, 1.2146963, -0.96113753, 0.7556583]],
-              [[-0.06794365, -0.745511, -0.30625364, -0.8637944],
-               [0.119020976, 0.40624356, 0.70198506, -0.65105414],
-               [0.6935208, -0.7400748, 0.64149714, 0.5517605],
-               [0.21552888, -0.73527336, -0.9729222, -1.1867003],
-               [0.11232108, -0.6751678, -0.98871034, 1.0638967]]], dtype=np.float32)
+X = np.array([[[-1.0081108, -1.8856778, 0.918155],
+               [0.040068906, -0.89114904, -1.6289546]],
+              [[-0.59335655, 0.54690856, 0.25833017],
+               [0.8321286, 1.7130907, 0.3625634]],
+              [[-0.23866779, -0.51429135, -0.9849587],
+               [0.71177566, -0.88709, 0.8574427]],
+              [[1.2027053, 0.6870411, 0.43960714],
+               [-0.46509147, -1.037566, 0.93460846]]], dtype=np.float32)
 WEIGHTS = [
-    np.array([[-0.05254083, -0.0801899, 0.712853, -0.12381476, -0.9497656, -0.73539466, 0.6262439,
-               -0.8453268, -0.34053558, 0.26189616, -0.5946995, -0.08361297],
-              [-0.22418678, -0.25503203, -0.13521492, 0.030760564, 0.16698574, 0.44942275,
-               -0.21402857, -1.5504023, -0.079389825, 0.12883626, 0.18797997, -0.13243465],
-              [-1.1840625, -0.25691333, 1.0843158, -0.5271872, -0.10174762, 0.31988135, -0.4908264,
-               -0.22121967, 0.9477461, -0.16808185, -0.09963299, 0.62065274],
-              [-0.00638769, -1.2700505, -0.52605015, 0.30754828, -0.33134234, 0.06628948,
-               -0.19028276, 0.7577453, 0.15488575, 0.3376157, -0.49714133,
-               -0.5126888]], dtype=np.float32),
-    np.array([[-0.62523925, -0.5056732, -0.33510384, -0.0022024673, -0.20858352, 1.3045589,
-               -0.4735439, -0.1298205, -0.3645904, -0.8594813, 0.6214559, -0.25150818],
-              [-1.3115497, 0.29381263, 0.4649058, 0.63483244, 0.038152546, 0.36334905, -0.33041558,
-               -1.1605077, 1.4102622, 0.2316064, -0.5377223, -0.39769894],
-              [-0.2666427, -0.110012926, -0.21731189, 0.894, 1.2133855, 1.171067, 0.3106325,
-               1.0340334, 0.37268454, 0.4067825, -0.86818725, -0.4827523]], dtype=np.float32),
-    np.array([0.7919861, -0.2502755, 0.14814465, 0.056254935, 0.014308237, -0.8978894, -0.2588411,
-              0.3769384, -0.8817011, -0.4962333, -0.27486983, -0.058662865], dtype=np.float32),
+    np.array([[0.50345147, -0.72452164, 0.756476, -0.49740976, -0.5174766, 0.867866, 0.15814956,
+               0.5280202, 0.1828717],
+              [0.23599955, -0.46407908, -0.50884855, -0.7248027, -0.13271014, 0.15417312,
+               -0.91730833, -0.38007796, -0.5023962],
+              [0.31320962, -0.8035826, -0.35787842, -0.75034416, -0.14595908, -0.1919487,
+               -0.54428214, -0.48255277, -0.25987816]], dtype=np.float32),
+    np.array([[-0.2457604, 1.3978407, 0.4026391, 0.58046955, 0.2587731, -0.4363368, 1.105863,
+               -0.63499695, -0.3439382],
+              [-1.0949377, 1.0604639, -0.16502267, -0.307542, 0.42040873, 0.4119721, 0.37458202,
+               0.20041658, -0.052230608],
+              [-0.14852327, 0.447918, 0.6005254, 0.56146777, 0.43174374, 0.27514893, -0.029873952,
+               -0.41737905, -0.324599]], dtype=np.float32),
+    np.array([[0.4058501, -0.3802216, 0.9750879, -0.6431048, 0.8642975, 0.3995203, -0.7089728,
+               -0.7384898, 0.730613],
+              [1.0444895, 0.809285, 0.26055327, -0.7105808, 0.98901606, -1.2144482, -1.0100415,
+               -0.9502874, -0.2107573]], dtype=np.float32),
 ]
 
 # Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
 # it carries), which the value bound below grows with.
-ROUNDING_STEPS = [6]
+ROUNDING_STEPS = [5]
 
 # How the harness below judges this case:
-VALUES_COMPARED = True  # values are held to the rounding bound of ROUNDING_STEPS
-UNDECIDED = False  # True: agreeing structure leaves a distribution's discrepancy open (exit 2)
+# Dropout while training: both sides draw random masks, so values are not compared here
+# (rnnconf compares their distributions, over hundreds of samples a side).
+VALUES_COMPARED = False
+UNDECIDED = True  # the discrepancy is a distribution's: agreeing structure decides nothing
 FACTS = None  # no catalogued facts to compare: an error's class is what counts
 TIMEOUT_S = None  # seconds the implementation may run
 GRADIENTS = False  # whether gradients are compared too
@@ -78,10 +71,11 @@ GRADIENTS = False  # whether gradients are compared too
 
 def run(layers, steps):
     """The case on the namespace `layers`; each step's result goes to `steps`."""
-    layer = layers.RNN(layers.LSTMCell(3), return_sequences=True, return_state=True)
-    layer(X)  # builds the weights, replaced next
+    layer = layers.RNN(layers.GRUCell(3, seed=1, dropout=0.25, recurrent_dropout=0.5),
+                       return_sequences=True, time_major=True, unroll=True)
+    layer(X, training=True)  # builds the weights, replaced next
     layer.set_weights(WEIGHTS)
-    steps.add(layer(X))
+    steps.add(layer(X, training=True))
 
 
 # ---- running both sides and comparing them: the same in every reproducer ---------------------
@@ -115,9 +109,11 @@ class Steps(list):
 
 
 def states_of(layer):
-    """layer.states, or None where the layer keeps none (Keras 3 says None, Keras 2 one None per state)."""
-    states = layer.states
-    return None if states is None or all(s is None for s in states) else list(states)
+    """layer.states, or None where the layer keeps none (Keras 3 says None, Keras 2 one None per state,
+    nested per cell in a stack)."""
+    def none(x):
+        return all(none(s) for s in x) if isinstance(x, (list, tuple)) else x is None
+    return None if none(layer.states) else list(layer.states)
 
 
 def numpy_of(x):

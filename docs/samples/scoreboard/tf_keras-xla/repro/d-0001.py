@@ -1,13 +1,13 @@
 #!/usr/bin/env python
 """d-0001: a value discrepancy between tf_keras-xla and tf_keras.
 
-`RNN(SimpleRNNCell(2, recurrent_dropout=0.25))` on a float32 input of shape (4, 8, 4) with
+`RNN(SimpleRNNCell(2, recurrent_dropout=0.5))` on a float32 input of shape (2, 3, 3) with
 training=True: tf_keras-xla's output of the first call differs in distribution from tf_keras's
 under dropout.
 
-Found: step 0 output: output[0, 1] value, spread (distance from the pooled median): oracle mean
-0.1007 sd 0.1868, implementation mean 0.2846 sd 0.262 (400 samples each); KS D=0.580, p<=1.4e-62
-< 3.6e-08 (alpha 1e-06 over 28 tests; 28 flag)
+Found: step 0 output: output[1, 1] value, spread (distance from the pooled median): oracle mean
+0.25 sd 0.1905, implementation mean 0.1926 sd 0.1651 (400 samples each); KS D=0.420, p<=5.3e-32
+< 8.3e-08 (alpha 1e-06 over 12 tests; 5 flag)
 
 Run: python d-0001.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
 Both sides run in this process: use an environment with target tf_keras-xla's pins,
@@ -26,51 +26,24 @@ import numpy as np
 IMPL = "rnnconf.adapters.converters.xla"
 ORACLE = "tf_keras"
 
-X = np.array([[[0.5123217, 1.4827688, -0.315393, 0.05726315],
-               [-2.1018965, -1.2149714, 2.165941, 1.2399858],
-               [-0.6894755, -0.36330837, 1.2920378, -0.2686135],
-               [-3.1785038, -0.041239083, 0.36454657, -0.2051505],
-               [0.4997071, -2.1770034, -0.9856345, -1.1554458],
-               [-0.09198343, 1.8241478, 0.6356971, 1.0333039],
-               [1.2786428, 1.3909118, -1.4722418, -2.71445],
-               [-0.45672286, -0.08318331, -1.9235276, -1.0473878]],
-              [[-0.83863723, -2.3648748, 1.0888811, -1.2387053],
-               [1.4825583, 1.042053, -0.091976345, 0.8739337],
-               [-2.1225595, -0.77249897, 0.23196684, -0.69780755],
-               [-1.2333052, 1.099352, -0.96978915, 1.9892212],
-               [-1.3483664, 1.1238827, -0.4331636, 0.404668],
-               [-2.1200404, 1.0979035, 1.6089722, -0.99752796],
-               [1.2860159, 1.038088, 0.9499548, -0.5954315],
-               [-0.23259799, 3.1374633, -1.0071964, -1.1756966]],
-              [[-0.41864917, -0.8570737, -0.4516219, 1.3890592],
-               [-0.66535705, -0.8190607, -0.60323536, 0.09540868],
-               [-0.95266396, 0.761744, 0.62615114, 0.68498063],
-               [0.29491878, 0.7297961, -0.071960784, 2.0238788],
-               [1.508189, 0.45380542, 0.04054212, 0.29656065],
-               [0.15148777, 1.11538, 1.068147, 0.80890656],
-               [-0.35440007, 1.0957865, -0.18721703, 0.1618301],
-               [0.4567703, 0.22090122, -1.534252, 1.9696296]],
-              [[0.096631266, -0.21318023, 0.8934312, 0.74323606],
-               [0.38858292, 0.18852866, 0.477219, -0.15510327],
-               [-0.17267655, -0.08466124, -0.25834718, 1.2460476],
-               [-0.61147183, 1.2858104, 1.3766637, 0.3593476],
-               [-0.50373477, 0.24044251, 1.2371516, -0.31187388],
-               [0.68273044, -0.6705313, -0.5739739, -0.372306],
-               [0.09117984, -1.2411892, -0.64752424, 0.8712539],
-               [-1.3597429, -0.48348245, 0.41733724, -1.0505114]]], dtype=np.float32)
+X = np.array([[[0.71931696, 0.20316437, -0.5199672],
+               [-0.39148158, 0.40783587, -1.000717],
+               [-1.2859633, -1.2220773, -0.2030824]],
+              [[-1.7616397, -0.10646271, -0.6803298],
+               [1.9351912, 0.27308518, -1.539719],
+               [-0.035821114, 1.3595634, -1.5811284]]], dtype=np.float32)
 WEIGHTS = [
-    np.array([[-0.6075909, -0.51694417],
-              [0.0039826315, 0.7912428],
-              [0.68987143, 0.5816738],
-              [-0.10530152, -0.14539498]], dtype=np.float32),
-    np.array([[0.6213128, -1.3524592],
-              [-0.092511594, -0.38389313]], dtype=np.float32),
-    np.array([1.0579959, 0.51641303], dtype=np.float32),
+    np.array([[-0.07897734, 0.41940275],
+              [0.7734663, -0.014928613],
+              [0.3289627, 0.33208275]], dtype=np.float32),
+    np.array([[-0.1223632, -1.4581635],
+              [-0.034358036, -0.27596882]], dtype=np.float32),
+    np.array([0.32106593, 0.53845954], dtype=np.float32),
 ]
 
 # Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
 # it carries), which the value bound below grows with.
-ROUNDING_STEPS = [9]
+ROUNDING_STEPS = [4]
 
 # How the harness below judges this case:
 # Dropout while training: both sides draw random masks, so values are not compared here
@@ -84,7 +57,7 @@ GRADIENTS = False  # whether gradients are compared too
 
 def run(layers, steps):
     """The case on the namespace `layers`; each step's result goes to `steps`."""
-    layer = layers.RNN(layers.SimpleRNNCell(2, recurrent_dropout=0.25))
+    layer = layers.RNN(layers.SimpleRNNCell(2, recurrent_dropout=0.5))
     layer(X, training=True)  # builds the weights, replaced next
     layer.set_weights(WEIGHTS)
     steps.add(layer(X, training=True))
@@ -121,9 +94,11 @@ class Steps(list):
 
 
 def states_of(layer):
-    """layer.states, or None where the layer keeps none (Keras 3 says None, Keras 2 one None per state)."""
-    states = layer.states
-    return None if states is None or all(s is None for s in states) else list(states)
+    """layer.states, or None where the layer keeps none (Keras 3 says None, Keras 2 one None per state,
+    nested per cell in a stack)."""
+    def none(x):
+        return all(none(s) for s in x) if isinstance(x, (list, tuple)) else x is None
+    return None if none(layer.states) else list(layer.states)
 
 
 def numpy_of(x):

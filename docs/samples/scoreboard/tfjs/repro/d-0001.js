@@ -6,7 +6,7 @@
  * Run: npm install @tensorflow/tfjs@4.22.0 && node d-0001.js
  * Exit status: 1 while tfjs differs from Keras, 0 once it matches, 2 when tfjs cannot be loaded.
  * EXPECTED holds what Keras returns for the same layer, weights and data (per step: the values with the float32 rounding bound they are compared within, or the error class it raises).
- * The case, as rnnconf describes it: {"layer": "RNN", "cells": [{"kind": "simple", "units": 2}], "cell_list": false, "flags": {}, "dtype": "float32", "batch": 1, "timesteps": 3, "features": [3], "mask": [[0, 0, 0]], "initial_state": true, "initial_state_form": null, "constants": null, "training": null, "embedding": null, "steps": [{"op": "call"}], "reverse_inputs": false, "seed": 0, "weights_seed": null, "weight_scale": 1.0, "perturbation": null, "warmup": null, "samples": null, "explicit_args": null, "gradients": false}
+ * The case, as rnnconf describes it: {"layer": "RNN", "cells": [{"kind": "simple", "units": 2}], "cell_list": false, "flags": {}, "dtype": "float32", "batch": 1, "timesteps": 3, "features": [3], "mask": [[0, 0, 0]], "initial_state": true, "initial_state_form": null, "constants": null, "training": null, "embedding": null, "steps": [{"op": "call"}], "reverse_inputs": false, "seed": 0, "weights_seed": null, "weight_scale": 1.0, "perturbation": null, "warmup": null, "samples": null, "explicit_args": null, "gradients": false, "reverse_cell_order": false}
  */
 'use strict';
 let tf;
@@ -114,19 +114,31 @@ function differences(expected, actual, where, out) {
   }
 }
 
+function meanAndSd(xs) {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  return [mean, Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length)];
+}
+
 function sampleDifferences(expected, samples, where, out) {
   // Per element, the two sample means differ by more than 6 standard errors (a false alarm has
-  // probability about 2e-9 per element).
+  // probability about 2e-9 per element); so do the mean distances of a sample from Keras' mean
+  // (dropout that keeps the mean can still spread the values otherwise).
   flatExpected(expected).forEach((e, leaf) => {
     const n = samples.length;
     e.data.forEach((keras, i) => {
       const xs = samples.map((s) => s[leaf][i]);
-      const mean = xs.reduce((a, b) => a + b, 0) / n;
-      const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / n);
+      const [mean, sd] = meanAndSd(xs);
       const bound = 6 * Math.sqrt((e.sd[i] ** 2 + sd ** 2) / n) + 1e-6;
       if (!(Math.abs(mean - keras) <= bound)) {
         out.push(`${where} result ${leaf} element ${i}: mean over ${n} samples Keras ${keras.toFixed(4)} ` +
                  `(sd ${e.sd[i].toFixed(4)}), tfjs ${mean.toFixed(4)} (sd ${sd.toFixed(4)})`);
+        return;
+      }
+      const [spread, spreadSd] = meanAndSd(xs.map((x) => Math.abs(x - keras)));
+      const spreadBound = 6 * Math.sqrt((e.spread_sd[i] ** 2 + spreadSd ** 2) / n) + 1e-6;
+      if (!(Math.abs(spread - e.spread[i]) <= spreadBound)) {
+        out.push(`${where} result ${leaf} element ${i}: mean distance from Keras' mean over ${n} samples ` +
+                 `Keras ${e.spread[i].toFixed(4)}, tfjs ${spread.toFixed(4)} (the same mean, spread otherwise)`);
       }
     });
   });

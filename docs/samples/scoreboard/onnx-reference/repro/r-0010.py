@@ -1,54 +1,18 @@
-# torch-port: an error discrepancy with tf_keras in RNN(SimpleRNNCell(2), unroll=True)
-
-**Summary.** `RNN(SimpleRNNCell(2), unroll=True)` on a float32 input of shape (2, 3, 3) with a mask: torch-port raises ValueError (mask of shape (2, 4) does not match the inputs' (batch, timesteps) = (2, 3)) where tf_keras raises nothing.
-
-```python
-import numpy as np
-import examples.torch_port as layers
-
-mask = np.array([[True, True, True, True], [True, True, True, True]])
-x0 = np.array([[[0.72, 0.2, -0.52], [-0.39, 0.41, -1.0], [-1.29, -1.22, -0.2]], [[-1.76, -0.11, -0.68], [1.94, 0.27, -1.54], [-0.04, 1.36, -1.58]]], 'float32')
-try:
-    layer = layers.RNN(layers.SimpleRNNCell(2), unroll=True)
-    out = []
-    layer(x0, mask=mask)  # builds the weights
-    layer.set_weights([np.linspace(-0.6, 0.6, w.size).reshape(w.shape).astype(w.dtype)
-                       for w in layer.get_weights()])
-    out.append(layer(x0, mask=mask))
-    raised = None
-except Exception as e:
-    raised = e
-assert raised is None, f"the oracle raises nothing here, got {raised!r}"
-def shapes(r): return [shapes(t) for t in r] if isinstance(r, (list, tuple)) else list(np.shape(r))
-assert shapes(out) == [[2, 2]], shapes(out)
-```
-
-This snippet uses torch-port's API only; it asserts what tf_keras returns on the same code and fails while the bug persists. The full replay script below runs the exact case on both sides.
-
-**What the minimal case shows.** It needs unroll=True and a mask: with any one of them taken away, the case no longer fails this way. It does not need a GRUCell, a SimpleRNNCell, gradients and gru.implementation = 1 (the case still fails the same way without each, or was shrunk past it). Other built-in cell kinds fail the same way.
-
-**Versions.** python 3.11.7, numpy 2.4.6, tensorflow 2.21.0, tf_keras 2.21.0, torch 2.13.0+cpu, examples unversioned
-
-**Expected** (tf_keras (tf_keras.layers)): raises nothing
-
-**Actual** (torch-port): raises ValueError: mask of shape (2, 4) does not match the inputs' (batch, timesteps) = (2, 3)
-
-**Reproduce.** Save `d-0002.py` and run `python d-0002.py` (it needs numpy, tf_keras, torch-port). It prints both sides' results and what differs, and exits 1 while the discrepancy persists, 0 once both sides agree; `--impl NAME` runs it against another implementation.
-
-```python
 #!/usr/bin/env python
-"""d-0002: an error discrepancy between torch-port and tf_keras.
+"""r-0010: an error discrepancy between onnx-reference and tf_keras.
 
-`RNN(SimpleRNNCell(2), unroll=True)` on a float32 input of shape (2, 3, 3) with a mask:
-torch-port raises ValueError (mask of shape (2, 4) does not match the inputs' (batch, timesteps)
-= (2, 3)) where tf_keras raises nothing.
+`RNN(SimpleRNNCell(3, seed=1, dropout=0.5))` on a float32 input of shape (2, 4, 3) with
+training=True: onnx-reference: the probe raised RuntimeError: the tf2onnx/onnx-reference model
+failed to run: RuntimeError: Inconsistent permutation [1, 0, 2] with shape (48, 3)..
 
-Found: step 0: the implementation raises ValueError: mask of shape (2, 4) does not match the
-inputs' (batch, timesteps) = (2, 3); the oracle does not
+Found: onnx-reference: the probe raised RuntimeError: the tf2onnx/onnx-reference model failed to
+run: RuntimeError: Inconsistent permutation [1, 0, 2] with shape (48, 3).
 
-Run: python d-0002.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
-Both sides run in this process: use an environment with target torch-port's pins, torch==2.13.0
-numpy==2.4.6, and the oracle's, tensorflow==2.21.0 tf-keras==2.21.0.
+Run: python r-0010.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
+Both sides run in this process: use an environment with target onnx-reference's pins,
+tensorflow==2.21.0 tf-keras==2.21.0 tf2onnx==1.17.0 onnx==1.23.2 onnxruntime==1.32.0
+tract==0.23.9. Its adapter is rnnconf's (rnnconf.adapters.converters.onnx_reference): put
+rnnconf's source on PYTHONPATH.
 Exits 1 while the discrepancy persists, 0 once both sides agree.
 """
 import argparse
@@ -58,32 +22,35 @@ import sys
 
 import numpy as np
 
-IMPL = "examples.torch_port"
+IMPL = "rnnconf.adapters.converters.onnx_reference"
 ORACLE = "tf_keras"
 
-X = np.array([[[0.71931696, 0.20316437, -0.5199672],
-               [-0.39148158, 0.40783587, -1.000717],
-               [-1.2859633, -1.2220773, -0.2030824]],
-              [[-1.7616397, -0.10646271, -0.6803298],
-               [1.9351912, 0.27308518, -1.539719],
-               [-0.035821114, 1.3595634, -1.5811284]]], dtype=np.float32)
-MASK = np.array([[1, 1, 1, 1],
-                 [1, 1, 1, 1]], dtype=bool)
+X = np.array([[[-1.0081108, -1.8856778, 0.918155],
+               [-0.59335655, 0.54690856, 0.25833017],
+               [-0.23866779, -0.51429135, -0.9849587],
+               [1.2027053, 0.6870411, 0.43960714]],
+              [[0.040068906, -0.89114904, -1.6289546],
+               [0.8321286, 1.7130907, 0.3625634],
+               [0.71177566, -0.88709, 0.8574427],
+               [-0.46509147, -1.037566, 0.93460846]]], dtype=np.float32)
 WEIGHTS = [
-    np.array([[-0.07897734, 0.41940275],
-              [0.7734663, -0.014928613],
-              [0.3289627, 0.33208275]], dtype=np.float32),
-    np.array([[-0.1223632, -1.4581635],
-              [-0.034358036, -0.27596882]], dtype=np.float32),
-    np.array([0.32106593, 0.53845954], dtype=np.float32),
+    np.array([[0.50345147, -0.72452164, 0.756476],
+              [-0.49740976, -0.5174766, 0.867866],
+              [0.15814956, 0.5280202, 0.1828717]], dtype=np.float32),
+    np.array([[0.23599955, -0.46407908, -0.50884855],
+              [-0.7248027, -0.13271014, 0.15417312],
+              [-0.91730833, -0.38007796, -0.5023962]], dtype=np.float32),
+    np.array([0.2712475, -0.6959229, -0.3099318], dtype=np.float32),
 ]
 
 # Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
 # it carries), which the value bound below grows with.
-ROUNDING_STEPS = [4]
+ROUNDING_STEPS = [5]
 
 # How the harness below judges this case:
-VALUES_COMPARED = True  # values are held to the rounding bound of ROUNDING_STEPS
+# Dropout while training: both sides draw random masks, so values are not compared here
+# (rnnconf compares their distributions, over hundreds of samples a side).
+VALUES_COMPARED = False
 UNDECIDED = False  # True: agreeing structure leaves a distribution's discrepancy open (exit 2)
 FACTS = None  # no catalogued facts to compare: an error's class is what counts
 TIMEOUT_S = None  # seconds the implementation may run
@@ -92,10 +59,10 @@ GRADIENTS = False  # whether gradients are compared too
 
 def run(layers, steps):
     """The case on the namespace `layers`; each step's result goes to `steps`."""
-    layer = layers.RNN(layers.SimpleRNNCell(2), unroll=True)
-    layer(X, mask=MASK)  # builds the weights, replaced next
+    layer = layers.RNN(layers.SimpleRNNCell(3, seed=1, dropout=0.5))
+    layer(X, training=True)  # builds the weights, replaced next
     layer.set_weights(WEIGHTS)
-    steps.add(layer(X, mask=MASK))
+    steps.add(layer(X, training=True))
 
 
 # ---- running both sides and comparing them: the same in every reproducer ---------------------
@@ -298,6 +265,3 @@ def main():
 
 if __name__ == "__main__":
     sys.exit(main())
-```
-
-Found by differential testing against tf_keras (rnnconf); the case was shrunk to the smallest that still differs. Detail: step 0: the implementation raises ValueError: mask of shape (2, 4) does not match the inputs' (batch, timesteps) = (2, 3); the oracle does not

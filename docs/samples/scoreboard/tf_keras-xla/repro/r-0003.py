@@ -1,17 +1,21 @@
 #!/usr/bin/env python
-"""d-0002: an error discrepancy between torch-port and tf_keras.
+"""r-0003: a value discrepancy between tf_keras-xla and tf_keras.
 
-`RNN(SimpleRNNCell(2), unroll=True)` on a float32 input of shape (2, 3, 3) with a mask:
-torch-port raises ValueError (mask of shape (2, 4) does not match the inputs' (batch, timesteps)
-= (2, 3)) where tf_keras raises nothing.
+`RNN(LSTMCell(3, seed=1, dropout=0.25, recurrent_dropout=0.5), return_sequences=True,
+zero_output_for_mask=True)` on a float32 input of shape (2, 4, 3) with a mask, training=True:
+tf_keras-xla's results differ in distribution from tf_keras's under dropout.
 
-Found: step 0: the implementation raises ValueError: mask of shape (2, 4) does not match the
-inputs' (batch, timesteps) = (2, 3); the oracle does not
+Found: tf_keras-xla's dropout differs from tf_keras's: value at step 0 output: output[1, 2, 1]
+value, spread (distance from the pooled median): oracle mean 0.02243 sd 0.02001, implementation
+mean 0.03839 sd 0.03075 (400 samples each); KS D=0.265, p<=9.3e-13 < 9.3e-09 (alpha 1e-06 over
+108 tests; 2 flag)
 
-Run: python d-0002.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
-Both sides run in this process: use an environment with target torch-port's pins, torch==2.13.0
-numpy==2.4.6, and the oracle's, tensorflow==2.21.0 tf-keras==2.21.0.
-Exits 1 while the discrepancy persists, 0 once both sides agree.
+Run: python r-0003.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
+Both sides run in this process: use an environment with target tf_keras-xla's pins,
+tensorflow==2.21.0 tf-keras==2.21.0. Its adapter is rnnconf's (rnnconf.adapters.converters.xla):
+put rnnconf's source on PYTHONPATH.
+Not reproduced here: the values differ in distribution under dropout, which needs rnnconf's
+sampled check. Exits 1 where errors, nesting, shapes or dtypes differ, else 2.
 """
 import argparse
 import importlib
@@ -20,33 +24,46 @@ import sys
 
 import numpy as np
 
-IMPL = "examples.torch_port"
+IMPL = "rnnconf.adapters.converters.xla"
 ORACLE = "tf_keras"
 
-X = np.array([[[0.71931696, 0.20316437, -0.5199672],
-               [-0.39148158, 0.40783587, -1.000717],
-               [-1.2859633, -1.2220773, -0.2030824]],
-              [[-1.7616397, -0.10646271, -0.6803298],
-               [1.9351912, 0.27308518, -1.539719],
-               [-0.035821114, 1.3595634, -1.5811284]]], dtype=np.float32)
-MASK = np.array([[1, 1, 1, 1],
-                 [1, 1, 1, 1]], dtype=bool)
+X = np.array([[[-1.0081108, -1.8856778, 0.918155],
+               [-0.59335655, 0.54690856, 0.25833017],
+               [-0.23866779, -0.51429135, -0.9849587],
+               [1.2027053, 0.6870411, 0.43960714]],
+              [[0.040068906, -0.89114904, -1.6289546],
+               [0.8321286, 1.7130907, 0.3625634],
+               [0.71177566, -0.88709, 0.8574427],
+               [-0.46509147, -1.037566, 0.93460846]]], dtype=np.float32)
+MASK = np.array([[1, 0, 1, 1],
+                 [0, 1, 1, 0]], dtype=bool)
 WEIGHTS = [
-    np.array([[-0.07897734, 0.41940275],
-              [0.7734663, -0.014928613],
-              [0.3289627, 0.33208275]], dtype=np.float32),
-    np.array([[-0.1223632, -1.4581635],
-              [-0.034358036, -0.27596882]], dtype=np.float32),
-    np.array([0.32106593, 0.53845954], dtype=np.float32),
+    np.array([[0.50345147, -0.72452164, 0.756476, -0.49740976, -0.5174766, 0.867866, 0.15814956,
+               0.5280202, 0.1828717, 0.23599955, -0.46407908, -0.50884855],
+              [-0.7248027, -0.13271014, 0.15417312, -0.91730833, -0.38007796, -0.5023962,
+               0.31320962, -0.8035826, -0.35787842, -0.75034416, -0.14595908, -0.1919487],
+              [-0.54428214, -0.48255277, -0.25987816, -0.2457604, 1.3978407, 0.4026391, 0.58046955,
+               0.2587731, -0.4363368, 1.105863, -0.63499695, -0.3439382]], dtype=np.float32),
+    np.array([[-1.0949377, 1.0604639, -0.16502267, -0.307542, 0.42040873, 0.4119721, 0.37458202,
+               0.20041658, -0.052230608, -0.14852327, 0.447918, 0.6005254],
+              [0.56146777, 0.43174374, 0.27514893, -0.029873952, -0.41737905, -0.324599, 0.33137524,
+               -0.31044963, 0.7961559, -0.52509284, 0.7056959, 0.32620695],
+              [-0.5788739, -0.60297436, 0.596543, 0.85282207, 0.6607784, 0.21274085, -0.5801868,
+               0.80752826, -0.9915929, -0.8246954, -0.7759064, -0.17208262]], dtype=np.float32),
+    np.array([0.061992638, 0.16568132, -0.17324373, -0.75612634, -0.14570293, -0.31517994,
+              -0.7490181, -0.4605008, 0.5372742, -0.112703115, -0.15494125,
+              0.07391963], dtype=np.float32),
 ]
 
 # Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
 # it carries), which the value bound below grows with.
-ROUNDING_STEPS = [4]
+ROUNDING_STEPS = [5]
 
 # How the harness below judges this case:
-VALUES_COMPARED = True  # values are held to the rounding bound of ROUNDING_STEPS
-UNDECIDED = False  # True: agreeing structure leaves a distribution's discrepancy open (exit 2)
+# Dropout while training: both sides draw random masks, so values are not compared here
+# (rnnconf compares their distributions, over hundreds of samples a side).
+VALUES_COMPARED = False
+UNDECIDED = True  # the discrepancy is a distribution's: agreeing structure decides nothing
 FACTS = None  # no catalogued facts to compare: an error's class is what counts
 TIMEOUT_S = None  # seconds the implementation may run
 GRADIENTS = False  # whether gradients are compared too
@@ -54,10 +71,11 @@ GRADIENTS = False  # whether gradients are compared too
 
 def run(layers, steps):
     """The case on the namespace `layers`; each step's result goes to `steps`."""
-    layer = layers.RNN(layers.SimpleRNNCell(2), unroll=True)
-    layer(X, mask=MASK)  # builds the weights, replaced next
+    layer = layers.RNN(layers.LSTMCell(3, seed=1, dropout=0.25, recurrent_dropout=0.5),
+                       return_sequences=True, zero_output_for_mask=True)
+    layer(X, mask=MASK, training=True)  # builds the weights, replaced next
     layer.set_weights(WEIGHTS)
-    steps.add(layer(X, mask=MASK))
+    steps.add(layer(X, mask=MASK, training=True))
 
 
 # ---- running both sides and comparing them: the same in every reproducer ---------------------

@@ -1,19 +1,20 @@
 #!/usr/bin/env python
-"""d-0003: an error discrepancy between torch-port and tf_keras.
+"""d-0004: a value discrepancy between tf_keras-xla and tf_keras.
 
-`RNN([SimpleRNNCell(5, dropout=0.5, dtype="float64")], stateful=True, dtype="float64")` on a
-float64 input of shape (1, 5, 2) with constants, training=True; steps: call, call: torch-port
-raises ValueError (RNN cell <examples.torch_port.cells._StackedCells object at 0x7fede0efbe10>
-does not support constants.) where tf_keras raises nothing.
+`RNN(GRUCell(2, recurrent_activation="hard_sigmoid", dropout=0.25))` on a float32 input of shape
+(2, 2, 1) with training=True: tf_keras-xla's output of the first call differs in distribution
+from tf_keras's under dropout.
 
-Found: step 0: the implementation raises ValueError: RNN cell
-<examples.torch_port.cells._StackedCells object at 0x7fede0efbe10> does not support constants.
-Received: constants=[array([[-0.14215345, -0.72031945]])]; the oracle does not
+Found: step 0 output: output[1, 0] minus the previous batch row (axis 0), spread (distance from
+the pooled median): oracle mean 0.3334 sd 0.4264, implementation mean 0.3253 sd 0.3193 (400
+samples each); KS D=0.297, p<=5.1e-16 < 8.3e-08 (alpha 1e-06 over 12 tests; 2 flag)
 
-Run: python d-0003.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
-Both sides run in this process: use an environment with target torch-port's pins, torch==2.13.0
-numpy==2.4.6, and the oracle's, tensorflow==2.21.0 tf-keras==2.21.0.
-Exits 1 while the discrepancy persists, 0 once both sides agree.
+Run: python d-0004.py [--impl NAME]   (NAME: a module path, or reference, tf_keras, keras3)
+Both sides run in this process: use an environment with target tf_keras-xla's pins,
+tensorflow==2.21.0 tf-keras==2.21.0. Its adapter is rnnconf's (rnnconf.adapters.converters.xla):
+put rnnconf's source on PYTHONPATH.
+Not reproduced here: the values differ in distribution under dropout, which needs rnnconf's
+sampled check. Exits 1 where errors, nesting, shapes or dtypes differ, else 2.
 """
 import argparse
 import importlib
@@ -22,49 +23,33 @@ import sys
 
 import numpy as np
 
-IMPL = "examples.torch_port"
+IMPL = "rnnconf.adapters.converters.xla"
 ORACLE = "tf_keras"
 
-X0 = np.array([[[0.7193169762854567, 0.20316436235972052],
-                [-0.519967219599439, -0.39148156945040835],
-                [0.407835873968277, -1.0007170945239763],
-                [-1.2859632551764035, -1.2220772273643348],
-                [-0.20308239707733286, -1.761639752433664]]])
-CONSTANTS0 = [np.array([[-0.14215344730857557, -0.7203194529360324]])]
+X = np.array([[[-2.4602668],
+               [-1.0159382]],
+              [[-1.034075],
+               [-0.52894974]]], dtype=np.float32)
 WEIGHTS = [
-    np.array([[-0.12574521554992904, 0.6677597968811818, 1.2314885085388614, -0.023768864652393158,
-               0.5237640191362104],
-              [0.528731638080631, -0.15907216405171754, -1.8956125898768206, -0.044665446310283276,
-               -0.35875946515151275]]),
-    np.array([[0.37332111332164786, 0.6260966900640971, 0.9394706011302323, 0.3207039217150585,
-               0.3311046777251908],
-              [0.7812665353985839, -0.057460330378578076, 1.0507686800225888, -0.5737786219681061,
-               0.2676327879074498],
-              [0.12621073257552903, 0.8824579649338407, -0.40635588510535836, 0.26047033315008883,
-               -0.5435726025031302],
-              [-0.23320791539895772, -0.05419183912145396, -0.6575865555566529, 0.16561380822258556,
-               0.07037762260467599],
-              [0.3796755345492529, 0.6015930209429959, 0.7986940355548273, 0.1096779769347379,
-               0.9721081204367984]]),
-    np.array([-0.19331570392692754, -0.22031754315390223, 0.018026267273475834,
-              -0.00822902682918347, 0.440633077372691]),
+    np.array([[0.66595036, -0.47243935, 2.0832007, -0.30325678, -2.033346,
+               1.2487642]], dtype=np.float32),
+    np.array([[-0.738982, -0.6992708, -1.0271033, 0.15501966, -0.33635214, 0.7507668],
+              [-1.1905901, -0.41108128, 0.45311925, -0.3804585, 0.1519655,
+               0.0154146785]], dtype=np.float32),
+    np.array([[-0.8485377, 0.16907124, -1.5766937, 0.47140178, 0.06941679, 0.10872025],
+              [-0.039200656, -0.34989065, -0.4978871, 0.28905773, -0.08609869,
+               -0.33853647]], dtype=np.float32),
 ]
-X1 = np.array([[[-1.0951921317094229, -0.05299237536409781],
-                [1.997129388578394, 0.49108638114636477],
-                [-0.326905309738415, -1.672291796174182],
-                [-0.9014522065120832, -0.2707576978619512],
-                [-0.11154097243018048, 0.5031862622181524]]])
-CONSTANTS1 = [np.array([[0.3226268743128546, -0.7398120396977383]])]
 
 # Per step: the rounding steps behind its results (timesteps + 1 per cell, per call whose states
 # it carries), which the value bound below grows with.
-ROUNDING_STEPS = [6, 12]
+ROUNDING_STEPS = [3]
 
 # How the harness below judges this case:
 # Dropout while training: both sides draw random masks, so values are not compared here
 # (rnnconf compares their distributions, over hundreds of samples a side).
 VALUES_COMPARED = False
-UNDECIDED = False  # True: agreeing structure leaves a distribution's discrepancy open (exit 2)
+UNDECIDED = True  # the discrepancy is a distribution's: agreeing structure decides nothing
 FACTS = None  # no catalogued facts to compare: an error's class is what counts
 TIMEOUT_S = None  # seconds the implementation may run
 GRADIENTS = False  # whether gradients are compared too
@@ -72,15 +57,10 @@ GRADIENTS = False  # whether gradients are compared too
 
 def run(layers, steps):
     """The case on the namespace `layers`; each step's result goes to `steps`."""
-    def build(**batch_size):
-        return layers.RNN([layers.SimpleRNNCell(5, dropout=0.5, dtype="float64")], stateful=True,
-                          dtype="float64", **batch_size)
-    layer = stateful_layer(build, batch_input_shape=(1, 5, 2))
-    layer(X0, training=True, constants=tensors(layers, CONSTANTS0))  # builds the weights, replaced next
+    layer = layers.RNN(layers.GRUCell(2, recurrent_activation="hard_sigmoid", dropout=0.25))
+    layer(X, training=True)  # builds the weights, replaced next
     layer.set_weights(WEIGHTS)
-    layer.reset_states()  # zero states, as on a new layer
-    steps.add(layer(X0, training=True, constants=tensors(layers, CONSTANTS0)))
-    steps.add(layer(X1, training=True, constants=tensors(layers, CONSTANTS1)))
+    steps.add(layer(X, training=True))
 
 
 # ---- running both sides and comparing them: the same in every reproducer ---------------------
@@ -97,30 +77,6 @@ def namespace(name):
 def builds_layers_of(layers, base):
     """Whether the namespace's RNN is a subclass of `base`; a converter's RNN may be a factory function."""
     return isinstance(layers.RNN, type) and issubclass(layers.RNN, base)
-
-
-def stateful_layer(build, batch_input_shape):
-    """build(batch_input_shape=...): a stateful layer given its batch size Keras 2's way; where the
-    namespace has no such argument (Keras 3), build(): the layer's first call fixes its batch size."""
-    try:
-        return build(batch_input_shape=batch_input_shape)
-    except (TypeError, ValueError) as error:
-        if "batch_input_shape" not in str(error):
-            raise
-    return build()
-
-
-def tensors(layers, nest):
-    """Initial states or constants (nested as given) for `layers`: tf_keras takes NumPy inputs and
-    masks, but wants tensors here."""
-    if isinstance(nest, (list, tuple)):
-        return type(nest)(tensors(layers, x) for x in nest)
-    tf_keras = sys.modules.get("tf_keras")
-    if getattr(layers, "rnnconf_to_tensor", None) is not None:  # a namespace's own conversion
-        return layers.rnnconf_to_tensor(nest)
-    if tf_keras is not None and builds_layers_of(layers, tf_keras.layers.Layer):
-        return tf_keras.backend.constant(nest, dtype=nest.dtype.name)
-    return nest
 
 
 class Steps(list):
