@@ -10,7 +10,7 @@ dropout.py         dropout's statistics: masks, rates and scaling judged on samp
 gradients.py       the shared loss and its gradients (gradients.md), the gradient hooks' contract;
                    fixed_masks.py the GRAD-09 check of gradients under dropout, inside one implementation
 judge.py           the one verdict of a case and its fingerprint, for the suite, the fuzzer and the reproducers
-                   (signatures.py: a fingerprint as one string)
+                   (signatures.py: a fingerprint as one string, and how two relate)
 deviations.py      where the oracle contradicts its page (deviation_scopes.py: which cases lie inside each)
 features.py        a case's features (its non-default parts) and the cases like it without one of them
 known_differences.py, known_issues.py  an implementation's documented differences; --xfail files

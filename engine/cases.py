@@ -144,6 +144,21 @@ def _is_dims(x):
     return isinstance(x, list) and all(isinstance(d, int) for d in x)
 
 
+def unwrapped_initial_states(case):
+    """The case with its initial states given as the plain list where they came with each single state
+    in a list of its own (`wrapped`; `regrouped` where there is one cell), or None where none did."""
+    wrapped = ("wrapped",) if is_stack(normalize(case)) else ("wrapped", "regrouped")
+    if case.get("initial_state_form") not in wrapped and not any(
+            s.get("initial_state_form") in wrapped for s in case.get("steps") or ()):
+        return None
+    form = "list" if case.get("initial_state_form") in wrapped else case.get("initial_state_form")
+    unwrapped = dict(case, initial_state_form=form)
+    if case.get("steps"):
+        unwrapped["steps"] = [dict(s, initial_state_form="list") if s.get("initial_state_form") in wrapped else s
+                              for s in case["steps"]]
+    return unwrapped
+
+
 def passes_no_states(case, form):
     """Whether the case's initial states given in `form` are an empty list (`empty`; or one entry
     fewer where there is one, such as a single-state cell's or a one-cell stack's)."""

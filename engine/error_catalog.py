@@ -42,7 +42,7 @@ unsupported, not failed.
 import re
 
 from . import capabilities, execute
-from .cases import BUILTIN_LAYERS, is_stack, normalize
+from .cases import BUILTIN_LAYERS, normalize, unwrapped_initial_states
 
 
 _TAKES_CONSTANTS = {}  # (target name, module): bool
@@ -101,8 +101,7 @@ _VALUE_OF_TYPE = {"NoneType": re.compile(r"\b(?:None|null|undefined)\b"),
 
 def _states_type_by_value(message, type_name):
     """Whether `message` prints a value of Python type `type_name` (None as null, a quoted text)."""
-    pattern = _VALUE_OF_TYPE.get(type_name)
-    return bool(pattern and pattern.search(message))
+    return bool(type_name in _VALUE_OF_TYPE and _VALUE_OF_TYPE[type_name].search(message))
 
 
 def _states_rank_of(message, shape):
@@ -284,35 +283,14 @@ OTHER_ERRORS = {e["id"]: e for e in [
 # OTHER_ERRORS or of the catalog): the contract is that the input is refused, with whatever class and
 # message. ERR-41 is the unrolled loop indexing past a short mask (IndexError "list index out of range").
 ANY_REFUSAL = frozenset({"state-not-a-tensor", "ERR-41"})
-
-
-# Paths error-paths.md gives at build (the first call) that some oracle layers reach in their
-# constructor by the way: tf_keras' LSTM layer builds its states' InputSpec from `units` (lstm.py
-# L574-L576), so LSTM(2.5) raises when it is made. The same refusal at the first call is that path.
+# Paths error-paths.md gives at build that an oracle layer reaches in its constructor by the way (the
+# LSTM layer's state InputSpec, lstm.py L574-L576): the same refusal at the first call is that path.
 RAISED_AT_BUILD = frozenset({"ERR-36"})
-
-
-def _unwrapped(case):
-    """The case with its initial states given as the plain list where they came with each single state
-    in a list of its own (`wrapped`; `regrouped` where there is one cell), or None where none did."""
-    wrapped = ("wrapped",) if is_stack(normalize(case)) else ("wrapped", "regrouped")
-    if case.get("initial_state_form") not in wrapped and not any(
-            s.get("initial_state_form") in wrapped for s in case.get("steps") or ()):
-        return None
-    form = "list" if case.get("initial_state_form") in wrapped else case.get("initial_state_form")
-    unwrapped = dict(case, initial_state_form=form)
-    if case.get("steps"):
-        unwrapped["steps"] = [dict(s, initial_state_form="list") if s.get("initial_state_form") in wrapped else s
-                              for s in case["steps"]]
-    return unwrapped
-
-
-# Crashes of the oracle's machinery (ANY_REFUSAL) on an input that means something: `legal_case(case)`
-# states that meaning legally, or None. An implementation that computes it is lenient, as on an
-# oracle-limitation path (judge._lenient); one that computes something else fails.
+# Crashes of the oracle's machinery on an input that means something: `legal_case(case)` states it
+# legally (or None); an implementation computing that is lenient (judge._lenient), else it fails.
 CRASH_EQUIVALENTS = {
     "state-not-a-tensor": {"reason": "a single state wrapped in a list of its own reaches backend.dot, which "
-                                     "reads the list's `.shape`", "legal_case": _unwrapped},
+                                     "reads the list's `.shape`", "legal_case": unwrapped_initial_states},
 }
 
 
