@@ -156,6 +156,21 @@ def test_states_in_reverse_cell_order_are_recognised_by_rerunning_the_oracle_rev
     assert judge.judge(case, expected, wrong, run_oracle=run_oracle, known=known)["status"] == "fail"
 
 
+def test_a_dropout_bug_on_a_stack_is_not_the_reverse_cell_order():
+    """Under dropout the results are compared by distribution: the reverse-cell-order check must judge
+    the reordered samples so, not only their shapes, or any distribution bug of a stack would pass."""
+    from rnnconf.engine import dropout
+    oracle = namespaces.resolve("reference")
+    known = known_differences.read(TFJS)
+    case = {"cells": [{"kind": "simple", "units": 2, "dropout": 0.5}, {"kind": "simple", "units": 2}],
+            "training": True, "seed": 3}
+    expected = dropout.sample(oracle, case, dropout.SAMPLES, per_call=dropout.SAMPLES, seed=1)
+    shifted = dict(expected, steps=[dict(s, result=s["result"] + 0.5) for s in expected["steps"]])
+    run_oracle = judge.oracle_runner(oracle)
+    assert judge.judge(case, expected, shifted, run_oracle=run_oracle)["status"] == "fail"
+    assert judge.judge(case, expected, shifted, run_oracle=run_oracle, known=known)["status"] == "fail"
+
+
 def test_a_deviation_after_a_known_difference_is_the_deviation():
     """A built stack given initial_state=[] (DEV-empty-initial-state from step 1) by an implementation
     that refuses it, after a first call whose states differ only by the reverse cell order: the
