@@ -16,9 +16,10 @@ must say how a failure is recognised, so a clause ID or kind alone is refused (-
         elsewhere neither hides behind the entry (the counterfactual shows it) nor blocks it.
         `like without FEATURE`: the implementation's results are the oracle's for the case without
         the feature (Keras 3's GRU layer computes what the oracle's RNN(GRUCell) computes).
-        `like in reverse cell order`: on a stack, the implementation's results hold the oracle's
-        arrays (as `same leaves`) for the case whose given states (initial, reset) come last cell
-        first, its returned and read states reversed per cell the same way (tfjs' convention).
+        `like in reverse cell order`: on a stack, the implementation's results are the oracle's
+        for the case whose given states (initial, reset) come last cell first, its returned and read
+        states reversed per cell the same way (tfjs' convention); judged like any case (by
+        distribution under dropout), or, outside dropout, its arrays however nested (`same leaves`).
         `same leaves`: the results hold the oracle's arrays (same shapes, in order, and, outside
         dropout, the same values), only nested otherwise. Where the case without the `without`
         feature fails on values (another bug, which that case shows), shapes and order decide.
@@ -37,7 +38,7 @@ import re
 from rnnconf.engine.known_issues import parse_known_issue
 from .exercised import UBIQUITOUS, exercised
 from . import compare
-from .cases import is_stack, is_stochastic
+from .cases import flag, is_stack, is_stochastic
 from .features import features, without_feature
 from .signatures import signature
 
@@ -154,7 +155,7 @@ def states_reversed(outcome, case):
             op = step.get("op", "call")
             if op == "states":
                 result = dict(result, result=list(states)[::-1])
-            elif op == "call" and case["flags"].get("return_state"):
+            elif op == "call" and flag(case, "return_state"):
                 result = dict(result, result=[states[0], *list(states[1:])[::-1]])
         steps.append(result)
     return dict(outcome, steps=steps)
