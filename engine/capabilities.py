@@ -11,7 +11,7 @@ interfaces.md section 1 and docs/protocol.md: the clauses a case needs are
 """
 import re
 
-from .cases import BUILTIN_LAYERS, cell_kwargs, layer_flags, normalize
+from .cases import BUILTIN_LAYERS, cell_kwargs, is_stack, layer_flags, normalize
 
 _NAMED_ARG = re.compile(r"(?:argument|keyword)[^'\"`]*['\"`](\w+)['\"`]|['\"`](\w+)['\"`][^.]*not understood",
                         re.IGNORECASE)
@@ -23,7 +23,7 @@ def features_used(case):
     names = set()
     if case["layer"] in BUILTIN_LAYERS:
         names.add(case["layer"])
-    if len(case["cells"]) > 1 or case["cell_list"]:
+    if is_stack(case):
         names.add("StackedRNNCells")
     if any(c["kind"] == "custom" for c in case["cells"]):
         names.add("Layer")

@@ -8,10 +8,6 @@ def _masked(case):
     return case["mask"] is not None or bool(case["embedding"])
 
 
-def _stack(case):
-    return len(case["cells"]) > 1 or bool(case["cell_list"])
-
-
 def _without_flag(case, name):
     return dict(case, flags={k: v for k, v in case["flags"].items() if k != name})
 

@@ -18,9 +18,9 @@ Each entry also says which cases lie inside it, for rnnconf.engine.judge (docs/v
   scope               how narrow the predicate is, in words (the report shows it)
 """
 from . import dropout
-from .cases import flag
+from .cases import flag, is_stack
 from .deviation_scopes import (_empty_on_built_layer_step, _float32_rounded_input_gradient, _forms,
-                               _fused_dropout_page, _masked, _raises, _several_state_cell, _stack,
+                               _fused_dropout_page, _masked, _raises, _several_state_cell,
                                _stateful_initial_state_step, _time_major_mask_page, _with_form, _without_flag,
                                _wrong_batch_reset_step)
 
@@ -247,7 +247,7 @@ else:
     {
         "id": "DEV-stack-flat-initial-state",
         "clauses": ["CALL-04", "CELL-10"],
-        "applies": lambda c: (_stack(c) and _several_state_cell(c) and "flat" in _forms(c).values()),
+        "applies": lambda c: (is_stack(c) and _several_state_cell(c) and "flat" in _forms(c).values()),
         "oracle_shows": _raises,
         "page_cases": lambda c: [_with_form(c, "list")],
         "scope": "a stack with a cell of several states given the flat list of its states, and the oracle "
@@ -273,7 +273,7 @@ else:
     {
         "id": "DEV-initial-state-nesting-mask",
         "clauses": ["CALL-04", "CALL-02", "CELL-10"],
-        "applies": lambda c: (_stack(c) and _masked(c)
+        "applies": lambda c: (is_stack(c) and _masked(c)
                               and bool(set(_forms(c).values()) & {"tuple", "tuple_outer", "wrapped", "regrouped"})),
         "oracle_shows": _raises,
         "page_cases": lambda c: [dict(c, flags=dict(c["flags"], unroll=True)), _with_form(c, "list")],
@@ -428,7 +428,7 @@ except ValueError as e:
     {
         "id": "DEV-stack-float64-gradient",
         "clauses": ["GRAD-10"],
-        "applies": lambda c: bool(c.get("gradients")) and c.get("dtype") == "float64" and _stack(c),
+        "applies": lambda c: bool(c.get("gradients")) and c.get("dtype") == "float64" and is_stack(c),
         "explains": _float32_rounded_input_gradient,
         "scope": "a float64 stack of cells differentiated, where every difference is in the input's gradient "
                  "and within float32 rounding of it (relative 1e-5): a gradient differing more, or any other "

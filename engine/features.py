@@ -2,7 +2,7 @@
 differences are stated in them), and the cases like it without one of them."""
 import math
 
-from .cases import BUILTIN_LAYERS, normalize
+from .cases import BUILTIN_LAYERS, is_stack, normalize
 from .schema import CELL_DEFAULTS
 
 
@@ -19,7 +19,7 @@ def features(case):
         for key, value in cell.items():
             if key in CELL_DEFAULTS and value != CELL_DEFAULTS[key]:
                 out.add(f"{cell['kind']}.{key}={value}")
-    if len(case["cells"]) > 1 or case["cell_list"]:
+    if is_stack(case):
         out.add("stack")
     out.update(f"flag:{name}" for name, value in case["flags"].items() if value)
     for key in ("mask", "embedding", "constants"):
