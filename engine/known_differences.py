@@ -18,8 +18,8 @@ must say how a failure is recognised, so a clause ID or kind alone is refused (-
         the feature (Keras 3's GRU layer computes what the oracle's RNN(GRUCell) computes).
         `like in reverse cell order`: on a stack, the implementation's results are the oracle's
         for the case whose given states (initial, reset) come last cell first, its returned and read
-        states reversed per cell the same way (tfjs' convention); judged like any case (by
-        distribution under dropout), or, outside dropout, its arrays however nested (`same leaves`).
+        states reversed per cell the same way (tfjs' convention): the arrays, however nested, judged
+        like any results (by distribution under dropout).
         `same leaves`: the results hold the oracle's arrays (same shapes, in order, and, outside
         dropout, the same values), only nested otherwise. Where the case without the `without`
         feature fails on values (another bug, which that case shows), shapes and order decide.
@@ -190,26 +190,34 @@ def counterfactual(case, pattern):
 def same_leaves(expected, actual, case, values=True):
     """Whether the implementation's results hold the oracle's arrays in the same order (shapes; and,
     with `values`, their values, judged by compare, outside dropout), however nested."""
+    renested = renested_like(expected, actual)
+    if renested is None:
+        return False
+    if is_stochastic(case) or not values:
+        return True
+    return not [m for m in compare.compare(expected, renested, case) if m.kind != "inconclusive"]
+
+
+def renested_like(expected, actual):
+    """The implementation's outcome `actual` with each step's result nested as the oracle's, where
+    they hold arrays of the same shapes in the same order; None where they do not."""
     if not expected or not actual or "steps" not in expected or "steps" not in actual:
-        return False
+        return None
     if len(expected["steps"]) != len(actual["steps"]):
-        return False
+        return None
     renested = dict(actual, steps=[])
     for exp, act in zip(expected["steps"], actual["steps"]):
         if ("result" in exp) != ("result" in act):
-            return False
+            return None
         if exp.get("result") is None:  # an error, or a step that returns nothing (reset): compare judges it
             renested["steps"].append(act)
             continue
         exp_leaves = [a for _, a in compare._leaves(exp["result"])]
         act_leaves = [a for _, a in compare._leaves(act["result"])]
         if [a.shape for a in exp_leaves] != [a.shape for a in act_leaves]:
-            return False
-        leaves = iter(act_leaves)
-        renested["steps"].append(dict(act, result=_renest(exp["result"], leaves)))
-    if is_stochastic(case) or not values:
-        return True
-    return not [m for m in compare.compare(expected, renested, case) if m.kind != "inconclusive"]
+            return None
+        renested["steps"].append(dict(act, result=_renest(exp["result"], iter(act_leaves))))
+    return renested
 
 
 def _renest(template, leaves):

@@ -160,6 +160,7 @@ def test_a_dropout_bug_on_a_stack_is_not_the_reverse_cell_order():
     """Under dropout the results are compared by distribution: the reverse-cell-order check must judge
     the reordered samples so, not only their shapes, or any distribution bug of a stack would pass."""
     from rnnconf.engine import dropout
+    from rnnconf.engine.cases import normalize
     oracle = namespaces.resolve("reference")
     known = known_differences.read(TFJS)
     case = {"cells": [{"kind": "simple", "units": 2, "dropout": 0.5}, {"kind": "simple", "units": 2}],
@@ -169,6 +170,18 @@ def test_a_dropout_bug_on_a_stack_is_not_the_reverse_cell_order():
     run_oracle = judge.oracle_runner(oracle)
     assert judge.judge(case, expected, shifted, run_oracle=run_oracle)["status"] == "fail"
     assert judge.judge(case, expected, shifted, run_oracle=run_oracle, known=known)["status"] == "fail"
+    # The convention itself under dropout: states given and returned last cell first, flat.
+    given = dict(case, cells=[case["cells"][0], {"kind": "lstm", "units": 2}], initial_state=True,
+                 flags={"return_state": True})
+    expected = dropout.sample(oracle, given, dropout.SAMPLES, per_call=dropout.SAMPLES, seed=1)
+    reordered = known_differences.states_reversed(
+        dropout.sample(oracle, dict(given, reverse_cell_order=True), dropout.SAMPLES, per_call=dropout.SAMPLES,
+                       seed=2), normalize(given))
+    out, *states = reordered["steps"][0]["result"]
+    flat = dict(reordered, steps=[dict(reordered["steps"][0], result=[out, *[leaf for st in states for leaf in
+                                                                             (st if isinstance(st, list) else [st])]])])
+    assert judge.judge(given, expected, flat, run_oracle=run_oracle)["status"] == "fail"
+    assert judge.judge(given, expected, flat, run_oracle=run_oracle, known=known)["status"] == known_differences.STATUS
 
 
 def test_a_deviation_after_a_known_difference_is_the_deviation():
